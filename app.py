@@ -1,0 +1,52 @@
+"""医共体运营监测平台 — command line.
+
+    python app.py                 build the demo mart on first run, then serve on 127.0.0.1:8050
+    python app.py serve           serve (production WSGI server) [--host --port --workers]
+    python app.py demo            build the demo county        [--scale --seed --years]
+    python app.py load DIR        validate and load <table>.csv|parquet files atomically
+    python app.py indicators ...  compute indicators (CSV/JSON)
+    python app.py users ...       manage accounts
+    python app.py nodes ...       exchange nodes: list, token, simulate
+    python app.py geo import ...  replace the demo geometry with a real county's townships
+
+``server`` is the WSGI app for gunicorn: ``gunicorn 'app:server'``.
+"""
+from __future__ import annotations
+
+import click
+
+from dashboard.serve import serve_command, run_default
+from mart.cli import demo_command, load_command
+from metrics.cli import indicators_command
+from dashboard.accounts.cli import users_group
+from dashboard.exchange.cli import nodes_group
+from geo.cli import geo_group
+
+
+@click.group(invoke_without_command=True)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """医共体运营监测平台 (county medical community operations monitoring)."""
+    if ctx.invoked_subcommand is None:
+        run_default()
+
+
+cli.add_command(serve_command)
+cli.add_command(demo_command)
+cli.add_command(load_command)
+cli.add_command(indicators_command)
+cli.add_command(users_group)
+cli.add_command(nodes_group)
+cli.add_command(geo_group)
+
+
+def __getattr__(name: str):  # noqa: ANN202
+    """Lazy ``server`` so that CLI commands do not build the web app."""
+    if name == "server":
+        from dashboard.app import create_app
+        return create_app().server
+    raise AttributeError(name)
+
+
+if __name__ == "__main__":
+    cli()

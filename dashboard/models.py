@@ -1,0 +1,3 @@
+"""Imports every app-database model so that Base.metadata knows them all."""
+from dashboard.accounts import models as _accounts  # noqa: F401
+from dashboard.exchange import models as _exchange  # noqa: F401

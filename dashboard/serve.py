@@ -1,0 +1,61 @@
+"""Serving: the production WSGI server (gunicorn; waitress-free) and the first-run default."""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+
+import click
+
+from dashboard.config import load_config
+
+
+def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class _App(BaseApplication):
+        def load_config(self) -> None:  # noqa: D401
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("timeout", 60)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("preload_app", False)
+
+        def load(self):  # noqa: ANN202
+            from dashboard.app import create_app
+            return create_app().server
+
+    _App().run()
+
+
+def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: int = 4) -> None:
+    """Serve the dashboard with gunicorn (N worker processes, each opening the mart read-only)."""
+    click.echo(f"医共体运营监测平台 → http://{host}:{port}/  (workers={workers}, Ctrl+C to stop)")
+    _run_gunicorn(host, port, workers, threads)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="worker processes")
+@click.option("--threads", default=4, show_default=True, type=int, help="threads per worker")
+def serve_command(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the dashboard (production WSGI server)."""
+    serve(host, port, max(1, workers), max(1, threads))
+
+
+def run_default() -> None:
+    """First run: build the demo mart if missing, then serve on 127.0.0.1:8050."""
+    from mart.db import mart_exists
+    cfg = load_config()
+    if not mart_exists(cfg):
+        click.echo(f"未找到数据集市，正在生成演示县数据 → {cfg.mart_path}")
+        from mart.demo import build_demo
+        build_demo(cfg)
+    serve()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    multiprocessing.freeze_support()
+    sys.exit(serve())

@@ -1,0 +1,96 @@
+"""Write-side access to the mart: one writer at a time (the loader or the demo builder)."""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from dashboard.config import Config, duckdb_path
+from mart.schema import all_ddl
+
+
+def connect_writer(mart_url: str) -> duckdb.DuckDBPyConnection:
+    """Open the DuckDB mart for writing (creates the file and its folder)."""
+    path = duckdb_path(mart_url)
+    if path is None:
+        raise ValueError(f"the write side supports DuckDB marts only, got {mart_url!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+@contextmanager
+def writer(cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Context manager yielding a writer connection with the schema ensured; closes it afterwards."""
+    con = connect_writer(cfg.mart_url)
+    try:
+        ensure_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every contract table, meta table, the calendar and the views if missing."""
+    for stmt in all_ddl():
+        con.execute(stmt)
+
+
+def month_range(first: str, last: str) -> list[str]:
+    """All months 'YYYY-MM' from first to last inclusive."""
+    y, m = int(first[:4]), int(first[5:7])
+    ly, lm = int(last[:4]), int(last[5:7])
+    out = []
+    while (y, m) <= (ly, lm):
+        out.append(f"{y:04d}-{m:02d}")
+        m += 1
+        if m == 13:
+            y, m = y + 1, 1
+    return out
+
+
+def fill_calendar(con: duckdb.DuckDBPyConnection, first: str, last: str) -> None:
+    """Insert the months first..last (YYYY-MM) into calendar_month (idempotent)."""
+    rows = []
+    for month in month_range(first, last):
+        y, m = int(month[:4]), int(month[5:7])
+        start = dt.date(y, m, 1)
+        end = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+        days = end.day
+        weekdays = sum(1 for d in range(days) if (start + dt.timedelta(days=d)).weekday() < 5)
+        rows.append((month, start, end, y, f"{y}Q{(m - 1) // 3 + 1}", days, weekdays))
+    con.executemany("INSERT OR REPLACE INTO calendar_month VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("INSERT OR REPLACE INTO mart_meta VALUES (?, ?)", [key, value])
+
+
+def bump_data_version(con: duckdb.DuckDBPyConnection) -> str:
+    """Record a new data version (read by the result cache to invalidate itself)."""
+    version = dt.datetime.now().strftime("%Y%m%d%H%M%S%f")
+    set_meta(con, "data_version", version)
+    return version
+
+
+def mart_exists(cfg: Config) -> bool:
+    """True when the mart holds a built county (DuckDB file with institutions)."""
+    path: Path | None = cfg.mart_path
+    if path is None:
+        return True
+    if not path.exists():
+        return False
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return False
+    try:
+        return con.execute("SELECT count(*) FROM institution").fetchone()[0] > 0
+    except duckdb.Error:
+        return False
+    finally:
+        con.close()
