@@ -51,8 +51,8 @@ def run_default() -> None:
     cfg = load_config()
     if not mart_exists(cfg):
         click.echo(f"未找到数据集市，正在生成演示县数据 → {cfg.mart_path}")
-        from mart.demo import build_demo
-        build_demo(cfg)
+        from dashboard.bootstrap import build_demo_everything
+        build_demo_everything(cfg)
     serve()
 
 

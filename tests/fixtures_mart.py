@@ -1,0 +1,1 @@
+"""Mart fixtures (owned by the foundation work)."""

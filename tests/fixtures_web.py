@@ -1,0 +1,1 @@
+"""Web fixtures (owned by the shell/accounts work)."""
