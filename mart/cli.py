@@ -11,10 +11,3 @@ import click
 def demo_command(scale: float, seed: int, years: int) -> None:
     """Build the demo county into the mart."""
     raise click.ClickException("尚未实现 (not yet implemented)")
-
-
-@click.command("load")
-@click.argument("directory", type=click.Path(exists=True, file_okay=False))
-def load_command(directory: str) -> None:
-    """Validate and load <table>.csv|parquet files from DIRECTORY in one transaction."""
-    raise click.ClickException("尚未实现 (not yet implemented)")
