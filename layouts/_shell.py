@@ -1,14 +1,182 @@
-"""The page shell: header, navigation and the page container."""
+"""The page shell: header (product, user, 退出), side navigation by role, toolbar (period and org pickers), page.
+
+``shell()`` is the app layout function (called per request, so the navigation follows the logged-in user).
+The toolbar's state lives in the URL query string; ``dashboard/callbacks/shell.py`` keeps both in sync.
+A page hides the toolbar by registering with ``dash.register_page(..., toolbar=False)``.
+"""
 from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
 
 import dash
 from dash import dcc, html
 
+from dashboard.urlstate import GRAIN_ZH, GRAINS
+from layouts import _ids as ids
+from layouts._components import DROPDOWN_LABELS_ZH
+
+log = logging.getLogger(__name__)
+
+PRODUCT_NAME = "医共体运营监测平台"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One navigation entry. ``match`` are path prefixes that make it the active entry."""
+    label: str
+    href: str
+    group: str | None = None
+    match: tuple[str, ...] = ()
+
+    def is_active(self, pathname: str | None) -> bool:
+        path = (pathname or "/").rstrip("/") or "/"
+        for prefix in self.match or (self.href,):
+            p = prefix.rstrip("/") or "/"
+            if p == "/":
+                if path == "/":
+                    return True
+            elif path == p or path.startswith(p + "/"):
+                return True
+        return False
+
+
+NAV_ITEMS: tuple[NavItem, ...] = (
+    NavItem("驾驶舱", "/"),
+    NavItem("医疗机构运行", "/map/institutions", "一张图"),
+    NavItem("居民健康", "/map/health", "一张图"),
+    NavItem("医改动态监测", "/map/reform", "一张图"),
+    NavItem("指标分析", "/indicators", None, ("/indicators", "/indicator")),
+    NavItem("资源配置", "/topic/resources", "专题"),
+    NavItem("医疗质量", "/topic/quality", "专题"),
+    NavItem("费用控制", "/topic/cost", "专题"),
+    NavItem("分级诊疗", "/topic/referrals", "专题"),
+    NavItem("健康管理", "/topic/health", "专题"),
+    NavItem("双向转诊", "/referrals"),
+    NavItem("数据交换监测", "/exchange"),
+    NavItem("数据质量", "/quality"),
+    NavItem("系统管理", "/admin/users"),
+    NavItem("审计日志", "/admin/logs"),
+)
+
+NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
+             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰"}
+
+
+def user_info() -> dict | None:
+    """The logged-in user (display name, role) or None; never raises (the layout is also built at startup)."""
+    try:
+        from dashboard.accounts.access import current_user_info
+        return current_user_info()
+    except Exception as exc:  # noqa: BLE001 — outside a request there is no user
+        log.debug("no user info: %s", exc)
+        return None
+
+
+def visible_nav(role: str | None) -> list[NavItem]:
+    """Navigation entries the role may open (``dashboard.accounts.roles``); all when that module is absent."""
+    try:
+        from dashboard.accounts import roles
+    except ImportError:
+        return list(NAV_ITEMS)
+    may_open = getattr(roles, "may_open", None)
+    if may_open is not None:
+        return [item for item in NAV_ITEMS if may_open(role, item.href)]
+    allowed_paths = getattr(roles, "allowed_paths", None)
+    if allowed_paths is None:
+        return list(NAV_ITEMS)
+    allowed = [p.rstrip("/") or "/" for p in allowed_paths(role)]
+    return [item for item in NAV_ITEMS
+            if any(NavItem("", a).is_active(item.href) or item.is_active(a) for a in allowed)]
+
+
+def page_meta(pathname: str | None) -> dict[str, Any]:
+    """The page-registry entry serving ``pathname`` ({} when none), matching path templates like /indicator/<id>."""
+    path = (pathname or "/").rstrip("/") or "/"
+    for page in dash.page_registry.values():
+        if page.get("path") == path:
+            return page
+    for page in dash.page_registry.values():
+        template = page.get("path_template")
+        if not template:
+            continue
+        t_parts, p_parts = template.strip("/").split("/"), path.strip("/").split("/")
+        if len(t_parts) == len(p_parts) and all(t.startswith("<") or t == p for t, p in zip(t_parts, p_parts)):
+            return page
+    return {}
+
+
+def shows_toolbar(pathname: str | None) -> bool:
+    """False on pages registered with ``toolbar=False`` (admin, exchange) and on paths that hide it by prefix."""
+    meta = page_meta(pathname)
+    if "toolbar" in meta:
+        return bool(meta["toolbar"])
+    path = pathname or "/"
+    # Pages of other areas may not be registered yet; these never use period/org.
+    return not (path.startswith("/admin") or path.startswith("/exchange"))
+
+
+def _nav(items: list[NavItem]) -> html.Nav:
+    children: list[Any] = []
+    current_group: str | None = None
+    for item in items:
+        if item.group and item.group != current_group:
+            children.append(html.Div([html.Span(NAV_ICONS.get(item.group, "•"), className="nav-icon"),
+                                      item.group], className="nav-group"))
+        current_group = item.group
+        icon = None if item.group else html.Span(NAV_ICONS.get(item.label, "•"), className="nav-icon")
+        children.append(dcc.Link([icon, html.Span(item.label)], href=item.href, id=ids.nav_link(item.href),
+                                 className="nav-link nav-sub" if item.group else "nav-link"))
+    return html.Nav(children, id=ids.NAV, className="side-nav", **{"aria-label": "导航"})
+
+
+def toolbar() -> html.Div:
+    """Period (grain + period) and org (全县 → 乡镇 → 机构) pickers; options and values come from the URL."""
+    return html.Div([
+        html.Div([
+            html.Span("统计周期", className="tb-label"),
+            dcc.RadioItems(id=ids.GRAIN, options=[{"label": GRAIN_ZH[g], "value": g} for g in GRAINS],
+                           value="month", inline=True, className="grain-switch", inputClassName="grain-input",
+                           labelClassName="grain-option"),
+            dcc.Dropdown(id=ids.PERIOD, options=[], value=None, clearable=False, searchable=False,
+                         placeholder="选择期间", labels=DROPDOWN_LABELS_ZH, className="tb-period"),
+        ], className="tb-group"),
+        html.Div([
+            html.Span("机构范围", className="tb-label"),
+            dcc.Dropdown(id=ids.TOWNSHIP, options=[], value=None, clearable=True, searchable=True,
+                         placeholder="全县", labels=DROPDOWN_LABELS_ZH, className="tb-township"),
+            dcc.Dropdown(id=ids.INST, options=[], value=None, clearable=True, searchable=True,
+                         placeholder="全部机构", labels=DROPDOWN_LABELS_ZH, className="tb-inst"),
+            html.Span(id=ids.ORG_LABEL, className="tb-org-label"),
+        ], className="tb-group"),
+    ], id=ids.TOOLBAR, className="toolbar")
+
+
+def _user_box(info: dict | None) -> html.Div:
+    if not info:
+        return html.Div(html.A("登录", href="/login", className="logout-link"), id=ids.USER_BOX,
+                        className="user-box")
+    return html.Div([
+        html.Span(info.get("display_name") or info.get("username") or "", className="user-name"),
+        html.Span(info.get("role_zh") or info.get("role") or "", className="user-role"),
+        html.A("退出", href="/logout", className="logout-link"),
+    ], id=ids.USER_BOX, className="user-box")
+
 
 def shell() -> html.Div:
     """Layout function of the whole app (called per request)."""
+    info = user_info()
+    items = visible_nav(info.get("role") if info else None)
     return html.Div([
-        dcc.Location(id="url", refresh="callback-nav"),
-        html.Header(html.H1("医共体运营监测平台"), className="app-header"),
-        html.Main(dash.page_container, className="app-main"),
+        dcc.Location(id=ids.URL, refresh="callback-nav"),
+        html.Header([
+            html.Div([html.Span("医", className="brand-mark"), html.H1(PRODUCT_NAME, className="brand-name")],
+                     className="brand"),
+            _user_box(info),
+        ], className="app-header"),
+        html.Div([
+            _nav(items),
+            html.Main([toolbar(), html.Div(dash.page_container, className="page-body")], className="app-main"),
+        ], className="app-frame"),
     ], className="app-root")

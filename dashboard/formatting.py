@@ -1,0 +1,106 @@
+"""Formatting of numbers, values with units and periods for the Chinese UI (pure functions, no Dash)."""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+MISSING = "—"
+
+# Units written without a space after the number (they read as part of the number).
+_TIGHT_UNITS = {"%", "‰", "‱"}
+
+_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_QUARTER_RE = re.compile(r"^(\d{4})Q([1-4])$")
+_YEAR_RE = re.compile(r"^(\d{4})$")
+
+
+def _as_float(v: Any) -> float | None:
+    """A finite float, or None for None/NaN/inf/non-numbers (pandas NA included)."""
+    if v is None or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(f) or math.isinf(f):
+        return None
+    return f
+
+
+def fmt_number(v: Any, decimals: int = 0) -> str:
+    """``1234567.891, 2 → '1,234,567.89'``; None/NaN → '—'."""
+    f = _as_float(v)
+    if f is None:
+        return MISSING
+    decimals = max(0, int(decimals))
+    text = f"{f:,.{decimals}f}"
+    # Avoid "-0" / "-0.0" after rounding.
+    if text.startswith("-") and float(text.replace(",", "")) == 0:
+        text = text[1:]
+    return text
+
+
+def fmt_value(v: Any, unit: str | None = None, decimals: int | None = None) -> str:
+    """A value with its unit: ``fmt_value(12.345, '%', 1) → '12.3%'``, ``(186.5, '元', 2) → '186.50 元'``.
+
+    decimals defaults by unit: 1 for %, ‰ and 天, 2 for 元, 0 for counts (次, 人次, 人, 个, 张, 台), else 2.
+    None/NaN → '—' (without the unit).
+    """
+    unit = (unit or "").strip()
+    if decimals is None:
+        if unit in ("%", "‰", "‱", "天"):
+            decimals = 1
+        elif unit in ("次", "人次", "人", "个", "张", "台", "例", "家"):
+            decimals = 0
+        else:
+            decimals = 2
+    text = fmt_number(v, decimals)
+    if text == MISSING or not unit:
+        return text
+    if unit in _TIGHT_UNITS:
+        return f"{text}{unit}"
+    return f"{text} {unit}"
+
+
+def fmt_pct_change(ratio: Any, decimals: int = 1) -> str:
+    """Relative change as a signed percentage: ``0.123 → '+12.3%'``, ``-0.04 → '-4.0%'``, None → '—'."""
+    f = _as_float(ratio)
+    if f is None:
+        return MISSING
+    pct = f * 100
+    body = fmt_number(abs(pct), decimals)
+    if float(body.replace(",", "")) == 0:
+        return f"{body}%"
+    return f"{'+' if pct > 0 else '-'}{body}%"
+
+
+def fmt_pp_change(diff: Any, decimals: int = 1) -> str:
+    """Change of a percentage in percentage points: ``1.25 → '+1.3个百分点'``."""
+    f = _as_float(diff)
+    if f is None:
+        return MISSING
+    body = fmt_number(abs(f), decimals)
+    if float(body.replace(",", "")) == 0:
+        return f"{body}个百分点"
+    return f"{'+' if f > 0 else '-'}{body}个百分点"
+
+
+def fmt_month_zh(month: str) -> str:
+    """``'2025-03' → '2025年3月'``; anything else is returned unchanged."""
+    m = _MONTH_RE.match(str(month or ""))
+    if not m:
+        return str(month or MISSING)
+    return f"{int(m.group(1))}年{int(m.group(2))}月"
+
+
+def fmt_period_zh(grain: str, period: str) -> str:
+    """``('year','2025') → '2025年'``, ``('quarter','2025Q1') → '2025年第1季度'``, ``('month','2025-03') → '2025年3月'``."""
+    period = str(period or "")
+    if grain == "year" and (m := _YEAR_RE.match(period)):
+        return f"{m.group(1)}年"
+    if grain == "quarter" and (m := _QUARTER_RE.match(period)):
+        return f"{m.group(1)}年第{m.group(2)}季度"
+    if grain == "month" and _MONTH_RE.match(period):
+        return fmt_month_zh(period)
+    return period or MISSING

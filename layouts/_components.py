@@ -1,0 +1,294 @@
+"""Shared UI components: pure functions returning Dash components (no queries, no callbacks).
+
+Used by every page: KPI cards, status badges, empty/error states, breadcrumbs, sections, tables (dash-ag-grid),
+the ECharts bridge container and the common Plotly look (``base_figure_layout``, ``GRAPH_CONFIG``).
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import dash_ag_grid as dag
+import plotly.graph_objects as go
+import plotly.io as pio
+from dash import dcc, html
+
+from dashboard.formatting import MISSING, fmt_pct_change, fmt_value
+from layouts import _ids as ids
+
+# ---------------------------------------------------------------------------------------------- look
+FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Source Han Sans SC", sans-serif'
+COLORWAY = ["#1f4e79", "#2e86c1", "#f39c12", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"]
+STATUS_COLORS = {"达标": "#2e8b57", "预警": "#e0a100", "未达标": "#c0392b", None: "#8c96a0"}
+STATUS_CLASS = {"达标": "status-ok", "预警": "status-warn", "未达标": "status-bad"}
+TEMPLATE_NAME = "ygt"
+
+# Plotly's zh-CN locale bundle is not shipped with the installed plotly/dash packages (checked: no
+# locale-zh-cn.js anywhere), and nothing may be loaded from a CDN, so the default locale stays.
+GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+STATIC_GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "staticPlot": True, "displayModeBar": False}
+
+DROPDOWN_LABELS_ZH: dict[str, str] = {
+    "select_all": "全选", "deselect_all": "取消全选", "selected_count": "已选 {num_selected} 项",
+    "search": "搜索", "clear_search": "清除搜索", "clear_selection": "清除选择", "no_options_found": "无匹配项",
+}
+
+
+def base_figure_layout(**overrides: Any) -> dict[str, Any]:
+    """Layout every Plotly figure starts from: CJK font stack, tight margins, white background, no title gap."""
+    layout: dict[str, Any] = dict(
+        font=dict(family=FONT_FAMILY, size=13, color="#2c3e50"),
+        margin=dict(l=48, r=16, t=32, b=40),
+        paper_bgcolor="#ffffff", plot_bgcolor="#ffffff",
+        colorway=COLORWAY,
+        hoverlabel=dict(font=dict(family=FONT_FAMILY, size=12)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        xaxis=dict(gridcolor="#eef1f5", zerolinecolor="#d5dbe3", linecolor="#d5dbe3"),
+        yaxis=dict(gridcolor="#eef1f5", zerolinecolor="#d5dbe3", linecolor="#d5dbe3"),
+        separators=".,",
+    )
+    layout.update(overrides)
+    return layout
+
+
+def _register_template() -> None:
+    """Register the 'ygt' Plotly template (the base layout) so ``template='ygt'`` works everywhere."""
+    if TEMPLATE_NAME not in pio.templates:
+        pio.templates[TEMPLATE_NAME] = go.layout.Template(layout=base_figure_layout())
+
+
+_register_template()
+
+
+def empty_figure(message: str = "本期无数据") -> go.Figure:
+    """A blank figure with a centred message (for charts whose data is missing)."""
+    fig = go.Figure(layout=base_figure_layout(xaxis=dict(visible=False), yaxis=dict(visible=False)))
+    fig.add_annotation(text=message, showarrow=False, font=dict(size=14, color="#8c96a0"),
+                       xref="paper", yref="paper", x=0.5, y=0.5)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------- small parts
+def status_class(status: str | None) -> str:
+    """CSS class of an indicator status: 达标 → status-ok, 预警 → status-warn, 未达标 → status-bad, else status-none."""
+    return STATUS_CLASS.get(status or "", "status-none")
+
+
+def status_badge(status: str | None, text: str | None = None) -> html.Span:
+    """A coloured pill for 达标 / 预警 / 未达标 (grey '无目标' when there is no status)."""
+    return html.Span(text or status or "无目标", className=f"badge {status_class(status)}")
+
+
+def _direction(direction: str | None) -> str | None:
+    """Normalise an indicator direction to 'up' (higher is better), 'down' or None (band / monitor)."""
+    d = (direction or "").strip().lower()
+    if d in ("up", "↑", "higher", "higher_better", "high", "+"):
+        return "up"
+    if d in ("down", "↓", "lower", "lower_better", "low", "-"):
+        return "down"
+    return None
+
+
+def trend_arrow(change: float | None, direction: str | None, label: str = "同比") -> html.Span:
+    """'同比 ▲12.3%' coloured by whether the change is good for the indicator's direction.
+
+    ``change`` is a relative change (0.123 = +12.3 %). Higher-is-better: ▲ green, ▼ red; lower-is-better the
+    reverse; band or unknown direction: grey."""
+    text = fmt_pct_change(change)
+    if text == MISSING:
+        return html.Span([f"{label} ", MISSING], className="trend trend-none")
+    value = float(change)  # type: ignore[arg-type]
+    arrow = "▲" if value > 0 else "▼" if value < 0 else "–"
+    d = _direction(direction)
+    if value == 0 or d is None:
+        cls = "trend-neutral"
+    elif (value > 0) == (d == "up"):
+        cls = "trend-good"
+    else:
+        cls = "trend-bad"
+    return html.Span([f"{label} ", html.Span(arrow, className="trend-arrow"), text.lstrip("+-")],
+                     className=f"trend {cls}")
+
+
+def sparkline(values: Sequence[float | None], x: Sequence[Any] | None = None, color: str = "#2e86c1",
+              height: int = 36) -> dcc.Graph:
+    """A tiny static line (no axes, no interaction) for KPI cards."""
+    xs = list(x) if x is not None else list(range(len(values)))
+    fig = go.Figure(go.Scatter(x=xs, y=list(values), mode="lines", line=dict(color=color, width=1.8),
+                               connectgaps=False, hoverinfo="skip"))
+    fig.update_layout(margin=dict(l=0, r=0, t=2, b=2), height=height, showlegend=False,
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                      xaxis=dict(visible=False), yaxis=dict(visible=False))
+    return dcc.Graph(figure=fig, config=STATIC_GRAPH_CONFIG, className="sparkline",
+                     style={"height": f"{height}px"})
+
+
+def kpi_card(title: str, value: float | None, unit: str | None = None, *, decimals: int | None = None,
+             target_text: str | None = None, status: str | None = None, yoy: float | None = None,
+             direction: str | None = None, spark: Sequence[float | None] | None = None,
+             spark_x: Sequence[Any] | None = None, href: str | None = None, note: str | None = None,
+             card_id: Any = None) -> html.Div | dcc.Link:
+    """A headline card: title, value with unit, target, status colour, YoY arrow, sparkline; a link when href.
+
+    status: '达标' | '预警' | '未达标' | None; yoy: relative change vs. the same period last year;
+    direction: 'up' (higher is better) | 'down' | 'band'/None; note: e.g. '样本量小' or '数据不完整'.
+    """
+    body = [
+        html.Div([html.Span(title, className="kpi-title"), status_badge(status) if status else None],
+                 className="kpi-head"),
+        html.Div(fmt_value(value, unit, decimals), className="kpi-value"),
+        html.Div([
+            html.Span(f"目标 {target_text}" if target_text else "无目标值", className="kpi-target"),
+            trend_arrow(yoy, direction),
+        ], className="kpi-meta"),
+    ]
+    if note:
+        body.append(html.Div(note, className="kpi-note"))
+    if spark is not None and len(spark) > 1:
+        body.append(sparkline(spark, spark_x, color=STATUS_COLORS.get(status, STATUS_COLORS[None])
+                              if status else "#2e86c1"))
+    cls = f"kpi-card {status_class(status)}"
+    kwargs = {"id": card_id} if card_id is not None else {}
+    if href:
+        return dcc.Link(body, href=href, className=cls + " kpi-link", **kwargs)
+    return html.Div(body, className=cls, **kwargs)
+
+
+def empty_state(message: str = "本期无数据", hint: str | None = None) -> html.Div:
+    """A calm placeholder where a chart or table has nothing to show."""
+    return html.Div([html.Div("○", className="empty-icon"), html.Div(message, className="empty-message"),
+                     html.Div(hint, className="empty-hint") if hint else None], className="empty-state")
+
+
+def error_card(message: str, detail: str | None = None) -> html.Div:
+    """A red-edged card explaining what went wrong (never a stack trace)."""
+    return html.Div([html.Div("出错了", className="error-title"), html.Div(message, className="error-message"),
+                     html.Div(detail, className="error-detail") if detail else None],
+                    className="error-card", role="alert")
+
+
+def breadcrumbs(path: Iterable[tuple[str, str | None]]) -> html.Nav:
+    """全县 › 乡镇 › 机构 …: a list of (label, href); the last item (or one without href) is plain text."""
+    items = list(path)
+    children: list[Any] = []
+    for i, (label, href) in enumerate(items):
+        if i:
+            children.append(html.Span("›", className="crumb-sep"))
+        last = i == len(items) - 1
+        if href and not last:
+            children.append(dcc.Link(label, href=href, className="crumb"))
+        else:
+            children.append(html.Span(label, className="crumb crumb-current" if last else "crumb"))
+    return html.Nav(children, className="breadcrumbs", **{"aria-label": "位置"})
+
+
+def section(title: str, children: Any, actions: Any = None, className: str = "") -> html.Section:
+    """A white card with a title bar (and optional actions on its right)."""
+    return html.Section([
+        html.Div([html.H3(title, className="section-title"),
+                  html.Div(actions, className="section-actions") if actions is not None else None],
+                 className="section-head"),
+        html.Div(children, className="section-body"),
+    ], className=f"section {className}".strip())
+
+
+def page_header(title: str, subtitle: str | None = None, actions: Any = None) -> html.Div:
+    """Page title with an optional subtitle (e.g. the period and org shown) and actions."""
+    return html.Div([
+        html.Div([html.H2(title, className="page-title"),
+                  html.Div(subtitle, className="page-subtitle") if subtitle else None]),
+        html.Div(actions, className="page-actions") if actions is not None else None,
+    ], className="page-header")
+
+
+# ---------------------------------------------------------------------------------------------- tables
+AG_GRID_LOCALE_ZH: dict[str, str] = {
+    "page": "第", "more": "更多", "to": "至", "of": "共", "next": "下一页", "last": "末页", "first": "首页",
+    "previous": "上一页", "loadingOoo": "加载中…", "loadingError": "加载出错", "noRowsToShow": "无数据",
+    "pageSizeSelectorLabel": "每页条数：", "ariaPageSizeSelectorLabel": "每页条数", "pageLastRowUnknown": "?",
+    "firstPage": "首页", "lastPage": "末页", "nextPage": "下一页", "previousPage": "上一页",
+    "filterOoo": "筛选…", "equals": "等于", "notEqual": "不等于", "contains": "包含", "notContains": "不包含",
+    "startsWith": "开头是", "endsWith": "结尾是", "blank": "为空", "notBlank": "不为空", "empty": "请选择",
+    "lessThan": "小于", "greaterThan": "大于", "lessThanOrEqual": "小于等于", "greaterThanOrEqual": "大于等于",
+    "inRange": "介于", "inRangeStart": "从", "inRangeEnd": "到", "andCondition": "且", "orCondition": "或",
+    "applyFilter": "应用", "resetFilter": "重置", "clearFilter": "清除", "cancelFilter": "取消",
+    "selectAll": "全选", "searchOoo": "搜索…", "noMatches": "无匹配项", "sortAscending": "升序",
+    "sortDescending": "降序", "sortUnSort": "取消排序", "columns": "列", "filters": "筛选",
+    "pinColumn": "固定列", "pinLeft": "固定在左侧", "pinRight": "固定在右侧", "noPin": "不固定",
+    "autosizeThisColumn": "自动调整此列宽", "autosizeAllColumns": "自动调整所有列宽", "resetColumns": "重置列",
+    "copy": "复制", "copyWithHeaders": "连同表头复制", "export": "导出", "csvExport": "导出 CSV",
+    "excelExport": "导出 Excel", "true": "是", "false": "否", "ariaFilterValue": "筛选值",
+    "ariaFilterInput": "筛选输入", "columnFilter": "列筛选", "filterConditions": "筛选条件",
+    "ariaSortableColumn": "按回车排序", "ariaFilteringOperator": "筛选运算符", "ariaColumn": "列",
+    "ariaRowSelect": "按空格选择此行", "ariaSearch": "搜索", "ariaSearchFilterValues": "搜索筛选值",
+}
+
+_NUMBER_KINDS = {"number", "int", "money", "percent", "float"}
+
+
+def _value_formatter(kind: str, decimals: int, unit: str | None) -> dict[str, str]:
+    """AG Grid valueFormatter using its bundled d3-format: thousands separators; '—' for empty cells."""
+    suffix = {"percent": "%"}.get(kind, "")
+    if unit and kind != "percent":
+        suffix = unit if unit in ("%", "‰") else ""
+    fmt = f",.{decimals}f"
+    return {"function": f"params.value == null || isNaN(params.value) ? '—' : "
+                        f"d3.format('{fmt}')(params.value) + '{suffix}'"}
+
+
+def column_def(field: str, header: str, kind: str = "text", decimals: int | None = None,
+               unit: str | None = None, **extra: Any) -> dict[str, Any]:
+    """One AG Grid column: kind 'text' | 'int' | 'number' | 'money' | 'percent'; numbers right-aligned."""
+    col: dict[str, Any] = {"field": field, "headerName": header}
+    if kind in _NUMBER_KINDS:
+        if decimals is None:
+            decimals = {"int": 0, "money": 2, "percent": 1}.get(kind, 2)
+        col.update(type="rightAligned", filter="agNumberColumnFilter",
+                   valueFormatter=_value_formatter(kind, decimals, unit))
+    else:
+        col.update(filter="agTextColumnFilter")
+    col.update(extra)
+    return col
+
+
+def data_table(table_id: Any, rows: Sequence[dict[str, Any]] | Any, columns: Sequence[dict[str, Any]],
+               page_size: int = 20, height: int | None = None, export_name: str | None = None,
+               **grid_kwargs: Any) -> dag.AgGrid:
+    """A dash-ag-grid table with Chinese texts, sorting, filtering, paging and number formatting.
+
+    rows: list of dicts or a pandas DataFrame; columns: ``column_def(...)`` dicts (or raw AG Grid columnDefs).
+    """
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
+    options: dict[str, Any] = {
+        "localeText": AG_GRID_LOCALE_ZH, "pagination": True, "paginationPageSize": page_size,
+        "paginationPageSizeSelector": [10, 20, 50, 100], "animateRows": False,
+        "overlayNoRowsTemplate": "<span class='grid-empty'>本期无数据</span>",
+        "enableCellTextSelection": True, "ensureDomOrder": True,
+    }
+    options.update(grid_kwargs.pop("dashGridOptions", {}))
+    kwargs: dict[str, Any] = dict(
+        id=table_id, rowData=list(rows), columnDefs=list(columns),
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "minWidth": 90,
+                       "floatingFilter": False},
+        dashGridOptions=options, columnSize="responsiveSizeToFit", className="data-table",
+        style={"height": f"{height}px" if height else f"{min(60 + 42 * page_size, 600)}px", "width": "100%"},
+    )
+    if export_name:
+        kwargs["csvExportParams"] = {"fileName": export_name}
+    kwargs.update(grid_kwargs)
+    return dag.AgGrid(**kwargs)
+
+
+# ---------------------------------------------------------------------------------------------- ECharts
+def echarts(name: str, height: int | str = 420, className: str = "") -> html.Div:
+    """Container of one ECharts chart (drawn by ``assets/echarts_bridge.js``).
+
+    Write the option into ``Output(ids.echarts_option(name), 'data')``; read clicks from
+    ``Input(ids.echarts_click(name), 'data')``. Option key ``_geo: {name, geojson}`` registers a map first.
+    """
+    h = f"{height}px" if isinstance(height, int) else height
+    return html.Div([
+        html.Div(id=ids.echarts_box(name), className="echarts-box", style={"height": h}),
+        dcc.Store(id=ids.echarts_option(name)),
+        dcc.Store(id=ids.echarts_click(name)),
+    ], className=f"echarts-wrap {className}".strip())
