@@ -1,0 +1,619 @@
+"""The validated, atomic loader of the supervision data mart.
+
+``load_directory(cfg, directory)`` reads ``<table>.csv`` / ``<table>.parquet`` files (table names from
+``mart.schema.TABLES``), validates them against the data contract and loads them all in ONE transaction:
+on any error nothing is loaded and ``LoadError`` lists every fault (file, data row, column, value, reason) up to
+``MAX_ISSUES``. Rows whose key already exists in the mart are replaced (DELETE matching keys, then INSERT).
+
+Validation is set-based in DuckDB so that it keeps up with millions of rows: every file is read once into a
+typed staging table that carries, per column, a small fault code (0 = fine) computed with ``TRY_CAST`` and format
+checks; keys, references and the table-level ``checks`` are then a few anti-joins / GROUP BYs per table. Python only
+touches the (capped) list of faulty rows.
+
+Row numbers: ``row`` in a ``LoadIssue`` is the 1-based *data* row (the header line is not counted; for a CSV
+without quoted line breaks, data row N is line N + 1 of the file). ``row`` is None for file-level faults.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from dashboard.config import Config
+from mart import rollups
+from mart.db import bump_data_version, fill_calendar, writer
+from mart.schema import LOAD_ORDER, SQL_TYPES, TABLES, Column, Table
+
+MAX_ISSUES = 100
+FORMATS = ("csv", "parquet")
+_CHUNK = 4 << 20
+
+# Strict textual formats of the contract (DuckDB's casts alone are lenient: '2025-3-1', '12.5' → 13, '0x10').
+_FORMAT_RE = {
+    "int": r"[+-]?[0-9]+",
+    "bigint": r"[+-]?[0-9]+",
+    "float": r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?",
+    "money": r"[+-]?[0-9]+(\.[0-9]{1,2})?",
+    "date": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
+    "datetime": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?",
+    "month": r"[0-9]{4}-(0[1-9]|1[0-2])",
+}
+_FORMAT_HINT = {
+    "int": "应为整数 (expected a whole number)",
+    "bigint": "应为整数 (expected a whole number)",
+    "float": "应为数字 (expected a number)",
+    "money": "应为金额, 单位元, 最多 2 位小数 (expected yuan with at most 2 decimals)",
+    "flag": "应为 0 或 1 (expected 0 or 1)",
+    "date": "应为日期 YYYY-MM-DD (expected a date YYYY-MM-DD)",
+    "datetime": "应为时间 YYYY-MM-DD HH:MM[:SS] (expected ISO 8601 local time)",
+    "month": "应为月份 YYYY-MM (expected a month YYYY-MM)",
+}
+# Fault codes stored per cell in the staging table.
+F_OK, F_MISSING, F_TYPE, F_DOMAIN, F_MIN, F_MAX = 0, 1, 2, 3, 4, 5
+
+
+@dataclass(frozen=True)
+class LoadIssue:
+    """One fault found in the input. ``row`` is the 1-based data row (header not counted), None for the file."""
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"第 {self.row} 行数据 (data row {self.row})")
+        if self.column:
+            parts.append(f"列 {self.column}")
+        if self.value is not None:
+            shown = self.value if len(self.value) <= 60 else self.value[:57] + "..."
+            parts.append(f"值 {shown!r}")
+        return ", ".join(parts) + ": " + self.reason
+
+
+class LoadError(Exception):
+    """The input was rejected; nothing was loaded. ``errors`` holds up to MAX_ISSUES issues, ``total`` all."""
+
+    def __init__(self, errors: list[LoadIssue], total: int | None = None, warnings: list[str] | None = None):
+        self.errors = list(errors)
+        self.total = max(total or 0, len(self.errors))
+        self.warnings = list(warnings or [])
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        lines = [f"数据未加载: 发现 {self.total} 个错误 (nothing loaded: {self.total} error(s))"]
+        lines += [f"  - {issue}" for issue in self.errors]
+        if self.total > len(self.errors):
+            lines.append(f"  … 以及另外 {self.total - len(self.errors)} 个错误 (and {self.total - len(self.errors)} more)")
+        return "\n".join(lines)
+
+
+@dataclass
+class LoadReport:
+    """What one successful load did."""
+    source: str
+    rows: dict[str, int]                       # rows loaded per table (in load order)
+    replaced: dict[str, int]                   # of which replaced rows that already existed (same key)
+    warnings: list[str]
+    months: list[str] | None                   # months whose rollups were rebuilt; None = all (a dimension changed)
+    seconds: float
+    data_version: str = ""
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.total_rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+@dataclass
+class _Source:
+    table: Table
+    path: Path
+    fmt: str
+    columns: dict[str, str] = field(default_factory=dict)   # contract column → positional source column c<i>
+    source_types: dict[str, str] = field(default_factory=dict)  # c<i> → DuckDB type
+    staged: bool = False
+    rows: int = 0
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    @property
+    def stage(self) -> str:
+        return f"_stg_{self.table.name}"
+
+
+class _Issues:
+    """Collects issues up to the cap while counting all of them."""
+
+    def __init__(self, cap: int = MAX_ISSUES):
+        self.cap = cap
+        self.items: list[LoadIssue] = []
+        self.total = 0
+
+    def add(self, issue: LoadIssue) -> None:
+        self.total += 1
+        if len(self.items) < self.cap:
+            self.items.append(issue)
+
+    def add_counted(self, issues: list[LoadIssue], total: int) -> None:
+        """Add a capped sample of issues that stands for ``total`` issues."""
+        for issue in issues:
+            if len(self.items) < self.cap:
+                self.items.append(issue)
+        self.total += total
+
+    @property
+    def room(self) -> int:
+        return max(self.cap - len(self.items), 0)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# discovery and file-level checks
+
+
+def discover(directory: Path) -> tuple[list[_Source], list[str], list[LoadIssue]]:
+    """Find the contract files in ``directory``: (sources in load order, warnings, file-level issues)."""
+    warnings: list[str] = []
+    issues: list[LoadIssue] = []
+    found: dict[str, list[Path]] = {}
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        stem, _, ext = path.name.rpartition(".")
+        ext = ext.lower()
+        if ext in FORMATS and stem in TABLES:
+            found.setdefault(stem, []).append(path)
+        else:
+            warnings.append(f"忽略未识别的文件 {path.name} (ignored: not <table>.csv|parquet of the contract)")
+    sources = []
+    for name in LOAD_ORDER:
+        paths = found.get(name, [])
+        if len(paths) > 1:
+            issues.append(LoadIssue(", ".join(p.name for p in paths), None, None, None,
+                                    f"表 {name} 有多个文件, 只能提供一个 (more than one file for table {name})"))
+        elif paths:
+            path = paths[0]
+            sources.append(_Source(TABLES[name], path, path.name.rpartition(".")[2].lower()))
+    if not sources and not issues:
+        known = ", ".join(f"{n}.csv" for n in LOAD_ORDER[:3])
+        issues.append(LoadIssue(str(directory), None, None, None,
+                                f"目录中没有可识别的数据文件 (no <table>.csv|parquet file found; e.g. {known} …)"))
+    return sources, warnings, issues
+
+
+def check_utf8_csv(path: Path) -> tuple[list[str] | None, LoadIssue | None]:
+    """Check that a CSV file is UTF-8 and return its header names (None when the file is empty)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    newlines = 0
+    offset = 0
+    first = b""
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(_CHUNK)
+            if offset == 0 and len(first) < 65536:
+                first += chunk[:65536]
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                bad = offset + exc.start
+                line = newlines + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
+                where = "表头 (header)" if line == 1 else f"第 {line} 行 (line {line})"
+                return None, LoadIssue(path.name, line - 1 if line > 1 else None, None, None,
+                                       f"文件不是 UTF-8 编码 (not UTF-8; e.g. GBK), 首个无效字节在{where}, 偏移 {bad}; "
+                                       "请另存为 UTF-8 (save the file as UTF-8)")
+            if not chunk:
+                break
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    text = first.decode("utf-8", errors="ignore").lstrip("\ufeff")
+    head = text.splitlines()[0] if text.strip() else ""
+    if not head.strip():
+        return None, LoadIssue(path.name, None, None, None, "文件为空, 缺少表头行 (empty file: no header row)")
+    return next(csv.reader(io.StringIO(head))), None
+
+
+def _csv_error_issue(path: Path, exc: Exception) -> LoadIssue:
+    """Turn DuckDB's CSV reader error into an issue naming the line."""
+    msg = str(exc)
+    m = re.search(r"CSV Error on Line: (\d+)", msg)
+    row = int(m.group(1)) - 1 if m else None
+    detail = next((ln.strip() for ln in msg.splitlines() if "Expected Number of Columns" in ln
+                   or "unterminated" in ln.lower() or "quote" in ln.lower()), msg.splitlines()[0][:200])
+    return LoadIssue(path.name, row, None, None, f"CSV 格式错误 (malformed CSV): {detail}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# staging: one typed table per file with a fault code per cell
+
+
+def _q(name: str) -> str:
+    """Quote an identifier that comes from our own whitelist (contract names, c<i>)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    """SQL string literal of a contract constant (domain codes come from mart.schema, not from input)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str, str | None, str]:
+    """(typed expression, presence expression, fault-code expression) of one contract column.
+
+    ``raw`` is the positional source column (None when an optional column is absent from the file). The typed and
+    presence expressions read the source; the fault expression runs one SELECT further out and reads the typed
+    column (by its contract name) and the presence flag ``_p_<col>``.
+    """
+    target = SQL_TYPES[col.type]
+    if raw is None:
+        return f"CAST(NULL AS {target})", None, str(F_OK)
+    src = _q(raw)
+    textual = src_type is None or src_type.upper() == "VARCHAR"
+    if textual or col.type in ("code", "text", "month"):
+        v = f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
+        if col.type in ("code", "text"):
+            typed = v
+        elif col.type == "flag":
+            typed = f"CASE WHEN {v} IN ('0', '1') THEN CAST({v} AS SMALLINT) END"
+        elif col.type == "month":
+            typed = f"CASE WHEN regexp_full_match({v}, '{_FORMAT_RE['month']}') THEN {v} END"
+        else:
+            # the strict format plus TRY_CAST also rejects impossible values such as 2025-02-30
+            typed = f"CASE WHEN regexp_full_match({v}, '{_FORMAT_RE[col.type]}') THEN TRY_CAST({v} AS {target}) END"
+        present = f"{v} IS NOT NULL"
+    else:
+        present = f"{src} IS NOT NULL"
+        if col.type in ("int", "bigint", "flag"):
+            # a typed source (Parquet) must hold whole numbers: 2.5 is not silently rounded
+            typed = (f"CASE WHEN TRY_CAST({src} AS DOUBLE) = TRY_CAST(TRY_CAST({src} AS {target}) AS DOUBLE) "
+                     f"THEN TRY_CAST({src} AS {target}) END")
+        elif col.type == "money":
+            d6 = f"TRY_CAST({src} AS DECIMAL(18,6))"
+            typed = f"CASE WHEN {d6} = round({d6}, 2) THEN TRY_CAST({d6} AS DECIMAL(14,2)) END"
+        elif col.type == "float":
+            typed = f"CASE WHEN isfinite(TRY_CAST({src} AS DOUBLE)) THEN TRY_CAST({src} AS DOUBLE) END"
+        else:
+            typed = f"TRY_CAST({src} AS {target})"
+    name = _q(col.name)
+    fault = [f"CASE WHEN NOT {_q('_p_' + col.name)} THEN {F_MISSING if col.required else F_OK}",
+             f"WHEN {name} IS NULL THEN {F_TYPE}"]
+    if col.domain:
+        fault.append(f"WHEN {name} NOT IN ({', '.join(_lit(d) for d in col.domain)}) THEN {F_DOMAIN}")
+    if col.min is not None:
+        fault.append(f"WHEN {name} < {col.min!r} THEN {F_MIN}")
+    if col.max is not None:
+        fault.append(f"WHEN {name} > {col.max!r} THEN {F_MAX}")
+    fault.append(f"ELSE {F_OK} END")
+    return typed, present, " ".join(fault)
+
+
+def _raw_relation(src: _Source) -> tuple[str, list]:
+    """FROM-clause fragment (and its parameters) that yields the file with positional columns c<i> and _row."""
+    if src.fmt == "csv":
+        return f"(SELECT rowid + 1 AS _row, * FROM {_q('_raw_' + src.table.name)})", []
+    names = ", ".join(_q(c) for c in src.source_types)
+    return (f"(SELECT file_row_number + 1 AS _row, * FROM read_parquet(?, file_row_number = true) AS p({names}))",
+            [str(src.path)])
+
+
+def _read_header(con: duckdb.DuckDBPyConnection, src: _Source, warnings: list[str]) -> list[LoadIssue]:
+    """Read the file's header (and for CSV the raw rows), map it to the contract; return header issues."""
+    issues: list[LoadIssue] = []
+    if src.fmt == "csv":
+        header, issue = check_utf8_csv(src.path)
+        if issue:
+            return [issue]
+        assert header is not None
+        src.source_types = {f"c{i}": "VARCHAR" for i in range(len(header))}
+        spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE {_q('_raw_' + src.table.name)} AS SELECT * FROM read_csv(?, header = true, "
+                f"auto_detect = false, columns = {spec}, delim = ',', quote = '\"', escape = '\"', "
+                f"strict_mode = true, null_padding = false)", [str(src.path)])
+        except duckdb.Error as exc:
+            return [_csv_error_issue(src.path, exc)]
+    else:
+        try:
+            described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(src.path)]).fetchall()
+        except duckdb.Error as exc:
+            return [LoadIssue(src.file, None, None, None,
+                              f"无法读取 Parquet 文件 (cannot read Parquet): {str(exc).splitlines()[0][:200]}")]
+        header = [r[0] for r in described]
+        src.source_types = {f"c{i}": r[1] for i, r in enumerate(described)}
+    seen: set[str] = set()
+    for i, name in enumerate(header):
+        key = name.strip().lower()
+        if key in src.table.column_names and key not in seen:
+            src.columns[key] = f"c{i}"
+            seen.add(key)
+        elif key in seen:
+            issues.append(LoadIssue(src.file, None, name, None, "表头中列名重复 (duplicate column in header)"))
+        else:
+            warnings.append(f"{src.file}: 忽略未知列 {name!r} (unknown column ignored)")
+    for col in src.table.columns:
+        if col.name not in src.columns:
+            if col.required:
+                issues.append(LoadIssue(src.file, None, col.name, None,
+                                        f"缺少必填列 {col.name} (missing required column)"))
+            else:
+                warnings.append(f"{src.file}: 未提供可选列 {col.name}, 按空值处理 (optional column absent: empty)")
+    return issues
+
+
+def _stage(con: duckdb.DuckDBPyConnection, src: _Source) -> None:
+    """Create the typed staging table _stg_<table>: _row, typed contract columns, _f_<col> fault codes."""
+    relation, params = _raw_relation(src)
+    inner, outer = ["_row"], ["_row"]
+    for col in src.table.columns:
+        raw = src.columns.get(col.name)
+        typed, present, fault = _cell_exprs(col, raw, src.source_types.get(raw) if raw else None)
+        inner.append(f"{typed} AS {_q(col.name)}")
+        if present is not None:
+            inner.append(f"{present} AS {_q('_p_' + col.name)}")
+        outer.append(_q(col.name))
+        outer.append(f"CAST({fault} AS TINYINT) AS {_q('_f_' + col.name)}")
+    sql = (f"CREATE TEMP TABLE {_q(src.stage)} AS SELECT {', '.join(outer)} "
+           f"FROM (SELECT {', '.join(inner)} FROM {relation})")
+    con.execute(sql, params)
+    src.rows = con.execute(f"SELECT count(*) FROM {_q(src.stage)}").fetchone()[0]
+    src.staged = True
+
+
+def _raw_values(con: duckdb.DuckDBPyConnection, src: _Source, wanted: list[tuple[int, str]]) -> dict:
+    """Original text of the given (row, contract column) cells, for error messages."""
+    out: dict[tuple[int, str], str | None] = {}
+    by_col: dict[str, list[int]] = {}
+    for row, col in wanted:
+        if col in src.columns:
+            by_col.setdefault(col, []).append(row)
+    relation, params = _raw_relation(src)
+    for col, rows in by_col.items():
+        raw = _q(src.columns[col])
+        result = con.execute(f"SELECT _row, CAST({raw} AS VARCHAR) FROM {relation} WHERE _row IN "
+                             f"(SELECT unnest(?::BIGINT[]))", params + [rows]).fetchall()
+        for row, value in result:
+            out[(row, col)] = value
+    return out
+
+
+def _fault_reason(col: Column, code: int) -> str:
+    if code == F_MISSING:
+        return "必填项为空 (required value is empty)"
+    if code == F_TYPE:
+        return _FORMAT_HINT.get(col.type, "类型不符 (wrong type)")
+    if code == F_DOMAIN:
+        return f"取值不在代码表中 (not one of: {', '.join(col.domain or ())})"
+    if code == F_MIN:
+        neg = "不能为负数 (must not be negative)" if col.min == 0 else f"不能小于 {col.min:g} (below minimum)"
+        return neg
+    if code == F_MAX:
+        return f"不能大于 {col.max:g} (above maximum)"
+    return "未知错误"
+
+
+def _check_cells(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -> None:
+    """Report missing, mistyped, out-of-domain and out-of-range cells (one scan when the file is clean)."""
+    cols = src.table.columns
+    counts = con.execute("SELECT " + ", ".join(f"count_if({_q('_f_' + c.name)} <> 0)" for c in cols)
+                         + f" FROM {_q(src.stage)}").fetchone()
+    total = sum(counts)
+    if not total:
+        return
+    parts = [f"SELECT _row, {_lit(c.name)} AS col, {_q('_f_' + c.name)} AS code FROM {_q(src.stage)} "
+             f"WHERE {_q('_f_' + c.name)} <> 0" for c, n in zip(cols, counts) if n]
+    sample = con.execute(" UNION ALL ".join(parts) + " ORDER BY _row, col LIMIT ?",
+                         [max(issues.room, 1)]).fetchall()
+    values = _raw_values(con, src, [(r, c) for r, c, code in sample if code != F_MISSING])
+    found = [LoadIssue(src.file, row, name, values.get((row, name)) if code != F_MISSING else None,
+                       _fault_reason(src.table.column(name), code)) for row, name, code in sample]
+    issues.add_counted(found, total)
+
+
+def _clean(table: Table, columns: tuple[str, ...] | list[str]) -> str:
+    """SQL condition: the given cells of the row have no fault."""
+    return " AND ".join(f"{_q('_f_' + c)} = 0" for c in columns) or "TRUE"
+
+
+def _check_keys(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -> None:
+    """Report rows whose key repeats an earlier row of the same file."""
+    key = src.table.key
+    keys = ", ".join(_q(k) for k in key)
+    sql = (f"SELECT _row, first_row, {', '.join('CAST(' + _q(k) + ' AS VARCHAR)' for k in key)} FROM ("
+           f"SELECT _row, {keys}, min(_row) OVER (PARTITION BY {keys}) AS first_row FROM {_q(src.stage)} "
+           f"WHERE {_clean(src.table, key)}) WHERE _row > first_row")
+    total = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    if not total:
+        return
+    sample = con.execute(sql + " ORDER BY _row LIMIT ?", [max(issues.room, 1)]).fetchall()
+    found = [LoadIssue(src.file, r[0], "+".join(key), "|".join(str(v) for v in r[2:]),
+                       f"主键重复, 与第 {r[1]} 行数据相同 (duplicate key, same as data row {r[1]})") for r in sample]
+    issues.add_counted(found, total)
+
+
+def _check_rules(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -> None:
+    """Report rows that break a table-level check of the contract (only rows whose cells are all valid)."""
+    all_cols = src.table.column_names
+    for rule in src.table.checks:
+        sql = f"SELECT _row FROM {_q(src.stage)} WHERE {_clean(src.table, all_cols)} AND ({rule}) IS NOT TRUE"
+        total = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+        if not total:
+            continue
+        rows = [r[0] for r in con.execute(sql + " ORDER BY _row LIMIT ?", [max(issues.room, 1)]).fetchall()]
+        issues.add_counted([LoadIssue(src.file, r, None, None, f"不满足校验规则 (check failed): {rule}")
+                            for r in rows], total)
+
+
+def _check_refs(con: duckdb.DuckDBPyConnection, src: _Source, staged: dict[str, _Source],
+                failed: set[str], issues: _Issues) -> None:
+    """Report values whose referenced row exists neither in the mart nor in the files of this call."""
+    for col in src.table.columns:
+        if not col.ref or col.name not in src.columns:
+            continue
+        ref_table, ref_col = col.ref.split(".")
+        if ref_table in failed:
+            continue  # the referenced file itself could not be read; its error is reported already
+        lookups = [f"SELECT {_q(ref_col)} AS v FROM {_q(ref_table)}"]
+        if ref_table in staged:
+            lookups.append(f"SELECT {_q(ref_col)} FROM {_q(staged[ref_table].stage)} WHERE {_q(ref_col)} IS NOT NULL")
+        sql = (f"SELECT s._row, CAST(s.{_q(col.name)} AS VARCHAR) FROM {_q(src.stage)} s "
+               f"WHERE s.{_q(col.name)} IS NOT NULL AND s.{_q('_f_' + col.name)} = 0 "
+               f"AND s.{_q(col.name)} NOT IN ({' UNION ALL '.join(lookups)})")
+        total = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+        if not total:
+            continue
+        sample = con.execute(sql + " ORDER BY s._row LIMIT ?", [max(issues.room, 1)]).fetchall()
+        issues.add_counted([LoadIssue(src.file, r, col.name, v,
+                                      f"引用不存在: {col.ref} 中没有该值 (dangling reference to {col.ref})")
+                            for r, v in sample], total)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# applying a validated load
+
+
+def _month_expr(table: Table, alias: str) -> str:
+    col = table.column(table.period_column)  # type: ignore[arg-type]
+    ref = f"{alias}.{_q(col.name)}"
+    return ref if col.type == "month" else f"strftime({ref}, '%Y-%m')"
+
+
+def _key_join(table: Table, left: str, right: str) -> str:
+    return " AND ".join(f"{left}.{_q(k)} = {right}.{_q(k)}" for k in table.key)
+
+
+def _affected_months(con: duckdb.DuckDBPyConnection, sources: list[_Source]) -> tuple[list[str] | None, list[str]]:
+    """(months whose rollups change — None when a table without a period changed —, months of the new rows)."""
+    months: set[str] = set()
+    new: set[str] = set()
+    everything = False
+    for src in sources:
+        table = src.table
+        if table.period_column is None:
+            everything = True
+            continue
+        stg = _q(src.stage)
+        new |= {r[0] for r in con.execute(f"SELECT DISTINCT {_month_expr(table, 's')} FROM {stg} s").fetchall()}
+        # rows being replaced may move between months: their old month changes too
+        months |= {r[0] for r in con.execute(
+            f"SELECT DISTINCT {_month_expr(table, 't')} FROM {_q(table.name)} t "
+            f"SEMI JOIN {stg} s ON {_key_join(table, 't', 's')}").fetchall()}
+    months |= new
+    return (None if everything else sorted(m for m in months if m)), sorted(m for m in new if m)
+
+
+def _apply(con: duckdb.DuckDBPyConnection, src: _Source) -> int:
+    """Replace the rows of src's keys in the mart by the staged rows; returns how many existed already."""
+    table = src.table
+    replaced = con.execute(f"DELETE FROM {_q(table.name)} t USING {_q(src.stage)} s "
+                           f"WHERE {_key_join(table, 't', 's')}").fetchone()[0]
+    cols = ", ".join(_q(c) for c in table.column_names)
+    con.execute(f"INSERT INTO {_q(table.name)} ({cols}) SELECT {cols} FROM {_q(src.stage)} ORDER BY _row")
+    return int(replaced)
+
+
+def _extend_calendar(con: duckdb.DuckDBPyConnection, new_months: list[str]) -> None:
+    """Keep calendar_month continuous over every month that holds data."""
+    if not new_months:
+        return
+    first, last = con.execute("SELECT min(month), max(month) FROM calendar_month").fetchone()
+    lo = min([m for m in (first, new_months[0]) if m])
+    hi = max([m for m in (last, new_months[-1]) if m])
+    fill_calendar(con, lo, hi)
+
+
+def _log(con: duckdb.DuckDBPyConnection, source: str, rows: dict[str, int], months: list[str] | None) -> None:
+    load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchone()[0]
+    con.execute("INSERT INTO load_log VALUES (?, ?, ?, ?, ?, ?)",
+                [load_id, dt.datetime.now(), source, ",".join(f"{t}={n}" for t, n in rows.items()),
+                 sum(rows.values()), None if months is None else ",".join(months)])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# the entry point
+
+
+def load_directory(cfg: Config, directory: str | Path,
+                   progress: Callable[[str], None] | None = None) -> LoadReport:
+    """Validate and load every ``<table>.csv|parquet`` of ``directory`` into the mart in one transaction.
+
+    Raises ``LoadError`` (nothing loaded) when any file, row or cell is invalid; returns a ``LoadReport``.
+    """
+    started = time.perf_counter()
+    say = progress or (lambda _msg: None)
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise LoadError([LoadIssue(str(directory), None, None, None, "目录不存在 (not a directory)")])
+    sources, warnings, file_issues = discover(directory)
+    issues = _Issues()
+    for issue in file_issues:
+        issues.add(issue)
+    if not sources:
+        raise LoadError(issues.items, issues.total, warnings)
+
+    with writer(cfg) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            failed: set[str] = set()
+            for src in sources:
+                say(f"读取 {src.file} …")
+                header_issues = _read_header(con, src, warnings)
+                if header_issues:
+                    failed.add(src.table.name)
+                    for issue in header_issues:
+                        issues.add(issue)
+                    continue
+                _stage(con, src)
+                if src.rows == 0:
+                    failed.add(src.table.name)
+                    issues.add(LoadIssue(src.file, None, None, None, "文件没有数据行 (no data rows)"))
+            staged = {s.table.name: s for s in sources if s.staged and s.table.name not in failed}
+            say("校验 …")
+            for src in staged.values():
+                _check_cells(con, src, issues)
+                _check_keys(con, src, issues)
+                _check_rules(con, src, issues)
+            for src in staged.values():
+                _check_refs(con, src, staged, failed, issues)
+            if issues:
+                raise LoadError(issues.items, issues.total, warnings)
+
+            good = list(staged.values())
+            months, new_months = _affected_months(con, good)
+            rows: dict[str, int] = {}
+            replaced: dict[str, int] = {}
+            for src in good:
+                say(f"写入 {src.table.name} ({src.rows} 行) …")
+                replaced[src.table.name] = _apply(con, src)
+                rows[src.table.name] = src.rows
+            _extend_calendar(con, new_months)
+            say("更新汇总表 (rollups) …")
+            rollups.build_rollups(con, months=months)
+            version = bump_data_version(con)
+            _log(con, str(directory), rows, months)
+            for src in sources:
+                con.execute(f"DROP TABLE IF EXISTS {_q(src.stage)}")
+                con.execute(f"DROP TABLE IF EXISTS {_q('_raw_' + src.table.name)}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return LoadReport(source=str(directory), rows=rows, replaced=replaced, warnings=warnings, months=months,
+                      seconds=time.perf_counter() - started, data_version=version)
