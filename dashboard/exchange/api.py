@@ -1,10 +1,122 @@
-"""Exchange-node REST API (placeholder until the exchange issue lands)."""
+"""Exchange-node REST API (DESIGN §7): bearer-token nodes report heartbeats, runs and logs and fetch re-run commands.
+
+Every route lives under PUBLIC_PREFIX: it needs no user session and no CSRF/Origin check (nodes authenticate
+with ``Authorization: Bearer <token>``, not cookies); the accounts code exempts this prefix.
+Each request is one transaction: it is stored whole or not at all.
+"""
 from __future__ import annotations
 
-from flask import Flask
+import json
+from typing import Any, Callable
 
+from flask import Blueprint, Flask, Response, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from dashboard.appdb import session_factory
 from dashboard.config import Config
+from dashboard.exchange import service
+from dashboard.exchange.schemas import AckIn, HeartbeatIn, LogsIn, RunIn, RUN_ID_PATTERN, field_errors
+
+PUBLIC_PREFIX = "/api/exchange/"
+MAX_BODY_BYTES = 2 * 1024 * 1024   # 1000 log lines of 4000 chars fit; anything bigger is refused unread
+
+
+def _errors(status: int, errors: list[dict[str, str]]) -> Response:
+    resp = jsonify({"errors": errors})
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="exchange"'
+    return resp
+
+
+def _json_body() -> Any:
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise service.ApiError(413, "body", f"body larger than {MAX_BODY_BYTES} bytes")
+    raw = request.get_data(cache=False)
+    if len(raw) > MAX_BODY_BYTES:
+        raise service.ApiError(413, "body", f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise service.ApiError(400, "body", f"invalid JSON: {exc}") from None
+
+
+def _parse(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise service.ApiError(400, "body", "a JSON object is expected")
+    return model.model_validate(data)
 
 
 def init_exchange_api(server: Flask, cfg: Config) -> None:
     """Register the /api/exchange routes."""
+    bp = Blueprint("exchange_api", __name__, url_prefix=PUBLIC_PREFIX.rstrip("/"))
+    factory = session_factory(cfg.app_db_url)
+
+    def node_route(fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Authenticate the bearer token, run ``fn(session, node, ...)`` in one transaction, map errors."""
+        def wrapper(**kwargs: Any) -> Any:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                return _errors(401, [{"field": "Authorization", "message": "bearer token required"}])
+            with factory() as s:
+                try:
+                    with s.begin():
+                        node = service.node_for_token(s, token.strip())
+                        if node is None:
+                            return _errors(401, [{"field": "Authorization", "message": "invalid token"}])
+                        g.exchange_node_code = node.code
+                        return fn(s, node, **kwargs)
+                except service.ApiError as exc:
+                    return _errors(exc.status, exc.errors)
+                except ValidationError as exc:
+                    return _errors(400, field_errors(exc))
+        wrapper.__name__ = fn.__name__
+        return wrapper
+
+    @bp.post("/heartbeat")
+    @node_route
+    def heartbeat(s, node):  # noqa: ANN001, ANN202
+        body = _parse(HeartbeatIn, _json_body())
+        service.record_heartbeat(s, node, body)
+        return Response(status=204)
+
+    @bp.post("/runs")
+    @node_route
+    def runs(s, node):  # noqa: ANN001, ANN202
+        body = _parse(RunIn, _json_body())
+        run, created = service.upsert_run(s, node, body)
+        resp = jsonify(service.run_json(run))
+        resp.status_code = 201 if created else 200
+        return resp
+
+    @bp.post("/runs/<run_id>/logs")
+    @node_route
+    def logs(s, node, run_id: str):  # noqa: ANN001, ANN202
+        import re
+        if not re.match(RUN_ID_PATTERN, run_id):
+            raise service.ApiError(400, "run_id", "invalid run id")
+        data = _json_body()
+        if isinstance(data, list):
+            data = {"logs": data}
+        elif not (isinstance(data, dict) and set(data) == {"logs"}):
+            raise service.ApiError(400, "body", "a JSON list of {ts, level, message} is expected")
+        body = LogsIn.model_validate(data)
+        n = service.add_logs(s, node, run_id, body.logs)
+        resp = jsonify({"run_id": run_id, "stored": n})
+        resp.status_code = 201
+        return resp
+
+    @bp.get("/commands")
+    @node_route
+    def commands(s, node):  # noqa: ANN001, ANN202
+        return jsonify({"commands": service.commands_for_node(s, node)})
+
+    @bp.post("/commands/<int:command_id>/ack")
+    @node_route
+    def ack(s, node, command_id: int):  # noqa: ANN001, ANN202
+        body = _parse(AckIn, _json_body())
+        cmd = service.ack_command(s, node, command_id, body)
+        return jsonify(service.command_json(cmd))
+
+    server.register_blueprint(bp)
