@@ -1,10 +1,369 @@
-"""Login, sessions and access control on the Flask server (placeholder until the accounts issue lands)."""
+"""Login, server-side sessions, access control, logs and security headers on the Flask server.
+
+Every request passes ``_gate``: only the login page (and its own CSS), the password page's form posts and the
+node API (bearer tokens, checked by the exchange blueprint) are reachable without a session. Pages of another role
+→ 403; Dash callbacks are checked by the module that defines them (``roles.CALLBACK_MODULE_ROLES``) and, for the
+page router, by the page path asked for.
+"""
 from __future__ import annotations
 
-import dash
+import hmac
+import os
+import re
+import secrets
+import time
+from urllib.parse import urlencode, urlsplit
 
+import dash
+from flask import (Blueprint, Flask, Response, current_app, g, jsonify, redirect, render_template, request,
+                   session, url_for)
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+
+from dashboard.accounts import service
+from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
+from dashboard.accounts.audit import service_log_buffer
+from dashboard.accounts.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, home_path, roles_for_callback_module,
+                                      roles_for_path)
 from dashboard.config import Config
 
+PUBLIC_PATHS = {"/login"}
+PUBLIC_PREFIXES = ("/auth/static/",)
+DASH_CALLBACK_PATH = "/_dash-update-component"
+# Non-page paths Dash serves (resources, layout, dependencies) and our own static bundles.
+NON_PAGE_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon.ico", "/assets/", "/vendor/", "/auth/", "/api/",
+                     "/login", "/logout", "/password")
+DEFAULT_LOGIN_RATE_LIMIT = "10 per minute;100 per hour"
+
+
+def _api_public_prefixes() -> tuple[str, ...]:
+    """Node-API routes authenticate by bearer token, not by user session (their blueprint checks the token)."""
+    try:
+        from dashboard.exchange import api as exchange_api
+        prefix = getattr(exchange_api, "PUBLIC_PREFIX", None) or getattr(exchange_api, "API_PREFIX", None)
+    except Exception:  # noqa: BLE001
+        prefix = None
+    return tuple({prefix or "/api/exchange/", "/api/exchange/"})
+
+
+class LoggedIn(UserMixin):
+    """The user of this request; ``get_id`` is the session id, so the cookie names a server-side session."""
+
+    def __init__(self, sid: str, user) -> None:  # noqa: ANN001
+        self.sid = sid
+        self.user_id = user.id
+        self.username = user.username
+        self.display_name = user.display_name
+        self.role = user.role
+        self.inst_codes = tuple(user.inst_codes)
+        self.change_required = service.password_change_required(user)
+
+    def get_id(self) -> str:
+        return self.sid
+
+
+class _RequestSecureSessionInterface(SecureCookieSessionInterface):
+    """Session cookie marked Secure whenever the request came over HTTPS (or when configured)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:  # noqa: D401
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+# ---------------------------------------------------------------- helpers
+
+def _cfg() -> Config:
+    return current_app.config["DASHBOARD_CONFIG"]
+
+
+def _csrf_token() -> str:
+    token = session.get("_csrf")
+    if not token:
+        token = session["_csrf"] = secrets.token_urlsafe(24)
+    return token
+
+
+def _check_form_csrf() -> bool:
+    sent = request.form.get("csrf_token", "")
+    return bool(sent) and hmac.compare_digest(sent, session.get("_csrf", "")) and same_origin(strict=False)
+
+
+_CTRL = re.compile(r"[\x00-\x1f\x7f\\]")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` when it is a same-site relative path (``/…``), else None (no open redirects)."""
+    if not target or not isinstance(target, str) or len(target) > 2000:
+        return None
+    if not target.startswith("/") or target.startswith("//") or _CTRL.search(target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _is_interval_only() -> bool:
+    """True for a callback fired only by a dcc.Interval tick (auto-refresh is not user activity)."""
+    if request.path != DASH_CALLBACK_PATH:
+        return False
+    body = request.get_json(silent=True) or {}
+    changed = body.get("changedPropIds") or []
+    return bool(changed) and all(str(p).endswith(".n_intervals") for p in changed)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(("/_dash-", "/api/")) or request.is_json
+
+
+def _page_roles(path: str) -> frozenset[str] | None:
+    """Roles for a page path; a registered Dash page missing from the role map is open to nobody."""
+    roles = roles_for_path(path)
+    if roles is not None:
+        return roles
+    for page in dash.page_registry.values():
+        template = page.get("path_template") or page.get("path")
+        if template and re.fullmatch(re.sub(r"<[^/>]+>", "[^/]+", re.escape(template)), path):
+            if page.get("module", "").endswith("not_found_404"):
+                return None
+            return frozenset()
+    return None
+
+
+def _callback_info(app: dash.Dash, body: dict) -> tuple[str, str]:
+    """(module, output id) of the callback a Dash request asks for ('' module when unknown)."""
+    output = str(body.get("output", ""))
+    entry = app.callback_map.get(output)
+    if entry is None:
+        return "", output
+    fn = entry.get("callback")
+    module = getattr(getattr(fn, "__wrapped__", fn), "__module__", "") or getattr(fn, "__module__", "")
+    return module, output
+
+
+def _router_path(body: dict) -> str | None:
+    for item in body.get("inputs") or []:
+        if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "pathname":
+            return str(item.get("value") or "/")
+    return None
+
+
+def _deny(status: int, message: str) -> Response:
+    if _wants_json():
+        return Response(jsonify({"error": message}).get_data(), status=status, mimetype="application/json")
+    if status == 401:
+        nxt = request.full_path if request.query_string else request.path
+        return redirect(url_for("accounts.login") + "?" + urlencode({"next": nxt}))
+    info_role = getattr(current_user, "role", "") if current_user.is_authenticated else ""
+    html = render_template("forbidden.html", title="无权访问", message=None,
+                           role_zh=ROLE_ZH.get(info_role, "未登录"), home=home_path(info_role))
+    return Response(html, status=status, mimetype="text/html")
+
+
+# ---------------------------------------------------------------- install
 
 def init_accounts(app: dash.Dash, cfg: Config) -> None:
-    """Install login, session and access control on the app's server."""
+    """Install login, server-side sessions, role gating, logs, rate limit and security headers on the server."""
+    server: Flask = app.server
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
+        SESSION_COOKIE_NAME="ygt_session", PERMANENT_SESSION_LIFETIME=service.ABSOLUTE_LIFETIME,
+        REMEMBER_COOKIE_DURATION=0, DEBUG=False,
+        LOGIN_RATE_LIMIT=os.environ.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
+    )
+    server.session_interface = _RequestSecureSessionInterface()
+    if os.environ.get("TRUST_PROXY") == "1":
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+    login_manager = LoginManager()
+    login_manager.session_protection = "basic"
+    login_manager.init_app(server)
+
+    @login_manager.user_loader
+    def _load(sid: str) -> LoggedIn | None:
+        user = service.session_user(_cfg(), sid, touch=not _is_interval_only())
+        return LoggedIn(sid, user) if user is not None else None
+
+    public_api = _api_public_prefixes()
+    buffer = service_log_buffer(cfg.app_db_url)
+    bp = Blueprint("accounts", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/auth/static")
+
+    limiter = _make_limiter(server, cfg)
+
+    @bp.route("/login", methods=["GET", "POST"])
+    @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+    def login():  # noqa: ANN202
+        nxt = safe_next(request.values.get("next")) or ""
+        if request.method == "GET":
+            if current_user.is_authenticated:
+                return redirect(nxt or home_path(current_user.role))
+            return render_template("login.html", title="用户登录", message=None, next=nxt, username="",
+                                   csrf_token=_csrf_token())
+        username = request.form.get("username", "")[:64]
+        if not _check_form_csrf():
+            return render_template("login.html", title="用户登录", message="页面已过期，请重新登录", next=nxt,
+                                   username=username, csrf_token=_csrf_token()), 400
+        user, result = service.authenticate(_cfg(), username, request.form.get("password", ""),
+                                            ip=request.remote_addr or "",
+                                            user_agent=request.headers.get("User-Agent", ""))
+        if user is None:
+            message = {"locked": "账号已锁定，请 30 分钟后再试或联系系统管理员",
+                       "bad_password_locked": "连续 5 次登录失败，账号已锁定 30 分钟"}.get(
+                result, "用户名或密码错误")
+            return render_template("login.html", title="用户登录", message=message, next=nxt,
+                                   username=username, csrf_token=_csrf_token()), 401
+        session.clear()   # a fresh session on login (no fixation)
+        sid = service.start_session(_cfg(), user.id, ip=request.remote_addr or "")
+        session.permanent = True
+        login_user(LoggedIn(sid, user))
+        _csrf_token()
+        if service.password_change_required(user):
+            return redirect(url_for("accounts.password", next=nxt) if nxt else url_for("accounts.password"))
+        return redirect(nxt or home_path(user.role))
+
+    @bp.route("/logout", methods=["GET", "POST"])
+    def logout():  # noqa: ANN202
+        if current_user.is_authenticated:
+            service.end_session(_cfg(), current_user.sid, "logout")
+        logout_user()
+        session.clear()
+        return redirect(url_for("accounts.login"))
+
+    @bp.route("/password", methods=["GET", "POST"])
+    def password():  # noqa: ANN202
+        nxt = safe_next(request.values.get("next")) or ""
+        forced = current_user.change_required
+        title = "首次登录或密码已过期，请修改密码" if forced else "修改密码"
+        if request.method == "GET":
+            return render_template("password.html", title=title, message=None, next=nxt, csrf_token=_csrf_token())
+        if not _check_form_csrf():
+            return render_template("password.html", title=title, message="页面已过期，请重试", next=nxt,
+                                   csrf_token=_csrf_token()), 400
+        new = request.form.get("new_password", "")
+        if new != request.form.get("confirm_password", ""):
+            message = "两次输入的新密码不一致"
+        else:
+            try:
+                service.change_own_password(_cfg(), current_user.user_id, request.form.get("old_password", ""), new)
+            except service.AccountError as exc:
+                message = str(exc)
+            else:
+                return redirect(nxt or home_path(current_user.role))
+        return render_template("password.html", title=title, message=message, next=nxt,
+                               csrf_token=_csrf_token()), 400
+
+    server.register_blueprint(bp)
+
+    @server.before_request
+    def _gate():  # noqa: ANN202
+        g.t0 = time.perf_counter()
+        path = request.path
+        if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path.startswith(public_api):
+            return None
+        if not current_user.is_authenticated:
+            return _deny(401, "未登录或会话已过期")
+        if path == "/logout":
+            return None
+        if current_user.change_required and path != "/password":
+            if _wants_json():
+                return _deny(403, "须先修改密码")
+            return redirect(url_for("accounts.password"))
+        role = current_user.role
+        if path == DASH_CALLBACK_PATH:
+            if request.method != "POST" or not request.is_json:
+                return _deny(403, "拒绝非 JSON 请求")
+            if request.headers.get("Origin") and not same_origin(strict=False):
+                return _deny(403, "拒绝跨站请求")
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                return _deny(400, "请求格式错误")
+            module, output = _callback_info(app, body)
+            g.service_call = (module.rsplit(".", 1)[-1] or "unknown", output)
+            if module.startswith(DASH_INTERNAL_MODULES):
+                target = _router_path(body)
+                if "_pages_content.children" not in output or target is None:
+                    return _deny(403, "无权调用")
+                g.service_call = ("page:" + target, output)
+                roles = _page_roles(target)
+                if roles is not None and role not in roles:
+                    return _deny(403, "无权访问此页面")
+                return None
+            if role not in roles_for_callback_module(module):
+                return _deny(403, "无权调用")
+            return None
+        if request.method not in ("GET", "HEAD") and request.headers.get("Origin") and not same_origin(False):
+            return _deny(403, "拒绝跨站请求")
+        if request.method in ("GET", "HEAD") and not path.startswith(NON_PAGE_PREFIXES):
+            roles = _page_roles(path)
+            if roles is not None and role not in roles:
+                return _deny(403, "无权访问此页面")
+        return None
+
+    @server.after_request
+    def _after(response: Response) -> Response:  # noqa: ANN202
+        path = request.path
+        if path == DASH_CALLBACK_PATH or path.startswith("/api/"):
+            response.headers["Cache-Control"] = "no-store"
+            module, function = g.get("service_call") or (
+                "api:" + "/".join(path.split("/")[2:3]), request.method + " " + (request.url_rule.rule
+                                                                                 if request.url_rule else path))
+            started = g.get("t0")
+            duration = (time.perf_counter() - started) * 1000 if started else 0.0
+            user = getattr(current_user, "username", "") if current_user and current_user.is_authenticated else ""
+            try:
+                buffer.add(user, module, function, response.status_code, duration)
+            except Exception:  # noqa: BLE001  (logging must not break the answer)
+                current_app.logger.exception("service log write failed")
+        return response
+
+    @server.errorhandler(AccessDenied)
+    @server.errorhandler(CrossSiteRequest)
+    def _forbidden(exc):  # noqa: ANN001, ANN202
+        return _deny(403, exc.description or "无权访问")
+
+    _install_headers(app, server)
+
+
+def _make_limiter(server: Flask, cfg: Config):  # noqa: ANN202
+    """Per-IP limiter (memory per process; Redis shared by workers when CACHE_URL is set)."""
+    from flask_limiter import Limiter
+    from flask_limiter.util import get_remote_address
+    storage = cfg.cache_url if cfg.cache_url.startswith(("redis://", "rediss://")) else "memory://"
+    return Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[],
+                   headers_enabled=True, strategy="fixed-window")
+
+
+def _install_headers(app: dash.Dash, server: Flask) -> None:
+    """CSP default-src 'self' (script hashes of Dash's inline scripts), frame denial, nosniff, referrer policy."""
+    from flask_talisman import Talisman
+    csp = {
+        "default-src": "'self'",
+        "script-src": ["'self'"],
+        # Plotly and AG Grid inject <style> elements at run time; styles cannot run code.
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": "'self'",
+        "worker-src": ["'self'", "blob:"],
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'none'",
+    }
+    talisman = Talisman(server, force_https=False, strict_transport_security=True,
+                        session_cookie_secure=False, session_cookie_http_only=True,
+                        frame_options="DENY", content_security_policy=csp,
+                        referrer_policy="same-origin", x_content_type_options=True)
+    state = {"n": -1}
+
+    @server.before_request
+    def _refresh_script_hashes() -> None:  # noqa: ANN202
+        # Dash adds inline scripts (the renderer, clientside callbacks, the pages title callback) up to the first
+        # request; hash them once they are all known, again only if their number changes.
+        from dash import _callback
+        n = len(app._inline_scripts) + len(_callback.GLOBAL_INLINE_SCRIPTS)  # noqa: SLF001
+        if n != state["n"]:
+            talisman.content_security_policy["script-src"] = ["'self'"] + list(app.csp_hashes())
+            state["n"] = len(app._inline_scripts)  # noqa: SLF001

@@ -1,0 +1,99 @@
+"""Roles and which pages and callbacks each role may use: the one place for the role → pages map.
+
+Deny by default: a page path or callback module not listed here is open to nobody.
+"""
+from __future__ import annotations
+
+LEADER, MANAGER, OPERATOR, ADMIN, AUDITOR = "leader", "manager", "operator", "admin", "auditor"
+ROLES: tuple[str, ...] = (LEADER, MANAGER, OPERATOR, ADMIN, AUDITOR)
+ROLE_ZH: dict[str, str] = {
+    LEADER: "卫健局领导", MANAGER: "医院管理者", OPERATOR: "运维人员", ADMIN: "系统管理员", AUDITOR: "审计员",
+}
+ALL = frozenset(ROLES)
+VIEWERS = frozenset({LEADER, MANAGER})
+
+# Page path (exact, or prefix when it ends with "/") → roles allowed to open it.
+PAGE_ROLES: dict[str, frozenset[str]] = {
+    "/": VIEWERS,                              # 驾驶舱
+    "/map/": VIEWERS,                          # 一张图
+    "/indicator/": VIEWERS,                    # 指标分析
+    "/indicators": VIEWERS,
+    "/topic/": VIEWERS,                        # 专题
+    "/referrals": VIEWERS,                     # 双向转诊
+    "/quality": VIEWERS | {OPERATOR},          # 数据质量
+    "/exchange": frozenset({OPERATOR, ADMIN}),  # 数据交换监测 (admin: node map settings)
+    "/admin/users": frozenset({ADMIN}),        # 系统管理
+    "/admin/logs": frozenset({AUDITOR}),       # 审计日志
+}
+
+# Navigation entries in display order (path, label); the shell shows those allowed for the role.
+NAV: tuple[tuple[str, str], ...] = (
+    ("/", "驾驶舱"), ("/map/institutions", "一张图"), ("/indicator/", "指标分析"), ("/topic/resources", "专题"),
+    ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
+    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"),
+)
+
+# Callback module (last dotted part, matched as a prefix) → roles allowed to call its callbacks.
+# ``shell`` serves every logged-in role; Dash's own router is checked by the page path it is asked for.
+CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
+    "shell": ALL,
+    "home": VIEWERS, "cockpit": VIEWERS, "indicator": VIEWERS, "topic": VIEWERS, "map": VIEWERS,
+    "referral": VIEWERS, "quality": VIEWERS | {OPERATOR},
+    "exchange": frozenset({OPERATOR, ADMIN}),
+    "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}),
+}
+
+# Dash-internal modules whose callbacks are gated elsewhere (the page router: by the requested path).
+DASH_INTERNAL_MODULES = ("dash.",)
+
+
+def roles_for_path(path: str) -> frozenset[str] | None:
+    """Roles that may open ``path``; None when the path is not a gated page (e.g. Dash's 404 page)."""
+    path = path.split("?", 1)[0] or "/"
+    if path != "/" and path.endswith("/") and path not in PAGE_ROLES:
+        path = path.rstrip("/")
+    if path in PAGE_ROLES:
+        return PAGE_ROLES[path]
+    best: str | None = None
+    for key in PAGE_ROLES:
+        if key.endswith("/") and key != "/" and path.startswith(key):
+            if best is None or len(key) > len(best):
+                best = key
+        elif key != "/" and path.startswith(key + "/"):
+            if best is None or len(key) > len(best):
+                best = key
+    return PAGE_ROLES[best] if best else None
+
+
+def may_open(role: str | None, path: str) -> bool:
+    """True when ``role`` may open page ``path``; unknown paths (Dash 404) are open to every logged-in role."""
+    if role not in ROLES:
+        return False
+    roles = roles_for_path(path)
+    return True if roles is None else role in roles
+
+
+def allowed_paths(role: str | None) -> list[str]:
+    """Navigation paths the role may see, in display order (used by the shell)."""
+    return [path for path, _label in NAV if role in ROLES and may_open(role, path)]
+
+
+def allowed_nav(role: str | None) -> list[tuple[str, str]]:
+    """(path, label) navigation entries the role may see."""
+    return [(path, label) for path, label in NAV if role in ROLES and may_open(role, path)]
+
+
+def roles_for_callback_module(module: str) -> frozenset[str]:
+    """Roles that may call callbacks defined in ``module`` (deny by default: unknown → nobody)."""
+    last = module.rsplit(".", 1)[-1]
+    best: str | None = None
+    for key in CALLBACK_MODULE_ROLES:
+        if last.startswith(key) and (best is None or len(key) > len(best)):
+            best = key
+    return CALLBACK_MODULE_ROLES[best] if best else frozenset()
+
+
+def home_path(role: str | None) -> str:
+    """Where a role lands after login when no ``next`` is given."""
+    paths = allowed_paths(role)
+    return paths[0] if paths else "/"
