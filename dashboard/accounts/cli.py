@@ -1,9 +1,119 @@
-"""The users command group."""
+"""The ``users`` command group: create, reset-password, unlock, list, set, purge-logs."""
 from __future__ import annotations
 
+import sys
+
 import click
+
+from dashboard.accounts.roles import ROLES
+
+
+def _cfg():  # noqa: ANN202
+    from dashboard.appdb import init_app_db
+    from dashboard.config import load_config
+    cfg = load_config()
+    init_app_db(cfg.app_db_url)
+    return cfg
+
+
+def _read_password(username: str) -> str:
+    """Password from stdin when piped, else from a hidden prompt asked twice."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise click.ClickException("未从标准输入读到密码")
+        return line
+    return click.prompt(f"{username} 的新密码", hide_input=True, confirmation_prompt="再次输入新密码")
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc)) from exc
 
 
 @click.group("users")
 def users_group() -> None:
-    """Manage accounts."""
+    """管理账号 (manage accounts)."""
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="角色")
+@click.option("--inst", "insts", multiple=True, help="医院管理者可查看的机构代码 (可重复)")
+@click.option("--name", "display_name", default="", help="显示名")
+def create_cmd(username: str, role: str, insts: tuple[str, ...], display_name: str) -> None:
+    """创建账号；密码从提示或标准输入读取，首次登录须修改。"""
+    from dashboard.accounts.service import AccountError, check_password_policy, create_user
+    cfg = _cfg()
+    password = _read_password(username)
+    try:
+        check_password_policy(password, username)
+        user = create_user(cfg, username, role, password, list(insts), display_name)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"已创建 {user.username} ({user.role_zh})" + (f" 机构: {','.join(user.inst_codes)}"
+                                                          if user.inst_codes else ""))
+
+
+@users_group.command("reset-password")
+@click.argument("username")
+def reset_cmd(username: str) -> None:
+    """重置密码 (用户下次登录须修改)；同时解除锁定并注销其会话。"""
+    from dashboard.accounts.service import AccountError, reset_password
+    cfg = _cfg()
+    password = _read_password(username)
+    try:
+        reset_password(cfg, username, password)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"已重置 {username} 的密码")
+
+
+@users_group.command("unlock")
+@click.argument("username")
+def unlock_cmd(username: str) -> None:
+    """解除账号锁定。"""
+    from dashboard.accounts.service import AccountError, unlock_user
+    try:
+        unlock_user(_cfg(), username)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"已解锁 {username}")
+
+
+@users_group.command("set")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default=None)
+@click.option("--inst", "insts", multiple=True, help="替换机构范围 (可重复)")
+@click.option("--disable/--enable", default=None)
+def set_cmd(username: str, role: str | None, insts: tuple[str, ...], disable: bool | None) -> None:
+    """修改角色、机构范围或停用/启用账号。"""
+    from dashboard.accounts.service import AccountError, update_user
+    try:
+        user = update_user(_cfg(), username, role=role, inst_codes=list(insts) if insts else None,
+                           is_active=None if disable is None else not disable)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(f"{user.username} {user.role_zh} {','.join(user.inst_codes)} {'启用' if user.is_active else '停用'}")
+
+
+@users_group.command("list")
+def list_cmd() -> None:
+    """列出账号。"""
+    from dashboard.accounts.service import list_users
+    rows = list_users(_cfg())
+    click.echo(f"{'username':<20} {'role':<9} {'状态':<6} institutions")
+    for u in rows:
+        state = "停用" if not u.is_active else "锁定" if u.locked else "须改密" if u.must_change_password else "正常"
+        click.echo(f"{u.username:<20} {u.role:<9} {state:<6} {','.join(u.inst_codes)}{'  (演示)' if u.is_demo else ''}")
+
+
+@users_group.command("purge-logs")
+@click.option("--days", default=184, show_default=True, type=int, help="保留天数 (不少于 184)")
+def purge_cmd(days: int) -> None:
+    """删除超过保留期的登录、服务、审计日志 (至少保留 184 天)。"""
+    from dashboard.accounts.service import AccountError, purge_logs
+    try:
+        counts = purge_logs(_cfg(), days)
+    except AccountError as exc:
+        _fail(exc)
+    click.echo(" ".join(f"{k}={v}" for k, v in counts.items()))

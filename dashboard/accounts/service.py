@@ -383,7 +383,7 @@ def _end_user_sessions(session: Session, user_id: int, reason: str) -> None:
 def purge_logs(cfg: Config, days: int = RETENTION_DAYS, actor: tuple[str, str, str] | None = None) -> dict[str, int]:
     """Delete log rows older than ``days`` (≥ 184, 等保 retention) and ended sessions; audited."""
     if days < RETENTION_DAYS:
-        raise AccountError(f"日志至少保留 {RETENTION_DAYS} 天，拒绝清理 {days} 天以内之外的数据")
+        raise AccountError(f"日志至少保留 {RETENTION_DAYS} 天：--days {days} 被拒绝")
     from dashboard.accounts.audit import flush_service_log
     flush_service_log(cfg)
     cutoff = clock.now() - dt.timedelta(days=days)
