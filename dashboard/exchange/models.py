@@ -35,6 +35,7 @@ class ExchangeNode(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
     inst_code: Mapped[str] = mapped_column(String(32), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(200), nullable=False)
+    inst_name: Mapped[str | None] = mapped_column(String(200))
     inst_type: Mapped[str | None] = mapped_column(String(32))
     inst_level: Mapped[str | None] = mapped_column(String(16))
     host: Mapped[str | None] = mapped_column(String(100))

@@ -165,7 +165,7 @@ def ensure_nodes(cfg: Config, institutions: pd.DataFrame | None = None) -> int:
                 continue
             node = ExchangeNode(
                 code=node_code_for(row.inst_code), inst_code=row.inst_code, name=f"{row.name}前置机",
-                inst_type=row.inst_type, inst_level=row.level, host=f"10.{20 + i // 200}.{i % 200 + 1}.10",
+                inst_name=row.name,                inst_type=row.inst_type, inst_level=row.level, host=f"10.{20 + i // 200}.{i % 200 + 1}.10",
                 version="2.3.1", lon=_float(row.lon), lat=_float(row.lat), zoom=None, city=None, address=None,
                 heartbeat_interval_s=DEFAULT_HEARTBEAT_S, created_at=ts)
             s.add(node)
@@ -398,8 +398,8 @@ def _frame(result: Any) -> pd.DataFrame:
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-NODE_STATE_COLUMNS = ["code", "inst_code", "name", "inst_type", "inst_level", "lon", "lat", "zoom", "city",
-                      "address", "host", "version", "heartbeat_interval_s", "last_heartbeat_at", "state",
+NODE_STATE_COLUMNS = ["code", "inst_code", "name", "inst_name", "inst_type", "inst_level", "lon", "lat", "zoom",
+                      "city", "address", "host", "version", "heartbeat_interval_s", "last_heartbeat_at", "state",
                       "state_zh", "running_jobs", "failed_jobs", "last_cpu", "last_mem", "last_disk",
                       "last_backlog"]
 
@@ -411,6 +411,7 @@ def node_states(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterabl
     now = now or now_local()
     with _session(cfg) as s:
         nq = select(ExchangeNode.id, ExchangeNode.code, ExchangeNode.inst_code, ExchangeNode.name,
+                    ExchangeNode.inst_name,
                     ExchangeNode.inst_type, ExchangeNode.inst_level, ExchangeNode.lon, ExchangeNode.lat,
                     ExchangeNode.zoom, ExchangeNode.city, ExchangeNode.address, ExchangeNode.host,
                     ExchangeNode.version, ExchangeNode.heartbeat_interval_s, ExchangeNode.last_heartbeat_at,

@@ -1,0 +1,257 @@
+"""Data-exchange quality figures from the app database, as ratios of sums with numerator and denominator.
+
+Definitions (per institution — or institution and job — and day):
+
+* upload_timeliness = timely_slots / scheduled_slots. A job's scheduled slots are its schedule's times of the day
+  (every N minutes from midnight, or daily at HH:MM) from the job's creation on, counted once their window has
+  closed (slot + window ≤ now). A slot is timely when a successful run of that job finished within
+  [slot, slot + window]. Missing uploads therefore lower the figure (a silent node is not "100 % on time").
+* job_success_rate = success_runs / finished_runs (runs started that day with status success or failed).
+* reject_rate = Σ rows_rejected / Σ rows_extracted over finished runs started that day.
+* node_online_rate (per day) = online_hours / expected_hours: clock hours of the day, completed before now and
+  after the node's creation, in which at least one heartbeat arrived (kept in exchange_presence_hour, so the
+  figure survives the 7-day pruning of raw heartbeats). ``online_now`` gives the instant figure: nodes heard from
+  within 3 heartbeat intervals / nodes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+
+from dashboard.appdb import session_factory
+from dashboard.config import Config
+from dashboard.exchange.models import JOB_NAMES_ZH, ExchangeJob, ExchangeNode, JobRun, NodePresenceHour
+from dashboard.exchange.service import OFFLINE_AFTER_INTERVALS, _frame, now_local
+
+FIGURES = ("upload_timeliness", "job_success_rate", "node_online_rate", "reject_rate")
+FIGURE_PARTS = {"upload_timeliness": ("timely_slots", "scheduled_slots"),
+                "job_success_rate": ("success_runs", "finished_runs"),
+                "node_online_rate": ("online_hours", "expected_hours"),
+                "reject_rate": ("rows_rejected", "rows_extracted")}
+FIGURE_ZH = {"upload_timeliness": "数据上传及时率", "job_success_rate": "任务成功率",
+             "node_online_rate": "前置机在线率", "reject_rate": "数据拒收率"}
+
+
+def _day_floor(t: dt.datetime) -> dt.datetime:
+    return t.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _jobs(s, inst_codes: Iterable[str] | None) -> pd.DataFrame:  # noqa: ANN001
+    q = (select(ExchangeJob.node_id, ExchangeNode.inst_code, ExchangeNode.inst_name.label("name"),
+                ExchangeJob.job_code,
+                ExchangeJob.every_minutes, ExchangeJob.daily_at, ExchangeJob.window_minutes,
+                ExchangeJob.created_at)
+         .join(ExchangeNode, ExchangeNode.id == ExchangeJob.node_id).where(ExchangeJob.enabled == 1))
+    if inst_codes is not None:
+        q = q.where(ExchangeNode.inst_code.in_(list(inst_codes)))
+    return _frame(s.execute(q))
+
+
+def _slot_offsets(every: float | None, daily_at: str | None) -> list[dt.timedelta]:
+    if every and not pd.isna(every):
+        return [dt.timedelta(minutes=m) for m in range(0, 1440, int(every))]
+    hh, mm = (int(x) for x in str(daily_at or "02:00").split(":"))
+    return [dt.timedelta(hours=hh, minutes=mm)]
+
+
+def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | None = None,
+                  by: Sequence[str] = ("inst_code", "day"), inst_codes: Iterable[str] | None = None
+                  ) -> pd.DataFrame:
+    """The four figures for days start..end (inclusive), grouped by ``by`` ⊆ {inst_code, job_code, day}.
+
+    Columns: the group keys (plus ``name`` when grouped by inst_code, ``job_name`` by job_code), each figure's
+    numerator and denominator (FIGURE_PARTS) and the figure itself (NaN when the denominator is 0).
+    ``node_online_rate`` is per institution and day; grouped by job it repeats the node's value.
+    """
+    by = list(by)
+    if not set(by) <= {"inst_code", "job_code", "day"}:
+        raise ValueError(f"by must be a subset of inst_code, job_code, day: {by}")
+    now = now or now_local()
+    t0 = dt.datetime.combine(start, dt.time())
+    t1 = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1)
+    factory = session_factory(cfg.app_db_url)
+    with factory() as s:
+        jobs = _jobs(s, inst_codes)
+        node_ids = jobs["node_id"].unique().tolist()
+        runs = _frame(s.execute(
+            select(JobRun.node_id, JobRun.job_code, JobRun.status, JobRun.started_at, JobRun.finished_at,
+                   JobRun.rows_extracted, JobRun.rows_rejected)
+            .where(JobRun.node_id.in_(node_ids), JobRun.started_at >= t0 - dt.timedelta(days=1),
+                   JobRun.started_at < t1 + dt.timedelta(days=1))))
+        presence = _frame(s.execute(
+            select(NodePresenceHour.node_id, NodePresenceHour.hour)
+            .where(NodePresenceHour.node_id.in_(node_ids), NodePresenceHour.hour >= t0,
+                   NodePresenceHour.hour < t1)))
+        created = dict(s.execute(select(ExchangeNode.id, ExchangeNode.created_at)
+                                 .where(ExchangeNode.id.in_(node_ids))).all())
+    keys = ["node_id", "job_code", "day"]
+
+    # timeliness by slot
+    slot_rows = []
+    ok = runs[runs["status"] == "success"] if len(runs) else runs
+    finishes = {k: np.sort(g["finished_at"].to_numpy(dtype="datetime64[ns]"))
+                for k, g in ok.groupby(["node_id", "job_code"])} if len(ok) else {}
+    days = pd.date_range(t0, t1 - dt.timedelta(days=1), freq="D").to_pydatetime()
+    for job in jobs.itertuples(index=False):
+        window = dt.timedelta(minutes=int(job.window_minutes))
+        first = pd.Timestamp(job.created_at).to_pydatetime()
+        offsets = _slot_offsets(job.every_minutes, job.daily_at)
+        slots = [d + o for d in days for o in offsets]
+        slots = [x for x in slots if x >= first and x + window <= now]
+        if not slots:
+            continue
+        arr = np.array(slots, dtype="datetime64[ns]")
+        fin = finishes.get((job.node_id, job.job_code), np.array([], dtype="datetime64[ns]"))
+        idx = np.searchsorted(fin, arr, side="left")
+        if len(fin):
+            first_finish = fin[np.minimum(idx, len(fin) - 1)]      # first success finishing at/after the slot
+            timely = (idx < len(fin)) & (first_finish <= arr + np.timedelta64(int(window.total_seconds()), "s"))
+        else:
+            timely = np.zeros(len(arr), dtype=bool)
+        slot_rows.append(pd.DataFrame({"node_id": job.node_id, "job_code": job.job_code,
+                                       "day": pd.DatetimeIndex(arr).normalize(), "scheduled_slots": 1,
+                                       "timely_slots": timely.astype(int)}))
+    slots_df = (pd.concat(slot_rows).groupby(keys, as_index=False)[["timely_slots", "scheduled_slots"]].sum()
+                if slot_rows else pd.DataFrame(columns=keys + ["timely_slots", "scheduled_slots"]))
+
+    # runs by start day
+    fin_runs = runs[runs["status"].isin(["success", "failed"])].copy() if len(runs) else runs.copy()
+    if len(fin_runs):
+        fin_runs["day"] = pd.to_datetime(fin_runs["started_at"]).dt.normalize()
+        fin_runs = fin_runs[(fin_runs["day"] >= t0) & (fin_runs["day"] < t1)]
+        fin_runs["success_runs"] = (fin_runs["status"] == "success").astype(int)
+        fin_runs["finished_runs"] = 1
+        fin_runs["rows_rejected"] = fin_runs["rows_rejected"].fillna(0).astype("int64")
+        has_rows = fin_runs["rows_extracted"].notna()
+        fin_runs["rows_extracted"] = fin_runs["rows_extracted"].fillna(0).astype("int64")
+        fin_runs.loc[~has_rows, "rows_rejected"] = 0
+        run_df = fin_runs.groupby(keys, as_index=False)[
+            ["success_runs", "finished_runs", "rows_rejected", "rows_extracted"]].sum()
+    else:
+        run_df = pd.DataFrame(columns=keys + ["success_runs", "finished_runs", "rows_rejected", "rows_extracted"])
+
+    per_job = slots_df.merge(run_df, on=keys, how="outer")
+    per_job["day"] = pd.to_datetime(per_job["day"])
+    meta = jobs[["node_id", "inst_code", "name"]].drop_duplicates("node_id")
+    per_job = per_job.merge(meta, on="node_id", how="left")
+
+    # online hours per node and day
+    online = _online_hours(node_ids, created, presence, t0, t1, now)
+    online = online.merge(meta, on="node_id", how="left")
+
+    count_cols = ["timely_slots", "scheduled_slots", "success_runs", "finished_runs", "rows_rejected",
+                  "rows_extracted"]
+    per_job[count_cols] = per_job[count_cols].fillna(0).astype("int64")
+    if "job_code" in by:
+        out = per_job.groupby(by, as_index=False)[count_cols].sum()
+        on_keys = [k for k in by if k != "job_code"]
+        onl = online.groupby(on_keys or ["node_id"], as_index=False)[["online_hours", "expected_hours"]].sum() \
+            if on_keys else online[["online_hours", "expected_hours"]].sum().to_frame().T
+        out = out.merge(onl, on=on_keys, how="left") if on_keys else out.assign(
+            online_hours=int(onl["online_hours"].iloc[0]), expected_hours=int(onl["expected_hours"].iloc[0]))
+    else:
+        a = per_job.groupby(by, as_index=False)[count_cols].sum() if by else \
+            per_job[count_cols].sum().to_frame().T
+        b = online.groupby(by, as_index=False)[["online_hours", "expected_hours"]].sum() if by else \
+            online[["online_hours", "expected_hours"]].sum().to_frame().T
+        out = a.merge(b, on=by, how="outer") if by else pd.concat([a, b], axis=1)
+    for col in count_cols + ["online_hours", "expected_hours"]:
+        out[col] = out[col].fillna(0).astype("int64")
+    for fig, (num, den) in FIGURE_PARTS.items():
+        out[fig] = np.where(out[den] > 0, out[num] / out[den].where(out[den] > 0, 1), np.nan)
+    if "inst_code" in by:
+        out = out.merge(meta[["inst_code", "name"]], on="inst_code", how="left")
+    if "job_code" in by:
+        out["job_name"] = out["job_code"].map(JOB_NAMES_ZH)
+    if "day" in by:
+        out["day"] = pd.to_datetime(out["day"]).dt.date
+    return out.sort_values(by).reset_index(drop=True) if by else out
+
+
+def _online_hours(node_ids: list[int], created: dict[int, dt.datetime], presence: pd.DataFrame,
+                  t0: dt.datetime, t1: dt.datetime, now: dt.datetime) -> pd.DataFrame:
+    """Per node and day: hours with a heartbeat / hours expected (completed, after the node's creation)."""
+    rows = []
+    seen = presence.groupby("node_id")["hour"].apply(lambda x: set(pd.to_datetime(x))) if len(presence) else {}
+    for node_id in node_ids:
+        first = pd.Timestamp(created.get(node_id) or t0).floor("h")
+        hours = pd.date_range(max(first, pd.Timestamp(t0)), min(pd.Timestamp(now).floor("h"),
+                                                                 pd.Timestamp(t1)), freq="h", inclusive="left")
+        if len(hours) == 0:
+            continue
+        have = seen.get(node_id, set()) if len(presence) else set()
+        df = pd.DataFrame({"day": hours.normalize(), "online_hours": [int(h in have) for h in hours]})
+        g = df.groupby("day", as_index=False).agg(online_hours=("online_hours", "sum"),
+                                                   expected_hours=("online_hours", "size"))
+        g["node_id"] = node_id
+        rows.append(g)
+    if not rows:
+        return pd.DataFrame(columns=["node_id", "day", "online_hours", "expected_hours"])
+    return pd.concat(rows, ignore_index=True)
+
+
+def online_now(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterable[str] | None = None
+               ) -> dict[str, float | int]:
+    """{'online': n, 'nodes': N, 'rate': n/N}: nodes heard from within 3 heartbeat intervals."""
+    now = now or now_local()
+    factory = session_factory(cfg.app_db_url)
+    with factory() as s:
+        q = select(ExchangeNode.last_heartbeat_at, ExchangeNode.heartbeat_interval_s)
+        if inst_codes is not None:
+            q = q.where(ExchangeNode.inst_code.in_(list(inst_codes)))
+        rows = s.execute(q).all()
+    n = sum(1 for last, iv in rows
+            if last is not None and now - last <= dt.timedelta(seconds=OFFLINE_AFTER_INTERVALS * iv))
+    return {"online": n, "nodes": len(rows), "rate": (n / len(rows)) if rows else float("nan")}
+
+
+def last_upload(cfg: Config, inst_codes: Iterable[str] | None = None) -> pd.DataFrame:
+    """Last successful run per institution and job: inst_code, name, job_code, job_name, last_success_at
+    (its finish), run_id, rows_loaded. Jobs that never succeeded are listed with empty values."""
+    factory = session_factory(cfg.app_db_url)
+    with factory() as s:
+        jobs = _jobs(s, inst_codes)
+        last = (select(JobRun.node_id, JobRun.job_code, func.max(JobRun.finished_at).label("last_success_at"))
+                .where(JobRun.status == "success").group_by(JobRun.node_id, JobRun.job_code).subquery())
+        runs = _frame(s.execute(
+            select(last.c.node_id, last.c.job_code, last.c.last_success_at, JobRun.run_id, JobRun.rows_loaded)
+            .join(JobRun, (JobRun.node_id == last.c.node_id) & (JobRun.job_code == last.c.job_code)
+                  & (JobRun.finished_at == last.c.last_success_at) & (JobRun.status == "success"))))
+    runs = runs.drop_duplicates(["node_id", "job_code"])
+    out = jobs.merge(runs, on=["node_id", "job_code"], how="left")
+    out["job_name"] = out["job_code"].map(JOB_NAMES_ZH)
+    return out[["inst_code", "name", "job_code", "job_name", "last_success_at", "run_id", "rows_loaded"]] \
+        .sort_values(["inst_code", "job_code"]).reset_index(drop=True)
+
+
+def allowed_gap(every_minutes: float | None, window_minutes: int) -> dt.timedelta:
+    """How old a job's last success may be: one schedule period plus the job's window."""
+    period = dt.timedelta(minutes=int(every_minutes)) if every_minutes and not pd.isna(every_minutes) \
+        else dt.timedelta(days=1)
+    return period + dt.timedelta(minutes=int(window_minutes))
+
+
+def behind_schedule(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterable[str] | None = None
+                    ) -> pd.DataFrame:
+    """Institution jobs whose last success is older than their schedule allows (period + window), or that
+    never succeeded although the job exists longer than that: inst_code, name, job_code, job_name,
+    last_success_at, allowed_minutes, overdue_minutes (how far past the allowance)."""
+    now = now or now_local()
+    last = last_upload(cfg, inst_codes)
+    factory = session_factory(cfg.app_db_url)
+    with factory() as s:
+        jobs = _jobs(s, inst_codes)
+    df = last.merge(jobs[["inst_code", "job_code", "every_minutes", "window_minutes", "created_at"]],
+                    on=["inst_code", "job_code"], how="left")
+    allowed = [allowed_gap(e, w) for e, w in zip(df["every_minutes"], df["window_minutes"])]
+    ref = [ls if pd.notna(ls) else c for ls, c in zip(df["last_success_at"], df["created_at"])]
+    overdue = [(now - pd.Timestamp(r).to_pydatetime()) - a for r, a in zip(ref, allowed)]
+    df["allowed_minutes"] = [a.total_seconds() / 60 for a in allowed]
+    df["overdue_minutes"] = [o.total_seconds() / 60 for o in overdue]
+    out = df[df["overdue_minutes"] > 0]
+    return out[["inst_code", "name", "job_code", "job_name", "last_success_at", "allowed_minutes",
+                "overdue_minutes"]].sort_values("overdue_minutes", ascending=False).reset_index(drop=True)
