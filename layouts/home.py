@@ -1,7 +1,44 @@
-"""驾驶舱 (placeholder until the pages issue lands)."""
+"""驾驶舱 /: headline cards, alerts (institution × indicator out of target, worst first), data freshness.
+
+The layout is a skeleton; ``dashboard.callbacks.cockpit`` fills it from the URL state and the user's scope.
+"""
+from __future__ import annotations
+
+from typing import Any
+
 import dash
-from dash import html
+from dash import dcc, html
 
-dash.register_page(__name__, path="/", title="驾驶舱 · 医共体运营监测平台", name="驾驶舱")
+from layouts._components import page_header, section
 
-layout = html.Div([html.H2("驾驶舱"), html.P("正在建设中")])
+dash.register_page(__name__, path="/", title="驾驶舱 · 医共体运营监测平台", name="驾驶舱", order=0)
+
+READY = "home-ready"
+SUBTITLE = "home-subtitle"
+FRESHNESS = "home-freshness"
+CARDS = "home-cards"
+ALERTS = "home-alerts"
+
+# The 2024 national monitoring indicators of county medical communities first, then occupancy, ALOS, costs,
+# antibiotics and referrals (DESIGN §6, issue 5). Ids missing from the catalogue are skipped.
+HEADLINE_IDS: tuple[str, ...] = (
+    "primary_visit_share", "in_county_ip_share", "insurance_in_county_share", "insured_ip_cost_in_county",
+    "tcm_visit_share", "chronic_hospitalization_rate",
+    "bed_occupancy", "alos", "op_cost_per_visit", "op_antibiotic_rate", "down_up_ratio", "referral_acceptance",
+)
+
+
+def _placeholder(height: int) -> html.Div:
+    return html.Div(className="chart-placeholder", style={"height": f"{height}px"})
+
+
+def layout(**_query: Any) -> html.Div:
+    """Skeleton of the cockpit (filled by callbacks)."""
+    return html.Div([
+        dcc.Store(id=READY, data=True),
+        page_header("驾驶舱", html.Span(id=SUBTITLE)),
+        html.Div(id=FRESHNESS, className="freshness-row"),
+        dcc.Loading(html.Div(_placeholder(420), id=CARDS, className="kpi-grid"), type="dot"),
+        section("预警清单（机构 × 指标，未达标在前，偏离最大在前）",
+                dcc.Loading(html.Div(_placeholder(200), id=ALERTS), type="dot")),
+    ], className="page page-home")

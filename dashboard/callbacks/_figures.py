@@ -1,0 +1,117 @@
+"""Plotly figure builders of the indicator pages (pure functions of engine DataFrames; no queries)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.callbacks._pagekit import NO_DATA, STATUS_COLORS, clean, is_missing
+from dashboard.formatting import fmt_month_zh, fmt_value
+from layouts._components import base_figure_layout
+
+LINE = "#2f6fde"
+LAST_YEAR = "#9aa5b1"
+TARGET = "#d64545"
+
+
+def base_layout(fig: go.Figure, height: int = 320, **kw: Any) -> go.Figure:
+    """Common look: Chinese font, compact margins, white background, no plotly logo clutter."""
+    fig.update_layout(base_figure_layout(height=height, margin=dict(l=10, r=16, t=30, b=10), **kw))
+    fig.update_xaxes(showgrid=False, linecolor="#d0d7de", automargin=True)
+    fig.update_yaxes(gridcolor="#eef1f4", zeroline=False, automargin=True)
+    return fig
+
+
+def no_data_figure(message: str = NO_DATA, height: int = 320) -> go.Figure:
+    """An empty chart that says why (never an empty axis)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=16, color="#7b8794"))
+    base_layout(fig, height)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _fmt(v: Any, unit: str, decimals: int) -> str:
+    return fmt_value(clean(v), unit, decimals)
+
+
+def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str = "") -> go.Figure:
+    """Monthly trend: this period's line, last year dashed, target line; incomplete months marked hollow."""
+    if rows.empty or rows["value"].isna().all():
+        return no_data_figure()
+    rows = rows.sort_values("period")
+    x = [fmt_month_zh(p) for p in rows["period"]]
+    incomplete = [not bool(c) if not is_missing(c) else False for c in rows.get("complete", [True] * len(rows))]
+    fig = go.Figure()
+    hover = [f"{xi}<br>本期 {_fmt(v, unit, decimals)}" + ("<br>数据不完整" if inc else "")
+             for xi, v, inc in zip(x, rows["value"], incomplete)]
+    fig.add_trace(go.Scatter(
+        x=x, y=rows["value"], name="本期", mode="lines+markers", line=dict(color=LINE, width=2.5),
+        marker=dict(size=[9 if i else 6 for i in incomplete], color=["white" if i else LINE for i in incomplete],
+                    line=dict(color=LINE, width=2), symbol=["circle-open" if i else "circle" for i in incomplete]),
+        hovertext=hover, hoverinfo="text"))
+    if "yoy_value" in rows and rows["yoy_value"].notna().any():
+        fig.add_trace(go.Scatter(
+            x=x, y=rows["yoy_value"], name="去年同期", mode="lines", line=dict(color=LAST_YEAR, dash="dash"),
+            hovertext=[f"{xi}<br>去年同期 {_fmt(v, unit, decimals)}" for xi, v in zip(x, rows["yoy_value"])],
+            hoverinfo="text"))
+    targets = rows["target"].dropna() if "target" in rows else pd.Series(dtype=float)
+    if not targets.empty:
+        fig.add_trace(go.Scatter(x=x, y=rows["target"], name=f"目标 {target_text}".strip(), mode="lines",
+                                 line=dict(color=TARGET, dash="dot", width=1.5), hoverinfo="skip"))
+    if any(incomplete):
+        fig.add_annotation(text="○ 空心点：数据不完整", xref="paper", yref="paper", x=1, y=1.12,
+                           showarrow=False, font=dict(size=11, color="#b7791f"), xanchor="right")
+    base_layout(fig)
+    fig.update_yaxes(ticksuffix="%" if unit == "%" else "", separatethousands=True)
+    return fig
+
+
+def bar_figure(rows: pd.DataFrame, unit: str, decimals: int, worst_first_desc: bool,
+               highlight: str | None = None, height: int | None = None, name_col: str = "org_name") -> go.Figure:
+    """Horizontal bars sorted worst on top, coloured by status; customdata carries org codes for drilling.
+
+    ``worst_first_desc``: True when higher is worse (direction ↓), so the largest value is drawn on top.
+    Incomplete rows are labelled with '*' and hatched; the highlighted org is outlined.
+    """
+    rows = rows.dropna(subset=["value"])
+    if rows.empty:
+        return no_data_figure(height=height or 320)
+    rows = rows.sort_values("value", ascending=not worst_first_desc)
+    rows = rows.iloc[::-1]      # plotly draws the first category at the bottom
+    incomplete = [not bool(c) if not is_missing(c) else False for c in rows.get("complete", [True] * len(rows))]
+    labels = [f"{n}*" if inc else str(n) for n, inc in zip(rows[name_col], incomplete)]
+    colors = [STATUS_COLORS.get(clean(s), STATUS_COLORS[None]) for s in rows.get("status", [None] * len(rows))]
+    outline = [3 if highlight and c == highlight else 0 for c in rows["org_code"]]
+    text = [_fmt(v, unit, decimals) for v in rows["value"]]
+    fig = go.Figure(go.Bar(
+        x=rows["value"], y=labels, orientation="h", marker=dict(
+            color=colors, line=dict(color="#243447", width=outline),
+            pattern=dict(shape=["/" if i else "" for i in incomplete], fgcolor="white")),
+        text=text, textposition="outside", cliponaxis=False, customdata=list(rows["org_code"]),
+        hovertext=[f"{lab}<br>{t}<br>{clean(s) or '无目标'}" for lab, t, s in
+                   zip(labels, text, rows.get("status", [None] * len(rows)))], hoverinfo="text"))
+    targets = rows["target"].dropna() if "target" in rows else pd.Series(dtype=float)
+    if not targets.empty and targets.nunique() == 1:
+        fig.add_vline(x=float(targets.iloc[0]), line=dict(color=TARGET, dash="dot", width=1.5),
+                      annotation_text="目标", annotation_font_color=TARGET)
+    base_layout(fig, height or max(220, 26 * len(rows) + 60))
+    fig.update_layout(showlegend=False, bargap=0.25)
+    fig.update_xaxes(showgrid=True, gridcolor="#eef1f4", ticksuffix="%" if unit == "%" else "")
+    return fig
+
+
+def sparkline(values: Sequence[Any], status: str | None = None) -> go.Figure:
+    """A 12-month sparkline for a card (no axes)."""
+    ys = [clean(v) for v in values]
+    fig = go.Figure(go.Scatter(y=ys, mode="lines", line=dict(color=STATUS_COLORS.get(status, LINE)
+                                                              if status else LINE, width=2),
+                               hoverinfo="skip"))
+    fig.update_layout(height=44, margin=dict(l=0, r=0, t=2, b=2), paper_bgcolor="rgba(0,0,0,0)",
+                      plot_bgcolor="rgba(0,0,0,0)", showlegend=False)
+    fig.update_xaxes(visible=False, fixedrange=True)
+    fig.update_yaxes(visible=False, fixedrange=True)
+    return fig

@@ -1,0 +1,197 @@
+"""Shared helpers of the indicator pages' callbacks (cockpit, indicator, topics, referrals).
+
+Everything here runs inside a request: the view state comes from the URL, the data scope from the logged-in
+user (never from the browser), the numbers from ``metrics.engine.compute``. The module name starts with an
+underscore so ``register_all`` does not treat it as a page.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+import pandas as pd
+from dash import html
+
+from layouts._components import STATUS_COLORS  # noqa: F401 — re-exported for the figure builders
+from dashboard.urlstate import ViewState, current_state, period_bounds, to_search  # noqa: F401
+
+log = logging.getLogger(__name__)
+
+LEVELS = ("county", "township", "institution", "department", "doctor")
+INST_TYPE_ZH = {"general_hospital": "综合医院", "county_hospital": "县级医院", "tcm_hospital": "中医院",
+               "maternal_child": "妇幼保健院", "community_center": "社区卫生服务中心",
+               "township_center": "乡镇卫生院", "village_clinic": "村卫生室"}
+LEVEL_ZH = {"county": "全县", "township": "乡镇", "institution": "机构", "department": "科室", "doctor": "医生"}
+CHILD_LEVEL = {"county": "township", "township": "institution", "institution": "department",
+               "department": "doctor"}
+NO_DATA = "本期无数据"
+NO_ACCESS = "无权查看该机构明细"
+
+
+# ---------------------------------------------------------------------------------------------- request context
+def mart_url() -> str:
+    """The mart URL of the running app."""
+    from dashboard.app import get_config
+    return get_config().mart_url
+
+
+def scope():  # noqa: ANN201 — metrics.scope.Scope
+    """The logged-in user's data scope, computed on the server for every call."""
+    from dashboard.accounts.access import current_scope
+    return current_scope()
+
+
+def view_state(search: str | None) -> ViewState:
+    """The page's view state from the URL query string (default period from the mart)."""
+    return current_state(search)
+
+
+def add_months(month: str, n: int) -> str:
+    """``add_months('2025-03', -2) → '2025-01'``."""
+    y, m = int(month[:4]), int(month[5:7])
+    idx = y * 12 + (m - 1) + n
+    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
+
+
+def bounds(state: ViewState) -> tuple[str, str]:
+    """(first month, last month) of the state's period."""
+    return period_bounds(state.grain, state.period)
+
+
+def href(path: str, state: ViewState, **changes: Any) -> str:
+    """A link to ``path`` carrying the view state (with changes, e.g. ``org=...``)."""
+    new = state.with_(**changes) if changes else state
+    return path + to_search(new)
+
+
+# ---------------------------------------------------------------------------------------------- organisations
+@dataclass(frozen=True)
+class OrgNode:
+    """One step of an org path: level, code (None for the county when unnamed) and Chinese name."""
+    level: str
+    code: str | None
+    name: str
+    inst_code: str | None = None     # the institution this node belongs to (institution and below)
+
+
+def _node(item: Any) -> OrgNode:
+    """Accept the shapes ``queries.org.org_path`` may return (dicts, tuples or objects)."""
+    if isinstance(item, OrgNode):
+        return item
+    if isinstance(item, dict):
+        return OrgNode(item.get("level"), item.get("code") or item.get("org_code"),
+                       item.get("name") or item.get("org_name") or "", item.get("inst_code"))
+    if isinstance(item, (tuple, list)):
+        return OrgNode(item[0], item[1], item[2] if len(item) > 2 else str(item[1]),
+                       item[3] if len(item) > 3 else None)
+    return OrgNode(getattr(item, "level"), getattr(item, "code", None), getattr(item, "name", ""),
+                   getattr(item, "inst_code", None))
+
+
+def org_path(org: str | None) -> list[OrgNode]:
+    """From the county down to ``org`` (just the county for None); unknown org → just the county."""
+    from queries import org as qorg
+    raw = qorg.org_path(mart_url(), org)
+    nodes = [_node(x) for x in (raw or [])]
+    # the institution code of institution-level nodes and below (for scope checks)
+    inst = None
+    out = []
+    for n in nodes:
+        if n.level == "institution":
+            inst = n.code
+        out.append(OrgNode(n.level, n.code, n.name, n.inst_code or (inst if n.level in
+                                                                     ("institution", "department", "doctor")
+                                                                     else None)))
+    return out
+
+
+def visible_detail(path: list[OrgNode], user_scope) -> bool:  # noqa: ANN001
+    """May the user see the detail below this org? Institutions and below need the institution in scope."""
+    inst = next((n.inst_code for n in reversed(path) if n.inst_code), None)
+    if inst is None:
+        return bool(user_scope.aggregates or user_scope.all_institutions)
+    return user_scope.may_see_institution(inst)
+
+
+# ---------------------------------------------------------------------------------------------- engine access
+def compute(ids: Iterable[str], level: str, grain: str, start: str, end: str, org: str | None,
+            comparisons: bool = True) -> pd.DataFrame:
+    """``metrics.engine.compute`` for the logged-in user's scope (one call for every id needed)."""
+    from metrics import engine
+    return engine.compute(list(ids), level, grain, start, end, org=org, scope=scope(), mart_url=mart_url(),
+                          comparisons=comparisons)
+
+
+def ranking(indicator_id: str, grain: str, start: str, end: str, inst_type: str | None) -> pd.DataFrame:
+    """``metrics.engine.ranking`` among peers of one institution type, for the user's scope."""
+    from metrics import engine
+    return engine.ranking(indicator_id, grain, start, end, inst_type=inst_type, scope=scope(),
+                          mart_url=mart_url())
+
+
+def institution_type(inst_code: str) -> str | None:
+    """The inst_type of an institution (from the org tree)."""
+    from queries import org as qorg
+    return qorg.institution_type(mart_url(), inst_code)
+
+
+def catalogue() -> dict:
+    from metrics.catalogue import INDICATORS
+    return INDICATORS
+
+
+def indicator(indicator_id: str):  # noqa: ANN201
+    """Catalogue entry or None."""
+    return catalogue().get(indicator_id)
+
+
+def attr(obj: Any, name: str, default: Any = None) -> Any:
+    """Field of a catalogue entry (dataclass or dict)."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def is_missing(v: Any) -> bool:
+    if v is None:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def clean(v: Any) -> Any:
+    """A JSON-safe scalar (NaN/NA → None; numpy → Python)."""
+    if is_missing(v):
+        return None
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+# ---------------------------------------------------------------------------------------------- rendering guards
+def guarded(title: str, build: Callable[[], Any]) -> Any:
+    """Run ``build``; on any error log it and return an error card (the rest of the page still renders)."""
+    try:
+        return build()
+    except Exception as exc:  # noqa: BLE001 — one failing card must not break the page
+        log.exception("page section %r failed", title)
+        return error_box(title, exc)
+
+
+def error_box(title: str, exc: BaseException | str | None = None) -> Any:
+    """The shared error card (falls back to a plain box while the shell's components are missing)."""
+    from layouts._components import error_card
+    return error_card(f"{title}加载失败", "请稍后重试；如持续出现请联系运维人员。")
+
+
+def empty_box(message: str = NO_DATA) -> Any:
+    """The shared empty state ('本期无数据')."""
+    from layouts._components import empty_state
+    return empty_state(message)
+
+
+def notice(message: str) -> html.Div:
+    return html.Div(message, className="page-notice", role="status")

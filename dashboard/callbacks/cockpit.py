@@ -1,0 +1,202 @@
+"""Callbacks of 驾驶舱 /: headline cards, alert list, data-freshness banner."""
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+
+from dashboard.callbacks import _pagekit as kit
+from dashboard.formatting import fmt_period_zh, fmt_value
+from layouts import _ids as ids
+from layouts import home as L
+from layouts._components import kpi_card, status_badge
+
+SPARK_MONTHS = 12
+ALERT_LIMIT = 15
+STATUS_ORDER = {"未达标": 0, "预警": 1}
+
+
+def headline_ids() -> list[str]:
+    """The cockpit's indicators that the catalogue knows, in display order."""
+    cat = kit.catalogue()
+    return [i for i in L.HEADLINE_IDS if i in cat]
+
+
+def _direction(entry: Any) -> str | None:
+    d = str(kit.attr(entry, "direction") or "").lower()
+    return "up" if d in ("up", "↑") else "down" if d in ("down", "↓") else None
+
+
+def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state) -> Any:  # noqa: ANN001
+    entry = kit.indicator(indicator_id)
+    unit = kit.attr(entry, "unit") or ""
+    notes = []
+    value = status = yoy = None
+    if row is not None:
+        value, status, yoy = kit.clean(row.get("value")), kit.clean(row.get("status")), kit.clean(
+            row.get("yoy_change"))
+        if not kit.is_missing(row.get("complete")) and not bool(row.get("complete")):
+            notes.append("数据不完整")
+        if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
+            notes.append("样本量小")
+        if value is None and not kit.is_missing(row.get("note")):
+            notes.append(str(row.get("note")))
+    if value is None and not notes:
+        notes.append(kit.NO_DATA)
+    spark_values = list(spark.sort_values("period")["value"]) if not spark.empty else None
+    spark_x = list(spark.sort_values("period")["period"]) if not spark.empty else None
+    return kpi_card(kit.attr(entry, "zh", indicator_id), value, unit,
+                    decimals=int(kit.attr(entry, "decimals", 1) or 0),
+                    target_text=kit.attr(entry, "target_text"), status=status, yoy=yoy,
+                    direction=_direction(entry), spark=spark_values, spark_x=spark_x,
+                    href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
+                    card_id={"type": "home-card", "id": indicator_id})
+
+
+def _compute_each(ids_: list[str], *args: Any) -> tuple[pd.DataFrame, set[str]]:
+    """Engine call for all ids at once; when it fails, per id so that one bad indicator fails alone."""
+    try:
+        return kit.compute(ids_, *args), set()
+    except Exception:  # noqa: BLE001
+        kit.log.exception("cockpit batch compute failed; retrying per indicator")
+    frames, failed = [], set()
+    for i in ids_:
+        try:
+            frames.append(kit.compute([i], *args))
+        except Exception:  # noqa: BLE001
+            kit.log.exception("cockpit compute of %s failed", i)
+            failed.add(i)
+    frames = [f for f in frames if not f.empty]
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["indicator_id", "period", "value"])), failed
+
+
+def render_cards(search: str | None) -> tuple[list[Any], str]:
+    """One card per headline indicator (an error card where that indicator failed)."""
+    state = kit.view_state(search)
+    path = kit.org_path(state.org)
+    level = path[-1].level if path else "county"
+    start, end = kit.bounds(state)
+    hid = headline_ids()
+    current, failed = _compute_each(hid, level, state.grain, start, end, state.org)
+    months, failed_spark = _compute_each(hid, level, "month", kit.add_months(end, -(SPARK_MONTHS - 1)), end,
+                                         state.org, False)
+    cards = []
+    for i in hid:
+        if i in failed:
+            cards.append(kit.error_box(kit.attr(kit.indicator(i), "zh", i)))
+            continue
+        rows = current[current["indicator_id"] == i]
+        spark = months[months["indicator_id"] == i] if i not in failed_spark else months.iloc[0:0]
+        cards.append(kit.guarded(kit.attr(kit.indicator(i), "zh", i),
+                                 lambda i=i, rows=rows, spark=spark: _card(
+                                     i, rows.iloc[-1] if not rows.empty else None, spark, state)))
+    org_name = path[-1].name if path and level != "county" else "全县"
+    return cards, f"{fmt_period_zh(state.grain, state.period)} · {org_name}"
+
+
+def alert_ids() -> list[str]:
+    """Indicators that have a target and can be computed by institution."""
+    out = []
+    for i, entry in kit.catalogue().items():
+        levels = kit.attr(entry, "levels") or ()
+        if kit.attr(entry, "available", True) is False or "institution" not in levels:
+            continue
+        target = str(kit.attr(entry, "target_text") or "")
+        if not target or "监测" in target or target.lower().startswith("monitor"):
+            continue
+        out.append(i)
+    return out
+
+
+def alerts_frame(search: str | None) -> pd.DataFrame:
+    """Institution × indicator pairs out of target (未达标, then 预警), largest relative gap first."""
+    state = kit.view_state(search)
+    start, end = kit.bounds(state)
+    user = kit.scope()
+    df = kit.compute(alert_ids(), "institution", state.grain, start, end, state.org, False)
+    if df.empty:
+        return df
+    df = df[df["status"].isin(list(STATUS_ORDER))].copy()
+    df = df[[user.may_see_institution(c) for c in df["org_code"]]] if not df.empty else df
+    if df.empty:
+        return df
+    value = pd.to_numeric(df["value"], errors="coerce")
+    target = pd.to_numeric(df["target"], errors="coerce")
+    df["gap"] = ((value - target).abs() / target.abs().where(target.abs() > 0)).fillna(0.0)
+    df["rank"] = df["status"].map(STATUS_ORDER)
+    return df.sort_values(["rank", "gap"], ascending=[True, False]).head(ALERT_LIMIT)
+
+
+def render_alerts(search: str | None) -> Any:
+    state = kit.view_state(search)
+    df = alerts_frame(search)
+    if df.empty:
+        return kit.empty_box("本期无超出目标的机构指标")
+    items = []
+    for r in df.itertuples():
+        entry = kit.indicator(r.indicator_id)
+        unit = kit.attr(entry, "unit") or ""
+        dec = int(kit.attr(entry, "decimals", 1) or 0)
+        link = kit.href(f"/indicator/{r.indicator_id}", state, org=r.org_code)
+        items.append(html.Li(dcc.Link([
+            status_badge(r.status), html.Span(r.org_name, className="alert-org"),
+            html.Span(kit.attr(entry, "zh", r.indicator_id), className="alert-ind"),
+            html.Span(fmt_value(kit.clean(r.value), unit, dec), className="alert-value"),
+            html.Span(f"目标 {kit.attr(entry, 'target_text') or '—'}", className="alert-target"),
+        ], href=link, className="alert-link"), className="alert-item"))
+    return html.Ol(items, className="alert-list")
+
+
+def render_freshness(search: str | None) -> Any:
+    """'数据更新至 …' and the institutions with incomplete data in the period's last month."""
+    from queries import periods
+    state = kit.view_state(search)
+    _, end = kit.bounds(state)
+    url = kit.mart_url()
+    last = periods.last_data_date(url)
+    missing = periods.incomplete_institutions(url, end)
+    names = _names(missing)
+    last_text = f"{last.year}年{last.month}月{last.day}日" if last is not None and hasattr(last, "year") else "—"
+    parts = [html.Span(f"数据更新至 {last_text}", className="fresh-date")]
+    if names:
+        shown = "、".join(names[:8]) + (f" 等{len(names)}家" if len(names) > 8 else "")
+        parts.append(html.Span(f"{fmt_period_zh('month', end)}数据不完整：{shown}", className="fresh-warn"))
+    else:
+        parts.append(html.Span(f"{fmt_period_zh('month', end)}各机构数据完整", className="fresh-ok"))
+    return html.Div(parts, className="freshness-banner" + (" has-warn" if names else ""))
+
+
+def _names(missing: Any) -> list[str]:
+    """Institution names from what ``incomplete_institutions`` returns (DataFrame or list)."""
+    if missing is None:
+        return []
+    if isinstance(missing, pd.DataFrame):
+        if missing.empty:
+            return []
+        col = next((c for c in ("name", "inst_name", "org_name") if c in missing.columns), missing.columns[0])
+        return [str(v) for v in missing[col]]
+    return [str(m.get("name", m) if isinstance(m, dict) else m) for m in missing]
+
+
+def register(app: dash.Dash) -> None:
+    """Wire the cockpit's callbacks."""
+
+    @app.callback(Output(L.CARDS, "children"), Output(L.SUBTITLE, "children"),
+                  Input(L.READY, "data"), State(ids.URL, "search"))
+    def _cards(_ready, search):  # noqa: ANN001, ANN202
+        try:
+            return render_cards(search)
+        except Exception:  # noqa: BLE001
+            kit.log.exception("cockpit cards failed")
+            return [kit.error_box("核心指标")], ""
+
+    @app.callback(Output(L.ALERTS, "children"), Input(L.READY, "data"), State(ids.URL, "search"))
+    def _alerts(_ready, search):  # noqa: ANN001, ANN202
+        return kit.guarded("预警清单", lambda: render_alerts(search))
+
+    @app.callback(Output(L.FRESHNESS, "children"), Input(L.READY, "data"), State(ids.URL, "search"))
+    def _fresh(_ready, search):  # noqa: ANN001, ANN202
+        return kit.guarded("数据时效", lambda: render_freshness(search))

@@ -1,0 +1,297 @@
+"""Callbacks of 指标分析 /indicator/<id>: breadcrumbs, trend, breakdown + table, ranking, drill, export.
+
+Every callback reads the view state from the URL and the scope from the logged-in user, calls the engine once
+per grain it needs, and guards its own errors (an error card for that section, the rest of the page renders).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, dcc, html, no_update
+
+from dashboard.callbacks import _pagekit as kit
+from dashboard.callbacks._figures import bar_figure, no_data_figure, trend_figure
+from dashboard.formatting import fmt_period_zh
+from layouts import _ids as ids
+from layouts import indicator as L
+from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table
+
+TREND_MONTHS = 24
+RANK_LIMIT = 40
+EXPORT_HEADERS = {"org_code": "代码", "org_name": "机构/单位", "level_zh": "层级", "period": "期间",
+                  "numerator": "分子", "denominator": "分母", "value": "指标值", "target": "目标值",
+                  "status": "状态", "yoy_value": "去年同期值", "yoy_change": "同比变化", "share": "分子占比",
+                  "complete": "数据完整", "flags": "说明"}
+
+
+# ---------------------------------------------------------------------------------------------- data
+def _entry(indicator_id: str) -> Any:
+    entry = kit.indicator(indicator_id)
+    if entry is None:
+        raise KeyError(f"unknown indicator {indicator_id!r}")
+    return entry
+
+
+def _unit(entry: Any) -> tuple[str, int]:
+    return kit.attr(entry, "unit") or "", int(kit.attr(entry, "decimals", 1) or 0)
+
+
+def _higher_is_worse(entry: Any) -> bool:
+    return str(kit.attr(entry, "direction") or "").lower() in ("down", "↓", "lower")
+
+
+def _levels(entry: Any) -> tuple[str, ...]:
+    levels = kit.attr(entry, "levels")
+    return tuple(levels) if levels else kit.LEVELS
+
+
+def _flags(row: pd.Series) -> str:
+    notes = []
+    if not kit.is_missing(row.get("complete")) and not bool(row.get("complete")):
+        notes.append("数据不完整")
+    if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
+        notes.append("样本量小")
+    note = row.get("note")
+    if not kit.is_missing(note) and str(note):
+        notes.append(str(note))
+    return "；".join(notes)
+
+
+def org_context(state) -> tuple[list[kit.OrgNode], str, bool]:  # noqa: ANN001
+    """(path from the county, the org's level, may the user see detail below it)."""
+    path = kit.org_path(state.org)
+    level = path[-1].level if path else "county"
+    return path, level, kit.visible_detail(path, kit.scope())
+
+
+def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa: ANN001
+    """The drill table: the current org first, then its children (when allowed), with engine numbers.
+
+    Returns (frame, info) where info holds the path, level, child level and whether detail was denied.
+    Used by both the page table and the export, so that both show exactly the engine's numbers.
+    """
+    entry = _entry(indicator_id)
+    path, level, visible = org_context(state)
+    start, end = kit.bounds(state)
+    child = kit.CHILD_LEVEL.get(level)
+    if child not in _levels(entry):
+        child = None
+    denied = False
+    if level in ("department", "doctor") and not visible:
+        raise PermissionError(kit.NO_ACCESS)
+    if child and not visible and level == "institution":
+        child, denied = None, True
+    own = kit.compute([indicator_id], level, state.grain, start, end, state.org)
+    frames = [own.assign(_own=True)]
+    if child:
+        kids = kit.compute([indicator_id], child, state.grain, start, end, state.org)
+        frames.append(kids.assign(_own=False))
+    df = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
+        not f.empty for f in frames) else own.assign(_own=True)
+    if not df.empty:
+        df = df[df["indicator_id"] == indicator_id]
+        df["level_zh"] = df["level"].map(kit.LEVEL_ZH).fillna(df["level"])
+        df["target_text"] = kit.attr(entry, "target_text") or "—"
+        df["flags"] = df.apply(_flags, axis=1)
+        kids_num = df.loc[~df["_own"], "numerator"].astype(float)
+        total = kids_num.sum() if not kids_num.empty else 0.0
+        df["share"] = [(float(n) / total if (not own_ and total and not kit.is_missing(n)) else None)
+                       for n, own_ in zip(df["numerator"], df["_own"])]
+        own_name = df.loc[df["_own"], "org_name"]
+        if not own_name.empty:
+            df.loc[df["_own"], "org_name"] = f"{own_name.iloc[0]}（合计）"
+    return df, {"path": path, "level": level, "child": child, "denied": denied}
+
+
+def trend_frame(indicator_id: str, state) -> pd.DataFrame:  # noqa: ANN001
+    """24 months of the current org ending with the period's last month (with last year's values)."""
+    path, level, visible = org_context(state)
+    if level in ("department", "doctor") and not visible:
+        raise PermissionError(kit.NO_ACCESS)
+    _, end = kit.bounds(state)
+    df = kit.compute([indicator_id], level, "month", kit.add_months(end, -(TREND_MONTHS - 1)), end, state.org)
+    return df[df["indicator_id"] == indicator_id] if not df.empty else df
+
+
+def ranking_frame(indicator_id: str, state) -> tuple[pd.DataFrame, str, str | None]:  # noqa: ANN001
+    """Peers of the current institution's type (township centres when above institution level)."""
+    path, level, _ = org_context(state)
+    inst = next((n.inst_code for n in reversed(path) if n.inst_code), None)
+    inst_type = kit.institution_type(inst) if inst else "township_center"
+    start, end = kit.bounds(state)
+    df = kit.ranking(indicator_id, state.grain, start, end, inst_type)
+    return df, kit.INST_TYPE_ZH.get(inst_type, inst_type or "机构"), inst
+
+
+# ---------------------------------------------------------------------------------------------- rendering
+def render_crumbs(indicator_id: str, search: str | None) -> tuple[Any, Any, Any]:
+    """Breadcrumbs 全县 › 乡镇 › 机构 › 科室 › 医生 (links keep the period), subtitle and notices."""
+    state = kit.view_state(search)
+    path, level, visible = org_context(state)
+    base = f"/indicator/{indicator_id}"
+    items = []
+    for i, node in enumerate(path):
+        label = "全县" if node.level == "county" else node.name
+        org = None if node.level == "county" else node.code
+        items.append((label, base + kit.to_search(state.with_(org=org)) if i < len(path) - 1 else None))
+    org_name = path[-1].name if path and path[-1].level != "county" else "全县"
+    subtitle = f"{fmt_period_zh(state.grain, state.period)} · {org_name}"
+    note = None
+    if not visible and level in ("institution", "department", "doctor"):
+        note = kit.notice(f"{kit.NO_ACCESS}：仅显示该机构汇总值与排名。")
+    return breadcrumbs(items), subtitle, note
+
+
+def render_trend(indicator_id: str, search: str | None) -> Any:
+    entry = _entry(indicator_id)
+    unit, dec = _unit(entry)
+    df = trend_frame(indicator_id, kit.view_state(search))
+    return dcc.Graph(id=L.TREND, figure=trend_figure(df, unit, dec, kit.attr(entry, "target_text") or ""),
+                     config=GRAPH_CONFIG)
+
+
+def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, Any]:
+    """(breakdown chart box, its hint, table box)."""
+    entry = _entry(indicator_id)
+    unit, dec = _unit(entry)
+    state = kit.view_state(search)
+    df, info = table_frame(indicator_id, state)
+    child = info["child"]
+    if info["denied"]:
+        chart = kit.empty_box(kit.NO_ACCESS)
+        hint = ""
+    elif child is None:
+        chart = kit.empty_box("已是最末级，无下级分布" if info["level"] == "doctor" else "该指标不支持向下钻取")
+        hint = ""
+    else:
+        kids = df[~df["_own"]] if not df.empty else df
+        fig = bar_figure(kids, unit, dec, _higher_is_worse(entry)) if not kids.empty else no_data_figure()
+        chart = dcc.Graph(id=L.BREAKDOWN, figure=fig, config=GRAPH_CONFIG, clear_on_unhover=True)
+        hint = f"按{kit.LEVEL_ZH[child]}，点击柱条下钻"
+    if df.empty or df["value"].isna().all():
+        table = kit.empty_box()
+    else:
+        rows = [{k: kit.clean(v) for k, v in r.items()} for r in
+                df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code"]].to_dict("records")]
+        table = data_table(L.TABLE, rows, L.table_column_defs(unit, dec), page_size=20, height=480)
+    return chart, hint, table
+
+
+def render_ranking(indicator_id: str, search: str | None) -> tuple[Any, Any]:
+    entry = _entry(indicator_id)
+    unit, dec = _unit(entry)
+    state = kit.view_state(search)
+    df, type_zh, inst = ranking_frame(indicator_id, state)
+    if df.empty or df["value"].isna().all():
+        return kit.empty_box(), f"{type_zh}"
+    worse_high = _higher_is_worse(entry)
+    df = df.dropna(subset=["value"]).sort_values("value", ascending=not worse_high)
+    if len(df) > RANK_LIMIT:
+        keep = df.head(RANK_LIMIT)
+        if inst and inst not in set(keep["org_code"]):
+            keep = pd.concat([keep.head(RANK_LIMIT - 1), df[df["org_code"] == inst]])
+        df = keep
+    fig = bar_figure(df, unit, dec, worse_high, highlight=inst)
+    return (dcc.Graph(id=L.RANKING, figure=fig, config=GRAPH_CONFIG),
+            f"{type_zh}共{len(df)}家，最差在上，点击柱条查看该机构")
+
+
+def drill_search(search: str | None, org_code: str | None) -> str:
+    """The query string after drilling into ``org_code`` (period kept)."""
+    state = kit.view_state(search)
+    return kit.to_search(state.with_(org=org_code))
+
+
+def export_file(indicator_id: str, search: str | None, fmt: str) -> dict:
+    """The drill table as CSV (UTF-8 BOM) or .xlsx, numbers exactly the engine's."""
+    from dashboard.export import CSV_MIME, XLSX_MIME, export_filename, to_csv_bytes, to_xlsx_bytes
+    entry = _entry(indicator_id)
+    state = kit.view_state(search)
+    df, info = table_frame(indicator_id, state)
+    headers = {k: v for k, v in EXPORT_HEADERS.items() if k in df.columns}
+    org_name = info["path"][-1].name if info["path"] and info["level"] != "county" else "全县"
+    stem = f"{kit.attr(entry, 'zh', indicator_id)}_{state.period}_{org_name}"
+    title = f"{kit.attr(entry, 'zh', indicator_id)} · {fmt_period_zh(state.grain, state.period)} · {org_name}"
+    if fmt == "xlsx":
+        return dcc.send_bytes(to_xlsx_bytes(df, headers, title=title), export_filename(stem, "xlsx"),
+                              type=XLSX_MIME)
+    return dcc.send_bytes(to_csv_bytes(df, headers), export_filename(stem, "csv"), type=CSV_MIME)
+
+
+# ---------------------------------------------------------------------------------------------- wiring
+def register(app: dash.Dash) -> None:
+    """Wire the indicator page's callbacks (the layout re-renders on every URL change)."""
+
+    @app.callback(Output(L.CRUMBS, "children"), Output(L.SUBTITLE, "children"), Output(L.NOTICE, "children"),
+                  Input(L.ID, "data"), State(ids.URL, "search"))
+    def _crumbs(indicator_id, search):  # noqa: ANN001, ANN202
+        try:
+            return render_crumbs(indicator_id, search)
+        except PermissionError as exc:
+            return None, "", kit.notice(str(exc))
+        except Exception:  # noqa: BLE001
+            kit.log.exception("indicator crumbs failed")
+            return None, "", kit.error_box("位置导航")
+
+    @app.callback(Output(L.TREND_BOX, "children"), Input(L.ID, "data"), State(ids.URL, "search"))
+    def _trend(indicator_id, search):  # noqa: ANN001, ANN202
+        return _permission_guard("趋势", lambda: render_trend(indicator_id, search))
+
+    @app.callback(Output(L.BREAKDOWN_BOX, "children"), Output(L.BREAKDOWN_TITLE, "children"),
+                  Output(L.TABLE_BOX, "children"), Input(L.ID, "data"), State(ids.URL, "search"))
+    def _breakdown(indicator_id, search):  # noqa: ANN001, ANN202
+        try:
+            return render_breakdown(indicator_id, search)
+        except PermissionError as exc:
+            return kit.empty_box(str(exc)), "", kit.empty_box(str(exc))
+        except Exception:  # noqa: BLE001
+            kit.log.exception("indicator breakdown failed")
+            return kit.error_box("下级分布"), "", kit.error_box("明细表")
+
+    @app.callback(Output(L.RANKING_BOX, "children"), Output(L.RANKING_TITLE, "children"),
+                  Input(L.ID, "data"), State(ids.URL, "search"))
+    def _ranking(indicator_id, search):  # noqa: ANN001, ANN202
+        try:
+            return render_ranking(indicator_id, search)
+        except Exception:  # noqa: BLE001
+            kit.log.exception("indicator ranking failed")
+            return kit.error_box("同类机构排名"), ""
+
+    @app.callback(Output(ids.URL, "search", allow_duplicate=True),
+                  Input(L.BREAKDOWN, "clickData"), Input(L.RANKING, "clickData"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
+    def _drill(bar_click, rank_click, search):  # noqa: ANN001, ANN202
+        click = bar_click if dash.ctx.triggered_id == L.BREAKDOWN else rank_click
+        code = _clicked_code(click)
+        if not code:
+            return no_update
+        return drill_search(search, code)
+
+    @app.callback(Output(L.DOWNLOAD, "data"), Input(L.EXPORT_CSV, "n_clicks"), Input(L.EXPORT_XLSX, "n_clicks"),
+                  State(L.ID, "data"), State(ids.URL, "search"), prevent_initial_call=True)
+    def _export(_csv, _xlsx, indicator_id, search):  # noqa: ANN001, ANN202
+        if not dash.ctx.triggered_id or not (_csv or _xlsx):
+            return no_update
+        return export_file(indicator_id, search, "xlsx" if dash.ctx.triggered_id == L.EXPORT_XLSX else "csv")
+
+
+def _clicked_code(click: dict | None) -> str | None:
+    try:
+        code = click["points"][0]["customdata"]
+    except (TypeError, KeyError, IndexError):
+        return None
+    if isinstance(code, list):
+        code = code[0] if code else None
+    return str(code) if code else None
+
+
+def _permission_guard(title: str, build) -> Any:  # noqa: ANN001
+    try:
+        return build()
+    except PermissionError as exc:
+        return kit.empty_box(str(exc))
+    except Exception:  # noqa: BLE001
+        kit.log.exception("indicator %s failed", title)
+        return kit.error_box(title)
