@@ -10,23 +10,9 @@ import dash
 from dash import dcc, html
 
 from layouts._components import page_header, section
+from layouts._pageparts import ALERTS, CARDS, FRESHNESS, READY, HOME_SUBTITLE as SUBTITLE
 
 dash.register_page(__name__, path="/", title="驾驶舱 · 医共体运营监测平台", name="驾驶舱", order=0)
-
-READY = "home-ready"
-SUBTITLE = "home-subtitle"
-FRESHNESS = "home-freshness"
-CARDS = "home-cards"
-ALERTS = "home-alerts"
-
-# The 2024 national monitoring indicators of county medical communities first, then occupancy, ALOS, costs,
-# antibiotics and referrals (DESIGN §6, issue 5). Ids missing from the catalogue are skipped.
-HEADLINE_IDS: tuple[str, ...] = (
-    "primary_visit_share", "in_county_ip_share", "insurance_in_county_share", "insured_ip_cost_in_county",
-    "tcm_visit_share", "chronic_hospitalization_rate",
-    "bed_occupancy", "alos", "op_cost_per_visit", "op_antibiotic_rate", "down_up_ratio", "referral_acceptance",
-)
-
 
 def _placeholder(height: int) -> html.Div:
     return html.Div(className="chart-placeholder", style={"height": f"{height}px"})

@@ -10,7 +10,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard.callbacks import _pagekit as kit
 from dashboard.formatting import fmt_period_zh, fmt_value
 from layouts import _ids as ids
-from layouts import home as L
+from layouts import _pageparts as L
 from layouts._components import kpi_card, status_badge
 
 SPARK_MONTHS = 12
@@ -184,7 +184,7 @@ def _names(missing: Any) -> list[str]:
 def register(app: dash.Dash) -> None:
     """Wire the cockpit's callbacks."""
 
-    @app.callback(Output(L.CARDS, "children"), Output(L.SUBTITLE, "children"),
+    @app.callback(Output(L.CARDS, "children"), Output(L.HOME_SUBTITLE, "children"),
                   Input(L.READY, "data"), State(ids.URL, "search"))
     def _cards(_ready, search):  # noqa: ANN001, ANN202
         try:

@@ -15,7 +15,7 @@ from dashboard.callbacks import _pagekit as kit
 from dashboard.callbacks._figures import bar_figure, no_data_figure, trend_figure
 from dashboard.formatting import fmt_period_zh
 from layouts import _ids as ids
-from layouts import indicator as L
+from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table
 
 TREND_MONTHS = 24

@@ -1,0 +1,115 @@
+"""Ids, constants and pure component builders of the indicator pages (cockpit, indicator, topics, referrals).
+
+Kept apart from the page modules because Dash imports page modules itself (``register_page`` must run once):
+callbacks import ids from here, never from ``layouts/home.py`` etc.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from dash import html
+
+from layouts._components import column_def
+
+# ---------------------------------------------------------------------------------------------- cockpit
+READY = "home-ready"
+HOME_SUBTITLE = "home-subtitle"
+FRESHNESS = "home-freshness"
+CARDS = "home-cards"
+ALERTS = "home-alerts"
+
+# The 2024 national monitoring indicators of county medical communities first, then occupancy, ALOS, costs,
+# antibiotics and referrals (DESIGN §6, issue 5). Ids missing from the catalogue are skipped.
+HEADLINE_IDS: tuple[str, ...] = (
+    "primary_visit_share", "in_county_ip_share", "insurance_in_county_share", "insured_ip_cost_in_county",
+    "tcm_visit_share", "chronic_hospitalization_rate",
+    "bed_occupancy", "alos", "op_cost_per_visit", "op_antibiotic_rate", "down_up_ratio", "referral_acceptance",
+)
+
+
+# ---------------------------------------------------------------------------------------------- indicator
+ID = "ind-id"
+CRUMBS = "ind-crumbs"
+NOTICE = "ind-notice"
+SUBTITLE = "ind-subtitle"
+TREND = "ind-trend"
+TREND_BOX = "ind-trend-box"
+BREAKDOWN = "ind-breakdown"
+BREAKDOWN_BOX = "ind-breakdown-box"
+BREAKDOWN_TITLE = "ind-breakdown-title"
+RANKING = "ind-ranking"
+RANKING_BOX = "ind-ranking-box"
+RANKING_TITLE = "ind-ranking-title"
+TABLE = "ind-table"
+TABLE_BOX = "ind-table-box"
+EXPORT_CSV = "ind-export-csv"
+EXPORT_XLSX = "ind-export-xlsx"
+DOWNLOAD = "ind-download"
+
+DIRECTION_ZH = {"up": "越高越好", "down": "越低越好", "band": "区间适宜", None: "监测"}
+
+TABLE_COLUMNS = [
+    ("org_name", "机构/单位", "text"), ("level_zh", "层级", "text"), ("numerator", "分子", "number"),
+    ("denominator", "分母", "number"), ("value", "指标值", "number"), ("target_text", "目标", "text"),
+    ("status", "状态", "text"), ("yoy_change", "同比", "number"), ("share", "分子占比", "number"),
+    ("flags", "说明", "text"),
+]
+
+
+def _attr(entry: Any, name: str, default: Any = None) -> Any:
+    return entry.get(name, default) if isinstance(entry, dict) else getattr(entry, name, default)
+
+
+def _direction_key(direction: Any) -> str | None:
+    d = str(direction or "").lower()
+    if d in ("up", "↑", "higher"):
+        return "up"
+    if d in ("down", "↓", "lower"):
+        return "down"
+    if d in ("band", "◇", "range"):
+        return "band"
+    return None
+
+
+def definition_panel(entry: Any) -> html.Div:
+    """Formula with numerator and denominator names, unit, target, direction, basis and source."""
+    unit = _attr(entry, "unit") or ""
+    rows = [
+        ("计算公式", f"{_attr(entry, 'numerator_zh', '分子')} ÷ {_attr(entry, 'denominator_zh', '分母')}"
+                     + (f"（×{_attr(entry, 'factor')}）" if _attr(entry, "factor") not in (None, 1, 1.0) else "")),
+        ("分子", _attr(entry, "numerator_zh", "—")),
+        ("分母", _attr(entry, "denominator_zh", "—")),
+        ("单位", unit or "—"),
+        ("目标值", _attr(entry, "target_text") or "无（监测）"),
+        ("方向", DIRECTION_ZH.get(_direction_key(_attr(entry, "direction")), "监测")),
+        ("口径", _attr(entry, "definition") or "—"),
+        ("依据", _attr(entry, "source") or "—"),
+    ]
+    items = []
+    for label, value in rows:
+        items += [html.Dt(label), html.Dd(str(value))]
+    if _attr(entry, "available", True) is False:
+        items += [html.Dt("暂不可计算"), html.Dd(_attr(entry, "unavailable_reason") or "缺少所需数据")]
+    return html.Dl(items, className="definition-list")
+
+
+def table_column_defs(unit: str, decimals: int) -> list[dict]:
+    cols = []
+    for field, header, kind in TABLE_COLUMNS:
+        if field == "value":
+            cols.append(column_def(field, f"{header}（{unit}）" if unit else header, "number",
+                                   decimals=decimals, unit=unit))
+        elif field == "yoy_change":
+            cols.append(column_def(field, header, "text", valueFormatter={"function": (
+                "params.value == null || isNaN(params.value) ? '—' : "
+                "(params.value > 0 ? '+' : '') + d3.format(',.1f')(params.value * 100) + '%'")}))
+        elif field == "share":
+            cols.append(column_def(field, header, "text", valueFormatter={"function": (
+                "params.value == null || isNaN(params.value) ? '—' : d3.format(',.1f')(params.value * 100) + '%'")}))
+        elif field in ("numerator", "denominator"):
+            cols.append(column_def(field, header, "number", decimals=2 if unit == "元" else 0))
+        else:
+            cols.append(column_def(field, header, kind))
+    cols[0]["pinned"] = "left"
+    cols[0]["minWidth"] = 160
+    return cols
