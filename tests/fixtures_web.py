@@ -74,3 +74,141 @@ def client_as(flask_app, app_cfg):  # noqa: ANN001, ANN201
     return _make
 
 # ==================================================================================================== end accounts
+
+
+# ====================================================================================================
+# Browser block (owned by the shell work): live_server, browser, page_as(role)
+# ====================================================================================================
+import os as _os
+import threading as _threading
+from urllib.parse import urlparse as _urlparse
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1440, "height": 900}
+_LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def _require_chromium() -> None:
+    """Skip browser tests without Chromium locally; fail in CI (env CI set), where it must be present."""
+    if not _Path(CHROMIUM).exists():
+        if _os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing in CI")
+        pytest.skip(f"{CHROMIUM} is missing: browser tests need Chromium")
+
+
+def read_accounts_file(path: _Path) -> dict[str, tuple[str, str]]:
+    """role → (username, password) from a demo-accounts file (lines ``role username password``)."""
+    out: dict[str, tuple[str, str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and not line.lstrip().startswith("#"):
+            out[parts[0]] = (parts[1], parts[2])
+    return out
+
+
+@pytest.fixture(scope="session")
+def live_server(app_cfg):  # noqa: ANN001, ANN201
+    """Base URL of the real app (``create_app(app_cfg)``, tiny demo mart when available) in a real HTTP server.
+
+    The tests-only page ``/topic/_bridge_test`` (tests/shell_bridge_page.py) is registered first, so the
+    ECharts bridge can be tested before the map pages exist; it is not in the navigation.
+    """
+    from werkzeug.serving import make_server
+
+    from dashboard.app import create_app
+    from tests.shell_bridge_page import register_bridge_test_page
+
+    register_bridge_test_page()
+    app = create_app(app_cfg)
+    # Every browser test logs in from 127.0.0.1; the login rate limit has its own test.
+    app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
+    thread = _threading.Thread(target=srv.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_port}"
+    finally:
+        srv.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():  # noqa: ANN201
+    """Headless Chromium (playwright sync API) shared by the session."""
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class BrowserProblems:
+    """Console errors, uncaught page errors and requests to non-loopback hosts seen by one page."""
+
+    def __init__(self) -> None:
+        self.console_errors: list[str] = []
+        self.external_requests: list[str] = []
+
+    def watch(self, page) -> None:  # noqa: ANN001
+        page.on("console", lambda msg: self.console_errors.append(f"console.{msg.type}: {msg.text}")
+                if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
+        page.on("request", self._on_request)
+
+    def _on_request(self, req) -> None:  # noqa: ANN001
+        url = _urlparse(req.url)
+        if url.scheme in ("http", "https", "ws", "wss") and (url.hostname or "") not in _LOOPBACK:
+            self.external_requests.append(req.url)
+
+    def check(self) -> None:
+        """Fail on any console error or request that left the machine."""
+        problems = self.console_errors + [f"non-loopback request: {u}" for u in self.external_requests]
+        assert not problems, "browser problems:\n" + "\n".join(problems)
+
+
+def login_page(browser, base_url: str, username: str, password: str):  # noqa: ANN001, ANN201
+    """A new 1440×900 page logged in through the real /login form; returns (context, page, problems)."""
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    page = context.new_page()
+    problems = BrowserProblems()
+    problems.watch(page)
+    page.goto(f"{base_url}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+    assert "/login" not in page.url, f"login as {username} failed (still on {page.url})"
+    return context, page, problems
+
+
+@pytest.fixture
+def page_as(browser, live_server, app_cfg):  # noqa: ANN001, ANN201
+    """``page_as(role)`` → a Playwright page logged in as that role's demo account (on the live server).
+
+    ``page.problems`` collects console errors and non-loopback requests; the test fails on either at teardown.
+    """
+    accounts = read_accounts_file(app_cfg.demo_accounts_path)
+    opened = []
+
+    def _make(role: str):  # noqa: ANN202
+        if role not in accounts:
+            pytest.fail(f"no demo account for role {role!r} in {app_cfg.demo_accounts_path}")
+        username, password = accounts[role]
+        context, page, problems = login_page(browser, live_server, username, password)
+        page.problems = problems
+        page.base_url = live_server
+        opened.append((context, problems))
+        return page
+
+    yield _make
+    for context, problems in opened:
+        context.close()
+    for _context, problems in opened:
+        problems.check()
+
+# ==================================================================================================== end browser
