@@ -64,6 +64,13 @@ def _round_coords(obj: Any, nd: int = COORD_DECIMALS) -> Any:
     return obj
 
 
+def _rounded_geometry(geom: shapely.Geometry) -> dict[str, Any]:
+    """GeoJSON geometry dict with coordinates rounded (a rounding that collapses a ring is harmless at 1 m)."""
+    gj = dict(mapping(geom))
+    gj["coordinates"] = _round_coords(gj["coordinates"])
+    return gj
+
+
 def _file_key(path: Path) -> tuple:
     st = path.stat()
     return (str(path.resolve()), st.st_mtime_ns, st.st_size)
@@ -151,7 +158,7 @@ def build_display(townships: gpd.GeoDataFrame, county: shapely.Geometry | None,
         features = []
         for code, name, g in zip(codes, names, simple):
             features.append({"type": "Feature", "properties": {"name": name, "area_code": code},
-                             "geometry": _round_coords(mapping(g))})
+                             "geometry": _rounded_geometry(g)})
         fc = {"type": "FeatureCollection", "features": features}
         text = json.dumps(fc, ensure_ascii=False, separators=(",", ":"))
         if len(text.encode()) <= budget_bytes:
