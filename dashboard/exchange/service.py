@@ -165,7 +165,8 @@ def ensure_nodes(cfg: Config, institutions: pd.DataFrame | None = None) -> int:
                 continue
             node = ExchangeNode(
                 code=node_code_for(row.inst_code), inst_code=row.inst_code, name=f"{row.name}前置机",
-                inst_name=row.name,                inst_type=row.inst_type, inst_level=row.level, host=f"10.{20 + i // 200}.{i % 200 + 1}.10",
+                inst_name=row.name, inst_type=row.inst_type, inst_level=row.level,
+                host=f"10.{20 + i // 200}.{i % 200 + 1}.10",
                 version="2.3.1", lon=_float(row.lon), lat=_float(row.lat), zoom=None, city=None, address=None,
                 heartbeat_interval_s=DEFAULT_HEARTBEAT_S, created_at=ts)
             s.add(node)

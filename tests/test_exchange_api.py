@@ -1,0 +1,206 @@
+"""The exchange-node REST API on the real Flask app with a real SQLite app DB."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from dashboard.appdb import session_factory
+from dashboard.exchange.models import ExchangeCommand, ExchangeNode, Heartbeat, JobRun, RunLog
+from dashboard.exchange.service import request_rerun, run_logs
+from tests.exchange_fixtures import client, ex_app, ex_cfg, token_for  # noqa: F401
+
+NOW = dt.datetime.now().replace(microsecond=0)
+
+
+def _count(cfg, model) -> int:  # noqa: ANN001
+    with session_factory(cfg.app_db_url)() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def _run(run_id: str = "R1", **kw) -> dict:  # noqa: ANN003
+    body = {"run_id": run_id, "job_code": "HIS_OP", "started_at": (NOW - dt.timedelta(minutes=5)).isoformat(),
+            "status": "running"}
+    body.update(kw)
+    return body
+
+
+def test_missing_or_wrong_token_is_401(client, ex_cfg):  # noqa: ANN001, F811
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
+                    {"Authorization": "Bearer "}):
+        r = client.post("/api/exchange/heartbeat", json={"ts": NOW.isoformat()}, headers=headers)
+        assert r.status_code == 401, headers
+        assert r.get_json()["errors"][0]["field"] == "Authorization"
+    assert client.get("/api/exchange/commands").status_code == 401
+    assert _count(ex_cfg, Heartbeat) == 0
+
+
+def test_new_token_invalidates_old(client, ex_cfg):  # noqa: ANN001, F811
+    old = token_for(ex_cfg, "EX-H001")
+    assert client.post("/api/exchange/heartbeat", json={"ts": NOW.isoformat()}, headers=old).status_code == 204
+    new = token_for(ex_cfg, "EX-H001")
+    assert client.post("/api/exchange/heartbeat", json={"ts": NOW.isoformat()}, headers=old).status_code == 401
+    assert client.post("/api/exchange/heartbeat", json={"ts": NOW.isoformat()}, headers=new).status_code == 204
+    with session_factory(ex_cfg.app_db_url)() as s:
+        node = s.scalar(select(ExchangeNode).where(ExchangeNode.code == "EX-H001"))
+        assert node.token_hash and len(node.token_hash) == 64 and new["Authorization"][7:] not in node.token_hash
+
+
+def test_heartbeat_stores_figures(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    r = client.post("/api/exchange/heartbeat", headers=h,
+                    json={"ts": NOW.isoformat(), "version": "2.4.0", "cpu": 12.5, "mem": 40, "disk": 55,
+                          "backlog": 3})
+    assert r.status_code == 204 and r.data == b""
+    with session_factory(ex_cfg.app_db_url)() as s:
+        node = s.scalar(select(ExchangeNode).where(ExchangeNode.code == "EX-T001"))
+        assert node.version == "2.4.0" and node.last_cpu == 12.5 and node.last_backlog == 3
+        assert node.last_heartbeat_at is not None
+    assert _count(ex_cfg, Heartbeat) == 1
+
+
+@pytest.mark.parametrize("path,body,field", [
+    ("/api/exchange/heartbeat", {}, "ts"),
+    ("/api/exchange/heartbeat", {"ts": "yesterday"}, "ts"),
+    ("/api/exchange/heartbeat", {"ts": "1999-12-31T23:00:00"}, "ts"),
+    ("/api/exchange/heartbeat", {"ts": (NOW + dt.timedelta(days=2)).isoformat()}, "ts"),
+    ("/api/exchange/heartbeat", {"ts": NOW.isoformat(), "cpu": 140}, "cpu"),
+    ("/api/exchange/heartbeat", {"ts": NOW.isoformat(), "backlog": -1}, "backlog"),
+    ("/api/exchange/heartbeat", {"ts": NOW.isoformat(), "version": "x" * 33}, "version"),
+    ("/api/exchange/heartbeat", {"ts": NOW.isoformat(), "colour": "red"}, "colour"),
+    ("/api/exchange/runs", _run(job_code="XRAY"), "job_code"),
+    ("/api/exchange/runs", _run(status="done"), "status"),
+    ("/api/exchange/runs", _run(run_id="bad id with spaces"), "run_id"),
+    ("/api/exchange/runs", {k: v for k, v in _run().items() if k != "started_at"}, "started_at"),
+    ("/api/exchange/runs", _run(status="success"), "finished_at"),
+    ("/api/exchange/runs", _run(status="success", finished_at=(NOW - dt.timedelta(hours=1)).isoformat()),
+     "finished_at"),
+    ("/api/exchange/runs", _run(rows_extracted=10, rows_loaded=11), "rows_loaded"),
+    ("/api/exchange/runs", _run(rows_extracted="many"), "rows_extracted"),
+    ("/api/exchange/runs", _run(error="e" * 4001), "error"),
+    ("/api/exchange/runs", _run(job_code="EMR"), "job_code"),           # T001 has no EMR system
+    ("/api/exchange/commands/1/ack", {"state": "finished"}, "state"),
+])
+def test_bad_fields_are_400_naming_the_field(client, ex_cfg, path, body, field):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    if "ack" in path:
+        _failed_run_with_command(client, ex_cfg, h)
+    r = client.post(path, json=body, headers=h)
+    assert r.status_code == 400, r.get_data(as_text=True)
+    fields = [e["field"] for e in r.get_json()["errors"]]
+    assert any(f == field or f.endswith("." + field) for f in fields), fields
+    assert all(e["message"] for e in r.get_json()["errors"])
+
+
+def test_bad_json_is_400(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    for data in (b"{not json", b"[1, 2]", "\"text\"".encode(), b"\xff\xfe"):
+        r = client.post("/api/exchange/runs", data=data, headers=dict(h, **{"Content-Type": "application/json"}))
+        assert r.status_code == 400
+        assert r.get_json()["errors"][0]["field"] == "body"
+    assert _count(ex_cfg, JobRun) == 0
+
+
+def test_run_create_update_and_replay(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    r = client.post("/api/exchange/runs", json=_run(), headers=h)
+    assert r.status_code == 201 and r.get_json()["status"] == "running"
+    assert client.post("/api/exchange/runs", json=_run(), headers=h).status_code == 200
+    done = _run(status="success", finished_at=NOW.isoformat(), rows_extracted=100, rows_loaded=98,
+                rows_rejected=2)
+    r1 = client.post("/api/exchange/runs", json=done, headers=h)
+    r2 = client.post("/api/exchange/runs", json=done, headers=h)
+    assert r1.status_code == r2.status_code == 200
+    assert r1.get_json() == r2.get_json()
+    assert r1.get_json()["rows_loaded"] == 98
+    # a late "running" replay does not reopen it; a different outcome is a conflict
+    assert client.post("/api/exchange/runs", json=_run(), headers=h).get_json()["status"] == "success"
+    r = client.post("/api/exchange/runs", json=dict(done, status="failed"), headers=h)
+    assert r.status_code == 409 and r.get_json()["errors"][0]["field"] == "status"
+    assert _count(ex_cfg, JobRun) == 1
+
+
+def test_foreign_run_and_command_are_403(client, ex_cfg):  # noqa: ANN001, F811
+    a, b = token_for(ex_cfg, "EX-T001"), token_for(ex_cfg, "EX-T002")
+    cmd_id = _failed_run_with_command(client, ex_cfg, a, run_id="A-1")
+    # B may not update, log into or acknowledge A's run and command
+    r = client.post("/api/exchange/runs", json=_run("A-1"), headers=b)
+    assert r.status_code == 403
+    assert client.post("/api/exchange/runs/A-1/logs", headers=b,
+                       json=[{"ts": NOW.isoformat(), "level": "INFO", "message": "x"}]).status_code == 403
+    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "picked"}, headers=b).status_code == 403
+    assert client.get("/api/exchange/commands", headers=b).get_json() == {"commands": []}
+    # nor claim A's run as its own re-run result
+    client.post("/api/exchange/runs", json=_run("B-1"), headers=b)
+    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "done", "run_id": "A-1"},
+                       headers=a).status_code == 200
+    with session_factory(ex_cfg.app_db_url)() as s:
+        run = s.scalar(select(JobRun).where(JobRun.run_id == "A-1"))
+        assert run.status == "failed" and run.node_id == s.scalar(
+            select(ExchangeNode.id).where(ExchangeNode.code == "EX-T001"))
+
+
+def test_logs_all_or_nothing_and_limits(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    client.post("/api/exchange/runs", json=_run("L-1"), headers=h)
+    good = {"ts": NOW.isoformat(), "level": "info", "message": "开始抽取"}
+    r = client.post("/api/exchange/runs/L-1/logs", json=[good, dict(good, message="")], headers=h)
+    assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "logs.1.message"
+    assert _count(ex_cfg, RunLog) == 0
+    r = client.post("/api/exchange/runs/L-1/logs", json=[good] * 1001, headers=h)
+    assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "logs"
+    r = client.post("/api/exchange/runs/L-1/logs", json=[dict(good, level="LOUD")], headers=h)
+    assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "logs.0.level"
+    r = client.post("/api/exchange/runs/NOPE/logs", json=[good], headers=h)
+    assert r.status_code == 404
+    r = client.post("/api/exchange/runs/L-1/logs", json=[good] * 1000, headers=h)
+    assert r.status_code == 201 and r.get_json()["stored"] == 1000
+    logs = run_logs(ex_cfg, "L-1")
+    assert len(logs) == 1000 and set(logs["level"]) == {"INFO"}
+
+
+def _failed_run_with_command(client, cfg, headers, run_id: str = "F-1") -> int:  # noqa: ANN001
+    body = _run(run_id, status="failed", finished_at=NOW.isoformat(), error="ORA-12541: TNS:no listener")
+    assert client.post("/api/exchange/runs", json=body, headers=headers).status_code == 201
+    return request_rerun(cfg, run_id, "operator").id
+
+
+def test_commands_poll_and_ack_flow(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    cmd_id = _failed_run_with_command(client, ex_cfg, h)
+    cmds = client.get("/api/exchange/commands", headers=h).get_json()["commands"]
+    assert [(c["id"], c["run_id"], c["job_code"], c["state"]) for c in cmds] == [(cmd_id, "F-1", "HIS_OP",
+                                                                                   "requested")]
+    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "picked"}, headers=h).status_code == 200
+    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "picked"}, headers=h).status_code == 200
+    assert client.post("/api/exchange/commands/99999/ack", json={"state": "picked"}, headers=h).status_code == 404
+    r = client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "done", "run_id": "NOPE"}, headers=h)
+    assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "run_id"
+    client.post("/api/exchange/runs", json=_run("F-1-R", status="success", finished_at=NOW.isoformat()), headers=h)
+    r = client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "done", "run_id": "F-1-R"}, headers=h)
+    assert r.status_code == 200 and r.get_json()["result_run_id"] == "F-1-R"
+    # replay is harmless; going back is refused
+    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "done", "run_id": "F-1-R"},
+                       headers=h).status_code == 200
+    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "picked"}, headers=h).status_code == 409
+    assert client.get("/api/exchange/commands", headers=h).get_json() == {"commands": []}
+    with session_factory(ex_cfg.app_db_url)() as s:
+        cmd = s.get(ExchangeCommand, cmd_id)
+        assert cmd.state == "done" and cmd.picked_at and cmd.finished_at
+        assert s.scalar(select(JobRun.rerun_of).where(JobRun.run_id == "F-1-R")) == "F-1"
+
+
+def test_body_too_large_is_refused(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    big = json.dumps({"ts": NOW.isoformat(), "version": "x" * (3 * 1024 * 1024)})
+    r = client.post("/api/exchange/heartbeat", data=big, headers=dict(h, **{"Content-Type": "application/json"}))
+    assert r.status_code == 413
+    assert _count(ex_cfg, Heartbeat) == 0
+
+
+def test_public_prefix_constant_matches_routes(ex_app):  # noqa: ANN001, F811
+    from dashboard.exchange.api import PUBLIC_PREFIX
+    rules = [r.rule for r in ex_app.server.url_map.iter_rules() if r.endpoint.startswith("exchange_api.")]
+    assert len(rules) == 5 and all(rule.startswith(PUBLIC_PREFIX) for rule in rules)
