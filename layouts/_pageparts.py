@@ -113,3 +113,26 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
     cols[0]["pinned"] = "left"
     cols[0]["minWidth"] = 160
     return cols
+
+
+# ---------------------------------------------------------------------------------------------- topic boards
+TOPIC_ID = "topic-id"
+TOPIC_TABS = "topic-tabs"
+TOPIC_SUBTITLE = "topic-subtitle"
+TOPIC_GRID = "topic-grid"
+BOARD_TOPICS: dict[str, str] = {"resources": "资源配置", "quality": "医疗质量", "cost": "费用控制",
+                                "referrals": "转诊与分级诊疗", "health": "健康管理"}
+
+# ---------------------------------------------------------------------------------------------- referrals
+REF_READY = "ref-ready"
+REF_SUBTITLE = "ref-subtitle"
+REF_NOTICE = "ref-notice"
+REF_KPIS = "ref-kpis"
+REF_VOLUME = "ref-volume"
+REF_FLOW = "ref-flow"
+REF_OUTSIDE = "ref-outside"
+REF_DEST = "ref-dest"
+REF_DIAG = "ref-diag"
+REF_PENDING = "ref-pending"
+REF_KPI_IDS: tuple[str, ...] = ("up_referrals", "down_referrals", "down_up_ratio", "referral_acceptance",
+                                "referral_response_24h", "orderly_outflow_rate")

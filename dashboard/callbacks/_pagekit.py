@@ -90,20 +90,39 @@ def _node(item: Any) -> OrgNode:
 
 
 def org_path(org: str | None) -> list[OrgNode]:
-    """From the county down to ``org`` (just the county for None); unknown org → just the county."""
+    """From the county down to ``org`` (just the county for None or an unknown code)."""
     from queries import org as qorg
-    raw = qorg.org_path(mart_url(), org)
-    nodes = [_node(x) for x in (raw or [])]
-    # the institution code of institution-level nodes and below (for scope checks)
+    url = mart_url()
+    raw = qorg.org_path(url, org) if org else []
+    if not raw:
+        c = qorg.county(url)
+        raw = [("county", c.get("code"), c.get("name") or "全县")]
+    out: list[OrgNode] = []
     inst = None
-    out = []
-    for n in nodes:
+    for item in raw:
+        n = _node(item)
         if n.level == "institution":
             inst = n.code
-        out.append(OrgNode(n.level, n.code, n.name, n.inst_code or (inst if n.level in
-                                                                     ("institution", "department", "doctor")
-                                                                     else None)))
+        out.append(OrgNode(n.level, n.code, n.name,
+                           n.inst_code or (inst if n.level in ("institution", "department", "doctor") else None)))
     return out
+
+
+def institutions_under(path: list[OrgNode]) -> list[str] | None:
+    """Institution codes under the path's last org (None for the whole county)."""
+    last = path[-1]
+    if last.level == "county":
+        return None
+    if last.inst_code:
+        return [last.inst_code]
+    from queries import org as qorg
+    tree = qorg.org_tree(mart_url())
+    return [str(c) for c in tree.loc[tree["township_code"] == last.code, "inst_code"]]
+
+
+def township_of(path: list[OrgNode]) -> str | None:
+    """The township code on the path (None at county level)."""
+    return next((n.code for n in path if n.level == "township"), None)
 
 
 def visible_detail(path: list[OrgNode], user_scope) -> bool:  # noqa: ANN001
@@ -133,7 +152,9 @@ def ranking(indicator_id: str, grain: str, start: str, end: str, inst_type: str 
 def institution_type(inst_code: str) -> str | None:
     """The inst_type of an institution (from the org tree)."""
     from queries import org as qorg
-    return qorg.institution_type(mart_url(), inst_code)
+    tree = qorg.org_tree(mart_url())
+    hit = tree.loc[tree["inst_code"] == inst_code, "inst_type"]
+    return None if hit.empty else str(hit.iloc[0])
 
 
 def catalogue() -> dict:

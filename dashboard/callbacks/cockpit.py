@@ -29,7 +29,8 @@ def _direction(entry: Any) -> str | None:
     return "up" if d in ("up", "↑") else "down" if d in ("down", "↓") else None
 
 
-def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state) -> Any:  # noqa: ANN001
+def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  # noqa: ANN001
+          card_type: str = "home-card") -> Any:
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
@@ -52,7 +53,7 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state) 
                     target_text=kit.attr(entry, "target_text"), status=status, yoy=yoy,
                     direction=_direction(entry), spark=spark_values, spark_x=spark_x,
                     href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
-                    card_id={"type": "home-card", "id": indicator_id})
+                    card_id={"type": card_type, "id": indicator_id})
 
 
 def _compute_each(ids_: list[str], *args: Any) -> tuple[pd.DataFrame, set[str]]:

@@ -1,0 +1,264 @@
+"""Callbacks of 双向转诊 /referrals.
+
+Indicator numbers (volumes, ratio, acceptance, 24-hour response, orderly outflow) come from the engine; the
+lists and flows come from ``queries.referrals``. A manager sees other institutions only as aggregates: in the
+flow view they are merged into "<township>其他机构", and pending referrals are listed only where one end is theirs.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import dash
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, State, dcc, html
+
+from dashboard.callbacks import _pagekit as kit
+from dashboard.callbacks._figures import base_layout, no_data_figure
+from dashboard.callbacks.cockpit import _card, _compute_each
+from dashboard.formatting import fmt_month_zh, fmt_number, fmt_period_zh
+from layouts import _ids as ids
+from layouts import _pageparts as L
+from layouts._components import GRAPH_CONFIG, column_def, data_table
+
+MONTHS = 12
+FLOW_LIMIT = 30
+UP_COLOR, DOWN_COLOR = "rgba(46,109,164,0.55)", "rgba(46,139,87,0.55)"
+ICD_ZH = {
+    "I63.9": "脑梗死", "I21.9": "急性心肌梗死", "J18.9": "肺炎", "K35.8": "急性阑尾炎", "C34.9": "肺恶性肿瘤",
+    "I10": "原发性高血压", "E11.9": "2型糖尿病", "S72.0": "股骨颈骨折", "N18.9": "慢性肾脏病",
+    "J44.9": "慢性阻塞性肺疾病", "C16.9": "胃恶性肿瘤", "Q21.0": "室间隔缺损", "N18.5": "慢性肾脏病5期",
+    "C50.9": "乳腺恶性肿瘤", "S06.5": "创伤性硬膜下出血", "K29.7": "胃炎", "I25.1": "动脉硬化性心脏病",
+    "N39.0": "泌尿道感染", "J06.9": "急性上呼吸道感染",
+}
+
+
+def _month_excl(month: str) -> str:
+    """First day of the month after ``month`` (the exclusive end of a period)."""
+    return kit.add_months(month, 1) + "-01"
+
+
+def _context(search: str | None) -> dict:
+    state = kit.view_state(search)
+    path = kit.org_path(state.org)
+    start, end = kit.bounds(state)
+    township = kit.township_of(path)
+    return {"state": state, "path": path, "level": path[-1].level, "start": start, "end": end,
+            "insts": kit.institutions_under(path), "areas": [township] if township else None,
+            "scope": kit.scope()}
+
+
+def _scoped_insts(ctx: dict) -> list[str] | None:
+    """Institutions whose rows (pending list) the user may see, within the chosen org."""
+    user = ctx["scope"]
+    if user.all_institutions:
+        return ctx["insts"]
+    mine = set(user.inst_codes)
+    return sorted(mine if ctx["insts"] is None else mine & set(ctx["insts"]))
+
+
+# ---------------------------------------------------------------------------------------------- sections
+def render_kpis(search: str | None) -> tuple[list[Any], str]:
+    """Cards for the six referral indicators (value at the period, 12-month sparkline)."""
+    ctx = _context(search)
+    state = ctx["state"]
+    ids_ = [i for i in L.REF_KPI_IDS if i in kit.catalogue() and ctx["level"] in
+            (kit.attr(kit.indicator(i), "levels") or ())]
+    current, failed = _compute_each(ids_, ctx["level"], state.grain, ctx["start"], ctx["end"], state.org)
+    months, failed_spark = _compute_each(ids_, ctx["level"], "month", kit.add_months(ctx["end"], -(MONTHS - 1)),
+                                         ctx["end"], state.org, False)
+    cards = []
+    for i in ids_:
+        if i in failed:
+            cards.append(kit.error_box(kit.attr(kit.indicator(i), "zh", i)))
+            continue
+        rows = current[current["indicator_id"] == i]
+        spark = months[months["indicator_id"] == i] if i not in failed_spark else months.iloc[0:0]
+        cards.append(kit.guarded(i, lambda i=i, rows=rows, spark=spark: _card(
+            i, rows.iloc[-1] if not rows.empty else None, spark, state, card_type="ref-card")))
+    org_name = ctx["path"][-1].name if ctx["level"] != "county" else "全县"
+    return [html.Div(cards, className="kpi-grid")], f"{fmt_period_zh(state.grain, state.period)} · {org_name}"
+
+
+def volume_figure(search: str | None) -> go.Figure:
+    """Up and down referrals per month (bars) with the down/up ratio (line, right axis), from the engine."""
+    ctx = _context(search)
+    state = ctx["state"]
+    df = kit.compute(["up_referrals", "down_referrals", "down_up_ratio"], ctx["level"], "month",
+                     kit.add_months(ctx["end"], -(MONTHS - 1)), ctx["end"], state.org, False)
+    if df.empty or df["value"].isna().all() or (df.loc[df.indicator_id != "down_up_ratio", "value"]
+                                                .fillna(0) == 0).all():
+        return no_data_figure()
+    wide = df.pivot_table(index="period", columns="indicator_id", values="value", aggfunc="first").sort_index()
+    x = [fmt_month_zh(p) for p in wide.index]
+    fig = go.Figure()
+    fig.add_bar(x=x, y=wide.get("up_referrals"), name="上转人次", marker_color="#2e6da4")
+    fig.add_bar(x=x, y=wide.get("down_referrals"), name="下转人次", marker_color="#2e8b57")
+    if "down_up_ratio" in wide:
+        fig.add_scatter(x=x, y=wide["down_up_ratio"], name="下转/上转比", yaxis="y2", mode="lines+markers",
+                        line=dict(color="#d68f00", width=2))
+    base_layout(fig, 340, barmode="group",
+                yaxis2=dict(overlaying="y", side="right", showgrid=False, rangemode="tozero", title="比值"))
+    fig.update_yaxes(title_text="人次", selector=dict(anchor="x"), separatethousands=True)
+    return fig
+
+
+def _aggregate_unseen(df: pd.DataFrame, user) -> pd.DataFrame:  # noqa: ANN001
+    """Replace institutions outside a manager's scope by their township's aggregate node."""
+    if user.all_institutions or df.empty:
+        return df
+    df = df.copy()
+    for end in ("from", "to"):
+        hidden = ~df[f"{end}_inst_code"].map(user.may_see_institution)
+        df.loc[hidden, f"{end}_name"] = df.loc[hidden, f"{end}_township"].fillna("") + "其他机构"
+        df.loc[hidden, f"{end}_inst_code"] = "agg-" + df.loc[hidden, f"{end}_township"].fillna("")
+    return (df.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
+            ["referrals"].sum().sort_values("referrals", ascending=False))
+
+
+def flow_figure(search: str | None) -> go.Figure:
+    """Sankey of referrals between institutions: referring institutions on the left, receiving on the right."""
+    from queries import referrals as q
+    ctx = _context(search)
+    df = q.referral_flows(kit.mart_url(), ctx["start"] + "-01", _month_excl(ctx["end"]), ctx["insts"])
+    df = _aggregate_unseen(df, ctx["scope"])
+    if df.empty:
+        return no_data_figure()
+    if len(df) > FLOW_LIMIT:
+        # the smallest flows are summed per direction so the picture stays readable and totals stay right
+        head, tail = df.iloc[:FLOW_LIMIT], df.iloc[FLOW_LIMIT:]
+        rest = tail.groupby("direction", as_index=False)["referrals"].sum()
+        rest = rest.assign(from_inst_code="other-src", from_name="其他机构", to_inst_code="other-dst",
+                           to_name="其他机构")
+        df = pd.concat([head, rest], ignore_index=True)
+    left = list(dict.fromkeys(df["from_inst_code"]))
+    right = list(dict.fromkeys(df["to_inst_code"]))
+    names = dict(zip(df["from_inst_code"], df["from_name"])) | {}
+    rnames = dict(zip(df["to_inst_code"], df["to_name"]))
+    labels = [f"{names[c]}" for c in left] + [f"{rnames[c]} " for c in right]
+    index_l = {c: i for i, c in enumerate(left)}
+    index_r = {c: len(left) + i for i, c in enumerate(right)}
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node=dict(label=labels, pad=10, thickness=12, color="#1f4e79",
+                  hovertemplate="%{label}<br>%{value:,} 人次<extra></extra>"),
+        link=dict(source=[index_l[c] for c in df["from_inst_code"]],
+                  target=[index_r[c] for c in df["to_inst_code"]], value=list(df["referrals"].astype(int)),
+                  color=[UP_COLOR if d == "up" else DOWN_COLOR for d in df["direction"]],
+                  customdata=["上转" if d == "up" else "下转" for d in df["direction"]],
+                  hovertemplate="%{customdata}：%{source.label} → %{target.label}<br>%{value:,} 人次"
+                                "<extra></extra>")))
+    base_layout(fig, max(340, 16 * max(len(left), len(right))))
+    fig.add_annotation(text="蓝色：上转　绿色：下转（左：转出机构，右：转入机构）", xref="paper", yref="paper",
+                       x=0, y=1.08, showarrow=False, font=dict(size=11, color="#6b7785"), xanchor="left")
+    return fig
+
+
+def outside_figure(search: str | None) -> go.Figure:
+    """Outside-county settlements per month: with a referral (orderly) vs without, stacked."""
+    from queries import referrals as q
+    ctx = _context(search)
+    first = kit.add_months(ctx["end"], -(MONTHS - 1))
+    df = q.outside_monthly(kit.mart_url(), first + "-01", _month_excl(ctx["end"]), ctx["areas"])
+    if df.empty:
+        return no_data_figure()
+    x = [fmt_month_zh(m) for m in df["month"]]
+    fig = go.Figure([go.Bar(x=x, y=df["orderly"], name="有序转诊", marker_color="#2e8b57"),
+                     go.Bar(x=x, y=df["unorderly"], name="自行外出", marker_color="#c0392b")])
+    base_layout(fig, 340, barmode="stack")
+    fig.update_yaxes(title_text="结算人次", separatethousands=True)
+    return fig
+
+
+def destinations_figure(search: str | None) -> go.Figure:
+    from queries import referrals as q
+    ctx = _context(search)
+    df = q.outside_destinations(kit.mart_url(), ctx["start"] + "-01", _month_excl(ctx["end"]), ctx["areas"])
+    if df.empty:
+        return no_data_figure()
+    df = df.iloc[::-1]
+    fig = go.Figure([
+        go.Bar(y=df["hospital_name"], x=df["orderly"], orientation="h", name="有序转诊", marker_color="#2e8b57"),
+        go.Bar(y=df["hospital_name"], x=df["unorderly"], orientation="h", name="自行外出", marker_color="#c0392b")])
+    base_layout(fig, 340, barmode="stack")
+    fig.update_xaxes(title_text="结算人次", separatethousands=True)
+    return fig
+
+
+def diagnoses_figure(search: str | None) -> go.Figure:
+    from queries import referrals as q
+    ctx = _context(search)
+    df = q.top_up_diagnoses(kit.mart_url(), ctx["start"] + "-01", _month_excl(ctx["end"]), ctx["insts"])
+    if df.empty:
+        return no_data_figure()
+    df = df.iloc[::-1]
+    labels = [f"{c} {ICD_ZH.get(c, '')}".strip() for c in df["diagnosis_code"]]
+    fig = go.Figure([
+        go.Bar(y=labels, x=df["referrals"] - df["outside"], orientation="h", name="县内上转", marker_color="#2e6da4"),
+        go.Bar(y=labels, x=df["outside"], orientation="h", name="转往县外", marker_color="#d68f00")])
+    base_layout(fig, 340, barmode="stack")
+    fig.update_xaxes(title_text="上转人次", separatethousands=True)
+    return fig
+
+
+PENDING_COLUMNS = [
+    column_def("referral_id", "转诊单号"), column_def("direction_zh", "方向"), column_def("from_name", "转出机构"),
+    column_def("to_name", "转入机构"), column_def("setting_zh", "类型"), column_def("request_text", "申请时间"),
+    column_def("hours_waiting", "已等待（小时）", "number", decimals=1), column_def("diagnosis", "诊断"),
+]
+
+
+def render_pending(search: str | None) -> Any:
+    """Referrals pending more than 24 h as of the data's latest time, oldest first (no patient identifiers)."""
+    from queries import referrals as q
+    ctx = _context(search)
+    url = kit.mart_url()
+    as_of = q.last_referral_time(url)
+    if as_of is None:
+        return kit.empty_box()
+    df = q.pending_referrals(url, as_of, 24, _scoped_insts(ctx))
+    if df.empty:
+        return kit.empty_box("没有超过24小时未响应的转诊")
+    df = df.assign(
+        direction_zh=df["direction"].map({"up": "上转", "down": "下转"}),
+        setting_zh=df["setting"].map({"outpatient": "门诊", "inpatient": "住院"}),
+        request_text=df["request_time"].dt.strftime("%Y-%m-%d %H:%M"),
+        diagnosis=[f"{c} {ICD_ZH.get(c, '')}".strip() if isinstance(c, str) else "—" for c in df["diagnosis_code"]],
+        to_name=df["to_name"].fillna("—"))
+    rows = df[["referral_id", "direction_zh", "from_name", "to_name", "setting_zh", "request_text",
+               "hours_waiting", "diagnosis"]].to_dict("records")
+    return html.Div([
+        html.Div(f"截至 {as_of:%Y-%m-%d %H:%M}，共 {fmt_number(len(df))} 条", className="section-hint"),
+        data_table("ref-pending-table", rows, PENDING_COLUMNS, page_size=10, height=480)])
+
+
+def _graph(fig: go.Figure) -> dcc.Graph:
+    return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
+
+
+def register(app: dash.Dash) -> None:
+    """Wire the referral page's callbacks (each section guards its own errors)."""
+
+    @app.callback(Output(L.REF_KPIS, "children"), Output(L.REF_SUBTITLE, "children"),
+                  Input(L.REF_READY, "data"), State(ids.URL, "search"))
+    def _kpis(_r, search):  # noqa: ANN001, ANN202
+        try:
+            return render_kpis(search)
+        except Exception:  # noqa: BLE001
+            kit.log.exception("referral kpis failed")
+            return [kit.error_box("转诊核心指标")], ""
+
+    for box, title, build in ((L.REF_VOLUME, "转诊人次", volume_figure), (L.REF_FLOW, "转诊流向", flow_figure),
+                              (L.REF_OUTSIDE, "县外就医", outside_figure),
+                              (L.REF_DEST, "县外去向", destinations_figure), (L.REF_DIAG, "上转病种", diagnoses_figure)):
+        _register_graph(app, box, title, build)
+
+    @app.callback(Output(L.REF_PENDING, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
+    def _pending(_r, search):  # noqa: ANN001, ANN202
+        return kit.guarded("待响应转诊", lambda: render_pending(search))
+
+
+def _register_graph(app: dash.Dash, box: str, title: str, build) -> None:  # noqa: ANN001
+    @app.callback(Output(box, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
+    def _section(_r, search):  # noqa: ANN001, ANN202
+        return kit.guarded(title, lambda: _graph(build(search)))
