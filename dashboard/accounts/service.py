@@ -185,7 +185,12 @@ def update_user(cfg: Config, username: str, *, role: str | None = None, inst_cod
         codes = _validate_role_scope(new_role, codes)
         user.role = new_role
         if sorted(codes) != user.inst_codes:
-            user.institutions = [UserInstitution(inst_code=c) for c in codes]
+            # Change the scope row by row (replacing the collection would insert before deleting).
+            for ui in [ui for ui in user.institutions if ui.inst_code not in codes]:
+                user.institutions.remove(ui)
+            session.flush()
+            have = set(user.inst_codes)
+            user.institutions.extend(UserInstitution(inst_code=c) for c in codes if c not in have)
         if display_name is not None:
             user.display_name = display_name.strip()[:128] or user.username
         if is_active is not None:

@@ -1,0 +1,366 @@
+"""Login, sessions, lockout, redirects, password policy, cross-site requests, audit rows, masking."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.accounts import clock
+from dashboard.accounts.masking import has_unmasked, mask_text
+from dashboard.accounts.models import AuditLog, LoginLog, UserSession
+from dashboard.accounts.service import (AccountError, authenticate, create_user, get_user_view, password_problems,
+                                        purge_logs, read_demo_accounts)
+from dashboard.appdb import session_factory
+from tests.fixtures_web import login_client
+
+PAGE_CALL = {"output": ".._pages_content.children..._pages_store.data..",
+             "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
+             "inputs": [{"id": "_pages_location", "property": "pathname", "value": "/"},
+                        {"id": "_pages_location", "property": "search", "value": ""}],
+             "changedPropIds": ["_pages_location.pathname"], "state": []}
+
+
+def page_call(path: str) -> dict:
+    body = {**PAGE_CALL, "inputs": [dict(PAGE_CALL["inputs"][0], value=path), PAGE_CALL["inputs"][1]]}
+    return body
+
+
+def rows(cfg, model, **where):  # noqa: ANN001, ANN003, ANN201
+    with session_factory(cfg.app_db_url)() as s:
+        q = select(model)
+        for k, v in where.items():
+            q = q.where(getattr(model, k) == v)
+        return list(s.scalars(q))
+
+
+@pytest.fixture
+def frozen_clock():  # noqa: ANN201
+    """Freeze the accounts clock; ``frozen_clock.advance(minutes=…)`` moves it."""
+    class Frozen:
+        t = dt.datetime(2026, 1, 5, 9, 0, 0)
+
+        def advance(self, **kw) -> None:  # noqa: ANN003
+            self.t += dt.timedelta(**kw)
+    f = Frozen()
+    clock.set_clock(lambda: f.t)
+    yield f
+    clock.set_clock(None)
+
+
+def _new_user(cfg, name: str, role: str = "leader", insts=(), demo=True) -> str:  # noqa: ANN001
+    pw = "Qx7!" + name[::-1] + "-pw"
+    create_user(cfg, name, role, pw, list(insts), is_demo=demo)
+    return pw
+
+
+# ---------------------------------------------------------------- login and demo accounts
+
+def test_demo_accounts_file(app_cfg):  # noqa: ANN001
+    path = app_cfg.demo_accounts_path
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    accounts = read_demo_accounts(app_cfg)
+    assert set(accounts) == {"leader", "manager", "operator", "admin", "auditor"}
+    for role, (username, password) in accounts.items():
+        assert password_problems(password, username) == []
+        view = get_user_view(app_cfg, username)
+        assert view.role == role and view.is_demo and not view.must_change_password
+
+
+def test_anonymous_page_redirects_and_callback_401(flask_app):  # noqa: ANN001
+    c = flask_app.server.test_client()
+    r = c.get("/indicator/x?grain=month")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
+    assert "%2Findicator%2Fx%3Fgrain%3Dmonth" in r.headers["Location"]
+    assert c.post("/_dash-update-component", json=page_call("/")).status_code == 401
+    assert c.get("/_dash-layout").status_code == 401
+
+
+def test_login_each_role_lands_on_allowed_page(flask_app, app_cfg):  # noqa: ANN001
+    from dashboard.accounts.roles import home_path
+    for role, (user, pw) in read_demo_accounts(app_cfg).items():
+        c, r = login_client(flask_app, user, pw)
+        assert r.status_code == 302 and r.headers["Location"] == home_path(role)
+        assert c.get(home_path(role)).status_code == 200
+
+
+def test_login_requires_csrf_token(flask_app, app_cfg):  # noqa: ANN001
+    user, pw = read_demo_accounts(app_cfg)["leader"]
+    c = flask_app.server.test_client()
+    r = c.post("/login", data={"username": user, "password": pw})
+    assert r.status_code == 400
+    assert c.get("/").status_code == 302
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
+                                    "http:/evil.example", "/%0d%0aSet-Cookie:x", "\\\\evil.example", " //evil.example"])
+def test_open_redirect_rejected(flask_app, app_cfg, target):  # noqa: ANN001
+    user, pw = read_demo_accounts(app_cfg)["leader"]
+    _c, r = login_client(flask_app, user, pw, next_path=target)
+    assert r.status_code == 302
+    loc = r.headers["Location"]
+    assert loc.startswith("/") and not loc.startswith("//") and "evil" not in loc
+
+
+def test_next_same_site_path_kept(flask_app, app_cfg):  # noqa: ANN001
+    user, pw = read_demo_accounts(app_cfg)["leader"]
+    _c, r = login_client(flask_app, user, pw, next_path="/referrals?grain=month")
+    assert r.headers["Location"] == "/referrals?grain=month"
+
+
+def test_session_cookie_flags(flask_app, app_cfg):  # noqa: ANN001
+    user, pw = read_demo_accounts(app_cfg)["leader"]
+    _c, r = login_client(flask_app, user, pw)
+    cookie = [h for h in r.headers.get_all("Set-Cookie") if h.startswith("ygt_session=")][0]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    # Over HTTPS the same cookie is Secure.
+    c = flask_app.server.test_client()
+    page = c.get("/login", base_url="https://localhost")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = c.post("/login", base_url="https://localhost", data={"username": user, "password": pw, "csrf_token": token})
+    cookie = [h for h in r.headers.get_all("Set-Cookie") if h.startswith("ygt_session=")][0]
+    assert "Secure" in cookie
+
+
+# ---------------------------------------------------------------- lockout
+
+def test_lockout_after_five_failures_audited_once(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+    pw = _new_user(app_cfg, "lockme")
+    for i in range(4):
+        _c, r = login_client(flask_app, "lockme", "wrong-Pass1!")
+        assert r.status_code == 401
+    assert not get_user_view(app_cfg, "lockme").locked
+    _c, r = login_client(flask_app, "lockme", "wrong-Pass1!")
+    assert "已锁定" in r.get_data(as_text=True)
+    assert get_user_view(app_cfg, "lockme").locked
+    # Right password while locked: refused.
+    _c, r = login_client(flask_app, "lockme", pw)
+    assert r.status_code == 401
+    assert len(rows(app_cfg, AuditLog, action="user.lock", target="lockme")) == 1
+    results = [x.result for x in rows(app_cfg, LoginLog, username="lockme")]
+    assert results == ["bad_password"] * 4 + ["bad_password_locked", "locked"]
+    # 30 minutes later the account opens again.
+    frozen_clock.advance(minutes=31)
+    _c, r = login_client(flask_app, "lockme", pw)
+    assert r.status_code == 302
+
+
+def test_failures_reset_on_success(app_cfg):  # noqa: ANN001
+    pw = _new_user(app_cfg, "resetme")
+    for _ in range(4):
+        authenticate(app_cfg, "resetme", "nope")
+    assert authenticate(app_cfg, "resetme", pw)[1] == "success"
+    for _ in range(4):
+        authenticate(app_cfg, "resetme", "nope")
+    assert not get_user_view(app_cfg, "resetme").locked
+
+
+def test_login_rate_limit_per_ip(flask_app, app_cfg):  # noqa: ANN001
+    flask_app.server.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    try:
+        codes = [login_client(flask_app, "nobody-here", "x", next_path="")[1].status_code for _ in range(5)]
+    finally:
+        flask_app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
+
+
+def test_login_log_has_ip_and_institution(flask_app, app_cfg):  # noqa: ANN001
+    user, pw = read_demo_accounts(app_cfg)["manager"]
+    login_client(flask_app, user, pw)
+    last = rows(app_cfg, LoginLog, username=user)[-1]
+    assert last.result == "success" and last.ip == "127.0.0.1"
+    assert last.inst_code == ",".join(get_user_view(app_cfg, user).inst_codes)
+
+
+# ---------------------------------------------------------------- sessions
+
+def test_idle_timeout_and_interval_is_not_activity(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+    pw = _new_user(app_cfg, "idler")
+    c, _ = login_client(flask_app, "idler", pw)
+    tick = {"output": "whatever.children", "inputs": [{"id": "refresh", "property": "n_intervals", "value": 3}],
+            "changedPropIds": ["refresh.n_intervals"], "state": []}
+    for _ in range(4):   # 4 × 10 minutes of auto-refresh only
+        frozen_clock.advance(minutes=10)
+        c.post("/_dash-update-component", json=tick)
+    assert c.post("/_dash-update-component", json=page_call("/")).status_code == 401
+    assert c.get("/").status_code == 302
+
+
+def test_activity_keeps_session_alive_until_absolute_lifetime(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+    pw = _new_user(app_cfg, "worker")
+    c, _ = login_client(flask_app, "worker", pw)
+    for _ in range(11 * 3):   # 11 h of clicks every 20 minutes
+        frozen_clock.advance(minutes=20)
+        assert c.post("/_dash-update-component", json=page_call("/")).status_code == 200
+    frozen_clock.advance(minutes=61)   # past 12 h since login, though active 20 minutes ago? no: 61 > 30 idle
+    assert c.get("/").status_code == 302
+    c, _ = login_client(flask_app, "worker", pw)
+    frozen_clock.advance(hours=11, minutes=50)
+    with session_factory(app_cfg.app_db_url)() as s, s.begin():   # simulate continuous activity
+        for row in s.scalars(select(UserSession).where(UserSession.ended_at.is_(None))):
+            row.last_seen = frozen_clock.t
+    assert c.get("/").status_code == 200
+    frozen_clock.advance(minutes=11)
+    assert c.get("/").status_code == 302
+    ended = rows(app_cfg, UserSession, end_reason="expired")
+    assert ended
+
+
+def test_logout_replay_rejected(flask_app, app_cfg):  # noqa: ANN001
+    pw = _new_user(app_cfg, "leaver")
+    c, _ = login_client(flask_app, "leaver", pw)
+    cookie = c.get_cookie("ygt_session").value
+    assert c.get("/").status_code == 200
+    c.get("/logout")
+    replay = flask_app.server.test_client()
+    replay.set_cookie("ygt_session", cookie)
+    assert replay.get("/").status_code == 302
+    assert replay.post("/_dash-update-component", json=page_call("/")).status_code == 401
+
+
+# ---------------------------------------------------------------- password policy and forced change
+
+@pytest.mark.parametrize("pw, ok", [("Abcdef1!", True), ("abcdef12", False), ("Ab1!", False), ("ABCDEFG1", False),
+                                    ("abcDEF12", True), ("xx-Alice-9", False), ("Passw0rd", True)])
+def test_password_policy(pw, ok):  # noqa: ANN001
+    assert (password_problems(pw, "alice") == []) is ok
+
+
+def test_admin_created_account_must_change_password(flask_app, app_cfg):  # noqa: ANN001
+    create_user(app_cfg, "newbie", "leader", "First-Pass1")
+    c, r = login_client(flask_app, "newbie", "First-Pass1")
+    assert r.headers["Location"].startswith("/password")
+    assert c.get("/").status_code == 302
+    assert c.post("/_dash-update-component", json=page_call("/")).status_code == 403
+    page = c.get("/password").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    bad = c.post("/password", data={"csrf_token": token, "old_password": "First-Pass1", "new_password": "weak",
+                                    "confirm_password": "weak"})
+    assert bad.status_code == 400 and "至少 8 位" in bad.get_data(as_text=True)
+    ok = c.post("/password", data={"csrf_token": token, "old_password": "First-Pass1",
+                                   "new_password": "Second-Pass2", "confirm_password": "Second-Pass2"})
+    assert ok.status_code == 302
+    assert c.get("/").status_code == 200
+    assert len(rows(app_cfg, AuditLog, action="user.change_password", target="newbie")) == 1
+
+
+def test_password_expires_after_90_days(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+    create_user(app_cfg, "aging", "leader", "Old-Pass1")
+    from dashboard.accounts.service import change_own_password
+    change_own_password(app_cfg, get_user_view(app_cfg, "aging").id, "Old-Pass1", "Old-Pass2")
+    _c, r = login_client(flask_app, "aging", "Old-Pass2")
+    assert r.headers["Location"] == "/"
+    frozen_clock.advance(days=91)
+    _c, r = login_client(flask_app, "aging", "Old-Pass2")
+    assert r.headers["Location"].startswith("/password")
+
+
+# ---------------------------------------------------------------- cross-site requests
+
+def test_cross_origin_callback_rejected(client_as):  # noqa: ANN001
+    c = client_as("leader")
+    assert c.post("/_dash-update-component", json=page_call("/")).status_code == 200
+    assert c.post("/_dash-update-component", json=page_call("/"),
+                  headers={"Origin": "http://localhost"}).status_code == 200
+    r = c.post("/_dash-update-component", json=page_call("/"), headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    # A form post (what a cross-site page can send without CORS) is refused.
+    r = c.post("/_dash-update-component", data={"output": "x"}, content_type="application/x-www-form-urlencoded")
+    assert r.status_code == 403
+
+
+def test_require_state_change_checks_origin(flask_app, client_as):  # noqa: ANN001
+    from werkzeug.exceptions import Forbidden
+
+    from dashboard.accounts.access import require_state_change
+    server = flask_app.server
+    with server.test_request_context("/x", method="POST", json={}, headers={"Origin": "http://localhost"}):
+        with pytest.raises(Forbidden):   # anonymous
+            require_state_change("admin")
+
+
+# ---------------------------------------------------------------- logs
+
+def test_audit_rows_once_per_act_and_append_only(app_cfg):  # noqa: ANN001
+    from dashboard.accounts.audit import record_audit
+    from dashboard.accounts.service import reset_password, unlock_user, update_user
+    create_user(app_cfg, "audited", "manager", "Audit-Pass1", ["H001"])
+    update_user(app_cfg, "audited", inst_codes=["H001", "T002"])
+    update_user(app_cfg, "audited", role="leader")
+    reset_password(app_cfg, "audited", "Audit-Pass2")
+    unlock_user(app_cfg, "audited")
+    record_audit("node.settings", "N001", {"lon": 1}, {"lon": 2}, cfg=app_cfg, actor="tester")
+    acts = [(a.action, a.target) for a in rows(app_cfg, AuditLog) if a.target in ("audited", "N001")]
+    assert acts == [("user.create", "audited"), ("user.scope", "audited"), ("user.role", "audited"),
+                    ("user.reset_password", "audited"), ("user.unlock", "audited"), ("node.settings", "N001")]
+    scope = rows(app_cfg, AuditLog, action="user.scope", target="audited")[0]
+    assert '"H001"' in scope.before and '"T002"' in scope.after
+    with session_factory(app_cfg.app_db_url)() as s:
+        row = s.scalars(select(AuditLog)).first()
+        row.action = "tampered"
+        with pytest.raises(PermissionError):
+            s.commit()
+        s.rollback()
+        s.delete(s.scalars(select(AuditLog)).first())
+        with pytest.raises(PermissionError):
+            s.commit()
+
+
+def test_failed_change_leaves_no_row(app_cfg):  # noqa: ANN001
+    before = len(rows(app_cfg, AuditLog))
+    with pytest.raises(AccountError):
+        create_user(app_cfg, "badpw", "leader", "short")
+    with pytest.raises(AccountError):
+        create_user(app_cfg, "noscope", "manager", "Good-Pass1", [])
+    with pytest.raises(AccountError):
+        create_user(app_cfg, "tworoles", "nosuchrole", "Good-Pass1")
+    assert len(rows(app_cfg, AuditLog)) == before
+    assert get_user_view(app_cfg, "badpw") is None and get_user_view(app_cfg, "noscope") is None
+
+
+def test_service_log_records_callbacks(flask_app, app_cfg, client_as):  # noqa: ANN001
+    from dashboard.accounts.audit import flush_service_log
+    from dashboard.accounts.models import ServiceLog
+    flush_service_log(app_cfg)
+    n0 = len(rows(app_cfg, ServiceLog))
+    c = client_as("leader")
+    c.post("/_dash-update-component", json=page_call("/"))
+    c.post("/_dash-update-component", json=page_call("/admin/users"))
+    flush_service_log(app_cfg)
+    new = rows(app_cfg, ServiceLog)[n0:]
+    mine = [(r.module, r.success, r.status) for r in new if r.username == "leader"]
+    assert ("page:/", True, 200) in mine and ("page:/admin/users", False, 403) in mine
+    assert len(mine) == 2
+
+
+def test_purge_refuses_short_retention_and_deletes_old(app_cfg, frozen_clock):  # noqa: ANN001
+    with pytest.raises(AccountError):
+        purge_logs(app_cfg, days=30)
+    authenticate(app_cfg, "ancient-user", "x")          # a login row at the frozen time
+    frozen_clock.advance(days=185)
+    authenticate(app_cfg, "recent-user", "x")
+    counts = purge_logs(app_cfg)
+    assert counts["login_log"] >= 1
+    names = {r.username for r in rows(app_cfg, LoginLog)}
+    assert "ancient-user" not in names and "recent-user" in names
+    assert rows(app_cfg, AuditLog, action="logs.purge")
+
+
+# ---------------------------------------------------------------- masking
+
+def test_mask_text():
+    assert mask_text("身份证110105199001011234，手机13812345678") == "身份证110105********1234，手机138****5678"
+    assert mask_text("11010519900101123X") == "110105********123X"
+    assert mask_text("订单号 1234567890123456789012") == "订单号 1234567890123456789012"
+    assert not has_unmasked(mask_text("a 13912345678 b 32010219851212001x"))
+
+
+def test_audit_log_masks_identifiers(app_cfg):  # noqa: ANN001
+    from dashboard.accounts.audit import record_audit
+    record_audit("test.mask", "patient 110105199001011234", {"phone": "13812345678"}, None, cfg=app_cfg)
+    row = rows(app_cfg, AuditLog, action="test.mask")[-1]
+    assert row.target == "patient 110105********1234" and "138****5678" in row.before
+    assert not has_unmasked(row.target + row.before)
