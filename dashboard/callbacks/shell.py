@@ -47,12 +47,22 @@ def org_choices(mart_url: str) -> dict[str, Any]:
     Returns ``{"county": {code, name} | None, "townships": [{code, name}], "institutions": [{code, name,
     area_code}]}``; empty lists when the mart or the queries module is not available yet.
     """
-    out: dict[str, Any] = {"county": None, "townships": [], "institutions": []}
+    out: dict[str, Any] = {"county": None, "townships": [], "institutions": [], "error": None}
     try:
         from queries import org as qorg
     except ImportError:
         log.warning("queries.org is missing: the org picker shows 全县 only")
+        out["error"] = "机构列表暂不可用"
         return out
+    try:
+        _fill_orgs(out, qorg, mart_url)
+    except Exception as exc:  # noqa: BLE001 — a missing or unreadable mart must not break the shell
+        log.warning("org picker data failed: %s", exc)
+        out.update(county=None, townships=[], institutions=[], error="机构列表暂不可用（数据集市无法读取）")
+    return out
+
+
+def _fill_orgs(out: dict[str, Any], qorg: Any, mart_url: str) -> None:
     county = _records(qorg.county(mart_url))
     if county:
         out["county"] = {"code": str(_first(county[0], "area_code", "code")),
@@ -67,7 +77,6 @@ def org_choices(mart_url: str) -> dict[str, Any]:
         insts.append({"code": str(code), "name": str(_first(rec, "name", "inst_name") or code),
                       "area_code": str(_first(rec, "area_code", "township_code") or "")})
     out["institutions"] = insts
-    return out
 
 
 def month_range_of_mart(mart_url: str, default_month: str) -> tuple[str, str]:
@@ -134,7 +143,7 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
     first, last = month_range_of_mart(mart_url, default_month)
     p_options = period_options(new_state.grain, first, last, default_month, new_state.period)
 
-    note = ""
+    note = orgs["error"] or ""
     org = new_state.org
     sel_township: str | None = None
     sel_inst: str | None = None
@@ -143,7 +152,7 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
     elif org in inst_by_code:
         sel_inst = org
         sel_township = inst_by_code[org]["area_code"] or None
-    elif org and not (orgs["county"] and org == orgs["county"]["code"]):
+    elif org and not note and not (orgs["county"] and org == orgs["county"]["code"]):
         note = "所选机构不存在或无权查看，显示全县"
     t_options = [{"label": t["name"], "value": t["code"]} for t in orgs["townships"]]
     i_options = [{"label": i["name"], "value": i["code"]} for i in insts

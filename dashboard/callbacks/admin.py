@@ -1,0 +1,157 @@
+"""Callbacks of 系统管理 (/admin/users, administrator) and 审计日志 (/admin/logs, auditor).
+
+Every callback checks the role itself (on top of the request gate); changes also require a same-site JSON request.
+"""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, ctx, html, no_update
+
+from dashboard.accounts import logs as logs_service
+from dashboard.accounts import service
+from dashboard.accounts.access import require_roles, require_state_change
+from dashboard.accounts.roles import ADMIN, AUDITOR, MANAGER
+
+
+def _cfg():  # noqa: ANN202
+    from dashboard.app import get_config
+    return get_config()
+
+
+def _institutions(cfg) -> list[dict]:  # noqa: ANN001
+    """Institution options from the mart (empty when no mart is built yet)."""
+    try:
+        from mart.db import mart_exists
+        if not mart_exists(cfg):
+            return []
+        from queries.account_orgs import institutions_for_accounts
+        df = institutions_for_accounts(cfg.mart_url)
+    except Exception:  # noqa: BLE001  (mart unreadable: no options rather than a broken page)
+        return []
+    return [{"label": f"{r.name}（{r.inst_code}）", "value": r.inst_code} for r in df.itertuples()]
+
+
+def _check_insts(cfg, role: str | None, insts: list[str] | None) -> list[str]:  # noqa: ANN001
+    codes = list(insts or []) if role == MANAGER else []
+    known = {o["value"] for o in _institutions(cfg)}
+    unknown = [c for c in codes if known and c not in known]
+    if unknown:
+        raise service.AccountError(f"机构代码不存在：{', '.join(unknown)}")
+    return codes
+
+
+def _state(u: service.UserView) -> str:
+    if not u.is_active:
+        return "停用"
+    if u.locked:
+        return "锁定"
+    return "须修改密码" if u.must_change_password else "正常"
+
+
+def _ok(text: str) -> html.Div:
+    return html.Div(text, className="form-ok")
+
+
+def _err(text: str) -> html.Div:
+    return html.Div(text, className="form-error")
+
+
+def register(app: dash.Dash) -> None:
+    """Register the admin and logs callbacks."""
+
+    @app.callback(Output("admin-users-table", "rowData"), Output("admin-edit-username", "options"),
+                  Output("admin-new-insts", "options"), Output("admin-edit-insts", "options"),
+                  Input("admin-users-refresh", "data"))
+    def load_users(_refresh):  # noqa: ANN001, ANN202
+        require_roles(ADMIN)
+        cfg = _cfg()
+        users = service.list_users(cfg)
+        rows = [{"username": u.username, "display_name": u.display_name, "role_zh": u.role_zh,
+                 "inst_codes": ", ".join(u.inst_codes), "state": _state(u) + ("（演示）" if u.is_demo else ""),
+                 "last_login_at": u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "—"}
+                for u in users]
+        options = [{"label": f"{u.username}（{u.role_zh}）", "value": u.username} for u in users]
+        insts = _institutions(cfg)
+        return rows, options, insts, insts
+
+    @app.callback(Output("admin-create-result", "children"), Output("admin-users-refresh", "data"),
+                  Input("admin-create", "n_clicks"),
+                  State("admin-new-username", "value"), State("admin-new-display", "value"),
+                  State("admin-new-role", "value"), State("admin-new-insts", "value"),
+                  State("admin-users-refresh", "data"), prevent_initial_call=True)
+    def create(n_clicks, username, display, role, insts, refresh):  # noqa: ANN001, ANN202
+        require_state_change(ADMIN)
+        if not n_clicks:
+            return no_update, no_update
+        cfg = _cfg()
+        password = service.generate_password()
+        try:
+            user = service.create_user(cfg, (username or "").strip(), role or "", password,
+                                       _check_insts(cfg, role, insts), display or "")
+        except service.AccountError as exc:
+            return _err(str(exc)), no_update
+        return (_ok(f"已创建 {user.username}（{user.role_zh}）。初始密码：{password} —— 仅显示一次，"
+                    "请当面交给本人，首次登录须修改。"), (refresh or 0) + 1)
+
+    @app.callback(Output("admin-edit-role", "value"), Output("admin-edit-insts", "value"),
+                  Input("admin-edit-username", "value"), prevent_initial_call=True)
+    def fill_edit(username):  # noqa: ANN001, ANN202
+        require_roles(ADMIN)
+        user = service.get_user_view(_cfg(), username) if username else None
+        if user is None:
+            return None, []
+        return user.role, list(user.inst_codes)
+
+    @app.callback(Output("admin-edit-result", "children"), Output("admin-users-refresh", "data",
+                                                                   allow_duplicate=True),
+                  Input("admin-save", "n_clicks"), Input("admin-reset", "n_clicks"),
+                  Input("admin-unlock", "n_clicks"), Input("admin-toggle", "n_clicks"),
+                  State("admin-edit-username", "value"), State("admin-edit-role", "value"),
+                  State("admin-edit-insts", "value"), State("admin-users-refresh", "data"),
+                  prevent_initial_call=True)
+    def edit(_save, _reset, _unlock, _toggle, username, role, insts, refresh):  # noqa: ANN001, ANN202
+        require_state_change(ADMIN)
+        action = ctx.triggered_id
+        if action not in ("admin-save", "admin-reset", "admin-unlock", "admin-toggle"):
+            return no_update, no_update
+        if not username:
+            return _err("请先选择账号"), no_update
+        cfg = _cfg()
+        from flask_login import current_user
+        try:
+            if action == "admin-save":
+                user = service.update_user(cfg, username, role=role, inst_codes=_check_insts(cfg, role, insts))
+                message = f"已保存 {user.username}：{user.role_zh} {', '.join(user.inst_codes)}"
+            elif action == "admin-reset":
+                password = service.generate_password()
+                service.reset_password(cfg, username, password)
+                message = f"已重置 {username} 的密码：{password} —— 仅显示一次，下次登录须修改。"
+            elif action == "admin-unlock":
+                service.unlock_user(cfg, username)
+                message = f"已解除 {username} 的锁定"
+            else:
+                if username == current_user.username:
+                    raise service.AccountError("不能停用自己的账号")
+                current = service.get_user_view(cfg, username)
+                if current is None:
+                    raise service.AccountError(f"用户不存在：{username}")
+                user = service.update_user(cfg, username, is_active=not current.is_active)
+                message = f"已{'启用' if user.is_active else '停用'} {username}"
+        except service.AccountError as exc:
+            return _err(str(exc)), no_update
+        return _ok(message), (refresh or 0) + 1
+
+    @app.callback(Output("logs-body", "children"), Input("logs-tab", "value"), Input("logs-days", "value"),
+                  Input("logs-user", "value"))
+    def show_logs(tab, days, username):  # noqa: ANN001, ANN202
+        require_roles(AUDITOR)
+        from layouts.admin_logs import audit_table, login_table, service_tables
+        cfg = _cfg()
+        days = int(days or 7)
+        username = (username or "").strip()[:64]
+        if tab == "service":
+            return service_tables(logs_service.service_calls_by_module(cfg, days).to_dict("records"),
+                                  logs_service.service_log(cfg, days, username).to_dict("records"))
+        if tab == "audit":
+            return audit_table(logs_service.audit_log(cfg, days, username).to_dict("records"))
+        return login_table(logs_service.login_log(cfg, days, username).to_dict("records"))

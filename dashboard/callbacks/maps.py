@@ -1,0 +1,507 @@
+"""Callbacks of the three county maps (一张图): 医疗机构运行, 居民健康, 医改动态监测.
+
+Each page has three callbacks:
+
+- controls → URL: the page's pickers write ``ind``/``cls``/``k``/``top`` into the query string (shareable links,
+  back button), next to the toolbar's ``grain``/``period``/``org``;
+- URL → map: parse the state, compute the numbers with ``metrics.engine.compute`` for the logged-in user's scope,
+  build the ECharts option (``geo.options``) and the legend;
+- click → panel: the bridge's click Store names a township (geo component) or an institution (scatter/lines
+  item with its ``code``); the panel shows its figures, with drill links only where the scope allows.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import Input, Output, State, dcc, html, no_update
+
+from dashboard.callbacks import _pagekit as kit
+from dashboard.formatting import fmt_number, fmt_period_zh, fmt_value
+from dashboard.urlstate import ViewState, to_search
+from geo.classify import METHODS, classify
+from geo.options import (
+    INST_TYPE_ZH, health_option, institutions_option, option_size, reform_option, select_flows,
+)
+from geo.store import GeometryMissing, display_geometry
+from layouts import _ids as ids
+from layouts import map_parts as P
+from layouts._components import error_card, kpi_card, status_badge
+from queries import maps as qmaps
+
+log = logging.getLogger(__name__)
+
+NO_GEOMETRY = "尚无县域地理数据：请先运行 python app.py demo 生成演示数据，或用 python app.py geo import 导入乡镇边界。"
+LAST_TIMINGS: dict[str, float] = {}      # page -> server seconds of the last render (read by bench/maps.py)
+
+
+# ---------------------------------------------------------------------------------------------- state
+@dataclass(frozen=True)
+class MapState:
+    """Everything a map view depends on, parsed from the URL (invalid values fall back to defaults)."""
+    view: ViewState
+    first: str
+    last: str
+    indicator: str | None
+    method: str
+    classes: int
+    top: int
+
+
+def map_state(page: str, search: str | None) -> MapState:
+    """Parse the URL query string of a map page."""
+    view = kit.view_state(search)
+    first, last = kit.bounds(view)
+    extra = dict(view.extra)
+    ind = extra.get(P.URL_INDICATOR)
+    if ind not in P.indicator_choices(page):
+        ind = P.default_indicator(page)
+    method = extra.get(P.URL_METHOD, "quantile")
+    method = method if method in METHODS else "quantile"
+    try:
+        k = min(max(int(extra.get(P.URL_CLASSES, 5)), 3), 7)
+    except ValueError:
+        k = 5
+    try:
+        top = int(extra.get(P.URL_TOP, P.DEFAULT_TOP))
+    except ValueError:
+        top = P.DEFAULT_TOP
+    top = top if top in {o["value"] for o in P.TOP_OPTIONS} else P.DEFAULT_TOP
+    return MapState(view, first, last, ind, method, k, top)
+
+
+def search_with(search: str | None, **extras: Any) -> str:
+    """The query string with the map's extras changed (toolbar keys kept)."""
+    view = kit.view_state(search)
+    return to_search(view.with_(extra={k: (None if v is None else str(v)) for k, v in extras.items()}))
+
+
+def _geo_dir():  # noqa: ANN202
+    from dashboard.app import get_config
+    return get_config().geo_dir
+
+
+def _entry(indicator_id: str | None):  # noqa: ANN202
+    return kit.indicator(indicator_id) if indicator_id else None
+
+
+def _label(entry: Any, indicator_id: str) -> tuple[str, str, int]:
+    """(Chinese name, unit, decimals) of an indicator."""
+    return (kit.attr(entry, "zh", indicator_id), kit.attr(entry, "unit", "") or "", int(kit.attr(entry, "decimals", 1)))
+
+
+def _latest(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per indicator and org: the last period (a clipped period range yields exactly one anyway)."""
+    if df.empty or "period_start" not in df.columns:
+        return df
+    return df.sort_values("period_start").groupby(["indicator_id", "org_code"], as_index=False).tail(1)
+
+
+def _subtitle(state: MapState, *parts: str) -> str:
+    return " · ".join([fmt_period_zh(state.view.grain, state.view.period), *[p for p in parts if p]])
+
+
+def _focus(option: dict, disp, org: str | None, points: pd.DataFrame | None = None) -> None:  # noqa: ANN001
+    """Zoom onto the toolbar's township or institution."""
+    if not org:
+        return
+    center = disp.centroids.get(org)
+    zoom = 2.2
+    if center is None and points is not None:
+        hit = points[points["inst_code"] == org].dropna(subset=["lon", "lat"])
+        if not hit.empty:
+            center, zoom = (float(hit.iloc[0]["lon"]), float(hit.iloc[0]["lat"])), 3.0
+    if center is not None:
+        option["geo"]["center"] = list(center)
+        option["geo"]["zoom"] = zoom
+
+
+def _notice(text: str | None) -> Any:
+    return kit.notice(text) if text else None
+
+
+# ---------------------------------------------------------------------------------------------- views
+def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
+    """(option, subtitle, legend, notice) of 医疗机构运行一张图."""
+    state = map_state("inst", search)
+    disp = display_geometry(_geo_dir())
+    url, scope = kit.mart_url(), kit.scope()
+    points = qmaps.institution_points(url)
+    vols = qmaps.institution_volumes(url, state.first, state.last)
+    ind = state.indicator
+    entry = _entry(ind)
+    zh, unit, dec = _label(entry, ind or "")
+    note = None
+    vals = pd.DataFrame(columns=["org_code", "value", "status"])
+    if ind:
+        try:
+            vals = _latest(kit.compute([ind], "institution", state.view.grain, state.first, state.last, None,
+                                       comparisons=False))
+        except Exception as exc:  # noqa: BLE001 — an indicator the engine refuses: draw the map without colours
+            log.info("institution map: %s refused: %s", ind, exc)
+            note = f"{zh}：{exc}"
+    df = points.merge(vols, on="inst_code", how="left")
+    df[["op_visits", "discharges"]] = df[["op_visits", "discharges"]].fillna(0).astype(int)
+    df["volume"] = df["op_visits"] + df["discharges"]
+    df = df.merge(vals[["org_code", "value", "status"]].rename(columns={"org_code": "inst_code"}),
+                  on="inst_code", how="left")
+    df["target"] = kit.attr(entry, "target_text", "") or "无（监测）"
+    if not scope.all_institutions:
+        # rows of institutions outside a manager's scope are not shown (the engine leaves them out too)
+        hidden = ~df["inst_code"].map(scope.may_see_institution)
+        df.loc[hidden, ["value", "status"]] = None
+        df.loc[hidden, "target"] = "无权查看"
+        note = note or "仅显示授权机构的指标值；其他机构只显示位置与业务量。"
+    option = institutions_option(disp, df, zh, unit, dec)
+    _focus(option, disp, state.view.org, points)
+    counts = df["status"].value_counts()
+    parts = [f"{k} {counts.get(k, 0)} 家" for k in ("达标", "预警", "未达标")]
+    subtitle = _subtitle(state, f"着色：{zh}（目标 {kit.attr(entry, 'target_text', '') or '无'}）",
+                         f"机构 {len(df)} 家", "，".join(parts))
+    return option, subtitle, None, _notice(note)
+
+
+def township_values(indicator_id: str, state: MapState) -> pd.DataFrame:
+    """Engine values of one indicator for every township (area_code, value, numerator, denominator, status)."""
+    df = _latest(kit.compute([indicator_id], "township", state.view.grain, state.first, state.last, None,
+                             comparisons=False))
+    return df.rename(columns={"org_code": "area_code"})[["area_code", "value", "numerator", "denominator",
+                                                          "status"]]
+
+
+def _classified(disp, ind: str, state: MapState):  # noqa: ANN001, ANN202
+    """Township values in the geometry's order, and their classes."""
+    entry = _entry(ind)
+    zh, unit, dec = _label(entry, ind)
+    vals = township_values(ind, state)
+    frame = pd.DataFrame({"area_code": list(disp.code_to_name)}).merge(vals, on="area_code", how="left")
+    direction = kit.attr(entry, "direction", "band")
+    classes = classify(frame["value"].tolist(), state.method, state.classes, direction=direction, decimals=dec)
+    return frame, classes, zh, unit, dec
+
+
+def health_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
+    """(option, subtitle, legend, notice) of 居民健康一张图."""
+    state = map_state("health", search)
+    disp = display_geometry(_geo_dir())
+    ind = state.indicator
+    if not ind:
+        return None, _subtitle(state), None, _notice("指标目录中没有可按居住乡镇计算的指标")
+    frame, classes, zh, unit, dec = _classified(disp, ind, state)
+    option = health_option(disp, frame, classes, zh, unit, dec)
+    _focus(option, disp, state.view.org)
+    entry = _entry(ind)
+    legend = P.class_legend(classes.legend(), f"{zh}{'（' + unit + '）' if unit and unit != '1' else ''} · "
+                                              f"{METHODS[state.method]}")
+    covered = int(frame["value"].notna().sum())
+    subtitle = _subtitle(state, f"{zh}（居民口径，按居住乡镇）", f"目标 {kit.attr(entry, 'target_text', '') or '无'}",
+                         f"有数据乡镇 {covered}/{len(frame)}")
+    return option, subtitle, legend, None
+
+
+def _visible_flows(flows: pd.DataFrame, scope) -> pd.DataFrame:  # noqa: ANN001
+    """A manager sees the flows that touch the institutions in the scope."""
+    if scope.all_institutions or flows.empty:
+        return flows
+    keep = flows["from_inst_code"].map(scope.may_see_institution) | flows["to_inst_code"].map(scope.may_see_institution)
+    return flows[keep]
+
+
+def reform_cards(state: MapState) -> Any:
+    """Headline reform indicators of the county beside the map."""
+    ids_ = [i for i in P.REFORM_HEADLINE if kit.indicator(i) is not None]
+    try:
+        df = _latest(kit.compute(ids_, "county", state.view.grain, state.first, state.last, None, comparisons=True))
+    except Exception as exc:  # noqa: BLE001
+        log.info("reform headline refused: %s", exc)
+        return kit.empty_box("无权查看全县指标或本期无数据")
+    cards = []
+    for ind in ids_:
+        row = df[df["indicator_id"] == ind]
+        if row.empty:
+            continue
+        r = row.iloc[0]
+        entry = kit.indicator(ind)
+        cards.append(kpi_card(
+            kit.attr(entry, "zh", ind), kit.clean(r["value"]), kit.attr(entry, "unit", ""),
+            decimals=int(kit.attr(entry, "decimals", 1)), target_text=kit.attr(entry, "target_text", "") or None,
+            status=r["status"] if isinstance(r["status"], str) else None, yoy=kit.clean(r.get("yoy_change")),
+            direction=kit.attr(entry, "direction"), href=kit.href(f"/indicator/{ind}", state.view, org=None)))
+    return html.Div(cards, className="map-kpis")
+
+
+def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any, Any]:
+    """(option, subtitle, legend, notice, cards) of 医改动态监测一张图."""
+    state = map_state("reform", search)
+    disp = display_geometry(_geo_dir())
+    url, scope = kit.mart_url(), kit.scope()
+    ind = state.indicator
+    if ind:
+        frame, classes, zh, unit, dec = _classified(disp, ind, state)
+    else:
+        frame, classes = pd.DataFrame({"area_code": list(disp.code_to_name), "value": None}), classify([None], "quantile", 3)
+        zh, unit, dec = "—", "", 1
+    points = qmaps.institution_points(url).dropna(subset=["lon", "lat"])
+    positions = {c: (round(float(x), 5), round(float(y), 5)) for c, x, y in
+                 zip(points["inst_code"], points["lon"], points["lat"])}
+    names = dict(zip(points["inst_code"], points["name"]))
+    flows = _visible_flows(qmaps.referral_flows(url, state.first, state.last), scope)
+    shown = select_flows(flows, top_n=state.top, min_share=0.05)
+    option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec)
+    _focus(option, disp, state.view.org, points)
+    total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
+    n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
+    legend = html.Div([
+        P.flow_legend(n_shown, total),
+        P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
+    ])
+    volume = {d: int(v) for d, v in flows.groupby("direction")["referrals"].sum().items()} if not flows.empty else {}
+    subtitle = _subtitle(state, f"上转 {fmt_number(volume.get('up', 0))} 人次", f"下转 {fmt_number(volume.get('down', 0))} 人次",
+                         f"乡镇着色：{zh}")
+    note = None if scope.all_institutions else "仅显示与授权机构相关的转诊流向。"
+    return option, subtitle, legend, _notice(note), reform_cards(state)
+
+
+# ---------------------------------------------------------------------------------------------- panels
+def _clicked(click: dict | None, disp) -> tuple[str | None, str | None, dict]:  # noqa: ANN001
+    """(kind, code, data) of a click: kind 'township', 'inst' or 'flow'."""
+    if not isinstance(click, dict):
+        return None, None, {}
+    data = click.get("data") if isinstance(click.get("data"), dict) else {}
+    if click.get("componentType") == "geo" or (click.get("componentType") == "series" and not data
+                                               and click.get("name") in disp.name_to_code):
+        code = disp.name_to_code.get(str(click.get("name")))
+        return ("township", code, {}) if code else (None, None, {})
+    code = data.get("code")
+    if not isinstance(code, str) or not code:
+        return None, None, {}
+    if data.get("to_code"):
+        return "flow", code, data
+    return "inst", code, data
+
+
+def _rows(items: list[tuple[str, Any]]) -> html.Dl:
+    out: list[Any] = []
+    for k, v in items:
+        out += [html.Dt(k), html.Dd(v)]
+    return html.Dl(out, className="map-facts")
+
+
+def _indicator_row(entry: Any, ind: str, r: pd.Series | None, link: str | None) -> html.Tr:
+    zh, unit, dec = _label(entry, ind)
+    value = fmt_value(None if r is None else kit.clean(r["value"]), unit if unit != "1" else "", dec)
+    status = None if r is None or not isinstance(r["status"], str) else r["status"]
+    name = dcc.Link(zh, href=link) if link else zh
+    small = r is not None and bool(r.get("small_sample"))
+    return html.Tr([html.Td(name), html.Td(value + (" *" if small else ""), className="num"),
+                    html.Td(status_badge(status) if status else html.Span("—", className="muted"))])
+
+
+def institution_panel(code: str, state: MapState, page: str) -> Any:
+    """Profile of one institution: type, township, volumes, headline indicators and drill links (scope-checked)."""
+    url, scope = kit.mart_url(), kit.scope()
+    points = qmaps.institution_points(url)
+    hit = points[points["inst_code"] == code]
+    if hit.empty:
+        return kit.empty_box("未找到该机构")
+    inst = hit.iloc[0]
+    head = [html.H4(inst["name"], className="map-panel-title"),
+            html.Div(f"{INST_TYPE_ZH.get(inst['inst_type'], inst['inst_type'])} · {inst['township_name'] or '—'}",
+                     className="map-panel-sub")]
+    if not scope.may_see_institution(code):
+        return html.Div(head + [kit.notice(kit.NO_ACCESS)], className="map-panel-body")
+    vols = qmaps.institution_volumes(url, state.first, state.last)
+    v = vols[vols["inst_code"] == code]
+    op, ip = (int(v.iloc[0]["op_visits"]), int(v.iloc[0]["discharges"])) if not v.empty else (0, 0)
+    facts = _rows([("门急诊人次", fmt_number(op)), ("出院人次", fmt_number(ip)),
+                   ("编制床位", fmt_number(inst["approved_beds"]))])
+    wanted = list(dict.fromkeys(([state.indicator] if page == "inst" and state.indicator else [])
+                                + [i for i in P.INST_PROFILE if kit.indicator(i) is not None]))
+    try:
+        df = _latest(kit.compute(wanted, "institution", state.view.grain, state.first, state.last, code,
+                                 comparisons=False))
+        df = df[df["org_code"] == code]
+    except Exception as exc:  # noqa: BLE001 — e.g. every indicator refused for a village clinic
+        log.info("institution panel %s: %s", code, exc)
+        df = pd.DataFrame(columns=["indicator_id"])
+    rows = []
+    for ind in wanted:
+        hit_row = df[df["indicator_id"] == ind]
+        if hit_row.empty:
+            continue
+        rows.append(_indicator_row(kit.indicator(ind), ind, hit_row.iloc[0],
+                                   kit.href(f"/indicator/{ind}", state.view, org=code)))
+    table = (html.Table([html.Thead(html.Tr([html.Th("指标"), html.Th("本期"), html.Th("状态")])), html.Tbody(rows)],
+                        className="map-ind-table") if rows else kit.empty_box("本期无可计算的指标"))
+    drill = dcc.Link("进入机构指标分析 ›", href=kit.href(f"/indicator/{wanted[0] if wanted else P.INST_DEFAULT}",
+                                                     state.view, org=code), className="map-drill")
+    return html.Div(head + [facts, table, drill], className="map-panel-body", **{"data-code": code})
+
+
+def township_panel(code: str, state: MapState, page: str) -> Any:
+    """A township: its value of the page's indicator, population, and its institutions (links where allowed)."""
+    url, scope = kit.mart_url(), kit.scope()
+    towns = qmaps.township_areas(url)
+    hit = towns[towns["area_code"] == code]
+    name = hit.iloc[0]["name"] if not hit.empty else code
+    head = [html.H4(name, className="map-panel-title"),
+            html.Div(f"常住人口 {fmt_number(hit.iloc[0]['population']) if not hit.empty else '—'} 人",
+                     className="map-panel-sub")]
+    body: list[Any] = []
+    ind = state.indicator
+    if ind and (scope.aggregates or scope.all_institutions):
+        try:
+            vals = _latest(kit.compute([ind], "township", state.view.grain, state.first, state.last, code,
+                                       comparisons=False))
+            vals = vals[vals["org_code"] == code]
+            r = vals.iloc[0] if not vals.empty else None
+        except Exception as exc:  # noqa: BLE001
+            log.info("township panel %s: %s", code, exc)
+            r = None
+        zh, unit, dec = _label(_entry(ind), ind)
+        body.append(_rows([
+            (zh, fmt_value(None if r is None else kit.clean(r["value"]), unit if unit != "1" else "", dec)),
+            ("分子 / 分母", "—" if r is None else f"{fmt_number(r['numerator'])} / {fmt_number(r['denominator'])}"),
+            ("状态", status_badge(r["status"]) if r is not None and isinstance(r["status"], str) else "—"),
+        ]))
+        body.append(dcc.Link("查看该乡镇指标分析 ›", href=kit.href(f"/indicator/{ind}", state.view, org=code),
+                             className="map-drill"))
+    points = qmaps.institution_points(url)
+    insts = points[points["area_code"] == code]
+    vols = qmaps.institution_volumes(url, state.first, state.last)
+    insts = insts.merge(vols, on="inst_code", how="left").fillna({"op_visits": 0, "discharges": 0})
+    order = {"general_hospital": 0, "county_hospital": 0, "tcm_hospital": 0, "maternal_child": 0,
+             "community_center": 1, "township_center": 1, "village_clinic": 2}
+    insts = insts.assign(_o=insts["inst_type"].map(order).fillna(3)).sort_values(["_o", "op_visits"],
+                                                                               ascending=[True, False])
+    items = []
+    for r in insts.itertuples():
+        label = dcc.Link(r.name, href=kit.href(f"/indicator/{state.indicator if page == 'inst' and state.indicator else P.INST_DEFAULT}",
+                                               state.view, org=r.inst_code)) \
+            if scope.may_see_institution(r.inst_code) else html.Span(r.name)
+        items.append(html.Tr([html.Td(label), html.Td(INST_TYPE_ZH.get(r.inst_type, r.inst_type), className="muted"),
+                              html.Td(fmt_number(r.op_visits + r.discharges), className="num")]))
+    body.append(html.Div(f"辖区机构 {len(insts)} 家", className="map-panel-section"))
+    body.append(html.Div(html.Table([html.Thead(html.Tr([html.Th("机构"), html.Th("类型"), html.Th("诊疗+出院")])),
+                                     html.Tbody(items)], className="map-ind-table"), className="map-scroll"))
+    return html.Div(head + body, className="map-panel-body", **{"data-code": code})
+
+
+def flow_panel(data: dict, state: MapState) -> Any:
+    """One referral flow: from, to, volume; links to the two institutions where allowed."""
+    scope = kit.scope()
+    src, dst = data.get("code"), data.get("to_code")
+    name = str(data.get("name") or f"{src} → {dst}")
+    links = [dcc.Link(f"{lbl} ›", href=kit.href("/referrals", state.view, org=c), className="map-drill")
+             for lbl, c in (("转出机构转诊分析", src), ("转入机构转诊分析", dst)) if c and scope.may_see_institution(c)]
+    return html.Div([html.H4(name, className="map-panel-title"),
+                     _rows([("转诊人次", fmt_number(data.get("value")))]), *links],
+                    className="map-panel-body", **{"data-code": f"{src}>{dst}"})
+
+
+def panel_for_click(page: str, click: dict | None, search: str | None) -> Any:
+    """The side panel's content for a click on the map (scope checked on the server)."""
+    disp = display_geometry(_geo_dir())
+    kind, code, data = _clicked(click, disp)
+    if kind is None:
+        return no_update
+    state = map_state(page, search)
+    if kind == "township":
+        return township_panel(code, state, page)
+    if kind == "flow":
+        return flow_panel(data, state)
+    return institution_panel(code, state, page)
+
+
+# ---------------------------------------------------------------------------------------------- register
+def _timed(page: str, build, *args):  # noqa: ANN001, ANN202
+    t0 = time.perf_counter()
+    try:
+        return build(*args)
+    finally:
+        LAST_TIMINGS[page] = time.perf_counter() - t0
+
+
+def _failure(exc: Exception, n_extra: int) -> tuple:
+    if isinstance(exc, GeometryMissing):
+        box = error_card("地图无法显示", NO_GEOMETRY)
+    else:
+        log.exception("map render failed")
+        box = kit.error_box("地图")
+    return (None, "", None, box) + (None,) * n_extra
+
+
+def register(app: dash.Dash) -> None:
+    """Register the callbacks of the three map pages."""
+    for page, controls in (("inst", [("indicator", P.URL_INDICATOR)]),
+                           ("health", [("indicator", P.URL_INDICATOR), ("method", P.URL_METHOD),
+                                       ("classes", P.URL_CLASSES)]),
+                           ("reform", [("indicator", P.URL_INDICATOR), ("top", P.URL_TOP)])):
+        _register_controls(app, page, controls)
+        _register_panel(app, page)
+
+    @app.callback(Output(ids.echarts_option(P.chart_name("inst")), "data"), Output(P.mid("inst", "subtitle"), "children"),
+                  Output(P.mid("inst", "legend"), "children"), Output(P.mid("inst", "notice"), "children"),
+                  Input(ids.URL, "search"), Input(P.mid("inst", "ready"), "data"))
+    def _inst(search, _ready):  # noqa: ANN001, ANN202
+        try:
+            option, subtitle, legend, notice = _timed("inst", institutions_view, search)
+            return option, subtitle, legend if legend is not None else no_update, notice
+        except Exception as exc:  # noqa: BLE001
+            return _failure(exc, 0)
+
+    @app.callback(Output(ids.echarts_option(P.chart_name("health")), "data"),
+                  Output(P.mid("health", "subtitle"), "children"), Output(P.mid("health", "legend"), "children"),
+                  Output(P.mid("health", "notice"), "children"),
+                  Input(ids.URL, "search"), Input(P.mid("health", "ready"), "data"))
+    def _health(search, _ready):  # noqa: ANN001, ANN202
+        try:
+            return _timed("health", health_view, search)
+        except Exception as exc:  # noqa: BLE001
+            return _failure(exc, 0)
+
+    @app.callback(Output(ids.echarts_option(P.chart_name("reform")), "data"),
+                  Output(P.mid("reform", "subtitle"), "children"), Output(P.mid("reform", "legend"), "children"),
+                  Output(P.mid("reform", "notice"), "children"), Output(P.mid("reform", "cards"), "children"),
+                  Input(ids.URL, "search"), Input(P.mid("reform", "ready"), "data"))
+    def _reform(search, _ready):  # noqa: ANN001, ANN202
+        try:
+            return _timed("reform", reform_view, search)
+        except Exception as exc:  # noqa: BLE001
+            return _failure(exc, 1)
+
+
+def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]]) -> None:
+    @app.callback(Output(ids.URL, "search", allow_duplicate=True),
+                  *[Input(P.mid(page, part), "value") for part, _ in controls],
+                  State(ids.URL, "search"), prevent_initial_call=True)
+    def _to_url(*args):  # noqa: ANN002, ANN202
+        *values, search = args
+        new = search_with(search, **{key: value for (_, key), value in zip(controls, values)})
+        return new if new != (search or "") else no_update
+
+    @app.callback(*[Output(P.mid(page, part), "value") for part, _ in controls],
+                  Input(P.mid(page, "ready"), "data"), State(ids.URL, "search"))
+    def _from_url(_ready, search):  # noqa: ANN001, ANN202
+        # the page's pickers start from the URL (a shared link or the back button restores them)
+        state = map_state(page, search)
+        values = {P.URL_INDICATOR: state.indicator, P.URL_METHOD: state.method, P.URL_CLASSES: state.classes,
+                  P.URL_TOP: state.top}
+        out = [values[key] for _, key in controls]
+        return out if len(out) > 1 else out[0]
+
+
+def _register_panel(app: dash.Dash, page: str) -> None:
+    @app.callback(Output(P.mid(page, "panel"), "children"),
+                  Input(ids.echarts_click(P.chart_name(page)), "data"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
+    def _panel(click, search):  # noqa: ANN001, ANN202
+        try:
+            return panel_for_click(page, click, search)
+        except Exception:  # noqa: BLE001
+            log.exception("map panel failed")
+            return kit.error_box("详情")
