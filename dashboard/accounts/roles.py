@@ -40,6 +40,8 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "home": VIEWERS, "cockpit": VIEWERS, "indicator": VIEWERS, "topic": VIEWERS, "map": VIEWERS,
     "referral": VIEWERS, "quality": VIEWERS | {OPERATOR},
     "exchange": frozenset({OPERATOR, ADMIN}),
+    # dashboard/callbacks/admin.py holds both admin pages; each callback narrows to ADMIN or AUDITOR itself.
+    "admin": frozenset({ADMIN, AUDITOR}),
     "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}),
 }
 
