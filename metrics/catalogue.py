@@ -1,0 +1,607 @@
+"""The indicator catalogue as data: measures declared once, indicators built from them (INDICATORS.md).
+
+A *measure* names one aggregate of one rollup table (``queries.measures`` turns it into SQL from whitelists):
+a column, an optional named filter, and how it combines over the months of a period (``flow`` = sum,
+``last`` = value of the period's last month, ``avg`` = monthly average). Derived measures combine others
+(``sum`` of signed parts, ``ratio`` of two). An *indicator* is ``factor × numerator / denominator`` as a ratio of
+sums over every row of the org and period asked for.
+
+The catalogue validates itself at import: unknown measures, levels the basis or the measures' tables cannot
+serve, missing labels or bad targets raise :class:`CatalogueError` with the indicator id and the reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LEVELS = ("county", "township", "institution", "department", "doctor")
+GRAINS = ("year", "quarter", "month")
+TOPICS: dict[str, str] = {
+    "resources": "资源", "quality": "质量", "cost": "费用", "referrals": "转诊与分级诊疗",
+    "health": "健康管理", "exchange": "数据质量与交换",
+}
+LEVEL_ZH = {"county": "全县", "township": "乡镇", "institution": "机构", "department": "科室", "doctor": "医生"}
+BASIS_ZH = {"provider": "机构口径 (按就诊机构)", "residence": "居民口径 (按居住乡镇)", "county": "全县口径"}
+
+# What each rollup table can be grouped by: institution columns (provider basis), department/doctor columns,
+# and the residence-area column. ``population`` is the area table.
+TABLE_ORG: dict[str, dict] = {
+    "r_op_month": {"inst": ("inst_code",), "dept": "dept_code", "doctor": "doctor_code", "res": "res_area"},
+    "r_ip_month": {"inst": ("inst_code",), "dept": "dept_code", "doctor": "doctor_code", "res": "res_area"},
+    "r_lab_month": {"inst": ("ordering_inst_code", "performing_inst_code")},
+    "r_ref_month": {"inst": ("from_inst_code", "to_inst_code")},
+    "r_os_month": {"res": "res_area"},
+    "r_res_month": {"inst": ("inst_code",)},
+    "r_chronic_month": {"inst": ("managing_inst_code",), "res": "area_code"},
+    "r_chronic_hosp": {"res": "area_code"},
+    "r_posting_month": {"inst": ("to_inst_code",)},
+    "population": {"res": "area_code"},
+}
+# Source fact table of each rollup, for the completeness flag (None: not tied to monthly uploads of institutions).
+TABLE_SOURCE = {
+    "r_op_month": "outpatient_visit", "r_ip_month": "inpatient_discharge", "r_lab_month": "lab_order",
+    "r_res_month": "resource_month", "r_ref_month": None, "r_os_month": None, "r_chronic_month": None,
+    "r_chronic_hosp": None, "r_posting_month": None, "population": None,
+}
+# Named filters and the tables they apply to (their SQL is in queries.measures.FILTER_SQL).
+FILTERS: dict[str, tuple[str, ...]] = {
+    "resident": ("r_op_month", "r_ip_month"),
+    "insured_resident": ("r_ip_month",),
+    "primary": ("r_op_month", "r_ip_month", "r_res_month", "r_lab_month"),
+    "county_inst": ("r_ip_month", "r_ref_month"),
+    "lead": ("r_res_month",),
+    "village": ("r_res_month",),
+    "up": ("r_ref_month",), "down": ("r_ref_month",),
+    "to_in_county": ("r_ref_month",), "ref_accepted": ("r_ref_month",), "ref_decided": ("r_ref_month",),
+    "regional": ("r_lab_month",),
+    "os_inpatient": ("r_os_month",), "os_outpatient": ("r_os_month",),
+    "htn": ("r_chronic_month",), "dm": ("r_chronic_month",), "any_disease": ("r_chronic_month",),
+}
+
+
+class CatalogueError(ValueError):
+    """The catalogue itself is inconsistent (raised at import)."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One named, reusable aggregate.
+
+    kind: ``flow`` (sum over the period's months), ``last`` (stock: the period's last month), ``avg`` (stock:
+    monthly average), ``population`` (resident population of the area), ``distinct`` (distinct registered
+    chronic patients hospitalised in the period), ``sum`` (signed sum of ``parts``), ``ratio`` (parts[0]/parts[1]).
+    """
+    id: str
+    zh: str
+    table: str | None = None
+    column: str | None = None
+    filters: tuple[str, ...] = ()
+    kind: str = "flow"
+    inst_col: str | None = None       # institution column used for provider grouping and filters
+    is_count: bool = False            # a count of cases (small-sample rule applies as a denominator)
+    parts: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def derived(self) -> bool:
+        return self.kind in ("sum", "ratio")
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator of INDICATORS.md."""
+    id: str
+    zh: str
+    en: str
+    topic: str
+    numerator: str | None
+    denominator: str | None
+    factor: float
+    unit: str
+    decimals: int
+    direction: str                    # 'up' | 'down' | 'band'
+    target_low: float | None
+    target_high: float | None
+    target_text: str
+    basis: str                        # 'provider' | 'residence' | 'county'
+    levels: tuple[str, ...]
+    source: str
+    numerator_zh: str = ""
+    denominator_zh: str = ""
+    definition: str = ""
+    available: bool = True
+    unavailable_reason: str = ""
+    kind: str = "ratio"               # 'ratio' | 'count' | 'growth' | 'exchange' | 'unavailable'
+    growth_of: str | None = None
+    township_by: str = "provider"     # how township rows group: by institution location or by residence
+    target_by_inst_level: tuple[tuple[str, float | None, float | None], ...] = ()
+    note: str = ""
+
+    @property
+    def topic_zh(self) -> str:
+        return TOPICS[self.topic]
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return tuple(m for m in (self.numerator, self.denominator) if m)
+
+    def target_for(self, inst_level: str | None = None) -> tuple[float | None, float | None]:
+        """(low, high) target, specialised for an institution level where INDICATORS.md says so."""
+        for lvl, lo, hi in self.target_by_inst_level:
+            if lvl == inst_level:
+                return lo, hi
+        return self.target_low, self.target_high
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Measures
+# --------------------------------------------------------------------------------------------------------------
+def _m(id: str, zh: str, table: str, column: str, *filters: str, kind: str = "flow", inst: str | None = "default",
+       count: bool = False) -> Measure:
+    if inst == "default":
+        inst = TABLE_ORG[table].get("inst", (None,))[0]
+    return Measure(id, zh, table, column, tuple(filters), kind, inst, count)
+
+
+def _sum(id: str, zh: str, *parts: tuple[str, int], count: bool = False) -> Measure:
+    return Measure(id, zh, kind="sum", parts=tuple(parts), is_count=count)
+
+
+def _ratio(id: str, zh: str, a: str, b: str) -> Measure:
+    return Measure(id, zh, kind="ratio", parts=((a, 1), (b, 1)))
+
+
+_MEASURE_LIST = [
+    # resources (resource_month)
+    _m("open_beds_last", "实际开放床位数 (期末月)", "r_res_month", "open_beds", kind="last"),
+    _m("open_beds_avg", "平均开放床位数 (月均)", "r_res_month", "open_beds", kind="avg"),
+    _m("occupied_bed_days", "实际占用总床日数", "r_res_month", "occupied_bed_days"),
+    _m("bed_capacity", "实际开放总床日数 (开放床位×当月天数)", "r_res_month", "bed_capacity"),
+    _m("doctors_last", "执业(助理)医师数 (期末月)", "r_res_month", "doctors", kind="last"),
+    _m("nurses_last", "注册护士数 (期末月)", "r_res_month", "nurses", kind="last"),
+    _m("gps_last", "全科医生数 (期末月)", "r_res_month", "gps", kind="last"),
+    _m("doctor_workdays", "医师工作日总数 (医师数×当月工作日)", "r_res_month", "doctor_workdays"),
+    _m("village_clinics_last", "村卫生室数 (期末月上报资源的)", "r_res_month", "reporting", "village", kind="last",
+       count=True),
+    _m("village_ecg_last", "配备心电设备的村卫生室数 (期末月)", "r_res_month", "has_ecg", "village", kind="last"),
+    _m("medical_revenue", "医疗收入", "r_res_month", "medical_revenue"),
+    _m("medical_service_revenue", "医疗服务收入", "r_res_month", "medical_service_revenue"),
+    _m("personnel_expense", "人员经费", "r_res_month", "personnel_expense"),
+    _m("business_expense", "业务活动费用", "r_res_month", "business_expense"),
+    _m("personnel_primary", "基层机构人员经费", "r_res_month", "personnel_expense", "primary"),
+    _m("paid_staff_primary", "基层机构在职职工数 (各月合计)", "r_res_month", "paid_staff", "primary"),
+    _m("personnel_lead", "牵头医院人员经费", "r_res_month", "personnel_expense", "lead"),
+    _m("paid_staff_lead", "牵头医院在职职工数 (各月合计)", "r_res_month", "paid_staff", "lead"),
+    _ratio("income_per_staff_primary", "基层机构人均人员经费", "personnel_primary", "paid_staff_primary"),
+    _ratio("income_per_staff_lead", "牵头医院人均人员经费", "personnel_lead", "paid_staff_lead"),
+    _m("posted_doctors_last", "期末在岗的县级派驻基层中级及以上职称医师数", "r_posting_month", "posted", kind="last"),
+    Measure("population", "常住人口数", "population", "population", kind="population", is_count=True),
+    # outpatient
+    _m("op_visits", "门急诊人次", "r_op_month", "visits", count=True),
+    _m("op_abx_visits", "使用抗菌药物的门诊人次", "r_op_month", "abx_visits"),
+    _m("op_tcm_visits", "中医类诊疗人次", "r_op_month", "tcm_visits"),
+    _m("op_visits_primary", "基层医疗卫生机构门急诊人次", "r_op_month", "visits", "primary", count=True),
+    _m("op_visits_resident", "本县居民在县域内门急诊人次", "r_op_month", "visits", "resident", count=True),
+    _m("op_total_cost", "门诊总费用", "r_op_month", "total_cost"),
+    _m("op_drug_cost", "门诊药品费用", "r_op_month", "drug_cost"),
+    _m("op_insurance_paid", "门诊医保基金支付", "r_op_month", "insurance_paid"),
+    _m("op_insurance_resident", "本县居民县域内门诊医保基金支付", "r_op_month", "insurance_paid", "resident"),
+    _m("op_insurance_primary", "基层机构门诊医保基金支付", "r_op_month", "insurance_paid", "primary"),
+    # inpatient
+    _m("discharges", "出院人次", "r_ip_month", "discharges", count=True),
+    _m("ip_abx_discharges", "使用抗菌药物的出院人次", "r_ip_month", "abx_discharges"),
+    _m("antibiotic_ddd", "抗菌药物累计DDD数", "r_ip_month", "antibiotic_ddd"),
+    _m("bed_days", "出院者占用总床日数", "r_ip_month", "bed_days", count=True),
+    _m("surgeries", "手术出院人次 (手术级别≥1)", "r_ip_month", "surgeries", count=True),
+    _m("surgeries_34", "三、四级手术出院人次", "r_ip_month", "surgeries_34"),
+    _m("mis_surgeries", "微创手术出院人次", "r_ip_month", "mis_surgeries"),
+    _m("low_risk", "低风险组病例数", "r_ip_month", "low_risk", count=True),
+    _m("low_risk_died", "低风险组死亡病例数", "r_ip_month", "low_risk_died"),
+    _m("died", "住院死亡人次", "r_ip_month", "died"),
+    _m("readmit31", "出院31天内再住院人次", "r_ip_month", "readmit31"),
+    _m("ip_total_cost", "住院总费用", "r_ip_month", "total_cost"),
+    _m("ip_drug_cost", "住院药品费用", "r_ip_month", "drug_cost"),
+    _m("ip_material_cost", "住院卫生材料费用", "r_ip_month", "material_cost"),
+    _m("ip_insurance_paid", "住院医保基金支付", "r_ip_month", "insurance_paid"),
+    _m("ip_insurance_resident", "本县居民县域内住院医保基金支付", "r_ip_month", "insurance_paid", "resident"),
+    _m("ip_insurance_primary", "基层机构住院医保基金支付", "r_ip_month", "insurance_paid", "primary"),
+    _m("discharges_county_inst", "县级医院出院人次", "r_ip_month", "discharges", "county_inst", count=True),
+    _m("discharges_resident", "本县居民在县域内出院人次", "r_ip_month", "discharges", "resident", count=True),
+    _m("discharges_insured_resident", "参保居民县域内出院人次", "r_ip_month", "discharges", "insured_resident",
+       count=True),
+    _m("ip_cost_insured_resident", "参保居民县域内住院总费用", "r_ip_month", "total_cost", "insured_resident"),
+    # outside settlements (every row is an insured resident's)
+    _m("os_rows", "县外就医结算人次", "r_os_month", "settlements", count=True),
+    _m("os_inpatient", "县外住院结算人次", "r_os_month", "settlements", "os_inpatient", count=True),
+    _m("os_outpatient", "县外门诊结算人次", "r_os_month", "settlements", "os_outpatient", count=True),
+    _m("os_referred", "有转诊单的县外就医结算人次", "r_os_month", "referred"),
+    _m("os_insurance_paid", "县外就医医保基金支付", "r_os_month", "insurance_paid"),
+    # referrals
+    _m("ref_up", "上转人次", "r_ref_month", "referrals", "up", inst="from_inst_code", count=True),
+    _m("ref_down", "下转人次", "r_ref_month", "referrals", "down", inst="from_inst_code", count=True),
+    _m("ref_down_county", "县级医院下转人次", "r_ref_month", "referrals", "down", "county_inst",
+       inst="from_inst_code"),
+    _m("ref_received", "转入县域内机构的转诊人次", "r_ref_month", "referrals", "to_in_county", inst="to_inst_code",
+       count=True),
+    _m("ref_responded_24h", "24小时内响应的转诊人次", "r_ref_month", "responded_24h", "to_in_county",
+       inst="to_inst_code"),
+    _m("ref_accepted", "接收 (已接收或已完成) 的转诊人次", "r_ref_month", "referrals", "to_in_county", "ref_accepted",
+       inst="to_inst_code"),
+    _m("ref_decided", "已接收、已完成或被拒绝的转诊人次", "r_ref_month", "referrals", "to_in_county", "ref_decided",
+       inst="to_inst_code", count=True),
+    # lab
+    _m("lab_orders", "检验申请数 (开单机构)", "r_lab_month", "orders", inst="ordering_inst_code", count=True),
+    _m("lab_timely", "及时报告的检验申请数", "r_lab_month", "timely", inst="ordering_inst_code"),
+    _m("lab_critical", "危急值检验数 (检验机构)", "r_lab_month", "critical", inst="performing_inst_code", count=True),
+    _m("lab_critical_15", "15分钟内通报的危急值数", "r_lab_month", "critical_15", inst="performing_inst_code"),
+    _m("lab_orders_primary", "基层机构检验申请数", "r_lab_month", "orders", "primary", inst="ordering_inst_code",
+       count=True),
+    _m("lab_regional_primary", "基层机构送区域中心检验的申请数", "r_lab_month", "orders", "primary", "regional",
+       inst="ordering_inst_code"),
+    # chronic disease management (registrations active on the last day of the period)
+    _m("htn_registered", "期末在管高血压患者数", "r_chronic_month", "registered", "htn", kind="last", count=True),
+    _m("htn_standard", "期末规范管理的高血压患者数", "r_chronic_month", "standard", "htn", kind="last"),
+    _m("htn_controlled", "期末血压控制满意的高血压患者数", "r_chronic_month", "controlled", "htn", kind="last"),
+    _m("dm_registered", "期末在管糖尿病患者数", "r_chronic_month", "registered", "dm", kind="last", count=True),
+    _m("dm_standard", "期末规范管理的糖尿病患者数", "r_chronic_month", "standard", "dm", kind="last"),
+    _m("dm_controlled", "期末血糖控制满意的糖尿病患者数", "r_chronic_month", "controlled", "dm", kind="last"),
+    _m("chronic_persons", "期末在管慢病患者人数 (去重)", "r_chronic_month", "registered", "any_disease", kind="last",
+       inst=None, count=True),
+    Measure("chronic_hosp_persons", "期内有住院 (县域内出院或县外住院结算) 的期末在管慢病患者人数 (去重)",
+            "r_chronic_hosp", "patient_id", kind="distinct"),
+    # derived
+    _sum("self_pay", "个人自付费用 (门诊+住院 总费用−医保支付)", ("op_total_cost", 1), ("op_insurance_paid", -1),
+         ("ip_total_cost", 1), ("ip_insurance_paid", -1)),
+    _sum("total_cost_all", "门诊和住院总费用", ("op_total_cost", 1), ("ip_total_cost", 1)),
+    _sum("resident_care_in_county", "本县居民县域内门急诊和出院人次", ("op_visits_resident", 1),
+         ("discharges_resident", 1), count=True),
+    _sum("resident_care_all", "本县居民县域内门急诊和出院人次 + 县外就医结算人次", ("op_visits_resident", 1),
+         ("discharges_resident", 1), ("os_rows", 1), count=True),
+    _sum("insured_ip_all", "参保居民县域内出院人次 + 县外住院结算人次", ("discharges_insured_resident", 1),
+         ("os_inpatient", 1), count=True),
+    _sum("insurance_resident_in_county", "本县居民县域内医保基金支付 (门诊+住院)", ("op_insurance_resident", 1),
+         ("ip_insurance_resident", 1)),
+    _sum("insurance_resident_all", "本县居民医保基金支付 (县域内+县外)", ("op_insurance_resident", 1),
+         ("ip_insurance_resident", 1), ("os_insurance_paid", 1)),
+    _sum("insurance_primary", "基层机构医保基金支付 (门诊+住院)", ("op_insurance_primary", 1),
+         ("ip_insurance_primary", 1)),
+    _sum("insurance_in_county", "县域内机构医保基金支付 (门诊+住院)", ("op_insurance_paid", 1),
+         ("ip_insurance_paid", 1)),
+    _sum("resident_visits_all", "本县居民县域内门急诊人次 + 县外门诊结算人次", ("op_visits_resident", 1),
+         ("os_outpatient", 1)),
+    _sum("resident_admissions_all", "本县居民县域内出院人次 + 县外住院结算人次", ("discharges_resident", 1),
+         ("os_inpatient", 1)),
+]
+MEASURES: dict[str, Measure] = {m.id: m for m in _MEASURE_LIST}
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Indicators
+# --------------------------------------------------------------------------------------------------------------
+ALL5 = LEVELS
+INST3 = ("county", "township", "institution")
+RES2 = ("county", "township")
+C1 = ("county",)
+
+
+def _i(id, zh, en, topic, num, den, factor, unit, dec, direction, lo, hi, text, basis, levels, source, **kw):
+    return Indicator(id, zh, en, topic, num, den, float(factor), unit, dec, direction, lo, hi, text, basis,
+                     tuple(levels), source, **kw)
+
+
+_RES_REF = "国家卫生健康委《“十四五”优质高效医疗卫生服务体系建设实施方案》参考值"
+_PERF = "国家二级公立医院绩效考核"
+_STAT = "卫生健康统计调查制度"
+_M2024 = "紧密型县域医疗卫生共同体建设监测指标 (2024)"
+
+_INDICATOR_LIST = [
+    # ---- resources
+    _i("beds_per_1k", "每千常住人口床位数", "Beds per 1,000 residents", "resources", "open_beds_last", "population",
+       1000, "张", 2, "up", 7.4, None, "≥ 7.4 (参考)", "county", RES2, _RES_REF,
+       note="乡镇按机构所在地统计 (township rows: beds of institutions located there)"),
+    _i("doctors_per_1k", "每千常住人口执业(助理)医师数", "Licensed doctors per 1,000 residents", "resources",
+       "doctors_last", "population", 1000, "人", 2, "up", 3.2, None, "≥ 3.2 (参考)", "county", C1, _RES_REF),
+    _i("nurses_per_1k", "每千常住人口注册护士数", "Registered nurses per 1,000 residents", "resources",
+       "nurses_last", "population", 1000, "人", 2, "up", 3.8, None, "≥ 3.8 (参考)", "county", C1, _RES_REF),
+    _i("gps_per_10k", "每万常住人口全科医生数", "General practitioners per 10,000 residents", "resources",
+       "gps_last", "population", 10000, "人", 2, "up", 3.93, None, "≥ 3.93 (参考)", "county", C1, _RES_REF),
+    _i("nurse_doctor_ratio", "医护比", "Nurse-to-doctor ratio", "resources", "nurses_last", "doctors_last",
+       1, "", 2, "up", 1.2, None, "≥ 1.2 (参考)", "provider", INST3, _PERF),
+    _i("bed_occupancy", "病床使用率", "Bed occupancy rate", "resources", "occupied_bed_days", "bed_capacity",
+       100, "%", 1, "band", 75, 93, "75%–93%", "provider", INST3, _STAT),
+    _i("bed_turnover", "病床周转次数", "Bed turnover", "resources", "discharges", "open_beds_avg",
+       1, "次", 2, "up", None, None, "参考: 每月 ≥ 2.5 次", "provider", INST3, _STAT),
+    _i("alos", "平均住院日", "Average length of stay", "resources", "bed_days", "discharges",
+       1, "天", 1, "down", None, 9, "县级 ≤ 9 天, 乡镇 ≤ 7 天", "provider", ALL5, _PERF,
+       target_by_inst_level=(("township", None, 7.0), ("village", None, 7.0))),
+    _i("doctor_daily_visits", "医师日均担负诊疗人次", "Daily visits per doctor", "resources", "op_visits",
+       "doctor_workdays", 1, "人次", 1, "band", 8, 20, "8–20 (参考)", "provider", INST3, _STAT),
+    _i("posted_doctors_per_10k", "每万常住人口派驻基层医师数", "County doctors posted to primary care per 10,000 "
+       "residents", "resources", "posted_doctors_last", "population", 10000, "人", 2, "up", 1, None, "≥ 1 (参考)",
+       "county", C1, _M2024 + " #4"),
+    _i("village_ecg_coverage", "心电设备村级覆盖率", "Village clinics with an ECG device", "resources",
+       "village_ecg_last", "village_clinics_last", 100, "%", 1, "up", 100, None, "100%", "county", RES2,
+       _M2024 + " #5", note="乡镇按村卫生室所在地统计"),
+    # ---- quality
+    _i("op_antibiotic_rate", "门诊抗菌药物使用率", "Outpatient antibiotic use rate", "quality", "op_abx_visits",
+       "op_visits", 100, "%", 1, "down", None, 20, "≤ 20%", "provider", ALL5, "抗菌药物临床应用管理"),
+    _i("ip_antibiotic_rate", "住院患者抗菌药物使用率", "Inpatient antibiotic use rate", "quality",
+       "ip_abx_discharges", "discharges", 100, "%", 1, "down", None, 60, "≤ 60%", "provider", ALL5,
+       "抗菌药物临床应用管理"),
+    _i("antibiotic_intensity", "抗菌药物使用强度", "Antibiotic use density (DDDs per 100 bed-days)", "quality",
+       "antibiotic_ddd", "bed_days", 100, "DDDs/百人天", 1, "down", None, 40, "≤ 40", "provider", ALL5, _PERF),
+    _i("surgery_share", "出院患者手术占比", "Share of discharges with surgery", "quality", "surgeries", "discharges",
+       100, "%", 1, "up", None, None, "参考", "provider", ALL5, _PERF),
+    _i("surgery_34_share", "出院患者三、四级手术占比", "Share of level 3–4 surgeries", "quality", "surgeries_34",
+       "surgeries", 100, "%", 1, "up", None, None, "参考", "provider", ALL5, _PERF),
+    _i("mis_share", "微创手术占比", "Share of minimally invasive surgeries", "quality", "mis_surgeries", "surgeries",
+       100, "%", 1, "up", None, None, "参考", "provider", ALL5, _PERF),
+    _i("low_risk_mortality", "低风险组病例死亡率", "Low-risk group mortality", "quality", "low_risk_died", "low_risk",
+       100, "%", 2, "down", None, 0, "0", "provider", ALL5, _PERF),
+    _i("ip_mortality", "住院患者死亡率", "Inpatient mortality", "quality", "died", "discharges", 100, "%", 2, "down",
+       None, None, "参考", "provider", ALL5, _STAT),
+    _i("readmission_31d", "出院31天内再住院率", "31-day readmission rate", "quality", "readmit31", "discharges",
+       100, "%", 1, "down", None, 5, "≤ 5% (参考)", "provider", ALL5, "医疗质量控制指标",
+       note="再住院指同一患者出院后31天内在县域内任一机构再次入院"),
+    _i("lab_timeliness", "检验报告及时率", "Lab reports on time", "quality", "lab_timely", "lab_orders", 100, "%",
+       1, "up", 95, None, "≥ 95%", "provider", INST3, "临床检验专业医疗质量控制指标",
+       note="按开单机构; 急诊 报告−采样 ≤ 60 分钟, 其他 ≤ 24 小时; 未报告或无采样时间视为不及时"),
+    _i("critical_notify_rate", "危急值15分钟内通报率", "Critical values notified within 15 minutes", "quality",
+       "lab_critical_15", "lab_critical", 100, "%", 1, "up", 100, None, "100%", "provider", INST3,
+       "临床检验专业医疗质量控制指标", note="按检验机构"),
+    _i("regional_lab_share", "基层检验区域中心送检占比", "Primary-care lab orders sent to the regional centre",
+       "quality", "lab_regional_primary", "lab_orders_primary", 100, "%", 1, "up", None, None, "参考", "provider",
+       INST3, "招标文件: 区域检验系统", note="按开单机构"),
+    # ---- cost
+    _i("op_cost_per_visit", "门诊次均费用", "Outpatient cost per visit", "cost", "op_total_cost", "op_visits", 1,
+       "元", 2, "down", None, None, "监测", "provider", ALL5, _PERF),
+    _i("ip_cost_per_discharge", "住院次均费用", "Inpatient cost per discharge", "cost", "ip_total_cost",
+       "discharges", 1, "元", 2, "down", None, None, "监测", "provider", ALL5, _PERF),
+    _i("op_drug_per_visit", "门诊次均药品费用", "Outpatient drug cost per visit", "cost", "op_drug_cost", "op_visits",
+       1, "元", 2, "down", None, None, "监测", "provider", ALL5, _PERF),
+    _i("op_drug_share", "门诊药占比", "Outpatient drug share", "cost", "op_drug_cost", "op_total_cost", 100, "%", 1,
+       "down", None, 40, "≤ 40% (参考)", "provider", ALL5, _STAT),
+    _i("ip_drug_share", "住院药占比", "Inpatient drug share", "cost", "ip_drug_cost", "ip_total_cost", 100, "%", 1,
+       "down", None, 30, "≤ 30% (参考)", "provider", ALL5, _STAT),
+    _i("ip_material_share", "住院耗材占比", "Inpatient material share", "cost", "ip_material_cost", "ip_total_cost",
+       100, "%", 1, "down", None, 20, "≤ 20% (参考)", "provider", ALL5, _STAT),
+    _i("op_cost_growth", "门诊次均费用增幅", "Growth of outpatient cost per visit", "cost", "op_total_cost",
+       "op_visits", 100, "%", 1, "down", None, 5, "≤ 5% (参考)", "provider", ALL5, _PERF, kind="growth",
+       growth_of="op_cost_per_visit", numerator_zh="本期门诊次均费用 − 上年同期门诊次均费用",
+       denominator_zh="上年同期门诊次均费用"),
+    _i("ip_cost_growth", "住院次均费用增幅", "Growth of inpatient cost per discharge", "cost", "ip_total_cost",
+       "discharges", 100, "%", 1, "down", None, 5, "≤ 5% (参考)", "provider", ALL5, _PERF, kind="growth",
+       growth_of="ip_cost_per_discharge", numerator_zh="本期住院次均费用 − 上年同期住院次均费用",
+       denominator_zh="上年同期住院次均费用"),
+    _i("insured_ip_cost_in_county", "参保人县域内住院次均费用", "In-county inpatient cost per insured resident "
+       "discharge", "cost", "ip_cost_insured_resident", "discharges_insured_resident", 1, "元", 2, "down", None, None,
+       "监测 (看同比)", "residence", RES2, _M2024 + " #10", township_by="residence"),
+    _i("service_revenue_share", "医疗服务收入占医疗收入比例", "Medical service revenue share", "cost",
+       "medical_service_revenue", "medical_revenue", 100, "%", 1, "up", 35, None, "≥ 35% (参考)", "provider", INST3,
+       _PERF),
+    _i("personnel_expense_share", "人员经费占比", "Personnel expense share", "cost", "personnel_expense",
+       "business_expense", 100, "%", 1, "up", None, None, "参考", "provider", INST3, _PERF),
+    _i("primary_lead_income_ratio", "基层与牵头医院人均收入比值", "Primary-care to lead-hospital per-capita income "
+       "ratio", "cost", "income_per_staff_primary", "income_per_staff_lead", 1, "", 2, "up", 0.8, None,
+       "≥ 0.8 (参考)", "county", C1, _M2024 + " #6"),
+    _i("self_pay_share", "个人自付比例", "Out-of-pocket share", "cost", "self_pay", "total_cost_all", 100, "%", 1,
+       "down", None, 30, "≤ 30% (参考)", "provider", ALL5, "医疗保障"),
+    # ---- referrals
+    _i("up_referrals", "上转人次", "Upward referrals", "referrals", "ref_up", None, 1, "人次", 0, "band", None, None,
+       "监测", "provider", INST3, "招标文件: 双向转诊", kind="count", note="按转出机构"),
+    _i("down_referrals", "下转人次", "Downward referrals", "referrals", "ref_down", None, 1, "人次", 0, "up", None,
+       None, "监测", "provider", INST3, "招标文件: 双向转诊", kind="count", note="按转出机构"),
+    _i("down_up_ratio", "下转与上转人次比", "Down-to-up referral ratio", "referrals", "ref_down", "ref_up", 1, "", 2,
+       "up", 0.5, None, "≥ 0.5 (参考)", "provider", INST3, "招标文件: 双向转诊", note="按转出机构"),
+    _i("county_down_share", "县级医院下转患者占比", "Share of county-hospital patients referred down", "referrals",
+       "ref_down_county", "discharges_county_inst", 100, "%", 1, "up", 3, None, "≥ 3% (参考)", "provider", INST3,
+       "紧密型县域医共体建设监测指标 (2020)"),
+    _i("referral_acceptance", "转诊接收率", "Referral acceptance rate", "referrals", "ref_accepted", "ref_decided",
+       100, "%", 1, "up", 90, None, "≥ 90%", "provider", INST3, "招标文件: 双向转诊", note="按转入机构 (县域内)"),
+    _i("referral_response_24h", "转诊24小时响应率", "Referrals answered within 24 hours", "referrals",
+       "ref_responded_24h", "ref_received", 100, "%", 1, "up", 95, None, "≥ 95%", "provider", INST3,
+       "招标文件: 双向转诊", note="按转入机构 (县域内)"),
+    _i("primary_visit_share", "县域内基层医疗卫生机构诊疗人次占比", "Share of county visits at primary care",
+       "referrals", "op_visits_primary", "op_visits", 100, "%", 1, "up", 65, None, "≥ 65%", "county", RES2,
+       _M2024 + " #7", township_by="residence",
+       note="全县: 县域内机构的全部诊疗人次; 乡镇: 该乡镇居民的诊疗人次"),
+    _i("in_county_ip_share", "参保人县域内住院人次占比", "Share of insured residents' admissions in the county",
+       "referrals", "discharges_insured_resident", "insured_ip_all", 100, "%", 1, "up", 90, None, "≥ 90%",
+       "residence", RES2, _M2024 + " #11", township_by="residence"),
+    _i("in_county_visit_rate", "县域就诊率", "In-county care rate", "referrals", "resident_care_in_county",
+       "resident_care_all", 100, "%", 1, "up", 90, None, "≥ 90%", "residence", RES2, "分级诊疗考核",
+       township_by="residence"),
+    _i("orderly_outflow_rate", "县外就医有序转诊率", "Referred share of out-of-county care", "referrals",
+       "os_referred", "os_rows", 100, "%", 1, "up", 60, None, "≥ 60% (参考)", "residence", RES2, "同类平台口径",
+       township_by="residence"),
+    _i("tcm_visit_share", "县域内中医类诊疗量占比", "Share of TCM visits", "referrals", "op_tcm_visits", "op_visits",
+       100, "%", 1, "up", 25, None, "≥ 25% (参考)", "provider", ALL5, _M2024 + " #12"),
+    _i("insurance_in_county_share", "医保基金县域内支出占比", "Share of insurance fund spent in the county",
+       "referrals", "insurance_resident_in_county", "insurance_resident_all", 100, "%", 1, "up", 80, None,
+       "≥ 80% (参考)", "residence", RES2, _M2024 + " #8", township_by="residence"),
+    _i("insurance_primary_share", "县域内基层医保基金支出占比", "Share of in-county insurance fund spent at primary "
+       "care", "referrals", "insurance_primary", "insurance_in_county", 100, "%", 1, "up", 20, None, "≥ 20% (参考)",
+       "county", C1, _M2024 + " #9"),
+    # ---- health management
+    _i("htn_standard_rate", "高血压患者规范管理率", "Hypertension standard-management rate", "health",
+       "htn_standard", "htn_registered", 100, "%", 1, "up", 60, None, "≥ 60% (参考)", "residence", INST3,
+       "国家基本公共卫生服务规范", township_by="residence", note="乡镇按居住地; 机构按管理机构"),
+    _i("dm_standard_rate", "糖尿病患者规范管理率", "Diabetes standard-management rate", "health", "dm_standard",
+       "dm_registered", 100, "%", 1, "up", 60, None, "≥ 60% (参考)", "residence", INST3, "国家基本公共卫生服务规范",
+       township_by="residence", note="乡镇按居住地; 机构按管理机构"),
+    _i("htn_control_rate", "高血压患者血压控制率", "Hypertension control rate", "health", "htn_controlled",
+       "htn_registered", 100, "%", 1, "up", None, None, "参考", "residence", INST3, "国家基本公共卫生服务规范",
+       township_by="residence", note="乡镇按居住地; 机构按管理机构"),
+    _i("dm_control_rate", "糖尿病患者血糖控制率", "Diabetes control rate", "health", "dm_controlled", "dm_registered",
+       100, "%", 1, "up", None, None, "参考", "residence", INST3, "国家基本公共卫生服务规范",
+       township_by="residence", note="乡镇按居住地; 机构按管理机构"),
+    _i("chronic_hospitalization_rate", "慢性病健康管理人群住院率", "Hospitalisation rate of managed chronic patients",
+       "health", "chronic_hosp_persons", "chronic_persons", 100, "%", 1, "down", None, None, "参考", "residence",
+       RES2, _M2024 + " #13", township_by="residence"),
+    _i("visits_per_capita", "居民人均就诊次数", "Visits per resident", "health", "resident_visits_all", "population",
+       1, "次", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence"),
+    _i("hospitalization_rate", "居民住院率", "Resident hospitalisation rate", "health", "resident_admissions_all",
+       "population", 100, "%", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence"),
+    # ---- data quality and exchange (app database; computed by the exchange module)
+    _i("upload_timeliness", "数据上传及时率", "Upload timeliness", "exchange", None, None, 100, "%", 1, "up", 98,
+       None, "≥ 98%", "provider", ("county", "institution"), "app database", kind="exchange",
+       numerator_zh="在规定时间窗内成功的计划作业次数", denominator_zh="计划作业次数"),
+    _i("job_success_rate", "交换作业成功率", "Exchange job success rate", "exchange", None, None, 100, "%", 1, "up",
+       99, None, "≥ 99%", "provider", ("county", "institution"), "app database", kind="exchange",
+       numerator_zh="状态为成功的作业次数", denominator_zh="已结束的作业次数"),
+    _i("node_online_rate", "交换节点在线率", "Exchange nodes online", "exchange", None, None, 100, "%", 1, "up", 100,
+       None, "100%", "provider", ("county",), "app database", kind="exchange",
+       numerator_zh="最近3个心跳周期内有心跳的节点数", denominator_zh="节点数"),
+    _i("reject_rate", "数据拒收率", "Rejected rows rate", "exchange", None, None, 100, "%", 2, "down", None, 0.5,
+       "≤ 0.5%", "provider", ("county", "institution"), "app database", kind="exchange",
+       numerator_zh="被拒收行数之和", denominator_zh="抽取行数之和"),
+    # ---- not computable from the data contract
+    _i("monitor_2024_1", "紧密型医共体建设定性指标 #1 (责权清晰)", "2024 monitoring indicator #1 (qualitative)",
+       "health", None, None, 1, "", 0, "up", None, None, "定性", "county", C1, _M2024 + " #1", available=False,
+       kind="unavailable", unavailable_reason="not available: qualitative indicator assessed by document review "
+       "(定性指标, 数据契约无对应数据)"),
+    _i("monitor_2024_2", "紧密型医共体建设定性指标 #2 (运行高效)", "2024 monitoring indicator #2 (qualitative)",
+       "health", None, None, 1, "", 0, "up", None, None, "定性", "county", C1, _M2024 + " #2", available=False,
+       kind="unavailable", unavailable_reason="not available: qualitative indicator assessed by document review "
+       "(定性指标, 数据契约无对应数据)"),
+    _i("monitor_2024_3", "紧密型医共体建设定性指标 #3 (监管有力)", "2024 monitoring indicator #3 (qualitative)",
+       "health", None, None, 1, "", 0, "up", None, None, "定性", "county", C1, _M2024 + " #3", available=False,
+       kind="unavailable", unavailable_reason="not available: qualitative indicator assessed by document review "
+       "(定性指标, 数据契约无对应数据)"),
+    _i("premature_chronic_mortality", "重大慢性病过早死亡率", "Premature mortality from major chronic diseases",
+       "health", None, None, 100, "%", 2, "down", None, None, "参考", "county", C1, _M2024 + " #14",
+       available=False, kind="unavailable",
+       unavailable_reason="not available: needs a death registry (需要死因监测登记数据)"),
+]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------------------------
+def base_measures(measure_id: str, measures: dict[str, Measure] | None = None) -> list[str]:
+    """The stored (non-derived) measures a measure is computed from."""
+    measures = MEASURES if measures is None else measures
+    m = measures[measure_id]
+    if not m.derived:
+        return [m.id]
+    out: list[str] = []
+    for part, _sign in m.parts:
+        out += [x for x in base_measures(part, measures) if x not in out]
+    return out
+
+
+def level_supported(measure: Measure, level: str, township_by: str) -> str | None:
+    """None when a stored measure can be grouped at ``level``; else the reason it cannot."""
+    org = TABLE_ORG[measure.table]
+    if level == "county":
+        return None
+    if measure.kind == "population":
+        return None if level == "township" else "人口数只到乡镇 (population exists for areas only)"
+    if level == "township":
+        if township_by == "residence":
+            return None if "res" in org else f"{measure.id} 无居住地 (has no residence area)"
+        return None if measure.inst_col else f"{measure.id} 无机构 (has no institution)"
+    if level == "institution":
+        return None if measure.inst_col else f"{measure.id} 无机构 (has no institution)"
+    key = "dept" if level == "department" else "doctor"
+    return None if key in org else f"{measure.id} 无{LEVEL_ZH[level]} (has no {level})"
+
+
+def validate(indicators: dict[str, Indicator], measures: dict[str, Measure]) -> None:
+    """Raise CatalogueError at the first inconsistency (called at import and by tests)."""
+    for m in measures.values():
+        if not m.zh:
+            raise CatalogueError(f"measure {m.id}: missing zh label")
+        if m.kind not in ("flow", "last", "avg", "population", "distinct", "sum", "ratio"):
+            raise CatalogueError(f"measure {m.id}: unknown kind {m.kind!r}")
+        if m.derived:
+            for part, sign in m.parts:
+                if part not in measures:
+                    raise CatalogueError(f"measure {m.id}: unknown part measure {part!r}")
+                if sign not in (1, -1):
+                    raise CatalogueError(f"measure {m.id}: sign must be ±1")
+            continue
+        if m.table not in TABLE_ORG:
+            raise CatalogueError(f"measure {m.id}: unknown table {m.table!r}")
+        if m.inst_col and m.inst_col not in TABLE_ORG[m.table].get("inst", ()):
+            raise CatalogueError(f"measure {m.id}: {m.table} has no institution column {m.inst_col!r}")
+        for f in m.filters:
+            if f not in FILTERS:
+                raise CatalogueError(f"measure {m.id}: unknown filter {f!r}")
+            if m.table not in FILTERS[f]:
+                raise CatalogueError(f"measure {m.id}: filter {f!r} does not apply to {m.table}")
+    for ind in indicators.values():
+        where = f"indicator {ind.id}"
+        if not ind.zh or not ind.en:
+            raise CatalogueError(f"{where}: missing zh or en label")
+        if ind.topic not in TOPICS:
+            raise CatalogueError(f"{where}: unknown topic {ind.topic!r}")
+        if ind.direction not in ("up", "down", "band"):
+            raise CatalogueError(f"{where}: direction must be up, down or band")
+        if ind.basis not in ("provider", "residence", "county"):
+            raise CatalogueError(f"{where}: unknown basis {ind.basis!r}")
+        if not ind.levels or any(lv not in LEVELS for lv in ind.levels):
+            raise CatalogueError(f"{where}: levels must be a non-empty subset of {LEVELS}")
+        if ind.kind not in ("ratio", "count", "growth", "exchange", "unavailable"):
+            raise CatalogueError(f"{where}: unknown kind {ind.kind!r}")
+        if ind.target_low is not None and ind.target_high is not None and ind.target_low > ind.target_high:
+            raise CatalogueError(f"{where}: target_low > target_high")
+        if ind.direction == "band" and (ind.target_low is None) != (ind.target_high is None):
+            raise CatalogueError(f"{where}: a band needs both ends or none")
+        if not ind.available:
+            if not ind.unavailable_reason.startswith("not available"):
+                raise CatalogueError(f"{where}: unavailable_reason must start with 'not available'")
+            continue
+        if ind.kind == "exchange":
+            continue
+        if ind.numerator is None:
+            raise CatalogueError(f"{where}: missing numerator")
+        for mid in ind.measures:
+            if mid not in measures:
+                raise CatalogueError(f"{where}: unknown measure {mid!r}")
+        if ind.kind == "count" and ind.denominator is not None:
+            raise CatalogueError(f"{where}: a count has no denominator")
+        if ind.kind == "ratio" and ind.denominator is None:
+            raise CatalogueError(f"{where}: a ratio needs a denominator")
+        if ind.kind == "growth" and ind.growth_of not in indicators:
+            raise CatalogueError(f"{where}: growth_of must name an indicator")
+        if ind.basis == "residence" and any(lv in ("department", "doctor") for lv in ind.levels):
+            raise CatalogueError(f"{where}: level not allowed by basis residence (department/doctor)")
+        if ind.basis == "county" and any(lv in ("department", "doctor") for lv in ind.levels) and \
+                ind.id != "tcm_visit_share":
+            raise CatalogueError(f"{where}: level not allowed by basis county")
+        for lv in ind.levels:
+            for mid in ind.measures:
+                for base in base_measures(mid, measures):
+                    reason = level_supported(measures[base], lv, ind.township_by)
+                    if reason:
+                        raise CatalogueError(f"{where}: level {lv!r} not allowed by its measures: {reason}")
+
+
+def _fill_text(ind: Indicator) -> Indicator:
+    """Default the Chinese numerator/denominator labels and definition from the measures."""
+    from dataclasses import replace
+    num_zh = ind.numerator_zh or (MEASURES[ind.numerator].zh if ind.numerator in MEASURES else "")
+    den_zh = ind.denominator_zh or (MEASURES[ind.denominator].zh if ind.denominator in MEASURES else "")
+    if ind.definition:
+        definition = ind.definition
+    elif not ind.available:
+        definition = ind.unavailable_reason
+    elif ind.kind == "count":
+        definition = f"{ind.zh} = {num_zh}"
+    else:
+        factor = "" if ind.factor == 1 else f" × {ind.factor:g}"
+        definition = f"{ind.zh} = {num_zh} ÷ {den_zh}{factor}"
+    return replace(ind, numerator_zh=num_zh, denominator_zh=den_zh, definition=definition)
+
+
+INDICATORS: dict[str, Indicator] = {}
+for _ind in _INDICATOR_LIST:
+    if _ind.id in INDICATORS:
+        raise CatalogueError(f"duplicate indicator id {_ind.id}")
+    INDICATORS[_ind.id] = _fill_text(_ind)
+validate(INDICATORS, MEASURES)
+
+
+def computable_ids(level: str | None = None) -> list[str]:
+    """Ids of the indicators the mart engine computes (optionally only those allowed at ``level``)."""
+    return [i.id for i in INDICATORS.values() if i.available and i.kind != "exchange"
+            and (level is None or level in i.levels)]

@@ -1,0 +1,581 @@
+"""The indicator engine: every page, export and the CLI call :func:`compute`.
+
+How a call works
+----------------
+1. Requested indicators are checked against the catalogue. Unknown ids, unknown levels or grains, bad dates and
+   an org code that is unknown or above the requested level raise :class:`IndicatorError`. An indicator that
+   cannot be served (not available, computed by the exchange module, or not allowed at the level / under the org)
+   raises too when it is the only one asked for; in a multi-indicator call it is left out and its reason is put
+   in ``result.attrs["refused"]`` (``{id: reason}``) so pages get every allowed indicator.
+2. Periods: every calendar year / quarter / month overlapping [start, end]. A period that sticks out of the range
+   is **clipped** to the requested months (its ``months`` column says how many, its note says 部分期间); YoY
+   compares the same months one year earlier, MoM the whole previous calendar period.
+3. The stored measures of all indicators are grouped by rollup table and institution column and fetched with one
+   query each (monthly sums for the union of months needed), then aggregated per period in pandas:
+   ``flow`` measures sum, ``last`` take the period's last month, ``avg`` the monthly average.
+4. ``value = factor × Σnumerator / Σdenominator`` at the requested level (ratio of sums); a zero denominator gives
+   NaN. Growth indicators compare their base indicator with the same months one year earlier.
+5. Scope: rows below township level only for institutions in the scope; county and township aggregates need
+   ``scope.aggregates`` (or all institutions).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from metrics.catalogue import (GRAINS, INDICATORS, LEVEL_ZH, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
+                               base_measures)
+from metrics.scope import FULL_SCOPE, Scope
+from metrics.status import status_of, target_value
+from queries import measures as qm
+from queries import org as qorg
+
+SMALL_SAMPLE = 30
+COLUMNS = ["indicator_id", "level", "org_code", "org_name", "parent_code", "period", "period_start", "months",
+           "numerator", "denominator", "value", "target", "status", "yoy_value", "yoy_change", "mom_value",
+           "mom_change", "complete", "small_sample", "note"]
+
+
+class IndicatorError(ValueError):
+    """A refused request (unknown id, level not allowed, bad dates …); the message is Chinese + English."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# periods
+# --------------------------------------------------------------------------------------------------------------
+_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def _mi(month: str) -> int:
+    """'YYYY-MM' → month index."""
+    return int(month[:4]) * 12 + int(month[5:7]) - 1
+
+
+def _ms(index: int) -> str:
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def parse_month(value: str, what: str = "month") -> str:
+    """Validate a 'YYYY-MM' month; raise IndicatorError otherwise."""
+    if not isinstance(value, str) or not _MONTH_RE.match(value):
+        raise IndicatorError(f"日期格式错误 {what}={value!r}，应为 YYYY-MM (bad date, expected YYYY-MM)")
+    return value
+
+
+@dataclass(frozen=True)
+class Period:
+    label: str
+    start_index: int          # first calendar month of the period (index)
+    months: tuple[int, ...]   # months actually covered (clipped to the range)
+    size: int                 # calendar months in the full period
+
+    @property
+    def partial(self) -> bool:
+        return len(self.months) < self.size
+
+
+def _period_of(index: int, grain: str) -> tuple[str, int, int]:
+    year, month0 = divmod(index, 12)
+    if grain == "year":
+        return f"{year}", year * 12, 12
+    if grain == "quarter":
+        q = month0 // 3
+        return f"{year}Q{q + 1}", year * 12 + q * 3, 3
+    return _ms(index), index, 1
+
+
+def periods(grain: str, start: str, end: str) -> list[Period]:
+    """Periods of ``grain`` overlapping [start, end], clipped to it."""
+    lo, hi = _mi(start), _mi(end)
+    out: dict[str, Period] = {}
+    for idx in range(lo, hi + 1):
+        label, first, size = _period_of(idx, grain)
+        p = out.get(label)
+        out[label] = Period(label, first, (p.months if p else ()) + (idx,), size)
+    return list(out.values())
+
+
+# --------------------------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------------------------
+def _config_url(mart_url: str | None) -> str:
+    if mart_url:
+        return mart_url
+    from dashboard.config import load_config
+    return load_config().mart_url
+
+
+def refusal(ind: Indicator, level: str, org_level: str | None = None) -> str | None:
+    """Why ``ind`` cannot be computed at ``level`` (under an org of ``org_level``), or None."""
+    if not ind.available:
+        return f"{ind.zh}: {ind.unavailable_reason}"
+    if ind.kind == "exchange":
+        return f"{ind.zh}: 由数据交换模块计算 (computed by the exchange module)"
+    if level not in ind.levels:
+        allowed = "、".join(LEVEL_ZH[lv] for lv in ind.levels)
+        return (f"{ind.zh} 不能按{LEVEL_ZH[level]}计算，口径只支持: {allowed} "
+                f"(level {level} not allowed for {ind.id}; allowed: {', '.join(ind.levels)})")
+    if org_level and org_level not in ind.levels:
+        return (f"{ind.zh} 不能在{LEVEL_ZH[org_level]}范围内下钻 "
+                f"(org filter at level {org_level} not allowed for {ind.id})")
+    return None
+
+
+def _measure_kind(mid: str) -> str:
+    return MEASURES[mid].kind
+
+
+# --------------------------------------------------------------------------------------------------------------
+# compute
+# --------------------------------------------------------------------------------------------------------------
+def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: str, org: str | None = None,
+            scope: Scope = FULL_SCOPE, mart_url: str | None = None, comparisons: bool = True,
+            from_facts: bool = False) -> pd.DataFrame:
+    """Compute indicators: one row per indicator, org and period (columns :data:`COLUMNS`).
+
+    ``from_facts`` aggregates the facts instead of the rollups (tests use it to prove the rollups right).
+    """
+    url = _config_url(mart_url)
+    if isinstance(indicator_ids, str):
+        indicator_ids = [indicator_ids]
+    ids = list(dict.fromkeys(indicator_ids))
+    if not ids:
+        raise IndicatorError("未指定指标 (no indicator ids)")
+    unknown = [i for i in ids if i not in INDICATORS]
+    if unknown:
+        raise IndicatorError(f"未知指标 (unknown indicator ids): {', '.join(unknown)}")
+    if level not in LEVELS:
+        raise IndicatorError(f"未知层级 {level!r} (unknown level; one of {', '.join(LEVELS)})")
+    if grain not in GRAINS:
+        raise IndicatorError(f"未知粒度 {grain!r} (unknown grain; one of {', '.join(GRAINS)})")
+    parse_month(start, "from")
+    parse_month(end, "to")
+    if _mi(start) > _mi(end):
+        raise IndicatorError(f"起始月份晚于结束月份 (start {start} is after end {end})")
+
+    org_level = None
+    if org:
+        org_level = qorg.org_level(org, url)
+        if org_level is None:
+            raise IndicatorError(f"未知机构或区划代码 {org!r} (unknown org code)")
+        if LEVELS.index(org_level) > LEVELS.index(level):
+            raise IndicatorError(f"{LEVEL_ZH[org_level]} {org} 不能按上级层级 {LEVEL_ZH[level]} 汇总 "
+                                 f"(org {org} is a {org_level}; level {level} is above it)")
+        if org_level == "county":
+            org_level = None
+
+    refused: dict[str, str] = {}
+    wanted: list[Indicator] = []
+    for iid in ids:
+        reason = refusal(INDICATORS[iid], level, org_level)
+        if reason:
+            refused[iid] = reason
+        else:
+            wanted.append(INDICATORS[iid])
+    if refused and len(ids) == 1:
+        raise IndicatorError(next(iter(refused.values())))
+
+    empty = pd.DataFrame(columns=COLUMNS)
+    empty.attrs["refused"] = refused
+    if not wanted or not scope.sees_anything:
+        return empty
+    below = level in ("institution", "department", "doctor")
+    if not below and not (scope.aggregates or scope.all_institutions):
+        return empty
+    scope_insts = None if scope.all_institutions else frozenset(scope.inst_codes)
+
+    main = periods(grain, start, end)
+    # month sets needed: each main period, its YoY twin, its MoM predecessor (+ their YoY twins for growth)
+    specs: dict[tuple[int, ...], int] = {}
+    has_growth = any(i.kind == "growth" for i in wanted)
+    plan = []
+    for p in main:
+        cur = p.months
+        yoy = tuple(m - 12 for m in cur)
+        _label, prev_first, prev_size = _period_of(p.start_index - 1, grain)
+        mom = tuple(range(prev_first, prev_first + prev_size))
+        sets = [cur] + ([yoy, mom] if comparisons else [])
+        if has_growth:
+            sets += [tuple(m - 12 for m in s) for s in list(sets)]
+        for s in sets:
+            specs.setdefault(s, len(specs))
+        plan.append((p, cur, yoy, mom))
+    all_months = sorted({m for s in specs for m in s})
+    lo, hi = _ms(all_months[0]), _ms(all_months[-1])
+
+    orgs = _org_frame(url, level)
+    tree = qorg.org_tree(url)
+    inst_township = dict(zip(tree["inst_code"], tree["township_code"]))
+    missing = qm.missing_uploads(url, _ms(min(m for p in main for m in p.months)), end)
+    # Townships group either by institution location or by residence: the same measure differs between the
+    # two, so each grouping is computed on its own (below township level and at county level it does not matter).
+    groups: dict[str, list[Indicator]] = {}
+    for ind in wanted:
+        groups.setdefault(ind.township_by if level == "township" else "provider", []).append(ind)
+    out = []
+    for township_by, inds in groups.items():
+        wide = _measure_table(inds, specs, level, township_by, org_level, org, url, lo, hi,
+                              scope_insts if below else None, from_facts)
+        out.append(_assemble(inds, wide, specs, plan, level, orgs, missing, inst_township, comparisons))
+    out = [o for o in out if not o.empty]
+    result = pd.concat(out, ignore_index=True) if out else empty.copy()
+    result = result.reindex(columns=COLUMNS)
+    result.attrs["refused"] = refused
+    return result
+
+
+def _calc_of(ind: Indicator) -> Indicator:
+    """The indicator whose numerator/denominator are computed (a growth indicator's base)."""
+    return INDICATORS[ind.growth_of] if ind.kind == "growth" else ind
+
+
+def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: str, org_level: str | None,
+                   org: str | None, url: str, lo: str, hi: str, scope_insts: frozenset[str] | None,
+                   from_facts: bool) -> pd.DataFrame:
+    """Every measure of ``inds`` per (spec, org_key): one query per rollup table and institution column."""
+    needed: dict[tuple[str, str | None], list] = {}
+    special: set[str] = set()
+    for ind in inds:
+        for mid in _calc_of(ind).measures:
+            for base in base_measures(mid):
+                m = MEASURES[base]
+                if m.kind in ("population", "distinct"):
+                    special.add(m.id)
+                    continue
+                lst = needed.setdefault((m.table, m.inst_col), [])
+                if m not in lst:
+                    lst.append(m)
+    frames = []
+    for (table, inst_col), ms in needed.items():
+        df = qm.monthly_measures(url, table, inst_col, ms, level, township_by, lo, hi, org_level, org,
+                                 scope_insts, from_facts=from_facts)
+        if not df.empty:
+            frames.append(df.melt(id_vars=["month", "org_key"], var_name="measure", value_name="value"))
+    long = pd.concat(frames, ignore_index=True) if frames else \
+        pd.DataFrame(columns=["month", "org_key", "measure", "value"])
+    long["org_key"] = long["org_key"].astype(object).where(long["org_key"].notna(), "__county__")
+    long["mi"] = long["month"].map(_mi)
+
+    # months → specs, with the weight each measure kind gives a month
+    rows = []
+    for months, sid in specs.items():
+        last = max(months)
+        for m in months:
+            rows.append((sid, m, m == last, len(months)))
+    spec_months = pd.DataFrame(rows, columns=["spec", "mi", "is_last", "n"])
+    agg = long.merge(spec_months, on="mi")
+    kinds = agg["measure"].map(_measure_kind)
+    weight = np.where(kinds == "last", agg["is_last"].astype(float),
+                      np.where(kinds == "avg", 1.0 / agg["n"].astype(float), 1.0))
+    agg["value"] = agg["value"].astype(float) * weight
+    # a 'last' measure with no row in the period's last month is missing (NaN), not zero
+    agg = agg[(kinds != "last") | agg["is_last"]]
+    wide = agg.groupby(["spec", "org_key", "measure"])["value"].sum(min_count=1).unstack("measure")
+    wide = _add_special(wide, special, specs, level, org_level, org, url, lo, hi)
+    for mid in _derived_order():
+        m = MEASURES[mid]
+        if wide.empty:
+            break
+        nan = pd.Series(np.nan, index=wide.index)
+        if m.kind == "sum":
+            parts = [(wide[p] if p in wide.columns else nan) * s for p, s in m.parts]
+            wide[mid] = pd.concat(parts, axis=1).sum(axis=1, min_count=1)
+        else:
+            a, b = ((wide[p] if p in wide.columns else nan) for p, _ in m.parts)
+            wide[mid] = a / b.where(b != 0)
+    return wide
+
+
+def _derived_order() -> list[str]:
+    """Derived measures, parts before wholes."""
+    order: list[str] = []
+
+    def visit(mid: str) -> None:
+        m = MEASURES[mid]
+        for p, _ in m.parts:
+            if MEASURES[p].derived:
+                visit(p)
+        if m.derived and mid not in order:
+            order.append(mid)
+    for mid in MEASURES:
+        visit(mid)
+    return order
+
+
+def _add_special(wide: pd.DataFrame, special: set[str], specs: dict, level: str, org_level: str | None,
+                 org: str | None, url: str, lo: str, hi: str) -> pd.DataFrame:
+    """Population (per area) and distinct hospitalised chronic patients (per spec and area)."""
+    if not special:
+        return wide
+    keys = set(wide.index.get_level_values("org_key")) if not wide.empty else set()
+    idx_specs = list(specs.values())
+    add = []
+    if "population" in special:
+        areas = qm.area_population(url)
+        county = areas[areas["level"] == "county"]
+        twn = areas[areas["level"] == "township"]
+        if level == "county":
+            pop = county["population"].iloc[0] if not county.empty else None
+            if pop is None or pd.isna(pop) or pop == 0:
+                pop = twn["population"].sum()
+            pops = {"__county__": float(pop)}
+        else:
+            pops = {r.area_code: float(r.population) for r in twn.itertuples()}
+            if org_level == "township":
+                pops = {k: v for k, v in pops.items() if k == org}
+        add.append(pd.DataFrame([(s, k, "population", v) for s in idx_specs for k, v in pops.items()],
+                                columns=["spec", "org_key", "measure", "value"]))
+    if "chronic_hosp_persons" in special:
+        rows = qm.chronic_hosp_rows(url, lo, hi)
+        out = []
+        if not rows.empty:
+            rows["mi"] = rows["month"].map(_mi)
+            rows["registered_date"] = pd.to_datetime(rows["registered_date"])
+            rows["deregistered_date"] = pd.to_datetime(rows["deregistered_date"])
+            if level == "township" or org_level == "township":
+                rows = rows[rows["area_code"].isin(set(qm.area_population(url).query("level == 'township'")
+                                                       ["area_code"]))]
+            if org_level == "township":
+                rows = rows[rows["area_code"] == org]
+            for months, sid in specs.items():
+                last = max(months)
+                y, m = divmod(last, 12)
+                end_day = pd.Timestamp(dt.date(y + (m == 11), (m + 1) % 12 + 1, 1) - dt.timedelta(days=1))
+                sel = rows[rows["mi"].isin(months) & (rows["registered_date"] <= end_day)
+                           & (rows["deregistered_date"].isna() | (rows["deregistered_date"] > end_day))]
+                if level == "county":
+                    out.append((sid, "__county__", "chronic_hosp_persons", float(sel["patient_id"].nunique())))
+                else:
+                    for k, n in sel.groupby("area_code")["patient_id"].nunique().items():
+                        out.append((sid, k, "chronic_hosp_persons", float(n)))
+        add.append(pd.DataFrame(out, columns=["spec", "org_key", "measure", "value"]))
+    extra = pd.concat(add, ignore_index=True).pivot_table(index=["spec", "org_key"], columns="measure",
+                                                          values="value", aggfunc="sum")
+    if wide.empty:
+        return extra
+    return wide.join(extra, how="outer")
+
+
+def _org_frame(url: str, level: str) -> pd.DataFrame:
+    """org_key → name, parent_code, inst (for scope/completeness), inst_level and township of the row."""
+    c = qorg.county(url)
+    tree = qorg.org_tree(url)
+    if level == "county":
+        return pd.DataFrame([{"org_key": "__county__", "org_code": c["code"], "org_name": c["name"],
+                              "parent_code": None, "inst": None, "inst_level": None}])
+    if level == "township":
+        t = qorg.townships(url)
+        return pd.DataFrame({"org_key": t["area_code"], "org_code": t["area_code"], "org_name": t["name"],
+                             "parent_code": c["code"], "inst": None, "inst_level": None})
+    levels = dict(zip(tree["inst_code"], tree["level"]))
+    if level == "institution":
+        return pd.DataFrame({"org_key": tree["inst_code"], "org_code": tree["inst_code"], "org_name": tree["name"],
+                             "parent_code": tree["township_code"], "inst": tree["inst_code"],
+                             "inst_level": tree["level"]})
+    if level == "department":
+        d = qorg.all_departments(url)
+        return pd.DataFrame({"org_key": d["dept_code"], "org_code": d["dept_code"], "org_name": d["name"],
+                             "parent_code": d["inst_code"], "inst": d["inst_code"],
+                             "inst_level": d["inst_code"].map(levels)})
+    s = qorg.all_doctors(url)
+    return pd.DataFrame({"org_key": s["doctor_code"], "org_code": s["doctor_code"], "org_name": s["name"],
+                         "parent_code": s["dept_code"].where(s["dept_code"].notna(), s["inst_code"]),
+                         "inst": s["inst_code"], "inst_level": s["inst_code"].map(levels)})
+
+
+def _vectors(calc: Indicator, wide: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numerator, denominator, value of a (non-growth) indicator for every row of ``wide``."""
+    n = len(wide)
+    nan = np.full(n, np.nan)
+    # a numerator with no rows at all (NaN) gives no value; a count without rows is zero
+    num = wide[calc.numerator].to_numpy(dtype=float) if calc.numerator in wide.columns else nan.copy()
+    if calc.denominator is None:
+        num = np.nan_to_num(num, nan=0.0)
+        return num, nan.copy(), num * calc.factor
+    den = wide[calc.denominator].to_numpy(dtype=float) if calc.denominator in wide.columns else nan.copy()
+    if MEASURES[calc.denominator].kind != "ratio":
+        den = np.nan_to_num(den, nan=0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(den != 0, calc.factor * num / np.where(den != 0, den, 1.0), np.nan)
+    return num, den, value
+
+
+def _take(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    out = arr[np.where(pos >= 0, pos, 0)]
+    return np.where(pos >= 0, out, np.nan)
+
+
+def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list, level: str, orgs: pd.DataFrame,
+              missing: pd.DataFrame, inst_township: dict, comparisons: bool) -> pd.DataFrame:
+    """Result rows of every indicator of one grouping, vectorised over orgs and periods."""
+    if wide.empty:
+        wide = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["spec", "org_key"]))
+    if level == "county":
+        # the county row exists for every main period even without data
+        need = pd.MultiIndex.from_tuples([(specs[cur], "__county__") for _p, cur, _y, _m in plan],
+                                         names=["spec", "org_key"])
+        wide = wide.reindex(wide.index.union(need))
+    idx = wide.index
+    spec_arr = idx.get_level_values("spec").to_numpy()
+    key_arr = idx.get_level_values("org_key").to_numpy(dtype=object)
+    by_months = {sid: months for months, sid in specs.items()}
+    shift = {sid: specs.get(tuple(m - 12 for m in months), -1) for months, sid in specs.items()}
+    prev_pos = idx.get_indexer(pd.MultiIndex.from_arrays([[shift[s] for s in spec_arr], key_arr]))
+
+    main_specs = {specs[cur]: (p, specs.get(yoy, -1), specs.get(mom, -1)) for p, cur, yoy, mom in plan}
+    sel = np.flatnonzero(np.isin(spec_arr, list(main_specs)))
+    sel_keys = key_arr[sel]
+    yoy_pos = idx.get_indexer(pd.MultiIndex.from_arrays([[main_specs[s][1] for s in spec_arr[sel]], sel_keys]))
+    mom_pos = idx.get_indexer(pd.MultiIndex.from_arrays([[main_specs[s][2] for s in spec_arr[sel]], sel_keys]))
+    if not comparisons:
+        yoy_pos = np.full(len(sel), -1)
+        mom_pos = np.full(len(sel), -1)
+
+    org_map = orgs.set_index("org_key")
+    keep_org = pd.Index(org_map.index).get_indexer(sel_keys) >= 0
+    spec_sel = spec_arr[sel]
+    period_label = np.array([main_specs[s][0].label for s in spec_sel], dtype=object)
+    period_start = np.array([pd.Timestamp(main_specs[s][0].start_index // 12, main_specs[s][0].start_index % 12 + 1,
+                                          1) for s in spec_sel], dtype=object)
+    n_months = np.array([len(main_specs[s][0].months) for s in spec_sel])
+    partial = np.array([main_specs[s][0].partial for s in spec_sel], dtype=bool)
+    row_inst = org_map["inst"].reindex(sel_keys).to_numpy(dtype=object)
+    row_inst_level = org_map["inst_level"].reindex(sel_keys).to_numpy(dtype=object)
+
+    # completeness per source set: keys (rows) covering an institution that missed an upload
+    incomplete_cache: dict[tuple, np.ndarray] = {}
+
+    def incomplete(sources: frozenset, resid: bool) -> np.ndarray:
+        ck = (sources, resid)
+        if ck in incomplete_cache:
+            return incomplete_cache[ck]
+        flag = np.zeros(len(sel), dtype=bool)
+        if sources and missing is not None and not missing.empty:
+            mm = missing[missing["source"].isin(sources)]
+            mm_mi = mm["month"].map(_mi).to_numpy()
+            for sid in main_specs:
+                months = set(by_months[sid])
+                insts = set(mm["inst_code"].to_numpy()[np.isin(mm_mi, list(months))])
+                if not insts:
+                    continue
+                rows = spec_sel == sid
+                if level == "county" or (level == "township" and resid):
+                    flag |= rows
+                elif level == "township":
+                    towns = {inst_township.get(i) for i in insts}
+                    flag |= rows & np.isin(sel_keys, list(towns))
+                else:
+                    flag |= rows & np.isin(row_inst, list(insts))
+        incomplete_cache[ck] = flag
+        return flag
+
+    frames = []
+    for ind in inds:
+        calc = _calc_of(ind)
+        num_all, den_all, val_all = _vectors(calc, wide)
+        if ind.kind == "growth":
+            cur, prev = val_all, _take(val_all, prev_pos)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                val_all = np.where(prev != 0, 100.0 * (cur - prev) / np.where(prev != 0, prev, 1.0), np.nan)
+            num_all, den_all = cur - prev, prev
+            has = ~np.isnan(cur[sel]) | ~np.isnan(prev[sel])
+        else:
+            has = (np.nan_to_num(num_all[sel]) != 0) | (np.nan_to_num(den_all[sel]) != 0)
+        keep = keep_org & (has | (sel_keys == "__county__"))
+        if not keep.any():
+            continue
+        value = val_all[sel]
+        lows = np.array([ind.target_for(il)[0] if level in ("institution", "department", "doctor") else
+                         ind.target_low for il in row_inst_level], dtype=float) \
+            if ind.target_by_inst_level else np.full(len(sel), np.nan if ind.target_low is None else ind.target_low)
+        highs = np.array([ind.target_for(il)[1] if level in ("institution", "department", "doctor") else
+                          ind.target_high for il in row_inst_level], dtype=float) \
+            if ind.target_by_inst_level else np.full(len(sel), np.nan if ind.target_high is None else ind.target_high)
+        status = _status_vec(value, lows, highs)
+        target = np.where(np.isnan(highs), lows, highs) if ind.direction == "down" else \
+            np.where(np.isnan(lows), highs, lows)
+        sources = frozenset({TABLE_SOURCE[MEASURES[b].table] for mid in calc.measures
+                             for b in base_measures(mid)} - {None})
+        complete = ~incomplete(sources, ind.township_by == "residence")
+        den_is_count = ind.kind != "growth" and ind.denominator is not None and \
+            MEASURES[ind.denominator].is_count and MEASURES[ind.denominator].kind != "population"
+        small = (np.nan_to_num(den_all[sel]) < SMALL_SAMPLE) & ~np.isnan(value) if den_is_count else \
+            np.zeros(len(sel), dtype=bool)
+        yoy = _take(val_all, yoy_pos)
+        mom = _take(val_all, mom_pos)
+        k = keep
+        frames.append(pd.DataFrame({
+            "indicator_id": ind.id, "level": level, "org_key": sel_keys[k], "period": period_label[k],
+            "period_start": period_start[k], "months": n_months[k], "numerator": num_all[sel][k],
+            "denominator": den_all[sel][k], "value": value[k],
+            "target": np.where(np.isnan(target[k]), None, target[k]), "status": status[k],
+            "yoy_value": yoy[k], "yoy_change": value[k] - yoy[k], "mom_value": mom[k],
+            "mom_change": value[k] - mom[k], "complete": complete[k], "small_sample": small[k],
+            "_partial": partial[k],
+        }))
+    if not frames:
+        return pd.DataFrame(columns=COLUMNS)
+    df = pd.concat(frames, ignore_index=True)
+    df["org_code"] = df["org_key"].map(org_map["org_code"])
+    df["org_name"] = df["org_key"].map(org_map["org_name"])
+    df["parent_code"] = df["org_key"].map(org_map["parent_code"])
+    df["period_start"] = pd.to_datetime(df["period_start"])
+    notes = np.full(len(df), "", dtype=object)
+    for mask, text in ((df["_partial"].to_numpy(), "部分期间 (partial period)"),
+                       (df["small_sample"].to_numpy(dtype=bool), "样本量小"),
+                       (~df["complete"].to_numpy(dtype=bool), "数据不完整 (incomplete uploads)")):
+        notes = np.where(mask, np.where(notes == "", text, notes + "; " + text), notes)
+    df["note"] = np.where(notes == "", None, notes)
+    return df.sort_values(["indicator_id", "period_start", "org_code"], kind="stable").reindex(columns=COLUMNS)
+
+
+def _status_vec(value: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`metrics.status.status_for_target`."""
+    from metrics.status import MET, MISSED, WARN, WARNING_BAND
+    has_target = ~(np.isnan(low) & np.isnan(high))
+    ok = (np.isnan(low) | (value >= low)) & (np.isnan(high) | (value <= high))
+    near = (np.isnan(low) | (value >= low - np.abs(low) * WARNING_BAND)) & \
+        (np.isnan(high) | (value <= high + np.abs(high) * WARNING_BAND))
+    out = np.where(ok, MET, np.where(near, WARN, MISSED)).astype(object)
+    out[~has_target | np.isnan(value)] = None
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------------
+# ranking
+# --------------------------------------------------------------------------------------------------------------
+def ranking(indicator_id: str, grain: str, period_start: str, period_end: str, inst_type: str | None = None,
+            scope: Scope = FULL_SCOPE, mart_url: str | None = None) -> pd.DataFrame:
+    """Institutions of the same type ranked by value (best first by direction), per period.
+
+    Institution names and values of peers are visible to anyone who may see aggregates (managers); departments
+    and doctors of other institutions are never part of a ranking. Columns: those of :func:`compute` plus
+    ``inst_type``, ``rank``, ``peers``, ``is_own`` (in the caller's scope).
+    """
+    if not (scope.aggregates or scope.all_institutions):
+        return pd.DataFrame(columns=COLUMNS + ["inst_type", "rank", "peers", "is_own"])
+    url = _config_url(mart_url)
+    ind = INDICATORS.get(indicator_id)
+    if ind is None:
+        raise IndicatorError(f"未知指标 (unknown indicator id): {indicator_id}")
+    df = compute([indicator_id], "institution", grain, period_start, period_end, scope=FULL_SCOPE, mart_url=url)
+    tree = qorg.org_tree(url)
+    df["inst_type"] = df["org_code"].map(dict(zip(tree["inst_code"], tree["inst_type"])))
+    if inst_type:
+        df = df[df["inst_type"] == inst_type]
+    df = df[df["value"].notna()].copy()
+    ascending = ind.direction == "down"
+    if ind.direction == "band" and ind.target_low is not None:
+        mid = (ind.target_low + ind.target_high) / 2
+        df["_key"] = (df["value"] - mid).abs()
+        ascending = True
+    else:
+        df["_key"] = df["value"]
+    df["rank"] = df.groupby(["period", "inst_type"])["_key"].rank(method="min", ascending=ascending).astype(int)
+    df["peers"] = df.groupby(["period", "inst_type"])["org_code"].transform("count")
+    df["is_own"] = df["org_code"].map(scope.may_see_institution)
+    return df.drop(columns="_key").sort_values(["period_start", "inst_type", "rank"]).reset_index(drop=True)

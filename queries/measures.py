@@ -1,0 +1,178 @@
+"""Measures as SQL: one parameterised SELECT per rollup table and grouping, built from whitelists only.
+
+Identifiers (table, columns, filters, grouping columns) come from ``metrics.catalogue`` and the dictionaries
+below, never from callers' strings; values (months, org codes, scope institutions) are bound parameters.
+The SQL is plain standard SQL (``SUM(CASE …)``, joins, ``IN``) so it runs on DuckDB and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+from sqlalchemy import bindparam, text
+
+from mart.rollups import ROW_SQL
+from metrics.catalogue import FILTERS, TABLE_ORG, Measure
+from queries.connection import mart_engine
+
+# SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
+FILTER_SQL: dict[str, str] = {
+    "resident": "f.res_area IS NOT NULL",
+    "insured_resident": "f.res_area IS NOT NULL AND f.is_insured = 1",
+    "primary": "o.level IN ('township', 'village')",
+    "county_inst": "o.level = 'county'",
+    "lead": "o.is_lead = 1",
+    "village": "o.inst_type = 'village_clinic'",
+    "up": "f.direction = 'up'",
+    "down": "f.direction = 'down'",
+    "to_in_county": "f.to_inst_code IS NOT NULL AND f.to_inst_code <> ''",
+    "ref_accepted": "f.status IN ('accepted', 'completed')",
+    "ref_decided": "f.status IN ('accepted', 'completed', 'rejected')",
+    "regional": "f.performing_inst_code <> f.ordering_inst_code",
+    "os_inpatient": "f.setting = 'inpatient'",
+    "os_outpatient": "f.setting = 'outpatient'",
+    "htn": "f.disease = 'hypertension'",
+    "dm": "f.disease = 'diabetes'",
+    "any_disease": "f.disease = 'any'",
+}
+assert set(FILTER_SQL) == set(FILTERS)
+
+# Columns that may be summed, per rollup table (whitelist).
+SUMMABLE: dict[str, frozenset[str]] = {
+    "r_op_month": frozenset({"visits", "abx_visits", "tcm_visits", "emergency_visits", "total_cost", "drug_cost",
+                             "material_cost", "insurance_paid"}),
+    "r_ip_month": frozenset({"discharges", "abx_discharges", "antibiotic_ddd", "bed_days", "surgeries",
+                             "surgeries_34", "mis_surgeries", "low_risk", "low_risk_died", "died", "readmit31",
+                             "total_cost", "drug_cost", "material_cost", "insurance_paid"}),
+    "r_lab_month": frozenset({"orders", "timely", "critical", "critical_15"}),
+    "r_ref_month": frozenset({"referrals", "responded_24h"}),
+    "r_os_month": frozenset({"settlements", "referred", "total_cost", "insurance_paid"}),
+    "r_res_month": frozenset({"open_beds", "occupied_bed_days", "bed_capacity", "doctors", "doctor_workdays",
+                              "nurses", "gps", "ecg_devices", "has_ecg", "reporting", "medical_revenue",
+                              "medical_service_revenue", "personnel_expense", "business_expense", "paid_staff"}),
+    "r_chronic_month": frozenset({"registered", "standard", "controlled"}),
+    "r_posting_month": frozenset({"posted"}),
+}
+
+
+def _measure_sql(m: Measure) -> str:
+    if m.column not in SUMMABLE[m.table]:
+        raise ValueError(f"column {m.column!r} of {m.table} is not summable")
+    col = f"f.{m.column}"
+    if not m.filters:
+        return f"SUM({col})"
+    cond = " AND ".join(f"({FILTER_SQL[f]})" for f in m.filters)
+    return f"SUM(CASE WHEN {cond} THEN {col} ELSE 0 END)"
+
+
+def _run(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable[str] = ()) -> pd.DataFrame:
+    stmt = text(sql)
+    exp = [name for name in expanding if name in params]
+    if exp:
+        stmt = stmt.bindparams(*[bindparam(name, expanding=True) for name in exp])
+    with mart_engine(mart_url).connect() as conn:
+        result = conn.execute(stmt, dict(params))
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def monthly_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
+                     township_by: str, month_lo: str, month_hi: str, org_level: str | None = None,
+                     org_code: str | None = None, scope_insts: frozenset[str] | None = None,
+                     from_facts: bool = False) -> pd.DataFrame:
+    """Monthly sums of ``measures`` of one rollup table, one row per month and org key.
+
+    Returns columns ``month``, ``org_key`` (None at county level) and one column per measure id.
+    ``level`` is the grouping level; ``township_by`` says whether townships group by institution location
+    ('provider') or by the patients' residence ('residence'). ``org_level``/``org_code`` restrict to a subtree;
+    ``scope_insts`` (None = all) restricts rows to those institutions (used below township level).
+    ``from_facts`` aggregates the per-row projection of the facts instead of the rollup (tests prove equality).
+    """
+    org = TABLE_ORG[table]
+    if table not in SUMMABLE:
+        raise ValueError(f"{table} is not a summable rollup")
+    res_col = org.get("res")
+    if inst_col is not None and inst_col not in org.get("inst", ()):
+        raise ValueError(f"{table} has no institution column {inst_col}")
+    source = f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL else table
+    params: dict[str, Any] = {"lo": month_lo, "hi": month_hi}
+    where = ["f.month >= :lo", "f.month <= :hi"]
+    join = f"LEFT JOIN institution o ON o.inst_code = f.{inst_col}" if inst_col else ""
+    by_res = township_by == "residence" and res_col is not None or inst_col is None
+    if level == "county":
+        key = "NULL"
+    elif level == "township":
+        if by_res:
+            key = f"f.{res_col}"
+            where.append(f"f.{res_col} IN (SELECT area_code FROM area WHERE level = 'township')")
+        else:
+            key = "o.area_code"
+    elif level == "institution":
+        key = f"f.{inst_col}"
+    elif level in ("department", "doctor"):
+        key = f"f.{org['dept' if level == 'department' else 'doctor']}"
+    else:
+        raise ValueError(f"unknown level {level}")
+    if level != "county":
+        where.append(f"{key} IS NOT NULL")
+    if org_level and org_level != "county":
+        params["org"] = org_code
+        if org_level == "township":
+            # township drill: residence rows keep the patients of that township; institution rows and below
+            # keep the institutions located there
+            res_filter = by_res and level in ("county", "township")
+            where.append(f"f.{res_col} = :org" if res_filter else "o.area_code = :org")
+        elif org_level == "institution":
+            where.append(f"f.{inst_col} = :org")
+        elif org_level == "department":
+            where.append(f"f.{org['dept']} = :org")
+        elif org_level == "doctor":
+            where.append(f"f.{org['doctor']} = :org")
+    if scope_insts is not None:
+        if not scope_insts:
+            where.append("1 = 0")
+        else:
+            params["scope"] = sorted(scope_insts)
+            where.append(f"f.{inst_col} IN :scope")
+    cols = ", ".join(f"{_measure_sql(m)} AS {m.id}" for m in measures)
+    sql = (f"SELECT f.month AS month, {key} AS org_key, {cols} FROM {source} f {join} "
+           f"WHERE {' AND '.join(where)} GROUP BY f.month, {key}")
+    if key == "NULL":
+        sql = (f"SELECT f.month AS month, {cols} FROM {source} f {join} "
+               f"WHERE {' AND '.join(where)} GROUP BY f.month")
+    df = _run(mart_url, sql, params, expanding=("scope",))
+    if key == "NULL":
+        df.insert(1, "org_key", None)
+    for m in measures:
+        df[m.id] = pd.to_numeric(df[m.id], errors="coerce").astype(float)
+    return df
+
+
+def area_population(mart_url: str) -> pd.DataFrame:
+    """Every area with its level, parent and population (county and townships)."""
+    return _run(mart_url, "SELECT area_code, name, level, parent_code, population FROM area ORDER BY area_code", {})
+
+
+def chronic_hosp_rows(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
+    """Registered chronic patients hospitalised per month (small precomputed table), for distinct counts."""
+    return _run(mart_url, "SELECT month, patient_id, area_code, registered_date, deregistered_date "
+                          "FROM r_chronic_hosp WHERE month >= :lo AND month <= :hi",
+                {"lo": month_lo, "hi": month_hi})
+
+
+def missing_uploads(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
+    """(month, inst_code, source) where an institution that normally reports a source has no rows.
+
+    "Normally reports" = has rows of that source in at least half of the months in which any institution
+    reported that source; only those months are checked.
+    """
+    sql = """
+WITH months AS (SELECT DISTINCT source, month FROM r_inst_month),
+     nmonths AS (SELECT source, COUNT(*) AS n FROM months GROUP BY source),
+     normal AS (SELECT r.inst_code, r.source FROM r_inst_month r JOIN nmonths k ON k.source = r.source
+                GROUP BY r.inst_code, r.source, k.n HAVING 2 * COUNT(*) >= k.n)
+SELECT m.month, n.inst_code, n.source
+FROM months m JOIN normal n ON n.source = m.source
+WHERE m.month >= :lo AND m.month <= :hi
+  AND NOT EXISTS (SELECT 1 FROM r_inst_month r
+                  WHERE r.month = m.month AND r.inst_code = n.inst_code AND r.source = n.source)"""
+    return _run(mart_url, sql, {"lo": month_lo, "hi": month_hi})
