@@ -99,13 +99,8 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
         if field == "value":
             cols.append(column_def(field, f"{header}（{unit}）" if unit else header, "number",
                                    decimals=decimals, unit=unit))
-        elif field == "yoy_change":
-            cols.append(column_def(field, header, "text", valueFormatter={"function": (
-                "params.value == null || isNaN(params.value) ? '—' : "
-                "(params.value > 0 ? '+' : '') + d3.format(',.1f')(params.value * 100) + '%'")}))
-        elif field == "share":
-            cols.append(column_def(field, header, "text", valueFormatter={"function": (
-                "params.value == null || isNaN(params.value) ? '—' : d3.format(',.1f')(params.value * 100) + '%'")}))
+        elif field in ("yoy_change", "share"):
+            cols.append(column_def(field, header, "text", type="rightAligned"))
         elif field in ("numerator", "denominator"):
             cols.append(column_def(field, header, "number", decimals=2 if unit == "元" else 0))
         else:

@@ -22,7 +22,7 @@ def layout(**_query: Any) -> html.Div:
     """Skeleton of the cockpit (filled by callbacks)."""
     return html.Div([
         dcc.Store(id=READY, data=True),
-        page_header("驾驶舱", html.Span(id=SUBTITLE)),
+        page_header("驾驶舱", html.Span(" ", id=SUBTITLE)),
         html.Div(id=FRESHNESS, className="freshness-row"),
         dcc.Loading(html.Div(_placeholder(420), id=CARDS, className="kpi-grid"), type="dot"),
         section("预警清单（机构 × 指标，未达标在前，偏离最大在前）",

@@ -42,7 +42,7 @@ def layout(indicator_id: str | None = None, **_query: Any) -> html.Div:
     return html.Div([
         dcc.Store(id=ID, data=indicator_id),
         html.Div(id=CRUMBS, className="crumbs-row"),
-        page_header(_attr(entry, "zh", indicator_id), html.Span(id=SUBTITLE)),
+        page_header(_attr(entry, "zh", indicator_id), html.Span(" ", id=SUBTITLE)),
         html.Div(id=NOTICE),
         html.Div([
             section("指标定义", definition_panel(entry), className="span-4"),

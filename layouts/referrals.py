@@ -23,7 +23,7 @@ def layout(**_query: Any) -> html.Div:
     """Skeleton of the referral page (filled by ``dashboard.callbacks.referrals``)."""
     return html.Div([
         dcc.Store(id=REF_READY, data=True),
-        page_header("双向转诊", html.Span(id=REF_SUBTITLE)),
+        page_header("双向转诊", html.Span(" ", id=REF_SUBTITLE)),
         html.Div(id=REF_NOTICE),
         html.Div(_box(REF_KPIS, 140), className="ref-kpis"),
         html.Div([

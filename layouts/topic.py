@@ -21,7 +21,7 @@ def layout(topic: str | None = None, **_query: Any) -> html.Div:
             className="page page-topic")
     return html.Div([
         dcc.Store(id=TOPIC_ID, data=topic),
-        page_header(f"专题 · {BOARD_TOPICS[topic]}", html.Span(id=TOPIC_SUBTITLE)),
+        page_header(f"专题 · {BOARD_TOPICS[topic]}", html.Span(" ", id=TOPIC_SUBTITLE)),
         html.Nav(id=TOPIC_TABS, className="topic-tabs"),
         dcc.Loading(html.Div(html.Div(className="chart-placeholder", style={"height": "420px"}),
                              id=TOPIC_GRID, className="kpi-grid"), type="dot"),

@@ -19,6 +19,8 @@ from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table
 
 TREND_MONTHS = 24
+# AG Grid refuses HTML overlay templates (console error); our empty tables show an empty state instead.
+NO_HTML_OVERLAY = {"overlayNoRowsTemplate": None}
 RANK_LIMIT = 40
 EXPORT_HEADERS = {"org_code": "代码", "org_name": "机构/单位", "level_zh": "层级", "period": "期间",
                   "numerator": "分子", "denominator": "分母", "value": "指标值", "target": "目标值",
@@ -173,10 +175,22 @@ def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, A
     if df.empty or df["value"].isna().all():
         table = kit.empty_box()
     else:
-        rows = [{k: kit.clean(v) for k, v in r.items()} for r in
-                df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code"]].to_dict("records")]
-        table = data_table(L.TABLE, rows, L.table_column_defs(unit, dec), page_size=20, height=480)
+        rows = [_display_row(r, dec) for r in df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code"]]
+                .to_dict("records")]
+        table = data_table(L.TABLE, rows, L.table_column_defs(unit, dec), page_size=20, height=480,
+                           dashGridOptions=NO_HTML_OVERLAY)
     return chart, hint, table
+
+
+def _display_row(row: dict, decimals: int) -> dict:
+    """Table row for the page: values rounded as displayed, changes as signed percentages (exports stay raw)."""
+    from dashboard.formatting import fmt_number, fmt_pct_change
+    out = {k: kit.clean(v) for k, v in row.items()}
+    if out.get("value") is not None:
+        out["value"] = round(float(out["value"]), decimals)
+    out["yoy_change"] = fmt_pct_change(out.get("yoy_change"))
+    out["share"] = "—" if out.get("share") is None else fmt_number(float(out["share"]) * 100, 1) + "%"
+    return out
 
 
 def render_ranking(indicator_id: str, search: str | None) -> tuple[Any, Any]:
@@ -259,15 +273,10 @@ def register(app: dash.Dash) -> None:
             kit.log.exception("indicator ranking failed")
             return kit.error_box("同类机构排名"), ""
 
-    @app.callback(Output(ids.URL, "search", allow_duplicate=True),
-                  Input(L.BREAKDOWN, "clickData"), Input(L.RANKING, "clickData"), State(ids.URL, "search"),
-                  prevent_initial_call=True)
-    def _drill(bar_click, rank_click, search):  # noqa: ANN001, ANN202
-        click = bar_click if dash.ctx.triggered_id == L.BREAKDOWN else rank_click
-        code = _clicked_code(click)
-        if not code:
-            return no_update
-        return drill_search(search, code)
+    # One drill callback per chart: a chart may be absent (empty state), and a callback whose inputs are only
+    # partly on the page is an error in the browser.
+    for graph in (L.BREAKDOWN, L.RANKING):
+        _register_drill(app, graph)
 
     @app.callback(Output(L.DOWNLOAD, "data"), Input(L.EXPORT_CSV, "n_clicks"), Input(L.EXPORT_XLSX, "n_clicks"),
                   State(L.ID, "data"), State(ids.URL, "search"), prevent_initial_call=True)
@@ -275,6 +284,16 @@ def register(app: dash.Dash) -> None:
         if not dash.ctx.triggered_id or not (_csv or _xlsx):
             return no_update
         return export_file(indicator_id, search, "xlsx" if dash.ctx.triggered_id == L.EXPORT_XLSX else "csv")
+
+
+def _register_drill(app: dash.Dash, graph: str) -> None:
+    @app.callback(Output(ids.URL, "search", allow_duplicate=True), Input(graph, "clickData"),
+                  State(ids.URL, "search"), prevent_initial_call=True)
+    def _drill(click, search):  # noqa: ANN001, ANN202
+        code = _clicked_code(click)
+        if not code:
+            return no_update
+        return drill_search(search, code)
 
 
 def _clicked_code(click: dict | None) -> str | None:

@@ -229,7 +229,8 @@ def render_pending(search: str | None) -> Any:
                "hours_waiting", "diagnosis"]].to_dict("records")
     return html.Div([
         html.Div(f"截至 {as_of:%Y-%m-%d %H:%M}，共 {fmt_number(len(df))} 条", className="section-hint"),
-        data_table("ref-pending-table", rows, PENDING_COLUMNS, page_size=10, height=480)])
+        data_table("ref-pending-table", rows, PENDING_COLUMNS, page_size=10, height=480,
+                   dashGridOptions={"overlayNoRowsTemplate": None})])
 
 
 def _graph(fig: go.Figure) -> dcc.Graph:
