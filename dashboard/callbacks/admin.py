@@ -145,7 +145,7 @@ def register(app: dash.Dash) -> None:
                   Input("logs-user", "value"))
     def show_logs(tab, days, username):  # noqa: ANN001, ANN202
         require_roles(AUDITOR)
-        from layouts.admin_logs import audit_table, login_table, service_tables
+        from layouts._admin_parts import audit_table, login_table, service_tables
         cfg = _cfg()
         days = int(days or 7)
         username = (username or "").strip()[:64]
