@@ -203,6 +203,7 @@ def page_header(title: str, subtitle: str | None = None, actions: Any = None) ->
 # ---------------------------------------------------------------------------------------------- tables
 AG_GRID_LOCALE_ZH: dict[str, str] = {
     "page": "第", "more": "更多", "to": "至", "of": "共", "next": "下一页", "last": "末页", "first": "首页",
+    # noRowsToShow replaces an HTML overlay template, which dash-ag-grid blocks as a possible XSS vector.
     "previous": "上一页", "loadingOoo": "加载中…", "loadingError": "加载出错", "noRowsToShow": "无数据",
     "pageSizeSelectorLabel": "每页条数：", "ariaPageSizeSelectorLabel": "每页条数", "pageLastRowUnknown": "?",
     "firstPage": "首页", "lastPage": "末页", "nextPage": "下一页", "previousPage": "上一页",
@@ -262,7 +263,6 @@ def data_table(table_id: Any, rows: Sequence[dict[str, Any]] | Any, columns: Seq
     options: dict[str, Any] = {
         "localeText": AG_GRID_LOCALE_ZH, "pagination": True, "paginationPageSize": page_size,
         "paginationPageSizeSelector": [10, 20, 50, 100], "animateRows": False,
-        "overlayNoRowsTemplate": "<span class='grid-empty'>本期无数据</span>",
         "enableCellTextSelection": True, "ensureDomOrder": True,
     }
     options.update(grid_kwargs.pop("dashGridOptions", {}))

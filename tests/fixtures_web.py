@@ -112,16 +112,16 @@ def read_accounts_file(path: _Path) -> dict[str, tuple[str, str]]:
 def live_server(app_cfg):  # noqa: ANN001, ANN201
     """Base URL of the real app (``create_app(app_cfg)``, tiny demo mart when available) in a real HTTP server.
 
-    The tests-only page ``/topic/_bridge_test`` (tests/shell_bridge_page.py) is registered first, so the
-    ECharts bridge can be tested before the map pages exist; it is not in the navigation.
+    The tests-only pages ``/map/_shell_test`` and ``/map/_bridge_test`` (tests/shell_bridge_page.py) are
+    registered too, so the shell and the ECharts bridge are tested apart from the pages; they are not in the nav.
     """
     from werkzeug.serving import make_server
 
     from dashboard.app import create_app
     from tests.shell_bridge_page import register_bridge_test_page
 
-    register_bridge_test_page()
     app = create_app(app_cfg)
+    register_bridge_test_page()     # after the app exists (Dash's rule), before its first request
     # Every browser test logs in from 127.0.0.1; the login rate limit has its own test.
     app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
     srv = make_server("127.0.0.1", 0, app.server, threaded=True)

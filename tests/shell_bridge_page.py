@@ -1,6 +1,7 @@
-"""A tests-only page exercising the ECharts bridge (registered by the ``live_server`` fixture, not in the nav).
+"""Tests-only pages (registered by the ``live_server`` fixture, not in the nav): a blank page showing only the
+shell (``SHELL_PATH``) and a page exercising the ECharts bridge (``PATH``).
 
-It lives under ``/topic/`` so that the role gate lets leaders and managers open it. The chart option is the
+They live under ``/map/`` so that the role gate lets leaders and managers open them (no path template there). The chart option is the
 Store's initial data (the clientside render fires on load); a clientside callback copies every click payload
 from the click Store into ``#bridge-test-click`` so the test can see that Dash callbacks receive clicks.
 """
@@ -12,7 +13,8 @@ from dash import Input, Output, html
 from layouts import _ids as ids
 from layouts._components import echarts
 
-PATH = "/topic/_bridge_test"
+PATH = "/map/_bridge_test"
+SHELL_PATH = "/map/_shell_test"
 NAME = "bridge-test"
 CLICK_OUT = "bridge-test-click"
 
@@ -26,7 +28,7 @@ OPTION = {
 _registered = {"done": False}
 
 
-def layout() -> html.Div:
+def layout(**_query: str) -> html.Div:
     """The test page: one chart and the click echo."""
     chart = echarts(NAME, height=300)
     # The option Store's initial data triggers the first render.
@@ -38,6 +40,8 @@ def register_bridge_test_page() -> None:
     """Register the page and its echo callback (idempotent; call before the app's first request)."""
     if _registered["done"]:
         return
+    dash.register_page(__name__ + "_shell", path=SHELL_PATH, name="外壳测试", title="外壳测试",
+                       layout=lambda **_kw: html.Div(html.H2("外壳测试")))
     dash.register_page(__name__, path=PATH, name="ECharts 桥接测试", title="ECharts 桥接测试",
                        layout=layout, toolbar=False)
     dash.clientside_callback(

@@ -144,3 +144,15 @@ def test_shell_layout_has_header_nav_toolbar_and_container():
     for needle in ("医共体运营监测平台", ids.URL, ids.TOOLBAR, ids.GRAIN, ids.PERIOD, ids.TOWNSHIP, ids.INST,
                    ids.USER_BOX, "_pages_content"):
         assert needle in text, needle
+
+
+def test_nav_state_highlights_and_carries_view_state():
+    from dashboard.callbacks.shell import nav_state
+    link_ids = [ids.nav_link(i.href) for i in _shell.NAV_ITEMS]
+    classes, hrefs, toolbar = nav_state("/indicator/bed_occupancy", "?grain=year&period=2024&org=H001&tab=x",
+                                        link_ids)
+    active = [i.label for i, cls in zip(_shell.NAV_ITEMS, classes) if "active" in cls.split()]
+    assert active == ["指标分析"] and toolbar == "toolbar"
+    assert hrefs[0] == "/?grain=year&period=2024&org=H001"      # page extras (tab) are not carried
+    _, _, toolbar = nav_state("/admin/logs", "", link_ids)
+    assert toolbar == "toolbar toolbar-hidden"

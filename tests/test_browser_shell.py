@@ -1,0 +1,108 @@
+"""The shell in a real headless Chromium against the real app on a real HTTP server."""
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlparse
+
+from layouts import _ids as ids
+from tests.shell_bridge_page import SHELL_PATH
+
+PERIOD_SEL = f"#{ids.PERIOD}"
+
+
+def _query(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlparse(url).query)
+
+
+def _wait_toolbar_ready(page) -> None:  # noqa: ANN001
+    """Wait until the toolbar callback has filled the period picker (its value shows in the dropdown)."""
+    page.wait_for_function(
+        "() => { const el = document.querySelector('#shell-period'); "
+        "return el && /\\d{4}年/.test(el.innerText); }", timeout=15000)
+
+
+def test_shell_loads_with_user_nav_and_no_console_errors(page_as):
+    page = page_as("leader")
+    page.goto(page.base_url + SHELL_PATH)
+    page.wait_for_selector(".app-header")
+    assert "医共体运营监测平台" in page.inner_text(".app-header")
+    assert "退出" in page.inner_text(".user-box")
+    assert page.get_attribute(".logout-link", "href") == "/logout"
+    nav = page.inner_text(f"#{ids.NAV}")
+    for label in ("驾驶舱", "一张图", "居民健康", "指标分析", "专题", "双向转诊", "数据质量"):
+        assert label in nav, label
+    assert "系统管理" not in nav and "审计日志" not in nav     # not the leader's pages
+    # links are real anchors to the pages; none is active on a page outside the nav
+    assert page.get_attribute(f"#{ids.NAV} a:has-text('居民健康')", "href").startswith("/map/health")
+    assert page.locator(".nav-link.active").count() == 0
+    _wait_toolbar_ready(page)
+    assert page.is_visible(f"#{ids.TOOLBAR}")
+
+
+def test_admin_sees_only_admin_pages_and_no_toolbar(page_as):
+    page = page_as("admin")
+    page.goto(page.base_url + "/admin/users")
+    page.wait_for_selector(f"#{ids.NAV}")
+    nav = page.inner_text(f"#{ids.NAV}")
+    assert "系统管理" in nav and "驾驶舱" not in nav
+    page.wait_for_function(f"() => document.querySelector('#{ids.TOOLBAR}').classList.contains('toolbar-hidden')")
+    assert not page.is_visible(f"#{ids.TOOLBAR}")
+
+
+def test_period_picker_writes_url_and_back_restores(page_as):
+    page = page_as("leader")
+    page.goto(page.base_url + SHELL_PATH + "?grain=month&period=2024-06")
+    _wait_toolbar_ready(page)
+    assert "2024年6月" in page.inner_text(PERIOD_SEL)
+
+    # grain 季 → URL gets the quarter containing the month, picker shows it
+    page.click(f"#{ids.GRAIN} label:has-text('季')")
+    page.wait_for_function("() => location.search.includes('grain=quarter')")
+    q = _query(page.url)
+    assert q["grain"] == ["quarter"] and q["period"] == ["2024Q2"]
+    page.wait_for_function("() => document.querySelector('#shell-period').innerText.includes('2024年第2季度')")
+
+    # nav links carry the state to the next page
+    href = page.get_attribute(f"a[href^='/map/health']", "href")
+    assert "grain=quarter" in href and "period=2024Q2" in href
+
+    # Back returns to the month view and the picker follows the URL
+    page.go_back()
+    page.wait_for_function("() => location.search.includes('grain=month')")
+    assert _query(page.url)["period"] == ["2024-06"]
+    page.wait_for_function("() => document.querySelector('#shell-period').innerText.includes('2024年6月')")
+    assert page.is_checked(f"#{ids.GRAIN} input[value=month]")
+
+
+def test_bad_query_string_falls_back_to_defaults(page_as):
+    page = page_as("leader")
+    page.goto(page.base_url + SHELL_PATH + "?grain=decade&period=abc&org=%3Cscript%3E")
+    _wait_toolbar_ready(page)
+    assert page.is_checked(f"#{ids.GRAIN} input[value=month]")
+
+
+def test_echarts_bridge_renders_canvas_and_click_reaches_store(page_as):
+    from tests.shell_bridge_page import CLICK_OUT, PATH
+    page = page_as("leader")
+    page.goto(page.base_url + PATH)
+    box = "div.echarts-box"
+    page.wait_for_selector(f"{box} canvas", timeout=15000)
+    page.wait_for_selector(f"{box}.echarts-ready")
+    assert page.evaluate("() => window.dash_clientside.echarts.count()") == 1
+    canvas = page.locator(f"{box} canvas").first
+    bbox = canvas.bounding_box()
+    assert bbox["width"] > 300 and bbox["height"] > 200
+    # The first bar (城关镇, 120) is the tallest: click in its middle, low enough to hit the bar.
+    grid_left = bbox["x"] + bbox["width"] * 0.10
+    grid_width = bbox["width"] * 0.80
+    page.mouse.click(grid_left + grid_width / 6, bbox["y"] + bbox["height"] * 0.75)
+    page.wait_for_function(f"() => document.getElementById('{CLICK_OUT}').innerText.length > 0", timeout=10000)
+    payload = json.loads(page.inner_text(f"#{CLICK_OUT}"))
+    assert payload["name"] == "城关镇" and payload["seriesName"] == "门急诊人次"
+    assert payload["dataIndex"] == 0 and payload["componentType"] == "series" and payload["ts"] > 0
+    # Leaving the page (client-side navigation, as a nav link does) disposes the chart
+    page.evaluate(f"() => {{ history.pushState({{}}, '', '{SHELL_PATH}'); "
+                  "window.dispatchEvent(new PopStateEvent('popstate')); }")
+    page.wait_for_selector("text=外壳测试")
+    page.wait_for_timeout(600)
+    assert page.evaluate("() => window.dash_clientside.echarts.count()") == 0
