@@ -1,0 +1,91 @@
+"""Server time and payload of every callback of the indicator pages, driven like a browser would.
+
+    python -m bench.pages [--data-dir DIR] [--scale 1.0] [--runs 7]
+
+Builds (or reuses) the demo in DATA_DIR, logs in as the demo leader through the real /login form, then POSTs
+the real /_dash-update-component payloads of the cockpit, indicator, topic and referral callbacks and prints
+p50/p95 server time and response bytes per callback (a table, never a pass/fail).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import time
+
+SEARCH = "?grain=quarter&period={period}"
+IND = "op_antibiotic_rate"
+CALLS = [
+    ("cockpit.cards", [("home-cards", "children"), ("home-subtitle", "children")], ("home-ready", "data", True)),
+    ("cockpit.alerts", [("home-alerts", "children")], ("home-ready", "data", True)),
+    ("cockpit.freshness", [("home-freshness", "children")], ("home-ready", "data", True)),
+    ("indicator.crumbs", [("ind-crumbs", "children"), ("ind-subtitle", "children"), ("ind-notice", "children")],
+     ("ind-id", "data", IND)),
+    ("indicator.trend", [("ind-trend-box", "children")], ("ind-id", "data", IND)),
+    ("indicator.breakdown", [("ind-breakdown-box", "children"), ("ind-breakdown-title", "children"),
+                             ("ind-table-box", "children")], ("ind-id", "data", IND)),
+    ("indicator.ranking", [("ind-ranking-box", "children"), ("ind-ranking-title", "children")],
+     ("ind-id", "data", IND)),
+    ("topic.quality", [("topic-tabs", "children"), ("topic-grid", "children"), ("topic-subtitle", "children")],
+     ("topic-id", "data", "quality")),
+    ("referrals.kpis", [("ref-kpis", "children"), ("ref-subtitle", "children")], ("ref-ready", "data", True)),
+] + [(f"referrals.{b}", [(f"ref-{b}", "children")], ("ref-ready", "data", True))
+     for b in ("volume", "flow", "outside", "dest", "diag", "pending")]
+
+
+def _payload(outputs: list[tuple[str, str]], trigger: tuple, search: str) -> dict:
+    outs = [{"id": i, "property": p} for i, p in outputs]
+    name = (".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..") if len(outputs) > 1 else \
+        f"{outputs[0][0]}.{outputs[0][1]}"
+    return {"output": name, "outputs": outs if len(outs) > 1 else outs[0],
+            "inputs": [{"id": trigger[0], "property": trigger[1], "value": trigger[2]}],
+            "state": [{"id": "url", "property": "search", "value": search}],
+            "changedPropIds": [f"{trigger[0]}.{trigger[1]}"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data-dir", default=os.environ.get("DATA_DIR", "./data"))
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--runs", type=int, default=7)
+    args = ap.parse_args()
+    os.environ["DATA_DIR"] = args.data_dir
+    from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
+    from dashboard.appdb import init_app_db
+    from dashboard.config import load_config
+    from mart.db import mart_exists
+    cfg = load_config()
+    if not mart_exists(cfg):
+        from dashboard.bootstrap import build_demo_everything
+        build_demo_everything(cfg, scale=args.scale, quiet=True)
+    init_app_db(cfg.app_db_url)
+    ensure_demo_accounts(cfg)
+    from dashboard.app import create_app
+    from queries.periods import last_complete_month
+    from dashboard.urlstate import month_to_period
+    app = create_app(cfg)
+    app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    user, password = read_demo_accounts(cfg)["leader"]
+    client = app.server.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"username": user, "password": password, "csrf_token": token})
+    search = SEARCH.format(period=month_to_period(last_complete_month(cfg.mart_url), "quarter"))
+    print(f"mart {cfg.mart_url}  view {search}  runs {args.runs} (first run discarded as warm-up)")
+    print(f"{'callback':<22}{'p50 ms':>9}{'p95 ms':>9}{'bytes':>10}  status")
+    for name, outputs, trigger in CALLS:
+        times, size, status = [], 0, None
+        for run in range(args.runs + 1):
+            t0 = time.perf_counter()
+            resp = client.post("/_dash-update-component", json=_payload(outputs, trigger, search))
+            ms = (time.perf_counter() - t0) * 1000
+            size, status = len(resp.get_data()), resp.status_code
+            if run:
+                times.append(ms)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        print(f"{name:<22}{statistics.median(times):>9.0f}{p95:>9.0f}{size:>10,}  {status}")
+
+
+if __name__ == "__main__":
+    main()
