@@ -222,7 +222,7 @@ def select_flows(flows: pd.DataFrame, top_n: int = 40, min_share: float = 0.05) 
     return pd.concat(kept, ignore_index=True) if kept else flows.iloc[0:0]
 
 
-def flow_width(referrals: pd.Series, lo: float = 1.0, hi: float = 7.0) -> pd.Series:
+def flow_width(referrals: pd.Series, lo: float = 1.0, hi: float = 6.0) -> pd.Series:
     """Line widths from lo to hi proportional to volume (of the largest flow shown)."""
     top = float(referrals.max()) if len(referrals) else 0.0
     if top <= 0:
@@ -264,8 +264,8 @@ def reform_option(disp: DisplayGeometry, values: pd.DataFrame, classes: Classifi
             "type": "lines", "name": FLOW_ZH[direction], "coordinateSystem": "geo", "zlevel": 1,
             "effect": {"show": True, "period": 5 if direction == "up" else 6, "trailLength": 0.15,
                        "symbol": "arrow", "symbolSize": 6, "color": FLOW_COLORS[direction]},
-            "lineStyle": {"color": FLOW_COLORS[direction], "opacity": 0.55, "curveness": 0.2 if direction == "up"
-                          else -0.2},
+            # the same curveness bends A→B and B→A to opposite sides, so up and down never overlap
+            "lineStyle": {"color": FLOW_COLORS[direction], "opacity": 0.6, "curveness": 0.25},
             "emphasis": {"lineStyle": {"opacity": 0.95}},
             "data": data,
         })

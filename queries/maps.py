@@ -6,20 +6,9 @@ One function per query; values are bound parameters. Months are 'YYYY-MM', bound
 """
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 
 from queries.connection import read_df
-
-
-def _month_start(month: str) -> dt.datetime:
-    return dt.datetime(int(month[:4]), int(month[5:7]), 1)
-
-
-def _month_after(month: str) -> dt.datetime:
-    y, m = int(month[:4]), int(month[5:7])
-    return dt.datetime(y + (m == 12), m % 12 + 1, 1)
 
 
 def township_areas(mart_url: str) -> pd.DataFrame:
@@ -49,26 +38,42 @@ ORDER BY i.inst_code""")
 
 
 def institution_volumes(mart_url: str, first_month: str, last_month: str) -> pd.DataFrame:
-    """Outpatient visits and discharges per institution in the months first..last.
+    """Outpatient visits and discharges per institution in the months first..last (from the rollups).
 
     Columns: inst_code, op_visits, discharges (institutions without activity are absent).
     """
-    params = {"start": _month_start(first_month), "end_excl": _month_after(last_month)}
     df = read_df(mart_url, """
 WITH op AS (
-  SELECT inst_code, count(*) AS op_visits
-  FROM outpatient_visit
-  WHERE visit_time >= :start AND visit_time < :end_excl
+  SELECT inst_code, sum(visits) AS op_visits
+  FROM r_op_month
+  WHERE month >= :first AND month <= :last
   GROUP BY inst_code
 ), ip AS (
-  SELECT inst_code, count(*) AS discharges
-  FROM inpatient_discharge
-  WHERE discharge_time >= :start AND discharge_time < :end_excl
+  SELECT inst_code, sum(discharges) AS discharges
+  FROM r_ip_month
+  WHERE month >= :first AND month <= :last
   GROUP BY inst_code
 )
 SELECT coalesce(op.inst_code, ip.inst_code) AS inst_code,
        coalesce(op.op_visits, 0) AS op_visits, coalesce(ip.discharges, 0) AS discharges
-FROM op FULL OUTER JOIN ip ON ip.inst_code = op.inst_code""", params)
+FROM op FULL OUTER JOIN ip ON ip.inst_code = op.inst_code""", {"first": first_month, "last": last_month})
     for col in ("op_visits", "discharges"):
         df[col] = df[col].astype(int) if not df.empty else df[col]
+    return df
+
+
+def referral_flows(mart_url: str, first_month: str, last_month: str) -> pd.DataFrame:
+    """Referrals between the county's institutions in the months first..last (from the rollups).
+
+    Columns: direction, from_inst_code, to_inst_code, referrals — one row per direction and pair; referrals
+    leaving the county (no to_inst_code) are not flows between institutions and are left out.
+    """
+    df = read_df(mart_url, """
+SELECT direction, from_inst_code, to_inst_code, sum(referrals) AS referrals
+FROM r_ref_month
+WHERE month >= :first AND month <= :last AND to_inst_code IS NOT NULL AND to_inst_code <> ''
+GROUP BY direction, from_inst_code, to_inst_code
+ORDER BY referrals DESC, from_inst_code, to_inst_code""", {"first": first_month, "last": last_month})
+    if not df.empty:
+        df["referrals"] = df["referrals"].astype(int)
     return df

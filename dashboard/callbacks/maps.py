@@ -481,8 +481,13 @@ def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]
                   State(ids.URL, "search"), prevent_initial_call=True)
     def _to_url(*args):  # noqa: ANN002, ANN202
         *values, search = args
-        new = search_with(search, **{key: value for (_, key), value in zip(controls, values)})
-        return new if new != (search or "") else no_update
+        state = map_state(page, search)
+        current = {P.URL_INDICATOR: state.indicator, P.URL_METHOD: state.method, P.URL_CLASSES: state.classes,
+                   P.URL_TOP: state.top}
+        wanted = {key: value for (_, key), value in zip(controls, values)}
+        if all(value is None or str(current[key]) == str(value) for key, value in wanted.items()):
+            return no_update          # the pickers only mirror the URL (page load): no second render
+        return search_with(search, **wanted)
 
     @app.callback(*[Output(P.mid(page, part), "value") for part, _ in controls],
                   Input(P.mid(page, "ready"), "data"), State(ids.URL, "search"))

@@ -1,0 +1,16 @@
+"""医疗机构运行一张图 /map/institutions: institutions on the township map, by type, volume and indicator status."""
+from __future__ import annotations
+
+import dash
+from dash import html
+
+from layouts.map_parts import control, indicator_dropdown, map_page, status_legend
+
+dash.register_page(__name__, path="/map/institutions", title="医疗机构运行一张图 · 医共体运营监测平台",
+                   name="医疗机构运行一张图", order=10)
+
+
+def layout(**_query: str) -> html.Div:
+    """Skeleton only; ``dashboard.callbacks.maps`` fills the map from the URL state and the user's scope."""
+    return map_page("inst", [control("着色指标", indicator_dropdown("inst"))],
+                    "点击地图上的机构查看运行概况；点击乡镇查看辖区机构", side_top=status_legend())
