@@ -28,7 +28,9 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 
 # Navigation entries in display order (path, label); the shell shows those allowed for the role.
 NAV: tuple[tuple[str, str], ...] = (
-    ("/", "驾驶舱"), ("/map/institutions", "一张图"), ("/indicator/", "指标分析"), ("/topic/resources", "专题"),
+    ("/", "驾驶舱"), ("/map/institutions", "医疗机构运行"), ("/map/health", "居民健康"), ("/map/reform", "医改动态监测"),
+    ("/indicators", "指标分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
+    ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
     ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
     ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"),
 )

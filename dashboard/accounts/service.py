@@ -438,6 +438,12 @@ def ensure_demo_accounts(cfg: Config) -> Path | None:
     existing = {u.username for u in list_users(cfg)}
     missing = [a for a in DEMO_ACCOUNTS if a[1] not in existing]
     if not missing and path.exists():
+        manager = get_user_view(cfg, "manager")
+        if manager is not None and manager.is_demo and not manager.inst_codes:
+            # Accounts made before the mart existed: give the demo manager its scope now.
+            insts = demo_manager_institutions(cfg)
+            if insts:
+                update_user(cfg, "manager", inst_codes=insts, actor=("system:demo", "", ""))
         return None
     actor = ("system:demo", "", "")
     lines: list[str] = []
