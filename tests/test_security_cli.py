@@ -1,0 +1,59 @@
+"""The users command group, through the real click CLI of app.py."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+
+def _run(tmp_path, monkeypatch, args, stdin=None):  # noqa: ANN001, ANN201
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("APP_DB_URL", raising=False)
+    from app import cli
+    return CliRunner().invoke(cli, args, input=stdin)
+
+
+def test_users_commands(tmp_path, monkeypatch):  # noqa: ANN001
+    r = _run(tmp_path, monkeypatch, ["users", "create", "wang", "--role", "manager", "--inst", "H001"], "Strong-Pw1\n")
+    assert r.exit_code == 0, r.output
+    r = _run(tmp_path, monkeypatch, ["users", "create", "li", "--role", "leader"], "weak\n")
+    assert r.exit_code != 0 and "至少 8 位" in r.output
+    r = _run(tmp_path, monkeypatch, ["users", "create", "zhao", "--role", "manager"], "Strong-Pw1\n")
+    assert r.exit_code != 0 and "至少分配一个机构" in r.output
+    r = _run(tmp_path, monkeypatch, ["users", "create", "wang", "--role", "leader"], "Strong-Pw1\n")
+    assert r.exit_code != 0 and "已存在" in r.output
+    r = _run(tmp_path, monkeypatch, ["users", "list"])
+    assert "wang" in r.output and "H001" in r.output and "须改密" in r.output and "li " not in r.output
+    assert _run(tmp_path, monkeypatch, ["users", "unlock", "wang"]).exit_code == 0
+    assert _run(tmp_path, monkeypatch, ["users", "unlock", "nobody"]).exit_code != 0
+    assert _run(tmp_path, monkeypatch, ["users", "reset-password", "wang"], "Other-Pw22\n").exit_code == 0
+    r = _run(tmp_path, monkeypatch, ["users", "purge-logs", "--days", "30"])
+    assert r.exit_code != 0 and "184" in r.output
+    assert _run(tmp_path, monkeypatch, ["users", "purge-logs"]).exit_code == 0
+
+    from dashboard.accounts.models import AuditLog
+    from dashboard.accounts.service import authenticate
+    from dashboard.appdb import session_factory
+    from dashboard.config import load_config
+    cfg = load_config()
+    assert authenticate(cfg, "wang", "Other-Pw22")[1] == "success"
+    with session_factory(cfg.app_db_url)() as s:
+        actions = [a.action for a in s.query(AuditLog).filter(AuditLog.target == "wang")]
+    assert actions == ["user.create", "user.unlock", "user.reset_password"]
+
+
+def test_demo_accounts_written_once(tmp_path, monkeypatch):  # noqa: ANN001
+    import os
+    import stat
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
+    from dashboard.config import load_config
+    cfg = load_config()
+    path = ensure_demo_accounts(cfg)
+    assert path == cfg.demo_accounts_path and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    first = read_demo_accounts(cfg)
+    assert ensure_demo_accounts(cfg) is None and read_demo_accounts(cfg) == first
+    path.unlink()   # lost file: new passwords, and the file tells the truth again
+    assert ensure_demo_accounts(cfg) == path
+    again = read_demo_accounts(cfg)
+    from dashboard.accounts.service import authenticate
+    for role, (user, pw) in again.items():
+        assert authenticate(cfg, user, pw)[1] == "success"
