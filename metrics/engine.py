@@ -224,6 +224,12 @@ def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: s
     out = [o for o in out if not o.empty]
     result = pd.concat(out, ignore_index=True) if out else empty.copy()
     result = result.reindex(columns=COLUMNS)
+    order = {iid: n for n, iid in enumerate(INDICATORS)}
+    result = result.sort_values(["indicator_id", "period_start", "org_code"], kind="stable",
+                                key=lambda c: c.map(order) if c.name == "indicator_id" else c)
+    result = result.reset_index(drop=True)
+    for col in ("status", "note", "target", "org_name", "parent_code"):
+        result[col] = result[col].astype(object).where(result[col].notna(), None)
     result.attrs["refused"] = refused
     return result
 
