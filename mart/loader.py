@@ -569,7 +569,9 @@ def load_directory(cfg: Config, directory: str | Path,
         raise LoadError(issues.items, issues.total, warnings)
 
     with writer(cfg) as con:
-        con.execute("BEGIN TRANSACTION")
+        # Staging and validation only create TEMP tables of this connection: they run before the transaction so
+        # that staged row ids are plain file order. The writer holds the mart's file lock throughout, so nothing
+        # can change the mart between validation and the write transaction.
         try:
             failed: set[str] = set()
             for src in sources:
@@ -596,24 +598,27 @@ def load_directory(cfg: Config, directory: str | Path,
                 raise LoadError(issues.items, issues.total, warnings)
 
             good = list(staged.values())
-            months, new_months = _affected_months(con, good)
-            rows: dict[str, int] = {}
-            replaced: dict[str, int] = {}
-            for src in good:
-                say(f"写入 {src.table.name} ({src.rows} 行) …")
-                replaced[src.table.name] = _apply(con, src)
-                rows[src.table.name] = src.rows
-            _extend_calendar(con, new_months)
-            say("更新汇总表 (rollups) …")
-            rollups.build_rollups(con, months=months)
-            version = bump_data_version(con)
-            _log(con, str(directory), rows, months)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                months, new_months = _affected_months(con, good)
+                rows: dict[str, int] = {}
+                replaced: dict[str, int] = {}
+                for src in good:
+                    say(f"写入 {src.table.name} ({src.rows} 行) …")
+                    replaced[src.table.name] = _apply(con, src)
+                    rows[src.table.name] = src.rows
+                _extend_calendar(con, new_months)
+                say("更新汇总表 (rollups) …")
+                rollups.build_rollups(con, months=months)
+                version = bump_data_version(con)
+                _log(con, str(directory), rows, months)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
             for src in sources:
                 con.execute(f"DROP TABLE IF EXISTS {_q(src.stage)}")
                 con.execute(f"DROP TABLE IF EXISTS {_q('_raw_' + src.table.name)}")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     return LoadReport(source=str(directory), rows=rows, replaced=replaced, warnings=warnings, months=months,
                       seconds=time.perf_counter() - started, data_version=version)
