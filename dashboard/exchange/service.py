@@ -152,8 +152,8 @@ def ensure_nodes(cfg: Config, institutions: pd.DataFrame | None = None) -> int:
     ``institutions`` (inst_code, name, inst_type, level, lon, lat[, parent_inst_code]) defaults to the mart's.
     """
     if institutions is None:
-        from queries.exchange_org import institutions_for_nodes
-        institutions = institutions_for_nodes(cfg.mart_url)
+        from queries.org import org_tree
+        institutions = org_tree(cfg.mart_url)
     chosen = _pick_institutions(institutions)
     init_app_db(cfg.app_db_url)
     created = 0
@@ -348,8 +348,8 @@ def request_rerun(cfg: Config, run_id: str, requester: str) -> CommandInfo:
     """Ask the run's node to re-run a failed run. One open command per run: asking again returns it.
 
     AUDIT CALL SITE: the page callback records the audit after this returns, e.g.
-    ``record_audit(actor, "exchange.rerun", target=run_id, detail={"command_id": info.id, "created": info.created})``
-    via ``dashboard.accounts.audit.record_audit`` (the service stays free of the accounts package).
+    ``dashboard.accounts.audit.record_audit("job.rerun", run_id, after={"command_id": info.id,
+    "created": info.created})`` (the service stays free of the accounts package).
     """
     if not requester:
         raise RerunRefused("缺少操作人")
@@ -396,7 +396,9 @@ def pending_commands(cfg: Config, node_code: str | None = None, include_finished
 # ---------------------------------------------------------------- states and page queries
 
 def _frame(result: Any) -> pd.DataFrame:
-    return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    # plain tuples: building a DataFrame from Row objects probes each row's attributes (slow on 50k rows)
+    keys = list(result.keys())
+    return pd.DataFrame([tuple(r) for r in result.fetchall()], columns=keys)
 
 
 NODE_STATE_COLUMNS = ["code", "inst_code", "name", "inst_name", "inst_type", "inst_level", "lon", "lat", "zoom",
@@ -577,7 +579,8 @@ def update_node_settings(cfg: Config, code: str, lon: Any, lat: Any, zoom: Any =
     """Validate and save a node's map settings; returns the changed fields {field: (old, new)}.
 
     Raises SettingsInvalid (field errors) or LookupError (no such node). AUDIT CALL SITE: the page callback
-    records ``record_audit(actor, "exchange.node_settings", target=code, detail=changes)``.
+    records ``record_audit("node.settings", code, before={f: o for f, (o, n) in changes.items()},
+    after={f: n for f, (o, n) in changes.items()})``.
     """
     from pydantic import ValidationError
 
