@@ -1,0 +1,44 @@
+"""Generate docs/indicators.md from the catalogue (``python -m metrics.docs`` rewrites it; a test checks it)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from metrics.catalogue import BASIS_ZH, INDICATORS, LEVEL_ZH, MEASURES, TOPICS
+
+DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "indicators.md"
+_DIR = {"up": "↑ 越高越好", "down": "↓ 越低越好", "band": "◇ 区间"}
+
+
+def render() -> str:
+    """The indicator reference as Markdown."""
+    out = ["# 指标参考 Indicator reference", "",
+           "Generated from `metrics/catalogue.py` by `python -m metrics.docs` — do not edit by hand.", "",
+           "值 = 系数 × Σ分子 ÷ Σ分母 (ratio of sums at the requested level); 分母为 0 时无值 (—)。"
+           "分母为病例数且 < 30 时标记“样本量小”。存量指标 (床位、人员、设备、在管慢病患者) 取期末月。", ""]
+    for topic, zh in TOPICS.items():
+        out += [f"## {zh} ({topic})", "",
+                "| id | 名称 | 定义 | 单位 | 方向 | 目标 | 口径 | 层级 | 来源 |", "|---|---|---|---|---|---|---|---|---|"]
+        for ind in INDICATORS.values():
+            if ind.topic != topic:
+                continue
+            levels = "、".join(LEVEL_ZH[lv] for lv in ind.levels)
+            definition = ind.definition + (f" ({ind.note})" if ind.note else "")
+            if not ind.available:
+                definition = ind.unavailable_reason
+            elif ind.kind == "exchange":
+                definition += " — computed by the exchange module (app database)"
+            out.append(f"| `{ind.id}` | {ind.zh}<br>{ind.en} | {definition} | {ind.unit or '—'} | "
+                       f"{_DIR[ind.direction]} | {ind.target_text} | {BASIS_ZH[ind.basis]} | {levels} | {ind.source} |")
+        out.append("")
+    out += ["## 度量 Measures", "", "| id | 名称 | 表 | 列 | 筛选 | 期间合并 |", "|---|---|---|---|---|---|"]
+    for m in MEASURES.values():
+        parts = " ".join(("+" if s > 0 else "−") + p for p, s in m.parts)
+        out.append(f"| `{m.id}` | {m.zh} | {m.table or parts} | {m.column or ''} | {', '.join(m.filters)} | "
+                   f"{m.kind} |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    DOC_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DOC_PATH.write_text(render(), encoding="utf-8")
+    print(f"wrote {DOC_PATH}")
