@@ -1,6 +1,7 @@
 """Building the whole demo: mart, rollups, geometry, demo accounts and exchange history."""
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import click
@@ -9,7 +10,7 @@ from dashboard.config import Config
 
 
 def build_demo_everything(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
-                          quiet: bool = False) -> dict[str, int]:
+                          quiet: bool = False, until: dt.date | None = None) -> dict[str, int]:
     """Build the demo county end to end; returns row counts per mart table."""
     from dashboard.appdb import init_app_db
     from dashboard.accounts.service import ensure_demo_accounts
@@ -17,7 +18,7 @@ def build_demo_everything(cfg: Config, scale: float = 1.0, seed: int = 42, years
     from mart.demo import build_demo
 
     t0 = time.perf_counter()
-    counts = build_demo(cfg, scale=scale, seed=seed, years=years, quiet=quiet)
+    counts = build_demo(cfg, scale=scale, seed=seed, years=years, until=until, quiet=quiet)
     init_app_db(cfg.app_db_url)
     accounts = ensure_demo_accounts(cfg)
     seed_demo_history(cfg, days=30)

@@ -187,14 +187,14 @@ def _institutions(areas: pd.DataFrame, seed: int) -> list[Inst]:
     city = towns.area_code[0]
     insts: list[Inst] = [
         Inst("H001", f"{COUNTY_NAME}总医院", "general_hospital", "county", city, None, 1, 600, DEPTS_COUNTY,
-             op_share=0.35 * 0.60, op_cost=220 * 1.03, op_drug=0.35, op_abx=0.13, op_nonres=0.08, op_tcm=0.07,
-             ip_occ=0.87, ip_alos=8.6, ip_cost=6400 * 1.08, lab_rate=1.1, ecg=10, staff_base=(200, 300, 25, 45)),
+             op_share=0.35 * 0.60, op_cost=220 * 1.03, op_drug=0.34, op_abx=0.13, op_nonres=0.08, op_tcm=0.07,
+             ip_occ=0.87, ip_alos=9.4, ip_cost=6400 * 1.08, lab_rate=1.1, ecg=10, staff_base=(200, 300, 25, 45)),
         Inst("H002", f"{COUNTY_NAME}中医院", "tcm_hospital", "county", city, None, 0, 350, DEPTS_TCM,
              op_share=0.35 * 0.28, op_cost=200, op_drug=0.40, op_abx=0.12, op_nonres=0.07, op_tcm=0.55,
-             ip_occ=0.80, ip_alos=9.4, ip_cost=5600, lab_rate=0.9, ecg=6, staff_base=(115, 150, 15, 25)),
+             ip_occ=0.80, ip_alos=10.0, ip_cost=6000, lab_rate=0.9, ecg=6, staff_base=(115, 150, 15, 25)),
         Inst("H003", f"{COUNTY_NAME}妇幼保健院", "maternal_child", "county", city, None, 0, 120, DEPTS_MCH,
              op_share=0.35 * 0.12, op_cost=190, op_drug=0.30, op_abx=0.14, op_nonres=0.08, op_tcm=0.03,
-             ip_occ=0.74, ip_alos=5.2, ip_cost=4600, lab_rate=1.0, ecg=3, staff_base=(50, 80, 6, 12)),
+             ip_occ=0.74, ip_alos=5.6, ip_cost=5000, lab_rate=1.0, ecg=3, staff_base=(50, 80, 6, 12)),
     ]
     # community centres: two in 城关镇, one in its first neighbour
     comm_share = {0: 0.55, 1: 0.30}     # share of the township-level visits of that township taken by centres
@@ -211,8 +211,8 @@ def _institutions(areas: pd.DataFrame, seed: int) -> list[Inst]:
         abx = 0.40 if code == ANTIBIOTIC_OUTLIER else float(rng.uniform(0.12, 0.18))
         insts.append(Inst(code, f"{row['name']}卫生院", "township_center", "township", row.area_code, None, 0,
                           min(60, max(20, beds)), DEPTS_PRIMARY, op_share=share, op_cost=90 * 0.98,
-                          op_drug=0.44, op_abx=abx, op_nonres=0.03, op_tcm=0.14, ip_occ=float(rng.uniform(0.5, 0.66)),
-                          ip_alos=float(rng.uniform(6.2, 7.4)), ip_cost=2800 * 1.04, lab_rate=0.55, ecg=2,
+                          op_drug=0.42, op_abx=abx, op_nonres=0.03, op_tcm=0.14, ip_occ=float(rng.uniform(0.5, 0.66)),
+                          ip_alos=float(rng.uniform(6.8, 7.8)), ip_cost=2800 * 1.04, lab_rate=0.55, ecg=2,
                           staff_base=(int(8 + 14 * wt[t] / wt.max()), int(7 + 12 * wt[t] / wt.max()), 2, 2),
                           extra={"town_idx": t}))
     for t, row in towns.iterrows():
@@ -227,7 +227,7 @@ def _institutions(areas: pd.DataFrame, seed: int) -> list[Inst]:
             insts.append(Inst(f"V{t + 1:02d}{k + 1:02d}", f"{vname}村卫生室", "village_clinic", "village",
                               row.area_code, f"T{t + 1:03d}", 0, 0, DEPTS_VILLAGE,
                               op_share=0.33 * wt[t] / n_clinics * float(rng.uniform(0.7, 1.3)), op_cost=42,
-                              op_drug=0.50, op_abx=float(rng.uniform(0.12, 0.18)), op_nonres=0.02, op_tcm=0.08,
+                              op_drug=0.47, op_abx=float(rng.uniform(0.12, 0.18)), op_nonres=0.02, op_tcm=0.08,
                               lab_rate=0.15, ecg=int(rng.uniform() < 0.88), staff_base=(1 + int(rng.uniform() < 0.5),
                                                                                      0, 0, 0),
                               extra={"town_idx": t}))
@@ -515,7 +515,7 @@ SELECT x.*,
   floor(op_day * f_op * special * CASE WHEN level = 'township' AND inst_type = 'township_center' THEN 0.008
         WHEN level = 'township' THEN 0.004 WHEN level = 'village' THEN 0.003 ELSE 0 END
         + u(day_idx * 1000 + inst_idx, 4))::INTEGER AS n_up,
-  floor(ip_day * f_ip * special * CASE WHEN x.level = 'county' THEN 0.085 ELSE 0 END
+  floor(ip_day * f_ip * special * CASE WHEN x.level = 'county' THEN 0.11 ELSE 0 END
         + u(day_idx * 1000 + inst_idx, 5))::INTEGER AS n_down
 FROM g_daily x""")
 
@@ -609,7 +609,7 @@ def _pick_tables(con: duckdb.DuckDBPyConnection, insts: list[Inst], dept: pd.Dat
     pops = dict(zip(towns.area_code, towns.population))
     codes = list(pops)
     groups: dict[str, list[tuple[object, float]]] = {}
-    nonres_w = {"county": 0.075, "township": 0.035, "village": 0.02}
+    nonres_w = {"county": 0.09, "township": 0.04, "village": 0.025}
     for i in insts:
         nr = nonres_w[i.level]
         if i.level == "county":
@@ -862,8 +862,8 @@ WITH base AS (
 ), q AS (
   SELECT p.*, pool.aidx, pool.pool,
     CASE WHEN day >= (SELECT max(day) FROM g_day) - 1 AND us < 0.3 THEN 'pending'
-         WHEN us < 0.045 THEN 'rejected' WHEN us < 0.07 THEN 'cancelled'
-         WHEN us < 0.3 THEN 'accepted' ELSE 'completed' END AS status
+         WHEN us < 0.1 THEN 'rejected' WHEN us < 0.13 THEN 'cancelled'
+         WHEN us < 0.35 THEN 'accepted' ELSE 'completed' END AS status
   FROM p JOIN g_pool pool ON pool.area_code = p.patient_area
 )
 SELECT 'RF' || strftime(day, '%Y%m%d') || inst_code || lpad(i::VARCHAR, 6, '0'), direction, inst_code, to_inst,
@@ -919,7 +919,7 @@ SELECT o.*, 'OS' || replace(month, '-', '') || lpad(aidx::VARCHAR, 2, '0') || (s
   'P' || lpad(aidx::VARCHAR, 2, '0') || lpad((hash(k, 105) % pool)::VARCHAR, 7, '0') AS pid,
   CASE WHEN setting = 'inpatient' THEN round(18000 * exp(0.6 * gauss(k, 106) - 0.18), 2)
        ELSE round(650 * exp(0.7 * gauss(k, 106) - 0.245), 2) END AS total,
-  u(k, 108) < CASE WHEN setting = 'inpatient' THEN 0.62 ELSE 0.15 END AS referred,
+  u(k, 108) < CASE WHEN setting = 'inpatient' THEN 0.62 ELSE 0.04 END AS referred,
   u(k, 109) < 0.55 AS from_lead
 FROM g_out o""")
     _x(con, """

@@ -1,1 +1,52 @@
-"""Mart fixtures (owned by the foundation work)."""
+"""Mart fixtures: a tiny demo county built once per test session.
+
+``demo_cfg``  — Config of a tmp DATA_DIR holding a tiny demo (scale 0.01, 1 year + 2026 up to 2026-11-24, seed 42),
+                built end to end with ``build_demo_everything`` (mart, geometry, app DB, demo accounts, exchange).
+``demo_con``  — a read-only DuckDB connection to that mart (closed after the test).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterator
+
+import duckdb
+import pytest
+
+from dashboard.config import Config
+
+DEMO_UNTIL = dt.date(2026, 11, 24)
+DEMO_SCALE = 0.01
+DEMO_SEED = 42
+DEMO_YEARS = 1
+
+
+def make_config(data_dir) -> Config:  # noqa: ANN001
+    """A Config whose every file lives in ``data_dir`` (no environment needed)."""
+    return Config(data_dir=data_dir, mart_url=f"duckdb:///{data_dir / 'mart.duckdb'}",
+                  app_db_url=f"sqlite:///{data_dir / 'app.db'}", cache_url="")
+
+
+@pytest.fixture(scope="session")
+def demo_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """Config of a tiny demo county built once for the session."""
+    from dashboard.bootstrap import build_demo_everything
+
+    data_dir = tmp_path_factory.mktemp("demo_data")
+    cfg = make_config(data_dir)
+    with pytest.MonkeyPatch.context() as mp:     # code that calls load_config() sees the same folder
+        mp.setenv("DATA_DIR", str(data_dir))
+        mp.setenv("MART_URL", cfg.mart_url)
+        mp.setenv("APP_DB_URL", cfg.app_db_url)
+        build_demo_everything(cfg, scale=DEMO_SCALE, seed=DEMO_SEED, years=DEMO_YEARS, until=DEMO_UNTIL,
+                              quiet=True)
+    return cfg
+
+
+@pytest.fixture
+def demo_con(demo_cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Read-only connection to the tiny demo mart (same settings as the web process' engine)."""
+    con = duckdb.connect(str(demo_cfg.mart_path), read_only=True, config={"threads": 2})
+    try:
+        yield con
+    finally:
+        con.close()
