@@ -63,8 +63,10 @@ def test_period_picker_writes_url_and_back_restores(page_as):
     page.wait_for_function("() => document.querySelector('#shell-period').innerText.includes('2024年第2季度')")
 
     # nav links carry the state to the next page
-    href = page.get_attribute(f"a[href^='/map/health']", "href")
-    assert "grain=quarter" in href and "period=2024Q2" in href
+    page.wait_for_function("() => document.querySelector(\"a[href^='/map/health']\").getAttribute('href')"
+                           ".includes('grain=quarter')")
+    href = page.get_attribute("a[href^='/map/health']", "href")
+    assert href == "/map/health?grain=quarter&period=2024Q2"
 
     # Back returns to the month view and the picker follows the URL
     page.go_back()

@@ -1,0 +1,101 @@
+"""Full-page 1440×900 screenshots of pages of a running server, logged in as a demo role.
+
+    python tools/screenshot.py http://127.0.0.1:8050 leader / /map/health "/indicator/bed_occupancy?grain=year" \
+        --out screenshots/
+
+The password comes from DATA_DIR/demo-accounts.txt (lines ``role username password``) or --password.
+Each page waits until Dash has finished its callbacks (no pending requests), then a short settle time.
+Console errors and requests to non-loopback hosts are printed as warnings.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import click
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def _credentials(role: str, username: str | None, password: str | None) -> tuple[str, str]:
+    if username and password:
+        return username, password
+    from dashboard.config import load_config
+    path = load_config().demo_accounts_path
+    if not path.exists():
+        raise click.ClickException(f"{path} not found: pass --username and --password")
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == role:
+            return username or parts[1], password or parts[2]
+    raise click.ClickException(f"no demo account for role {role!r} in {path}")
+
+
+def _file_name(path: str) -> str:
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.strip("/")) or "home"
+    return name[:120] + ".png"
+
+
+@click.command()
+@click.argument("base_url")
+@click.argument("role")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--out", "out_dir", default="screenshots", show_default=True, type=click.Path(file_okay=False))
+@click.option("--username", default=None, help="instead of the demo account of ROLE")
+@click.option("--password", default=None)
+@click.option("--settle", default=800, show_default=True, help="milliseconds to wait after callbacks finish")
+@click.option("--width", default=1440, show_default=True)
+@click.option("--height", default=900, show_default=True)
+def main(base_url: str, role: str, paths: tuple[str, ...], out_dir: str, username: str | None,
+         password: str | None, settle: int, width: int, height: int) -> None:
+    """Log in as ROLE on BASE_URL and save a full-page screenshot of every PATH into --out."""
+    from playwright.sync_api import sync_playwright
+
+    user, pwd = _credentials(role, username, password)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    base = base_url.rstrip("/")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+        page.on("request", lambda r: problems.append(f"non-loopback request: {r.url}")
+                if (urlparse(r.url).hostname or "") not in ("127.0.0.1", "localhost", "::1")
+                and urlparse(r.url).scheme in ("http", "https") else None)
+        page.goto(f"{base}/login")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", pwd)
+        with page.expect_navigation():
+            page.click("button[type=submit]")
+        if "/login" in page.url:
+            raise click.ClickException(f"login as {user} failed")
+        for path in paths:
+            problems.clear()
+            page.goto(base + (path if path.startswith("/") else "/" + path))
+            page.wait_for_load_state("networkidle")
+            # Dash marks the document while callbacks run (``_dash-loading``); wait for it to clear.
+            page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')",
+                                   timeout=30000)
+            page.wait_for_timeout(settle)
+            target = out / _file_name(path)
+            page.screenshot(path=str(target), full_page=True)
+            click.echo(f"{target}  ({path})")
+            for problem in problems:
+                click.echo(f"  warning: {problem}", err=True)
+        context.close()
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
