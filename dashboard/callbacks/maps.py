@@ -234,8 +234,8 @@ def reform_cards(state: MapState) -> Any:
     return html.Div(cards, className="map-kpis")
 
 
-def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any, Any]:
-    """(option, subtitle, legend, notice, cards) of 医改动态监测一张图."""
+def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
+    """(option, subtitle, legend, notice) of 医改动态监测一张图 (the headline cards are a callback of their own)."""
     state = map_state("reform", search)
     disp = display_geometry(_geo_dir())
     url, scope = kit.mart_url(), kit.scope()
@@ -263,7 +263,7 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any, Any]:
     subtitle = _subtitle(state, f"上转 {fmt_number(volume.get('up', 0))} 人次", f"下转 {fmt_number(volume.get('down', 0))} 人次",
                          f"乡镇着色：{zh}")
     note = None if scope.all_institutions else "仅显示与授权机构相关的转诊流向。"
-    return option, subtitle, legend, _notice(note), reform_cards(state)
+    return option, subtitle, legend, _notice(note)
 
 
 # ---------------------------------------------------------------------------------------------- panels
@@ -466,13 +466,23 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(ids.echarts_option(P.chart_name("reform")), "data"),
                   Output(P.mid("reform", "subtitle"), "children"), Output(P.mid("reform", "legend"), "children"),
-                  Output(P.mid("reform", "notice"), "children"), Output(P.mid("reform", "cards"), "children"),
+                  Output(P.mid("reform", "notice"), "children"),
                   Input(ids.URL, "search"), Input(P.mid("reform", "ready"), "data"))
     def _reform(search, _ready):  # noqa: ANN001, ANN202
         try:
             return _timed("reform", reform_view, search)
         except Exception as exc:  # noqa: BLE001
-            return _failure(exc, 1)
+            return _failure(exc, 0)
+
+    # the headline figures load beside the map in parallel (their YoY comparisons cost as much as the map)
+    @app.callback(Output(P.mid("reform", "cards"), "children"),
+                  Input(ids.URL, "search"), Input(P.mid("reform", "ready"), "data"))
+    def _reform_cards(search, _ready):  # noqa: ANN001, ANN202
+        try:
+            return _timed("reform.cards", lambda s: reform_cards(map_state("reform", s)), search)
+        except Exception:  # noqa: BLE001
+            log.exception("reform cards failed")
+            return kit.error_box("医改核心指标")
 
 
 def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]]) -> None:
