@@ -44,9 +44,15 @@ def demo_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
 
 @pytest.fixture
 def demo_con(demo_cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Read-only connection to the tiny demo mart (same settings as the web process' engine)."""
-    con = duckdb.connect(str(demo_cfg.mart_path), read_only=True, config={"threads": 2})
+    """Read-only DuckDB connection to the tiny demo mart, returned to the pool after the test.
+
+    It comes from the web process' own read-only engine (``queries.connection.mart_engine``): DuckDB refuses a
+    second connection to the same file with a different configuration in one process.
+    """
+    from queries.connection import mart_engine
+
+    raw = mart_engine(demo_cfg.mart_url).raw_connection()
     try:
-        yield con
+        yield raw.driver_connection
     finally:
-        con.close()
+        raw.close()
