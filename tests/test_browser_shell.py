@@ -108,3 +108,31 @@ def test_echarts_bridge_renders_canvas_and_click_reaches_store(page_as):
     page.wait_for_selector("text=外壳测试")
     page.wait_for_timeout(600)
     assert page.evaluate("() => window.dash_clientside.echarts.count()") == 0
+
+
+def test_org_picker_cascades_and_back_undoes_the_drill(page_as, app_cfg):
+    import pytest
+    if app_cfg.mart_path is None or not app_cfg.mart_path.exists():
+        pytest.skip("no tiny demo mart: the demo_cfg fixture of tests/fixtures_mart.py is not available yet")
+    from queries.org import org_tree, townships
+    towns = townships(app_cfg.mart_url)
+    insts = org_tree(app_cfg.mart_url)
+    town = towns.iloc[0]
+    inst = insts[insts["township_code"] == town["area_code"]].iloc[0]
+
+    page = page_as("leader")
+    page.goto(page.base_url + SHELL_PATH + "?grain=month")
+    _wait_toolbar_ready(page)
+    page.click(f"#{ids.TOWNSHIP}")
+    page.get_by_role("option", name=town["name"], exact=True).click()
+    page.wait_for_function(f"() => location.search.includes('org={town['area_code']}')")
+    page.click(f"#{ids.INST}")
+    page.get_by_role("option", name=inst["name"], exact=True).click()
+    page.wait_for_function(f"() => location.search.includes('org={inst['inst_code']}')")
+    assert town["name"] in page.inner_text(f"#{ids.TOWNSHIP}")
+    page.go_back()
+    page.wait_for_function(f"() => location.search.includes('org={town['area_code']}')")
+    page.wait_for_function(f"() => !document.querySelector('#{ids.INST}').innerText.includes({inst['name']!r})")
+    page.go_back()
+    page.wait_for_function("() => !location.search.includes('org=')")
+    page.wait_for_function(f"() => document.querySelector('#{ids.TOWNSHIP}').innerText.includes('全县')")
