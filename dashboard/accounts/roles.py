@@ -42,6 +42,8 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "home": VIEWERS, "cockpit": VIEWERS, "indicator": VIEWERS, "topic": VIEWERS, "map": VIEWERS,
     "referral": VIEWERS, "quality": VIEWERS | {OPERATOR},
     "exchange": frozenset({OPERATOR, ADMIN}),
+    # the two acts of /exchange, narrowed by module: re-run (operator), node map settings (admin)
+    "exchange_rerun": frozenset({OPERATOR}), "exchange_settings": frozenset({ADMIN}),
     # dashboard/callbacks/admin.py holds both admin pages; each callback narrows to ADMIN or AUDITOR itself.
     "admin": frozenset({ADMIN, AUDITOR}),
     "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}),

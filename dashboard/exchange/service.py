@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import pandas as pd
 from sqlalchemy import and_, delete, func, select, update
@@ -344,16 +344,20 @@ class RerunRefused(ValueError):
     """The run cannot be re-run (unknown, or not failed); the message is shown to the operator (Chinese)."""
 
 
-def request_rerun(cfg: Config, run_id: str, requester: str) -> CommandInfo:
+def request_rerun(cfg: Config, run_id: str, requester: str,
+                  on_created: Callable[[Session, CommandInfo], None] | None = None) -> CommandInfo:
     """Ask the run's node to re-run a failed run. One open command per run: asking again returns it.
 
-    AUDIT CALL SITE: the page callback records the audit after this returns, e.g.
-    ``dashboard.accounts.audit.record_audit("job.rerun", run_id, after={"command_id": info.id,
-    "created": info.created})`` (the service stays free of the accounts package).
+    ``on_created(session, info)`` runs inside the same transaction when a command is created (the page adds its
+    audit row there, so a command is never stored without its audit row; the service stays free of the
+    accounts package). Concurrent requests for the same run are serialised by a no-op write on the run row
+    (SQLite: the database write lock; PostgreSQL: the row lock), so two clicks never create two commands.
     """
     if not requester:
         raise RerunRefused("缺少操作人")
     with _session(cfg) as s, s.begin():
+        # take the write lock before reading the open commands (see docstring)
+        s.execute(update(JobRun).where(JobRun.run_id == run_id).values(run_id=JobRun.run_id))
         run = s.scalar(select(JobRun).where(JobRun.run_id == run_id))
         if run is None:
             raise RerunRefused(f"任务运行 {run_id} 不存在")
@@ -368,9 +372,12 @@ def request_rerun(cfg: Config, run_id: str, requester: str) -> CommandInfo:
                                   requester=requester[:64], requested_at=now_local(), state="requested")
             s.add(cmd)
             s.flush()
-        return CommandInfo(id=cmd.id, node_code=node.code, run_id=run_id, job_code=cmd.job_code,
+        info = CommandInfo(id=cmd.id, node_code=node.code, run_id=run_id, job_code=cmd.job_code,
                            requester=cmd.requester, requested_at=cmd.requested_at, state=cmd.state,
                            created=created)
+        if created and on_created is not None:
+            on_created(s, info)
+        return info
 
 
 def pending_commands(cfg: Config, node_code: str | None = None, include_finished: bool = False,
@@ -407,10 +414,11 @@ NODE_STATE_COLUMNS = ["code", "inst_code", "name", "inst_name", "inst_type", "in
                       "last_backlog"]
 
 
-def node_states(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterable[str] | None = None
-                ) -> pd.DataFrame:
+def node_states(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterable[str] | None = None,
+                codes: Iterable[str] | None = None) -> pd.DataFrame:
     """One row per node: identity, map settings, state (normal/running/failed/offline) with zh label,
-    last heartbeat, version, host, running and failed job codes (lists). ``inst_codes`` limits the nodes."""
+    last heartbeat, version, host, running and failed job codes (lists). ``inst_codes`` / ``codes`` (node
+    codes) limit the nodes (and the run queries, so one node's state is cheap)."""
     now = now or now_local()
     with _session(cfg) as s:
         nq = select(ExchangeNode.id, ExchangeNode.code, ExchangeNode.inst_code, ExchangeNode.name,
@@ -422,15 +430,18 @@ def node_states(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterabl
                     ExchangeNode.last_backlog).order_by(ExchangeNode.code)
         if inst_codes is not None:
             nq = nq.where(ExchangeNode.inst_code.in_(list(inst_codes)))
+        if codes is not None:
+            nq = nq.where(ExchangeNode.code.in_(list(codes)))
         nodes = _frame(s.execute(nq))
+        one = [] if inst_codes is None and codes is None else [JobRun.node_id.in_(nodes["id"].tolist())]
         latest = _frame(s.execute(
             select(JobRun.node_id, JobRun.job_code, JobRun.status, func.max(JobRun.started_at).label("last"))
-            .where(JobRun.status.in_(("success", "failed")), JobRun.started_at <= now)
+            .where(JobRun.status.in_(("success", "failed")), JobRun.started_at <= now, *one)
             .group_by(JobRun.node_id, JobRun.job_code, JobRun.status)))
         running = _frame(s.execute(
             select(JobRun.node_id, JobRun.job_code)
             .where(JobRun.status == "running", JobRun.started_at >= now - RUNNING_STALE_AFTER,
-                   JobRun.started_at <= now).distinct()))
+                   JobRun.started_at <= now, *one).distinct()))
     failed_map = _failed_jobs(latest)
     running_map: dict[int, list[str]] = {}
     for node_id, job_code in running.itertuples(index=False):
@@ -478,7 +489,7 @@ def node_detail(cfg: Config, code: str, now: dt.datetime | None = None) -> dict[
     """Everything the node panel shows: node fields and state, its jobs (schedule, last run, last success,
     state of each) and the last heartbeats (≤ 60). None when the node does not exist."""
     now = now or now_local()
-    states = node_states(cfg, now)
+    states = node_states(cfg, now, codes=[code])
     match = states[states["code"] == code]
     if match.empty:
         return None
@@ -519,10 +530,10 @@ RUN_COLUMNS = ["run_id", "node_code", "inst_code", "node_name", "job_code", "job
 
 def job_runs(cfg: Config, node_code: str | None = None, job_code: str | None = None, status: str | None = None,
              start: dt.datetime | None = None, end: dt.datetime | None = None,
-             inst_codes: Iterable[str] | None = None, page: int = 1, page_size: int = 50
-             ) -> tuple[pd.DataFrame, int]:
-    """Runs newest first, filtered (node, job, status, started in [start, end), institutions), one page of them
-    and the total count. page is 1-based; page_size is capped at 500."""
+             inst_codes: Iterable[str] | None = None, page: int = 1, page_size: int = 50,
+             run_id: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Runs newest first, filtered (node, job, status, started in [start, end), institutions, one run_id), one
+    page of them and the total count. page is 1-based; page_size is capped at 500."""
     page = max(1, int(page))
     page_size = max(1, min(500, int(page_size)))
     conds = []
@@ -538,6 +549,8 @@ def job_runs(cfg: Config, node_code: str | None = None, job_code: str | None = N
         conds.append(JobRun.started_at < end)
     if inst_codes is not None:
         conds.append(ExchangeNode.inst_code.in_(list(inst_codes)))
+    if run_id is not None:
+        conds.append(JobRun.run_id == run_id)
     where = and_(True, *conds)
     with _session(cfg) as s:
         total = s.scalar(select(func.count()).select_from(JobRun)
@@ -575,12 +588,13 @@ class SettingsInvalid(ValueError):
 
 
 def update_node_settings(cfg: Config, code: str, lon: Any, lat: Any, zoom: Any = None, city: Any = None,
-                         address: Any = None, actor: str = "") -> dict[str, tuple[Any, Any]]:
+                         address: Any = None, actor: str = "",
+                         on_change: Callable[[Session, dict[str, tuple[Any, Any]]], None] | None = None
+                         ) -> dict[str, tuple[Any, Any]]:
     """Validate and save a node's map settings; returns the changed fields {field: (old, new)}.
 
-    Raises SettingsInvalid (field errors) or LookupError (no such node). AUDIT CALL SITE: the page callback
-    records ``record_audit("node.settings", code, before={f: o for f, (o, n) in changes.items()},
-    after={f: n for f, (o, n) in changes.items()})``.
+    Raises SettingsInvalid (field errors) or LookupError (no such node). ``on_change(session, changes)`` runs in
+    the same transaction when something changed (the page adds its ``node.settings`` audit row there).
     """
     from pydantic import ValidationError
 
@@ -602,4 +616,6 @@ def update_node_settings(cfg: Config, code: str, lon: Any, lat: Any, zoom: Any =
         if changes:
             node.updated_at = now_local()
             node.updated_by = actor[:64] or None
+            if on_change is not None:       # e.g. the page's audit row, committed with the change
+                on_change(s, changes)
     return changes

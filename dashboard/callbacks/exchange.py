@@ -1,0 +1,388 @@
+"""Callbacks of 数据交换监测 /exchange (operators and administrators; the web gate checks the role per module).
+
+Read-only views here; the two acts live in their own modules so that the gate narrows them further:
+``exchange_rerun`` (operators) and ``exchange_settings`` (administrators).
+
+Refresh: ``dcc.Interval`` ticks every 10 s; a clientside listener disables it while ``document.hidden``. Each
+tick refreshes the map + node list, the selected node's detail, the run table and the open log (four callbacks,
+each one service call).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import dash
+import pandas as pd
+from dash import ALL, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard.exchange import service as svc
+from dashboard.exchange.models import COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH
+from layouts import _exchange_parts as P
+from layouts import _ids as ids
+from layouts._components import empty_state, error_card
+
+log = logging.getLogger(__name__)
+RUN_LINK = "ex-run-link"
+LAST_TIMINGS: dict[str, float] = {}      # callback -> server ms of its last call (read by the bench)
+
+
+def _cfg():  # noqa: ANN202
+    from dashboard.app import get_config
+    return get_config()
+
+
+def _role() -> str | None:
+    from dashboard.accounts.access import current_role
+    return current_role()
+
+
+def fmt_ts(value: Any, with_date: bool = True) -> str:
+    """'11-25 21:03:04' (or '—')."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "—"
+    return pd.Timestamp(value).strftime("%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def _ago(value: Any, now: dt.datetime) -> str:
+    if value is None or pd.isna(value):
+        return "从未"
+    secs = int((now - pd.Timestamp(value).to_pydatetime()).total_seconds())
+    if secs < 60:
+        return f"{max(secs, 0)} 秒前"
+    if secs < 3600:
+        return f"{secs // 60} 分钟前"
+    if secs < 86400:
+        return f"{secs // 3600} 小时前"
+    return f"{secs // 86400} 天前"
+
+
+# ---------------------------------------------------------------------------------------------- views
+def filter_nodes(nodes: pd.DataFrame, states: list[str] | None, level: str | None, text: str | None
+                 ) -> pd.DataFrame:
+    """The node list's filters: states (any of), institution level, free text in name/code/host."""
+    out = nodes
+    if states:
+        out = out[out["state"].isin(states)]
+    if level:
+        out = out[out["inst_level"] == level]
+    if text and text.strip():
+        t = text.strip().lower()
+        hay = (out["name"].fillna("") + " " + out["code"].fillna("") + " " + out["host"].fillna("")).str.lower()
+        out = out[hay.str.contains(t, regex=False)]
+    return out
+
+
+def node_rows(nodes: pd.DataFrame, now: dt.datetime) -> list[dict[str, Any]]:
+    """Rows of the node grid."""
+    rows = []
+    for r in nodes.itertuples(index=False):
+        parts = []
+        if r.failed_jobs:
+            parts.append("失败：" + "、".join(JOB_NAMES_ZH.get(j, j) for j in r.failed_jobs))
+        if r.running_jobs:
+            parts.append("运行：" + "、".join(JOB_NAMES_ZH.get(j, j) for j in r.running_jobs))
+        rows.append({"code": r.code, "name": r.name, "state": r.state, "state_zh": r.state_zh,
+                     "host": r.host, "version": r.version, "inst_level": r.inst_level,
+                     "last_heartbeat": f"{fmt_ts(r.last_heartbeat_at)}（{_ago(r.last_heartbeat_at, now)}）",
+                     "jobs_note": "；".join(parts) or "—"})
+    return rows
+
+
+def summary(nodes: pd.DataFrame) -> html.Div:
+    """Counts by state as coloured pills."""
+    counts = nodes["state"].value_counts()
+    pills = [html.Span([P.state_pill(s), html.B(f" {int(counts.get(s, 0))} ")], className="ex-count")
+             for s in ("normal", "running", "failed", "offline")]
+    return html.Div([html.Span(f"前置机 {len(nodes)} 台：", className="ex-count-label"), *pills])
+
+
+def refresh_overview(first: bool, states: list[str] | None, level: str | None, text: str | None,
+                     now: dt.datetime | None = None) -> tuple[Any, ...]:
+    """(map option, summary, subtitle, node rows, run-filter node options) for one refresh."""
+    from geo.store import GeometryMissing, display_geometry
+
+    from dashboard.exchange.mapview import exchange_option
+    cfg = _cfg()
+    now = now or svc.now_local()
+    nodes = svc.node_states(cfg, now)
+    try:
+        disp = display_geometry(cfg.geo_dir)
+        option = exchange_option(disp, nodes, with_geo=first)
+    except GeometryMissing:
+        option = None
+    shown = filter_nodes(nodes, states, level, text)
+    options = [{"label": f"{r.name}（{r.code}）", "value": r.code} for r in nodes.itertuples(index=False)]
+    subtitle = f"更新于 {now:%Y-%m-%d %H:%M:%S} · 显示 {len(shown)} / {len(nodes)} 台前置机"
+    if option is None:
+        subtitle += " · 尚无县域地理数据，地图不可用"
+    return option, summary(nodes), subtitle, node_rows(shown, now), options
+
+
+def _run_link(run_id: str | None, text: str) -> Any:
+    if not run_id:
+        return text
+    return html.Button(text, id={"type": RUN_LINK, "run": run_id}, className="ex-link", n_clicks=0,
+                       title=f"查看运行 {run_id} 的日志")
+
+
+def detail_panel(code: str | None, now: dt.datetime | None = None) -> Any:
+    """The node panel: host, version, last heartbeat, load, and each job's schedule and last runs."""
+    if not code:
+        return html.Div("点击地图上的前置机或列表中的一行查看节点详情", className="ex-muted")
+    info = svc.node_detail(_cfg(), code, now)
+    if info is None:
+        return empty_state("该前置机不存在", code)
+    now = now or svc.now_local()
+    jobs = info["jobs"]
+    rows = []
+    for j in jobs.itertuples(index=False):
+        status = j.last_status or ""
+        rows.append(html.Tr([
+            html.Td(j.job_name or j.job_code), html.Td(j.schedule_zh),
+            html.Td(_run_link(j.last_run_id, f"{j.last_status_zh or '—'} {fmt_ts(j.last_started_at)}")
+                    if j.last_run_id else "无运行", className=f"ex-run-{status}"),
+            html.Td(fmt_ts(j.last_success_at)),
+        ]))
+    load = " / ".join(f"{k} {v:.0f}%" for k, v in (("CPU", info.get("last_cpu")), ("内存", info.get("last_mem")),
+                                                    ("磁盘", info.get("last_disk")))
+                      if v is not None and not pd.isna(v))
+    return html.Div([
+        html.Div([html.Span(info["name"], className="map-panel-title"), P.state_pill(info["state"])],
+                 className="ex-detail-head"),
+        P.facts([("编号", info["code"]), ("机构", info.get("inst_name")), ("主机", info.get("host")),
+                 ("版本", info.get("version")),
+                 ("最近心跳", f"{fmt_ts(info.get('last_heartbeat_at'))}（{_ago(info.get('last_heartbeat_at'), now)}）"),
+                 ("心跳周期", f"{int(info.get('heartbeat_interval_s') or 0)} 秒"),
+                 ("负载", load or None),
+                 ("待传积压", None if info.get("last_backlog") is None or pd.isna(info.get("last_backlog"))
+                  else f"{int(info['last_backlog'])} 条")]),
+        html.Table([html.Thead(html.Tr([html.Th("任务"), html.Th("计划"), html.Th("最近运行"),
+                                        html.Th("最近成功")])), html.Tbody(rows)], className="ex-jobs"),
+        html.Div("点击最近运行查看日志", className="ex-muted"),
+    ])
+
+
+def parse_dates(start: str | None, end: str | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """[start, end + 1 day) from the date picker's ISO strings (None when empty or malformed)."""
+    def day(v: str | None) -> dt.date | None:
+        try:
+            return dt.date.fromisoformat(str(v)[:10]) if v else None
+        except ValueError:
+            return None
+    s, e = day(start), day(end)
+    return (dt.datetime.combine(s, dt.time()) if s else None,
+            dt.datetime.combine(e, dt.time()) + dt.timedelta(days=1) if e else None)
+
+
+def runs_view(status: str | None, node: str | None, job: str | None, start: str | None, end: str | None,
+              page: int | None) -> tuple[list[dict], str, bool, bool]:
+    """(rows, pager label, prev disabled, next disabled) of the run table."""
+    t0, t1 = parse_dates(start, end)
+    if status not in (None, "", *RUN_STATUS_ZH):
+        status = None
+    page = max(1, int(page or 1))
+    df, total = svc.job_runs(_cfg(), node_code=node or None, job_code=job or None, status=status or None,
+                             start=t0, end=t1, page=page, page_size=P.RUN_PAGE_SIZE)
+    pages = max(1, -(-total // P.RUN_PAGE_SIZE))
+    if page > pages and total:
+        page = pages
+        df, total = svc.job_runs(_cfg(), node_code=node or None, job_code=job or None, status=status or None,
+                                 start=t0, end=t1, page=page, page_size=P.RUN_PAGE_SIZE)
+    df = df.assign(started=[fmt_ts(v) for v in df["started_at"]])
+    rows = df[["run_id", "started", "node_name", "job_name", "status", "status_zh", "duration_s",
+               "rows_extracted", "rows_loaded", "rows_rejected", "error"]]
+    records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+    label = f"第 {page} / {pages} 页，共 {total} 条"
+    return records, label, page <= 1, page >= pages
+
+
+def command_state(run_id: str) -> tuple[Any, bool]:
+    """(text about the newest re-run command of the run, whether one is still open)."""
+    cmds = svc.pending_commands(_cfg(), include_finished=True, limit=500)
+    mine = cmds[cmds["run_id"] == run_id]
+    if mine.empty:
+        return None, False
+    c = mine.iloc[0]
+    # an open command, or one that finished with a new run, makes another re-run pointless
+    open_ = c["state"] in ("requested", "picked") or (c["state"] == "done" and bool(c["result_run_id"]))
+    text = [f"重跑命令 #{int(c['id'])}：", html.B(COMMAND_STATE_ZH.get(c["state"], c["state"])),
+            f"（{c['requester']} 于 {fmt_ts(c['requested_at'])} 发起）"]
+    if c["state"] == "done" and c["result_run_id"]:
+        text += ["，新运行 ", _run_link(c["result_run_id"], str(c["result_run_id"]))]
+    if c["message"]:
+        text.append(f"：{c['message']}")
+    return html.Div(text, className=f"ex-cmd ex-cmd-{c['state']}"), open_
+
+
+def log_view(run_id: str | None, role: str | None) -> tuple[Any, Any, str]:
+    """(head: the run's facts, re-run box, log text) of the selected run."""
+    if not run_id:
+        return html.Div("在上方表格中点击一次运行查看其日志", className="ex-muted"), None, ""
+    runs, total = svc.job_runs(_cfg(), run_id=run_id, page_size=1)
+    if not total:
+        return empty_state("该运行不存在", run_id), None, ""
+    r = runs.iloc[0]
+    head = html.Div([
+        html.Div([html.Span(f"{r['node_name']} · {r['job_name']}", className="ex-log-title"),
+                  html.Span(r["status_zh"], className=f"ex-pill ex-run-pill-{r['status']}")],
+                 className="ex-detail-head"),
+        P.facts([("运行编号", run_id), ("开始", fmt_ts(r["started_at"])), ("结束", fmt_ts(r["finished_at"])),
+                 ("抽取/入库/拒收", " / ".join("—" if pd.isna(v) else f"{int(v):,}" for v in
+                                           (r["rows_extracted"], r["rows_loaded"], r["rows_rejected"]))),
+                 ("错误", r["error"] if isinstance(r["error"], str) else None),
+                 ("重跑自", r["rerun_of"] if isinstance(r["rerun_of"], str) else None)]),
+    ])
+    cmd, open_ = command_state(run_id)
+    box: list[Any] = []
+    if r["status"] == "failed" and role == "operator":
+        box.append(html.Button("重跑" if not open_ else "已请求重跑", id=P.EX_RERUN_BTN, n_clicks=0,
+                               className="btn btn-danger", disabled=open_,
+                               title="请求该前置机重新执行这次失败的任务"))
+    elif r["status"] == "failed":
+        box.append(html.Span("仅运维人员可重跑失败任务", className="ex-muted"))
+    if cmd is not None:
+        box.append(cmd)
+    logs = svc.run_logs(_cfg(), run_id)
+    text = "\n".join(f"{fmt_ts(t)}  {lv:<5s}  {m}" for t, lv, m in logs.itertuples(index=False)) \
+        if len(logs) else "（该运行没有日志）"
+    return head, box or None, text
+
+
+# ---------------------------------------------------------------------------------------------- register
+VISIBILITY_JS = """
+function(ready) {
+    // Pause the auto-refresh while the tab is hidden: one listener per page load sets the Interval's
+    // `disabled` from document.hidden (a clientside callback cannot be re-triggered by a disabled Interval).
+    if (!window.__exVisibility) {
+        window.__exVisibility = true;
+        document.addEventListener("visibilitychange", function () {
+            if (document.getElementById("%(interval)s") && window.dash_clientside.set_props) {
+                window.dash_clientside.set_props("%(interval)s", {disabled: document.hidden});
+            }
+        });
+    }
+    return document.hidden;
+}
+""" % {"interval": P.EX_INTERVAL}
+
+CONFIRM_JS = """
+function(n, runId) {
+    if (!n || !runId) { return [window.dash_clientside.no_update, window.dash_clientside.no_update]; }
+    return [true, "确认请求前置机重跑失败的运行 " + runId + " 吗？\\n同一运行只会有一个待执行的重跑命令。"];
+}
+"""
+
+
+def _timed(name: str, fn, *args):  # noqa: ANN001, ANN002, ANN202
+    import time
+    t = time.perf_counter()
+    try:
+        return fn(*args)
+    finally:
+        LAST_TIMINGS[name] = (time.perf_counter() - t) * 1000
+
+
+def register(app: dash.Dash) -> None:
+    """Register the /exchange view callbacks."""
+    app.clientside_callback(VISIBILITY_JS, Output(P.EX_INTERVAL, "disabled"), Input(P.EX_READY, "data"))
+    app.clientside_callback(CONFIRM_JS, Output(P.EX_RERUN_CONFIRM, "displayed"),
+                            Output(P.EX_RERUN_CONFIRM, "message"),
+                            Input(P.EX_RERUN_BTN, "n_clicks"), State(P.EX_RUN, "data"), prevent_initial_call=True)
+
+    @app.callback(Output(ids.echarts_option(P.EX_MAP), "data"), Output(P.EX_SUMMARY, "children"),
+                  Output(P.EX_SUBTITLE, "children"), Output(P.EX_NODES, "rowData"),
+                  Output(P.EX_R_NODE, "options"),
+                  Input(P.EX_READY, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"),
+                  Input(P.EX_F_STATE, "value"), Input(P.EX_F_TYPE, "value"), Input(P.EX_F_TEXT, "value"))
+    def _overview(_ready, _n, _tick, states, level, text):  # noqa: ANN001, ANN202
+        # the GeoJSON goes only with the page's first option (the browser keeps the registered map)
+        first = ctx.triggered_id in (None, P.EX_READY)
+        try:
+            option, summ, sub, rows, opts = _timed("overview", refresh_overview, first, states, level, text)
+        except Exception:  # noqa: BLE001 — keep the page alive; the error is logged
+            log.exception("exchange overview failed")
+            return no_update, error_card("前置机状态加载失败", "请稍后重试"), "加载失败", no_update, no_update
+        filtering = ctx.triggered_id in (P.EX_F_STATE, P.EX_F_TYPE, P.EX_F_TEXT)
+        return (no_update if filtering else option), summ, sub, rows, opts
+
+    @app.callback(Output(P.EX_NODE, "data"), Output(P.EX_R_NODE, "value"),
+                  Input(ids.echarts_click(P.EX_MAP), "data"), Input(P.EX_NODES, "cellClicked"),
+                  prevent_initial_call=True)
+    def _select_node(click, cell):  # noqa: ANN001, ANN202
+        code = None
+        if ctx.triggered_id == P.EX_NODES:
+            code = (cell or {}).get("rowId")
+        elif isinstance(click, dict):
+            code = (click.get("data") or {}).get("code") if isinstance(click.get("data"), dict) else None
+        if not code or not isinstance(code, str):
+            raise PreventUpdate
+        return code, code
+
+    @app.callback(Output(P.EX_DETAIL, "children"), Input(P.EX_NODE, "data"), Input(P.EX_INTERVAL, "n_intervals"),
+                  Input(P.EX_TICK, "data"))
+    def _detail(code, _n, _tick):  # noqa: ANN001, ANN202
+        try:
+            return _timed("detail", detail_panel, code if isinstance(code, str) else None)
+        except Exception:  # noqa: BLE001
+            log.exception("exchange node detail failed")
+            return error_card("节点详情加载失败", "请稍后重试")
+
+    @app.callback(Output(P.EX_PAGE, "data"),
+                  Input(P.EX_R_PREV, "n_clicks"), Input(P.EX_R_NEXT, "n_clicks"), Input(P.EX_R_STATUS, "value"),
+                  Input(P.EX_R_NODE, "value"), Input(P.EX_R_JOB, "value"), Input(P.EX_R_DATES, "start_date"),
+                  Input(P.EX_R_DATES, "end_date"), State(P.EX_PAGE, "data"), prevent_initial_call=True)
+    def _page(_p, _n, *rest):  # noqa: ANN001, ANN202
+        page = rest[-1] if isinstance(rest[-1], int) else 1
+        if ctx.triggered_id == P.EX_R_PREV:
+            return max(1, page - 1)
+        if ctx.triggered_id == P.EX_R_NEXT:
+            return page + 1
+        return 1                                     # a filter changed: back to the first page
+
+    @app.callback(Output(P.EX_RUNS, "rowData"), Output(P.EX_R_PAGER, "children"),
+                  Output(P.EX_R_PREV, "disabled"), Output(P.EX_R_NEXT, "disabled"),
+                  Input(P.EX_PAGE, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"),
+                  State(P.EX_R_STATUS, "value"), State(P.EX_R_NODE, "value"), State(P.EX_R_JOB, "value"),
+                  State(P.EX_R_DATES, "start_date"), State(P.EX_R_DATES, "end_date"))
+    def _runs(page, _n, _tick, status, node, job, start, end):  # noqa: ANN001, ANN202
+        try:
+            return _timed("runs", runs_view, status, node, job, start, end, page)
+        except Exception:  # noqa: BLE001
+            log.exception("exchange runs failed")
+            return [], "运行记录加载失败，请稍后重试", True, True
+
+    @app.callback(Output(P.EX_RUN, "data"), Input(P.EX_RUNS, "cellClicked"),
+                  Input({"type": RUN_LINK, "run": ALL}, "n_clicks"), prevent_initial_call=True)
+    def _select_run(cell, _links):  # noqa: ANN001, ANN202
+        trig = ctx.triggered_id
+        if trig == P.EX_RUNS:
+            run_id = (cell or {}).get("rowId")
+        elif isinstance(trig, dict) and trig.get("type") == RUN_LINK:
+            if not any(t.get("value") for t in ctx.triggered):       # a link (re)appeared: not a click
+                raise PreventUpdate
+            run_id = trig.get("run")
+        else:
+            raise PreventUpdate
+        if not run_id or not isinstance(run_id, str):
+            raise PreventUpdate
+        return run_id
+
+    @app.callback(Output(P.EX_SET_NODE, "children"), Output(P.EX_SET_LON, "value"), Output(P.EX_SET_LAT, "value"),
+                  Output(P.EX_SET_ZOOM, "value"), Output(P.EX_SET_CITY, "value"), Output(P.EX_SET_ADDR, "value"),
+                  Input(P.EX_NODE, "data"), Input(P.EX_TICK, "data"))
+    def _fill(code, _tick):  # noqa: ANN001, ANN202
+        from dashboard.callbacks.exchange_settings import settings_values
+        return settings_values(code)
+
+    @app.callback(Output(P.EX_LOG_HEAD, "children"), Output(P.EX_RERUN_BOX, "children"),
+                  Output(P.EX_LOG, "children"),
+                  Input(P.EX_RUN, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"))
+    def _log(run_id, _n, _tick):  # noqa: ANN001, ANN202
+        try:
+            return _timed("log", log_view, run_id if isinstance(run_id, str) else None, _role())
+        except Exception:  # noqa: BLE001
+            log.exception("exchange log view failed")
+            return error_card("日志加载失败", "请稍后重试"), None, ""

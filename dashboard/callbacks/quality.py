@@ -1,0 +1,247 @@
+"""Callbacks of 数据质量 /quality (leaders, managers, operators; the web gate checks the role per module).
+
+One callback per section; each calls one exchange-quality service function for the chosen number of days.
+Scope: a manager sees only the assigned institutions (the figures are computed over them); leaders and
+operators see every institution (exchange figures hold no patient rows).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from typing import Any, Iterable
+
+import dash
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, dcc, html
+
+from dashboard.exchange import quality as qsvc
+from dashboard.exchange.service import now_local
+from layouts import _exchange_parts as P
+from layouts._components import (GRAPH_CONFIG, base_figure_layout, column_def, data_table, empty_state,
+                                 error_card, kpi_card)
+
+log = logging.getLogger(__name__)
+LAST_TIMINGS: dict[str, float] = {}
+FIG_COLORS = {"upload_timeliness": "#1f4e79", "job_success_rate": "#27ae60", "node_online_rate": "#8e44ad",
+              "reject_rate": "#c0392b"}
+
+
+def _cfg():  # noqa: ANN202
+    from dashboard.app import get_config
+    return get_config()
+
+
+def scope_codes() -> tuple[frozenset[str] | None, str]:
+    """(institutions the user may see, None = all; label) from the logged-in user, on the server."""
+    from dashboard.accounts.access import current_role, current_scope
+    role = current_role()
+    if role == "manager":
+        scope = current_scope()
+        return frozenset(scope.inst_codes), f"授权机构 {len(scope.inst_codes)} 家"
+    if role in ("leader", "operator"):
+        return None, "全部机构"
+    return frozenset(), "无"
+
+
+def days_arg(days: Any) -> int:
+    """The day window (7, 14 or 30; anything else → the default)."""
+    return days if days in {o["value"] for o in P.DAY_OPTIONS} else P.DEFAULT_DAYS
+
+
+def _window(days: int, now: dt.datetime) -> tuple[dt.date, dt.date]:
+    end = now.date()
+    return end - dt.timedelta(days=days - 1), end
+
+
+def _indicator(fig: str):  # noqa: ANN202
+    from metrics.catalogue import INDICATORS
+    return INDICATORS.get(fig)
+
+
+def _status(fig: str, ratio: float | None) -> str | None:
+    from metrics.status import status_of
+    ind = _indicator(fig)
+    if ind is None or ratio is None or (isinstance(ratio, float) and np.isnan(ratio)):
+        return None
+    return status_of(ind, ratio * 100)
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den else float("nan")
+
+
+def kpis(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
+    """Four cards: each figure over the window, with numerator/denominator, target and status."""
+    now = now or now_local()
+    start, end = _window(days_arg(days), now)
+    total = qsvc.quality_daily(_cfg(), start, end, now=now, by=[], inst_codes=codes)
+    if total.empty:
+        return empty_state("尚无交换数据")
+    row = total.iloc[0]
+    cards = []
+    for fig in qsvc.FIGURES:
+        num, den = qsvc.FIGURE_PARTS[fig]
+        value = _ratio(float(row[num]), float(row[den]))
+        ind = _indicator(fig)
+        cards.append(kpi_card(qsvc.FIGURE_ZH[fig], None if np.isnan(value) else value * 100, "%",
+                              decimals=2 if fig == "reject_rate" else 1,
+                              target_text=getattr(ind, "target_text", None), status=_status(fig, value),
+                              direction=getattr(ind, "direction", None),
+                              note=f"{int(row[num]):,} / {int(row[den]):,}"))
+    return html.Div(cards, className="kpi-grid")
+
+
+def trend(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
+    """Daily lines of the four figures (reject rate on the right axis)."""
+    now = now or now_local()
+    start, end = _window(days_arg(days), now)
+    df = qsvc.quality_daily(_cfg(), start, end, now=now, by=["day"], inst_codes=codes)
+    if df.empty:
+        return empty_state("尚无交换数据")
+    fig = go.Figure(layout=base_figure_layout(height=320, hovermode="x unified",
+                                              yaxis=dict(title="%", ticksuffix="%", rangemode="tozero"),
+                                              yaxis2=dict(title="拒收率 %", overlaying="y", side="right",
+                                                          ticksuffix="%", showgrid=False, rangemode="tozero")))
+    for f in qsvc.FIGURES:
+        fig.add_trace(go.Scatter(x=df["day"].astype(str), y=(df[f] * 100).round(2), name=qsvc.FIGURE_ZH[f],
+                                 mode="lines+markers", line=dict(color=FIG_COLORS[f], width=2,
+                                                                 dash="dot" if f == "reject_rate" else None),
+                                 yaxis="y2" if f == "reject_rate" else "y"))
+    return dcc.Graph(figure=fig, config=GRAPH_CONFIG, style={"height": "320px"})
+
+
+def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
+    """Institution × day heat map of one figure."""
+    figure = figure if figure in qsvc.FIGURES else "upload_timeliness"
+    now = now or now_local()
+    start, end = _window(days_arg(days), now)
+    df = qsvc.quality_daily(_cfg(), start, end, now=now, by=["inst_code", "day"], inst_codes=codes)
+    if df.empty:
+        return empty_state("尚无交换数据")
+    wide = df.pivot_table(index="name", columns="day", values=figure, aggfunc="first") * 100
+    good_high = figure != "reject_rate"
+    scale = [[0, "#d64545"], [0.5, "#f0a202"], [1, "#2e9d5b"]] if good_high else \
+        [[0, "#2e9d5b"], [0.5, "#f0a202"], [1, "#d64545"]]
+    z = wide.to_numpy()
+    fig = go.Figure(go.Heatmap(z=np.round(z, 2), x=[str(c) for c in wide.columns], y=list(wide.index),
+                               colorscale=scale, hoverongaps=False, colorbar=dict(ticksuffix="%"),
+                               hovertemplate="%{y}<br>%{x}<br>" + qsvc.FIGURE_ZH[figure] + "：%{z}%<extra></extra>"))
+    fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=150, r=16, t=16, b=40)))
+    return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
+
+
+INST_COLUMNS = [column_def("name", "机构", minWidth=180, pinned="left")]
+for _f in qsvc.FIGURES:
+    _n, _d = qsvc.FIGURE_PARTS[_f]
+    INST_COLUMNS.append({"headerName": qsvc.FIGURE_ZH[_f], "children": [
+        column_def(_f, "值", "percent", decimals=2 if _f == "reject_rate" else 1, minWidth=90),
+        column_def(_n, "分子", "int", minWidth=80), column_def(_d, "分母", "int", minWidth=80)]})
+INST_COLUMNS.append(column_def("behind", "未按计划", "int", minWidth=90))
+
+
+def by_institution(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
+    """Table of the four figures per institution over the window; behind-schedule institutions in red."""
+    now = now or now_local()
+    start, end = _window(days_arg(days), now)
+    df = qsvc.quality_daily(_cfg(), start, end, now=now, by=["inst_code"], inst_codes=codes)
+    if df.empty:
+        return empty_state("尚无交换数据")
+    behind = qsvc.behind_schedule(_cfg(), now=now, inst_codes=codes)
+    counts = behind.groupby("inst_code").size()
+    df["behind"] = df["inst_code"].map(counts).fillna(0).astype(int)
+    for f in qsvc.FIGURES:
+        df[f] = (df[f] * 100).round(3)
+    df = df.sort_values(["behind", "upload_timeliness"], ascending=[False, True])
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    return data_table("q-inst-table", rows, INST_COLUMNS, page_size=20, height=360, export_name="数据质量.csv",
+                      getRowId="params.data.inst_code",
+                      rowClassRules={"q-row-behind": "params.data.behind > 0"})
+
+
+LAST_COLUMNS = [column_def("name", "机构", minWidth=170), column_def("job_name", "源系统"),
+                column_def("last_success", "最近成功上传", minWidth=140),
+                column_def("rows_loaded", "入库行数", "int"), column_def("late", "状态")]
+BEHIND_COLUMNS = [column_def("name", "机构", minWidth=170), column_def("job_name", "源系统"),
+                  column_def("last_success", "最近成功上传", minWidth=140),
+                  column_def("allowed", "允许间隔"), column_def("overdue", "已超时", minWidth=110)]
+
+
+def _minutes_zh(m: float) -> str:
+    m = int(round(m))
+    if m < 60:
+        return f"{m} 分钟"
+    if m < 1440:
+        return f"{m // 60} 小时 {m % 60} 分"
+    return f"{m // 1440} 天 {m % 1440 // 60} 小时"
+
+
+def _ts(v: Any) -> str:
+    return "从未成功" if v is None or pd.isna(v) else pd.Timestamp(v).strftime("%m-%d %H:%M")
+
+
+def uploads(now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> tuple[Any, Any]:
+    """(behind-schedule table, last-upload table)."""
+    now = now or now_local()
+    behind = qsvc.behind_schedule(_cfg(), now=now, inst_codes=codes)
+    last = qsvc.last_upload(_cfg(), inst_codes=codes)
+    late = set(zip(behind["inst_code"], behind["job_code"]))
+    last = last.assign(last_success=[_ts(v) for v in last["last_success_at"]],
+                       late=["未按计划" if (i, j) in late else "正常" for i, j in zip(last["inst_code"],
+                                                                                 last["job_code"])])
+    last_rows = last[["inst_code", "name", "job_code", "job_name", "last_success", "rows_loaded", "late"]]
+    last_rows = last_rows.astype(object).where(last_rows.notna(), None).to_dict("records")
+    last_table = data_table("q-last-table", last_rows, LAST_COLUMNS, page_size=10, height=260,
+                            rowClassRules={"q-row-behind": "params.data.late == '未按计划'"})
+    if behind.empty:
+        behind_box = empty_state("所有机构均按计划上传", "没有超过计划间隔的源系统")
+    else:
+        b = behind.assign(last_success=[_ts(v) for v in behind["last_success_at"]],
+                          allowed=[_minutes_zh(m) for m in behind["allowed_minutes"]],
+                          overdue=[_minutes_zh(m) for m in behind["overdue_minutes"]])
+        rows = b[["inst_code", "name", "job_name", "last_success", "allowed", "overdue"]].to_dict("records")
+        behind_box = data_table("q-behind-table", rows, BEHIND_COLUMNS, page_size=10, height=260,
+                                rowClassRules={"q-row-behind": "true"})
+    return behind_box, last_table
+
+
+def _timed(name: str, fn, *args):  # noqa: ANN001, ANN002, ANN202
+    t = time.perf_counter()
+    try:
+        return fn(*args)
+    except Exception:  # noqa: BLE001 — one failing section must not break the page
+        log.exception("quality section %s failed", name)
+        return error_card("数据质量加载失败", "请稍后重试")
+    finally:
+        LAST_TIMINGS[name] = (time.perf_counter() - t) * 1000
+
+
+def register(app: dash.Dash) -> None:
+    """Register the /quality callbacks."""
+    @app.callback(Output(P.Q_KPIS, "children"), Output(P.Q_SUBTITLE, "children"),
+                  Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"))
+    def _kpis(_ready, days):  # noqa: ANN001, ANN202
+        codes, label = scope_codes()
+        now = now_local()
+        start, end = _window(days_arg(days), now)
+        return _timed("kpis", kpis, days, now, codes), f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d} · {label}"
+
+    @app.callback(Output(P.Q_TREND, "children"), Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"))
+    def _trend(_ready, days):  # noqa: ANN001, ANN202
+        return _timed("trend", trend, days, None, scope_codes()[0])
+
+    @app.callback(Output(P.Q_HEAT, "children"), Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"),
+                  Input(P.Q_FIGURE, "value"))
+    def _heat(_ready, days, figure):  # noqa: ANN001, ANN202
+        return _timed("heat", heat, days, figure, None, scope_codes()[0])
+
+    @app.callback(Output(P.Q_INST, "children"), Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"))
+    def _inst(_ready, days):  # noqa: ANN001, ANN202
+        return _timed("inst", by_institution, days, None, scope_codes()[0])
+
+    @app.callback(Output(P.Q_BEHIND, "children"), Output(P.Q_LAST, "children"), Input(P.Q_READY, "data"))
+    def _uploads(_ready):  # noqa: ANN001, ANN202
+        out = _timed("uploads", uploads, None, scope_codes()[0])
+        return out if isinstance(out, tuple) else (out, None)
