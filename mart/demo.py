@@ -365,19 +365,6 @@ def _day_factors(first: dt.date, until: dt.date) -> pd.DataFrame:
     })
 
 
-def _pick_table(groups: dict[str, list[tuple[object, float]]], buckets: int = 1000) -> pd.DataFrame:
-    """For each key a 0..buckets-1 → value table drawn in proportion to the weights (a discrete inverse CDF)."""
-    rows = []
-    for key, items in groups.items():
-        vals = [v for v, w in items if w > 0]
-        w = np.array([w for _, w in items if w > 0], dtype=float)
-        edges = np.cumsum(w / w.sum()) * buckets
-        pos = np.searchsorted(edges, np.arange(buckets) + 0.5, side="right")
-        pos = np.minimum(pos, len(vals) - 1)
-        rows.extend((key, b, vals[p]) for b, p in enumerate(pos))
-    return pd.DataFrame(rows, columns=["key", "b", "val"])
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # the build
 
@@ -523,7 +510,6 @@ FROM g_daily x""")
     timer.lap("parameters")
 
     months = month_range(first.strftime("%Y-%m"), until.strftime("%Y-%m"))
-    _fast_pick_tables(con, insts, dept, staff)
     gap = _gap_params(con)
     steps = [("outpatient_visit", lambda a, b: _op_month(con, a, b, seed)),
              ("inpatient_discharge", lambda a, b: _ip_month(con, a, b, seed)),
@@ -585,31 +571,63 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, df: pd.DataFrame) -> No
     con.unregister("df_in")
 
 
+def _pick_sql(con: duckdb.DuckDBPyConnection, name: str, rows: list[tuple], val_cols: list[str]) -> None:
+    """Create ``name``(key, *val_cols): for each group g and bucket b in 0..999, key = g*1000 + b maps to a value
+    drawn in proportion to its weight (a discrete inverse CDF, built in SQL). ``rows`` are (group, weight, *values).
+    """
+    df = pd.DataFrame([(g, n, float(w), *vals) for n, (g, w, *vals) in enumerate(rows) if w > 0],
+                      columns=["grp", "ord", "w", *val_cols])
+    cols = ", ".join(f"c.{c}" for c in val_cols)
+    con.register("df_w", df)
+    _x(con, f"""
+CREATE OR REPLACE TEMP TABLE {name} AS
+WITH c AS (
+  SELECT *, 1000 * sum(w) OVER (PARTITION BY grp ORDER BY ord ROWS UNBOUNDED PRECEDING) / sum(w) OVER (PARTITION BY grp)
+         AS hi,
+         row_number() OVER (PARTITION BY grp ORDER BY ord DESC) AS last_first
+  FROM df_w
+), r AS (
+  SELECT *, coalesce(lag(hi) OVER (PARTITION BY grp ORDER BY ord), 0) AS lo FROM c
+)
+SELECT (c.grp * 1000 + b.range)::BIGINT AS key, {cols}
+FROM r c JOIN range(1000) b ON b.range + 0.5 >= c.lo AND (b.range + 0.5 < c.hi OR c.last_first = 1)""")
+    con.unregister("df_w")
+
+
 def _pick_tables(con: duckdb.DuckDBPyConnection, insts: list[Inst], dept: pd.DataFrame, staff: pd.DataFrame,
                  towns: pd.DataFrame, scale: float) -> None:
-    """Small lookup tables that turn a uniform bucket 0..999 into a department, a patient area, a performer…"""
-    dept_w = {}
-    for i in insts:
-        for suffix, _n, cat, op, ip, _w in i.depts:
-            dept_w[f"{i.code}-{suffix}"] = (op, ip, cat)
-    op_groups = {i.code: [(f"{i.code}-{d[0]}", d[3]) for d in i.depts] for i in insts}
-    ip_groups = {i.code: [(f"{i.code}-{d[0]}", d[4]) for d in i.depts] for i in insts if i.beds}
-    docs = staff[staff.role == "doctor"].copy()
+    """Small integer-keyed lookup tables that turn a uniform bucket into a department, a doctor, a patient area,
+    a diagnosis, a lab performer or a referral destination (integer joins keep the fact generation cheap)."""
+    cats = list(DIAGNOSES)
+    dept_ids = {code: n for n, code in enumerate(dept.dept_code)}
+    docs = staff[staff.role == "doctor"][["dept_code", "staff_code"]].copy()
     docs["k"] = docs.groupby("dept_code").cumcount()
     ndoc = docs.groupby("dept_code").size().to_dict()
-    for name, groups in (("g_op_dept", op_groups), ("g_ip_dept", ip_groups)):
-        df = _pick_table(groups)
-        df.columns = ["inst_code", "b", "dept_code"]
-        df["ndoc"] = df.dept_code.map(ndoc).astype(int)
-        df["category"] = df.dept_code.map(lambda c: dept_w[c][2])
-        _register(con, name, df)
-    _register(con, "g_doc", docs[["dept_code", "k", "staff_code"]])
+    for name, col in (("g_opd", 3), ("g_ipd", 4)):
+        rows = []
+        for i in insts:
+            if col == 4 and not i.beds:
+                continue
+            for d in i.depts:
+                code = f"{i.code}-{d[0]}"
+                rows.append((i.idx, d[col], code, dept_ids[code], int(ndoc[code]), cats.index(d[2])
+                             if d[2] in cats else cats.index("other"), d[2], int(d[2] == "emergency")))
+        _pick_sql(con, name, rows, ["dept_code", "dept_id", "ndoc", "cat_id", "category", "emerg"])
+    docs["key"] = docs.dept_code.map(dept_ids).astype("int64") * 100000 + docs.k
+    _register(con, "g_docx", docs[["key", "staff_code"]])
+    diag = [(c * 8 + j, code) for c, cat in enumerate(cats) for j, code in enumerate(DIAGNOSES[cat])]
+    _register(con, "g_diag", pd.DataFrame(diag, columns=["key", "code"]))
 
-    # patient residence: local institutions serve their township; county hospitals the whole county
+    # patient pools: residents per township; a pool per outside area for non-residents
     pops = dict(zip(towns.area_code, towns.population))
     codes = list(pops)
-    groups: dict[str, list[tuple[object, float]]] = {}
+    pool = [(c, n, int(pops[c])) for n, c in enumerate(codes, start=1)]
+    pool += [(c, 90 + n, max(50, int(sum(pops.values()) * 0.02))) for n, c in enumerate(OUTSIDE_AREAS)]
+    pool_of = {c: (a, p) for c, a, p in pool}
+    _register(con, "g_pool", pd.DataFrame(pool, columns=["area_code", "aidx", "pool"]))
+    # patient residence: local institutions serve their township; county hospitals the whole county
     nonres_w = {"county": 0.09, "township": 0.04, "village": 0.025}
+    rows = []
     for i in insts:
         nr = nonres_w[i.level]
         if i.level == "county":
@@ -620,66 +638,30 @@ def _pick_tables(con: duckdb.DuckDBPyConnection, insts: list[Inst], dept: pd.Dat
             items = [(i.area_code, (1 - nr) * 0.96)] + [(c, (1 - nr) * 0.04 / (len(codes) - 1))
                                                          for c in codes if c != i.area_code]
         items += [(c, nr / len(OUTSIDE_AREAS)) for c in OUTSIDE_AREAS]
-        groups[i.code] = items
-    groups["*"] = [(c, float(pops[c])) for c in codes]          # residents only, by population
-    df = _pick_table(groups)
-    df.columns = ["inst_code", "b", "area_code"]
-    _register(con, "g_area_pick", df)
-    # patient pools: residents per township; a pool per outside area for non-residents
-    pool = [(c, n, int(pops[c])) for n, c in enumerate(codes, start=1)]
-    pool += [(c, 90 + n, max(50, int(sum(pops.values()) * 0.02))) for n, c in enumerate(OUTSIDE_AREAS)]
-    _register(con, "g_pool", pd.DataFrame(pool, columns=["area_code", "aidx", "pool"]))
+        rows += [(i.idx, w, c) for c, w in items]
+    rows += [(RESIDENTS_GROUP, float(pops[c]), c) for c in codes]       # residents only, by population
+    rows = [(g, w, c, pool_of[c][0], pool_of[c][1], f"P{pool_of[c][0]:02d}") for g, w, c in rows]
+    _pick_sql(con, "g_areax", rows, ["area_code", "aidx", "pool", "pid_pre"])
     centre_of = {i.area_code: i.code for i in insts if i.inst_type == "township_center"}
     _register(con, "g_centre", pd.DataFrame(list(centre_of.items()), columns=["area_code", "centre"]))
     # up referral destinations and lab performers
-    _register(con, "g_up_to", _pick_table({"*": [("H001", 0.68), ("H002", 0.22), ("H003", 0.10)]})
-              .rename(columns={"key": "grp", "val": "to_inst"}))
-    perf = {}
+    _pick_sql(con, "g_up_to", [(0, 0.68, "H001"), (0, 0.22, "H002"), (0, 0.10, "H003")], ["to_inst"])
+    rows = []
     for i in insts:
         if i.level == "county":
-            perf[i.code] = [(i.code, 1.0)]
+            rows.append((i.idx, 1.0, i.code))
         elif i.inst_type == "township_center":
-            perf[i.code] = [(i.code, 0.7), ("H001", 0.3)]
+            rows += [(i.idx, 0.7, i.code), (i.idx, 0.3, "H001")]
         elif i.inst_type == "community_center":
-            perf[i.code] = [(i.code, 0.6), ("H001", 0.4)]
+            rows += [(i.idx, 0.6, i.code), (i.idx, 0.4, "H001")]
         else:
-            perf[i.code] = [(i.parent, 0.6), ("H001", 0.4)]
-    df = _pick_table(perf)
-    df.columns = ["inst_code", "b", "perf"]
-    _register(con, "g_perf", df)
+            rows += [(i.idx, 0.6, i.parent), (i.idx, 0.4, "H001")]
+    _pick_sql(con, "g_perfx", rows, ["perf"])
 
 
+RESIDENTS_GROUP = 999      # pick-table group of "any resident, by population"
 HOURS = "[7,8,8,8,8,9,9,9,9,9,10,10,10,10,10,11,11,11,12,13,14,14,14,15,15,15,15,16,16,16,17,17,18,19,20,21]"
 N_HOURS = 36
-
-
-def _fast_pick_tables(con: duckdb.DuckDBPyConnection, insts: list[Inst], dept: pd.DataFrame,
-                      staff: pd.DataFrame) -> None:
-    """Integer-keyed copies of the pick tables for the big fact tables (integer joins are much cheaper)."""
-    cats = list(DIAGNOSES)
-    dept_ids = {code: n for n, code in enumerate(dept.dept_code)}
-    for src, dst in (("g_op_dept", "g_opd"), ("g_ip_dept", "g_ipd")):
-        df = con.execute(f"SELECT * FROM {src}").df()
-        df["key"] = df.inst_code.map({i.code: i.idx for i in insts}) * 1000 + df.b
-        df["dept_id"] = df.dept_code.map(dept_ids)
-        df["cat_id"] = df.category.map(lambda c: cats.index(c) if c in cats else cats.index("other"))
-        df["emerg"] = (df.category == "emergency").astype(int)
-        _register(con, dst, df[["key", "dept_code", "dept_id", "ndoc", "cat_id", "category", "emerg"]])
-    docs = con.execute("SELECT * FROM g_doc").df()
-    docs["key"] = docs.dept_code.map(dept_ids) * 100000 + docs.k
-    _register(con, "g_docx", docs[["key", "staff_code"]])
-    ar = con.execute("""SELECT a.inst_code, a.b, a.area_code, p.aidx, p.pool,
-                               'P' || lpad(p.aidx::VARCHAR, 2, '0') AS pid_pre
-                        FROM g_area_pick a JOIN g_pool p USING (area_code)""").df()
-    idx = {i.code: i.idx for i in insts}
-    idx["*"] = 999
-    ar["key"] = ar.inst_code.map(idx) * 1000 + ar.b
-    _register(con, "g_areax", ar[["key", "area_code", "aidx", "pool", "pid_pre"]])
-    diag = [(c * 8 + j, code) for c, cat in enumerate(cats) for j, code in enumerate(DIAGNOSES[cat])]
-    _register(con, "g_diag", pd.DataFrame(diag, columns=["key", "code"]))
-    pf = con.execute("SELECT * FROM g_perf").df()
-    pf["key"] = pf.inst_code.map(idx) * 1000 + pf.b
-    _register(con, "g_perfx", pf[["key", "perf"]])
 
 
 # Uniform numbers: one 64-bit hash of (row key, seed, salt) yields three 20-bit uniforms (fields 0, 1, 2).
@@ -856,8 +838,8 @@ WITH base AS (
          ELSE 86400 + floor(u(r.k, 84) * 172800) END AS d_resp,
     u(r.k, 85) AS us
   FROM r
-  JOIN g_area_pick ap ON ap.inst_code = '*' AND ap.b = floor(u(r.k, 86) * 1000)::INTEGER
-  JOIN g_up_to up ON up.grp = '*' AND up.b = floor(u(r.k, 87) * 1000)::INTEGER
+  JOIN g_areax ap ON ap.key = 999000 + floor(u(r.k, 86) * 1000)::INTEGER
+  JOIN g_up_to up ON up.key = floor(u(r.k, 87) * 1000)::INTEGER
   JOIN g_centre c ON c.area_code = ap.area_code
 ), q AS (
   SELECT p.*, pool.aidx, pool.pool,
