@@ -106,10 +106,11 @@ def trend(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None
                                               yaxis2=dict(title="拒收率 %", overlaying="y", side="right",
                                                           ticksuffix="%", showgrid=False, rangemode="tozero")))
     for f in qsvc.FIGURES:
-        fig.add_trace(go.Scatter(x=df["day"].astype(str), y=(df[f] * 100).round(2), name=qsvc.FIGURE_ZH[f],
+        fig.add_trace(go.Scatter(x=[f"{d:%m-%d}" for d in df["day"]], y=(df[f] * 100).round(2), name=qsvc.FIGURE_ZH[f],
                                  mode="lines+markers", line=dict(color=FIG_COLORS[f], width=2,
                                                                  dash="dot" if f == "reject_rate" else None),
                                  yaxis="y2" if f == "reject_rate" else "y"))
+    fig.update_xaxes(type="category")
     return dcc.Graph(figure=fig, config=GRAPH_CONFIG, style={"height": "320px"})
 
 
@@ -126,19 +127,20 @@ def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable
     scale = [[0, "#d64545"], [0.5, "#f0a202"], [1, "#2e9d5b"]] if good_high else \
         [[0, "#2e9d5b"], [0.5, "#f0a202"], [1, "#d64545"]]
     z = wide.to_numpy()
-    fig = go.Figure(go.Heatmap(z=np.round(z, 2), x=[str(c) for c in wide.columns], y=list(wide.index),
+    fig = go.Figure(go.Heatmap(z=np.round(z, 2), x=[f"{c:%m-%d}" for c in wide.columns], y=list(wide.index),
                                colorscale=scale, hoverongaps=False, colorbar=dict(ticksuffix="%"),
                                hovertemplate="%{y}<br>%{x}<br>" + qsvc.FIGURE_ZH[figure] + "：%{z}%<extra></extra>"))
     fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=150, r=16, t=16, b=40)))
+    fig.update_xaxes(type="category")
     return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
 
 
 INST_COLUMNS = [column_def("name", "机构", minWidth=180, pinned="left")]
 for _f in qsvc.FIGURES:
     _n, _d = qsvc.FIGURE_PARTS[_f]
-    INST_COLUMNS.append({"headerName": qsvc.FIGURE_ZH[_f], "children": [
-        column_def(_f, "值", "percent", decimals=2 if _f == "reject_rate" else 1, minWidth=90),
-        column_def(_n, "分子", "int", minWidth=80), column_def(_d, "分母", "int", minWidth=80)]})
+    INST_COLUMNS += [column_def(_f, f"{qsvc.FIGURE_ZH[_f]}(%)", "number", decimals=2 if _f == "reject_rate" else 1,
+                                minWidth=120),
+                     column_def(f"{_f}_parts", "分子/分母", minWidth=110)]
 INST_COLUMNS.append(column_def("behind", "未按计划", "int", minWidth=90))
 
 
@@ -153,7 +155,9 @@ def by_institution(days: Any, now: dt.datetime | None = None, codes: Iterable[st
     counts = behind.groupby("inst_code").size()
     df["behind"] = df["inst_code"].map(counts).fillna(0).astype(int)
     for f in qsvc.FIGURES:
-        df[f] = (df[f] * 100).round(3)
+        num, den = qsvc.FIGURE_PARTS[f]
+        df[f] = (df[f] * 100).round(2 if f == "reject_rate" else 1)
+        df[f"{f}_parts"] = [f"{int(a):,} / {int(b):,}" for a, b in zip(df[num], df[den])]
     df = df.sort_values(["behind", "upload_timeliness"], ascending=[False, True])
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
     return data_table("q-inst-table", rows, INST_COLUMNS, page_size=20, height=360, export_name="数据质量.csv",

@@ -1,0 +1,252 @@
+"""/exchange and /quality callbacks called through the real Dash endpoint, logged in as each role.
+
+Real SQLite app DB with seeded exchange history, real tiny DuckDB mart, real login: the operator can re-run (one
+command and one audit row however often asked, even concurrently), other roles get 403; the administrator can
+save node settings (one audit row per change), the operator cannot; every view answers for the roles allowed.
+"""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.exchange_fixtures import build_tiny_mart, make_cfg
+from tests.fixtures_web import login_client
+
+ORIGIN = {"Origin": "http://localhost"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):  # noqa: ANN001, ANN201
+    """(cfg, app, {role: client}) on a tiny mart with 2 days of seeded exchange history."""
+    from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
+    from dashboard.app import create_app
+    from dashboard.appdb import init_app_db
+    from dashboard.exchange.seed import seed_demo_history
+    from queries.connection import dispose_engines
+    cfg = make_cfg(Path(tmp_path_factory.mktemp("expages")))
+    build_tiny_mart(cfg)
+    dispose_engines()
+    init_app_db(cfg.app_db_url)
+    ensure_demo_accounts(cfg)
+    seed_demo_history(cfg, days=2)
+    app = create_app(cfg)
+    app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    accounts = read_demo_accounts(cfg)
+    clients = {}
+    for role, (user, password) in accounts.items():
+        client, resp = login_client(app, user, password)
+        assert resp.status_code == 302, role
+        clients[role] = client
+    return cfg, app, clients
+
+
+def _key(app, module: str, first_output: str) -> str:  # noqa: ANN001
+    keys = [k for k, v in app.callback_map.items() if "callback" in v
+            and getattr(getattr(v["callback"], "__wrapped__", v["callback"]), "__module__", "").endswith(module)
+            and k.lstrip(".").startswith(first_output)]
+    assert len(keys) == 1, (module, first_output, keys)
+    return keys[0]
+
+
+def call(app, client, module: str, first_output: str, inputs: dict, state: dict | None = None):  # noqa: ANN001, ANN201
+    """POST one callback as the browser does; inputs/state: {"id.prop": value}. Returns the response."""
+    key = _key(app, module, first_output)
+    entry = app.callback_map[key]
+    parts = key.strip(".").split("...") if key.startswith("..") else [key]
+    outputs = []
+    for part in parts:
+        ident, prop = part.rsplit(".", 1)
+        outputs.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": prop})
+
+    def deps(items: list[dict], values: dict) -> list[dict]:
+        out = []
+        for item in items:
+            ident = item["id"]
+            name = f"{ident}.{item['property']}"
+            out.append({"id": json.loads(ident) if ident.startswith("{") else ident, "property": item["property"],
+                        "value": values.get(name)})
+        return out
+    ins = deps(entry["inputs"], inputs)
+    body = {"output": key, "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": ins,
+            "state": deps(entry["state"], state or {}), "changedPropIds": list(inputs)[:1]}
+    return client.post("/_dash-update-component", json=body, headers=ORIGIN)
+
+
+def _failed_run(cfg) -> str:  # noqa: ANN001
+    from dashboard.exchange.service import job_runs
+    runs, total = job_runs(cfg, status="failed", page_size=50)
+    open_ = _commands(cfg)
+    for run_id in runs["run_id"]:
+        if run_id not in open_:
+            return run_id
+    pytest.fail("no failed run without a command in the seeded history")
+
+
+def _commands(cfg, run_id: str | None = None) -> list[str]:  # noqa: ANN001
+    from dashboard.appdb import session_factory
+    from dashboard.exchange.models import ExchangeCommand
+    with session_factory(cfg.app_db_url)() as s:
+        q = select(ExchangeCommand.run_id)
+        if run_id:
+            q = q.where(ExchangeCommand.run_id == run_id)
+        return list(s.scalars(q))
+
+
+def _audits(cfg, action: str, target: str) -> int:  # noqa: ANN001
+    from dashboard.accounts.models import AuditLog
+    from dashboard.appdb import session_factory
+    with session_factory(cfg.app_db_url)() as s:
+        return s.scalar(select(func.count()).select_from(AuditLog)
+                        .where(AuditLog.action == action, AuditLog.target == target))
+
+
+def _rerun(env, role: str, run_id: str):  # noqa: ANN001, ANN201
+    cfg, app, clients = env
+    return call(app, clients[role], "exchange_rerun", "ex-rerun-msg.children",
+                {"ex-rerun-confirm.submit_n_clicks": 1}, {"ex-run.data": run_id, "ex-tick.data": 0})
+
+
+def test_operator_rerun_creates_one_command_and_one_audit_row(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    run_id = _failed_run(cfg)
+    first = _rerun(env, "operator", run_id)
+    assert first.status_code == 200, first.get_data(as_text=True)
+    assert "发送重跑命令" in first.get_data(as_text=True)
+    second = _rerun(env, "operator", run_id)
+    assert second.status_code == 200
+    assert "未重复创建" in second.get_data(as_text=True)
+    assert len(_commands(cfg, run_id)) == 1
+    assert _audits(cfg, "job.rerun", run_id) == 1
+
+
+def test_concurrent_reruns_still_one_command(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    run_id = _failed_run(cfg)
+    from dashboard.accounts.service import read_demo_accounts
+    user, password = read_demo_accounts(cfg)["operator"]
+    extra = [login_client(app, user, password)[0] for _ in range(4)]
+    statuses = []
+
+    def go(client) -> None:  # noqa: ANN001
+        statuses.append(call(app, client, "exchange_rerun", "ex-rerun-msg.children",
+                             {"ex-rerun-confirm.submit_n_clicks": 1},
+                             {"ex-run.data": run_id, "ex-tick.data": 0}).status_code)
+    threads = [threading.Thread(target=go, args=(c,)) for c in extra]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 4
+    assert len(_commands(cfg, run_id)) == 1
+    assert _audits(cfg, "job.rerun", run_id) == 1
+
+
+@pytest.mark.parametrize("role", ["leader", "manager", "admin", "auditor"])
+def test_rerun_refused_for_other_roles(env, role: str) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    run_id = _failed_run(cfg)
+    assert _rerun(env, role, run_id).status_code == 403
+    assert _commands(cfg, run_id) == []
+    assert _audits(cfg, "job.rerun", run_id) == 0
+
+
+def test_rerun_of_a_successful_run_is_refused_with_a_message(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    from dashboard.exchange.service import job_runs
+    run_id = job_runs(cfg, status="success", page_size=1)[0]["run_id"].iloc[0]
+    resp = _rerun(env, "operator", run_id)
+    assert resp.status_code == 200 and "只能重跑失败的任务" in resp.get_data(as_text=True)
+    assert _commands(cfg, run_id) == [] and _audits(cfg, "job.rerun", run_id) == 0
+
+
+def _save(env, role: str, code: str, lon, lat, zoom=None, city="", addr=""):  # noqa: ANN001, ANN201
+    cfg, app, clients = env
+    return call(app, clients[role], "exchange_settings", "ex-set-msg.children", {"ex-set-save.n_clicks": 1},
+                {"ex-node.data": code, "ex-set-lon.value": lon, "ex-set-lat.value": lat, "ex-set-zoom.value": zoom,
+                 "ex-set-city.value": city, "ex-set-addr.value": addr, "ex-tick.data": 0})
+
+
+def _node(cfg, code: str):  # noqa: ANN001, ANN201
+    from dashboard.exchange.service import node_states
+    return node_states(cfg, codes=[code]).iloc[0]
+
+
+def test_admin_saves_settings_with_one_audit_row_operator_cannot(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    code = "EX-T002"
+    before = _node(cfg, code)
+    assert _save(env, "operator", code, 119.7, 29.2).status_code == 403
+    assert _node(cfg, code)["lon"] == before["lon"] and _audits(cfg, "node.settings", code) == 0
+    resp = _save(env, "admin", code, 119.7, 29.2, 12, "示范市", "城关镇卫生路 1 号")
+    assert resp.status_code == 200 and "已保存" in resp.get_data(as_text=True)
+    after = _node(cfg, code)
+    assert (after["lon"], after["lat"], after["zoom"], after["city"]) == (119.7, 29.2, 12, "示范市")
+    assert _audits(cfg, "node.settings", code) == 1
+    # the same values again change nothing and write no audit row
+    assert "没有修改" in _save(env, "admin", code, 119.7, 29.2, 12, "示范市", "城关镇卫生路 1 号").get_data(as_text=True)
+    assert _audits(cfg, "node.settings", code) == 1
+
+
+def test_invalid_settings_store_nothing(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    code = "EX-T003"
+    before = _node(cfg, code)
+    resp = _save(env, "admin", code, 500, 29.2)
+    assert resp.status_code == 200 and "未保存" in resp.get_data(as_text=True)
+    assert _node(cfg, code)["lon"] == before["lon"] and _audits(cfg, "node.settings", code) == 0
+
+
+def _log_view(env, role: str, run_id: str) -> tuple[int, str]:  # noqa: ANN001
+    cfg, app, clients = env
+    resp = call(app, clients[role], "callbacks.exchange", "ex-log-head.children",
+                {"ex-run.data": run_id, "ex-interval.n_intervals": 0, "ex-tick.data": 0})
+    return resp.status_code, resp.get_data(as_text=True)
+
+
+def test_log_view_has_rerun_button_only_for_operators(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    run_id = _failed_run(cfg)
+    status, text = _log_view(env, "operator", run_id)
+    assert status == 200 and "ex-rerun-btn" in text and "ERROR" in text
+    status, text = _log_view(env, "admin", run_id)
+    assert status == 200 and "ex-rerun-btn" not in text and "仅运维人员可重跑" in text
+    for role in ("leader", "manager", "auditor"):
+        assert _log_view(env, role, run_id)[0] == 403
+
+
+def test_overview_lists_every_node_with_its_state(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    from dashboard.exchange.service import node_states
+    resp = call(app, clients["operator"], "callbacks.exchange", '{"id":"exchange-map","type":"echarts-option"}.data',
+                {"ex-ready.data": True, "ex-interval.n_intervals": 0, "ex-tick.data": 0})
+    assert resp.status_code == 200
+    out = resp.json["response"]
+    rows = out["ex-nodes"]["rowData"]
+    states = node_states(cfg)
+    assert {r["code"] for r in rows} == set(states["code"])
+    assert {r["code"]: r["state"] for r in rows} == dict(zip(states["code"], states["state"]))
+    failed = call(app, clients["operator"], "callbacks.exchange", '{"id":"exchange-map","type":"echarts-option"}.data',
+                  {"ex-ready.data": True, "ex-interval.n_intervals": 0, "ex-tick.data": 0,
+                   "ex-f-state.value": ["failed"]}).json["response"]["ex-nodes"]["rowData"]
+    assert {r["code"] for r in failed} == set(states.loc[states["state"] == "failed", "code"])
+
+
+def test_quality_views_by_role_and_scope(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    from dashboard.accounts.service import read_demo_accounts  # noqa: F401
+    for role in ("leader", "operator"):
+        resp = call(app, clients[role], "callbacks.quality", "q-inst.children",
+                    {"q-ready.data": True, "q-days.value": 7})
+        assert resp.status_code == 200, role
+        text = resp.get_data(as_text=True)
+        assert "T001" in text and "H001" in text
+    for role in ("admin", "auditor"):
+        assert call(app, clients[role], "callbacks.quality", "q-inst.children",
+                    {"q-ready.data": True, "q-days.value": 7}).status_code == 403
+    kpis = call(app, clients["leader"], "callbacks.quality", "q-kpis.children",
+                {"q-ready.data": True, "q-days.value": 7})
+    assert kpis.status_code == 200 and "数据上传及时率" in kpis.get_data(as_text=True)
