@@ -104,6 +104,10 @@ def classify(values: Sequence[float | None], method: str = "quantile", k: int = 
         # quantiles of tied values can repeat a break; a repeated break would be an empty class
         upper = np.unique(np.asarray(upper, dtype=float))
         upper[-1] = max(upper[-1], valid.max())
+        if method != "equal_interval":
+            # interpolated quantiles can fall between two data values and leave a class empty: merge it upwards
+            counts = np.bincount(np.searchsorted(upper, valid, side="left"), minlength=upper.size)
+            upper = upper[counts[:upper.size] > 0]
     k_eff = upper.size
     # class i holds lower < x <= upper[i] (mapclassify's convention); the first class includes the minimum
     idx = np.searchsorted(upper, arr, side="left")

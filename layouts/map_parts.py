@@ -11,7 +11,7 @@ from dash import dcc, html
 
 from layouts._components import DROPDOWN_LABELS_ZH, echarts
 
-MAP_HEIGHT = 660
+MAP_HEIGHT = "max(520px, calc(100vh - 250px))"   # the whole county visible at 1440×900
 
 # page keys: "inst", "health", "reform"
 PATHS = {"inst": "/map/institutions", "health": "/map/health", "reform": "/map/reform"}

@@ -77,3 +77,9 @@ ORDER BY referrals DESC, from_inst_code, to_inst_code""", {"first": first_month,
     if not df.empty:
         df["referrals"] = df["referrals"].astype(int)
     return df
+
+
+def data_version(mart_url: str) -> str:
+    """The mart's data version (changes with every load or demo build; '' when not recorded)."""
+    df = read_df(mart_url, "SELECT value FROM mart_meta WHERE key = :key", {"key": "data_version"})
+    return str(df.iloc[0]["value"]) if not df.empty else ""

@@ -67,6 +67,12 @@ def test_tied_quantiles_never_make_empty_classes():
     assert sum(c.counts) == len(values)
 
 
+def test_interpolated_quantile_never_leaves_an_empty_class():
+    # found by hypothesis: the 40 % quantile of these falls between 0 and 1
+    c = classify([0.0, 0.0, 1.0, 2.0, 3.0, 4.0, -1.0], "quantile", 5)
+    assert all(n > 0 for n in c.counts) and sum(c.counts) == 7
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="method"):
         classify([1, 2, 3], "jenks2", 3)

@@ -11,21 +11,23 @@ Each page has three callbacks:
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
+from flask_caching import Cache
 
 from dashboard.callbacks import _pagekit as kit
 from dashboard.formatting import fmt_number, fmt_period_zh, fmt_value
 from dashboard.urlstate import ViewState, to_search
 from geo.classify import METHODS, classify
 from geo.options import (
-    INST_TYPE_ZH, health_option, institutions_option, option_size, reform_option, select_flows,
+    INST_TYPE_ZH, health_option, institutions_option, reform_option, select_flows,
 )
 from geo.store import GeometryMissing, display_geometry
 from layouts import _ids as ids
@@ -37,6 +39,67 @@ log = logging.getLogger(__name__)
 
 NO_GEOMETRY = "尚无县域地理数据：请先运行 python app.py demo 生成演示数据，或用 python app.py geo import 导入乡镇边界。"
 LAST_TIMINGS: dict[str, float] = {}      # page -> server seconds of the last render (read by bench/maps.py)
+CACHE_SECONDS = 600
+
+# Engine results and org lists per (mart data version, scope, arguments): a map view re-drawn for the same period
+# (another classification, a click, a second user) must not recompute. Redis when CACHE_URL is set.
+_cache = Cache()
+
+
+def init_cache(app: dash.Dash) -> None:
+    """Bind the maps' result cache to the app's Flask server (SimpleCache, or Redis when CACHE_URL is set)."""
+    from dashboard.app import get_config
+    cfg = get_config(app.server)
+    config = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": CACHE_SECONDS, "CACHE_THRESHOLD": 2000,
+              "CACHE_KEY_PREFIX": "maps:"}
+    if cfg.cache_url:
+        config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=cfg.cache_url)
+    _cache.init_app(app.server, config=config)
+
+
+def _scope_key(scope) -> str:  # noqa: ANN001
+    return "all" if scope.all_institutions else f"{int(scope.aggregates)}:" + ",".join(sorted(scope.inst_codes))
+
+
+def cached(name: str, build: Callable[[], Any], *key: Any, scoped: bool = True) -> Any:
+    """``build()`` once per mart data version (and user scope when ``scoped``) and arguments."""
+    url = kit.mart_url()
+    try:
+        version = qmaps.data_version(url)
+    except Exception:  # noqa: BLE001 — a mart without meta: do not cache
+        return build()
+    parts = [name, url, version, _scope_key(kit.scope()) if scoped else "-", *map(str, key)]
+    cache_key = hashlib.sha1("|".join(parts).encode()).hexdigest()
+    try:
+        hit = _cache.get(cache_key)
+    except Exception:  # noqa: BLE001 — cache not bound (tests calling views directly) or Redis down
+        return build()
+    if hit is not None:
+        return hit
+    value = build()
+    try:
+        _cache.set(cache_key, value)
+    except Exception:  # noqa: BLE001
+        log.warning("maps cache: could not store %s", name)
+    return value
+
+
+def engine(ids_: list[str], level: str, state: "MapState", org: str | None = None,
+           comparisons: bool = False) -> pd.DataFrame:
+    """``metrics.engine.compute`` for the logged-in user's scope, cached, last period per org."""
+    return cached("engine", lambda: _latest(kit.compute(ids_, level, state.view.grain, state.first, state.last, org,
+                                                        comparisons=comparisons)),
+                  tuple(ids_), level, state.view.grain, state.first, state.last, org, comparisons)
+
+
+def points() -> pd.DataFrame:
+    """Institutions with coordinates (the org tree is the same for every user)."""
+    return cached("points", lambda: qmaps.institution_points(kit.mart_url()), scoped=False)
+
+
+def volumes(state: "MapState") -> pd.DataFrame:
+    return cached("volumes", lambda: qmaps.institution_volumes(kit.mart_url(), state.first, state.last),
+                  state.first, state.last, scoped=False)
 
 
 # ---------------------------------------------------------------------------------------------- state
@@ -110,7 +173,16 @@ def _focus(option: dict, disp, org: str | None, points: pd.DataFrame | None = No
     if not org:
         return
     center = disp.centroids.get(org)
-    zoom = 2.2
+    zoom = 1.6
+    name = disp.code_to_name.get(org)
+    if name is not None:
+        # outline the chosen township (its fill keeps the class colour)
+        regions = option["geo"].setdefault("regions", [])
+        region = next((r for r in regions if r.get("name") == name), None)
+        if region is None:
+            region = {"name": name}
+            regions.append(region)
+        region.setdefault("itemStyle", {}).update({"borderColor": "#f0a202", "borderWidth": 3})
     if center is None and points is not None:
         hit = points[points["inst_code"] == org].dropna(subset=["lon", "lat"])
         if not hit.empty:
@@ -129,9 +201,9 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     """(option, subtitle, legend, notice) of 医疗机构运行一张图."""
     state = map_state("inst", search)
     disp = display_geometry(_geo_dir())
-    url, scope = kit.mart_url(), kit.scope()
-    points = qmaps.institution_points(url)
-    vols = qmaps.institution_volumes(url, state.first, state.last)
+    scope = kit.scope()
+    pts = points()
+    vols = volumes(state)
     ind = state.indicator
     entry = _entry(ind)
     zh, unit, dec = _label(entry, ind or "")
@@ -139,12 +211,11 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     vals = pd.DataFrame(columns=["org_code", "value", "status"])
     if ind:
         try:
-            vals = _latest(kit.compute([ind], "institution", state.view.grain, state.first, state.last, None,
-                                       comparisons=False))
+            vals = engine([ind], "institution", state)
         except Exception as exc:  # noqa: BLE001 — an indicator the engine refuses: draw the map without colours
             log.info("institution map: %s refused: %s", ind, exc)
             note = f"{zh}：{exc}"
-    df = points.merge(vols, on="inst_code", how="left")
+    df = pts.merge(vols, on="inst_code", how="left")
     df[["op_visits", "discharges"]] = df[["op_visits", "discharges"]].fillna(0).astype(int)
     df["volume"] = df["op_visits"] + df["discharges"]
     df = df.merge(vals[["org_code", "value", "status"]].rename(columns={"org_code": "inst_code"}),
@@ -157,7 +228,7 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         df.loc[hidden, "target"] = "无权查看"
         note = note or "仅显示授权机构的指标值；其他机构只显示位置与业务量。"
     option = institutions_option(disp, df, zh, unit, dec)
-    _focus(option, disp, state.view.org, points)
+    _focus(option, disp, state.view.org, pts)
     counts = df["status"].value_counts()
     parts = [f"{k} {counts.get(k, 0)} 家" for k in ("达标", "预警", "未达标")]
     subtitle = _subtitle(state, f"着色：{zh}（目标 {kit.attr(entry, 'target_text', '') or '无'}）",
@@ -167,8 +238,7 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
 
 def township_values(indicator_id: str, state: MapState) -> pd.DataFrame:
     """Engine values of one indicator for every township (area_code, value, numerator, denominator, status)."""
-    df = _latest(kit.compute([indicator_id], "township", state.view.grain, state.first, state.last, None,
-                             comparisons=False))
+    df = engine([indicator_id], "township", state)
     return df.rename(columns={"org_code": "area_code"})[["area_code", "value", "numerator", "denominator",
                                                           "status"]]
 
@@ -215,7 +285,7 @@ def reform_cards(state: MapState) -> Any:
     """Headline reform indicators of the county beside the map."""
     ids_ = [i for i in P.REFORM_HEADLINE if kit.indicator(i) is not None]
     try:
-        df = _latest(kit.compute(ids_, "county", state.view.grain, state.first, state.last, None, comparisons=True))
+        df = engine(ids_, "county", state, comparisons=True)
     except Exception as exc:  # noqa: BLE001
         log.info("reform headline refused: %s", exc)
         return kit.empty_box("无权查看全县指标或本期无数据")
@@ -245,14 +315,15 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     else:
         frame, classes = pd.DataFrame({"area_code": list(disp.code_to_name), "value": None}), classify([None], "quantile", 3)
         zh, unit, dec = "—", "", 1
-    points = qmaps.institution_points(url).dropna(subset=["lon", "lat"])
+    pts = points().dropna(subset=["lon", "lat"])
     positions = {c: (round(float(x), 5), round(float(y), 5)) for c, x, y in
-                 zip(points["inst_code"], points["lon"], points["lat"])}
-    names = dict(zip(points["inst_code"], points["name"]))
-    flows = _visible_flows(qmaps.referral_flows(url, state.first, state.last), scope)
+                 zip(pts["inst_code"], pts["lon"], pts["lat"])}
+    names = dict(zip(pts["inst_code"], pts["name"]))
+    flows = _visible_flows(cached("flows", lambda: qmaps.referral_flows(url, state.first, state.last),
+                                  state.first, state.last, scoped=False), scope)
     shown = select_flows(flows, top_n=state.top, min_share=0.05)
     option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec)
-    _focus(option, disp, state.view.org, points)
+    _focus(option, disp, state.view.org, pts)
     total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
     n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
     legend = html.Div([
@@ -303,9 +374,9 @@ def _indicator_row(entry: Any, ind: str, r: pd.Series | None, link: str | None) 
 
 def institution_panel(code: str, state: MapState, page: str) -> Any:
     """Profile of one institution: type, township, volumes, headline indicators and drill links (scope-checked)."""
-    url, scope = kit.mart_url(), kit.scope()
-    points = qmaps.institution_points(url)
-    hit = points[points["inst_code"] == code]
+    scope = kit.scope()
+    pts = points()
+    hit = pts[pts["inst_code"] == code]
     if hit.empty:
         return kit.empty_box("未找到该机构")
     inst = hit.iloc[0]
@@ -314,7 +385,7 @@ def institution_panel(code: str, state: MapState, page: str) -> Any:
                      className="map-panel-sub")]
     if not scope.may_see_institution(code):
         return html.Div(head + [kit.notice(kit.NO_ACCESS)], className="map-panel-body")
-    vols = qmaps.institution_volumes(url, state.first, state.last)
+    vols = volumes(state)
     v = vols[vols["inst_code"] == code]
     op, ip = (int(v.iloc[0]["op_visits"]), int(v.iloc[0]["discharges"])) if not v.empty else (0, 0)
     facts = _rows([("门急诊人次", fmt_number(op)), ("出院人次", fmt_number(ip)),
@@ -322,8 +393,7 @@ def institution_panel(code: str, state: MapState, page: str) -> Any:
     wanted = list(dict.fromkeys(([state.indicator] if page == "inst" and state.indicator else [])
                                 + [i for i in P.INST_PROFILE if kit.indicator(i) is not None]))
     try:
-        df = _latest(kit.compute(wanted, "institution", state.view.grain, state.first, state.last, code,
-                                 comparisons=False))
+        df = engine(wanted, "institution", state, org=code)
         df = df[df["org_code"] == code]
     except Exception as exc:  # noqa: BLE001 — e.g. every indicator refused for a village clinic
         log.info("institution panel %s: %s", code, exc)
@@ -345,7 +415,7 @@ def institution_panel(code: str, state: MapState, page: str) -> Any:
 def township_panel(code: str, state: MapState, page: str) -> Any:
     """A township: its value of the page's indicator, population, and its institutions (links where allowed)."""
     url, scope = kit.mart_url(), kit.scope()
-    towns = qmaps.township_areas(url)
+    towns = cached("townships", lambda: qmaps.township_areas(url), scoped=False)
     hit = towns[towns["area_code"] == code]
     name = hit.iloc[0]["name"] if not hit.empty else code
     head = [html.H4(name, className="map-panel-title"),
@@ -355,8 +425,7 @@ def township_panel(code: str, state: MapState, page: str) -> Any:
     ind = state.indicator
     if ind and (scope.aggregates or scope.all_institutions):
         try:
-            vals = _latest(kit.compute([ind], "township", state.view.grain, state.first, state.last, code,
-                                       comparisons=False))
+            vals = engine([ind], "township", state)
             vals = vals[vals["org_code"] == code]
             r = vals.iloc[0] if not vals.empty else None
         except Exception as exc:  # noqa: BLE001
@@ -370,9 +439,9 @@ def township_panel(code: str, state: MapState, page: str) -> Any:
         ]))
         body.append(dcc.Link("查看该乡镇指标分析 ›", href=kit.href(f"/indicator/{ind}", state.view, org=code),
                              className="map-drill"))
-    points = qmaps.institution_points(url)
-    insts = points[points["area_code"] == code]
-    vols = qmaps.institution_volumes(url, state.first, state.last)
+    pts = points()
+    insts = pts[pts["area_code"] == code]
+    vols = volumes(state)
     insts = insts.merge(vols, on="inst_code", how="left").fillna({"op_visits": 0, "discharges": 0})
     order = {"general_hospital": 0, "county_hospital": 0, "tcm_hospital": 0, "maternal_child": 0,
              "community_center": 1, "township_center": 1, "village_clinic": 2}
@@ -437,6 +506,7 @@ def _failure(exc: Exception, n_extra: int) -> tuple:
 
 def register(app: dash.Dash) -> None:
     """Register the callbacks of the three map pages."""
+    init_cache(app)
     for page, controls in (("inst", [("indicator", P.URL_INDICATOR)]),
                            ("health", [("indicator", P.URL_INDICATOR), ("method", P.URL_METHOD),
                                        ("classes", P.URL_CLASSES)]),
