@@ -1,18 +1,17 @@
 """The three county maps in real headless Chromium against a real server on a small demo county.
 
-Each map draws a canvas with no console error and no request leaving the machine; a click on a township or an
+Runs on the session's live server (tiny demo county from ``tests/fixtures_mart.py``). Each map draws a canvas with no console error and no request leaving the machine; a click on a township or an
 institution (at the pixel ECharts itself reports for its coordinates) fills the side panel; a manager's click on
 an institution outside the scope shows no figures. Screenshots of each map at 1440×900 go to
 ``screenshots/maps-*.png`` for a human to look at.
 """
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures_web import VIEWPORT, login_page, read_accounts_file
+from tests.fixtures_web import VIEWPORT
 
 pytestmark = pytest.mark.browser
 
@@ -20,53 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "screenshots"
 
 
-@pytest.fixture(scope="module")
-def maps_server(tmp_path_factory):  # noqa: ANN001, ANN201
-    """(cfg, base_url) of a real HTTP server on a tiny demo county (mart, geometry and demo accounts)."""
-    from werkzeug.serving import make_server
-
-    from dashboard.accounts.service import ensure_demo_accounts
-    from dashboard.app import create_app
-    from dashboard.appdb import init_app_db
-    from dashboard.config import Config
-    from mart.demo import build_demo
-
-    data = tmp_path_factory.mktemp("mapsdata")
-    cfg = Config(data_dir=data, mart_url=f"duckdb:///{data / 'mart.duckdb'}",
-                 app_db_url=f"sqlite:///{data / 'app.db'}", cache_url="")
-    build_demo(cfg, scale=0.03, years=1, quiet=True)
-    init_app_db(cfg.app_db_url)
-    ensure_demo_accounts(cfg)
-    app = create_app(cfg)
-    app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, name="maps-server", daemon=True)
-    thread.start()
-    try:
-        yield cfg, f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        srv.shutdown()
-        thread.join(timeout=10)
+@pytest.fixture
+def open_as(page_as):  # noqa: ANN001, ANN201
+    """``open_as(role)`` → a logged-in 1440×900 page on the live server (tiny demo county of the session);
+    console errors and requests leaving the machine fail the test (checked by ``page_as``)."""
+    return page_as
 
 
 @pytest.fixture
-def open_as(browser, maps_server):  # noqa: ANN001, ANN201
-    """``open_as(role)`` → a logged-in 1440×900 page; console errors and external requests fail the test."""
-    cfg, base = maps_server
-    accounts = read_accounts_file(cfg.demo_accounts_path)
-    opened = []
-
-    def _make(role: str):  # noqa: ANN202
-        user, password = accounts[role]
-        context, page, problems = login_page(browser, base, user, password)
-        opened.append((context, problems))
-        page.base_url = base
-        return page
-    yield _make
-    for context, _ in opened:
-        context.close()
-    for _, problems in opened:
-        problems.check()
+def maps_server(app_cfg, live_server):  # noqa: ANN001, ANN201
+    """(cfg, base_url) of the live server: the session's tiny demo mart, its geometry and demo accounts."""
+    return app_cfg, live_server
 
 
 BOX = '.echarts-box[data-rendered]'
