@@ -232,7 +232,9 @@ def _value_formatter(kind: str, decimals: int, unit: str | None) -> dict[str, st
     if unit and kind != "percent":
         suffix = unit if unit in ("%", "‰") else ""
     fmt = f",.{decimals}f"
-    return {"function": f"params.value == null || isNaN(params.value) ? '—' : "
+    # No isNaN: dash-ag-grid evaluates these strings in a sandbox without JS globals, where isNaN throws and
+    # the grid silently shows raw numbers. JSON has no NaN anyway (missing values arrive as null).
+    return {"function": f"params.value == null ? '—' : "
                         f"d3.format('{fmt}')(params.value) + '{suffix}'"}
 
 

@@ -51,7 +51,7 @@ DIRECTION_ZH = {"up": "越高越好", "down": "越低越好", "band": "区间适
 TABLE_COLUMNS = [
     ("org_name", "机构/单位", "text"), ("level_zh", "层级", "text"), ("numerator", "分子", "number"),
     ("denominator", "分母", "number"), ("value", "指标值", "number"), ("target_text", "目标", "text"),
-    ("status", "状态", "text"), ("yoy_change", "同比", "number"), ("share", "分子占比", "number"),
+    ("status", "状态", "text"), ("yoy_rel", "同比", "number"), ("share", "分子占比", "number"),
     ("flags", "说明", "text"),
 ]
 
@@ -99,8 +99,12 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
         if field == "value":
             cols.append(column_def(field, f"{header}（{unit}）" if unit else header, "number",
                                    decimals=decimals, unit=unit))
-        elif field in ("yoy_change", "share"):
-            cols.append(column_def(field, header, "text", type="rightAligned"))
+        elif field in ("yoy_rel", "share"):
+            # numbers (percent × 100) so that sorting is numeric; the sign shows on changes only
+            fmt = "+,.1f" if field == "yoy_rel" else ",.1f"
+            cols.append(column_def(field, header, "number", valueFormatter={
+                "function": f"params.value == null ? '—' : "
+                            f"d3.format('{fmt}')(params.value) + '%'"}))
         elif field in ("numerator", "denominator"):
             cols.append(column_def(field, header, "number", decimals=2 if unit == "元" else 0))
         else:

@@ -71,11 +71,14 @@ def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str 
 
 
 def bar_figure(rows: pd.DataFrame, unit: str, decimals: int, worst_first_desc: bool,
-               highlight: str | None = None, height: int | None = None, name_col: str = "org_name") -> go.Figure:
+               highlight: str | None = None, height: int | None = None, name_col: str = "org_name",
+               links: dict[str, str] | None = None) -> go.Figure:
     """Horizontal bars sorted worst on top, coloured by status; customdata carries org codes for drilling.
 
     ``worst_first_desc``: True when higher is worse (direction ↓), so the largest value is drawn on top.
-    Incomplete rows are labelled with '*' and hatched; the highlighted org is outlined.
+    Incomplete rows are labelled with '*' and hatched; the highlighted org is outlined. ``links`` maps org codes
+    to the query string a click should open: customdata is ``[org_code, search]`` so that the browser can follow
+    the drill without another server round trip.
     """
     rows = rows.dropna(subset=["value"])
     if rows.empty:
@@ -91,15 +94,26 @@ def bar_figure(rows: pd.DataFrame, unit: str, decimals: int, worst_first_desc: b
         x=rows["value"], y=labels, orientation="h", marker=dict(
             color=colors, line=dict(color="#243447", width=outline),
             pattern=dict(shape=["/" if i else "" for i in incomplete], fgcolor="white")),
-        text=text, textposition="outside", cliponaxis=False, customdata=list(rows["org_code"]),
+        text=text, textposition="outside", cliponaxis=False, customdata=[[str(c), (links or {}).get(str(c))] for c in rows["org_code"]],
         hovertext=[f"{lab}<br>{t}<br>{clean(s) or '无目标'}" for lab, t, s in
                    zip(labels, text, rows.get("status", [None] * len(rows)))], hoverinfo="text"))
     targets = rows["target"].dropna() if "target" in rows else pd.Series(dtype=float)
+    top = 30
     if not targets.empty and targets.nunique() == 1:
-        fig.add_vline(x=float(targets.iloc[0]), line=dict(color=TARGET, dash="dot", width=1.5),
-                      annotation_text="目标", annotation_font_color=TARGET)
-    base_layout(fig, height or max(220, 26 * len(rows) + 60))
+        target = float(targets.iloc[0])
+        fig.add_vline(x=target, line=dict(color=TARGET, dash="dot", width=1.5))
+        # The label sits above the plot area, not at the top bar where it would cover that bar's value label.
+        fig.add_annotation(x=target, xref="x", y=1, yref="paper", yanchor="bottom", showarrow=False,
+                           text=f"目标 {_fmt(target, unit, decimals)}", font=dict(size=11, color=TARGET))
+        top = 40
+    base_layout(fig, height or max(220, 26 * len(rows) + 70))
+    fig.update_layout(margin=dict(t=top))
     fig.update_layout(showlegend=False, bargap=0.25)
+    vals = pd.to_numeric(rows["value"], errors="coerce")
+    vmax = max(float(vals.max()), float(targets.max()) if not targets.empty else float("-inf"))
+    vmin = min(0.0, float(vals.min()))
+    if vmax > 0:     # room on the right for the value labels drawn outside the bars
+        fig.update_xaxes(range=[vmin * 1.15, vmax * 1.15])
     fig.update_xaxes(showgrid=True, gridcolor="#eef1f4", ticksuffix="%" if unit == "%" else "")
     return fig
 

@@ -183,6 +183,20 @@ def is_missing(v: Any) -> bool:
         return False
 
 
+def relative_yoy(value: Any, yoy_value: Any) -> float | None:
+    """Relative change against the same period last year: (value − last year) / |last year|.
+
+    Computed here from the engine's two values (the engine's ``yoy_change`` is a difference in the indicator's
+    unit, so showing it as a percentage would turn 13.7 % vs 13.4 % into "+30 %"). None without a base.
+    """
+    if is_missing(value) or is_missing(yoy_value):
+        return None
+    base = float(yoy_value)
+    if base == 0:
+        return None
+    return (float(value) - base) / abs(base)
+
+
 def clean(v: Any) -> Any:
     """A JSON-safe scalar (NaN/NA → None; numpy → Python)."""
     if is_missing(v):

@@ -36,8 +36,8 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
     notes = []
     value = status = yoy = None
     if row is not None:
-        value, status, yoy = kit.clean(row.get("value")), kit.clean(row.get("status")), kit.clean(
-            row.get("yoy_change"))
+        value, status = kit.clean(row.get("value")), kit.clean(row.get("status"))
+        yoy = kit.relative_yoy(row.get("value"), row.get("yoy_value"))
         if not kit.is_missing(row.get("complete")) and not bool(row.get("complete")):
             notes.append("数据不完整")
         if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):

@@ -24,7 +24,8 @@ NO_HTML_OVERLAY = {"overlayNoRowsTemplate": None}
 RANK_LIMIT = 40
 EXPORT_HEADERS = {"org_code": "代码", "org_name": "机构/单位", "level_zh": "层级", "period": "期间",
                   "numerator": "分子", "denominator": "分母", "value": "指标值", "target": "目标值",
-                  "status": "状态", "yoy_value": "去年同期值", "yoy_change": "同比变化", "share": "分子占比",
+                  "status": "状态", "yoy_value": "去年同期值", "yoy_change": "同比差值", "yoy_rel": "同比增减率",
+                  "share": "分子占比",
                   "complete": "数据完整", "flags": "说明"}
 
 
@@ -97,6 +98,7 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa:
         df["level_zh"] = df["level"].map(kit.LEVEL_ZH).fillna(df["level"])
         df["target_text"] = kit.attr(entry, "target_text") or "—"
         df["flags"] = df.apply(_flags, axis=1)
+        df["yoy_rel"] = [kit.relative_yoy(v, y) for v, y in zip(df["value"], df["yoy_value"])]
         kids_num = df.loc[~df["_own"], "numerator"].astype(float)
         total = kids_num.sum() if not kids_num.empty else 0.0
         df["share"] = [(float(n) / total if (not own_ and total and not kit.is_missing(n)) else None)
@@ -169,7 +171,8 @@ def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, A
         hint = ""
     else:
         kids = df[~df["_own"]] if not df.empty else df
-        fig = bar_figure(kids, unit, dec, _higher_is_worse(entry)) if not kids.empty else no_data_figure()
+        fig = (bar_figure(kids, unit, dec, _higher_is_worse(entry), links=drill_links(search, kids["org_code"]))
+               if not kids.empty else no_data_figure())
         chart = dcc.Graph(id=L.BREAKDOWN, figure=fig, config=GRAPH_CONFIG, clear_on_unhover=True)
         hint = f"按{kit.LEVEL_ZH[child]}，点击柱条下钻"
     if df.empty or df["value"].isna().all():
@@ -183,13 +186,13 @@ def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, A
 
 
 def _display_row(row: dict, decimals: int) -> dict:
-    """Table row for the page: values rounded as displayed, changes as signed percentages (exports stay raw)."""
-    from dashboard.formatting import fmt_number, fmt_pct_change
+    """Table row for the page: values rounded as displayed, shares and changes in percent (exports stay raw)."""
     out = {k: kit.clean(v) for k, v in row.items()}
     if out.get("value") is not None:
         out["value"] = round(float(out["value"]), decimals)
-    out["yoy_change"] = fmt_pct_change(out.get("yoy_change"))
-    out["share"] = "—" if out.get("share") is None else fmt_number(float(out["share"]) * 100, 1) + "%"
+    for key in ("yoy_rel", "share"):
+        if out.get(key) is not None:
+            out[key] = round(float(out[key]) * 100, 1)
     return out
 
 
@@ -207,7 +210,7 @@ def render_ranking(indicator_id: str, search: str | None) -> tuple[Any, Any]:
         if inst and inst not in set(keep["org_code"]):
             keep = pd.concat([keep.head(RANK_LIMIT - 1), df[df["org_code"] == inst]])
         df = keep
-    fig = bar_figure(df, unit, dec, worse_high, highlight=inst)
+    fig = bar_figure(df, unit, dec, worse_high, highlight=inst, links=drill_links(search, df["org_code"]))
     return (dcc.Graph(id=L.RANKING, figure=fig, config=GRAPH_CONFIG),
             f"{type_zh}共{len(df)}家，最差在上，点击柱条查看该机构")
 
@@ -216,6 +219,11 @@ def drill_search(search: str | None, org_code: str | None) -> str:
     """The query string after drilling into ``org_code`` (period kept)."""
     state = kit.view_state(search)
     return kit.to_search(state.with_(org=org_code))
+
+
+def drill_links(search: str | None, codes: Any) -> dict[str, str]:
+    """org code → query string of the drill into it (written into the bars, followed in the browser)."""
+    return {str(c): drill_search(search, str(c)) for c in codes}
 
 
 def export_file(indicator_id: str, search: str | None, fmt: str) -> dict:
@@ -287,23 +295,17 @@ def register(app: dash.Dash) -> None:
 
 
 def _register_drill(app: dash.Dash, graph: str) -> None:
-    @app.callback(Output(ids.URL, "search", allow_duplicate=True), Input(graph, "clickData"),
-                  State(ids.URL, "search"), prevent_initial_call=True)
-    def _drill(click, search):  # noqa: ANN001, ANN202
-        code = _clicked_code(click)
-        if not code:
-            return no_update
-        return drill_search(search, code)
-
-
-def _clicked_code(click: dict | None) -> str | None:
-    try:
-        code = click["points"][0]["customdata"]
-    except (TypeError, KeyError, IndexError):
-        return None
-    if isinstance(code, list):
-        code = code[0] if code else None
-    return str(code) if code else None
+    # Clientside: the server already wrote each bar's drill query string into its customdata, so a click costs
+    # no server round trip (and the chart's insertion does not fire a server callback). The new search makes
+    # the page router render the page once for the drilled org; Back undoes it.
+    app.clientside_callback(
+        """function(click) {
+            const p = click && click.points && click.points[0];
+            const cd = p && p.customdata;
+            if (Array.isArray(cd) && typeof cd[1] === "string" && cd[1].startsWith("?")) { return cd[1]; }
+            return window.dash_clientside.no_update;
+        }""",
+        Output(ids.URL, "search", allow_duplicate=True), Input(graph, "clickData"), prevent_initial_call=True)
 
 
 def _permission_guard(title: str, build) -> Any:  # noqa: ANN001

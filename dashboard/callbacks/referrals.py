@@ -140,7 +140,7 @@ def flow_figure(search: str | None) -> go.Figure:
     index_r = {c: len(left) + i for i, c in enumerate(right)}
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=labels, pad=10, thickness=12, color="#1f4e79",
+        node=dict(label=labels, pad=14, thickness=12, color="#1f4e79",
                   hovertemplate="%{label}<br>%{value:,} 人次<extra></extra>"),
         link=dict(source=[index_l[c] for c in df["from_inst_code"]],
                   target=[index_r[c] for c in df["to_inst_code"]], value=list(df["referrals"].astype(int)),
@@ -148,7 +148,9 @@ def flow_figure(search: str | None) -> go.Figure:
                   customdata=["上转" if d == "up" else "下转" for d in df["direction"]],
                   hovertemplate="%{customdata}：%{source.label} → %{target.label}<br>%{value:,} 人次"
                                 "<extra></extra>")))
-    base_layout(fig, max(340, 16 * max(len(left), len(right))))
+    # ~26 px per node on the busier side keeps the left labels (drawn beside their nodes) from overlapping.
+    base_layout(fig, max(340, 26 * max(len(left), len(right)) + 40))
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))
     fig.add_annotation(text="蓝色：上转　绿色：下转（左：转出机构，右：转入机构）", xref="paper", yref="paper",
                        x=0, y=1.08, showarrow=False, font=dict(size=11, color="#6b7785"), xanchor="left")
     return fig
@@ -229,8 +231,13 @@ def render_pending(search: str | None) -> Any:
                "hours_waiting", "diagnosis"]].to_dict("records")
     return html.Div([
         html.Div(f"截至 {as_of:%Y-%m-%d %H:%M}，共 {fmt_number(len(df))} 条", className="section-hint"),
-        data_table("ref-pending-table", rows, PENDING_COLUMNS, page_size=10, height=480,
+        data_table("ref-pending-table", rows, PENDING_COLUMNS, page_size=10, height=_table_height(len(rows)),
                    dashGridOptions={"overlayNoRowsTemplate": None})])
+
+
+def _table_height(n_rows: int, page_size: int = 10) -> int:
+    """Grid height that fits the rows shown on one page (header + rows + pager), so one row is not a tall box."""
+    return 56 + 42 * min(max(n_rows, 1), page_size) + 52
 
 
 def _graph(fig: go.Figure) -> dcc.Graph:
