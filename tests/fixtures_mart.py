@@ -53,6 +53,13 @@ def demo_con(demo_cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
 
     raw = mart_engine(demo_cfg.mart_url).raw_connection()
     try:
-        yield raw.driver_connection
+        # duckdb_engine wraps the DuckDB connection; cursor() of the real one is a new connection on the same
+        # (read-only) database instance that the test may use and close freely
+        base = getattr(raw.driver_connection, "_ConnectionWrapper__c", raw.driver_connection)
+        con = base.cursor()
+        try:
+            yield con
+        finally:
+            con.close()
     finally:
         raw.close()

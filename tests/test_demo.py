@@ -99,6 +99,9 @@ def test_period_and_meta(demo_con: duckdb.DuckDBPyConnection) -> None:
     assert _one(demo_con, "SELECT value FROM mart_meta WHERE key = 'data_version'")
     months = [r[0] for r in demo_con.execute("SELECT month FROM calendar_month ORDER BY 1").fetchall()]
     assert months[0] == "2025-01" and months[-1] == "2026-11" and len(months) == 23
+    assert isinstance(demo_con, duckdb.DuckDBPyConnection)
+    with pytest.raises(duckdb.Error):                    # the fixture connection is read-only
+        demo_con.execute("CREATE TABLE scratch (a INTEGER)")
 
 
 # ---------------------------------------------------------------------------------------------- determinism
