@@ -11,8 +11,9 @@ How a call works
    is **clipped** to the requested months (its ``months`` column says how many, its note says 部分期间); YoY
    compares the same months one year earlier, MoM the whole previous calendar period.
 3. The stored measures of all indicators are grouped by rollup table and institution column and fetched with one
-   query each (monthly sums for the union of months needed), then aggregated per period in pandas:
-   ``flow`` measures sum, ``last`` take the period's last month, ``avg`` the monthly average.
+   query each. The database aggregates months to period *specs* (each period, its year-earlier twin and its
+   predecessor share one month→spec map), so only (spec × org × measure) sums leave it: ``flow`` measures sum,
+   ``last`` take the period's last month, ``avg`` the monthly average.
 4. ``value = factor × Σnumerator / Σdenominator`` at the requested level (ratio of sums); a zero denominator gives
    NaN. Growth indicators compare their base indicator with the same months one year earlier.
 5. Scope: rows below township level only for institutions in the scope; county and township aggregates need
@@ -23,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -255,32 +257,22 @@ def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: 
                 lst = needed.setdefault((m.table, m.inst_col), [])
                 if m not in lst:
                     lst.append(m)
-    frames = []
+    spec_months = [(sid, _ms(m), m == max(months), len(months)) for months, sid in specs.items() for m in months]
+    wide = None
     for (table, inst_col), ms in needed.items():
-        df = qm.monthly_measures(url, table, inst_col, ms, level, township_by, lo, hi, org_level, org,
-                                 scope_insts, from_facts=from_facts)
-        if not df.empty:
-            frames.append(df.melt(id_vars=["month", "org_key"], var_name="measure", value_name="value"))
-    long = pd.concat(frames, ignore_index=True) if frames else \
-        pd.DataFrame(columns=["month", "org_key", "measure", "value"])
-    long["org_key"] = long["org_key"].astype(object).where(long["org_key"].notna(), "__county__")
-    long["mi"] = long["month"].map(_mi)
-
-    # months → specs, with the weight each measure kind gives a month
-    rows = []
-    for months, sid in specs.items():
-        last = max(months)
-        for m in months:
-            rows.append((sid, m, m == last, len(months)))
-    spec_months = pd.DataFrame(rows, columns=["spec", "mi", "is_last", "n"])
-    agg = long.merge(spec_months, on="mi")
-    kinds = agg["measure"].map(_measure_kind)
-    weight = np.where(kinds == "last", agg["is_last"].astype(float),
-                      np.where(kinds == "avg", 1.0 / agg["n"].astype(float), 1.0))
-    agg["value"] = agg["value"].astype(float) * weight
-    # a 'last' measure with no row in the period's last month is missing (NaN), not zero
-    agg = agg[(kinds != "last") | agg["is_last"]]
-    wide = agg.groupby(["spec", "org_key", "measure"])["value"].sum(min_count=1).unstack("measure")
+        df = qm.period_measures(url, table, inst_col, ms, level, township_by, spec_months, org_level, org,
+                                scope_insts, from_facts=from_facts)
+        if df.empty:
+            continue
+        keys = df["org_key"]
+        df["org_key"] = np.where(keys.isna().to_numpy(), "__county__", keys.to_numpy(dtype=object))
+        part = df.set_index(["spec", "org_key"])
+        wide = part if wide is None else wide.join(part, how="outer")
+    if wide is None:
+        wide = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["spec", "org_key"]))
+    else:
+        wide = wide.sort_index()
+        wide.index = wide.index.set_levels(wide.index.levels[0].astype("int64"), level=0)
     wide = _add_special(wide, special, specs, level, org_level, org, url, lo, hi)
     for mid in _derived_order():
         m = MEASURES[mid]
@@ -415,9 +407,21 @@ def _take(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.where(pos >= 0, out, np.nan)
 
 
+_NOTE_TEXTS = ("部分期间 (partial period)", "样本量小", "数据不完整 (incomplete uploads)")
+# note of each combination of (partial, small sample, incomplete), indexed by partial + 2·small + 4·incomplete
+_NOTES = np.array([None if not code else "; ".join(t for bit, t in enumerate(_NOTE_TEXTS) if code >> bit & 1)
+                   for code in range(8)], dtype=object)
+_INST_LEVELS = ("institution", "department", "doctor")
+
+
 def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list, level: str, orgs: pd.DataFrame,
               missing: pd.DataFrame, inst_township: dict, comparisons: bool) -> pd.DataFrame:
-    """Result rows of every indicator of one grouping, vectorised over orgs and periods."""
+    """Result rows of every indicator of one grouping, vectorised over orgs and periods.
+
+    Rows of ``wide`` are addressed through a dense (spec × org key) position matrix, so a row's year-earlier,
+    previous-period and growth twins are plain numpy lookups; per-period and per-org attributes are small arrays
+    indexed by codes, and the frame is built once for every indicator.
+    """
     if wide.empty:
         wide = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["spec", "org_key"]))
     if level == "county":
@@ -426,60 +430,108 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
                                          names=["spec", "org_key"])
         wide = wide.reindex(wide.index.union(need))
     idx = wide.index
-    spec_arr = idx.get_level_values("spec").to_numpy()
+    n_specs = len(specs)
+    spec_arr = np.asarray(idx.get_level_values("spec"), dtype=np.int64)
     key_arr = idx.get_level_values("org_key").to_numpy(dtype=object)
-    by_months = {sid: months for months, sid in specs.items()}
-    shift = {sid: specs.get(tuple(m - 12 for m in months), -1) for months, sid in specs.items()}
-    prev_pos = idx.get_indexer(pd.MultiIndex.from_arrays([[shift[s] for s in spec_arr], key_arr]))
+    key_codes, key_uniques = pd.factorize(key_arr)
+    pos = np.full((n_specs, max(len(key_uniques), 1)), -1, dtype=np.int64)
+    pos[spec_arr, key_codes] = np.arange(len(idx))
 
-    main_specs = {specs[cur]: (p, specs.get(yoy, -1), specs.get(mom, -1)) for p, cur, yoy, mom in plan}
-    sel = np.flatnonzero(np.isin(spec_arr, list(main_specs)))
+    def lookup(spec_map: np.ndarray, specs_of_rows: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """Position in ``wide`` of (spec_map[spec], key) for each row; -1 where that spec or row is absent."""
+        target = spec_map[specs_of_rows]
+        return np.where(target >= 0, pos[np.maximum(target, 0), codes], -1)
+
+    shift = np.full(n_specs, -1, dtype=np.int64)
+    for months, sid in specs.items():
+        shift[sid] = specs.get(tuple(m - 12 for m in months), -1)
+    prev_pos = lookup(shift, spec_arr, key_codes)
+
+    # per main spec: period attributes and its comparison specs
+    is_main = np.zeros(n_specs, dtype=bool)
+    yoy_spec = np.full(n_specs, -1, dtype=np.int64)
+    mom_spec = np.full(n_specs, -1, dtype=np.int64)
+    label_of = np.empty(n_specs, dtype=object)
+    start_of = np.zeros(n_specs, dtype="datetime64[us]")
+    nmonths_of = np.zeros(n_specs, dtype=np.int64)
+    partial_of = np.zeros(n_specs, dtype=bool)
+    main_months: dict[int, tuple[int, ...]] = {}
+    for p, cur, yoy, mom in plan:
+        sid = specs[cur]
+        is_main[sid] = True
+        yoy_spec[sid] = specs.get(yoy, -1)
+        mom_spec[sid] = specs.get(mom, -1)
+        label_of[sid] = p.label
+        start_of[sid] = np.datetime64(f"{p.start_index // 12:04d}-{p.start_index % 12 + 1:02d}-01", "us")
+        nmonths_of[sid] = len(p.months)
+        partial_of[sid] = p.partial
+        main_months[sid] = cur
+
+    sel = np.flatnonzero(is_main[spec_arr])
+    spec_sel = spec_arr[sel]
     sel_keys = key_arr[sel]
-    yoy_pos = idx.get_indexer(pd.MultiIndex.from_arrays([[main_specs[s][1] for s in spec_arr[sel]], sel_keys]))
-    mom_pos = idx.get_indexer(pd.MultiIndex.from_arrays([[main_specs[s][2] for s in spec_arr[sel]], sel_keys]))
-    if not comparisons:
+    sel_codes = key_codes[sel]
+    if comparisons:
+        yoy_pos = lookup(yoy_spec, spec_sel, sel_codes)
+        mom_pos = lookup(mom_spec, spec_sel, sel_codes)
+    else:
         yoy_pos = np.full(len(sel), -1)
         mom_pos = np.full(len(sel), -1)
 
-    org_map = orgs.set_index("org_key")
-    keep_org = pd.Index(org_map.index).get_indexer(sel_keys) >= 0
-    spec_sel = spec_arr[sel]
-    period_label = np.array([main_specs[s][0].label for s in spec_sel], dtype=object)
-    period_start = np.array([pd.Timestamp(main_specs[s][0].start_index // 12, main_specs[s][0].start_index % 12 + 1,
-                                          1) for s in spec_sel], dtype=object)
-    n_months = np.array([len(main_specs[s][0].months) for s in spec_sel])
-    partial = np.array([main_specs[s][0].partial for s in spec_sel], dtype=bool)
-    row_inst = org_map["inst"].reindex(sel_keys).to_numpy(dtype=object)
-    row_inst_level = org_map["inst_level"].reindex(sel_keys).to_numpy(dtype=object)
+    org_index = pd.Index(orgs["org_key"])
+    org_pos = org_index.get_indexer(sel_keys)
+    keep_org = org_pos >= 0
+    safe_pos = np.maximum(org_pos, 0)
+    org_inst = orgs["inst"].to_numpy(dtype=object)
+    org_inst_level = orgs["inst_level"].to_numpy(dtype=object)
+    row_inst = np.where(keep_org, org_inst[safe_pos] if len(orgs) else None, None)
+    row_inst_level = np.where(keep_org, org_inst_level[safe_pos] if len(orgs) else None, None)
+    is_county_row = sel_keys == "__county__"
 
-    # completeness per source set: keys (rows) covering an institution that missed an upload
+    # completeness per source set: rows covering an institution that missed an upload in the period
     incomplete_cache: dict[tuple, np.ndarray] = {}
+    main_list = [sid for sid in main_months]
+    miss_months = missing["month"].map(_mi).to_numpy() if missing is not None and not missing.empty else None
 
     def incomplete(sources: frozenset, resid: bool) -> np.ndarray:
         ck = (sources, resid)
         if ck in incomplete_cache:
             return incomplete_cache[ck]
         flag = np.zeros(len(sel), dtype=bool)
-        if sources and missing is not None and not missing.empty:
-            mm = missing[missing["source"].isin(sources)]
-            mm_mi = mm["month"].map(_mi).to_numpy()
-            for sid in main_specs:
-                months = set(by_months[sid])
-                insts = set(mm["inst_code"].to_numpy()[np.isin(mm_mi, list(months))])
-                if not insts:
-                    continue
-                rows = spec_sel == sid
-                if level == "county" or (level == "township" and resid):
-                    flag |= rows
-                elif level == "township":
-                    towns = {inst_township.get(i) for i in insts}
-                    flag |= rows & np.isin(sel_keys, list(towns))
-                else:
-                    flag |= rows & np.isin(row_inst, list(insts))
+        if sources and miss_months is not None:
+            src_ok = missing["source"].isin(sources).to_numpy()
+            mm_inst = missing["inst_code"].to_numpy(dtype=object)[src_ok]
+            mm_mi = miss_months[src_ok]
+            whole = level == "county" or (level == "township" and resid)
+            if whole:
+                bad = np.zeros(n_specs, dtype=bool)
+                for sid in main_list:
+                    bad[sid] = bool(np.isin(mm_mi, main_months[sid]).any())
+                flag = bad[spec_sel]
+            else:
+                # (spec, unit) pairs with a missing upload; unit = township (provider) or institution
+                units = sel_keys if level == "township" else row_inst
+                unit_codes, unit_uniques = pd.factorize(units, use_na_sentinel=False)
+                unit_index = pd.Index(unit_uniques)
+                bad = np.zeros((n_specs, len(unit_uniques) + 1), dtype=bool)
+                for sid in main_list:
+                    insts = pd.unique(mm_inst[np.isin(mm_mi, main_months[sid])])
+                    if not len(insts):
+                        continue
+                    hit = [inst_township.get(i) for i in insts] if level == "township" else list(insts)
+                    cols = unit_index.get_indexer(pd.Index(hit, dtype=object))
+                    bad[sid, cols[cols >= 0]] = True
+                flag = bad[spec_sel, unit_codes]
         incomplete_cache[ck] = flag
         return flag
 
-    frames = []
+    def per_level(values: Callable[[str | None], float | None]) -> np.ndarray:
+        """``values`` of each row's institution level, called once per distinct level."""
+        codes, uniq = pd.factorize(row_inst_level, use_na_sentinel=False)
+        return np.array([values(u) for u in uniq], dtype=float)[codes] if len(uniq) else np.zeros(0)
+
+    parts: dict[str, list] = {c: [] for c in ("ind", "rows", "numerator", "denominator", "value", "target",
+                                              "status", "yoy", "mom", "complete", "small")}
     for ind in inds:
         calc = _calc_of(ind)
         num_all, den_all, val_all = _vectors(calc, wide)
@@ -491,52 +543,63 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
             has = ~np.isnan(cur[sel]) | ~np.isnan(prev[sel])
         else:
             has = (np.nan_to_num(num_all[sel]) != 0) | (np.nan_to_num(den_all[sel]) != 0)
-        keep = keep_org & (has | (sel_keys == "__county__"))
+        keep = keep_org & (has | is_county_row)
         if not keep.any():
             continue
-        value = val_all[sel]
-        lows = np.array([ind.target_for(il)[0] if level in ("institution", "department", "doctor") else
-                         ind.target_low for il in row_inst_level], dtype=float) \
-            if ind.target_by_inst_level else np.full(len(sel), np.nan if ind.target_low is None else ind.target_low)
-        highs = np.array([ind.target_for(il)[1] if level in ("institution", "department", "doctor") else
-                          ind.target_high for il in row_inst_level], dtype=float) \
-            if ind.target_by_inst_level else np.full(len(sel), np.nan if ind.target_high is None else ind.target_high)
+        k = np.flatnonzero(keep)
+        value = val_all[sel][k]
+        n = len(k)
+        if ind.target_by_inst_level:
+            if level in _INST_LEVELS:
+                lows = per_level(lambda il: ind.target_for(il)[0])[k]
+                highs = per_level(lambda il: ind.target_for(il)[1])[k]
+            else:
+                lows = np.full(n, np.nan if ind.target_low is None else ind.target_low, dtype=float)
+                highs = np.full(n, np.nan if ind.target_high is None else ind.target_high, dtype=float)
+        else:
+            lows = np.full(n, np.nan if ind.target_low is None else ind.target_low)
+            highs = np.full(n, np.nan if ind.target_high is None else ind.target_high)
         status = _status_vec(value, lows, highs)
         target = np.where(np.isnan(highs), lows, highs) if ind.direction == "down" else \
             np.where(np.isnan(lows), highs, lows)
         sources = frozenset({TABLE_SOURCE[MEASURES[b].table] for mid in calc.measures
                              for b in base_measures(mid)} - {None})
-        complete = ~incomplete(sources, ind.township_by == "residence")
+        complete = ~incomplete(sources, ind.township_by == "residence")[k]
         den_is_count = ind.kind != "growth" and ind.denominator is not None and \
             MEASURES[ind.denominator].is_count and MEASURES[ind.denominator].kind != "population"
-        small = (np.nan_to_num(den_all[sel]) < SMALL_SAMPLE) & ~np.isnan(value) if den_is_count else \
-            np.zeros(len(sel), dtype=bool)
-        yoy = _take(val_all, yoy_pos)
-        mom = _take(val_all, mom_pos)
-        k = keep
-        frames.append(pd.DataFrame({
-            "indicator_id": ind.id, "level": level, "org_key": sel_keys[k], "period": period_label[k],
-            "period_start": period_start[k], "months": n_months[k], "numerator": num_all[sel][k],
-            "denominator": den_all[sel][k], "value": value[k],
-            "target": np.where(np.isnan(target[k]), None, target[k]), "status": status[k],
-            "yoy_value": yoy[k], "yoy_change": value[k] - yoy[k], "mom_value": mom[k],
-            "mom_change": value[k] - mom[k], "complete": complete[k], "small_sample": small[k],
-            "_partial": partial[k],
-        }))
-    if not frames:
+        den = den_all[sel][k]
+        small = (np.nan_to_num(den) < SMALL_SAMPLE) & ~np.isnan(value) if den_is_count else np.zeros(n, dtype=bool)
+        parts["ind"].append(np.full(n, ind.id, dtype=object))
+        parts["rows"].append(k)
+        parts["numerator"].append(num_all[sel][k])
+        parts["denominator"].append(den)
+        parts["value"].append(value)
+        parts["target"].append(np.where(np.isnan(target), None, target))
+        parts["status"].append(status)
+        parts["yoy"].append(_take(val_all, yoy_pos[k]))
+        parts["mom"].append(_take(val_all, mom_pos[k]))
+        parts["complete"].append(complete)
+        parts["small"].append(small)
+    if not parts["rows"]:
         return pd.DataFrame(columns=COLUMNS)
-    df = pd.concat(frames, ignore_index=True)
-    df["org_code"] = df["org_key"].map(org_map["org_code"])
-    df["org_name"] = df["org_key"].map(org_map["org_name"])
-    df["parent_code"] = df["org_key"].map(org_map["parent_code"])
-    df["period_start"] = pd.to_datetime(df["period_start"])
-    notes = np.full(len(df), "", dtype=object)
-    for mask, text in ((df["_partial"].to_numpy(), "部分期间 (partial period)"),
-                       (df["small_sample"].to_numpy(dtype=bool), "样本量小"),
-                       (~df["complete"].to_numpy(dtype=bool), "数据不完整 (incomplete uploads)")):
-        notes = np.where(mask, np.where(notes == "", text, notes + "; " + text), notes)
-    df["note"] = np.where(notes == "", None, notes)
-    return df.sort_values(["indicator_id", "period_start", "org_code"], kind="stable").reindex(columns=COLUMNS)
+    cat = {c: np.concatenate(v) for c, v in parts.items()}
+    rows = cat["rows"]
+    specs_out = spec_sel[rows]
+    opos = org_pos[rows]
+    value, yoy, mom = cat["value"], cat["yoy"], cat["mom"]
+    note_code = partial_of[specs_out] * 1 + cat["small"] * 2 + (~cat["complete"]) * 4
+    df = pd.DataFrame({
+        "indicator_id": cat["ind"], "level": np.full(len(rows), level, dtype=object),
+        "org_code": orgs["org_code"].to_numpy(dtype=object)[opos],
+        "org_name": orgs["org_name"].to_numpy(dtype=object)[opos],
+        "parent_code": orgs["parent_code"].to_numpy(dtype=object)[opos],
+        "period": label_of[specs_out], "period_start": start_of[specs_out], "months": nmonths_of[specs_out],
+        "numerator": cat["numerator"], "denominator": cat["denominator"], "value": value,
+        "target": cat["target"], "status": cat["status"],
+        "yoy_value": yoy, "yoy_change": value - yoy, "mom_value": mom, "mom_change": value - mom,
+        "complete": cat["complete"], "small_sample": cat["small"], "note": _NOTES[note_code],
+    })
+    return df
 
 
 def _status_vec(value: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ The SQL is plain standard SQL (``SUM(CASE …)``, joins, ``IN``) so it runs on D
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
@@ -66,6 +67,7 @@ def _measure_sql(m: Measure) -> str:
 
 
 def _run(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable[str] = ()) -> pd.DataFrame:
+    """Run one SELECT through SQLAlchemy (portable: DuckDB and PostgreSQL)."""
     stmt = text(sql)
     exp = [name for name in expanding if name in params]
     if exp:
@@ -75,18 +77,40 @@ def _run(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 
-def monthly_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
-                     township_by: str, month_lo: str, month_hi: str, org_level: str | None = None,
-                     org_code: str | None = None, scope_insts: frozenset[str] | None = None,
-                     from_facts: bool = False) -> pd.DataFrame:
-    """Monthly sums of ``measures`` of one rollup table, one row per month and org key.
+_PARAM_RE = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
-    Returns columns ``month``, ``org_key`` (None at county level) and one column per measure id.
-    ``level`` is the grouping level; ``township_by`` says whether townships group by institution location
-    ('provider') or by the patients' residence ('residence'). ``org_level``/``org_code`` restrict to a subtree;
-    ``scope_insts`` (None = all) restricts rows to those institutions (used below township level).
-    ``from_facts`` aggregates the per-row projection of the facts instead of the rollup (tests prove equality).
-    """
+
+def _native_sql(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``:name`` placeholders → DuckDB ``$name``; list values expand to ``($name_0, $name_1, …)``."""
+    out: dict[str, Any] = {}
+
+    def repl(match: re.Match) -> str:
+        name = match.group(1)
+        value = params[name]
+        if isinstance(value, (list, tuple)):
+            names = [f"{name}_{i}" for i in range(len(value))]
+            out.update(zip(names, value))
+            return "(" + ", ".join(f"${n}" for n in names) + ")"
+        out[name] = value
+        return f"${name}"
+    return _PARAM_RE.sub(repl, sql), out
+
+
+def _fetch(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable[str] = ()) -> pd.DataFrame:
+    """Run one SELECT; on DuckDB the result comes back natively as a DataFrame (columnar, no per-row Python),
+    elsewhere through SQLAlchemy with bound parameters."""
+    if not mart_url.startswith("duckdb:"):
+        return _run(mart_url, sql, params, expanding)
+    native, values = _native_sql(sql, params)
+    with mart_engine(mart_url).connect() as conn:
+        raw = conn.connection.driver_connection
+        return raw.execute(native, values).df()
+
+
+def _source_and_filters(table: str, inst_col: str | None, level: str, township_by: str,
+                        org_level: str | None, org_code: str | None, scope_insts: frozenset[str] | None,
+                        from_facts: bool, params: dict[str, Any]) -> tuple[str, str, str, list[str]]:
+    """(source, join, org key expression, extra WHERE conditions) of one rollup table and grouping."""
     org = TABLE_ORG[table]
     if table not in SUMMABLE:
         raise ValueError(f"{table} is not a summable rollup")
@@ -94,8 +118,7 @@ def monthly_measures(mart_url: str, table: str, inst_col: str | None, measures: 
     if inst_col is not None and inst_col not in org.get("inst", ()):
         raise ValueError(f"{table} has no institution column {inst_col}")
     source = f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL else table
-    params: dict[str, Any] = {"lo": month_lo, "hi": month_hi}
-    where = ["f.month >= :lo", "f.month <= :hi"]
+    where: list[str] = []
     join = f"LEFT JOIN institution o ON o.inst_code = f.{inst_col}" if inst_col else ""
     by_res = township_by == "residence" and res_col is not None or inst_col is None
     if level == "county":
@@ -133,6 +156,25 @@ def monthly_measures(mart_url: str, table: str, inst_col: str | None, measures: 
         else:
             params["scope"] = sorted(scope_insts)
             where.append(f"f.{inst_col} IN :scope")
+    return source, join, key, where
+
+
+def monthly_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
+                     township_by: str, month_lo: str, month_hi: str, org_level: str | None = None,
+                     org_code: str | None = None, scope_insts: frozenset[str] | None = None,
+                     from_facts: bool = False) -> pd.DataFrame:
+    """Monthly sums of ``measures`` of one rollup table, one row per month and org key.
+
+    Returns columns ``month``, ``org_key`` (None at county level) and one column per measure id.
+    ``level`` is the grouping level; ``township_by`` says whether townships group by institution location
+    ('provider') or by the patients' residence ('residence'). ``org_level``/``org_code`` restrict to a subtree;
+    ``scope_insts`` (None = all) restricts rows to those institutions (used below township level).
+    ``from_facts`` aggregates the per-row projection of the facts instead of the rollup (tests prove equality).
+    """
+    params: dict[str, Any] = {"lo": month_lo, "hi": month_hi}
+    source, join, key, extra = _source_and_filters(table, inst_col, level, township_by, org_level, org_code,
+                                                   scope_insts, from_facts, params)
+    where = ["f.month >= :lo", "f.month <= :hi"] + extra
     cols = ", ".join(f"{_measure_sql(m)} AS {m.id}" for m in measures)
     sql = (f"SELECT f.month AS month, {key} AS org_key, {cols} FROM {source} f {join} "
            f"WHERE {' AND '.join(where)} GROUP BY f.month, {key}")
@@ -141,6 +183,57 @@ def monthly_measures(mart_url: str, table: str, inst_col: str | None, measures: 
                f"WHERE {' AND '.join(where)} GROUP BY f.month")
     df = _run(mart_url, sql, params, expanding=("scope",))
     if key == "NULL":
+        df.insert(1, "org_key", None)
+    for m in measures:
+        df[m.id] = pd.to_numeric(df[m.id], errors="coerce").astype(float)
+    return df
+
+
+def period_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
+                    township_by: str, spec_months: list[tuple[int, str, bool, int]],
+                    org_level: str | None = None, org_code: str | None = None,
+                    scope_insts: frozenset[str] | None = None, from_facts: bool = False) -> pd.DataFrame:
+    """Sums of ``measures`` of one rollup table per period spec and org key, aggregated in the database.
+
+    ``spec_months`` maps months to period specs: ``(spec, 'YYYY-MM', is_last_month_of_spec, months_in_spec)``; a
+    month may belong to several specs (a period, its year-earlier twin, the previous period). Each measure
+    combines the monthly sums by its kind: ``flow`` sums, ``last`` takes the spec's last month (NULL when that
+    month has no row), ``avg`` sums value × 1/n. A (spec, org) row exists when any month row of the spec exists
+    (only the last month counts when every measure is ``last``). Returns columns ``spec``, ``org_key`` (None at
+    county level) and one float column per measure id. Other arguments as :func:`monthly_measures`.
+    """
+    if not spec_months:
+        raise ValueError("no period specs")
+    months = sorted({m for _s, m, _l, _n in spec_months})
+    params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
+    source, join, key, extra = _source_and_filters(table, inst_col, level, township_by, org_level, org_code,
+                                                   scope_insts, from_facts, params)
+    where = ["f.month >= :lo", "f.month <= :hi"] + extra
+    cols = ", ".join(f"{_measure_sql(m)} AS {m.id}" for m in measures)
+    rows = []
+    for i, (spec, month, is_last, n) in enumerate(spec_months):
+        params.update({f"s{i}": int(spec), f"m{i}": month, f"l{i}": int(bool(is_last)), f"w{i}": 1.0 / n})
+        rows.append(f"(CAST(:s{i} AS INTEGER), CAST(:m{i} AS VARCHAR), CAST(:l{i} AS INTEGER), "
+                    f"CAST(:w{i} AS DOUBLE PRECISION))")
+    aggs = []
+    for m in measures:
+        if m.kind == "last":
+            expr = f"SUM(CASE WHEN sp.is_last = 1 THEN mo.{m.id} END)"
+        elif m.kind == "avg":
+            expr = f"SUM(mo.{m.id} * sp.w)"
+        else:
+            expr = f"SUM(mo.{m.id})"
+        aggs.append(f"CAST({expr} AS DOUBLE PRECISION) AS {m.id}")
+    only_last = all(m.kind == "last" for m in measures)
+    keyed = key != "NULL"
+    inner = (f"SELECT f.month AS month{', ' + key + ' AS org_key' if keyed else ''}, {cols} "
+             f"FROM {source} f {join} WHERE {' AND '.join(where)} GROUP BY f.month{', ' + key if keyed else ''}")
+    sql = (f"WITH mo AS ({inner}), sp(spec, month, is_last, w) AS (VALUES {', '.join(rows)}) "
+           f"SELECT sp.spec AS spec{', mo.org_key AS org_key' if keyed else ''}, {', '.join(aggs)} "
+           f"FROM mo JOIN sp ON sp.month = mo.month {'WHERE sp.is_last = 1 ' if only_last else ''}"
+           f"GROUP BY sp.spec{', mo.org_key' if keyed else ''}")
+    df = _fetch(mart_url, sql, params, expanding=("scope",))
+    if not keyed:
         df.insert(1, "org_key", None)
     for m in measures:
         df[m.id] = pd.to_numeric(df[m.id], errors="coerce").astype(float)
