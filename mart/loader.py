@@ -531,7 +531,14 @@ def _apply(con: duckdb.DuckDBPyConnection, src: _Source) -> int:
     replaced = con.execute(f"SELECT count(*) FROM {_q(table.name)} t SEMI JOIN {_q(src.stage)} s "
                            f"ON {_key_join(table, 't', 's')}").fetchone()[0]
     cols = ", ".join(_q(c) for c in table.column_names)
-    verb = "INSERT OR REPLACE" if replaced else "INSERT"
+    verb = "INSERT"
+    if replaced:
+        has_pk = con.execute("SELECT count(*) FROM duckdb_constraints() WHERE table_name = ? "
+                             "AND constraint_type = 'PRIMARY KEY'", [table.name]).fetchone()[0]
+        if has_pk:
+            verb = "INSERT OR REPLACE"
+        else:  # a mart built without key constraints (faster bulk loads): the loader keeps keys unique itself
+            con.execute(f"DELETE FROM {_q(table.name)} t USING {_q(src.stage)} s WHERE {_key_join(table, 't', 's')}")
     con.execute(f"{verb} INTO {_q(table.name)} ({cols}) SELECT {cols} FROM {_q(src.stage)}")
     return int(replaced)
 

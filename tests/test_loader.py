@@ -163,6 +163,21 @@ def test_reload_replaces_rows_by_key(loaded: Config, tmp_path: Path) -> None:
     assert after["load_log"][0] == before["load_log"][0] + 1
 
 
+def test_reload_replaces_in_a_mart_without_key_constraints(tmp_path: Path) -> None:
+    """A mart whose fact table was created without a PRIMARY KEY still ends with one row per key."""
+    from mart.schema import table_ddl
+    cfg = make_cfg(tmp_path)
+    con = duckdb.connect(str(cfg.mart_path))
+    con.execute(table_ddl(TABLES["outpatient_visit"]).replace(",\n  PRIMARY KEY (visit_id)", ""))
+    con.close()
+    load_directory(cfg, write_set(tmp_path / "good", GOOD))
+    changed = [dict(v, total_cost="300.00") for v in VISITS[:2]]
+    report = load_directory(cfg, write_set(tmp_path / "again", {"outpatient_visit": changed}))
+    assert report.replaced == {"outpatient_visit": 2}
+    assert query(cfg, "SELECT count(*), count(DISTINCT visit_id), count(*) FILTER (WHERE total_cost = 300) "
+                      "FROM outpatient_visit") == [(len(VISITS), len(VISITS), 2)]
+
+
 def test_missing_required_column(loaded: Config, tmp_path: Path) -> None:
     cols = [c for c in TABLES["outpatient_visit"].column_names if c != "total_cost"]
     write_csv(tmp_path / "bad", "outpatient_visit", [visit(50)], columns=cols)
