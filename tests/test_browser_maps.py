@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures_web import VIEWPORT
+from tests.test_maps_callbacks import manager_codes
 
 pytestmark = pytest.mark.browser
 
@@ -175,8 +176,8 @@ def test_controls_write_the_url_and_redraw(open_as):
 
 def test_manager_click_outside_scope_shows_no_figures(open_as, maps_server):
     cfg, _ = maps_server
-    from dashboard.accounts.service import demo_manager_institutions
-    allowed = set(demo_manager_institutions(cfg))
+    allowed = manager_codes(cfg)
+    assert allowed, "the demo manager has no institutions"
     page = open_as("manager")
     _goto_map(page, "/map/institutions")
     items = page.evaluate(

@@ -299,7 +299,10 @@ def reform_cards(state: MapState) -> Any:
         cards.append(kpi_card(
             kit.attr(entry, "zh", ind), kit.clean(r["value"]), kit.attr(entry, "unit", ""),
             decimals=int(kit.attr(entry, "decimals", 1)), target_text=kit.attr(entry, "target_text", "") or None,
-            status=r["status"] if isinstance(r["status"], str) else None, yoy=kit.clean(r.get("yoy_change")),
+            status=r["status"] if isinstance(r["status"], str) else None,
+            # the engine's yoy_change is a difference; cards show the relative change, like the cockpit
+            yoy=kit.relative_yoy(r.get("value"), r.get("yoy_value")),
+            note="样本量小" if bool(r.get("small_sample")) else None,
             direction=kit.attr(entry, "direction"), href=kit.href(f"/indicator/{ind}", state.view, org=None)))
     return html.Div(cards, className="map-kpis")
 
