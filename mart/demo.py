@@ -700,13 +700,13 @@ WITH base AS (
     0.02 + 0.06 * {_uf('h3', 1)} AS mat_share,
     ({_uf('h4', 2)} < CASE WHEN aidx >= 90 THEN 0.4 ELSE 0.86 END)::INTEGER AS insured
   FROM p
-  JOIN g_docx doc ON doc.key = p.dept_id * 100000 + ((p.h1 >> 20) & 1048575) % p.ndoc
-  JOIN g_diag dg ON dg.key = p.cat_id * 8 + ((p.h1 >> 40) & 7)
+  JOIN g_docx doc ON doc.key = p.dept_id * 100000 + (((p.h1 >> 20) & 1048575)::BIGINT % p.ndoc)
+  JOIN g_diag dg ON dg.key = p.cat_id * 8 + ((p.h1 >> 40) & 7)::BIGINT
 )
-SELECT pre || lpad(i::VARCHAR, 6, '0'),
+SELECT concat(pre, (1000000 + i)::VARCHAR),
   make_timestamp(day_us + 1000000 * (CASE WHEN emerg = 1 THEN floor({_uf('h2', 2)} * 86400)
        ELSE {HOURS}[1 + floor({_uf('h4', 0)} * {N_HOURS})::INTEGER] * 3600 + floor({_uf('h2', 2)} * 3600) END)::BIGINT),
-  inst_code, dept_code, staff_code, pid_pre || lpad((h5 % pool)::VARCHAR, 7, '0'), area_code, insured, emerg,
+  inst_code, dept_code, staff_code, pid_pre || lpad(((h5 >> 1)::BIGINT % pool)::VARCHAR, 7, '0'), area_code, insured, emerg,
   (category = 'tcm' OR {_uf('h4', 1)} < op_tcm)::INTEGER,
   diag,
   total::DECIMAL(14,2),
@@ -742,14 +742,14 @@ WITH base AS (
 ), q AS (
   SELECT p.*, doc.staff_code, dg.code AS diag,
     CASE WHEN {_uf('h3', 0)} < CASE category WHEN 'surgery' THEN 0.75 WHEN 'obstetrics' THEN 0.35 ELSE 0.06 END
-         THEN CASE WHEN level = 'county' THEN 1 + (h4 % 4)::INTEGER ELSE 1 + (h4 % 2)::INTEGER END
+         THEN CASE WHEN level = 'county' THEN 1 + ((h4 >> 1)::BIGINT % 4)::INTEGER ELSE 1 + ((h4 >> 1)::BIGINT % 2)::INTEGER END
          ELSE 0 END AS surg,
     round(ip_cost * (0.45 + 0.55 * bed_days / ip_alos) * exp(0.4 * {z2} - 0.08), 2) AS total,
     ({_uf('h3', 1)} < CASE WHEN aidx >= 90 THEN 0.5 ELSE 0.93 END)::INTEGER AS insured,
     {_uf('h4', 1)} AS uo
   FROM p
-  JOIN g_docx doc ON doc.key = p.dept_id * 100000 + ((p.h1 >> 20) & 1048575) % p.ndoc
-  JOIN g_diag dg ON dg.key = p.cat_id * 8 + ((p.h1 >> 40) & 7)
+  JOIN g_docx doc ON doc.key = p.dept_id * 100000 + (((p.h1 >> 20) & 1048575)::BIGINT % p.ndoc)
+  JOIN g_diag dg ON dg.key = p.cat_id * 8 + ((p.h1 >> 40) & 7)::BIGINT
 ), w AS (
   SELECT q.*, ({_uf('h4', 2)} < CASE WHEN surg > 0 THEN 0.7 ELSE 0.38 END)::INTEGER AS abx,
     ({_uf('h5', 0)} < 0.25)::INTEGER AS low_risk,
@@ -757,10 +757,10 @@ WITH base AS (
     CASE WHEN surg > 0 THEN 0.22 ELSE 0.08 END * (0.7 + 0.6 * {_uf('h5', 2)}) AS mat_share
   FROM q
 )
-SELECT pre || lpad(i::VARCHAR, 5, '0'),
+SELECT concat(pre, (100000 + i)::VARCHAR),
   make_timestamp(day_us - bed_days * 86400000000 + 1000000 * (7 * 3600 + floor({_uf('h2', 2)} * 50400))::BIGINT),
   make_timestamp(day_us + 1000000 * (8 * 3600 + floor({_uf('h1', 2)} * 32400))::BIGINT),
-  inst_code, dept_code, staff_code, pid_pre || lpad(((h5 >> 3) % pool)::VARCHAR, 7, '0'),
+  inst_code, dept_code, staff_code, pid_pre || lpad(((h5 >> 3)::BIGINT % pool)::VARCHAR, 7, '0'),
   area_code, insured, diag, bed_days, surg,
   (surg > 0 AND {_uf('h3', 2)} < 0.3)::INTEGER, low_risk,
   CASE WHEN uo < (CASE WHEN low_risk = 1 THEN 0.0004 ELSE 0.006 END) THEN 'died'
@@ -798,12 +798,12 @@ WITH base AS (
     ({_uf('h1', 2)} < 0.006)::INTEGER AS crit
   FROM p
 )
-SELECT pre || lpad(i::VARCHAR, 6, '0'),
+SELECT concat(pre, (1000000 + i)::VARCHAR),
   make_timestamp(day_us + (1000000 * t_order)::BIGINT),
   make_timestamp(day_us + (1000000 * (t_order + d_collect))::BIGINT),
   make_timestamp(day_us + (1000000 * (t_order + d_collect + d_report))::BIGINT),
   inst_code, perf,
-  ['blood', 'blood', 'biochem', 'biochem', 'immuno', 'micro', 'urine', 'urine', 'other'][1 + ((h3 >> 40) % 9)::INTEGER],
+  ['blood', 'blood', 'biochem', 'biochem', 'immuno', 'micro', 'urine', 'urine', 'other'][1 + ((h3 >> 40)::BIGINT % 9)::INTEGER],
   emerg, crit,
   CASE WHEN crit = 1 THEN make_timestamp(day_us + (1000000 * (t_order + d_collect + d_report
        + CASE WHEN {_uf('h3', 1)} < 0.93 THEN 60 + floor({_uf('h3', 2)} * 780)
