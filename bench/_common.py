@@ -1,0 +1,108 @@
+"""Helpers shared by the benchmark scripts: a prepared demo DATA_DIR, logging in, callback payloads, a free port.
+
+Nothing here times anything; the scripts do and print tables.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+from pathlib import Path
+from typing import Iterable
+
+from dashboard.config import Config
+
+# A scale-1 demo mart another benchmark may already have built on this machine: copied, never written.
+REUSABLE_MARTS = {1.0: Path("/tmp/h4bench")}
+
+
+def make_config(data_dir: Path) -> Config:
+    """A Config whose every file lives in ``data_dir``."""
+    return Config(data_dir=data_dir, mart_url=f"duckdb:///{data_dir / 'mart.duckdb'}",
+                  app_db_url=f"sqlite:///{data_dir / 'app.db'}", cache_url="")
+
+
+def prepare_data_dir(data_dir: Path, scale: float = 1.0, quiet: bool = True) -> Config:
+    """A DATA_DIR holding a demo mart of ``scale`` plus app DB, demo accounts and exchange history.
+
+    The mart is reused when present, copied from a known scale-1 build when one exists (saves ~90 s), otherwise
+    built from nothing. The app-database side (accounts, exchange nodes) is filled when missing.
+    """
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cfg = make_config(data_dir)
+    os.environ["DATA_DIR"] = str(data_dir)
+    os.environ.pop("MART_URL", None)
+    os.environ.pop("APP_DB_URL", None)
+    from mart.db import mart_exists
+    if not mart_exists(cfg):
+        src = REUSABLE_MARTS.get(float(scale))
+        if src is not None and (src / "mart.duckdb").exists() and (src / "geo").is_dir():
+            shutil.copyfile(src / "mart.duckdb", data_dir / "mart.duckdb")
+            shutil.copytree(src / "geo", data_dir / "geo", dirs_exist_ok=True)
+        else:
+            from dashboard.bootstrap import build_demo_everything
+            build_demo_everything(cfg, scale=scale, quiet=quiet)
+            return cfg
+    from dashboard.accounts.service import ensure_demo_accounts
+    from dashboard.appdb import init_app_db
+    init_app_db(cfg.app_db_url)
+    ensure_demo_accounts(cfg)
+    from dashboard.exchange.models import ExchangeNode  # noqa: F401  (table check below)
+    from dashboard.accounts.service import count_rows
+    if count_rows(cfg, ExchangeNode) == 0:
+        from dashboard.exchange.seed import seed_demo_history
+        seed_demo_history(cfg, days=30)
+    return cfg
+
+
+def csrf_token(html: str) -> str:
+    """The csrf_token hidden field of the login form."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if not match:
+        raise RuntimeError("login form has no csrf_token field")
+    return match.group(1)
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..1) of ``values``; NaN when empty."""
+    data = sorted(values)
+    if not data:
+        return float("nan")
+    return data[min(len(data) - 1, int(round(q * (len(data) - 1))))]
+
+
+def p50(values: Iterable[float]) -> float:
+    data = list(values)
+    return statistics.median(data) if data else float("nan")
+
+
+def rss_mb(pid: int) -> float:
+    """Resident set size of a process in MB (Linux /proc), NaN when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def child_pids(pid: int) -> list[int]:
+    """Direct children of ``pid`` (gunicorn workers of a master)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(x) for x in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return sorted(set(out))
