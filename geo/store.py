@@ -103,6 +103,25 @@ def read_county(geo_dir: Path) -> shapely.Geometry | None:
     return shapely.union_all(shapely.make_valid(gdf.geometry.values))
 
 
+_points_cache: dict[tuple, dict[str, tuple[float, float]]] = {}
+
+
+def institution_overrides(geo_dir: Path) -> dict[str, tuple[float, float]]:
+    """``read_institution_points`` cached per process until the file changes."""
+    path = Path(geo_dir) / INSTITUTIONS_FILE
+    if not path.exists():
+        return {}
+    key = _file_key(path)
+    with _lock:
+        hit = _points_cache.get(key)
+    if hit is None:
+        hit = read_institution_points(geo_dir)
+        with _lock:
+            _points_cache.clear()
+            _points_cache[key] = hit
+    return hit
+
+
 def read_institution_points(geo_dir: Path) -> dict[str, tuple[float, float]]:
     """Institution points from ``institutions.geojson`` (inst_code -> (lon, lat)); empty when absent."""
     path = Path(geo_dir) / INSTITUTIONS_FILE
@@ -206,3 +225,4 @@ def clear_cache() -> None:
     """Forget every cached display geometry (tests, after an import in the same process)."""
     with _lock:
         _cache.clear()
+        _points_cache.clear()

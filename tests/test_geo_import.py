@@ -206,3 +206,14 @@ def test_cli_import_good_and_bad(county_env, tmp_path):
     assert f"已导入 {len(CODES)} 个乡镇边界" in res.output
     res = runner.invoke(cli, ["geo", "info"])
     assert res.exit_code == 0 and f"乡镇 {len(CODES)} 个" in res.output
+
+
+def test_institution_points_file_overrides_positions(tmp_path):
+    from geo.store import institution_overrides
+    assert institution_overrides(tmp_path) == {}
+    pts = gpd.GeoDataFrame({"inst_code": ["H001", "T001"]},
+                           geometry=[Point(119.6, 29.1), Point(119.7, 29.2)], crs=4326).to_crs(4549)
+    pts.to_file(tmp_path / "institutions.geojson", driver="GeoJSON")
+    got = institution_overrides(tmp_path)
+    assert got["H001"] == pytest.approx((119.6, 29.1), abs=1e-6)
+    assert got["T001"] == pytest.approx((119.7, 29.2), abs=1e-6)

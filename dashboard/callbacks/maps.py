@@ -29,7 +29,7 @@ from geo.classify import METHODS, classify
 from geo.options import (
     INST_TYPE_ZH, health_option, institutions_option, reform_option, select_flows,
 )
-from geo.store import GeometryMissing, display_geometry
+from geo.store import GeometryMissing, display_geometry, institution_overrides
 from layouts import _ids as ids
 from layouts import map_parts as P
 from layouts._components import error_card, kpi_card, status_badge
@@ -93,8 +93,16 @@ def engine(ids_: list[str], level: str, state: "MapState", org: str | None = Non
 
 
 def points() -> pd.DataFrame:
-    """Institutions with coordinates (the org tree is the same for every user)."""
-    return cached("points", lambda: qmaps.institution_points(kit.mart_url()), scoped=False)
+    """Institutions with coordinates (the org tree is the same for every user); points of
+    ``DATA_DIR/geo/institutions.geojson``, where present, replace the mart's lon/lat."""
+    pts = cached("points", lambda: qmaps.institution_points(kit.mart_url()), scoped=False)
+    overrides = institution_overrides(_geo_dir())
+    if overrides:
+        pts = pts.copy()
+        hit = pts["inst_code"].isin(overrides)
+        pts.loc[hit, "lon"] = [overrides[c][0] for c in pts.loc[hit, "inst_code"]]
+        pts.loc[hit, "lat"] = [overrides[c][1] for c in pts.loc[hit, "inst_code"]]
+    return pts
 
 
 def volumes(state: "MapState") -> pd.DataFrame:
