@@ -250,3 +250,33 @@ def test_quality_views_by_role_and_scope(env) -> None:  # noqa: ANN001
     kpis = call(app, clients["leader"], "callbacks.quality", "q-kpis.children",
                 {"q-ready.data": True, "q-days.value": 7})
     assert kpis.status_code == 200 and "数据上传及时率" in kpis.get_data(as_text=True)
+
+
+def _inst_rows(env, role: str) -> list[dict]:  # noqa: ANN001
+    cfg, app, clients = env
+    resp = call(app, clients[role], "callbacks.quality", "q-inst.children", {"q-ready.data": True, "q-days.value": 7})
+    assert resp.status_code == 200
+    grid = resp.json["response"]["q-inst"]["children"]["props"]
+    return grid["rowData"]
+
+
+def test_quality_table_agrees_with_the_service_and_manager_sees_own_institutions(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    import datetime as dt
+
+    from dashboard.accounts.service import get_user_view, read_demo_accounts
+    from dashboard.exchange.quality import quality_daily
+    from dashboard.exchange.service import now_local
+    rows = {r["inst_code"]: r for r in _inst_rows(env, "leader")}
+    now = now_local().replace(second=0)
+    ref = quality_daily(cfg, now.date() - dt.timedelta(days=6), now.date(), now=now, by=["inst_code"])
+    assert set(rows) == set(ref["inst_code"])
+    for r in ref.itertuples(index=False):
+        page = rows[r.inst_code]
+        # the page may be a minute apart from this call: numerators within one slot/hour of the service's
+        assert abs(page["upload_timeliness"] - round(r.upload_timeliness * 100, 1)) < 1.5
+        assert page["job_success_rate_parts"] == f"{r.success_runs:,} / {r.finished_runs:,}"
+    manager = get_user_view(cfg, read_demo_accounts(cfg)["manager"][0])
+    mine = {r["inst_code"] for r in _inst_rows(env, "manager")}
+    assert mine and mine <= set(manager.inst_codes)
+    assert mine == set(manager.inst_codes) & set(rows)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import time
 from typing import Any, Iterable
 
@@ -73,11 +74,88 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den else float("nan")
 
 
+_cache_lock = threading.Lock()
+COUNT_COLS = [c for f in qsvc.FIGURES for c in qsvc.FIGURE_PARTS[f]]
+
+
+def _cache():  # noqa: ANN202
+    """The app's result cache for the quality figures (flask-caching: Redis when CACHE_URL is set, else per
+    process), created on first use."""
+    from flask import current_app
+    with _cache_lock:
+        cache = current_app.extensions.get("exchange_quality_cache")
+        if cache is None:
+            from flask_caching import Cache
+            url = _cfg().cache_url
+            conf = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url} if url else {"CACHE_TYPE": "SimpleCache"}
+            conf.update(CACHE_DEFAULT_TIMEOUT=120, CACHE_KEY_PREFIX="exq:")
+            cache = Cache()
+            cache.init_app(current_app, config=conf)
+            current_app.extensions["exchange_quality_cache"] = cache
+    return cache
+
+
+def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *parts: Any) -> Any:  # noqa: ANN001
+    """``compute()`` once per minute, scope and ``parts`` (per process, or shared through Redis)."""
+    scope_key = "all" if codes is None else ",".join(sorted(codes))
+    key = f"{name}|{_cfg().app_db_url}|{now:%Y%m%d%H%M}|{scope_key}|" + "|".join(map(str, parts))
+    try:
+        cache = _cache()
+        hit = cache.get(key)
+    except Exception:  # noqa: BLE001 — a cache outage must not break the page
+        cache, hit = None, None
+    if hit is not None:
+        return hit
+    value = compute()
+    if cache is not None:
+        try:
+            cache.set(key, value)
+        except Exception:  # noqa: BLE001
+            log.warning("quality cache write failed", exc_info=True)
+    return value
+
+
+def quality_frame(days: Any, now: dt.datetime, codes: Iterable[str] | None) -> pd.DataFrame:
+    """Figures by institution and day for the window, computed once per minute, window and scope and shared by
+    the page's sections (each section regroups it: every figure is a ratio of sums)."""
+    days = days_arg(days)
+    now = now.replace(second=0, microsecond=0)
+    start, end = _window(days, now)
+    return cached("daily", now, codes, lambda: qsvc.quality_daily(
+        _cfg(), start, end, now=now, by=["inst_code", "day"], inst_codes=codes), days)
+
+
+def behind_frame(now: dt.datetime, codes: Iterable[str] | None) -> pd.DataFrame:
+    """``behind_schedule`` once per minute and scope."""
+    now = now.replace(second=0, microsecond=0)
+    return cached("behind", now, codes, lambda: qsvc.behind_schedule(_cfg(), now=now, inst_codes=codes))
+
+
+def last_frame(now: dt.datetime, codes: Iterable[str] | None) -> pd.DataFrame:
+    """``last_upload`` once per minute and scope."""
+    return cached("last", now.replace(second=0, microsecond=0), codes,
+                  lambda: qsvc.last_upload(_cfg(), inst_codes=codes))
+
+
+def regroup(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Sum numerators and denominators over ``by`` (all rows when empty) and recompute the figures."""
+    cols = COUNT_COLS
+    if by:
+        out = df.groupby(by, as_index=False)[cols].sum()
+        if "inst_code" in by:
+            out = out.merge(df[["inst_code", "name"]].drop_duplicates("inst_code"), on="inst_code", how="left")
+    else:
+        out = df[cols].sum().to_frame().T
+    for fig, (num, den) in qsvc.FIGURE_PARTS.items():
+        out[fig] = np.where(out[den] > 0, out[num] / out[den].where(out[den] > 0, 1), np.nan)
+    return out
+
+
 def kpis(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
     """Four cards: each figure over the window, with numerator/denominator, target and status."""
     now = now or now_local()
-    start, end = _window(days_arg(days), now)
-    total = qsvc.quality_daily(_cfg(), start, end, now=now, by=[], inst_codes=codes)
+    base = quality_frame(days, now, codes)
+    total = regroup(base, []) if len(base) else base
     if total.empty:
         return empty_state("尚无交换数据")
     row = total.iloc[0]
@@ -97,8 +175,8 @@ def kpis(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None 
 def trend(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
     """Daily lines of the four figures (reject rate on the right axis)."""
     now = now or now_local()
-    start, end = _window(days_arg(days), now)
-    df = qsvc.quality_daily(_cfg(), start, end, now=now, by=["day"], inst_codes=codes)
+    base = quality_frame(days, now, codes)
+    df = regroup(base, ["day"]) if len(base) else base
     if df.empty:
         return empty_state("尚无交换数据")
     fig = go.Figure(layout=base_figure_layout(height=320, hovermode="x unified",
@@ -118,8 +196,7 @@ def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable
     """Institution × day heat map of one figure."""
     figure = figure if figure in qsvc.FIGURES else "upload_timeliness"
     now = now or now_local()
-    start, end = _window(days_arg(days), now)
-    df = qsvc.quality_daily(_cfg(), start, end, now=now, by=["inst_code", "day"], inst_codes=codes)
+    df = quality_frame(days, now, codes)
     if df.empty:
         return empty_state("尚无交换数据")
     wide = df.pivot_table(index="name", columns="day", values=figure, aggfunc="first") * 100
@@ -147,11 +224,11 @@ INST_COLUMNS.append(column_def("behind", "未按计划", "int", minWidth=90))
 def by_institution(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
     """Table of the four figures per institution over the window; behind-schedule institutions in red."""
     now = now or now_local()
-    start, end = _window(days_arg(days), now)
-    df = qsvc.quality_daily(_cfg(), start, end, now=now, by=["inst_code"], inst_codes=codes)
+    base = quality_frame(days, now, codes)
+    df = regroup(base, ["inst_code"]) if len(base) else base
     if df.empty:
         return empty_state("尚无交换数据")
-    behind = qsvc.behind_schedule(_cfg(), now=now, inst_codes=codes)
+    behind = behind_frame(now, codes)
     counts = behind.groupby("inst_code").size()
     df["behind"] = df["inst_code"].map(counts).fillna(0).astype(int)
     for f in qsvc.FIGURES:
@@ -189,8 +266,8 @@ def _ts(v: Any) -> str:
 def uploads(now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> tuple[Any, Any]:
     """(behind-schedule table, last-upload table)."""
     now = now or now_local()
-    behind = qsvc.behind_schedule(_cfg(), now=now, inst_codes=codes)
-    last = qsvc.last_upload(_cfg(), inst_codes=codes)
+    behind = behind_frame(now, codes)
+    last = last_frame(now, codes)
     late = set(zip(behind["inst_code"], behind["job_code"]))
     last = last.assign(last_success=[_ts(v) for v in last["last_success_at"]],
                        late=["未按计划" if (i, j) in late else "正常" for i, j in zip(last["inst_code"],

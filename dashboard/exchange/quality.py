@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import String, and_, case, cast, func, or_, select
 
 from dashboard.appdb import session_factory
 from dashboard.config import Config
@@ -51,11 +51,24 @@ def _jobs(s, inst_codes: Iterable[str] | None) -> pd.DataFrame:  # noqa: ANN001
     return _frame(s.execute(q))
 
 
-def _slot_offsets(every: float | None, daily_at: str | None) -> list[dt.timedelta]:
+def _grid(every: float | None, daily_at: str | None) -> tuple[int, int, int]:
+    """A job's slot grid within a day as (offset, period, last_k) in minutes: slots at offset + k·period for
+    k = 0..last_k (every N minutes from midnight, or once at HH:MM)."""
     if every and not pd.isna(every):
-        return [dt.timedelta(minutes=m) for m in range(0, 1440, int(every))]
+        period = int(every)
+        return 0, period, -(-1440 // period) - 1
     hh, mm = (int(x) for x in str(daily_at or "02:00").split(":"))
-    return [dt.timedelta(hours=hh, minutes=mm)]
+    return hh * 60 + mm, 1440, 0
+
+
+def _ts_col(col):  # noqa: ANN001, ANN202
+    # fetched as text and parsed by pandas in one go: the DB driver's per-row datetime parsing was most of the
+    # cost on 50k rows (SQLite stores text; PostgreSQL casts to ISO text)
+    return cast(col, String)
+
+
+def _parse_ts(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, format="ISO8601").astype("datetime64[ns]")
 
 
 def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | None = None,
@@ -66,6 +79,10 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
     Columns: the group keys (plus ``name`` when grouped by inst_code, ``job_name`` by job_code), each figure's
     numerator and denominator (FIGURE_PARTS) and the figure itself (NaN when the denominator is 0).
     ``node_online_rate`` is per institution and day; grouped by job it repeats the node's value.
+
+    Run counts and presence hours are aggregated in SQL (per node, job and day); timeliness maps each successful
+    run's finish onto the schedule slot(s) it covers with array arithmetic, and counts scheduled slots per job
+    and day from the schedule grid, so the cost grows with the number of successes, not slots × runs.
     """
     by = list(by)
     if not set(by) <= {"inst_code", "job_code", "day"}:
@@ -74,73 +91,40 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
     t0 = dt.datetime.combine(start, dt.time())
     t1 = dt.datetime.combine(end, dt.time()) + dt.timedelta(days=1)
     factory = session_factory(cfg.app_db_url)
+    keys = ["node_id", "job_code", "day"]
     with factory() as s:
         jobs = _jobs(s, inst_codes)
         node_ids = jobs["node_id"].unique().tolist()
-        runs = _frame(s.execute(
-            select(JobRun.node_id, JobRun.job_code, JobRun.status, JobRun.started_at, JobRun.finished_at,
-                   JobRun.rows_extracted, JobRun.rows_rejected)
-            .where(JobRun.node_id.in_(node_ids), JobRun.started_at >= t0 - dt.timedelta(days=1),
-                   JobRun.started_at < t1 + dt.timedelta(days=1))))
-        presence = _frame(s.execute(
-            select(NodePresenceHour.node_id, NodePresenceHour.hour)
-            .where(NodePresenceHour.node_id.in_(node_ids), NodePresenceHour.hour >= t0,
-                   NodePresenceHour.hour < t1)))
+        day_col = func.date(JobRun.started_at)
+        run_df = _frame(s.execute(
+            select(JobRun.node_id, JobRun.job_code, day_col.label("day"),
+                   func.sum(case((JobRun.status == "success", 1), else_=0)).label("success_runs"),
+                   func.count().label("finished_runs"),
+                   func.sum(case((JobRun.rows_extracted.is_(None), 0),
+                                 else_=func.coalesce(JobRun.rows_rejected, 0))).label("rows_rejected"),
+                   func.sum(func.coalesce(JobRun.rows_extracted, 0)).label("rows_extracted"))
+            .where(JobRun.node_id.in_(node_ids), JobRun.status.in_(("success", "failed")),
+                   JobRun.started_at >= t0, JobRun.started_at < t1)
+            .group_by(JobRun.node_id, JobRun.job_code, day_col)))
+        max_window = int(jobs["window_minutes"].max()) if len(jobs) else 0
+        ok = _frame(s.execute(
+            select(JobRun.node_id, JobRun.job_code, _ts_col(JobRun.finished_at).label("finished_at"))
+            .where(JobRun.node_id.in_(node_ids), JobRun.status == "success",
+                   JobRun.started_at >= t0 - dt.timedelta(days=1), JobRun.started_at < t1 + dt.timedelta(days=1),
+                   JobRun.finished_at.is_not(None))))
         created = dict(s.execute(select(ExchangeNode.id, ExchangeNode.created_at)
                                  .where(ExchangeNode.id.in_(node_ids))).all())
-    keys = ["node_id", "job_code", "day"]
+        online = _online_hours(s, node_ids, created, t0, t1, now)
 
-    # timeliness by slot
-    slot_rows = []
-    ok = runs[runs["status"] == "success"] if len(runs) else runs
-    finishes = {k: np.sort(g["finished_at"].to_numpy(dtype="datetime64[ns]"))
-                for k, g in ok.groupby(["node_id", "job_code"])} if len(ok) else {}
-    days = pd.date_range(t0, t1 - dt.timedelta(days=1), freq="D").to_pydatetime()
-    for job in jobs.itertuples(index=False):
-        window = dt.timedelta(minutes=int(job.window_minutes))
-        first = pd.Timestamp(job.created_at).to_pydatetime()
-        offsets = _slot_offsets(job.every_minutes, job.daily_at)
-        slots = [d + o for d in days for o in offsets]
-        slots = [x for x in slots if x >= first and x + window <= now]
-        if not slots:
-            continue
-        arr = np.array(slots, dtype="datetime64[ns]")
-        fin = finishes.get((job.node_id, job.job_code), np.array([], dtype="datetime64[ns]"))
-        idx = np.searchsorted(fin, arr, side="left")
-        if len(fin):
-            first_finish = fin[np.minimum(idx, len(fin) - 1)]      # first success finishing at/after the slot
-            timely = (idx < len(fin)) & (first_finish <= arr + np.timedelta64(int(window.total_seconds()), "s"))
-        else:
-            timely = np.zeros(len(arr), dtype=bool)
-        slot_rows.append(pd.DataFrame({"node_id": job.node_id, "job_code": job.job_code,
-                                       "day": pd.DatetimeIndex(arr).normalize(), "scheduled_slots": 1,
-                                       "timely_slots": timely.astype(int)}))
-    slots_df = (pd.concat(slot_rows).groupby(keys, as_index=False)[["timely_slots", "scheduled_slots"]].sum()
-                if slot_rows else pd.DataFrame(columns=keys + ["timely_slots", "scheduled_slots"]))
-
-    # runs by start day
-    fin_runs = runs[runs["status"].isin(["success", "failed"])].copy() if len(runs) else runs.copy()
-    if len(fin_runs):
-        fin_runs["day"] = pd.to_datetime(fin_runs["started_at"]).dt.normalize()
-        fin_runs = fin_runs[(fin_runs["day"] >= t0) & (fin_runs["day"] < t1)]
-        fin_runs["success_runs"] = (fin_runs["status"] == "success").astype(int)
-        fin_runs["finished_runs"] = 1
-        fin_runs["rows_rejected"] = fin_runs["rows_rejected"].fillna(0).astype("int64")
-        has_rows = fin_runs["rows_extracted"].notna()
-        fin_runs["rows_extracted"] = fin_runs["rows_extracted"].fillna(0).astype("int64")
-        fin_runs.loc[~has_rows, "rows_rejected"] = 0
-        run_df = fin_runs.groupby(keys, as_index=False)[
-            ["success_runs", "finished_runs", "rows_rejected", "rows_extracted"]].sum()
+    slots_df = _slot_counts(jobs, ok, t0, t1, now, max_window)
+    if len(run_df):
+        run_df["day"] = pd.to_datetime(run_df["day"].astype(str))
     else:
         run_df = pd.DataFrame(columns=keys + ["success_runs", "finished_runs", "rows_rejected", "rows_extracted"])
-
     per_job = slots_df.merge(run_df, on=keys, how="outer")
     per_job["day"] = pd.to_datetime(per_job["day"])
     meta = jobs[["node_id", "inst_code", "name"]].drop_duplicates("node_id")
     per_job = per_job.merge(meta, on="node_id", how="left")
-
-    # online hours per node and day
-    online = _online_hours(node_ids, created, presence, t0, t1, now)
     online = online.merge(meta, on="node_id", how="left")
 
     count_cols = ["timely_slots", "scheduled_slots", "success_runs", "finished_runs", "rows_rejected",
@@ -172,29 +156,112 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
     return out.sort_values(by).reset_index(drop=True) if by else out
 
 
-def _online_hours(node_ids: list[int], created: dict[int, dt.datetime], presence: pd.DataFrame,
-                  t0: dt.datetime, t1: dt.datetime, now: dt.datetime) -> pd.DataFrame:
-    """Per node and day: hours with a heartbeat / hours expected (completed, after the node's creation)."""
-    frames = []
-    for node_id in node_ids:
-        first = pd.Timestamp(created.get(node_id) or t0).floor("h")
-        hours = pd.date_range(max(first, pd.Timestamp(t0)), min(pd.Timestamp(now).floor("h"), pd.Timestamp(t1)),
-                              freq="h", inclusive="left")
-        if len(hours):
-            frames.append(pd.DataFrame({"node_id": node_id, "hour": hours}))
-    if not frames:
-        return pd.DataFrame(columns=["node_id", "day", "online_hours", "expected_hours"])
-    expected = pd.concat(frames, ignore_index=True)
-    seen = presence.assign(hour=pd.to_datetime(presence["hour"]).astype("datetime64[ns]"), seen=1) \
-        .drop_duplicates(["node_id", "hour"]) if len(presence) else \
-        pd.DataFrame({"node_id": pd.Series(dtype="int64"), "hour": pd.Series(dtype="datetime64[ns]"),
-                      "seen": pd.Series(dtype="int64")})
-    expected["hour"] = expected["hour"].astype("datetime64[ns]")
-    expected = expected.merge(seen, on=["node_id", "hour"], how="left")
-    expected["online_hours"] = expected["seen"].fillna(0).astype("int64")
-    expected["day"] = expected["hour"].dt.normalize()
-    return expected.groupby(["node_id", "day"], as_index=False).agg(
-        online_hours=("online_hours", "sum"), expected_hours=("online_hours", "size"))
+def _slot_counts(jobs: pd.DataFrame, ok: pd.DataFrame, t0: dt.datetime, t1: dt.datetime, now: dt.datetime,
+                 max_window: int) -> pd.DataFrame:
+    """scheduled_slots and timely_slots per node, job and day (of the slot).
+
+    A slot counts once its window has closed (slot + window ≤ now) and from the job's creation on; it is timely
+    when a successful run of that job finished within [slot, slot + window].
+    """
+    keys = ["node_id", "job_code", "day"]
+    if jobs.empty:
+        return pd.DataFrame(columns=keys + ["timely_slots", "scheduled_slots"])
+    grid = pd.DataFrame([_grid(e, d) for e, d in zip(jobs["every_minutes"], jobs["daily_at"])],
+                        columns=["offset", "period", "last_k"], index=jobs.index)
+    jobs = pd.concat([jobs[["node_id", "job_code", "window_minutes", "created_at"]], grid], axis=1)
+    jobs["created_at"] = pd.to_datetime(jobs["created_at"]).astype("datetime64[ns]")
+    t0n, t1n, nown = np.datetime64(t0, "ns"), np.datetime64(t1, "ns"), np.datetime64(now, "ns")
+    minute = np.timedelta64(1, "m")
+    days = np.arange(t0n, t1n, np.timedelta64(1, "D"))
+
+    # scheduled: every grid slot of every day, per job (a few thousand values per job at most)
+    # (plain arrays per job, one DataFrame at the end: 100 small DataFrames cost more than the arithmetic)
+    s_node, s_job, s_day, s_count = [], [], [], []
+    for j in jobs.itertuples(index=False):
+        mins = j.offset + j.period * np.arange(j.last_k + 1)
+        slots = (days[:, None] + mins[None, :] * minute).ravel()
+        keep = (slots >= np.datetime64(j.created_at, "ns")) & (slots + j.window_minutes * minute <= nown)
+        if keep.any():
+            u, c = np.unique(slots[keep].astype("datetime64[D]"), return_counts=True)
+            s_node.append(np.full(len(u), j.node_id))
+            s_job += [j.job_code] * len(u)
+            s_day.append(u.astype("datetime64[ns]"))
+            s_count.append(c)
+    sched_df = pd.DataFrame({"node_id": np.concatenate(s_node), "job_code": s_job, "day": np.concatenate(s_day),
+                             "scheduled_slots": np.concatenate(s_count)}) if s_node else \
+        pd.DataFrame(columns=keys + ["scheduled_slots"])
+
+    # timely: the slots each successful finish covers (slot ≤ finish ≤ slot + window)
+    timely_df = pd.DataFrame(columns=keys + ["timely_slots"])
+    if len(ok):
+        f = ok.merge(jobs, on=["node_id", "job_code"], how="inner")
+        fin = _parse_ts(f["finished_at"]).to_numpy()
+        base0 = fin.astype("datetime64[D]").astype("datetime64[ns]")
+        offset, period, last_k = (f[c].to_numpy(dtype="int64") for c in ("offset", "period", "last_k"))
+        window = f["window_minutes"].to_numpy(dtype="int64") * minute
+        created = f["created_at"].to_numpy(dtype="datetime64[ns]")
+        found = []
+        max_back = -(-max_window // max(1, int(jobs["period"].min()))) + 1
+        for day_shift in range(0, max_window // 1440 + 2):
+            base = base0 - np.timedelta64(day_shift, "D")
+            since = (fin - base - offset * minute) / minute
+            kmax = np.minimum(np.floor(since / period).astype("int64"), last_k)
+            for back in range(max_back + 1):
+                k = kmax - back
+                slot = base + (offset + k * period) * minute
+                hit = ((k >= 0) & (slot <= fin) & (fin - slot <= window) & (slot >= created)
+                       & (slot + window <= nown) & (slot >= t0n) & (slot < t1n))
+                if hit.any():
+                    found.append(pd.DataFrame({"node_id": f["node_id"].to_numpy()[hit],
+                                               "job_code": f["job_code"].to_numpy()[hit], "slot": slot[hit]}))
+        if found:
+            hits = pd.concat(found, ignore_index=True).drop_duplicates()
+            hits["day"] = hits["slot"].dt.normalize()
+            timely_df = hits.groupby(keys, as_index=False).size().rename(columns={"size": "timely_slots"})
+    out = sched_df.merge(timely_df, on=keys, how="left") if len(sched_df) else \
+        pd.DataFrame(columns=keys + ["timely_slots", "scheduled_slots"])
+    out["timely_slots"] = out["timely_slots"].fillna(0).astype("int64")
+    out["day"] = pd.to_datetime(out["day"])
+    return out
+
+
+def _online_hours(s, node_ids: list[int], created: dict[int, dt.datetime], t0: dt.datetime,  # noqa: ANN001
+                  t1: dt.datetime, now: dt.datetime) -> pd.DataFrame:
+    """Per node and day: hours with a heartbeat / hours expected (completed, from the node's creation hour)."""
+    cols = ["node_id", "day", "online_hours", "expected_hours"]
+    hour = dt.timedelta(hours=1)
+    stop = min(now.replace(minute=0, second=0, microsecond=0), t1)
+    firsts = {n: max(pd.Timestamp(created.get(n) or t0).floor("h").to_pydatetime(), t0) for n in node_ids}
+    rows = []
+    for n, first in firsts.items():
+        day = first.replace(hour=0)
+        while day < stop:
+            lo, hi = max(day, first), min(day + dt.timedelta(days=1), stop)
+            if hi > lo:
+                rows.append((n, day, int((hi - lo) / hour)))
+            day += dt.timedelta(days=1)
+    if not rows:
+        return pd.DataFrame(columns=cols)
+    expected = pd.DataFrame(rows, columns=["node_id", "day", "expected_hours"])
+    # presence counted in SQL per node and day, only within the expected hours of each node
+    late = {n: first for n, first in firsts.items() if first > t0}       # created inside the window
+    conds = [and_(NodePresenceHour.node_id == n, NodePresenceHour.hour >= first) for n, first in late.items()]
+    conds.append(NodePresenceHour.node_id.in_([n for n in node_ids if n not in late]))
+    day_col = func.date(NodePresenceHour.hour)
+    seen = _frame(s.execute(
+        select(NodePresenceHour.node_id, day_col.label("day"), func.count(func.distinct(NodePresenceHour.hour))
+               .label("online_hours"))
+        .where(NodePresenceHour.hour >= t0, NodePresenceHour.hour < stop, or_(*conds))
+        .group_by(NodePresenceHour.node_id, day_col)))
+    if len(seen):
+        seen["day"] = pd.to_datetime(seen["day"].astype(str))
+    else:
+        seen = pd.DataFrame({"node_id": pd.Series(dtype="int64"), "day": pd.Series(dtype="datetime64[ns]"),
+                             "online_hours": pd.Series(dtype="int64")})
+    expected["day"] = pd.to_datetime(expected["day"])
+    out = expected.merge(seen, on=["node_id", "day"], how="left")
+    out["online_hours"] = out["online_hours"].fillna(0).astype("int64")
+    return out[cols]
 
 
 def online_now(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterable[str] | None = None
