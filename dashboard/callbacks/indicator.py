@@ -176,7 +176,8 @@ def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, A
         chart = dcc.Graph(id=L.BREAKDOWN, figure=fig, config=GRAPH_CONFIG, clear_on_unhover=True)
         hint = f"按{kit.LEVEL_ZH[child]}，点击柱条下钻"
     if df.empty or df["value"].isna().all():
-        table = kit.empty_box()
+        # An institution outside a manager's scope has no own row either (the engine hides it): say why.
+        table = kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）" if info["denied"] else kit.NO_DATA)
     else:
         rows = [_display_row(r, dec) for r in df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code"]]
                 .to_dict("records")]
