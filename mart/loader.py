@@ -570,6 +570,10 @@ def load_directory(cfg: Config, directory: str | Path,
 
     Raises ``LoadError`` (nothing loaded) when any file, row or cell is invalid; returns a ``LoadReport``.
     """
+    from mart.pg import is_postgres
+    if is_postgres(cfg.mart_url):      # validated here in a staging DuckDB, written to the server (mart/pg.py)
+        from mart.pg import load_directory_pg
+        return load_directory_pg(cfg, directory, progress)
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     directory = Path(directory)

@@ -220,32 +220,32 @@ def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT txid_current()").fetchone()[0] == first
 
 
-def _build_whole(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the tables that depend on every month (registrations, postings, completeness)."""
-    for table in ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day", "r_inst_month"):
-        con.execute(f"DELETE FROM {table}")
+# Statements rebuilding the tables that depend on every month (registrations, postings, completeness); plain SQL
+# except DuckDB's strftime, which ``mart.pg`` translates for PostgreSQL.
+_ACTIVE = ("c.registered_date <= m.month_end AND (c.deregistered_date IS NULL "
+           "OR c.deregistered_date > m.month_end)")
+WHOLE_TABLES = ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day", "r_inst_month")
+WHOLE_SQL: list[str] = [
     # Registrations active on each calendar month's last day.
-    active = ("c.registered_date <= m.month_end AND (c.deregistered_date IS NULL "
-              "OR c.deregistered_date > m.month_end)")
-    con.execute(f"""
+    f"""
 INSERT INTO r_chronic_month
 SELECT m.month, c.area_code, c.managing_inst_code, c.disease, count(*),
        sum(CAST(c.is_standard_managed AS BIGINT)), sum(CAST(c.is_controlled AS BIGINT))
-FROM calendar_month m JOIN chronic_patient c ON {active}
-GROUP BY m.month, c.area_code, c.managing_inst_code, c.disease""")
-    con.execute(f"""
+FROM calendar_month m JOIN chronic_patient c ON {_ACTIVE}
+GROUP BY m.month, c.area_code, c.managing_inst_code, c.disease""",
+    f"""
 INSERT INTO r_chronic_month
 SELECT m.month, c.area_code, NULL, 'any', count(DISTINCT c.patient_id), 0, 0
-FROM calendar_month m JOIN chronic_patient c ON {active}
-GROUP BY m.month, c.area_code""")
-    con.execute("""
+FROM calendar_month m JOIN chronic_patient c ON {_ACTIVE}
+GROUP BY m.month, c.area_code""",
+    """
 INSERT INTO r_chronic_hosp
 SELECT DISTINCT h.month, c.patient_id, c.disease, c.area_code, c.managing_inst_code, c.registered_date,
        c.deregistered_date
 FROM (SELECT patient_id, strftime(discharge_time, '%Y-%m') AS month FROM inpatient_discharge
       UNION SELECT patient_id, strftime(settle_date, '%Y-%m') FROM outside_settlement WHERE setting = 'inpatient') h
-JOIN chronic_patient c ON c.patient_id = h.patient_id""")
-    con.execute("""
+JOIN chronic_patient c ON c.patient_id = h.patient_id""",
+    """
 INSERT INTO r_posting_month
 SELECT m.month, p.to_inst_code, count(DISTINCT p.staff_code)
 FROM calendar_month m
@@ -254,17 +254,26 @@ JOIN institution f ON f.inst_code = p.from_inst_code AND f.level = 'county'
 JOIN institution t ON t.inst_code = p.to_inst_code AND t.level IN ('township', 'village')
 JOIN staff s ON s.staff_code = p.staff_code AND s.title IN ('senior', 'associate', 'intermediate')
 WHERE p.kind = 'long_term'
-GROUP BY m.month, p.to_inst_code""")
-    con.execute("""
+GROUP BY m.month, p.to_inst_code""",
+    """
 INSERT INTO r_inst_day
-SELECT CAST(visit_time AS DATE), inst_code, 'outpatient_visit', count(*) FROM outpatient_visit GROUP BY ALL
+SELECT CAST(visit_time AS DATE), inst_code, 'outpatient_visit', count(*) FROM outpatient_visit GROUP BY 1, 2
 UNION ALL SELECT CAST(discharge_time AS DATE), inst_code, 'inpatient_discharge', count(*)
-          FROM inpatient_discharge GROUP BY ALL
-UNION ALL SELECT CAST(order_time AS DATE), ordering_inst_code, 'lab_order', count(*) FROM lab_order GROUP BY ALL""")
-    con.execute("""
+          FROM inpatient_discharge GROUP BY 1, 2
+UNION ALL SELECT CAST(order_time AS DATE), ordering_inst_code, 'lab_order', count(*) FROM lab_order GROUP BY 1, 2""",
+    """
 INSERT INTO r_inst_month
-SELECT strftime(day, '%Y-%m'), inst_code, source, sum(n), count(*) FROM r_inst_day GROUP BY ALL
-UNION ALL SELECT month, inst_code, 'resource_month', 1, 1 FROM resource_month""")
+SELECT strftime(day, '%Y-%m'), inst_code, source, sum(n), count(*) FROM r_inst_day GROUP BY 1, 2, 3
+UNION ALL SELECT month, inst_code, 'resource_month', 1, 1 FROM resource_month""",
+]
+
+
+def _build_whole(con: duckdb.DuckDBPyConnection) -> None:
+    """Rebuild the tables that depend on every month (registrations, postings, completeness)."""
+    for table in WHOLE_TABLES:
+        con.execute(f"DELETE FROM {table}")
+    for stmt in WHOLE_SQL:
+        con.execute(stmt)
 
 
 def timed_build(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -> float:

@@ -23,9 +23,16 @@ def mart_engine(mart_url: str) -> Engine:
                 engine = create_engine(mart_url, connect_args={"read_only": True, "config": {"threads": 2}},
                                        pool_pre_ping=False)
             else:
-                engine = create_engine(
-                    mart_url, pool_pre_ping=True,
-                    connect_args={"options": f"-c statement_timeout={QUERY_TIMEOUT_S * 1000}"})
+                # every query carries the time limit; options already in the URL (search_path …) are kept
+                from sqlalchemy.engine import make_url
+                url = make_url(mart_url)
+                if url.drivername in ("postgresql", "postgres"):
+                    # SQLAlchemy 2.1 defaults to psycopg 3; psycopg2 is what requirements.txt installs
+                    url = url.set(drivername="postgresql+psycopg2")
+                options = url.query.get("options") or ""
+                options = " ".join(([options] if isinstance(options, str) else list(options))
+                                   + [f"-c statement_timeout={QUERY_TIMEOUT_S * 1000}"]).strip()
+                engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
             _engines[mart_url] = engine
         return engine
 

@@ -1,0 +1,333 @@
+"""The write side of a mart on a PostgreSQL-protocol server (PostgreSQL, Citus, Greenplum).
+
+``MART_URL=postgresql://…`` moves the mart to a server; the web process reads it through the same portable
+queries. Writing works like this:
+
+* **schema** — the contract DDL of ``mart.schema`` and the rollup tables, with DuckDB-only spellings translated
+  (:func:`to_postgres`).
+* **load** — files are validated by the normal DuckDB loader in a private staging DuckDB (which mirrors the
+  server's dimension tables so references resolve); only when every file is valid are the rows streamed to the
+  server with ``COPY FROM STDIN`` and applied (replace by key), the rollups of the affected months rebuilt on the
+  server, the data version bumped and the load logged — all in ONE server transaction: a failure anywhere rolls
+  everything back and the server keeps its previous state.
+* **demo** — the demo county is generated in a temporary DuckDB, then its contract tables are copied to the
+  server and the rollups are built there, again in one transaction.
+* **rollups** — ``mart.rollups`` statements run on the server (translated), month-partitioned as in DuckDB.
+
+DuckDB's postgres extension is not used (it needs a download); data moves as CSV over ``COPY``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import duckdb
+
+from dashboard.config import Config
+from mart.db import month_range
+from mart.schema import LOAD_ORDER, TABLES, all_ddl
+
+# Tables the loader's reference checks read (mirrored into the staging DuckDB before validation).
+REFERENCE_TABLES = ("area", "institution", "department", "staff")
+
+
+def is_postgres(url: str) -> bool:
+    """True for a PostgreSQL-protocol SQLAlchemy URL."""
+    return url.startswith(("postgresql:", "postgresql+", "postgres:"))
+
+
+def libpq_dsn(url: str) -> str:
+    """A libpq URI from a SQLAlchemy URL (drops the ``+driver`` part; keeps ``?options=…``)."""
+    from sqlalchemy.engine import make_url
+    u = make_url(url).set(drivername="postgresql")
+    return u.render_as_string(hide_password=False)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# dialect: DuckDB SQL of mart/ → PostgreSQL
+_STRFTIME = re.compile(r"strftime\(((?:[^()]|\([^()]*\))+?),\s*'%Y-%m'\)")
+_DATE_DIFF = re.compile(r"date_diff\('second',\s*([\w.]+),\s*([\w.]+)\)")
+_INTERVAL = re.compile(r"INTERVAL\s+(\d+)\s+DAY\b", re.IGNORECASE)
+_DOUBLE = re.compile(r"\bDOUBLE\b(?!\s+PRECISION)")
+
+
+def to_postgres(sql: str) -> str:
+    """Translate the few DuckDB spellings used by the mart's SQL (month formatting, second differences, day
+    intervals, DOUBLE) to PostgreSQL. Everything else in ``mart/`` SQL is standard and left as is."""
+    sql = _STRFTIME.sub(r"to_char(\1, 'YYYY-MM')", sql)
+    sql = _DATE_DIFF.sub(r"EXTRACT(EPOCH FROM (\2 - \1))", sql)
+    sql = _INTERVAL.sub(r"INTERVAL '\1 days'", sql)
+    return _DOUBLE.sub("DOUBLE PRECISION", sql)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# connection and schema
+@contextmanager
+def pg_transaction(url: str) -> Iterator:
+    """A psycopg2 cursor inside one transaction: committed on success, rolled back on any error."""
+    import psycopg2
+    conn = psycopg2.connect(libpq_dsn(url))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SET LOCAL statement_timeout = 0")   # writes may be long; reads get 30 s elsewhere
+            yield cur
+        conn.commit()
+    except BaseException:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def ensure_schema_pg(cur) -> None:  # noqa: ANN001
+    """Create every contract, meta, calendar and rollup table and the views on the server if missing."""
+    for stmt in all_ddl():
+        cur.execute(to_postgres(stmt))
+    _ensure_rollup_tables(cur)
+
+
+def _ensure_rollup_tables(cur) -> None:  # noqa: ANN001
+    from mart.rollups import _FULL_DDL, ROLLUP_KEYS, ROW_SQL
+    for table, row_sql in ROW_SQL.items():
+        keys = ", ".join(ROLLUP_KEYS[table])
+        cur.execute(f"SELECT * FROM ({to_postgres(row_sql)}) x LIMIT 0")
+        cols = [d[0] for d in cur.description]
+        measures = ", ".join(f"sum({c}) AS {c}" for c in cols if c not in ROLLUP_KEYS[table])
+        cur.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {keys}, {measures} "
+                    f"FROM ({to_postgres(row_sql)}) x WHERE false GROUP BY {keys}")
+    for stmt in _FULL_DDL:
+        cur.execute(to_postgres(stmt))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# rollups on the server
+def fill_calendar_pg(cur, first: str, last: str) -> None:  # noqa: ANN001
+    """Insert the months first..last into calendar_month (idempotent)."""
+    rows = []
+    for month in month_range(first, last):
+        y, m = int(month[:4]), int(month[5:7])
+        start = dt.date(y, m, 1)
+        end = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
+        weekdays = sum(1 for d in range(end.day) if (start + dt.timedelta(days=d)).weekday() < 5)
+        rows.append((month, start, end, y, f"{y}Q{(m - 1) // 3 + 1}", end.day, weekdays))
+    from psycopg2.extras import execute_values
+    execute_values(cur, "INSERT INTO calendar_month VALUES %s ON CONFLICT (month) DO NOTHING", rows)
+
+
+def _data_months_pg(cur) -> tuple[str, str] | None:  # noqa: ANN001
+    from mart.rollups import _SOURCE
+    parts = [f"SELECT CAST(min({col}) AS TIMESTAMP) lo, CAST(max({col}) AS TIMESTAMP) hi FROM {src}"
+             for src, _a, col in _SOURCE.values() if col != "month"]
+    cur.execute("SELECT to_char(min(lo), 'YYYY-MM'), to_char(max(hi), 'YYYY-MM') FROM ("
+                + " UNION ALL ".join(parts) + ") u")
+    lo, hi = cur.fetchone()
+    cur.execute("SELECT min(month), max(month) FROM resource_month")
+    rlo, rhi = cur.fetchone()
+    los = [x for x in (lo, rlo) if x]
+    his = [x for x in (hi, rhi) if x]
+    return (min(los), max(his)) if los else None
+
+
+def build_rollups_pg(cur, months: list[str] | None = None) -> None:  # noqa: ANN001
+    """(Re)build the rollups on the server inside the caller's transaction: ``months`` only (all when None) for
+    the month-partitioned tables (inpatients also each previous month, for 31-day readmissions), the small
+    whole-history tables entirely — the same rule as :func:`mart.rollups.build_rollups`."""
+    from mart.rollups import _SOURCE, ROLLUP_KEYS, ROW_SQL, WHOLE_SQL, WHOLE_TABLES, _prev_month
+    rng = _data_months_pg(cur)
+    if rng is not None:
+        fill_calendar_pg(cur, *rng)
+    _ensure_rollup_tables(cur)
+    for table in _SOURCE:
+        keys = ", ".join(ROLLUP_KEYS[table])
+        cur.execute(f"SELECT * FROM ({to_postgres(ROW_SQL[table])}) x LIMIT 0")
+        cols = [d[0] for d in cur.description if d[0] not in ROLLUP_KEYS[table]]
+        measures = ", ".join(f"sum({c}) AS {c}" for c in cols)
+        select = f"SELECT {keys}, {measures} FROM ({to_postgres(ROW_SQL[table])}) x"
+        if months is None:
+            cur.execute(f"DELETE FROM {table}")
+            cur.execute(f"INSERT INTO {table} {select} GROUP BY {keys}")
+            continue
+        wanted = set(months) | ({_prev_month(m) for m in months} if table == "r_ip_month" else set())
+        cur.execute(f"DELETE FROM {table} WHERE month = ANY(%s)", [sorted(wanted)])
+        cur.execute(f"INSERT INTO {table} {select} WHERE x.month = ANY(%s) GROUP BY {keys}", [sorted(wanted)])
+    for table in WHOLE_TABLES:
+        cur.execute(f"DELETE FROM {table}")
+    for stmt in WHOLE_SQL:
+        cur.execute(to_postgres(stmt))
+    for table in ROW_SQL.keys() | set(WHOLE_TABLES):
+        cur.execute(f"ANALYZE {table}")
+
+
+def bump_data_version_pg(cur) -> str:  # noqa: ANN001
+    """Record a new data version (the web's result caches key on it)."""
+    version = dt.datetime.now().strftime("%Y%m%d%H%M%S%f")
+    cur.execute("INSERT INTO mart_meta VALUES ('data_version', %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value", [version])
+    return version
+
+
+def set_meta_pg(cur, key: str, value: str) -> None:  # noqa: ANN001
+    cur.execute("INSERT INTO mart_meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                [key, value])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# moving rows DuckDB → server
+def copy_to_pg(duck: duckdb.DuckDBPyConnection, cur, table: str, columns: list[str], select_sql: str,  # noqa: ANN001
+               target: str | None = None, workdir: Path | None = None) -> int:
+    """Stream the rows of a DuckDB SELECT into ``target`` (default ``table``) with ``COPY FROM STDIN``.
+
+    DuckDB writes CSV (NULL as an empty unquoted field, empty strings quoted), PostgreSQL reads it back with the
+    same convention, so NULL and '' stay distinct. Returns the rows copied.
+    """
+    folder = Path(workdir or tempfile.mkdtemp(prefix="pgcopy_"))
+    path = folder / f"{table}.csv"
+    try:
+        duck.execute(f"COPY ({select_sql}) TO '{path}' (FORMAT csv, HEADER false, "
+                     f"TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%f', DATEFORMAT '%Y-%m-%d')")
+        cols = ", ".join(columns)
+        with open(path, "rb") as fh:
+            cur.copy_expert(f"COPY {target or table} ({cols}) FROM STDIN WITH (FORMAT csv)", fh, size=1 << 20)
+        return cur.rowcount
+    finally:
+        path.unlink(missing_ok=True)
+        if workdir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _copy_from_pg(cur, duck: duckdb.DuckDBPyConnection, table: str, columns: list[str]) -> None:  # noqa: ANN001
+    """Mirror a (small) server table into the staging DuckDB table of the same name."""
+    buf = io.StringIO()
+    cur.copy_expert(f"COPY (SELECT {', '.join(columns)} FROM {table}) TO STDOUT WITH (FORMAT csv)", buf)
+    if not buf.tell():
+        return
+    with tempfile.TemporaryDirectory(prefix="pgmirror_") as tmp:
+        path = Path(tmp) / f"{table}.csv"
+        path.write_text(buf.getvalue(), encoding="utf-8")
+        types = {c.name: c.sql_type for c in TABLES[table].columns}
+        spec = ", ".join(f"'{c}': '{types[c]}'" for c in columns)
+        duck.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM read_csv('{path}', header=false, "
+                     f"columns={{{spec}}}, quote='\"', escape='\"', nullstr='', allow_quoted_nulls=false)")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# load
+def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[str], None] | None = None):  # noqa: ANN201
+    """Validate ``directory`` like the DuckDB loader, then write it to the server in one transaction.
+
+    Raises ``mart.loader.LoadError`` (nothing written) on any invalid file, row or cell; returns the loader's
+    ``LoadReport`` with the server's new data version and the months whose rollups were rebuilt.
+    """
+    from mart import loader
+    say = progress or (lambda _msg: None)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="pgstage_") as tmp:
+        stage_cfg = Config(data_dir=Path(tmp), mart_url=f"duckdb:///{Path(tmp) / 'stage.duckdb'}",
+                           app_db_url=cfg.app_db_url, cache_url="")
+        # mirror the reference tables, so that the staging validation sees the server's codes
+        from mart.db import writer
+        with pg_transaction(cfg.mart_url) as cur:
+            ensure_schema_pg(cur)
+            with writer(stage_cfg) as duck:
+                for table in REFERENCE_TABLES:
+                    _copy_from_pg(cur, duck, table, TABLES[table].column_names)
+        staged = loader.load_directory(stage_cfg, directory, progress=say)   # raises LoadError; server untouched
+        say("写入 PostgreSQL …")
+        duck = duckdb.connect(str(Path(tmp) / "stage.duckdb"), read_only=True)
+        try:
+            with pg_transaction(cfg.mart_url) as cur:
+                months, replaced = _apply_pg(cur, duck, list(staged.rows), Path(tmp))
+                say("更新汇总表 (rollups) …")
+                build_rollups_pg(cur, months)
+                version = bump_data_version_pg(cur)
+                cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log")
+                load_id = cur.fetchone()[0]
+                cur.execute("INSERT INTO load_log VALUES (%s, %s, %s, %s, %s, %s)",
+                            [load_id, dt.datetime.now(), str(directory),
+                             ",".join(f"{t}={n}" for t, n in staged.rows.items()), sum(staged.rows.values()),
+                             None if months is None else ",".join(months)])
+        finally:
+            duck.close()
+    return loader.LoadReport(source=str(directory), rows=staged.rows, replaced=replaced, warnings=staged.warnings,
+                             months=months, seconds=time.perf_counter() - started, data_version=version)
+
+
+def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: Path):  # noqa: ANN001, ANN202
+    """Replace by key the rows of ``tables`` on the server with the staging rows; returns (affected months or
+    None when a table without a period changed, replaced row counts)."""
+    months: set[str] | None = set()
+    replaced: dict[str, int] = {}
+    for name in [t for t in LOAD_ORDER if t in tables]:
+        table = TABLES[name]
+        cols = table.column_names
+        tmp = f"_stage_{name}"
+        cur.execute(f"CREATE TEMP TABLE {tmp} (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DROP")
+        copy_to_pg(duck, cur, name, cols, f"SELECT {', '.join(cols)} FROM {name}", target=tmp, workdir=workdir)
+        on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
+        if table.period_column is None:
+            months = None
+        elif months is not None:
+            col = table.column(table.period_column)
+            expr = (lambda a: f"{a}.{col.name}") if col.type == "month" else \
+                (lambda a: f"to_char({a}.{col.name}, 'YYYY-MM')")
+            cur.execute(f"SELECT DISTINCT {expr('s')} FROM {tmp} s UNION "
+                        f"SELECT DISTINCT {expr('t')} FROM {name} t JOIN {tmp} s ON {on}")
+            months |= {r[0] for r in cur.fetchall() if r[0]}
+        cur.execute(f"DELETE FROM {name} t USING {tmp} s WHERE {on}")
+        replaced[name] = cur.rowcount
+        cur.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {tmp}")
+    return (None if months is None else sorted(months)), replaced
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# demo and whole-mart copy
+def copy_mart_to_pg(duck_path: Path, url: str, meta: dict[str, str] | None = None,
+                    progress: Callable[[str], None] | None = None) -> dict[str, int]:
+    """Replace the server mart with the contract tables of a DuckDB mart, build the rollups on the server and bump
+    the data version — one transaction. Returns rows per table."""
+    say = progress or (lambda _msg: None)
+    counts: dict[str, int] = {}
+    duck = duckdb.connect(str(duck_path), read_only=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="pgcopy_") as tmp, pg_transaction(url) as cur:
+            ensure_schema_pg(cur)
+            for name in reversed(LOAD_ORDER):
+                cur.execute(f"DELETE FROM {name}")
+            cur.execute("DELETE FROM mart_meta")
+            for name in LOAD_ORDER:
+                cols = TABLES[name].column_names
+                say(f"复制 {name} …")
+                counts[name] = copy_to_pg(duck, cur, name, cols, f"SELECT {', '.join(cols)} FROM {name}",
+                                          workdir=Path(tmp))
+            for key, value in duck.execute("SELECT key, value FROM mart_meta").fetchall():
+                set_meta_pg(cur, key, value)
+            for key, value in (meta or {}).items():
+                set_meta_pg(cur, key, value)
+            for name in LOAD_ORDER:
+                cur.execute(f"ANALYZE {name}")
+            say("更新汇总表 (rollups) …")
+            build_rollups_pg(cur, None)
+            bump_data_version_pg(cur)
+    finally:
+        duck.close()
+    return counts
+
+
+def build_demo_pg(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3, quiet: bool = False,
+                  until: dt.date | None = None) -> dict[str, int]:
+    """Generate the demo county in a temporary DuckDB (the generator is DuckDB SQL), then copy it to the server
+    mart (see :func:`copy_mart_to_pg`). The geometry goes to DATA_DIR/geo as for a DuckDB mart."""
+    from mart.demo import build_demo
+    with tempfile.TemporaryDirectory(prefix="pgdemo_", dir=cfg.data_dir if cfg.data_dir.exists() else None) as tmp:
+        local = Config(data_dir=cfg.data_dir, mart_url=f"duckdb:///{Path(tmp) / 'demo.duckdb'}",
+                       app_db_url=cfg.app_db_url, cache_url=cfg.cache_url)
+        counts = build_demo(local, scale=scale, seed=seed, years=years, quiet=quiet, until=until)
+        copy_mart_to_pg(Path(tmp) / "demo.duckdb", cfg.mart_url)
+    return counts
