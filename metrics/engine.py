@@ -328,28 +328,19 @@ def _add_special(wide: pd.DataFrame, special: set[str], specs: dict, level: str,
         add.append(pd.DataFrame([(s, k, "population", v) for s in idx_specs for k, v in pops.items()],
                                 columns=["spec", "org_key", "measure", "value"]))
     if "chronic_hosp_persons" in special:
-        rows = qm.chronic_hosp_rows(url, lo, hi)
+        spec_ends = []
+        for months, sid in specs.items():
+            y, m = divmod(max(months), 12)
+            end_day = dt.date(y + (m == 11), (m + 1) % 12 + 1, 1) - dt.timedelta(days=1)
+            spec_ends += [(sid, _ms(mi), end_day.isoformat()) for mi in months]
+        counts = qm.chronic_hosp_counts(url, spec_ends, by_area=level != "county",
+                                        township_only=level == "township" or org_level == "township",
+                                        area_code=org if org_level == "township" else None)
         out = []
-        if not rows.empty:
-            rows["mi"] = rows["month"].map(_mi)
-            rows["registered_date"] = pd.to_datetime(rows["registered_date"])
-            rows["deregistered_date"] = pd.to_datetime(rows["deregistered_date"])
-            if level == "township" or org_level == "township":
-                rows = rows[rows["area_code"].isin(set(qm.area_population(url).query("level == 'township'")
-                                                       ["area_code"]))]
-            if org_level == "township":
-                rows = rows[rows["area_code"] == org]
-            for months, sid in specs.items():
-                last = max(months)
-                y, m = divmod(last, 12)
-                end_day = pd.Timestamp(dt.date(y + (m == 11), (m + 1) % 12 + 1, 1) - dt.timedelta(days=1))
-                sel = rows[rows["mi"].isin(months) & (rows["registered_date"] <= end_day)
-                           & (rows["deregistered_date"].isna() | (rows["deregistered_date"] > end_day))]
-                if level == "county":
-                    out.append((sid, "__county__", "chronic_hosp_persons", float(sel["patient_id"].nunique())))
-                else:
-                    for k, n in sel.groupby("area_code")["patient_id"].nunique().items():
-                        out.append((sid, k, "chronic_hosp_persons", float(n)))
+        if counts["any_rows"].any():
+            keys = counts["org_key"].to_numpy(dtype=object) if level != "county" else ["__county__"] * len(counts)
+            out = list(zip(counts["spec"].astype("int64").tolist(), keys, ["chronic_hosp_persons"] * len(counts),
+                           counts["n"].astype(float).tolist()))
         add.append(pd.DataFrame(out, columns=["spec", "org_key", "measure", "value"]))
     extra = pd.concat(add, ignore_index=True).pivot_table(index=["spec", "org_key"], columns="measure",
                                                           values="value", aggfunc="sum")

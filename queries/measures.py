@@ -80,14 +80,16 @@ def _run(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable
 _PARAM_RE = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
-def _native_sql(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
-    """``:name`` placeholders → DuckDB ``$name``; list values expand to ``($name_0, $name_1, …)``."""
+def _native_sql(sql: str, params: Mapping[str, Any], expanding: Iterable[str] = ()) -> tuple[str, dict[str, Any]]:
+    """``:name`` placeholders → DuckDB ``$name``; values of ``expanding`` names (lists for ``IN``) expand to
+    ``($name_0, $name_1, …)``, other lists stay one list parameter."""
+    expand = set(expanding)
     out: dict[str, Any] = {}
 
     def repl(match: re.Match) -> str:
         name = match.group(1)
         value = params[name]
-        if isinstance(value, (list, tuple)):
+        if name in expand:
             names = [f"{name}_{i}" for i in range(len(value))]
             out.update(zip(names, value))
             return "(" + ", ".join(f"${n}" for n in names) + ")"
@@ -96,12 +98,40 @@ def _native_sql(sql: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any
     return _PARAM_RE.sub(repl, sql), out
 
 
+# Fetch DuckDB results natively (columnar). False sends every query through SQLAlchemy ``text()`` with bound
+# parameters, the path PostgreSQL takes; tests flip it to prove both paths give the same results.
+NATIVE_FETCH = True
+
+
+def _is_duckdb(mart_url: str) -> bool:
+    return NATIVE_FETCH and mart_url.startswith("duckdb:")
+
+
+def _values_cte(name: str, columns: list[tuple[str, str, list]], params: dict[str, Any], native: bool) -> str:
+    """A small constant table as a CTE, every value a bound parameter: on DuckDB one list parameter per column
+    (``UNNEST``: a handful of parameters however long the table), elsewhere a standard ``VALUES`` list."""
+    if native:
+        parts = []
+        for col, sqltype, values in columns:
+            params[f"{name}_{col}"] = list(values)
+            parts.append(f"UNNEST(CAST(:{name}_{col} AS {sqltype}[])) AS {col}")
+        return f"{name} AS (SELECT {', '.join(parts)})"
+    rows = []
+    for i in range(len(columns[0][2])):
+        cells = []
+        for col, sqltype, values in columns:
+            params[f"{name}_{col}{i}"] = values[i]
+            cells.append(f"CAST(:{name}_{col}{i} AS {sqltype})")
+        rows.append(f"({', '.join(cells)})")
+    return f"{name}({', '.join(c for c, _t, _v in columns)}) AS (VALUES {', '.join(rows)})"
+
+
 def _fetch(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable[str] = ()) -> pd.DataFrame:
     """Run one SELECT; on DuckDB the result comes back natively as a DataFrame (columnar, no per-row Python),
     elsewhere through SQLAlchemy with bound parameters."""
-    if not mart_url.startswith("duckdb:"):
+    if not _is_duckdb(mart_url):
         return _run(mart_url, sql, params, expanding)
-    native, values = _native_sql(sql, params)
+    native, values = _native_sql(sql, params, expanding)
     with mart_engine(mart_url).connect() as conn:
         raw = conn.connection.driver_connection
         return raw.execute(native, values).df()
@@ -210,11 +240,11 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
                                                    scope_insts, from_facts, params)
     where = ["f.month >= :lo", "f.month <= :hi"] + extra
     cols = ", ".join(f"{_measure_sql(m)} AS {m.id}" for m in measures)
-    rows = []
-    for i, (spec, month, is_last, n) in enumerate(spec_months):
-        params.update({f"s{i}": int(spec), f"m{i}": month, f"l{i}": int(bool(is_last)), f"w{i}": 1.0 / n})
-        rows.append(f"(CAST(:s{i} AS INTEGER), CAST(:m{i} AS VARCHAR), CAST(:l{i} AS INTEGER), "
-                    f"CAST(:w{i} AS DOUBLE PRECISION))")
+    sp = _values_cte("sp", [("spec", "INTEGER", [int(x[0]) for x in spec_months]),
+                            ("month", "VARCHAR", [x[1] for x in spec_months]),
+                            ("is_last", "INTEGER", [int(bool(x[2])) for x in spec_months]),
+                            ("w", "DOUBLE PRECISION", [1.0 / x[3] for x in spec_months])], params,
+                     _is_duckdb(mart_url))
     aggs = []
     for m in measures:
         if m.kind == "last":
@@ -228,7 +258,7 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     keyed = key != "NULL"
     inner = (f"SELECT f.month AS month{', ' + key + ' AS org_key' if keyed else ''}, {cols} "
              f"FROM {source} f {join} WHERE {' AND '.join(where)} GROUP BY f.month{', ' + key if keyed else ''}")
-    sql = (f"WITH mo AS ({inner}), sp(spec, month, is_last, w) AS (VALUES {', '.join(rows)}) "
+    sql = (f"WITH mo AS ({inner}), {sp} "
            f"SELECT sp.spec AS spec{', mo.org_key AS org_key' if keyed else ''}, {', '.join(aggs)} "
            f"FROM mo JOIN sp ON sp.month = mo.month {'WHERE sp.is_last = 1 ' if only_last else ''}"
            f"GROUP BY sp.spec{', mo.org_key' if keyed else ''}")
@@ -250,6 +280,44 @@ def chronic_hosp_rows(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFra
     return _run(mart_url, "SELECT month, patient_id, area_code, registered_date, deregistered_date "
                           "FROM r_chronic_hosp WHERE month >= :lo AND month <= :hi",
                 {"lo": month_lo, "hi": month_hi})
+
+
+def chronic_hosp_counts(mart_url: str, spec_ends: list[tuple[int, str, str]], by_area: bool,
+                        township_only: bool = False, area_code: str | None = None) -> pd.DataFrame:
+    """Distinct registered chronic patients hospitalised per period spec (and area), counted in the database.
+
+    ``spec_ends`` lists ``(spec, 'YYYY-MM' month of the spec, 'YYYY-MM-DD' last day of the spec)`` for every month
+    of every spec; a patient counts when hospitalised in one of the spec's months and registered on its last day.
+    ``by_area`` groups by the patient's area (rows without one are left out), else one county row per spec
+    (zero when nobody qualifies). ``township_only`` keeps township areas, ``area_code`` one area. Columns: ``spec``,
+    ``org_key`` (None without ``by_area``), ``n`` (float) and ``any_rows`` (whether the spec range has rows at all).
+    """
+    if not spec_ends:
+        raise ValueError("no period specs")
+    months = sorted({m for _s, m, _d in spec_ends})
+    params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
+    sp = _values_cte("sp", [("spec", "INTEGER", [int(x[0]) for x in spec_ends]),
+                            ("month", "VARCHAR", [x[1] for x in spec_ends]),
+                            ("end_day", "DATE", [x[2] for x in spec_ends])], params, _is_duckdb(mart_url))
+    cond = ["h.registered_date <= sp.end_day", "(h.deregistered_date IS NULL OR h.deregistered_date > sp.end_day)"]
+    if by_area:
+        cond.append("h.area_code IS NOT NULL")
+    if township_only:
+        cond.append("h.area_code IN (SELECT area_code FROM area WHERE level = 'township')")
+    if area_code is not None:
+        params["area"] = area_code
+        cond.append("h.area_code = :area")
+    key = ", h.area_code AS org_key" if by_area else ""
+    sql = (f"WITH {sp} "
+           f"SELECT sp.spec AS spec{key}, CAST(COUNT(DISTINCT h.patient_id) AS DOUBLE PRECISION) AS n, "
+           f"(SELECT COUNT(*) FROM r_chronic_hosp a WHERE a.month >= :lo AND a.month <= :hi) AS any_rows "
+           f"FROM sp {'JOIN' if by_area else 'LEFT JOIN'} r_chronic_hosp h ON h.month = sp.month AND "
+           f"{' AND '.join(cond)} GROUP BY sp.spec{', h.area_code' if by_area else ''}")
+    df = _fetch(mart_url, sql, params)
+    if not by_area:
+        df.insert(1, "org_key", None)
+    df["any_rows"] = pd.to_numeric(df["any_rows"]) > 0
+    return df
 
 
 def missing_uploads(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
