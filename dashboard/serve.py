@@ -53,6 +53,9 @@ def run_default() -> None:
         click.echo(f"未找到数据集市，正在生成演示县数据 → {cfg.mart_path}")
         from dashboard.bootstrap import build_demo_everything
         build_demo_everything(cfg)
+    # Workers fork from this process: they must not inherit its open mart connections.
+    from queries.connection import dispose_engines
+    dispose_engines()
     serve()
 
 

@@ -84,13 +84,10 @@ def mart_exists(cfg: Config) -> bool:
         return True
     if not path.exists():
         return False
+    # DuckDB refuses a second connection to one file with another configuration in the same process, so
+    # ask through the process's read-only engine (the one the web app and account services use).
+    from queries.connection import read_df
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.Error:
+        return int(read_df(cfg.mart_url, "SELECT count(*) AS n FROM institution")["n"].iloc[0]) > 0
+    except Exception:  # noqa: BLE001  (a missing table, a locked or foreign file: not a built mart)
         return False
-    try:
-        return con.execute("SELECT count(*) FROM institution").fetchone()[0] > 0
-    except duckdb.Error:
-        return False
-    finally:
-        con.close()
