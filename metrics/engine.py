@@ -579,16 +579,21 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     opos = org_pos[rows]
     value, yoy, mom = cat["value"], cat["yoy"], cat["mom"]
     note_code = partial_of[specs_out] * 1 + cat["small"] * 2 + (~cat["complete"]) * 4
+    # explicit dtypes: inferring them from object arrays costs more than the rest of the assembly
+    text = pd.StringDtype(na_value=np.nan)
+    nrows = len(rows)
     df = pd.DataFrame({
-        "indicator_id": cat["ind"], "level": np.full(len(rows), level, dtype=object),
-        "org_code": orgs["org_code"].to_numpy(dtype=object)[opos],
-        "org_name": orgs["org_name"].to_numpy(dtype=object)[opos],
-        "parent_code": orgs["parent_code"].to_numpy(dtype=object)[opos],
-        "period": label_of[specs_out], "period_start": start_of[specs_out], "months": nmonths_of[specs_out],
+        "indicator_id": pd.array(cat["ind"], dtype=text), "level": pd.array(np.full(nrows, level, dtype=object),
+                                                                            dtype=text),
+        "org_code": pd.array(orgs["org_code"].to_numpy(dtype=object)[opos], dtype=text),
+        "org_name": pd.Series(orgs["org_name"].to_numpy(dtype=object)[opos], dtype=object),
+        "parent_code": pd.Series(orgs["parent_code"].to_numpy(dtype=object)[opos], dtype=object),
+        "period": pd.array(label_of[specs_out], dtype=text), "period_start": start_of[specs_out],
+        "months": nmonths_of[specs_out],
         "numerator": cat["numerator"], "denominator": cat["denominator"], "value": value,
-        "target": cat["target"], "status": cat["status"],
+        "target": pd.Series(cat["target"], dtype=object), "status": pd.Series(cat["status"], dtype=object),
         "yoy_value": yoy, "yoy_change": value - yoy, "mom_value": mom, "mom_change": value - mom,
-        "complete": cat["complete"], "small_sample": cat["small"], "note": _NOTES[note_code],
+        "complete": cat["complete"], "small_sample": cat["small"], "note": pd.Series(_NOTES[note_code], dtype=object),
     })
     return df
 
