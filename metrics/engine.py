@@ -31,10 +31,12 @@ import pandas as pd
 
 from metrics.catalogue import (GRAINS, INDICATORS, LEVEL_ZH, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
                                base_measures)
+from metrics import cache as result_cache
 from metrics.scope import FULL_SCOPE, Scope
 from metrics.status import status_of, target_value
 from queries import measures as qm
 from queries import org as qorg
+from queries import periods as qperiods
 
 SMALL_SAMPLE = 30
 COLUMNS = ["indicator_id", "level", "org_code", "org_name", "parent_code", "period", "period_start", "months",
@@ -136,12 +138,25 @@ def _measure_kind(mid: str) -> str:
 # --------------------------------------------------------------------------------------------------------------
 def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: str, org: str | None = None,
             scope: Scope = FULL_SCOPE, mart_url: str | None = None, comparisons: bool = True,
-            from_facts: bool = False) -> pd.DataFrame:
+            from_facts: bool = False, use_cache: bool = True) -> pd.DataFrame:
     """Compute indicators: one row per indicator, org and period (columns :data:`COLUMNS`).
 
     ``from_facts`` aggregates the facts instead of the rollups (tests use it to prove the rollups right).
+    ``use_cache`` reads/writes the installed result cache (:mod:`metrics.cache`; none is installed outside the app).
     """
     url = _config_url(mart_url)
+    if use_cache and result_cache.backend() is not None:
+        ids_key = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
+        key = result_cache.make_key(url, qperiods.data_version(url), tuple(ids_key), level, grain, start, end, org,
+                                    scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates,
+                                    comparisons, from_facts)
+        hit = result_cache.get(key)
+        if hit is not None:
+            return hit
+        result = compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts,
+                         use_cache=False)
+        result_cache.put(key, result)
+        return result
     if isinstance(indicator_ids, str):
         indicator_ids = [indicator_ids]
     ids = list(dict.fromkeys(indicator_ids))

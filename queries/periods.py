@@ -59,3 +59,9 @@ LEFT JOIN best b ON b.source = n.source
 WHERE c.days IS NULL OR (n.source <> 'resource_month' AND c.days < 0.8 * b.days)
 ORDER BY n.inst_code, n.source"""
     return read_df(mart_url, sql, {"m": month})
+
+
+def data_version(mart_url: str) -> str:
+    """The mart's data version (``mart_meta.data_version``; changes on every load), '' when not set."""
+    df = read_df(mart_url, "SELECT value FROM mart_meta WHERE key = 'data_version'")
+    return "" if df.empty else str(df.iloc[0]["value"])
