@@ -56,6 +56,10 @@ class Table:
     period_column: str | None = None           # column that places a row in a month (for rollups)
     doc: str = ""
     checks: tuple[str, ...] = field(default_factory=tuple)   # extra row-level SQL checks (valid when true)
+    # Fact tables of millions of rows keep their key unique through the loader (staging checks, replace by key)
+    # instead of a database PRIMARY KEY: DuckDB holds PK indexes in memory, which costs ~2× on bulk loads and does
+    # not fit at province scale (hundreds of millions of rows).
+    db_key: bool = True
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -152,7 +156,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("material_cost", "money", min=0, doc="卫生材料费 (元)", example="5.00"),
         C("insurance_paid", "money", min=0, doc="医保基金支付 (元)", example="90.00"),
         C("has_antibiotic", "flag", min=0, max=1, doc="是否使用抗菌药物", example="0"),
-    ), key=("visit_id",), period_column="visit_time",
+    ), key=("visit_id",), period_column="visit_time", db_key=False,
         checks=("drug_cost + material_cost <= total_cost + 0.01", "insurance_paid <= total_cost + 0.01")),
 
     Table("inpatient_discharge", "出院病例", (
@@ -178,7 +182,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("insurance_paid", "money", min=0, doc="医保基金支付 (元)", example="4200.00"),
         C("has_antibiotic", "flag", min=0, max=1, doc="是否使用抗菌药物", example="1"),
         C("antibiotic_ddd", "float", min=0, doc="抗菌药物累计DDD数", example="5.5"),
-    ), key=("discharge_id",), period_column="discharge_time",
+    ), key=("discharge_id",), period_column="discharge_time", db_key=False,
         checks=("discharge_time >= admit_time", "drug_cost + material_cost <= total_cost + 0.01",
                 "insurance_paid <= total_cost + 0.01")),
 
@@ -192,7 +196,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("total_cost", "money", min=0, doc="总费用 (元)", example="18000.00"),
         C("insurance_paid", "money", min=0, doc="医保基金支付 (元)", example="10800.00"),
         C("referral_id", "code", required=False, doc="转诊单号 (empty when not referred)", example="RF2025030001"),
-    ), key=("settlement_id",), period_column="settle_date",
+    ), key=("settlement_id",), period_column="settle_date", db_key=False,
         checks=("insurance_paid <= total_cost + 0.01",)),
 
     Table("referral", "双向转诊", (
@@ -211,7 +215,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("status", "code", domain=("pending", "accepted", "rejected", "completed", "cancelled"), doc="状态",
           example="completed"),
         C("diagnosis_code", "code", required=False, doc="诊断 ICD-10", example="I21.9"),
-    ), key=("referral_id",), period_column="request_time",
+    ), key=("referral_id",), period_column="request_time", db_key=False,
         checks=("respond_time IS NULL OR respond_time >= request_time",
                 "to_inst_code IS NOT NULL OR to_outside_name IS NOT NULL")),
 
@@ -227,7 +231,7 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("is_emergency", "flag", min=0, max=1, doc="是否急诊", example="0"),
         C("is_critical", "flag", min=0, max=1, doc="是否危急值", example="0"),
         C("critical_notified_time", "datetime", required=False, doc="危急值通报时间", example=""),
-    ), key=("order_id",), period_column="order_time",
+    ), key=("order_id",), period_column="order_time", db_key=False,
         checks=("collect_time IS NULL OR collect_time >= order_time",
                 "report_time IS NULL OR collect_time IS NULL OR report_time >= collect_time")),
 
@@ -282,7 +286,8 @@ def column_ddl(col: Column) -> str:
 def table_ddl(table: Table) -> str:
     """CREATE TABLE statement (portable DuckDB / PostgreSQL)."""
     lines = [column_ddl(c) for c in table.columns]
-    lines.append(f"PRIMARY KEY ({', '.join(table.key)})")
+    if table.db_key:
+        lines.append(f"PRIMARY KEY ({', '.join(table.key)})")
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n  " + ",\n  ".join(lines) + "\n)"
 
 
