@@ -288,13 +288,14 @@ def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: 
 
 # ---------------------------------------------------------------------------------------------------------------
 # demo and whole-mart copy
-def copy_mart_to_pg(duck_path: Path, url: str, meta: dict[str, str] | None = None,
+def copy_mart_to_pg(source: Path | duckdb.DuckDBPyConnection, url: str, meta: dict[str, str] | None = None,
                     progress: Callable[[str], None] | None = None) -> dict[str, int]:
-    """Replace the server mart with the contract tables of a DuckDB mart, build the rollups on the server and bump
-    the data version — one transaction. Returns rows per table."""
+    """Replace the server mart with the contract tables of a DuckDB mart (a file path, or an open connection to
+    it), build the rollups on the server and bump the data version — one transaction. Returns rows per table."""
     say = progress or (lambda _msg: None)
     counts: dict[str, int] = {}
-    duck = duckdb.connect(str(duck_path), read_only=True)
+    own = not isinstance(source, duckdb.DuckDBPyConnection)
+    duck = duckdb.connect(str(source), read_only=True) if own else source
     try:
         with tempfile.TemporaryDirectory(prefix="pgcopy_") as tmp, pg_transaction(url) as cur:
             ensure_schema_pg(cur)
@@ -316,7 +317,8 @@ def copy_mart_to_pg(duck_path: Path, url: str, meta: dict[str, str] | None = Non
             build_rollups_pg(cur, None)
             bump_data_version_pg(cur)
     finally:
-        duck.close()
+        if own:
+            duck.close()
     return counts
 
 
