@@ -1,0 +1,150 @@
+"""The indicator pages in a real headless Chromium against the real app (tiny demo mart, real HTTP server).
+
+``page_as`` fails a test on any console error or request leaving the machine, so every test here also checks
+that the pages it visits load cleanly.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from layouts import _pageparts as L
+
+IND = "op_antibiotic_rate"
+IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
+
+
+def _q(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlparse(url).query)
+
+
+def _settle(page) -> None:  # noqa: ANN001
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(IDLE, timeout=30000)
+
+
+@pytest.fixture(scope="module")
+def quarter(app_cfg) -> str:  # noqa: ANN001
+    from dashboard.urlstate import month_to_period
+    from queries.periods import last_complete_month
+    if app_cfg.mart_path is None or not app_cfg.mart_path.exists():
+        pytest.skip("no tiny demo mart")
+    return month_to_period(last_complete_month(app_cfg.mart_url), "quarter")
+
+
+@pytest.mark.parametrize("role", ["leader", "manager"])
+def test_every_page_loads_without_console_errors(page_as, app_cfg, quarter, role):
+    from tests.test_pages_callbacks import manager_institutions
+    manager_institutions(app_cfg)        # the demo manager has its demo scope
+    page = page_as(role)
+    expect = {"/": f"#{L.CARDS} .kpi-card", f"/indicator/{IND}": f"#{L.TREND_BOX} .js-plotly-plot",
+              "/topic/quality": f"#{L.TOPIC_GRID} .kpi-card", "/referrals": f"#{L.REF_FLOW} .js-plotly-plot"}
+    for path, selector in expect.items():
+        page.goto(page.base_url + path + f"?grain=quarter&period={quarter}")
+        page.wait_for_selector(selector, timeout=30000)
+        _settle(page)
+        assert page.locator(".error-card").count() == 0, path
+
+
+def test_card_click_opens_its_indicator(page_as, quarter):
+    page = page_as("leader")
+    page.goto(page.base_url + f"/?grain=quarter&period={quarter}")
+    card = page.locator(f"#{L.CARDS} a.kpi-card", has_text="门诊抗菌药物使用率")
+    card.wait_for(timeout=30000)
+    card.click()
+    page.wait_for_url(f"**/indicator/{IND}?*")
+    assert _q(page.url)["period"] == [quarter]
+    page.wait_for_selector("h2.page-title:has-text('门诊抗菌药物使用率')")
+    _settle(page)
+
+
+def _click_top_bar(page, graph_id: str) -> None:  # noqa: ANN001
+    """Click the bar drawn highest in a horizontal bar chart (the worst: the charts put it on top)."""
+    page.wait_for_selector(f"#{graph_id} .bars .point path", state="attached", timeout=30000)
+    bars = page.locator(f"#{graph_id} .bars .point path")
+    boxes = [b for b in (bars.nth(i).bounding_box() for i in range(bars.count())) if b and b["width"] > 2]
+    top = min(range(len(boxes)), key=lambda i: boxes[i]["y"])
+    box = boxes[top]
+    page.mouse.click(box["x"] + min(box["width"] / 2, 40), box["y"] + box["height"] / 2)
+
+
+def test_newcomer_worst_township_centre_and_its_department_in_four_clicks(page_as, app_cfg):
+    """"Which township centre has the worst outpatient antibiotic rate this quarter, and which of its
+    departments drives it?" — from the cockpit, as the demo leader: card → 季 → worst bar → departments."""
+    from dashboard.urlstate import period_bounds
+    from metrics.engine import ranking
+    from metrics.scope import FULL_SCOPE
+    page = page_as("leader")
+    page.goto(page.base_url + "/")
+    clicks = 0
+    card = page.locator(f"#{L.CARDS} a.kpi-card", has_text="门诊抗菌药物使用率")
+    card.wait_for(timeout=30000)
+    card.click(); clicks += 1                                                   # 1: the card
+    page.wait_for_url(f"**/indicator/{IND}*")
+    page.wait_for_selector("#shell-grain label:has-text('季')")
+    _settle(page)
+    page.click("#shell-grain label:has-text('季')"); clicks += 1                # 2: this quarter
+    page.wait_for_function("() => location.search.includes('grain=quarter')")
+    page.wait_for_selector(f"#{L.RANKING} .bars .point path", state="attached", timeout=30000)
+    _settle(page)
+    period = _q(page.url)["period"][0]
+    assert "乡镇卫生院" in page.inner_text(f"#{L.RANKING_TITLE}")
+    _click_top_bar(page, L.RANKING); clicks += 1                                # 3: the worst centre
+    page.wait_for_function("() => location.search.includes('org=')")
+    worst_code = _q(page.url)["org"][0]
+    start, end = period_bounds("quarter", period)
+    peers = ranking(IND, "quarter", start, end, inst_type="township_center", scope=FULL_SCOPE,
+                    mart_url=app_cfg.mart_url).dropna(subset=["value"])
+    worst = peers.sort_values("value", ascending=False).iloc[0]
+    assert worst_code == worst["org_code"]
+    # breadcrumb follows: 全县 › township › the centre; the breakdown now lists its departments
+    page.wait_for_function(f"() => document.querySelector('#{L.CRUMBS}').innerText.includes({worst['org_name']!r})")
+    crumbs = page.inner_text(f"#{L.CRUMBS}")
+    assert crumbs.startswith("全县") and crumbs.count("›") == 2
+    page.wait_for_function(f"() => document.querySelector('#{L.BREAKDOWN_TITLE}').innerText.includes('按科室')",
+                           timeout=30000)
+    page.wait_for_selector(f"#{L.BREAKDOWN} .bars .point path", state="attached", timeout=30000)
+    _settle(page)
+    assert clicks <= 4
+    labels = page.locator(f"#{L.BREAKDOWN} .yaxislayer-above text").all_inner_texts()
+    assert labels, "departments listed"
+    # 4th click (optional for the answer): the driving department; the URL and breadcrumb follow again
+    _click_top_bar(page, L.BREAKDOWN); clicks += 1
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('org') !== {worst_code!r}")
+    page.wait_for_function(f"() => document.querySelector('#{L.CRUMBS}').innerText.split('›').length === 4")
+    assert clicks == 4
+    # Back returns to the centre, then to the county
+    page.go_back()
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('org') === {worst_code!r}")
+    page.wait_for_function(f"() => document.querySelector('#{L.CRUMBS}').innerText.split('›').length === 3")
+    page.go_back()
+    page.wait_for_function("() => !location.search.includes('org=')")
+    _settle(page)
+
+
+def test_export_csv_download_equals_engine(page_as, app_cfg, quarter):
+    from dashboard.urlstate import period_bounds
+    from metrics.engine import compute
+    from metrics.scope import FULL_SCOPE
+    page = page_as("leader")
+    page.goto(page.base_url + f"/indicator/{IND}?grain=quarter&period={quarter}")
+    page.wait_for_selector(f"#{L.TABLE} .ag-row", timeout=30000)
+    _settle(page)
+    with page.expect_download() as info:
+        page.click(f"#{L.EXPORT_CSV}")
+    raw = open(info.value.path(), "rb").read()
+    assert info.value.suggested_filename.endswith(".csv")
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    start, end = period_bounds("quarter", quarter)
+    eng = compute([IND], "township", "quarter", start, end, scope=FULL_SCOPE,
+                  mart_url=app_cfg.mart_url).set_index("org_code")
+    towns = [r for r in rows if r["层级"] == "乡镇"]
+    assert {r["代码"] for r in towns} == set(eng.index)
+    for r in towns:
+        e = eng.loc[r["代码"]]
+        assert float(r["分子"]) == pytest.approx(float(e["numerator"]))
+        assert float(r["分母"]) == pytest.approx(float(e["denominator"]))
