@@ -5,13 +5,35 @@ import threading
 from typing import Any, Mapping
 
 import pandas as pd
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
-QUERY_TIMEOUT_S = 30
+QUERY_TIMEOUT_S = 30     # every mart query; a callback then shows an error card instead of hanging a worker
+
+
+def _duckdb_time_limit(engine: Engine) -> None:
+    """Interrupt a DuckDB query still running QUERY_TIMEOUT_S after its connection left the pool.
+
+    DuckDB has no statement_timeout: a timer per checkout calls ``interrupt()`` on the connection (the query then
+    fails with an interrupt error) and is cancelled when the connection returns. Both the SQLAlchemy path and the
+    native fetch of ``queries.measures`` run inside one checkout, so both are covered.
+    """
+    @event.listens_for(engine, "checkout")
+    def _arm(dbapi_conn, record, _proxy):  # noqa: ANN001, ANN202
+        raw = getattr(dbapi_conn, "_ConnectionWrapper__c", dbapi_conn)
+        timer = threading.Timer(QUERY_TIMEOUT_S, raw.interrupt)
+        timer.daemon = True
+        timer.start()
+        record.info["time_limit"] = timer
+
+    @event.listens_for(engine, "checkin")
+    def _disarm(_dbapi_conn, record):  # noqa: ANN001, ANN202
+        timer = record.info.pop("time_limit", None)
+        if timer is not None:
+            timer.cancel()
 
 
 def mart_engine(mart_url: str) -> Engine:
@@ -22,6 +44,7 @@ def mart_engine(mart_url: str) -> Engine:
             if mart_url.startswith("duckdb:"):
                 engine = create_engine(mart_url, connect_args={"read_only": True, "config": {"threads": 2}},
                                        pool_pre_ping=False)
+                _duckdb_time_limit(engine)
             else:
                 # every query carries the time limit; options already in the URL (search_path …) are kept
                 from sqlalchemy.engine import make_url

@@ -1,0 +1,192 @@
+"""Serving: ``python app.py serve --workers 2`` (gunicorn) on a copy of the tiny demo, driven over real HTTP.
+
+Checks that the production server answers, that both worker processes open the DuckDB mart read-only and serve
+logged-in callbacks concurrently, that logins (app-database writes on SQLite) from many clients at once all
+succeed, that with ``CACHE_URL`` the workers share engine results in Redis, and that a query over the time limit
+fails cleanly instead of hanging.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+from bench._common import child_pids, csrf_token, free_port
+from bench.load import start_server, stop_server
+
+REDIS = os.environ.get("TEST_REDIS_URL", "")
+
+
+def _copy_demo(src: Path, dst: Path) -> Path:
+    """A private copy of the tiny demo DATA_DIR (the server writes sessions and logs into its app DB)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for name in ("mart.duckdb", "app.db", "demo-accounts.txt", "secret_key"):
+        if (src / name).exists():
+            shutil.copy2(src / name, dst / name)
+    shutil.copytree(src / "geo", dst / "geo", dirs_exist_ok=True)
+    return dst
+
+
+def _serve(data_dir: Path, workers: int, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    port = free_port()
+    proc = start_server(data_dir, port, workers, 4, data_dir / "server.log", extra_env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            assert proc.poll() is None, (data_dir / "server.log").read_text(errors="replace")[-2000:]
+            try:
+                if requests.get(f"{base}/login", timeout=5).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            assert time.time() < deadline, "server not ready in 60 s"
+            time.sleep(0.3)
+        yield base, proc
+    finally:
+        stop_server(proc)
+
+
+def _login(base: str, user: str, password: str) -> requests.Session:
+    s = requests.Session()
+    token = csrf_token(s.get(f"{base}/login", timeout=30).text)
+    r = s.post(f"{base}/login", data={"username": user, "password": password, "csrf_token": token},
+               allow_redirects=False, timeout=30)
+    assert r.status_code in (302, 303), r.text[:300]
+    return s
+
+
+def _accounts(data_dir: Path) -> dict[str, tuple[str, str]]:
+    out = {}
+    for line in (data_dir / "demo-accounts.txt").read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) == 3 and not line.startswith("#"):
+            out[parts[0]] = (parts[1], parts[2])
+    return out
+
+
+def _mart_fds(pid: int, mart: Path) -> list[int]:
+    """Open-file flags of ``mart`` in process ``pid`` (one entry per descriptor)."""
+    flags = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            if Path(os.readlink(fd)) == mart:
+                info = Path(f"/proc/{pid}/fdinfo/{fd.name}").read_text()
+                flags.append(int(next(x for x in info.splitlines() if x.startswith("flags:")).split()[1], 8))
+        except (OSError, StopIteration):
+            continue
+    return flags
+
+
+@pytest.fixture(scope="module")
+def served(demo_cfg, tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:  # noqa: ANN001
+    data_dir = _copy_demo(demo_cfg.data_dir, tmp_path_factory.mktemp("serve"))
+    env = {"CACHE_URL": REDIS} if REDIS else {}
+    for base, proc in _serve(data_dir, 2, env):
+        yield base, proc, data_dir
+
+
+def _cockpit_payload(search: str) -> dict:
+    from bench.pages import CALLS, _payload
+    name, outputs, trigger = next(c for c in CALLS if c[0] == "cockpit.cards")
+    return _payload(outputs, trigger, search)
+
+
+def _search(demo_cfg) -> str:  # noqa: ANN001
+    from dashboard.urlstate import month_to_period
+    from queries.periods import last_complete_month
+    return f"?grain=quarter&period={month_to_period(last_complete_month(demo_cfg.mart_url), 'quarter')}"
+
+
+def test_two_workers_answer_and_read_the_mart_read_only(served, demo_cfg) -> None:  # noqa: ANN001
+    base, proc, data_dir = served
+    assert requests.get(f"{base}/login", timeout=30).status_code == 200
+    assert requests.get(f"{base}/", timeout=30, allow_redirects=False).status_code in (302, 303)  # login first
+    workers = child_pids(proc.pid)
+    assert len(workers) == 2, workers
+    user, password = _accounts(data_dir)["leader"]
+    sessions = [_login(base, user, password) for _ in range(8)]
+    payload = _cockpit_payload(_search(demo_cfg))
+    mart = (data_dir / "mart.duckdb").resolve()
+
+    def click(s: requests.Session) -> tuple[int, bytes]:
+        r = s.post(f"{base}/_dash-update-component", json=payload, timeout=60)
+        return r.status_code, r.content
+
+    deadline = time.time() + 60
+    while True:     # concurrent rounds until both workers have served a callback (each then holds the mart open)
+        with ThreadPoolExecutor(len(sessions)) as pool:
+            answers = list(pool.map(click, sessions))
+        assert all(code == 200 for code, _ in answers), [a[1][:200] for a in answers if a[0] != 200]
+        assert all(b"error-card" not in body for _, body in answers)
+        assert len({body for _, body in answers}) == 1          # every worker computes the same cards
+        if all(_mart_fds(pid, mart) for pid in workers) or time.time() > deadline:
+            break
+    for pid in workers:
+        flags = _mart_fds(pid, mart)
+        assert flags, f"worker {pid} never opened the mart"
+        assert all(f & os.O_ACCMODE == os.O_RDONLY for f in flags), f"worker {pid} opened the mart for writing"
+
+
+def test_many_concurrent_logins_on_sqlite_all_succeed(served) -> None:  # noqa: ANN001
+    base, _proc, data_dir = served
+    accounts = _accounts(data_dir)
+    roles = ["leader", "manager", "operator", "auditor"] * 6
+
+    def login(role: str) -> int:
+        user, password = accounts[role]
+        s = requests.Session()
+        token = csrf_token(s.get(f"{base}/login", timeout=30).text)
+        return s.post(f"{base}/login", data={"username": user, "password": password, "csrf_token": token},
+                      allow_redirects=False, timeout=60).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = list(pool.map(login, roles))
+    assert codes == [302] * len(roles), codes
+    import sqlite3
+    con = sqlite3.connect(data_dir / "app.db")
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        con.close()
+
+
+@pytest.mark.skipif(not REDIS, reason="TEST_REDIS_URL is not set: no Redis server for the shared cache "
+                                      "(CI sets it, see .ci/run)")
+def test_workers_share_engine_results_in_redis(served, demo_cfg) -> None:  # noqa: ANN001
+    import redis
+    base, _proc, data_dir = served
+    client = redis.Redis.from_url(REDIS)
+    user, password = _accounts(data_dir)["leader"]
+    s = _login(base, user, password)
+    r = s.post(f"{base}/_dash-update-component", json=_cockpit_payload(_search(demo_cfg)), timeout=60)
+    assert r.status_code == 200
+    keys = client.keys("ycty:engine:*")
+    assert keys, "no engine result was stored in Redis"
+
+
+def test_a_query_over_the_time_limit_fails_and_the_engine_keeps_serving(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import duckdb
+    from queries import connection as qc
+    path = tmp_path / "slow.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE t AS SELECT range AS i FROM range(2000)")
+    con.close()
+    url = f"duckdb:///{path}"
+    monkeypatch.setattr(qc, "QUERY_TIMEOUT_S", 0.5)
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(Exception, match="(?i)interrupt"):
+            qc.read_df(url, "SELECT count(*) FROM t a, t b, t c, t d WHERE a.i + b.i + c.i + d.i = 7")
+        assert time.perf_counter() - t0 < 10
+        assert qc.read_df(url, "SELECT count(*) AS n FROM t")["n"].iloc[0] == 2000   # the pool still works
+    finally:
+        qc.dispose_engines()
