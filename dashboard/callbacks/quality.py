@@ -7,6 +7,7 @@ operators see every institution (exchange figures hold no patient rows).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 import time
@@ -75,22 +76,25 @@ def _ratio(num: float, den: float) -> float:
 
 
 _cache_lock = threading.Lock()
+CACHE_SECONDS = 120          # keys carry the minute: an entry is only read during its minute
 COUNT_COLS = [c for f in qsvc.FIGURES for c in qsvc.FIGURE_PARTS[f]]
 
 
 def _cache():  # noqa: ANN202
-    """The app's result cache for the quality figures (flask-caching: Redis when CACHE_URL is set, else per
-    process), created on first use."""
+    """The app's result cache (``metrics.cache``: Flask-Caching, Redis when CACHE_URL is set, else per process);
+    an app built without it gets a per-process SimpleCache of its own on first use."""
     from flask import current_app
+
+    from metrics.cache import backend
+    app_cache = backend()
+    if app_cache is not None:
+        return app_cache
     with _cache_lock:
         cache = current_app.extensions.get("exchange_quality_cache")
         if cache is None:
             from flask_caching import Cache
-            url = _cfg().cache_url
-            conf = {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": url} if url else {"CACHE_TYPE": "SimpleCache"}
-            conf.update(CACHE_DEFAULT_TIMEOUT=120, CACHE_KEY_PREFIX="exq:")
-            cache = Cache()
-            cache.init_app(current_app, config=conf)
+            cache = Cache(config={"CACHE_TYPE": "SimpleCache", "CACHE_KEY_PREFIX": "exq:"})
+            cache.init_app(current_app)
             current_app.extensions["exchange_quality_cache"] = cache
     return cache
 
@@ -98,7 +102,8 @@ def _cache():  # noqa: ANN202
 def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *parts: Any) -> Any:  # noqa: ANN001
     """``compute()`` once per minute, scope and ``parts`` (per process, or shared through Redis)."""
     scope_key = "all" if codes is None else ",".join(sorted(codes))
-    key = f"{name}|{_cfg().app_db_url}|{now:%Y%m%d%H%M}|{scope_key}|" + "|".join(map(str, parts))
+    key = "exq:" + hashlib.sha1((f"{name}|{_cfg().app_db_url}|{now:%Y%m%d%H%M}|{scope_key}|"
+                                 + "|".join(map(str, parts))).encode()).hexdigest()
     try:
         cache = _cache()
         hit = cache.get(key)
@@ -109,7 +114,7 @@ def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *p
     value = compute()
     if cache is not None:
         try:
-            cache.set(key, value)
+            cache.set(key, value, timeout=CACHE_SECONDS)
         except Exception:  # noqa: BLE001
             log.warning("quality cache write failed", exc_info=True)
     return value
