@@ -44,6 +44,9 @@ COLUMNS = ["indicator_id", "level", "org_code", "org_name", "parent_code", "peri
            "mom_change", "complete", "small_sample", "note"]
 
 
+_IND_ORDER = {iid: n for n, iid in enumerate(INDICATORS)}     # result rows follow the catalogue
+
+
 class IndicatorError(ValueError):
     """A refused request (unknown id, level not allowed, bad dates …); the message is Chinese + English."""
 
@@ -224,8 +227,8 @@ def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: s
     all_months = sorted({m for s in specs for m in s})
     lo, hi = _ms(all_months[0]), _ms(all_months[-1])
 
-    orgs = _org_frame(url, level)
     tree = qorg.org_tree(url)
+    orgs = _org_frame(url, level, tree)
     inst_township = dict(zip(tree["inst_code"], tree["township_code"]))
     missing = qm.missing_uploads(url, _ms(min(m for p in main for m in p.months)), end)
     # Townships group either by institution location or by residence: the same measure differs between the
@@ -239,12 +242,14 @@ def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: s
                               scope_insts if below else None, from_facts)
         out.append(_assemble(inds, wide, specs, plan, level, orgs, missing, inst_township, comparisons))
     out = [o for o in out if not o.empty]
-    result = pd.concat(out, ignore_index=True) if out else empty.copy()
-    result = result.reindex(columns=COLUMNS)
-    order = {iid: n for n, iid in enumerate(INDICATORS)}
-    result = result.sort_values(["indicator_id", "period_start", "org_code"], kind="stable",
-                                key=lambda c: c.map(order) if c.name == "indicator_id" else c)
-    result = result.reset_index(drop=True)
+    if len(out) == 1:       # each grouping comes back sorted already
+        result = out[0].reindex(columns=COLUMNS)
+    else:
+        result = pd.concat(out, ignore_index=True) if out else empty.copy()
+        result = result.reindex(columns=COLUMNS)
+        result = result.sort_values(["indicator_id", "period_start", "org_code"], kind="stable",
+                                    key=lambda c: c.map(_IND_ORDER) if c.name == "indicator_id" else c)
+        result = result.reset_index(drop=True)
     for col in ("status", "note", "target", "org_name", "parent_code"):
         result[col] = result[col].astype(object).where(result[col].notna(), None)
     result.attrs["refused"] = refused
@@ -273,34 +278,59 @@ def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: 
                 if m not in lst:
                     lst.append(m)
     spec_months = [(sid, _ms(m), m == max(months), len(months)) for months, sid in specs.items() for m in months]
-    wide = None
+    parts = []
     for (table, inst_col), ms in needed.items():
         df = qm.period_measures(url, table, inst_col, ms, level, township_by, spec_months, org_level, org,
                                 scope_insts, from_facts=from_facts)
-        if df.empty:
-            continue
-        keys = df["org_key"]
-        df["org_key"] = np.where(keys.isna().to_numpy(), "__county__", keys.to_numpy(dtype=object))
-        part = df.set_index(["spec", "org_key"])
-        wide = part if wide is None else wide.join(part, how="outer")
-    if wide is None:
-        wide = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["spec", "org_key"]))
-    else:
-        wide = wide.sort_index()
-        wide.index = wide.index.set_levels(wide.index.levels[0].astype("int64"), level=0)
+        if not df.empty:
+            parts.append(df)
+    wide = _union_frames(parts)
     wide = _add_special(wide, special, specs, level, org_level, org, url, lo, hi)
+    if wide.empty:
+        return wide
+    # derived measures column by column in numpy (same arithmetic as pandas: NaN-skipping sum with min_count=1,
+    # ratio NaN on a zero denominator)
+    cols = {c: wide[c].to_numpy(dtype=float) for c in wide.columns}
+    nan = np.full(len(wide), np.nan)
     for mid in _derived_order():
         m = MEASURES[mid]
-        if wide.empty:
-            break
-        nan = pd.Series(np.nan, index=wide.index)
         if m.kind == "sum":
-            parts = [(wide[p] if p in wide.columns else nan) * s for p, s in m.parts]
-            wide[mid] = pd.concat(parts, axis=1).sum(axis=1, min_count=1)
+            stack = np.column_stack([cols.get(p, nan) * s for p, s in m.parts])
+            cols[mid] = np.where(np.isnan(stack).all(axis=1), np.nan, np.nansum(stack, axis=1))
         else:
-            a, b = ((wide[p] if p in wide.columns else nan) for p, _ in m.parts)
-            wide[mid] = a / b.where(b != 0)
+            a, b = (cols.get(p, nan) for p, _ in m.parts)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                cols[mid] = a / np.where(b != 0, b, np.nan)
+    wide = pd.DataFrame(cols, index=wide.index)
     return wide
+
+
+def _union_frames(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-table (spec, org_key, measures…) frames → one frame indexed by the sorted union of (spec, org_key):
+    one factorisation and one float matrix instead of successive outer joins (NaN where a table has no row)."""
+    if not parts:
+        return pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["spec", "org_key"]))
+    specs = np.concatenate([p["spec"].to_numpy(dtype=np.int64) for p in parts])
+    keys = np.concatenate([p["org_key"].to_numpy(dtype=object) for p in parts])
+    keys = np.where(pd.isna(keys), "__county__", keys)
+    key_codes, key_uniques = pd.factorize(keys, sort=True)
+    pair = specs * len(key_uniques) + key_codes          # sorted (spec, org_key) order
+    row_codes, pairs = pd.factorize(pair, sort=True)
+    columns = [c for p in parts for c in p.columns if c not in ("spec", "org_key")]
+    data = np.full((len(pairs), len(columns)), np.nan)
+    start, col = 0, 0
+    for p in parts:
+        rows = row_codes[start:start + len(p)]
+        for c in p.columns:
+            if c in ("spec", "org_key"):
+                continue
+            data[rows, col] = p[c].to_numpy(dtype=float)
+            col += 1
+        start += len(p)
+    index = pd.MultiIndex.from_arrays([(pairs // len(key_uniques)).astype(np.int64),
+                                       np.asarray(key_uniques, dtype=object)[pairs % len(key_uniques)]],
+                                      names=["spec", "org_key"])
+    return pd.DataFrame(data, index=index, columns=columns)
 
 
 def _derived_order() -> list[str]:
@@ -364,10 +394,10 @@ def _add_special(wide: pd.DataFrame, special: set[str], specs: dict, level: str,
     return wide.join(extra, how="outer")
 
 
-def _org_frame(url: str, level: str) -> pd.DataFrame:
+def _org_frame(url: str, level: str, tree: pd.DataFrame | None = None) -> pd.DataFrame:
     """org_key → name, parent_code, inst (for scope/completeness), inst_level and township of the row."""
     c = qorg.county(url)
-    tree = qorg.org_tree(url)
+    tree = qorg.org_tree(url) if tree is None else tree
     if level == "county":
         return pd.DataFrame([{"org_key": "__county__", "org_code": c["code"], "org_name": c["name"],
                               "parent_code": None, "inst": None, "inst_level": None}])
@@ -391,16 +421,15 @@ def _org_frame(url: str, level: str) -> pd.DataFrame:
                          "inst": s["inst_code"], "inst_level": s["inst_code"].map(levels)})
 
 
-def _vectors(calc: Indicator, wide: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """numerator, denominator, value of a (non-growth) indicator for every row of ``wide``."""
-    n = len(wide)
+def _vectors(calc: Indicator, cols: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numerator, denominator, value of a (non-growth) indicator for every row of the measure columns ``cols``."""
     nan = np.full(n, np.nan)
     # a numerator with no rows at all (NaN) gives no value; a count without rows is zero
-    num = wide[calc.numerator].to_numpy(dtype=float) if calc.numerator in wide.columns else nan.copy()
+    num = cols[calc.numerator].copy() if calc.numerator in cols else nan.copy()
     if calc.denominator is None:
         num = np.nan_to_num(num, nan=0.0)
         return num, nan.copy(), num * calc.factor
-    den = wide[calc.denominator].to_numpy(dtype=float) if calc.denominator in wide.columns else nan.copy()
+    den = cols[calc.denominator].copy() if calc.denominator in cols else nan.copy()
     if MEASURES[calc.denominator].kind != "ratio":
         den = np.nan_to_num(den, nan=0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -436,6 +465,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
                                          names=["spec", "org_key"])
         wide = wide.reindex(wide.index.union(need))
     idx = wide.index
+    cols = {c: wide[c].to_numpy(dtype=float) for c in wide.columns}
     n_specs = len(specs)
     spec_arr = np.asarray(idx.get_level_values("spec"), dtype=np.int64)
     key_arr = idx.get_level_values("org_key").to_numpy(dtype=object)
@@ -540,7 +570,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
                                               "status", "yoy", "mom", "complete", "small")}
     for ind in inds:
         calc = _calc_of(ind)
-        num_all, den_all, val_all = _vectors(calc, wide)
+        num_all, den_all, val_all = _vectors(calc, cols, len(idx))
         if ind.kind == "growth":
             cur, prev = val_all, _take(val_all, prev_pos)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -589,6 +619,13 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     if not parts["rows"]:
         return pd.DataFrame(columns=COLUMNS)
     cat = {c: np.concatenate(v) for c, v in parts.items()}
+    # the result's order (catalogue order of indicators, period start, org code), sorted here once in numpy
+    ind_rank = np.array([_IND_ORDER[i] for i in cat["ind"]], dtype=np.int64) if len(inds) > 1 else \
+        np.zeros(len(cat["rows"]), dtype=np.int64)
+    code_rank, code_uniq = pd.factorize(orgs["org_code"].to_numpy(dtype=object)[org_pos[cat["rows"]]], sort=True)
+    code_rank = np.where(code_rank < 0, len(code_uniq), code_rank)      # missing codes last, as pandas sorts
+    perm = np.lexsort((code_rank, start_of[spec_sel[cat["rows"]]].astype(np.int64), ind_rank))
+    cat = {c: v[perm] for c, v in cat.items()}
     rows = cat["rows"]
     specs_out = spec_sel[rows]
     opos = org_pos[rows]
