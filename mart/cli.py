@@ -19,8 +19,10 @@ def demo_command(scale: float, seed: int, years: int, quiet: bool) -> None:
     from dashboard.config import load_config
 
     cfg = load_config()
-    if cfg.mart_path is None:
-        raise click.ClickException("演示数据只能写入 DuckDB 数据集市 (MART_URL 须为 duckdb:///路径)")
+    from mart.pg import is_postgres
+    if cfg.mart_path is None and not is_postgres(cfg.mart_url):
+        raise click.ClickException("演示数据只能写入 DuckDB 或 PostgreSQL 数据集市 "
+                                   "(MART_URL 须为 duckdb:///路径 或 postgresql://…)")
     t0 = time.perf_counter()
     try:
         counts = build_demo_everything(cfg, scale=scale, seed=seed, years=years, quiet=quiet)

@@ -380,7 +380,11 @@ def build_demo(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
         raise ValueError(f"years must be in [0, 30], got {years}")
     target = cfg.mart_path
     if target is None:
-        raise ValueError("the demo builder writes a DuckDB mart; MART_URL must be duckdb:///path")
+        from mart.pg import build_demo_pg, is_postgres
+        if is_postgres(cfg.mart_url):   # generated in a temporary DuckDB, then copied to the server (mart/pg.py)
+            return build_demo_pg(cfg, scale=scale, seed=seed, years=years, quiet=quiet, until=until)
+        raise ValueError("the demo builder writes a DuckDB or PostgreSQL mart; MART_URL must be duckdb:///path "
+                         "or postgresql://…")
     first, until = _period(years, until)
     if until < first:
         raise ValueError(f"until {until} is before the first day {first}")
