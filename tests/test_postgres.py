@@ -274,3 +274,35 @@ def test_demo_on_the_server_equals_duckdb(demo_cfg, demo_con, pg_schema_url) -> 
         ids = computable_ids(level)
         _same(compute(ids, level, grain, start, end, mart_url=demo_cfg.mart_url),
               compute(ids, level, grain, start, end, mart_url=pg), exact=False)
+
+
+# ------------------------------------------------------------------------------------------------------ CLI
+def test_demo_and_load_commands_on_a_postgresql_mart(tmp_path: Path, pg_schema_url, loaded_pair,  # noqa: ANN001
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``python app.py demo`` and ``python app.py load`` with ``MART_URL=postgresql://…``: no code path differs
+    for the user; the demo lands on the server with its rollups, a bad load exits 1 and changes nothing."""
+    from click.testing import CliRunner
+
+    from app import cli
+    url = pg_schema_url()
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MART_URL", url)
+    monkeypatch.setenv("APP_DB_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    result = CliRunner().invoke(cli, ["demo", "--scale", "0.003", "--years", "0", "--quiet"])
+    assert result.exit_code == 0, result.output
+    counts = _counts(url)
+    assert counts["outpatient_visit"] > 0 and counts["r_op_month"] > 0
+    assert _rows(url, "SELECT sum(visits) FROM r_op_month")[0][0] == counts["outpatient_visit"]
+    assert (tmp_path / "geo").is_dir()
+    version = _version(url)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "area.csv").write_text("area_code,name,level,parent_code,population\nX1,某镇,city,,100\n",
+                                  encoding="utf-8")
+    result = CliRunner().invoke(cli, ["load", str(bad), "--quiet"])
+    assert result.exit_code == 1 and "level" in result.output
+    assert _counts(url) == counts and _version(url) == version
+    good = loaded_pair[2]
+    result = CliRunner().invoke(cli, ["load", str(good), "--quiet"])     # the fixture's codes are new here
+    assert result.exit_code == 0, result.output
+    assert _counts(url)["institution"] == counts["institution"] + 4
