@@ -228,8 +228,8 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     ``spec_months`` maps months to period specs: ``(spec, 'YYYY-MM', is_last_month_of_spec, months_in_spec)``; a
     month may belong to several specs (a period, its year-earlier twin, the previous period). Each measure
     combines the monthly sums by its kind: ``flow`` sums, ``last`` takes the spec's last month (NULL when that
-    month has no row), ``avg`` sums value × 1/n. A (spec, org) row exists when any month row of the spec exists
-    (only the last month counts when every measure is ``last``). Returns columns ``spec``, ``org_key`` (None at
+    month has no row), ``avg`` divides the sum by the spec's month count. A (spec, org) row exists when any month
+    row of the spec exists (only the last month counts when every measure is ``last``). Returns columns ``spec``, ``org_key`` (None at
     county level) and one float column per measure id. Other arguments as :func:`monthly_measures`.
     """
     if not spec_months:
@@ -243,14 +243,15 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     sp = _values_cte("sp", [("spec", "INTEGER", [int(x[0]) for x in spec_months]),
                             ("month", "VARCHAR", [x[1] for x in spec_months]),
                             ("is_last", "INTEGER", [int(bool(x[2])) for x in spec_months]),
-                            ("w", "DOUBLE PRECISION", [1.0 / x[3] for x in spec_months])], params,
+                            ("n", "INTEGER", [int(x[3]) for x in spec_months])], params,
                      _is_duckdb(mart_url))
     aggs = []
     for m in measures:
         if m.kind == "last":
             expr = f"SUM(CASE WHEN sp.is_last = 1 THEN mo.{m.id} END)"
         elif m.kind == "avg":
-            expr = f"SUM(mo.{m.id} * sp.w)"
+            # the exact (integer) sum divided once: the same bits on every database, whatever its summing order
+            expr = f"CAST(SUM(mo.{m.id}) AS DOUBLE PRECISION) / MAX(sp.n)"
         else:
             expr = f"SUM(mo.{m.id})"
         aggs.append(f"CAST({expr} AS DOUBLE PRECISION) AS {m.id}")
