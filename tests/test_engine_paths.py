@@ -131,3 +131,23 @@ def test_rollups_equal_facts_on_tiny_demo(demo_cfg, level):
         facts = compute(ids, level, grain, start, end, mart_url=demo_cfg.mart_url, from_facts=True)
         assert len(rolled) > 0
         assert_same(rolled, facts)
+
+
+REDIS = __import__("os").environ.get("TEST_REDIS_URL", "")
+
+
+@pytest.mark.skipif(not REDIS, reason="TEST_REDIS_URL is not set: no Redis server (CI sets it, see .ci/run)")
+def test_redis_app_cache_round_trips_a_result(fx_url):
+    from flask import Flask
+
+    server = Flask(__name__)
+    app_cache = result_cache.init_app_cache(server, REDIS)
+    with server.app_context():
+        app_cache.clear()
+        a = compute(computable_ids("institution"), "institution", "quarter", "2025-01", "2025-03", mart_url=fx_url)
+        b = compute(computable_ids("institution"), "institution", "quarter", "2025-01", "2025-03", mart_url=fx_url)
+        assert type(app_cache.cache).__name__ == "RedisCache"
+        assert len(app_cache.cache._read_client.keys("ycty:engine:*")) == 1     # stored once, then read
+        assert_same(a, b)
+        assert b.attrs["refused"] == a.attrs["refused"]
+        app_cache.clear()
