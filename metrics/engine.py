@@ -148,6 +148,13 @@ def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: s
     ``use_cache`` reads/writes the installed result cache (:mod:`metrics.cache`; none is installed outside the app).
     """
     url = _config_url(mart_url)
+    with qm.session(url):
+        return _compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts, use_cache)
+
+
+def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: str, org: str | None,
+             scope: Scope, url: str, comparisons: bool, from_facts: bool, use_cache: bool) -> pd.DataFrame:
+    """:func:`compute` inside one mart session."""
     if use_cache and result_cache.backend() is not None:
         ids_key = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
         key = result_cache.make_key(url, qperiods.data_version(url), tuple(ids_key), level, grain, start, end, org,
@@ -156,8 +163,8 @@ def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: s
         hit = result_cache.get(key)
         if hit is not None:
             return hit
-        result = compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts,
-                         use_cache=False)
+        result = _compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts,
+                          use_cache=False)
         result_cache.put(key, result)
         return result
     if isinstance(indicator_ids, str):

@@ -6,8 +6,10 @@ The SQL is plain standard SQL (``SUM(CASE …)``, joins, ``IN``) so it runs on D
 """
 from __future__ import annotations
 
+import contextvars
 import re
-from typing import Any, Iterable, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Mapping
 
 import pandas as pd
 from sqlalchemy import bindparam, text
@@ -66,15 +68,49 @@ def _measure_sql(m: Measure) -> str:
     return f"SUM(CASE WHEN {cond} THEN {col} ELSE 0 END)"
 
 
+_session: contextvars.ContextVar = contextvars.ContextVar("mart_session", default=None)
+
+
+@contextmanager
+def session(mart_url: str) -> Iterator[None]:
+    """Run every query of this package made inside the block on one pooled connection (one checkout per engine
+    call instead of one per query); nested blocks for the same mart reuse the outer one."""
+    current = _session.get()
+    if current is not None and current[0] == mart_url:
+        yield
+        return
+    with mart_engine(mart_url).connect() as conn:
+        token = _session.set((mart_url, conn))
+        try:
+            yield
+        finally:
+            _session.reset(token)
+
+
+@contextmanager
+def _connection(mart_url: str) -> Iterator[Any]:
+    current = _session.get()
+    if current is not None and current[0] == mart_url:
+        yield current[1]
+        return
+    with mart_engine(mart_url).connect() as conn:
+        yield conn
+
+
 def _run(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable[str] = ()) -> pd.DataFrame:
     """Run one SELECT through SQLAlchemy (portable: DuckDB and PostgreSQL)."""
     stmt = text(sql)
     exp = [name for name in expanding if name in params]
     if exp:
         stmt = stmt.bindparams(*[bindparam(name, expanding=True) for name in exp])
-    with mart_engine(mart_url).connect() as conn:
+    with _connection(mart_url) as conn:
         result = conn.execute(stmt, dict(params))
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+def read_df(mart_url: str, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """:func:`queries.connection.read_df` (same frames) on the connection of an open :func:`session`."""
+    return _run(mart_url, sql, params or {})
 
 
 _PARAM_RE = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -132,7 +168,7 @@ def _fetch(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterab
     if not _is_duckdb(mart_url):
         return _run(mart_url, sql, params, expanding)
     native, values = _native_sql(sql, params, expanding)
-    with mart_engine(mart_url).connect() as conn:
+    with _connection(mart_url) as conn:
         raw = conn.connection.driver_connection
         return raw.execute(native, values).df()
 

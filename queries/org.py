@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from queries.connection import read_df
+from queries.measures import read_df   # shares the engine call's connection when one is open
 
 
 def org_tree(mart_url: str) -> pd.DataFrame:

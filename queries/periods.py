@@ -63,5 +63,6 @@ ORDER BY n.inst_code, n.source"""
 
 def data_version(mart_url: str) -> str:
     """The mart's data version (``mart_meta.data_version``; changes on every load), '' when not set."""
-    df = read_df(mart_url, "SELECT value FROM mart_meta WHERE key = 'data_version'")
+    from queries.measures import read_df as session_read_df
+    df = session_read_df(mart_url, "SELECT value FROM mart_meta WHERE key = 'data_version'")
     return "" if df.empty else str(df.iloc[0]["value"])
