@@ -225,36 +225,6 @@ def _source_and_filters(table: str, inst_col: str | None, level: str, township_b
     return source, join, key, where
 
 
-def monthly_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
-                     township_by: str, month_lo: str, month_hi: str, org_level: str | None = None,
-                     org_code: str | None = None, scope_insts: frozenset[str] | None = None,
-                     from_facts: bool = False) -> pd.DataFrame:
-    """Monthly sums of ``measures`` of one rollup table, one row per month and org key.
-
-    Returns columns ``month``, ``org_key`` (None at county level) and one column per measure id.
-    ``level`` is the grouping level; ``township_by`` says whether townships group by institution location
-    ('provider') or by the patients' residence ('residence'). ``org_level``/``org_code`` restrict to a subtree;
-    ``scope_insts`` (None = all) restricts rows to those institutions (used below township level).
-    ``from_facts`` aggregates the per-row projection of the facts instead of the rollup (tests prove equality).
-    """
-    params: dict[str, Any] = {"lo": month_lo, "hi": month_hi}
-    source, join, key, extra = _source_and_filters(table, inst_col, level, township_by, org_level, org_code,
-                                                   scope_insts, from_facts, params)
-    where = ["f.month >= :lo", "f.month <= :hi"] + extra
-    cols = ", ".join(f"{_measure_sql(m)} AS {m.id}" for m in measures)
-    sql = (f"SELECT f.month AS month, {key} AS org_key, {cols} FROM {source} f {join} "
-           f"WHERE {' AND '.join(where)} GROUP BY f.month, {key}")
-    if key == "NULL":
-        sql = (f"SELECT f.month AS month, {cols} FROM {source} f {join} "
-               f"WHERE {' AND '.join(where)} GROUP BY f.month")
-    df = _run(mart_url, sql, params, expanding=("scope",))
-    if key == "NULL":
-        df.insert(1, "org_key", None)
-    for m in measures:
-        df[m.id] = pd.to_numeric(df[m.id], errors="coerce").astype(float)
-    return df
-
-
 def period_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
                     township_by: str, spec_months: list[tuple[int, str, bool, int]],
                     org_level: str | None = None, org_code: str | None = None,
@@ -266,7 +236,12 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     combines the monthly sums by its kind: ``flow`` sums, ``last`` takes the spec's last month (NULL when that
     month has no row), ``avg`` divides the sum by the spec's month count. A (spec, org) row exists when any month
     row of the spec exists (only the last month counts when every measure is ``last``). Returns columns ``spec``, ``org_key`` (None at
-    county level) and one float column per measure id. Other arguments as :func:`monthly_measures`.
+    county level) and one float column per measure id.
+
+    ``level`` is the grouping level; ``township_by`` says whether townships group by institution location
+    ('provider') or by the patients' residence ('residence'). ``org_level``/``org_code`` restrict to a subtree;
+    ``scope_insts`` (None = all) restricts rows to those institutions (used below township level).
+    ``from_facts`` aggregates the per-row projection of the facts instead of the rollup (tests prove equality).
     """
     if not spec_months:
         raise ValueError("no period specs")
@@ -310,13 +285,6 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
 def area_population(mart_url: str) -> pd.DataFrame:
     """Every area with its level, parent and population (county and townships)."""
     return _run(mart_url, "SELECT area_code, name, level, parent_code, population FROM area ORDER BY area_code", {})
-
-
-def chronic_hosp_rows(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
-    """Registered chronic patients hospitalised per month (small precomputed table), for distinct counts."""
-    return _run(mart_url, "SELECT month, patient_id, area_code, registered_date, deregistered_date "
-                          "FROM r_chronic_hosp WHERE month >= :lo AND month <= :hi",
-                {"lo": month_lo, "hi": month_hi})
 
 
 def chronic_hosp_counts(mart_url: str, spec_ends: list[tuple[int, str, str]], by_area: bool,
