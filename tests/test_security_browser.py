@@ -1,14 +1,11 @@
 """Real headless Chromium: the login form works and pages load under the CSP with no console errors."""
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="module")
@@ -21,18 +18,10 @@ def security_server(flask_app):  # noqa: ANN001, ANN201
     srv.shutdown()
 
 
-@pytest.fixture(scope="module")
-def chromium():  # noqa: ANN201
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium missing on CI")
-        pytest.skip("no /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--headless=new",
-                                                                   "--disable-gpu", "--no-first-run"])
-        yield browser
-        browser.close()
+@pytest.fixture
+def chromium(browser):  # noqa: ANN001, ANN201
+    """The session's shared headless Chromium (Playwright's sync API allows one instance per thread)."""
+    return browser
 
 
 @pytest.mark.parametrize("role, path", [("admin", "/admin/users"), ("auditor", "/admin/logs"), ("leader", "/")])
