@@ -202,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=4, help="threads per worker")
     ap.add_argument("--think", type=float, default=1.0, help="mean think time between clicks, seconds")
     ap.add_argument("--url", default="", help="a running server on loopback instead of starting one")
+    ap.add_argument("--cache-url", default=os.environ.get("CACHE_URL", ""),
+                    help="CACHE_URL of the started server (redis://… shares results between workers)")
     args = ap.parse_args(argv)
     if args.url and not args.url.startswith(("http://127.0.0.1", "http://localhost")):
         ap.error("loopback only: --url must be http://127.0.0.1:PORT or http://localhost:PORT")
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     if not base:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        proc = start_server(data_dir, port, args.workers, args.threads, data_dir / "load-server.log")
+        proc = start_server(data_dir, port, args.workers, args.threads, data_dir / "load-server.log",
+                            extra_env={"CACHE_URL": args.cache_url})
     try:
         t_start = time.time()
         _wait_ready(base, proc)
@@ -258,7 +261,8 @@ def main(argv: list[str] | None = None) -> int:
             stop_server(proc)
 
     print(f"{args.sessions} sessions ({n_ops} operator, {args.sessions - n_ops} leader), think "
-          f"{args.think:g} s, duration {args.duration:g} s, wall {wall:.1f} s, mart {cfg.mart_url}")
+          f"{args.think:g} s, duration {args.duration:g} s, wall {wall:.1f} s, mart {cfg.mart_url}, "
+          f"cache {args.cache_url or 'per worker'}")
     print(f"{'callback':<30}{'requests':>9}{'errors':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'max bytes':>11}")
     names = sorted(stats.times, key=lambda k: (k != "login", k))
     for name in names:

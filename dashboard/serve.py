@@ -19,6 +19,11 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 60)
+            # browsers and clients reuse a connection after the user's pause: a 2 s keep-alive (gunicorn's
+            # default) closes it under them and the next POST fails with "connection reset"
+            self.cfg.set("keepalive", 75)
+            # one shared control socket path per user would make two servers on one machine clobber each other
+            self.cfg.set("control_socket_disable", True)
             self.cfg.set("accesslog", None)
             self.cfg.set("preload_app", False)
 
