@@ -249,11 +249,13 @@ def main(argv: list[str] | None = None) -> int:
                                                         stats, n), daemon=True)
             threads.append(t)
         t0 = time.time()
+        cpu0 = time.process_time()
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=max(1.0, deadline - time.time() + 60))   # bounded: a stuck request cannot hang us
         wall = time.time() - t0
+        client_cpu = time.process_time() - cpu0
         stop.set()
         sampler.join(timeout=5)
     finally:
@@ -275,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{percentile(clicks_all, 0.95) * 1000:>9.0f}{max(clicks_all, default=0) * 1000:>9.0f}")
     print(f"throughput {len(clicks_all) / max(wall, 1e-9):.1f} requests/s; errors {errors}; "
           f"p95 {percentile(clicks_all, 0.95) * 1000:.0f} ms (target: 0 errors, p95 ≤ 1000 ms)")
+    print(f"load generator CPU {client_cpu:.1f} s over {wall:.0f} s wall (it shares the machine with the server); "
+          f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if peak:
         print("worker peak RSS: " + ", ".join(f"pid {pid} {mb:,.0f} MB" for pid, mb in sorted(peak.items()))
               + " (budget ≤ 1,536 MB)")
