@@ -249,6 +249,9 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
     source, join, key, extra = _source_and_filters(table, inst_col, level, township_by, org_level, org_code,
                                                    scope_insts, from_facts, params)
+    if from_facts and not mart_url.startswith("duckdb:"):
+        from mart.pg import to_postgres     # the facts' row projection (mart/rollups.py) is DuckDB SQL
+        source = to_postgres(source)
     where = ["f.month >= :lo", "f.month <= :hi"] + extra
     cols = ", ".join(f"{_measure_sql(m)} AS {m.id}" for m in measures)
     sp = _values_cte("sp", [("spec", "INTEGER", [int(x[0]) for x in spec_months]),

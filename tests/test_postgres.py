@@ -163,6 +163,15 @@ def test_drill_scope_and_ranking_equal_duckdb(fixture_pair) -> None:  # noqa: AN
           ranking("op_antibiotic_rate", "quarter", "2025-01", "2025-03", mart_url=pg))
 
 
+def test_rollups_equal_facts_on_the_server(fixture_pair) -> None:  # noqa: ANN001
+    """The server's rollups against the facts aggregated on the fly (the DuckDB row projection, translated)."""
+    _duck, pg = fixture_pair
+    for level, grain in (("county", "month"), ("township", "quarter"), ("doctor", "month")):
+        ids = computable_ids(level)
+        _same(compute(ids, level, grain, "2025-01", "2025-03", mart_url=pg),
+              compute(ids, level, grain, "2025-01", "2025-03", mart_url=pg, from_facts=True))
+
+
 def test_reads_carry_the_time_limit_and_keep_the_url_options(fixture_pair) -> None:  # noqa: ANN001
     from queries.connection import read_df
     _duck, pg = fixture_pair
