@@ -44,7 +44,9 @@ def _cmd(step: str, args: argparse.Namespace, data_dir: Path) -> list[str]:
     return {
         "build": [py, "bench/build.py", "--scale", scale],
         "loader": [py, "-m", "bench.loader", "--visits", str(args.loader_visits)],
-        "engine": [py, "bench/indicators.py", "--scale", scale, "--keep", str(data_dir), "--repeat", "5"],
+        # --skip-rollups: the mart may be a shared one (see --mart); the build step times the rollups
+        "engine": [py, "bench/indicators.py", "--scale", scale, "--keep", str(data_dir), "--repeat", "5",
+                   "--skip-rollups"],
         "pages": [py, "-m", "bench.pages", "--data-dir", str(data_dir), "--scale", scale, "--runs", "7"],
         "maps": [py, "-m", "bench.maps", "--data-dir", str(data_dir), "--scale", scale, "--runs", "7"],
         "exchange": [py, "bench/bench_exchange_pages.py", "--data", str(data_dir)],
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--data-dir", default="", help="demo DATA_DIR to use (built when missing)")
+    ap.add_argument("--mart", default="", help="an existing demo mart.duckdb of this scale to read (linked into "
+                    "DATA_DIR, never written), e.g. a province-scale build made once")
     ap.add_argument("--only", default="", help=f"comma-separated steps of {','.join(STEPS)}")
     ap.add_argument("--skip", default="", help="comma-separated steps to leave out")
     ap.add_argument("--load-seconds", type=float, default=120.0)
@@ -172,6 +176,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python -m bench  scale={args.scale:g}  data={data_dir}  steps={','.join(steps)}")
     print(f"machine: {os.cpu_count()} cores, {_mem_gib():.0f} GiB RAM, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}, Python {sys.version.split()[0]}")
+    if args.mart:
+        src = Path(args.mart).resolve()
+        if not src.is_file():
+            ap.error(f"--mart {src} does not exist")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        link = data_dir / "mart.duckdb"
+        if not link.exists():
+            link.symlink_to(src)
+        if (src.parent / "geo").is_dir() and not (data_dir / "geo").exists():
+            import shutil
+            shutil.copytree(src.parent / "geo", data_dir / "geo")
     if any(s in steps for s in ("engine", "pages", "maps", "exchange", "load")):
         from bench._common import prepare_data_dir
         t0 = time.perf_counter()
