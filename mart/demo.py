@@ -14,6 +14,7 @@ complete, so a failed build never leaves a half-built mart.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -54,10 +55,17 @@ SPRING_FESTIVAL = {2020: "2020-01-25", 2021: "2021-02-12", 2022: "2022-02-01", 2
                    2024: "2024-02-10", 2025: "2025-01-29", 2026: "2026-02-17", 2027: "2027-02-06",
                    2028: "2028-01-26", 2029: "2029-02-13", 2030: "2030-02-03"}
 
+# 城关镇 (township 0) is the county seat: its few village clinics are on the urban fringe and the community
+# centres take most of its primary care, so a clinic there sees about as many patients as one elsewhere.
+VILLAGE_WEIGHT = {0: 0.3}
 VISITS_PER_RESIDENT = 6.8          # all in-county visits per resident per year (trend reference 2025)
 LEVEL_VISIT_SHARE = {"county": 0.35, "township": 0.32, "village": 0.33}
 OUTSIDE_OP_PER_RESIDENT = 0.25     # outpatient settlements outside the county per resident per year
 TREND_PER_YEAR = 0.03
+OP_COST_GROWTH = (0.02, 0.05)      # yearly growth of the outpatient cost per visit, drawn per institution
+# visit cost = mean × exp(0.55 z) / E[exp(0.55 z)], z logistic with unit variance: E = π a / sin(π a), a = 0.55 sd
+LOGISTIC_SD = 0.5513288954217921   # √3 / π
+OP_COST_SPREAD_MEAN = math.pi * 0.55 * LOGISTIC_SD / math.sin(math.pi * 0.55 * LOGISTIC_SD)
 TREND_REFERENCE = dt.date(2025, 1, 1)
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
@@ -188,13 +196,13 @@ def _institutions(areas: pd.DataFrame, seed: int) -> list[Inst]:
     insts: list[Inst] = [
         Inst("H001", f"{COUNTY_NAME}总医院", "general_hospital", "county", city, None, 1, 600, DEPTS_COUNTY,
              op_share=0.35 * 0.60, op_cost=220 * 1.03, op_drug=0.34, op_abx=0.13, op_nonres=0.08, op_tcm=0.07,
-             ip_occ=0.87, ip_alos=9.4, ip_cost=6400 * 1.08, lab_rate=1.1, ecg=10, staff_base=(200, 300, 25, 45)),
+             ip_occ=0.87, ip_alos=9.4, ip_cost=6400 * 1.08, lab_rate=1.1, ecg=10, staff_base=(180, 300, 25, 45)),
         Inst("H002", f"{COUNTY_NAME}中医院", "tcm_hospital", "county", city, None, 0, 350, DEPTS_TCM,
              op_share=0.35 * 0.28, op_cost=200, op_drug=0.40, op_abx=0.12, op_nonres=0.07, op_tcm=0.55,
-             ip_occ=0.80, ip_alos=10.0, ip_cost=6000, lab_rate=0.9, ecg=6, staff_base=(115, 150, 15, 25)),
+             ip_occ=0.80, ip_alos=10.0, ip_cost=6000, lab_rate=0.9, ecg=6, staff_base=(85, 150, 15, 25)),
         Inst("H003", f"{COUNTY_NAME}妇幼保健院", "maternal_child", "county", city, None, 0, 120, DEPTS_MCH,
              op_share=0.35 * 0.12, op_cost=190, op_drug=0.30, op_abx=0.14, op_nonres=0.08, op_tcm=0.03,
-             ip_occ=0.74, ip_alos=5.6, ip_cost=5000, lab_rate=1.0, ecg=3, staff_base=(50, 80, 6, 12)),
+             ip_occ=0.74, ip_alos=5.6, ip_cost=5000, lab_rate=1.0, ecg=3, staff_base=(38, 80, 6, 12)),
     ]
     # community centres: two in 城关镇, one in its first neighbour
     comm_share = {0: 0.55, 1: 0.30}     # share of the township-level visits of that township taken by centres
@@ -226,7 +234,8 @@ def _institutions(areas: pd.DataFrame, seed: int) -> list[Inst]:
                     break
             insts.append(Inst(f"V{t + 1:02d}{k + 1:02d}", f"{vname}村卫生室", "village_clinic", "village",
                               row.area_code, f"T{t + 1:03d}", 0, 0, DEPTS_VILLAGE,
-                              op_share=0.33 * wt[t] / n_clinics * float(rng.uniform(0.7, 1.3)), op_cost=42,
+                              op_share=0.33 * wt[t] * VILLAGE_WEIGHT.get(t, 1.0) / n_clinics
+                              * float(rng.uniform(0.7, 1.3)), op_cost=42,
                               op_drug=0.47, op_abx=float(rng.uniform(0.12, 0.18)), op_nonres=0.02, op_tcm=0.08,
                               lab_rate=0.15, ecg=int(rng.uniform() < 0.88), staff_base=(1 + int(rng.uniform() < 0.5),
                                                                                      0, 0, 0),
@@ -237,9 +246,28 @@ def _institutions(areas: pd.DataFrame, seed: int) -> list[Inst]:
         s = sum(i.op_share for i in group)
         for i in group:
             i.op_share *= share / s
+    _staff_primary_by_volume(insts, seed)
     for n, inst in enumerate(insts):
         inst.idx = n
     return insts
+
+
+DOCTOR_DAILY_VISITS = 12.5      # visits per doctor and weekday that primary institutions are staffed for
+WEEKDAYS_PER_MONTH = 21.75
+
+
+def _staff_primary_by_volume(insts: list[Inst], seed: int) -> None:
+    """Doctors of village clinics (1–3) and community centres follow their visit volume at scale 1, so that
+    医师日均担负诊疗人次 lands in its 8–20 band instead of following a fixed head count."""
+    rng = _rng(seed, 12)
+    annual = VISITS_PER_RESIDENT * BASE_POPULATION
+    for inst in insts:
+        if inst.inst_type not in ("village_clinic", "community_center"):
+            continue
+        per_weekday = annual * inst.op_share / (12 * WEEKDAYS_PER_MONTH)
+        wanted = per_weekday / DOCTOR_DAILY_VISITS + float(rng.uniform(-0.3, 0.3))
+        low, high = (1, 3) if inst.inst_type == "village_clinic" else (3, 40)
+        inst.staff_base = (min(high, max(low, int(round(wanted)))), *inst.staff_base[1:])
 
 
 def _place_institutions(insts: list[Inst], shapes: dict, seed: int) -> None:
@@ -467,16 +495,18 @@ def _build_into(con: duckdb.DuckDBPyConnection, cfg: Config, scale: float, seed:
     rng = _rng(seed, 23)
     outside_ratio = {code: float(rng.uniform(0.08, 0.15)) for code in town_idx}    # inpatient outflow by township
     std_rate = {code: float(rng.uniform(0.58, 0.72)) for code in town_idx}
+    growth_rng = _rng(seed, 29)
+    op_growth = {i.code: float(growth_rng.uniform(*OP_COST_GROWTH)) for i in insts}
     params = []
     for i in insts:
         open_beds = i.beds * (1.05 if i.code == "H001" else (1.0 if i.level == "county" else 0.85)) * scale
         ip_per_year = open_beds * 365 * i.ip_occ / i.ip_alos if i.beds else 0.0
         params.append((i.code, i.idx, i.level, i.inst_type, i.area_code, i.parent, annual_visits * i.op_share / 365,
                        ip_per_year / 365, i.op_cost, i.op_drug, i.op_abx, i.op_tcm, i.ip_alos, i.ip_cost, i.lab_rate,
-                       max(1, round(open_beds)) if i.beds else 0, i.ecg))
+                       max(1, round(open_beds)) if i.beds else 0, i.ecg, op_growth[i.code]))
     con.register("df_in", pd.DataFrame(params, columns=[
         "inst_code", "inst_idx", "level", "inst_type", "area_code", "parent", "op_day", "ip_day", "op_cost",
-        "op_drug", "op_abx", "op_tcm", "ip_alos", "ip_cost", "lab_rate", "open_beds", "ecg"]))
+        "op_drug", "op_abx", "op_tcm", "ip_alos", "ip_cost", "lab_rate", "open_beds", "ecg", "op_growth"]))
     _x(con, "CREATE TEMP TABLE g_inst AS SELECT * FROM df_in")
     con.unregister("df_in")
 
@@ -490,16 +520,17 @@ def _build_into(con: duckdb.DuckDBPyConnection, cfg: Config, scale: float, seed:
     _x(con, """
 CREATE TEMP TABLE g_daily AS
 SELECT d.day, d.day_idx, d.month, g.inst_code, g.inst_idx, g.level, g.inst_type, g.area_code, g.parent,
-       g.op_cost, g.op_drug, g.op_abx, g.op_tcm, g.ip_alos, g.ip_cost, g.op_day, g.ip_day, g.lab_rate,
+       g.op_cost * pow(1 + g.op_growth, (d.day - $ref) / 365.25) AS op_cost, g.op_drug, g.op_abx, g.op_tcm, g.ip_alos, g.ip_cost, g.op_day, g.ip_day, g.lab_rate,
        CASE WHEN g.inst_code = $gap AND d.day BETWEEN $gap_first AND $gap_last THEN 0.0
             WHEN g.inst_code = $fall AND d.day > $fall_start THEN 1 - 0.5 * (d.day - $fall_start) / 365.0
             ELSE 1.0 END AS special,
        d.f_op, d.f_ip
 FROM g_day d CROSS JOIN g_inst g""", {"gap": UPLOAD_GAP, "gap_first": gap_first, "gap_last": gap_last,
-                                      "fall": FALLING_VISITS, "fall_start": fall_start})
+                                      "fall": FALLING_VISITS, "fall_start": fall_start, "ref": TREND_REFERENCE})
     _x(con, """
 CREATE TEMP TABLE g_n AS
-SELECT x.*,
+SELECT y.*, sum(n_op) OVER (PARTITION BY inst_code, month ORDER BY day) - n_op AS op_off    -- visits earlier that month
+FROM (SELECT x.*,
   floor(op_day * f_op * special + u(day_idx * 1000 + inst_idx, 1))::INTEGER AS n_op,
   floor(ip_day * f_ip * special + u(day_idx * 1000 + inst_idx, 2))::INTEGER AS n_ip,
   floor(op_day * f_op * special * lab_rate + u(day_idx * 1000 + inst_idx, 3))::INTEGER AS n_lab,
@@ -508,7 +539,7 @@ SELECT x.*,
         + u(day_idx * 1000 + inst_idx, 4))::INTEGER AS n_up,
   floor(ip_day * f_ip * special * CASE WHEN x.level = 'county' THEN 0.11 ELSE 0 END
         + u(day_idx * 1000 + inst_idx, 5))::INTEGER AS n_down
-FROM g_daily x""")
+FROM g_daily x) y""")
 
     _pick_tables(con, insts, dept, staff, towns, scale)
     timer.lap("parameters")
@@ -517,7 +548,7 @@ FROM g_daily x""")
     gap = _gap_params(con)
     steps = [("outpatient_visit", lambda a, b: _op_month(con, a, b, seed)),
              ("inpatient_discharge", lambda a, b: _ip_month(con, a, b, seed)),
-             ("lab_order", lambda a, b: _lab_month(con, a, b, seed, gap)),
+             ("lab_order", lambda a, b: _lab_month(con, a, b, seed, gap, until)),
              ("referral", lambda a, b: _referral_month(con, a, b)),
              ("outside_settlement", lambda a, b: _outside_month(con, a, b, outside_ratio))]
     spent = {name: 0.0 for name, _ in steps}
@@ -677,18 +708,26 @@ def _uf(h: str, field_no: int) -> str:
 
 
 def _op_month(con: duckdb.DuckDBPyConnection, m0: str, m1: str, seed: int) -> None:
-    """Outpatient visits of the months m0..m1."""
-    z = f"sqrt(-2 * ln(greatest({_uf('h2', 0)}, 1e-9))) * cos(2 * pi() * {_uf('h2', 1)})"
+    """Outpatient visits of the months m0..m1.
+
+    The cost of a visit is log-logistic around the institution's mean. Its quantile comes from a Weyl sequence
+    over the institution's visits of the month (start hashed per institution and month), not from an independent
+    hash: the month's mean cost of a small clinic then stays within ~1 % of its expectation, so the year-on-year
+    growth of 门诊次均费用 shows the institution's real growth rather than sampling noise.
+    """
+    uq = "((floor((wq - floor(wq)) * 1000000) + 0.5) / 1000000.0)"
+    z = f"{LOGISTIC_SD} * ln({uq} / (1 - {uq}))"
     _x(con, f"""
 INSERT INTO outpatient_visit
 WITH base AS (
   SELECT epoch_us(day::TIMESTAMP) AS day_us, 'OP' || strftime(day, '%Y%m%d') || inst_code AS pre, inst_code,
          inst_idx, op_cost, op_drug, op_abx, op_tcm,
          CASE level WHEN 'county' THEN 0.45 WHEN 'township' THEN 0.6 ELSE 0.65 END AS reimb,
-         (day_idx::BIGINT * 1000 + inst_idx) * 1000000 AS k0, unnest(range(n_op)) AS i
+         (day_idx::BIGINT * 1000 + inst_idx) * 1000000 AS k0, op_off, month, unnest(range(n_op)) AS i
   FROM g_n WHERE month BETWEEN $m0 AND $m1 AND n_op > 0
 ), r AS (
-  SELECT b.*, hash(k0 + i, $seed, 1) AS h1, hash(k0 + i, $seed, 2) AS h2, hash(k0 + i, $seed, 3) AS h3,
+  SELECT b.*, (hash(inst_idx, month, $seed, 6) % 1000003) / 1000003.0 + (op_off + i) * 0.6180339887498949 AS wq,
+         hash(k0 + i, $seed, 1) AS h1, hash(k0 + i, $seed, 2) AS h2, hash(k0 + i, $seed, 3) AS h3,
          hash(k0 + i, $seed, 4) AS h4, hash(k0 + i, $seed, 5) AS h5
   FROM base b
 ), p AS (
@@ -699,7 +738,7 @@ WITH base AS (
   JOIN g_areax ap ON ap.key = r.inst_idx * 1000 + floor({_uf('r.h3', 2)} * 1000)::INTEGER
 ), q AS (
   SELECT p.*, doc.staff_code, dg.code AS diag,
-    round(op_cost * exp(0.55 * {z} - 0.15125) * CASE WHEN emerg = 1 THEN 1.3 ELSE 1 END, 2) AS total,
+    round(op_cost * exp(0.55 * {z}) / {OP_COST_SPREAD_MEAN} * CASE WHEN emerg = 1 THEN 1.3 ELSE 1 END, 2) AS total,
     least(0.92, greatest(0.0, op_drug + 0.25 * ({_uf('h3', 0)} - 0.5))) AS drug_share,
     0.02 + 0.06 * {_uf('h3', 1)} AS mat_share,
     ({_uf('h4', 2)} < CASE WHEN aidx >= 90 THEN 0.4 ELSE 0.86 END)::INTEGER AS insured
@@ -777,8 +816,13 @@ SELECT concat(pre, (100000 + i)::VARCHAR),
 FROM w""", {"m0": m0, "m1": m1, "seed": seed})
 
 
-def _lab_month(con: duckdb.DuckDBPyConnection, m0: str, m1: str, seed: int, gap: dict) -> None:
-    """Lab orders of the months m0..m1; primary institutions send part of them to the regional lab (H001)."""
+def _lab_month(con: duckdb.DuckDBPyConnection, m0: str, m1: str, seed: int, gap: dict, until: dt.date) -> None:
+    """Lab orders of the months m0..m1; primary institutions send part of them to the regional lab (H001).
+
+    Samples and reports that would come after the last day of data (``until``) are left empty (not there yet).
+    """
+    end_us = int((dt.datetime.combine(until + dt.timedelta(days=1), dt.time()) - dt.datetime(1970, 1, 1))
+                 / dt.timedelta(microseconds=1))
     _x(con, f"""
 INSERT INTO lab_order
 WITH base AS (
@@ -804,15 +848,18 @@ WITH base AS (
 )
 SELECT concat(pre, (1000000 + i)::VARCHAR),
   make_timestamp(day_us + (1000000 * t_order)::BIGINT),
-  make_timestamp(day_us + (1000000 * (t_order + d_collect))::BIGINT),
-  make_timestamp(day_us + (1000000 * (t_order + d_collect + d_report))::BIGINT),
+  CASE WHEN day_us + 1000000 * (t_order + d_collect) < $end_us
+       THEN make_timestamp(day_us + (1000000 * (t_order + d_collect))::BIGINT) END,
+  CASE WHEN day_us + 1000000 * (t_order + d_collect + d_report) < $end_us
+       THEN make_timestamp(day_us + (1000000 * (t_order + d_collect + d_report))::BIGINT) END,
   inst_code, perf,
   ['blood', 'blood', 'biochem', 'biochem', 'immuno', 'micro', 'urine', 'urine', 'other'][1 + ((h3 >> 40)::BIGINT % 9)::INTEGER],
   emerg, crit,
-  CASE WHEN crit = 1 THEN make_timestamp(day_us + (1000000 * (t_order + d_collect + d_report
-       + CASE WHEN {_uf('h3', 1)} < 0.93 THEN 60 + floor({_uf('h3', 2)} * 780)
-              ELSE 960 + floor({_uf('h3', 2)} * 3000) END))::BIGINT) END
-FROM t""", {"m0": m0, "m1": m1, "seed": seed, "gap": UPLOAD_GAP} | gap)
+  CASE WHEN crit = 1 AND day_us + 1000000 * (t_order + d_collect + d_report + d_notify) < $end_us
+       THEN make_timestamp(day_us + (1000000 * (t_order + d_collect + d_report + d_notify))::BIGINT) END
+FROM (SELECT t.*, CASE WHEN {_uf('h3', 1)} < 0.93 THEN 60 + floor({_uf('h3', 2)} * 780)
+                       ELSE 960 + floor({_uf('h3', 2)} * 3000) END AS d_notify FROM t) t
+""", {"m0": m0, "m1": m1, "seed": seed, "gap": UPLOAD_GAP} | gap | {"end_us": end_us})
 
 
 def _gap_params(con: duckdb.DuckDBPyConnection) -> dict:
@@ -848,6 +895,9 @@ WITH base AS (
 ), q AS (
   SELECT p.*, pool.aidx, pool.pool,
     CASE WHEN day >= (SELECT max(day) FROM g_day) - 1 AND us < 0.3 THEN 'pending'
+         -- a response that would come after the last day of data has not happened yet
+         WHEN day::TIMESTAMP + to_seconds(t_req + d_resp) >= ((SELECT max(day) FROM g_day) + 1)::TIMESTAMP
+           THEN 'pending'
          WHEN us < 0.1 THEN 'rejected' WHEN us < 0.13 THEN 'cancelled'
          WHEN us < 0.35 THEN 'accepted' ELSE 'completed' END AS status
   FROM p JOIN g_pool pool ON pool.area_code = p.patient_area
@@ -919,8 +969,9 @@ INSERT INTO referral
 SELECT 'RO' || substr(o.sid, 3), 'up', CASE WHEN from_lead THEN 'H001' ELSE c.centre END, NULL, hospital, pid,
   o.area_code, setting,
   (settle - 1 - (hash(k, 110) % 5)::INTEGER)::TIMESTAMP + to_seconds(8 * 3600 + floor(u(k, 111) * 30000)),
-  (settle - 1 - (hash(k, 110) % 5)::INTEGER)::TIMESTAMP + to_seconds(8 * 3600 + floor(u(k, 111) * 30000)
-    + floor(-ln(greatest(u(k, 112), 1e-9)) * 4 * 3600)),
+  least(settle::TIMESTAMP - INTERVAL 1 SECOND,       -- answered before the patient was treated and settled
+    (settle - 1 - (hash(k, 110) % 5)::INTEGER)::TIMESTAMP + to_seconds(8 * 3600 + floor(u(k, 111) * 30000)
+    + floor(-ln(greatest(u(k, 112), 1e-9)) * 4 * 3600))),
   'completed',
   ['C34.9', 'C16.9', 'I21.9', 'I63.9', 'Q21.0', 'N18.5', 'C50.9', 'S06.5'][1 + (hash(k, 113) % 8)::INTEGER]
 FROM g_out2 o JOIN g_centre c ON c.area_code = o.area_code

@@ -264,6 +264,58 @@ def test_season_trend_weekday(cal_con: duckdb.DuckDBPyConnection) -> None:
     assert wd[1] > 1.25 * wd[7] and wd[3] > wd[6]
 
 
+def test_no_fact_timestamp_after_until(cal_con: duckdb.DuckDBPyConnection) -> None:
+    """Data end on ``until``: no date or time of any table lies later; late answers stay pending / unreported."""
+    end = dt.datetime.combine(UNTIL, dt.time(23, 59, 59))
+    scanned = []
+    for table in TABLES.values():
+        for col in table.columns:
+            if col.type not in ("date", "datetime"):
+                continue
+            scanned.append(f"{table.name}.{col.name}")
+            late = _one(cal_con, f"SELECT count(*) FROM {table.name} WHERE {col.name} > ?", [end])
+            assert late == 0, f"{table.name}.{col.name}: {late} values after {end}"
+    assert {"referral.respond_time", "lab_order.report_time", "lab_order.collect_time",
+            "lab_order.critical_notified_time", "inpatient_discharge.discharge_time"} <= set(scanned)
+    # a response that would come after the end of the data is still pending
+    assert _one(cal_con, "SELECT count(*) FROM referral WHERE (status = 'pending') <> (respond_time IS NULL)") == 0
+    assert _one(cal_con, "SELECT count(*) FROM referral WHERE status = 'pending'") > 0
+
+
+def test_doctor_workload_in_band_for_every_institution_type() -> None:
+    """At scale 1, visits per doctor and weekday (医师日均担负诊疗人次, band 8–20) fit most institutions of every type."""
+    from mart.demo import VISITS_PER_RESIDENT, _areas, _institutions, _staff
+    areas = _areas(1.0)
+    insts = _institutions(areas, 42)
+    _dept, staff = _staff(insts, 1.0, 42)
+    doctors = staff[staff.role == "doctor"].groupby("inst_code").size().to_dict()
+    annual = VISITS_PER_RESIDENT * int(areas[areas.level == "township"].population.sum())
+    by_type: dict[str, list[float]] = {}
+    for i in insts:
+        per_weekday = annual * i.op_share / (12 * 21.75)       # a month's visits over its ~21.75 weekdays
+        by_type.setdefault(i.inst_type, []).append(per_weekday / doctors[i.code])
+    for inst_type, values in by_type.items():
+        inside = sum(8 <= v <= 20 for v in values) / len(values)
+        assert inside >= 0.85, (inst_type, sorted(round(v, 1) for v in values))
+    village = [doctors[i.code] for i in insts if i.inst_type == "village_clinic"]
+    assert min(village) >= 1 and max(village) <= 3
+
+
+def test_outpatient_cost_growth_is_modest(cal_con: duckdb.DuckDBPyConnection) -> None:
+    """Year-on-year growth of the outpatient cost per visit: ~2–6 % per institution, only a few above 5 %."""
+    rows = cal_con.execute("""
+        WITH y AS (SELECT inst_code, year(visit_time) AS yr, avg(total_cost) AS c FROM outpatient_visit
+                   WHERE year(visit_time) IN (2024, 2025) GROUP BY ALL)
+        SELECT a.inst_code, b.c / a.c - 1 FROM y a JOIN y b ON b.inst_code = a.inst_code AND b.yr = a.yr + 1
+        JOIN institution i ON i.inst_code = a.inst_code WHERE i.level <> 'village'""").fetchall()
+    growth = [g for _c, g in rows]
+    assert len(growth) >= 20
+    mean = sum(growth) / len(growth)
+    assert 0.02 <= mean <= 0.05, mean
+    assert all(-0.01 <= g <= 0.08 for g in growth), sorted(growth)
+    assert sum(g > 0.05 for g in growth) <= 0.25 * len(growth)
+
+
 # ---------------------------------------------------------------------------------------------- problems
 
 def test_antibiotic_outlier(cal_con: duckdb.DuckDBPyConnection) -> None:
