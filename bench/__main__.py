@@ -44,7 +44,7 @@ def _cmd(step: str, args: argparse.Namespace, data_dir: Path) -> list[str]:
     return {
         "build": [py, "bench/build.py", "--scale", scale],
         "loader": [py, "-m", "bench.loader", "--visits", str(args.loader_visits)],
-        # --skip-rollups: the mart may be a shared one (see --mart); the build step times the rollups
+        # --skip-rollups: the build step times the rollups; here only the engine is timed
         "engine": [py, "bench/indicators.py", "--scale", scale, "--keep", str(data_dir), "--repeat", "5",
                    "--skip-rollups"],
         "pages": [py, "-m", "bench.pages", "--data-dir", str(data_dir), "--scale", scale, "--runs", "7"],
@@ -155,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--data-dir", default="", help="demo DATA_DIR to use (built when missing)")
-    ap.add_argument("--mart", default="", help="an existing demo mart.duckdb of this scale to read (linked into "
-                    "DATA_DIR, never written), e.g. a province-scale build made once")
+    ap.add_argument("--mart", default="", help="an existing demo mart.duckdb of this scale (copied into DATA_DIR "
+                    "once, the original never opened for writing), e.g. a province-scale build made before")
     ap.add_argument("--only", default="", help=f"comma-separated steps of {','.join(STEPS)}")
     ap.add_argument("--skip", default="", help="comma-separated steps to leave out")
     ap.add_argument("--load-seconds", type=float, default=120.0)
@@ -181,11 +181,13 @@ def main(argv: list[str] | None = None) -> int:
         if not src.is_file():
             ap.error(f"--mart {src} does not exist")
         data_dir.mkdir(parents=True, exist_ok=True)
-        link = data_dir / "mart.duckdb"
-        if not link.exists():
-            link.symlink_to(src)
+        import shutil
+        if not (data_dir / "mart.duckdb").exists():
+            t0 = time.perf_counter()
+            shutil.copyfile(src, data_dir / "mart.duckdb.copying")
+            (data_dir / "mart.duckdb.copying").rename(data_dir / "mart.duckdb")
+            print(f"copied {src} ({src.stat().st_size / 1e9:.1f} GB) in {time.perf_counter() - t0:.0f} s")
         if (src.parent / "geo").is_dir() and not (data_dir / "geo").exists():
-            import shutil
             shutil.copytree(src.parent / "geo", data_dir / "geo")
     if any(s in steps for s in ("engine", "pages", "maps", "exchange", "load")):
         from bench._common import prepare_data_dir
