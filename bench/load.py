@@ -170,10 +170,10 @@ def _wait_ready(base: str, proc: subprocess.Popen | None, timeout: float = 90) -
 def start_server(data_dir: Path, port: int, workers: int, threads: int, log_path: Path,
                  extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """``python app.py serve --workers N`` on 127.0.0.1:port with DATA_DIR and a raised login rate limit."""
-    env = dict(os.environ, DATA_DIR=str(data_dir), LOGIN_RATE_LIMIT="100000 per minute",
-               PYTHONUNBUFFERED="1", **(extra_env or {}))
-    env.pop("MART_URL", None)
+    env = dict(os.environ, DATA_DIR=str(data_dir), LOGIN_RATE_LIMIT="100000 per minute", PYTHONUNBUFFERED="1")
+    env.pop("MART_URL", None)        # the files of DATA_DIR unless the caller names other databases
     env.pop("APP_DB_URL", None)
+    env.update({k: v for k, v in (extra_env or {}).items() if v})
     log = open(log_path, "wb")  # noqa: SIM115 — closed with the process by the caller's stop_server
     return subprocess.Popen([sys.executable, str(ROOT / "app.py"), "serve", "--host", "127.0.0.1", "--port",
                              str(port), "--workers", str(workers), "--threads", str(threads)],

@@ -31,7 +31,12 @@ def app_engine(url: str) -> Engine:
                     cur.execute("PRAGMA foreign_keys=ON")
                     cur.close()
             else:
-                engine = create_engine(url, pool_pre_ping=True)
+                from sqlalchemy.engine import make_url
+                target = make_url(url)
+                if target.drivername in ("postgresql", "postgres"):
+                    # SQLAlchemy 2.1 defaults to psycopg 3; psycopg2 is what requirements.txt installs
+                    target = target.set(drivername="postgresql+psycopg2")
+                engine = create_engine(target, pool_pre_ping=True)
             _engines[url] = engine
         return engine
 

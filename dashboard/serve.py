@@ -37,6 +37,11 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
 def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: int = 4) -> None:
     """Serve the dashboard with gunicorn (N worker processes, each opening the mart read-only)."""
     click.echo(f"医共体运营监测平台 → http://{host}:{port}/  (workers={workers}, Ctrl+C to stop)")
+    # Create the app-database tables once, before the workers fork: N workers racing through CREATE TABLE on
+    # PostgreSQL collide on the catalog; the connections are closed so no worker inherits a socket.
+    from dashboard.appdb import dispose_app_engines, init_app_db
+    init_app_db(load_config().app_db_url)
+    dispose_app_engines()
     _run_gunicorn(host, port, workers, threads)
 
 

@@ -190,3 +190,56 @@ def test_a_query_over_the_time_limit_fails_and_the_engine_keeps_serving(tmp_path
         assert qc.read_df(url, "SELECT count(*) AS n FROM t")["n"].iloc[0] == 2000   # the pool still works
     finally:
         qc.dispose_engines()
+
+
+PG = os.environ.get("TEST_POSTGRES_URL", "")
+
+
+@pytest.mark.skipif(not PG, reason="TEST_POSTGRES_URL is not set: no PostgreSQL server for the app database "
+                                   "(CI sets it, see .ci/run)")
+def test_app_database_on_postgresql_with_two_workers(demo_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+    """APP_DB_URL=postgresql://…: tables created once before the workers fork, accounts, concurrent logins and a
+    callback work across both workers."""
+    import uuid
+
+    import psycopg2
+
+    from dashboard.accounts.service import ensure_demo_accounts
+    from dashboard.appdb import dispose_app_engines
+    from dashboard.config import Config
+    from mart.pg import libpq_dsn
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = psycopg2.connect(libpq_dsn(PG))
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE SCHEMA {schema}")
+    url = f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{schema}"
+    try:
+        data_dir = tmp_path / "pgapp"
+        data_dir.mkdir()
+        shutil.copy2(demo_cfg.mart_path, data_dir / "mart.duckdb")
+        shutil.copytree(demo_cfg.data_dir / "geo", data_dir / "geo")
+        cfg = Config(data_dir=data_dir, mart_url=f"duckdb:///{data_dir / 'mart.duckdb'}", app_db_url=url,
+                     cache_url="")
+        ensure_demo_accounts(cfg)
+        dispose_app_engines()
+        for base, proc in _serve(data_dir, 2, {"APP_DB_URL": url}):
+            user, password = _accounts(data_dir)["leader"]
+
+            def login(_n: int) -> int:
+                s = requests.Session()
+                token = csrf_token(s.get(f"{base}/login", timeout=30).text)
+                return s.post(f"{base}/login", data={"username": user, "password": password, "csrf_token": token},
+                              allow_redirects=False, timeout=60).status_code
+            with ThreadPoolExecutor(8) as pool:
+                assert list(pool.map(login, range(16))) == [302] * 16
+            s = _login(base, user, password)
+            r = s.post(f"{base}/_dash-update-component", json=_cockpit_payload(_search(demo_cfg)), timeout=60)
+            assert r.status_code == 200 and b"error-card" not in r.content
+            assert not (data_dir / "app.db").exists()                 # nothing went to a SQLite file
+        with admin.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{schema}'")
+            assert cur.fetchone()[0] >= 5
+    finally:
+        dispose_app_engines()
+        admin.cursor().execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.close()
