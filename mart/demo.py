@@ -14,7 +14,6 @@ complete, so a failed build never leaves a half-built mart.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -62,10 +61,14 @@ VISITS_PER_RESIDENT = 6.8          # all in-county visits per resident per year 
 LEVEL_VISIT_SHARE = {"county": 0.35, "township": 0.32, "village": 0.33}
 OUTSIDE_OP_PER_RESIDENT = 0.25     # outpatient settlements outside the county per resident per year
 TREND_PER_YEAR = 0.03
-OP_COST_GROWTH = (0.02, 0.05)      # yearly growth of the outpatient cost per visit, drawn per institution
-# visit cost = mean × exp(0.55 z) / E[exp(0.55 z)], z logistic with unit variance: E = π a / sin(π a), a = 0.55 sd
+OP_COST_GROWTH = (0.02, 0.045)     # yearly growth of the outpatient cost per visit, drawn per institution
+# visit cost = mean × exp(0.55 z) / E[exp(0.55 z)], z logistic with unit variance and its quantile clipped to
+# [1 %, 99 %]: one visit at the far tail would otherwise move a small clinic's monthly mean by 10 % or more.
 LOGISTIC_SD = 0.5513288954217921   # √3 / π
-OP_COST_SPREAD_MEAN = math.pi * 0.55 * LOGISTIC_SD / math.sin(math.pi * 0.55 * LOGISTIC_SD)
+OP_COST_CLIP = 0.01
+_q = np.clip((np.arange(1_000_000) + 0.5) / 1_000_000, OP_COST_CLIP, 1 - OP_COST_CLIP)
+OP_COST_SPREAD_MEAN = float(np.mean((_q / (1 - _q)) ** (0.55 * LOGISTIC_SD)))
+del _q
 TREND_REFERENCE = dt.date(2025, 1, 1)
 
 SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
@@ -712,10 +715,10 @@ def _op_month(con: duckdb.DuckDBPyConnection, m0: str, m1: str, seed: int) -> No
 
     The cost of a visit is log-logistic around the institution's mean. Its quantile comes from a Weyl sequence
     over the institution's visits of the month (start hashed per institution and month), not from an independent
-    hash: the month's mean cost of a small clinic then stays within ~1 % of its expectation, so the year-on-year
+    hash: the month's mean cost of a small clinic then stays within ~1–2 % of its expectation, so the year-on-year
     growth of 门诊次均费用 shows the institution's real growth rather than sampling noise.
     """
-    uq = "((floor((wq - floor(wq)) * 1000000) + 0.5) / 1000000.0)"
+    uq = f"least({1 - OP_COST_CLIP}, greatest({OP_COST_CLIP}, (floor((wq - floor(wq)) * 1000000) + 0.5) / 1000000.0))"
     z = f"{LOGISTIC_SD} * ln({uq} / (1 - {uq}))"
     _x(con, f"""
 INSERT INTO outpatient_visit

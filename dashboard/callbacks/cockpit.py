@@ -112,23 +112,52 @@ def alert_ids() -> list[str]:
     return out
 
 
-def alerts_frame(search: str | None) -> pd.DataFrame:
-    """Institution × indicator pairs out of target (未达标, then 预警), largest relative gap first."""
-    state = kit.view_state(search)
-    start, end = kit.bounds(state)
-    user = kit.scope()
-    df = kit.compute(alert_ids(), "institution", state.grain, start, end, state.org, False)
+ALERTS_PER_INDICATOR = 3
+PRIMARY_LEVELS = ("county", "township")     # institution levels a leader looks at first
+
+
+def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT_LIMIT,
+                per_indicator: int = ALERTS_PER_INDICATOR) -> pd.DataFrame:
+    """Institution × indicator rows out of target, ranked for a leader's short list.
+
+    Rows on a small sample or flagged incomplete are left out (their value is not a finding); the rest rank by
+    relative gap to the target (未达标 before 预警), at most ``per_indicator`` rows per indicator so that the list
+    is diverse, county- and township-level institutions first — village clinics only when nothing else is out of
+    target.
+    """
     if df.empty:
         return df
     df = df[df["status"].isin(list(STATUS_ORDER))].copy()
-    df = df[[user.may_see_institution(c) for c in df["org_code"]]] if not df.empty else df
+    for flag, bad in (("small_sample", True), ("complete", False)):
+        if flag in df.columns:
+            df = df[[kit.is_missing(v) or bool(v) != bad for v in df[flag]]]
     if df.empty:
         return df
     value = pd.to_numeric(df["value"], errors="coerce")
     target = pd.to_numeric(df["target"], errors="coerce")
     df["gap"] = ((value - target).abs() / target.abs().where(target.abs() > 0)).fillna(0.0)
     df["rank"] = df["status"].map(STATUS_ORDER)
-    return df.sort_values(["rank", "gap"], ascending=[True, False]).head(ALERT_LIMIT)
+    df["primary"] = [inst_level.get(c) in PRIMARY_LEVELS for c in df["org_code"]]
+    if df["primary"].any():
+        df = df[df["primary"]]
+    df = df.sort_values(["rank", "gap"], ascending=[True, False], kind="stable")
+    df = df.groupby("indicator_id", sort=False).head(per_indicator)
+    return df.head(limit)
+
+
+def alerts_frame(search: str | None) -> pd.DataFrame:
+    """The cockpit's alert list for the logged-in user's scope (see ``rank_alerts``)."""
+    from queries import org as qorg
+    state = kit.view_state(search)
+    start, end = kit.bounds(state)
+    user = kit.scope()
+    df = kit.compute(alert_ids(), "institution", state.grain, start, end, state.org, False)
+    if df.empty:
+        return df
+    df = df[[user.may_see_institution(c) for c in df["org_code"]]]
+    tree = qorg.org_tree(kit.mart_url())
+    levels = dict(zip(tree["inst_code"], tree["level"])) if "level" in tree.columns else {}
+    return rank_alerts(df, levels)
 
 
 def render_alerts(search: str | None) -> Any:
@@ -151,23 +180,82 @@ def render_alerts(search: str | None) -> Any:
     return html.Ol(items, className="alert-list")
 
 
+FRESH_NAMES = 5          # institution names shown in the banner before "等N家"
+
+
+def _shown(names: list[str], limit: int = FRESH_NAMES) -> str:
+    """'甲、乙、丙' or '甲、乙、丙…等12家' (every name once)."""
+    return "、".join(names[:limit]) + (f"等{len(names)}家" if len(names) > limit else "")
+
+
+def incomplete_names(url: str, month: str, user: Any) -> list[str]:
+    """Names of the institutions the user may see whose uploads of ``month`` are incomplete, one per institution
+    (``incomplete_institutions`` gives a row per institution and source)."""
+    from queries import periods
+    missing = periods.incomplete_institutions(url, month)
+    if missing is None or len(missing) == 0:
+        return []
+    if isinstance(missing, pd.DataFrame) and "inst_code" in missing.columns:
+        missing = missing[[user.may_see_institution(c) for c in missing["inst_code"]]]
+        return list(dict.fromkeys(str(n) for n in missing.drop_duplicates("inst_code")["name"]))
+    return list(dict.fromkeys(_names(missing)))
+
+
+def exchange_problems(user: Any, now: Any = None) -> tuple[list[str], list[str]]:
+    """(nodes offline or failing now, institutions whose uploads are behind schedule) within the user's scope,
+    from the exchange side (``node_states`` / ``behind_schedule``): the freshness data feeds the cockpit banner."""
+    from dashboard.app import get_config
+    from dashboard.exchange import quality as xq
+    from dashboard.exchange import service as svc
+    cfg = get_config()
+    now = now or svc.now_local()
+    codes = None if user.all_institutions else sorted(user.inst_codes)
+    nodes = svc.node_states(cfg, now, inst_codes=codes)
+    down = nodes[nodes["state"].isin(["offline", "failed"])] if not nodes.empty else nodes
+    # offline first: a silent node is worse than one whose last job failed
+    down = down.assign(_o=(down["state"] != "offline").astype(int)).sort_values(["_o", "code"]) if len(down) else down
+    down_names = list(dict.fromkeys(str(n) for n in down["name"])) if len(down) else []
+    behind = xq.behind_schedule(cfg, now=now, inst_codes=codes)
+    behind_names = list(dict.fromkeys(str(n) for n in behind["name"])) if not behind.empty else []
+    return down_names, behind_names
+
+
 def render_freshness(search: str | None) -> Any:
-    """'数据更新至 …' and the institutions with incomplete data in the period's last month."""
+    """'数据更新至 …', the institutions (in the user's scope) with incomplete data in the period's last month, and
+    the exchange side now: nodes offline or failing, institutions behind their upload schedule (link to /quality)."""
     from queries import periods
     state = kit.view_state(search)
     _, end = kit.bounds(state)
     url = kit.mart_url()
+    user = kit.scope()
     last = periods.last_data_date(url)
-    missing = periods.incomplete_institutions(url, end)
-    names = _names(missing)
+    names = incomplete_names(url, end, user)
     last_text = f"{last.year}年{last.month}月{last.day}日" if last is not None and hasattr(last, "year") else "—"
     parts = [html.Span(f"数据更新至 {last_text}", className="fresh-date")]
     if names:
-        shown = "、".join(names[:8]) + (f" 等{len(names)}家" if len(names) > 8 else "")
-        parts.append(html.Span(f"{fmt_period_zh('month', end)}数据不完整：{shown}", className="fresh-warn"))
+        parts.append(html.Span(f"{fmt_period_zh('month', end)}数据不完整：{_shown(names)}", className="fresh-warn"))
     else:
         parts.append(html.Span(f"{fmt_period_zh('month', end)}各机构数据完整", className="fresh-ok"))
-    return html.Div(parts, className="freshness-banner" + (" has-warn" if names else ""))
+    warn = bool(names)
+    try:
+        down, behind = exchange_problems(user)
+    except Exception:  # noqa: BLE001 — the mart part of the banner stays useful without the exchange side
+        kit.log.exception("cockpit banner: exchange state unavailable")
+        down, behind = None, None
+    if down is None:
+        parts.append(html.Span("数据交换状态暂不可用", className="fresh-muted"))
+    elif down or behind:
+        warn = True
+        texts = []
+        if down:
+            texts.append(f"前置机离线或异常 {len(down)} 台：{_shown(down, 3)}")
+        if behind:
+            texts.append(f"上传滞后 {len(behind)} 家：{_shown(behind, 3)}")
+        parts.append(html.Span("；".join(texts), className="fresh-warn fresh-exchange"))
+    else:
+        parts.append(html.Span("数据交换正常", className="fresh-ok fresh-exchange"))
+    parts.append(dcc.Link("数据质量 ›", href="/quality", className="fresh-link"))
+    return html.Div(parts, className="freshness-banner" + (" has-warn" if warn else ""))
 
 
 def _names(missing: Any) -> list[str]:

@@ -342,8 +342,15 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
     ])
     volume = {d: int(v) for d, v in flows.groupby("direction")["referrals"].sum().items()} if not flows.empty else {}
-    subtitle = _subtitle(state, f"上转 {fmt_number(volume.get('up', 0))} 人次", f"下转 {fmt_number(volume.get('down', 0))} 人次",
-                         f"乡镇着色：{zh}")
+    # the map draws flows between the county's institutions only; the up referrals that left the county are
+    # counted beside them so that 县内 + 县外 equals 上转人次 of /referrals and the engine's up_referrals
+    outside = cached("outside", lambda: qmaps.outside_referrals(url, state.first, state.last),
+                     state.first, state.last, scoped=False)
+    if not scope.all_institutions and not outside.empty:
+        outside = outside[outside["from_inst_code"].map(scope.may_see_institution)]
+    n_outside = int(outside["referrals"].sum()) if not outside.empty else 0
+    subtitle = _subtitle(state, f"县内上转 {fmt_number(volume.get('up', 0))} 人次", f"转县外 {fmt_number(n_outside)} 人次",
+                         f"下转 {fmt_number(volume.get('down', 0))} 人次", f"乡镇着色：{zh}")
     note = None if scope.all_institutions else "仅显示与授权机构相关的转诊流向。"
     return option, subtitle, legend, _notice(note)
 
