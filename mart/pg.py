@@ -238,12 +238,16 @@ def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[st
             with writer(stage_cfg) as duck:
                 for table in REFERENCE_TABLES:
                     _copy_from_pg(cur, duck, table, TABLES[table].column_names)
+                    # what the server holds, to send back only new or changed rows of these tables
+                    duck.execute(f"CREATE TABLE _mirror_{table} AS SELECT * FROM {table}")
         staged = loader.load_directory(stage_cfg, directory, progress=say)   # raises LoadError; server untouched
         say("写入 PostgreSQL …")
         duck = duckdb.connect(str(Path(tmp) / "stage.duckdb"), read_only=True)
         try:
             with pg_transaction(cfg.mart_url) as cur:
                 months, replaced = _apply_pg(cur, duck, list(staged.rows), Path(tmp))
+                # keys of mirrored tables that already existed: the staging load counted them against the mirror
+                replaced.update({t: n for t, n in staged.replaced.items() if t in REFERENCE_TABLES})
                 say("更新汇总表 (rollups) …")
                 build_rollups_pg(cur, months)
                 version = bump_data_version_pg(cur)
@@ -269,7 +273,10 @@ def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: 
         cols = table.column_names
         tmp = f"_stage_{name}"
         cur.execute(f"CREATE TEMP TABLE {tmp} (LIKE {name} INCLUDING DEFAULTS) ON COMMIT DROP")
-        copy_to_pg(duck, cur, name, cols, f"SELECT {', '.join(cols)} FROM {name}", target=tmp, workdir=workdir)
+        select = f"SELECT {', '.join(cols)} FROM {name}"
+        if name in REFERENCE_TABLES:        # the staging table also holds the server's own rows (the mirror)
+            select += f" EXCEPT SELECT {', '.join(cols)} FROM _mirror_{name}"
+        copy_to_pg(duck, cur, name, cols, select, target=tmp, workdir=workdir)
         on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
         if table.period_column is None:
             months = None

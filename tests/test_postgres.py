@@ -239,8 +239,9 @@ def test_reload_replaces_by_key_and_bumps_the_version(loaded_pair, tmp_path: Pat
     one = tmp_path / "again"
     one.mkdir()
     df.to_csv(one / "outpatient_visit.csv", index=False)
+    (one / "institution.csv").write_text((files / "institution.csv").read_text(encoding="utf-8"), encoding="utf-8")
     report = load_directory(pg_cfg, one)
-    assert report.replaced["outpatient_visit"] == 290
+    assert report.replaced == {"institution": 4, "outpatient_visit": 290}     # as the DuckDB loader counts
     assert _counts(pg_cfg.mart_url) == before
     assert _version(pg_cfg.mart_url) not in (None, version)
     cost = _rows(pg_cfg.mart_url, "SELECT sum(total_cost) FROM r_op_month")[0][0]
