@@ -5,6 +5,8 @@
  * dashboard/callbacks/shell.py for every chart triple made by layouts/_components.py:echarts():
  *   - init the chart once per Div, then setOption(option, true) on every new option;
  *   - option._geo = {name, geojson} registers the map (echarts.registerMap) before drawing;
+ *   - option._keepView = true (a refresh of the chart already drawn) merges instead of replacing, keeping the
+ *     user's zoom/pan of the geo component and the legend selection; series are replaced;
  *   - a click writes {name, seriesName, dataIndex, data, value, componentType, ts} into the click Store;
  *   - charts resize with their box and the window, and are disposed when their Div leaves the page.
  */
@@ -95,7 +97,24 @@
             }
             delete opt._geo;
         }
-        chart.setOption(opt, true);
+        var keepView = opt._keepView === true;
+        delete opt._keepView;
+        var current = keepView ? chart.getOption() : null;
+        if (current && current.series) {
+            // A periodic refresh of the same map: merge so that the user's zoom/pan (the geo component's
+            // center and zoom) and legend selection survive; the series are replaced as a whole.
+            if (opt.geo) {
+                opt.geo = (Array.isArray(opt.geo) ? opt.geo : [opt.geo]).map(function (g) {
+                    var copy = Object.assign({}, g);
+                    delete copy.center;
+                    delete copy.zoom;
+                    return copy;
+                });
+            }
+            chart.setOption(opt, {notMerge: false, replaceMerge: ["series"]});
+        } else {
+            chart.setOption(opt, true);
+        }
         el.setAttribute("data-rendered", String(Date.now()));
     }
 

@@ -238,10 +238,20 @@ def _value_formatter(kind: str, decimals: int, unit: str | None) -> dict[str, st
                         f"d3.format('{fmt}')(params.value) + '{suffix}'"}
 
 
+HEADER_CJK_PX = 14           # one CJK character of the 13 px header font (ASCII about half of it)
+HEADER_CHROME_PX = 58        # cell padding, sort arrow and the filter/menu icon of an AG Grid header cell
+
+
+def header_min_width(header: str) -> int:
+    """Smallest column width that shows a (Chinese) header in full, icons included; at least 90 px."""
+    text = sum(HEADER_CJK_PX if ord(ch) > 0x2E7F else HEADER_CJK_PX // 2 + 1 for ch in header)
+    return max(90, text + HEADER_CHROME_PX)
+
+
 def column_def(field: str, header: str, kind: str = "text", decimals: int | None = None,
                unit: str | None = None, **extra: Any) -> dict[str, Any]:
     """One AG Grid column: kind 'text' | 'int' | 'number' | 'money' | 'percent'; numbers right-aligned."""
-    col: dict[str, Any] = {"field": field, "headerName": header}
+    col: dict[str, Any] = {"field": field, "headerName": header, "minWidth": header_min_width(header)}
     if kind in _NUMBER_KINDS:
         if decimals is None:
             decimals = {"int": 0, "money": 2, "percent": 1}.get(kind, 2)

@@ -111,6 +111,8 @@ def refresh_overview(first: bool, states: list[str] | None, level: str | None, t
     try:
         disp = display_geometry(cfg.geo_dir)
         option = exchange_option(disp, nodes, with_geo=first)
+        if not first:
+            option["_keepView"] = True     # a timed refresh: the bridge keeps the user's zoom and pan
     except GeometryMissing:
         option = None
     shown = filter_nodes(nodes, states, level, text)
