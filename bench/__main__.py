@@ -124,8 +124,9 @@ def summarize(outputs: dict[str, str], scale: float) -> list[tuple[str, str, str
         for line in outputs["engine"].splitlines():
             m = re.match(r"^(.{24}) +(\d+) +(\d+) +(" + _NUM + r") +(" + _NUM + ")", line)
             if m:
-                medians.append(_f(m.group(4)))
-        row("engine, slowest page call (median)", max(medians) if medians else None, page_budget, "ms")
+                medians.append((_f(m.group(4)), m.group(1).strip()))
+        worst = max(medians) if medians else None
+        row(f"engine, slowest call ({worst[1] if worst else '—'})", worst[0] if worst else None, page_budget, "ms")
     for step, cols in (("pages", 2), ("maps", 3)):
         if step in outputs:
             rows = _callback_rows(outputs[step], cols)
