@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
+import time
 
 import pandas as pd
 
@@ -15,8 +18,38 @@ def data_range(mart_url: str) -> tuple[str | None, str | None]:
     return (None if pd.isna(lo) else str(lo), None if pd.isna(hi) else str(hi))
 
 
+# Pages ask for the last data date several times per callback (every drill link computes its default period);
+# remember it briefly, keyed by the mart file's modification time so a load or rebuild shows at once.
+_MEMO_SECONDS = 60.0
+_memo: dict[tuple[str, int], tuple[float, dt.date | None]] = {}
+_memo_lock = threading.Lock()
+
+
+def _mart_stamp(mart_url: str) -> int:
+    from dashboard.config import duckdb_path
+    path = duckdb_path(mart_url)
+    try:
+        return os.stat(path).st_mtime_ns if path is not None else 0
+    except OSError:
+        return -1
+
+
 def last_data_date(mart_url: str) -> dt.date | None:
-    """The last day with any outpatient, inpatient or lab row."""
+    """The last day with any outpatient, inpatient or lab row (memoised for a minute per mart file version)."""
+    key = (mart_url, _mart_stamp(mart_url))
+    now = time.monotonic()
+    with _memo_lock:
+        hit = _memo.get(key)
+    if hit is not None and now - hit[0] < _MEMO_SECONDS:
+        return hit[1]
+    value = _query_last_data_date(mart_url)
+    with _memo_lock:
+        _memo.clear()          # one mart version at a time is enough
+        _memo[key] = (now, value)
+    return value
+
+
+def _query_last_data_date(mart_url: str) -> dt.date | None:
     df = read_df(mart_url, "SELECT MAX(day) AS d FROM r_inst_day")
     d = df.iloc[0]["d"]
     if d is None or pd.isna(d):
