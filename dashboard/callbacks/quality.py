@@ -186,8 +186,10 @@ def trend(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None
         return empty_state("尚无交换数据")
     fig = go.Figure(layout=base_figure_layout(height=320, hovermode="x unified",
                                               yaxis=dict(title="%", ticksuffix="%", rangemode="tozero"),
+                                              margin=dict(l=56, r=64, t=32, b=48),
                                               yaxis2=dict(title="拒收率 %", overlaying="y", side="right",
-                                                          ticksuffix="%", showgrid=False, rangemode="tozero")))
+                                                          ticksuffix="%", tickformat=".3f", showgrid=False,
+                                                          rangemode="tozero", automargin=True)))
     for f in qsvc.FIGURES:
         fig.add_trace(go.Scatter(x=[f"{d:%m-%d}" for d in df["day"]], y=(df[f] * 100).round(2), name=qsvc.FIGURE_ZH[f],
                                  mode="lines+markers", line=dict(color=FIG_COLORS[f], width=2,
@@ -212,8 +214,8 @@ def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable
     fig = go.Figure(go.Heatmap(z=np.round(z, 2), x=[f"{c:%m-%d}" for c in wide.columns], y=list(wide.index),
                                colorscale=scale, hoverongaps=False, colorbar=dict(ticksuffix="%"),
                                hovertemplate="%{y}<br>%{x}<br>" + qsvc.FIGURE_ZH[figure] + "：%{z}%<extra></extra>"))
-    fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=150, r=16, t=16, b=40)))
-    fig.update_xaxes(type="category")
+    fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=150, r=16, t=16, b=56)))
+    fig.update_xaxes(type="category", tickangle=-45, automargin=True)
     return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
 
 
