@@ -102,11 +102,15 @@ def _ensure_rollup_tables(cur) -> None:  # noqa: ANN001
         measures = ", ".join(f"sum({c}) AS {c}" for c in cols if c not in ROLLUP_KEYS[table])
         cur.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {keys}, {measures} "
                     f"FROM ({to_postgres(row_sql)}) x WHERE false GROUP BY {keys}")
+    from mart.rollups import COARSE, coarse_sql
+    for table, (fine, _keys) in COARSE.items():
+        cur.execute(f"SELECT * FROM {fine} LIMIT 0")
+        cur.execute(coarse_sql(table, [d[0] for d in cur.description])[0])
     for stmt in _FULL_DDL:
         cur.execute(to_postgres(stmt))
     # every engine query filters a month range, and the loader rebuilds by month: an index on month per rollup
     # (DuckDB needs none: its zone maps skip row groups)
-    for table in ROW_SQL:
+    for table in [*ROW_SQL, *COARSE]:
         cur.execute(f"CREATE INDEX IF NOT EXISTS {table}_month_idx ON {table} (month)")
 
 
@@ -143,10 +147,14 @@ def build_rollups_pg(cur, months: list[str] | None = None) -> None:  # noqa: ANN
     """(Re)build the rollups on the server inside the caller's transaction: ``months`` only (all when None) for
     the month-partitioned tables (inpatients also each previous month, for 31-day readmissions), the small
     whole-history tables entirely — the same rule as :func:`mart.rollups.build_rollups`."""
-    from mart.rollups import _SOURCE, ROLLUP_KEYS, ROW_SQL, WHOLE_SQL, WHOLE_TABLES, _prev_month
+    from mart.rollups import (_SOURCE, COARSE, ROLLUP_KEYS, ROW_SQL, WHOLE_SQL, WHOLE_TABLES, _prev_month,
+                              coarse_group_by, coarse_sql)
     rng = _data_months_pg(cur)
     if rng is not None:
         fill_calendar_pg(cur, *rng)
+    # a coarse table new to this mart is filled for every month, not just ``months``
+    cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
+    new_coarse = set(COARSE) - {r[0] for r in cur.fetchall()}
     _ensure_rollup_tables(cur)
     for table in _SOURCE:
         keys = ", ".join(ROLLUP_KEYS[table])
@@ -161,11 +169,22 @@ def build_rollups_pg(cur, months: list[str] | None = None) -> None:  # noqa: ANN
         wanted = set(months) | ({_prev_month(m) for m in months} if table == "r_ip_month" else set())
         cur.execute(f"DELETE FROM {table} WHERE month = ANY(%s)", [sorted(wanted)])
         cur.execute(f"INSERT INTO {table} {select} WHERE x.month = ANY(%s) GROUP BY {keys}", [sorted(wanted)])
+    # coarse rollups from the fine ones, same months
+    for table, (fine, _keys) in COARSE.items():
+        cur.execute(f"SELECT * FROM {fine} LIMIT 0")
+        insert = coarse_sql(table, [d[0] for d in cur.description])[1]
+        if months is None or table in new_coarse:
+            cur.execute(f"DELETE FROM {table}")
+            cur.execute(insert + coarse_group_by(table))
+            continue
+        wanted = set(months) | ({_prev_month(m) for m in months} if fine == "r_ip_month" else set())
+        cur.execute(f"DELETE FROM {table} WHERE month = ANY(%s)", [sorted(wanted)])
+        cur.execute(f"{insert} WHERE x.month = ANY(%s){coarse_group_by(table)}", [sorted(wanted)])
     for table in WHOLE_TABLES:
         cur.execute(f"DELETE FROM {table}")
     for stmt in WHOLE_SQL:
         cur.execute(to_postgres(stmt))
-    for table in ROW_SQL.keys() | set(WHOLE_TABLES):
+    for table in ROW_SQL.keys() | set(COARSE) | set(WHOLE_TABLES):
         cur.execute(f"ANALYZE {table}")
 
 

@@ -25,6 +25,16 @@ Tables (all money as DOUBLE yuan, counts as BIGINT):
 * ``r_inst_month``    month, inst_code, source → rows, days (completeness)
 
 ``res_area`` is the patient's area code when it is an area of this county, else NULL (non-resident).
+
+Coarse rollups (:data:`COARSE`) are the outpatient and inpatient rollups summed over the keys that county,
+township, institution and department queries never read (doctor; department too for the ``_inst`` tables). They
+are built from the fine tables with plain SQL (same month-scoped rebuild rules) and are tens of times smaller, so
+the engine reads the coarsest one that can answer a level (``queries.measures.LEVEL_TABLE``):
+
+* ``r_op_month_inst``  month, inst_code, res_area              (county, township, institution)
+* ``r_op_month_dept``  month, inst_code, dept_code, res_area   (department)
+* ``r_ip_month_inst``  month, inst_code, res_area, is_insured
+* ``r_ip_month_dept``  month, inst_code, dept_code, res_area, is_insured
 """
 from __future__ import annotations
 
@@ -106,6 +116,35 @@ ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
     "r_res_month": ("month", "inst_code"),
 }
 
+# Coarse rollups: table → (fine rollup it sums, its keys: a subset of the fine keys). Measures are the fine ones.
+COARSE: dict[str, tuple[str, tuple[str, ...]]] = {
+    "r_op_month_inst": ("r_op_month", ("month", "inst_code", "res_area")),
+    "r_op_month_dept": ("r_op_month", ("month", "inst_code", "dept_code", "res_area")),
+    "r_ip_month_inst": ("r_ip_month", ("month", "inst_code", "res_area", "is_insured")),
+    "r_ip_month_dept": ("r_ip_month", ("month", "inst_code", "dept_code", "res_area", "is_insured")),
+}
+
+
+def coarse_sql(table: str, fine_columns: list[str]) -> tuple[str, str]:
+    """(CREATE IF NOT EXISTS, INSERT … SELECT) of one coarse rollup, plain SQL for DuckDB and PostgreSQL alike.
+
+    ``fine_columns`` are the fine table's columns (its cursor description); the CREATE copies their types, the
+    INSERT sums the measures over the coarse keys and ends in ``FROM fine x`` so callers append a month filter
+    (``WHERE x.month …``) and then ``GROUP BY`` :func:`coarse_group_by`."""
+    fine, keys = COARSE[table]
+    measures = [c for c in fine_columns if c not in ROLLUP_KEYS[fine]]
+    create = (f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {', '.join(keys)}, {', '.join(measures)} "
+              f"FROM {fine} WHERE 1 = 0")
+    insert = (f"INSERT INTO {table} SELECT {', '.join(keys)}, "
+              f"{', '.join(f'sum({c}) AS {c}' for c in measures)} FROM {fine} x")
+    return create, insert
+
+
+def coarse_group_by(table: str) -> str:
+    """The GROUP BY clause closing :func:`coarse_sql`'s INSERT."""
+    return " GROUP BY " + ", ".join(COARSE[table][1])
+
+
 # The source fact table of each month-partitioned rollup and the expression that places a fact row in a month.
 _SOURCE = {
     "r_op_month": ("outpatient_visit", "v", "visit_time"),
@@ -132,7 +171,7 @@ _FULL_DDL = [
   days BIGINT NOT NULL)""",
 ]
 
-ROLLUP_TABLES = tuple(ROW_SQL) + ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day",
+ROLLUP_TABLES = tuple(ROW_SQL) + tuple(COARSE) + ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day",
                                   "r_inst_month")
 
 
@@ -147,6 +186,10 @@ def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         measures = ", ".join(f"sum({c}) AS {c}" for c in _measure_columns(con, table))
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {keys}, {measures} "
                     f"FROM ({ROW_SQL[table]}) x WHERE false GROUP BY {keys}")
+    for table in COARSE:
+        fine = COARSE[table][0]
+        create, _insert = coarse_sql(table, [d[0] for d in con.execute(f"SELECT * FROM {fine} LIMIT 0").description])
+        con.execute(create)
     for stmt in _FULL_DDL:
         con.execute(stmt)
 
@@ -185,6 +228,10 @@ def build_rollups(con: duckdb.DuckDBPyConnection, months: list[str] | None = Non
         rng = data_months(con)
         if rng is not None:
             fill_calendar(con, rng[0], rng[1])
+        # a coarse table new to this mart (made before it existed) is filled for every month, not just ``months``
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()").fetchall()}
+        new_coarse = [t for t in COARSE if t not in present]
         _ensure_tables(con)
         con.execute("CREATE OR REPLACE TEMP TABLE _rb_months (month VARCHAR PRIMARY KEY)")
         for table, (src, alias, col) in _SOURCE.items():
@@ -204,6 +251,7 @@ def build_rollups(con: duckdb.DuckDBPyConnection, months: list[str] | None = Non
             con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM _rb_months)")
             con.execute(f"INSERT INTO {table} SELECT {keys}, {measures} FROM ({ROW_SQL[table]}) x "
                         f"WHERE x.month IN (SELECT month FROM _rb_months) GROUP BY {keys}")
+        _build_coarse(con, months, new_coarse)
         _build_whole(con)
         if own_tx:
             con.execute("COMMIT")
@@ -211,6 +259,24 @@ def build_rollups(con: duckdb.DuckDBPyConnection, months: list[str] | None = Non
         if own_tx:
             con.execute("ROLLBACK")
         raise
+
+
+def _build_coarse(con: duckdb.DuckDBPyConnection, months: list[str] | None, whole: list[str]) -> None:
+    """Rebuild the coarse rollups from the fine ones for the months the fine ones were rebuilt (``_rb_months``),
+    or entirely when ``months`` is None or the table is in ``whole``."""
+    for table in COARSE:
+        fine = COARSE[table][0]
+        _create, insert = coarse_sql(table, [d[0] for d in con.execute(f"SELECT * FROM {fine} LIMIT 0").description])
+        if months is None or table in whole:
+            con.execute(f"DELETE FROM {table}")
+            con.execute(insert + coarse_group_by(table))
+            continue
+        # _rb_months holds the last fine table's months: refill it with this table's (inpatients: + previous)
+        wanted = set(months) | ({_prev_month(m) for m in months} if fine == "r_ip_month" else set())
+        con.execute("DELETE FROM _rb_months")
+        con.executemany("INSERT INTO _rb_months VALUES (?)", [[m] for m in sorted(wanted)])
+        con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM _rb_months)")
+        con.execute(insert + " WHERE x.month IN (SELECT month FROM _rb_months)" + coarse_group_by(table))
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, Mapping
 import pandas as pd
 from sqlalchemy import bindparam, text
 
-from mart.rollups import ROW_SQL
+from mart.rollups import COARSE, ROW_SQL
 from metrics.catalogue import FILTERS, TABLE_ORG, Measure
 from queries.connection import mart_engine
 
@@ -56,6 +56,36 @@ SUMMABLE: dict[str, frozenset[str]] = {
     "r_chronic_month": frozenset({"registered", "standard", "controlled"}),
     "r_posting_month": frozenset({"posted"}),
 }
+
+
+# The coarsest rollup that answers a level (whitelist): county, township and institution queries never read the
+# department or doctor keys, department queries never read the doctor key. Doctor level and every other table
+# read the fine rollup. Every coarse table keeps the institution and residence columns, so org drills, scope
+# and the provider/residence township groupings work on it unchanged.
+LEVEL_TABLE: dict[tuple[str, str], str] = {
+    **{(fine, level): f"{fine}_inst" for fine in ("r_op_month", "r_ip_month")
+       for level in ("county", "township", "institution")},
+    **{(fine, "department"): f"{fine}_dept" for fine in ("r_op_month", "r_ip_month")},
+}
+assert set(LEVEL_TABLE.values()) <= set(COARSE)
+
+# Marts where every coarse table exists (a mart built before they existed gets them on its next rollup build;
+# until then its queries read the fine tables). Only presence is remembered: a rebuild never drops them.
+_COARSE_PRESENT: set[str] = set()
+
+
+def rollup_source(mart_url: str, table: str, level: str) -> str:
+    """The rollup table an engine query of ``table`` at ``level`` reads (see :data:`LEVEL_TABLE`)."""
+    coarse = LEVEL_TABLE.get((table, level))
+    if coarse is None:
+        return table
+    if mart_url not in _COARSE_PRESENT:
+        found = _run(mart_url, "SELECT table_name FROM information_schema.tables WHERE table_name IN :names",
+                     {"names": sorted(COARSE)}, expanding=("names",))
+        if set(found["table_name"]) != set(COARSE):
+            return table
+        _COARSE_PRESENT.add(mart_url)
+    return coarse
 
 
 def _measure_sql(m: Measure) -> str:
@@ -173,7 +203,7 @@ def _fetch(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterab
         return raw.execute(native, values).df()
 
 
-def _source_and_filters(table: str, inst_col: str | None, level: str, township_by: str,
+def _source_and_filters(mart_url: str, table: str, inst_col: str | None, level: str, township_by: str,
                         org_level: str | None, org_code: str | None, scope_insts: frozenset[str] | None,
                         from_facts: bool, params: dict[str, Any]) -> tuple[str, str, str, list[str]]:
     """(source, join, org key expression, extra WHERE conditions) of one rollup table and grouping."""
@@ -183,7 +213,7 @@ def _source_and_filters(table: str, inst_col: str | None, level: str, township_b
     res_col = org.get("res")
     if inst_col is not None and inst_col not in org.get("inst", ()):
         raise ValueError(f"{table} has no institution column {inst_col}")
-    source = f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL else table
+    source = f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL else rollup_source(mart_url, table, level)
     where: list[str] = []
     join = f"LEFT JOIN institution o ON o.inst_code = f.{inst_col}" if inst_col else ""
     by_res = township_by == "residence" and res_col is not None or inst_col is None
@@ -247,7 +277,7 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
         raise ValueError("no period specs")
     months = sorted({m for _s, m, _l, _n in spec_months})
     params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
-    source, join, key, extra = _source_and_filters(table, inst_col, level, township_by, org_level, org_code,
+    source, join, key, extra = _source_and_filters(mart_url, table, inst_col, level, township_by, org_level, org_code,
                                                    scope_insts, from_facts, params)
     if from_facts and not mart_url.startswith("duckdb:"):
         from mart.pg import to_postgres     # the facts' row projection (mart/rollups.py) is DuckDB SQL
