@@ -207,17 +207,24 @@ def exchange_problems(user: Any, now: Any = None) -> tuple[list[str], list[str]]
     from dashboard.app import get_config
     from dashboard.exchange import quality as xq
     from dashboard.exchange import service as svc
+    from dashboard.callbacks.quality import cached
     cfg = get_config()
     now = now or svc.now_local()
     codes = None if user.all_institutions else sorted(user.inst_codes)
-    nodes = svc.node_states(cfg, now, inst_codes=codes)
-    down = nodes[nodes["state"].isin(["offline", "failed"])] if not nodes.empty else nodes
-    # offline first: a silent node is worse than one whose last job failed
-    down = down.assign(_o=(down["state"] != "offline").astype(int)).sort_values(["_o", "code"]) if len(down) else down
-    down_names = list(dict.fromkeys(str(n) for n in down["name"])) if len(down) else []
-    behind = xq.behind_schedule(cfg, now=now, inst_codes=codes)
-    behind_names = list(dict.fromkeys(str(n) for n in behind["name"])) if not behind.empty else []
-    return down_names, behind_names
+
+    def compute() -> tuple[list[str], list[str]]:
+        nodes = svc.node_states(cfg, now, inst_codes=codes)
+        down = nodes[nodes["state"].isin(["offline", "failed"])] if not nodes.empty else nodes
+        # offline first: a silent node is worse than one whose last job failed
+        if len(down):
+            down = down.assign(_o=(down["state"] != "offline").astype(int)).sort_values(["_o", "code"])
+        down_names = list(dict.fromkeys(str(n) for n in down["name"])) if len(down) else []
+        behind = xq.behind_schedule(cfg, now=now, inst_codes=codes)
+        behind_names = list(dict.fromkeys(str(n) for n in behind["name"])) if not behind.empty else []
+        return down_names, behind_names
+
+    # Once per minute and scope (the same per-minute cache as the quality page): every cockpit view asks for it.
+    return cached("cockpit_exchange", now, codes, compute)
 
 
 def render_freshness(search: str | None) -> Any:
