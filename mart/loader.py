@@ -56,6 +56,9 @@ _FORMAT_HINT = {
     "datetime": "应为时间 YYYY-MM-DD HH:MM[:SS] (expected ISO 8601 local time)",
     "month": "应为月份 YYYY-MM (expected a month YYYY-MM)",
 }
+# Parquet/Arrow integer types: casting them to a contract integer needs no whole-number check.
+_INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                            "UINTEGER", "UBIGINT", "UHUGEINT"})
 # Fault codes stored per cell in the staging table.
 F_OK, F_MISSING, F_TYPE, F_DOMAIN, F_MIN, F_MAX = 0, 1, 2, 3, 4, 5
 
@@ -265,7 +268,18 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str
     if raw is None:
         return f"CAST(NULL AS {target})", None, str(F_OK)
     src = _q(raw)
-    textual = src_type is None or src_type.upper() == "VARCHAR"
+    src_type = (src_type or "VARCHAR").upper()
+    textual = src_type == "VARCHAR"
+    if col.type in ("code", "text") and textual:
+        # typed = trimmed text, so "present" is simply "typed is not NULL": no separate presence column (a string
+        # column is the costliest to evaluate twice over millions of rows)
+        typed = f"NULLIF(trim({src}), '')"
+        name = _q(col.name)
+        fault = [f"CASE WHEN {name} IS NULL THEN {F_MISSING if col.required else F_OK}"]
+        if col.domain:
+            fault.append(f"WHEN {name} NOT IN ({', '.join(_lit(d) for d in col.domain)}) THEN {F_DOMAIN}")
+        fault.append(f"ELSE {F_OK} END")
+        return typed, None, " ".join(fault)
     if textual or col.type in ("code", "text", "month"):
         v = f"NULLIF(trim(CAST({src} AS VARCHAR)), '')"
         if col.type in ("code", "text"):
@@ -280,7 +294,12 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str
         present = f"{v} IS NOT NULL"
     else:
         present = f"{src} IS NOT NULL"
-        if col.type in ("int", "bigint", "flag"):
+        decimal = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", src_type)
+        if col.type in ("int", "bigint", "flag") and src_type in _INTEGER_TYPES:
+            typed = f"TRY_CAST({src} AS {target})"   # NULL (a type fault) only when out of the target's range
+        elif col.type == "money" and (src_type in _INTEGER_TYPES or (decimal and int(decimal.group(2)) <= 2)):
+            typed = f"TRY_CAST({src} AS {target})"   # at most 2 decimals by type; NULL only on overflow
+        elif col.type in ("int", "bigint", "flag"):
             # a typed source (Parquet) must hold whole numbers: 2.5 is not silently rounded
             typed = (f"CASE WHEN TRY_CAST({src} AS DOUBLE) = TRY_CAST(TRY_CAST({src} AS {target}) AS DOUBLE) "
                      f"THEN TRY_CAST({src} AS {target}) END")
@@ -436,12 +455,15 @@ def _check_keys(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -
     """Report rows whose key repeats an earlier row of the same file."""
     key = src.table.key
     keys = ", ".join(_q(k) for k in key)
-    sql = (f"SELECT _row, first_row, {', '.join('CAST(' + _q(k) + ' AS VARCHAR)' for k in key)} FROM ("
-           f"SELECT _row, {keys}, min(_row) OVER (PARTITION BY {keys}) AS first_row FROM {_q(src.stage)} "
-           f"WHERE {_clean(src.table, key)}) WHERE _row > first_row")
-    total = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
+    clean = _clean(src.table, key)
+    # count first with a hash aggregate (cheap); the window that names each duplicate's first row runs only then
+    total = con.execute(f"SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM {_q(src.stage)} "
+                        f"WHERE {clean} GROUP BY {keys} HAVING count(*) > 1)").fetchone()[0]
     if not total:
         return
+    sql = (f"SELECT _row, first_row, {', '.join('CAST(' + _q(k) + ' AS VARCHAR)' for k in key)} FROM ("
+           f"SELECT _row, {keys}, min(_row) OVER (PARTITION BY {keys}) AS first_row FROM {_q(src.stage)} "
+           f"WHERE {clean}) WHERE _row > first_row")
     sample = con.execute(sql + " ORDER BY _row LIMIT ?", [max(issues.room, 1)]).fetchall()
     found = [LoadIssue(src.file, r[0], "+".join(key), "|".join(str(v) for v in r[2:]),
                        f"主键重复, 与第 {r[1]} 行数据相同 (duplicate key, same as data row {r[1]})") for r in sample]

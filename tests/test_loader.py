@@ -307,6 +307,37 @@ def test_parquet_input_loads_and_is_validated(tmp_path: Path) -> None:
     find(err, file="outpatient_visit.parquet", row=3, column="is_tcm", value="0.5")
 
 
+def test_typed_parquet_columns_are_checked_like_text(tmp_path: Path) -> None:
+    """Typed Parquet columns take cheaper cast paths than text; each fault must still be caught and named."""
+    cfg = make_cfg(tmp_path)
+    load_directory(cfg, write_set(tmp_path / "good", GOOD))
+    csv_dir = tmp_path / "good"
+    bad = tmp_path / "pq_typed"
+    bad.mkdir()
+    con = duckdb.connect()
+    # row 1: padded codes (trimmed, fine); row 2: blank patient_id; row 3: flag 2 as INTEGER; row 4: a cost with
+    # 3 decimals (DECIMAL(18,3)); row 5: a cost that overflows DECIMAL(14,2); row 6 repeats row 1's key
+    con.execute(f"""COPY (SELECT * REPLACE (
+            CASE WHEN visit_id = 'OP000006' THEN 'OP000001' ELSE visit_id END AS visit_id,
+            CASE WHEN visit_id = 'OP000001' THEN '  H001 ' ELSE inst_code END AS inst_code,
+            CASE WHEN visit_id = 'OP000002' THEN '   ' ELSE patient_id END AS patient_id,
+            CAST(CASE WHEN visit_id = 'OP000003' THEN 2 ELSE is_insured END AS INTEGER) AS is_insured,
+            CAST(CASE WHEN visit_id = 'OP000004' THEN 186.505 ELSE total_cost END AS DECIMAL(18,3)) AS total_cost,
+            CAST(CASE WHEN visit_id = 'OP000005' THEN 1e15 ELSE insurance_paid END AS DECIMAL(18,2))
+                AS insurance_paid)
+        FROM read_csv('{csv_dir}/outpatient_visit.csv', header=true))
+        TO '{bad}/outpatient_visit.parquet' (FORMAT parquet)""")
+    err = reject(cfg, bad)
+    f = "outpatient_visit.parquet"
+    find(err, file=f, row=2, column="patient_id", reason="required value is empty")
+    find(err, file=f, row=3, column="is_insured", value="2", reason="above maximum")
+    find(err, file=f, row=4, column="total_cost", value="186.505", reason="at most 2 decimals")
+    find(err, file=f, row=5, column="insurance_paid", reason="at most 2 decimals")
+    find(err, file=f, row=6, column="visit_id", reason="same as data row 1")
+    assert not [i for i in err.errors if i.row == 1], err.message()   # padded codes are trimmed, not faults
+    assert err.total == 5, err.message()
+
+
 def test_cli_reports_errors_with_exit_status_1_and_counts_on_success(loaded: Config, tmp_path: Path) -> None:
     env = {"MART_URL": loaded.mart_url, "DATA_DIR": str(loaded.data_dir)}
     runner = CliRunner()
