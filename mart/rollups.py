@@ -35,6 +35,8 @@ the engine reads the coarsest one that can answer a level (``queries.measures.LE
 * ``r_op_month_dept``  month, inst_code, dept_code, res_area   (department)
 * ``r_ip_month_inst``  month, inst_code, res_area, is_insured
 * ``r_ip_month_dept``  month, inst_code, dept_code, res_area, is_insured
+* ``r_op_month_doc``   month, inst_code, dept_code, doctor_code               (doctor, measures without a residence
+* ``r_ip_month_doc``   month, inst_code, dept_code, doctor_code, is_insured   filter)
 """
 from __future__ import annotations
 
@@ -120,8 +122,10 @@ ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
 COARSE: dict[str, tuple[str, tuple[str, ...]]] = {
     "r_op_month_inst": ("r_op_month", ("month", "inst_code", "res_area")),
     "r_op_month_dept": ("r_op_month", ("month", "inst_code", "dept_code", "res_area")),
+    "r_op_month_doc": ("r_op_month", ("month", "inst_code", "dept_code", "doctor_code")),
     "r_ip_month_inst": ("r_ip_month", ("month", "inst_code", "res_area", "is_insured")),
     "r_ip_month_dept": ("r_ip_month", ("month", "inst_code", "dept_code", "res_area", "is_insured")),
+    "r_ip_month_doc": ("r_ip_month", ("month", "inst_code", "dept_code", "doctor_code", "is_insured")),
 }
 
 
@@ -133,9 +137,10 @@ def coarse_sql(table: str, fine_columns: list[str]) -> tuple[str, str]:
     (``WHERE x.month …``) and then ``GROUP BY`` :func:`coarse_group_by`."""
     fine, keys = COARSE[table]
     measures = [c for c in fine_columns if c not in ROLLUP_KEYS[fine]]
-    create = (f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {', '.join(keys)}, {', '.join(measures)} "
+    select_keys = ", ".join(keys)
+    create = (f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {select_keys}, {', '.join(measures)} "
               f"FROM {fine} WHERE 1 = 0")
-    insert = (f"INSERT INTO {table} SELECT {', '.join(keys)}, "
+    insert = (f"INSERT INTO {table} SELECT {select_keys}, "
               f"{', '.join(f'sum({c}) AS {c}' for c in measures)} FROM {fine} x")
     return create, insert
 
@@ -171,8 +176,8 @@ _FULL_DDL = [
   days BIGINT NOT NULL)""",
 ]
 
-ROLLUP_TABLES = tuple(ROW_SQL) + tuple(COARSE) + ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day",
-                                  "r_inst_month")
+ROLLUP_TABLES = tuple(ROW_SQL) + tuple(COARSE) + ("r_chronic_month", "r_chronic_hosp", "r_posting_month",
+                                                  "r_inst_day", "r_inst_month")
 
 
 def _measure_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:

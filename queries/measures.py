@@ -59,14 +59,27 @@ SUMMABLE: dict[str, frozenset[str]] = {
 
 
 # The coarsest rollup that answers a level (whitelist): county, township and institution queries never read the
-# department or doctor keys, department queries never read the doctor key. Doctor level and every other table
-# read the fine rollup. Every coarse table keeps the institution and residence columns, so org drills, scope
-# and the provider/residence township groupings work on it unchanged.
+# department or doctor keys, department queries never read the doctor key, doctor queries never read the residence
+# township except through a residence filter (their township drill goes by institution location): those read the
+# fine table. Every coarse table keeps the institution column, so org drills, scope and the institution join work
+# unchanged. Other tables have one rollup.
 LEVEL_TABLE: dict[tuple[str, str], str] = {
     **{(fine, level): f"{fine}_inst" for fine in ("r_op_month", "r_ip_month")
        for level in ("county", "township", "institution")},
     **{(fine, "department"): f"{fine}_dept" for fine in ("r_op_month", "r_ip_month")},
+    **{(fine, "doctor"): f"{fine}_doc" for fine in ("r_op_month", "r_ip_month")},
 }
+# Rollup columns each filter reads (beyond the institution join): a coarse table serves a query only when it
+# keeps them all.
+FILTER_COLUMNS: dict[str, frozenset[str]] = {
+    "resident": frozenset({"res_area"}), "insured_resident": frozenset({"res_area", "is_insured"}),
+    "up": frozenset({"direction"}), "down": frozenset({"direction"}), "to_in_county": frozenset({"to_inst_code"}),
+    "ref_accepted": frozenset({"status"}), "ref_decided": frozenset({"status"}),
+    "regional": frozenset({"performing_inst_code", "ordering_inst_code"}), "os_inpatient": frozenset({"setting"}),
+    "os_outpatient": frozenset({"setting"}), "htn": frozenset({"disease"}), "dm": frozenset({"disease"}),
+    "any_disease": frozenset({"disease"}),
+}
+assert set(FILTER_COLUMNS) <= set(FILTER_SQL)
 assert set(LEVEL_TABLE.values()) <= set(COARSE)
 
 # Marts where every coarse table exists (a mart built before they existed gets them on its next rollup build;
@@ -74,10 +87,13 @@ assert set(LEVEL_TABLE.values()) <= set(COARSE)
 _COARSE_PRESENT: set[str] = set()
 
 
-def rollup_source(mart_url: str, table: str, level: str) -> str:
-    """The rollup table an engine query of ``table`` at ``level`` reads (see :data:`LEVEL_TABLE`)."""
+def rollup_source(mart_url: str, table: str, level: str, measures: Iterable[Measure] = ()) -> str:
+    """The rollup table an engine query of ``measures`` of ``table`` at ``level`` reads (see :data:`LEVEL_TABLE`)."""
     coarse = LEVEL_TABLE.get((table, level))
     if coarse is None:
+        return table
+    needs = set().union(*(FILTER_COLUMNS.get(f, ()) for m in measures for f in m.filters))
+    if not needs <= set(COARSE[coarse][1]):
         return table
     if mart_url not in _COARSE_PRESENT:
         found = _run(mart_url, "SELECT table_name FROM information_schema.tables WHERE table_name IN :names",
@@ -205,7 +221,8 @@ def _fetch(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterab
 
 def _source_and_filters(mart_url: str, table: str, inst_col: str | None, level: str, township_by: str,
                         org_level: str | None, org_code: str | None, scope_insts: frozenset[str] | None,
-                        from_facts: bool, params: dict[str, Any]) -> tuple[str, str, str, list[str]]:
+                        from_facts: bool, params: dict[str, Any],
+                        measures: list[Measure]) -> tuple[str, str, str, list[str]]:
     """(source, join, org key expression, extra WHERE conditions) of one rollup table and grouping."""
     org = TABLE_ORG[table]
     if table not in SUMMABLE:
@@ -213,7 +230,7 @@ def _source_and_filters(mart_url: str, table: str, inst_col: str | None, level: 
     res_col = org.get("res")
     if inst_col is not None and inst_col not in org.get("inst", ()):
         raise ValueError(f"{table} has no institution column {inst_col}")
-    source = f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL else rollup_source(mart_url, table, level)
+    source = f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL else rollup_source(mart_url, table, level, measures)
     where: list[str] = []
     join = f"LEFT JOIN institution o ON o.inst_code = f.{inst_col}" if inst_col else ""
     by_res = township_by == "residence" and res_col is not None or inst_col is None
@@ -278,7 +295,7 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     months = sorted({m for _s, m, _l, _n in spec_months})
     params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
     source, join, key, extra = _source_and_filters(mart_url, table, inst_col, level, township_by, org_level, org_code,
-                                                   scope_insts, from_facts, params)
+                                                   scope_insts, from_facts, params, measures)
     if from_facts and not mart_url.startswith("duckdb:"):
         from mart.pg import to_postgres     # the facts' row projection (mart/rollups.py) is DuckDB SQL
         source = to_postgres(source)

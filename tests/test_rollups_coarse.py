@@ -9,7 +9,7 @@ import pytest
 
 from mart.db import connect_writer
 from mart.rollups import COARSE, ROLLUP_KEYS, build_rollups
-from metrics.catalogue import LEVELS, computable_ids
+from metrics.catalogue import LEVELS, MEASURES, computable_ids
 from metrics.engine import compute
 from queries import measures as qm
 from queries.connection import dispose_engines
@@ -73,11 +73,30 @@ def test_month_scoped_rebuild_keeps_coarse_in_step(fx_url):
 
 def test_engine_reads_the_coarsest_table_per_level(fx_url):
     expected = {"county": "_inst", "township": "_inst", "institution": "_inst", "department": "_dept",
-                "doctor": ""}
+                "doctor": "_doc"}
     for level in LEVELS:
         for fine in ("r_op_month", "r_ip_month"):
             assert qm.rollup_source(fx_url, fine, level) == fine + expected[level]
         assert qm.rollup_source(fx_url, "r_res_month", level) == "r_res_month"
+
+
+def test_residence_filter_at_doctor_level_reads_the_fine_table(fx_url):
+    """No doctor-level indicator filters by residence today; a measure that does must still be right: the
+    doctor table has no residence column, so such a query reads the fine table and equals the facts."""
+    res = [MEASURES[i] for i in ("op_visits_resident", "discharges_insured_resident")]
+    assert qm.rollup_source(fx_url, "r_op_month", "doctor", [res[0]]) == "r_op_month"
+    assert qm.rollup_source(fx_url, "r_ip_month", "doctor", [res[1]]) == "r_ip_month"
+    assert qm.rollup_source(fx_url, "r_op_month", "township", [res[0]]) == "r_op_month_inst"
+    spec_months = [(0, m, m == "2025-03", 3) for m in ("2025-01", "2025-02", "2025-03")]
+    for m in res:
+        for level in ("doctor", "township", "county"):
+            got = qm.period_measures(fx_url, m.table, m.inst_col, [m], level, "residence", spec_months)
+            want = qm.period_measures(fx_url, m.table, m.inst_col, [m], level, "residence", spec_months,
+                                      from_facts=True)
+            assert len(got) > 0 and got[m.id].sum() > 0
+            key = ["spec", "org_key"]
+            pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
+                                          want.sort_values(key).reset_index(drop=True))
 
 
 def test_mart_without_coarse_tables_falls_back_then_gets_them(tmp_path):
