@@ -391,7 +391,13 @@ def _stage(con: duckdb.DuckDBPyConnection, src: _Source) -> None:
         outer.append(f"CAST({fault} AS TINYINT) AS {_q('_f_' + col.name)}")
     sql = (f"CREATE TEMP TABLE {_q(src.stage)} AS SELECT {', '.join(outer)} "
            f"FROM (SELECT {', '.join(inner)} FROM {relation})")
-    con.execute(sql, params)
+    # Every staged row carries its file row number in _row, so the staging copy's own order is irrelevant:
+    # without order preservation DuckDB fills it from both cores without re-sequencing the batches.
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(sql, params)
+    finally:
+        con.execute("RESET preserve_insertion_order")
     src.rows = con.execute(f"SELECT count(*) FROM {_q(src.stage)}").fetchone()[0]
     src.staged = True
 
@@ -521,10 +527,17 @@ def _key_join(table: Table, left: str, right: str) -> str:
     return " AND ".join(f"{left}.{_q(k)} = {right}.{_q(k)}" for k in table.key)
 
 
-def _affected_months(con: duckdb.DuckDBPyConnection, sources: list[_Source]) -> tuple[list[str] | None, list[str]]:
-    """(months whose rollups change — None when a table without a period changed —, months of the new rows)."""
+def _affected_months(con: duckdb.DuckDBPyConnection, sources: list[_Source]
+                     ) -> tuple[list[str] | None, list[str], dict[str, int]]:
+    """(months whose rollups change — None when a table without a period changed —, months of the new rows,
+    rows each table with a period already holds under the staged keys).
+
+    The replaced-row count comes out of the same key join that finds the old months, so ``_apply`` need not join
+    the table to its staging copy a second time.
+    """
     months: set[str] = set()
     new: set[str] = set()
+    replaced: dict[str, int] = {}
     everything = False
     for src in sources:
         table = src.table
@@ -534,15 +547,18 @@ def _affected_months(con: duckdb.DuckDBPyConnection, sources: list[_Source]) -> 
         stg = _q(src.stage)
         new |= {r[0] for r in con.execute(f"SELECT DISTINCT {_month_expr(table, 's')} FROM {stg} s").fetchall()}
         # rows being replaced may move between months: their old month changes too
-        months |= {r[0] for r in con.execute(
-            f"SELECT DISTINCT {_month_expr(table, 't')} FROM {_q(table.name)} t "
-            f"SEMI JOIN {stg} s ON {_key_join(table, 't', 's')}").fetchall()}
+        old = con.execute(f"SELECT {_month_expr(table, 't')}, count(*) FROM {_q(table.name)} t "
+                          f"SEMI JOIN {stg} s ON {_key_join(table, 't', 's')} GROUP BY 1").fetchall()
+        months |= {r[0] for r in old}
+        replaced[table.name] = sum(r[1] for r in old)
     months |= new
-    return (None if everything else sorted(m for m in months if m)), sorted(m for m in new if m)
+    return (None if everything else sorted(m for m in months if m)), sorted(m for m in new if m), replaced
 
 
-def _apply(con: duckdb.DuckDBPyConnection, src: _Source) -> int:
+def _apply(con: duckdb.DuckDBPyConnection, src: _Source, replaced: int | None = None) -> int:
     """Replace the rows of src's keys in the mart by the staged rows; returns how many existed already.
+
+    ``replaced`` is that count when the caller knows it already (``_affected_months``); None counts it here.
 
     New keys are a plain INSERT. When keys already exist the replacement is ``INSERT OR REPLACE`` (an upsert on
     the primary key) rather than DELETE + INSERT: with DuckDB's primary-key index, committing millions of deletes
@@ -550,8 +566,9 @@ def _apply(con: duckdb.DuckDBPyConnection, src: _Source) -> int:
     one row per key, holding the new values.
     """
     table = src.table
-    replaced = con.execute(f"SELECT count(*) FROM {_q(table.name)} t SEMI JOIN {_q(src.stage)} s "
-                           f"ON {_key_join(table, 't', 's')}").fetchone()[0]
+    if replaced is None:
+        replaced = con.execute(f"SELECT count(*) FROM {_q(table.name)} t SEMI JOIN {_q(src.stage)} s "
+                               f"ON {_key_join(table, 't', 's')}").fetchone()[0]
     cols = ", ".join(_q(c) for c in table.column_names)
     verb = "INSERT"
     if replaced:
@@ -640,12 +657,12 @@ def load_directory(cfg: Config, directory: str | Path,
             good = list(staged.values())
             con.execute("BEGIN TRANSACTION")
             try:
-                months, new_months = _affected_months(con, good)
+                months, new_months, known_replaced = _affected_months(con, good)
                 rows: dict[str, int] = {}
                 replaced: dict[str, int] = {}
                 for src in good:
                     say(f"写入 {src.table.name} ({src.rows} 行) …")
-                    replaced[src.table.name] = _apply(con, src)
+                    replaced[src.table.name] = _apply(con, src, known_replaced.get(src.table.name))
                     rows[src.table.name] = src.rows
                 _extend_calendar(con, new_months)
                 say("更新汇总表 (rollups) …")
