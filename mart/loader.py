@@ -61,6 +61,21 @@ _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT
                             "UINTEGER", "UBIGINT", "UHUGEINT"})
 # Fault codes stored per cell in the staging table.
 F_OK, F_MISSING, F_TYPE, F_DOMAIN, F_MIN, F_MAX = 0, 1, 2, 3, 4, 5
+# The codes of a row are packed 3 bits per column into BIGINT columns _f0, _f1, … (20 columns each): one packed
+# column costs a quarter of the staging time that one TINYINT column per contract column did.
+_FAULT_BITS, _FAULTS_PER_WORD = 3, 20
+
+
+def _fault_slot(table: Table, column: str) -> tuple[str, int]:
+    """(packed fault column, bit shift) that holds the fault code of ``column``."""
+    i = table.column_names.index(column)
+    return f"_f{i // _FAULTS_PER_WORD}", _FAULT_BITS * (i % _FAULTS_PER_WORD)
+
+
+def _fault(table: Table, column: str, alias: str = "") -> str:
+    """SQL expression: the fault code (0 = fine) of one cell of a staged row."""
+    word, shift = _fault_slot(table, column)
+    return f"(({alias}{word} >> {shift}) & {(1 << _FAULT_BITS) - 1})"
 
 
 @dataclass(frozen=True)
@@ -378,9 +393,10 @@ def _read_header(con: duckdb.DuckDBPyConnection, src: _Source, warnings: list[st
 
 
 def _stage(con: duckdb.DuckDBPyConnection, src: _Source) -> None:
-    """Create the typed staging table _stg_<table>: _row, typed contract columns, _f_<col> fault codes."""
+    """Create the typed staging table _stg_<table>: _row, typed contract columns, packed fault codes _f<n>."""
     relation, params = _raw_relation(src)
     inner, outer = ["_row"], ["_row"]
+    words: dict[str, list[str]] = {}
     for col in src.table.columns:
         raw = src.columns.get(col.name)
         typed, present, fault = _cell_exprs(col, raw, src.source_types.get(raw) if raw else None)
@@ -388,7 +404,12 @@ def _stage(con: duckdb.DuckDBPyConnection, src: _Source) -> None:
         if present is not None:
             inner.append(f"{present} AS {_q('_p_' + col.name)}")
         outer.append(_q(col.name))
-        outer.append(f"CAST({fault} AS TINYINT) AS {_q('_f_' + col.name)}")
+        word, shift = _fault_slot(src.table, col.name)
+        if fault != str(F_OK):
+            words.setdefault(word, []).append(f"(CAST({fault} AS BIGINT) << {shift})")
+    for i in range((len(src.table.columns) - 1) // _FAULTS_PER_WORD + 1):
+        word = f"_f{i}"
+        outer.append(f"{' | '.join(words.get(word, ['CAST(0 AS BIGINT)']))} AS {word}")
     sql = (f"CREATE TEMP TABLE {_q(src.stage)} AS SELECT {', '.join(outer)} "
            f"FROM (SELECT {', '.join(inner)} FROM {relation})")
     # Every staged row carries its file row number in _row, so the staging copy's own order is irrelevant:
@@ -437,13 +458,13 @@ def _fault_reason(col: Column, code: int) -> str:
 def _check_cells(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -> None:
     """Report missing, mistyped, out-of-domain and out-of-range cells (one scan when the file is clean)."""
     cols = src.table.columns
-    counts = con.execute("SELECT " + ", ".join(f"count_if({_q('_f_' + c.name)} <> 0)" for c in cols)
+    counts = con.execute("SELECT " + ", ".join(f"count_if({_fault(src.table, c.name)} <> 0)" for c in cols)
                          + f" FROM {_q(src.stage)}").fetchone()
     total = sum(counts)
     if not total:
         return
-    parts = [f"SELECT _row, {_lit(c.name)} AS col, {_q('_f_' + c.name)} AS code FROM {_q(src.stage)} "
-             f"WHERE {_q('_f_' + c.name)} <> 0" for c, n in zip(cols, counts) if n]
+    parts = [f"SELECT _row, {_lit(c.name)} AS col, {_fault(src.table, c.name)} AS code FROM {_q(src.stage)} "
+             f"WHERE {_fault(src.table, c.name)} <> 0" for c, n in zip(cols, counts) if n]
     sample = con.execute(" UNION ALL ".join(parts) + " ORDER BY _row, col LIMIT ?",
                          [max(issues.room, 1)]).fetchall()
     values = _raw_values(con, src, [(r, c) for r, c, code in sample if code != F_MISSING])
@@ -454,7 +475,11 @@ def _check_cells(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) 
 
 def _clean(table: Table, columns: tuple[str, ...] | list[str]) -> str:
     """SQL condition: the given cells of the row have no fault."""
-    return " AND ".join(f"{_q('_f_' + c)} = 0" for c in columns) or "TRUE"
+    masks: dict[str, int] = {}
+    for c in columns:
+        word, shift = _fault_slot(table, c)
+        masks[word] = masks.get(word, 0) | (((1 << _FAULT_BITS) - 1) << shift)
+    return " AND ".join(f"({word} & {mask}) = 0" for word, mask in sorted(masks.items())) or "TRUE"
 
 
 def _check_keys(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -> None:
@@ -502,7 +527,7 @@ def _check_refs(con: duckdb.DuckDBPyConnection, src: _Source, staged: dict[str, 
         if ref_table in staged:
             lookups.append(f"SELECT {_q(ref_col)} FROM {_q(staged[ref_table].stage)} WHERE {_q(ref_col)} IS NOT NULL")
         sql = (f"SELECT s._row, CAST(s.{_q(col.name)} AS VARCHAR) FROM {_q(src.stage)} s "
-               f"WHERE s.{_q(col.name)} IS NOT NULL AND s.{_q('_f_' + col.name)} = 0 "
+               f"WHERE s.{_q(col.name)} IS NOT NULL AND {_fault(src.table, col.name, 's.')} = 0 "
                f"AND s.{_q(col.name)} NOT IN ({' UNION ALL '.join(lookups)})")
         total = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
         if not total:

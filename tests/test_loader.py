@@ -221,6 +221,36 @@ def test_bad_cell_is_rejected_and_named(loaded: Config, tmp_path: Path, table: s
     assert f"data row {row}" in str(issue)
 
 
+def discharge(i: int, **over: str) -> dict[str, str]:
+    row = dict(discharge_id=f"IP{i:06d}", admit_time="2025-03-01 10:00:00", discharge_time="2025-03-05 09:30:00",
+               inst_code="H001", dept_code="H001-NK", doctor_code="D00012", patient_id=f"P{i:05d}",
+               patient_area_code="330100101", is_insured="1", diagnosis_code="I63.9", bed_days="4",
+               surgery_level="0", is_minimally_invasive="0", is_low_risk="0", outcome="improved",
+               total_cost="6400.00", drug_cost="1900.00", material_cost="900.00", insurance_paid="4200.00",
+               has_antibiotic="1", antibiotic_ddd="5.5")
+    row.update(over)
+    return row
+
+
+def test_faults_of_a_wide_table_span_packed_words(loaded: Config, tmp_path: Path) -> None:
+    """inpatient_discharge has 21 columns: its last column's fault code sits in a second packed word."""
+    assert len(TABLES["inpatient_discharge"].columns) > 20
+    rows = [discharge(1), discharge(2, antibiotic_ddd="-1"), discharge(3, discharge_id="  ", antibiotic_ddd="x"),
+            discharge(4, surgery_level="5"), discharge(5, discharge_time="2025-02-01 09:00:00"), discharge(6)]
+    write_csv(tmp_path / "wide", "inpatient_discharge", rows)
+    err = reject(loaded, tmp_path / "wide")
+    f = "inpatient_discharge.csv"
+    find(err, file=f, row=2, column="antibiotic_ddd", value="-1", reason="negative")
+    find(err, file=f, row=3, column="discharge_id", reason="required")
+    find(err, file=f, row=3, column="antibiotic_ddd", value="x", reason="number")
+    find(err, file=f, row=4, column="surgery_level", value="5", reason="above maximum")
+    find(err, file=f, row=5, column=None, reason="discharge_time >= admit_time")
+    assert err.total == 5, err.message()
+    # the same rows without faults load: every packed word reads clean
+    write_csv(tmp_path / "wide_ok", "inpatient_discharge", [discharge(i) for i in range(1, 7)])
+    assert load_directory(loaded, tmp_path / "wide_ok").rows == {"inpatient_discharge": 6}
+
+
 def test_wrong_encoding_gbk(loaded: Config, tmp_path: Path) -> None:
     write_csv(tmp_path / "gbk", "area", AREA, encoding="gbk")
     err = reject(loaded, tmp_path / "gbk")
