@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from queries.measures import read_df   # shares the engine call's connection when one is open
+from queries.measures import read_df, read_frame   # share the engine call's connection when one is open
 
 
 def org_tree(mart_url: str) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def all_departments(mart_url: str) -> pd.DataFrame:
 
 def all_doctors(mart_url: str) -> pd.DataFrame:
     """Every staff member who can be a row's doctor (doctor_code, inst_code, dept_code, name)."""
-    return read_df(mart_url, "SELECT staff_code AS doctor_code, inst_code, dept_code, name FROM staff")
+    return read_frame(mart_url, "SELECT staff_code AS doctor_code, inst_code, dept_code, name FROM staff")
 
 
 def _default_url(mart_url: str | None) -> str:
