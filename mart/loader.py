@@ -542,10 +542,17 @@ def _check_refs(con: duckdb.DuckDBPyConnection, src: _Source, staged: dict[str, 
 # applying a validated load
 
 
-def _month_expr(table: Table, alias: str) -> str:
+def _month_expr(table: Table, alias: str) -> tuple[str, str]:
+    """(per-row month key of the period column, expression turning that key into 'YYYY-MM').
+
+    Rows are grouped by date_trunc and only the few distinct months are formatted: strftime on every one of
+    millions of rows costs three times as much.
+    """
     col = table.column(table.period_column)  # type: ignore[arg-type]
     ref = f"{alias}.{_q(col.name)}"
-    return ref if col.type == "month" else f"strftime({ref}, '%Y-%m')"
+    if col.type == "month":
+        return ref, "m"
+    return f"date_trunc('month', {ref})", "strftime(m, '%Y-%m')"
 
 
 def _key_join(table: Table, left: str, right: str) -> str:
@@ -570,10 +577,12 @@ def _affected_months(con: duckdb.DuckDBPyConnection, sources: list[_Source]
             everything = True
             continue
         stg = _q(src.stage)
-        new |= {r[0] for r in con.execute(f"SELECT DISTINCT {_month_expr(table, 's')} FROM {stg} s").fetchall()}
+        key, fmt = _month_expr(table, "s")
+        new |= {r[0] for r in con.execute(f"SELECT {fmt} FROM (SELECT DISTINCT {key} AS m FROM {stg} s)").fetchall()}
         # rows being replaced may move between months: their old month changes too
-        old = con.execute(f"SELECT {_month_expr(table, 't')}, count(*) FROM {_q(table.name)} t "
-                          f"SEMI JOIN {stg} s ON {_key_join(table, 't', 's')} GROUP BY 1").fetchall()
+        key, fmt = _month_expr(table, "t")
+        old = con.execute(f"SELECT {fmt}, n FROM (SELECT {key} AS m, count(*) AS n FROM {_q(table.name)} t "
+                          f"SEMI JOIN {stg} s ON {_key_join(table, 't', 's')} GROUP BY 1)").fetchall()
         months |= {r[0] for r in old}
         replaced[table.name] = sum(r[1] for r in old)
     months |= new
