@@ -272,6 +272,17 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _trimmed(src: str) -> str:
+    """SQL: the text trimmed as DuckDB's trim() does, '' as NULL.
+
+    trim() strips the Unicode space separators (U+0020, U+00A0, U+3000, …); of these only U+0020 is ASCII. An ASCII
+    string (as many bytes as characters) that neither starts nor ends with a space is therefore left as it is, and
+    that test is about half the cost of trim() on millions of codes such as visit ids.
+    """
+    return (f"CASE WHEN {src} LIKE ' %' OR {src} LIKE '% ' OR strlen({src}) <> length({src}) "
+            f"THEN NULLIF(trim({src}), '') ELSE NULLIF({src}, '') END")
+
+
 def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str, str | None, str]:
     """(typed expression, presence expression, fault-code expression) of one contract column.
 
@@ -288,7 +299,7 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str
     if col.type in ("code", "text") and textual:
         # typed = trimmed text, so "present" is simply "typed is not NULL": no separate presence column (a string
         # column is the costliest to evaluate twice over millions of rows)
-        typed = f"NULLIF(trim({src}), '')"
+        typed = _trimmed(src)
         name = _q(col.name)
         fault = [f"CASE WHEN {name} IS NULL THEN {F_MISSING if col.required else F_OK}"]
         if col.domain:

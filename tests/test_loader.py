@@ -439,3 +439,14 @@ def test_demo_mart_round_trips_through_csv(request: pytest.FixtureRequest, tmp_p
     copy = snapshot(fresh)
     assert original == {t: copy[t] for t in TABLES}
     assert all(original[t][0] > 0 for t in TABLES)
+
+
+def test_fast_trim_matches_duckdb_trim_for_every_code_point() -> None:
+    """The loader skips trim() for ASCII text without edge spaces; it must agree with trim() on every character."""
+    from mart.loader import _trimmed
+    con = duckdb.connect()
+    con.execute("CREATE TABLE cp AS SELECT i FROM range(1, 1114112) r(i) WHERE i < 55296 OR i > 57343")
+    con.execute("CREATE TABLE v AS SELECT chr(i::INT) || 'a' AS v FROM cp UNION ALL SELECT 'a' || chr(i::INT) FROM cp "
+                "UNION ALL SELECT chr(i::INT) FROM cp UNION ALL SELECT unnest(['', ' ', ' a b ', '张 三', '\u3000'])")
+    assert con.execute(f"SELECT count(*) FROM v WHERE {_trimmed('v')} IS DISTINCT FROM NULLIF(trim(v), '')"
+                       ).fetchone()[0] == 0
