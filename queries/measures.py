@@ -241,7 +241,8 @@ def _source_and_filters(mart_url: str, table: str, inst_col: str | None, level: 
     res_col = org.get("res")
     if inst_col is not None and inst_col not in org.get("inst", ()):
         raise ValueError(f"{table} has no institution column {inst_col}")
-    source = f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL else rollup_source(mart_url, table, level, measures)
+    source = (f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL
+              else rollup_source(mart_url, table, level, measures))
     where: list[str] = []
     join = f"LEFT JOIN institution o ON o.inst_code = f.{inst_col}" if inst_col else ""
     by_res = township_by == "residence" and res_col is not None or inst_col is None
