@@ -6,9 +6,10 @@ on any error nothing is loaded and ``LoadError`` lists every fault (file, data r
 ``MAX_ISSUES``. Rows whose key already exists in the mart are replaced (one row per key, new values; see ``_apply``).
 
 Validation is set-based in DuckDB so that it keeps up with millions of rows: every file is read once into a
-typed staging table that carries, per column, a small fault code (0 = fine) computed with ``TRY_CAST`` and format
-checks; keys, references and the table-level ``checks`` are then a few anti-joins / GROUP BYs per table. Python only
-touches the (capped) list of faulty rows.
+typed staging table that carries, per cell, a 3-bit fault code (0 = fine; packed into BIGINT words ``_f<n>``)
+computed with ``TRY_CAST`` and format checks (typed Parquet columns are cast directly: no text round trip); keys,
+references and the table-level ``checks`` are then a few anti-joins / GROUP BYs per table, each counted first and
+listed only when non-zero. Python only touches the (capped) list of faulty rows.
 
 Row numbers: ``row`` in a ``LoadIssue`` is the 1-based *data* row (the header line is not counted; for a CSV
 without quoted line breaks, data row N is line N + 1 of the file). ``row`` is None for file-level faults.
