@@ -71,6 +71,14 @@ def main() -> None:
                 q._cache().clear()
                 return q.kpis(days, now, None)
             rows.append((f"quality kpis {days} d, cold cache", *_time(cold, args.repeat)))
+            minutes = iter(range(1, 10_000))
+
+            def new_minute(days=days):  # noqa: ANN001, ANN202
+                # the minute's first request: today recomputed, settled past days served from the 10-min bucket
+                later = now.replace(minute=0) + dt.timedelta(minutes=next(minutes) % 9 + 1)
+                return q.kpis(days, later, None)
+            q.kpis(days, now.replace(minute=1), None)
+            rows.append((f"quality kpis {days} d, new minute", *_time(new_minute, args.repeat)))
             q.kpis(days, now, None)
             rows.append((f"quality kpis {days} d, warm", *_time(lambda: q.kpis(days, now, None), args.repeat)))
             rows.append((f"quality trend {days} d, warm", *_time(lambda: q.trend(days, now, None), args.repeat)))

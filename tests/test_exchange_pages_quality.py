@@ -45,3 +45,17 @@ def test_fast_equals_reference(seeded, by, now) -> None:  # noqa: ANN001
     cols = [c for c in ref.columns]
     pd.testing.assert_frame_equal(fast[cols].reset_index(drop=True), ref[cols].reset_index(drop=True),
                                   check_dtype=False)
+
+
+def test_window_splits_into_past_days_and_today(seeded) -> None:  # noqa: ANN001
+    """The quality page computes settled past days and today separately (different cache lifetimes) and
+    concatenates them: by institution and day that must equal the whole window computed at once."""
+    start, end = (NOW - dt.timedelta(days=3)).date(), NOW.date()
+    by = ["inst_code", "day"]
+    whole = quality_daily(seeded, start, end, now=NOW, by=by)
+    past = quality_daily(seeded, start, end - dt.timedelta(days=1), now=NOW, by=by)
+    today = quality_daily(seeded, end, end, now=NOW, by=by)
+    assert len(past) > 0 and len(today) > 0
+    parts = pd.concat([past, today], ignore_index=True).sort_values(by).reset_index(drop=True)
+    pd.testing.assert_frame_equal(parts[whole.columns], whole.sort_values(by).reset_index(drop=True),
+                                  check_dtype=False)

@@ -77,6 +77,7 @@ def _ratio(num: float, den: float) -> float:
 
 _cache_lock = threading.Lock()
 CACHE_SECONDS = 120          # keys carry the minute: an entry is only read during its minute
+PAST_BUCKET_MINUTES = 10     # settled days before today are recomputed at most every 10 minutes
 COUNT_COLS = [c for f in qsvc.FIGURES for c in qsvc.FIGURE_PARTS[f]]
 
 
@@ -99,8 +100,9 @@ def _cache():  # noqa: ANN202
     return cache
 
 
-def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *parts: Any) -> Any:  # noqa: ANN001
-    """``compute()`` once per minute, scope and ``parts`` (per process, or shared through Redis)."""
+def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *parts: Any,  # noqa: ANN001
+           timeout: int = CACHE_SECONDS) -> Any:
+    """``compute()`` once per minute of ``now``, scope and ``parts`` (per process, or shared through Redis)."""
     scope_key = "all" if codes is None else ",".join(sorted(codes))
     key = "exq:" + hashlib.sha1((f"{name}|{_cfg().app_db_url}|{now:%Y%m%d%H%M}|{scope_key}|"
                                  + "|".join(map(str, parts))).encode()).hexdigest()
@@ -114,7 +116,7 @@ def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *p
     value = compute()
     if cache is not None:
         try:
-            cache.set(key, value, timeout=CACHE_SECONDS)
+            cache.set(key, value, timeout=timeout)
         except Exception:  # noqa: BLE001
             log.warning("quality cache write failed", exc_info=True)
     return value
@@ -126,8 +128,23 @@ def quality_frame(days: Any, now: dt.datetime, codes: Iterable[str] | None) -> p
     days = days_arg(days)
     now = now.replace(second=0, microsecond=0)
     start, end = _window(days, now)
-    return cached("daily", now, codes, lambda: qsvc.quality_daily(
-        _cfg(), start, end, now=now, by=["inst_code", "day"], inst_codes=codes), days)
+    by = ["inst_code", "day"]
+    today = cached("daily", now, codes, lambda: qsvc.quality_daily(
+        _cfg(), end, end, now=now, by=by, inst_codes=codes))
+    if start >= end:
+        return today
+    # Past days are settled (their slots have closed), so they are computed once per 10 minutes and only today
+    # once per minute: a window of 30 days then costs one day's work on most requests. Rows are per day, so the
+    # two parts concatenate to exactly the whole window.
+    bucket = now.replace(minute=now.minute - now.minute % PAST_BUCKET_MINUTES)
+    past = cached("daily_past", bucket, codes, lambda: qsvc.quality_daily(
+        _cfg(), start, end - dt.timedelta(days=1), now=now, by=by, inst_codes=codes), days,
+        timeout=PAST_BUCKET_MINUTES * 60 + 60)
+    if past.empty:
+        return today
+    if today.empty:
+        return past
+    return pd.concat([past, today], ignore_index=True)
 
 
 def behind_frame(now: dt.datetime, codes: Iterable[str] | None) -> pd.DataFrame:
