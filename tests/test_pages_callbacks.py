@@ -140,6 +140,10 @@ def test_manager_gets_no_detail_of_another_institution(client_as, ctx):
     crumbs = call(client, [(L.CRUMBS, "children"), (L.SUBTITLE, "children"), (L.NOTICE, "children")],
                   (L.ID, "data", IND), search)
     assert "无权查看该机构明细" in json.dumps(crumbs[L.NOTICE], ensure_ascii=False)
+    # the trend of that institution says why it is empty instead of "本期无数据"
+    trend = call(client, [(L.TREND_BOX, "children")], (L.ID, "data", IND), search)
+    trend_text = json.dumps(trend, ensure_ascii=False)
+    assert "无权查看该机构明细" in trend_text and "本期无数据" not in trend_text
     # a department of that institution (drill below it by URL) is refused outright
     from queries.org import departments
     dept = departments(ctx["url"], ctx["other"])

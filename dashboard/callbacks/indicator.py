@@ -151,7 +151,13 @@ def render_crumbs(indicator_id: str, search: str | None) -> tuple[Any, Any, Any]
 def render_trend(indicator_id: str, search: str | None) -> Any:
     entry = _entry(indicator_id)
     unit, dec = _unit(entry)
-    df = trend_frame(indicator_id, kit.view_state(search))
+    state = kit.view_state(search)
+    df = trend_frame(indicator_id, state)
+    if df.empty or df["value"].isna().all():
+        _, level, visible = org_context(state)
+        if not visible and level == "institution":
+            # The engine hides an out-of-scope institution's own rows: say why instead of "no data".
+            return kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）")
     return dcc.Graph(id=L.TREND, figure=trend_figure(df, unit, dec, kit.attr(entry, "target_text") or ""),
                      config=GRAPH_CONFIG)
 
