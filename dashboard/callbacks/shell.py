@@ -153,7 +153,7 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
         sel_inst = org
         sel_township = inst_by_code[org]["area_code"] or None
     elif org and not note and not (orgs["county"] and org == orgs["county"]["code"]):
-        note = "所选机构不存在或无权查看，显示全县"
+        note = "所选机构不在可选范围内（无权查看明细时仅显示汇总值与排名）"
     t_options = [{"label": t["name"], "value": t["code"]} for t in orgs["townships"]]
     i_options = [{"label": i["name"], "value": i["code"]} for i in insts
                  if sel_township is None or i["area_code"] == sel_township]
