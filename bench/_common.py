@@ -106,3 +106,30 @@ def child_pids(pid: int) -> list[int]:
         except OSError:
             continue
     return sorted(set(out))
+
+
+def logged_in_client(data_dir: Path | str, scale: float = 1.0, role: str = "leader"):  # noqa: ANN201
+    """(cfg, app, Flask test client logged in as the demo ``role`` through the real /login form).
+
+    The configuration comes from the environment with DATA_DIR set to ``data_dir`` (so ``MART_URL`` may name a
+    PostgreSQL mart); a missing demo is built at ``scale``. The login rate limit is raised (every bench login
+    comes from one address)."""
+    os.environ["DATA_DIR"] = str(data_dir)
+    from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
+    from dashboard.app import create_app
+    from dashboard.appdb import init_app_db
+    from dashboard.config import load_config
+    from mart.db import mart_exists
+    cfg = load_config()
+    if not mart_exists(cfg):
+        from dashboard.bootstrap import build_demo_everything
+        build_demo_everything(cfg, scale=scale, quiet=True)
+    init_app_db(cfg.app_db_url)
+    ensure_demo_accounts(cfg)
+    app = create_app(cfg)
+    app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    user, password = read_demo_accounts(cfg)[role]
+    client = app.server.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    client.post("/login", data={"username": user, "password": password, "csrf_token": token})
+    return cfg, app, client

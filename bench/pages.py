@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import time
 
@@ -50,26 +49,10 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
-    os.environ["DATA_DIR"] = args.data_dir
-    from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
-    from dashboard.appdb import init_app_db
-    from dashboard.config import load_config
-    from mart.db import mart_exists
-    cfg = load_config()
-    if not mart_exists(cfg):
-        from dashboard.bootstrap import build_demo_everything
-        build_demo_everything(cfg, scale=args.scale, quiet=True)
-    init_app_db(cfg.app_db_url)
-    ensure_demo_accounts(cfg)
-    from dashboard.app import create_app
+    from bench._common import logged_in_client
+    cfg, app, client = logged_in_client(args.data_dir, args.scale)
     from queries.periods import last_complete_month
     from dashboard.urlstate import month_to_period
-    app = create_app(cfg)
-    app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
-    user, password = read_demo_accounts(cfg)["leader"]
-    client = app.server.test_client()
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
-    client.post("/login", data={"username": user, "password": password, "csrf_token": token})
     search = SEARCH.format(period=month_to_period(last_complete_month(cfg.mart_url), "quarter"))
     print(f"mart {cfg.mart_url}  view {search}  runs {args.runs} (first run discarded as warm-up)")
     print(f"{'callback':<22}{'p50 ms':>9}{'p95 ms':>9}{'bytes':>10}  status")
