@@ -37,17 +37,11 @@ from bench._common import (child_pids, csrf_token, free_port, p50, percentile, p
 def _exchange_calls(node: str) -> list[tuple[str, dict]]:
     """Real payloads of the exchange page's data callbacks (overview, node detail, run table)."""
     from layouts import _exchange_parts as P
-    from bench.maps import _sid
+    from bench.maps import _payload
     from layouts import _ids as ids
 
     def payload(outputs: list[tuple], inputs: list[tuple], state: list[tuple]) -> dict:
-        outs = [{"id": i, "property": p} for i, p in outputs]
-        name = (".." + "...".join(f"{_sid(i)}.{p}" for i, p in outputs) + "..") if len(outputs) > 1 else \
-            f"{_sid(outputs[0][0])}.{outputs[0][1]}"
-        return {"output": name, "outputs": outs if len(outs) > 1 else outs[0],
-                "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-                "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-                "changedPropIds": [f"{_sid(inputs[0][0])}.{inputs[0][1]}"]}
+        return _payload(outputs, inputs, state, inputs[0][:2])
     tick = [(P.EX_INTERVAL, "n_intervals", 0), (P.EX_TICK, "data", 0)]
     return [
         ("exchange.overview", payload(
