@@ -91,14 +91,24 @@ def test_echarts_bridge_renders_canvas_and_click_reaches_store(page_as):
     page.wait_for_selector(f"{box} canvas", timeout=15000)
     page.wait_for_selector(f"{box}.echarts-ready")
     assert page.evaluate("() => window.dash_clientside.echarts.count()") == 1
+    page.wait_for_selector(f"{box}[data-rendered]")
     canvas = page.locator(f"{box} canvas").first
     bbox = canvas.bounding_box()
     assert bbox["width"] > 300 and bbox["height"] > 200
-    # The first bar (城关镇, 120) is the tallest: click in its middle, low enough to hit the bar.
-    grid_left = bbox["x"] + bbox["width"] * 0.10
-    grid_width = bbox["width"] * 0.80
-    page.mouse.click(grid_left + grid_width / 6, bbox["y"] + bbox["height"] * 0.75)
-    page.wait_for_function(f"() => document.getElementById('{CLICK_OUT}').innerText.length > 0", timeout=10000)
+    # Click the middle of the first bar (城关镇, 120). Its position comes from ECharts itself, read again on each
+    # try, because the toolbar and fonts settling can still move or resize the chart after the first paint.
+    locate_bar = (f"() => {{ const el = document.querySelector('{box}'); const r = el.getBoundingClientRect();"
+                  " const p = echarts.getInstanceByDom(el).convertToPixel({seriesIndex: 0}, [0, 60]);"
+                  " return [r.left + p[0], r.top + p[1]]; }")
+    for _attempt in range(3):
+        x, y = page.evaluate(locate_bar)
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function(f"() => document.getElementById('{CLICK_OUT}').innerText.length > 0",
+                                   timeout=4000)
+            break
+        except Exception:  # noqa: BLE001 - the chart moved between locating and clicking: locate again
+            continue
     payload = json.loads(page.inner_text(f"#{CLICK_OUT}"))
     assert payload["name"] == "城关镇" and payload["seriesName"] == "门急诊人次"
     assert payload["dataIndex"] == 0 and payload["componentType"] == "series" and payload["ts"] > 0
