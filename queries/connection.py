@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import threading
-from typing import Any, Mapping
+from contextlib import contextmanager
+from typing import Any, Iterator, Mapping
 
+import duckdb
 import pandas as pd
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
@@ -73,3 +75,24 @@ def read_df(mart_url: str, sql: str, params: Mapping[str, Any] | None = None) ->
     with mart_engine(mart_url).connect() as conn:
         result = conn.execute(text(sql), dict(params or {}))
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
+
+@contextmanager
+def duckdb_read_cursor(mart_url: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A plain DuckDB connection on the process' read-only mart instance (for bulk reads such as COPY TO).
+
+    It comes from ``mart_engine``'s pool because DuckDB refuses a second connection to the same file with a
+    different configuration in one process; ``cursor()`` of the wrapped connection is a new connection on the
+    same database instance, closed here, and the pooled connection goes back to the pool.
+    """
+    raw = mart_engine(mart_url).raw_connection()
+    try:
+        # duckdb_engine wraps the DuckDB connection in its own class
+        base = getattr(raw.driver_connection, "_ConnectionWrapper__c", raw.driver_connection)
+        con = base.cursor()
+        try:
+            yield con
+        finally:
+            con.close()
+    finally:
+        raw.close()

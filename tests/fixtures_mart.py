@@ -49,17 +49,7 @@ def demo_con(demo_cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
     It comes from the web process' own read-only engine (``queries.connection.mart_engine``): DuckDB refuses a
     second connection to the same file with a different configuration in one process.
     """
-    from queries.connection import mart_engine
+    from queries.connection import duckdb_read_cursor
 
-    raw = mart_engine(demo_cfg.mart_url).raw_connection()
-    try:
-        # duckdb_engine wraps the DuckDB connection; cursor() of the real one is a new connection on the same
-        # (read-only) database instance that the test may use and close freely
-        base = getattr(raw.driver_connection, "_ConnectionWrapper__c", raw.driver_connection)
-        con = base.cursor()
-        try:
-            yield con
-        finally:
-            con.close()
-    finally:
-        raw.close()
+    with duckdb_read_cursor(demo_cfg.mart_url) as con:
+        yield con
