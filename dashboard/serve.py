@@ -56,17 +56,54 @@ def serve_command(host: str, port: int, workers: int, threads: int) -> None:
 
 
 def run_default() -> None:
-    """First run: build the demo mart if missing, then serve on 127.0.0.1:8050."""
+    """First run: build the demo mart if missing, then serve on 127.0.0.1:8050 (``PORT`` overrides the port)."""
+    import os
+    port = int(os.environ.get("PORT") or 8050)
     from mart.db import mart_exists
     cfg = load_config()
     if not mart_exists(cfg):
         click.echo(f"未找到数据集市，正在生成演示县数据 → {cfg.mart_path}")
         from dashboard.bootstrap import build_demo_everything
         build_demo_everything(cfg)
+    simulator = _start_demo_simulator(cfg, port)
     # Workers fork from this process: they must not inherit its open mart connections.
     from queries.connection import dispose_engines
     dispose_engines()
-    serve()
+    try:
+        serve(port=port)
+    finally:
+        if simulator is not None and simulator.poll() is None:
+            simulator.terminate()
+
+
+def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa: ANN001
+    """On the demo mart, run the simulated exchange nodes beside the server (a child process), so the operator's
+    exchange map is live on first run instead of every node turning offline minutes after the demo was built.
+
+    Off when ``DEMO_SIMULATE=0`` or when the mart holds a county's real data (``mart_meta.source`` ≠ demo).
+    """
+    import atexit
+    import os
+    import subprocess
+
+    from queries.periods import mart_meta
+    if os.environ.get("DEMO_SIMULATE", "1").strip().lower() in ("0", "false", "no", "off"):
+        return None
+    if mart_meta(cfg.mart_url, "source") != "demo":
+        return None
+    log_path = cfg.data_dir / "demo-simulator.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life
+    child = subprocess.Popen([sys.executable, str(_project_root() / "app.py"), "nodes", "simulate", "--url", f"http://127.0.0.1:{port}"],
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             cwd=str(_project_root()))
+    atexit.register(lambda: child.poll() is None and child.terminate())
+    click.echo(f"演示前置机模拟器已启动 (python app.py nodes simulate, 日志 {log_path}); 设置 DEMO_SIMULATE=0 可关闭")
+    return child
+
+
+def _project_root():  # noqa: ANN202
+    from pathlib import Path
+    return Path(__file__).resolve().parents[1]
 
 
 if __name__ == "__main__":  # pragma: no cover

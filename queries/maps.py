@@ -95,7 +95,3 @@ ORDER BY from_inst_code""", {"first": first_month, "last": last_month})
     return df
 
 
-def data_version(mart_url: str) -> str:
-    """The mart's data version (changes with every load or demo build; '' when not recorded)."""
-    df = read_df(mart_url, "SELECT value FROM mart_meta WHERE key = :key", {"key": "data_version"})
-    return str(df.iloc[0]["value"]) if not df.empty else ""

@@ -94,8 +94,13 @@ ORDER BY n.inst_code, n.source"""
     return read_df(mart_url, sql, {"m": month})
 
 
+def mart_meta(mart_url: str, key: str) -> str:
+    """One value of the mart's ``mart_meta`` table ('' when not set): data_version, source ('demo'), …"""
+    from queries.measures import read_df as session_read_df
+    df = session_read_df(mart_url, "SELECT value FROM mart_meta WHERE key = :key", {"key": key})
+    return "" if df.empty else str(df.iloc[0]["value"])
+
+
 def data_version(mart_url: str) -> str:
     """The mart's data version (``mart_meta.data_version``; changes on every load), '' when not set."""
-    from queries.measures import read_df as session_read_df
-    df = session_read_df(mart_url, "SELECT value FROM mart_meta WHERE key = 'data_version'")
-    return "" if df.empty else str(df.iloc[0]["value"])
+    return mart_meta(mart_url, "data_version")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,7 @@ from bench._common import child_pids, csrf_token, free_port
 from bench.load import start_server, stop_server
 
 REDIS = os.environ.get("TEST_REDIS_URL", "")
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _copy_demo(src: Path, dst: Path) -> Path:
@@ -243,3 +245,39 @@ def test_app_database_on_postgresql_with_two_workers(demo_cfg, tmp_path: Path) -
         dispose_app_engines()
         admin.cursor().execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         admin.close()
+
+
+def test_first_run_serves_the_demo_with_live_exchange_nodes(demo_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+    """``python app.py`` on the demo mart also runs the simulated exchange nodes, so the operator's map is live:
+    heartbeats reach the server it started (on PORT) within seconds."""
+    import sqlite3
+    import signal
+
+    data_dir = _copy_demo(demo_cfg.data_dir, tmp_path / "first")
+    with sqlite3.connect(data_dir / "app.db") as db:
+        db.execute("UPDATE exchange_node SET last_heartbeat_at = NULL")
+    port = free_port()
+    env = dict(os.environ, DATA_DIR=str(data_dir), PORT=str(port), PYTHONUNBUFFERED="1")
+    for name in ("MART_URL", "APP_DB_URL", "CACHE_URL", "DEMO_SIMULATE"):
+        env.pop(name, None)
+    log_path = tmp_path / "first.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=str(ROOT), env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 60
+        beating = 0
+        while time.time() < deadline:
+            assert proc.poll() is None, log_path.read_text(errors="replace")[-2000:]
+            with sqlite3.connect(data_dir / "app.db") as db:
+                beating = db.execute("SELECT count(*) FROM exchange_node WHERE last_heartbeat_at IS NOT NULL"
+                                     ).fetchone()[0]
+            if beating >= 5:
+                break
+            time.sleep(0.5)
+        output = log_path.read_text(errors="replace")
+        assert beating >= 5, output[-2000:]
+        assert f"http://127.0.0.1:{port}/" in output and "演示前置机模拟器已启动" in output
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)      # the server, its workers and the simulator child
+        proc.wait(timeout=30)

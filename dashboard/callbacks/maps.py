@@ -34,6 +34,7 @@ from layouts import _ids as ids
 from layouts import map_parts as P
 from layouts._components import error_card, kpi_card, status_badge
 from queries import maps as qmaps
+from queries import periods as qperiods
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def cached(name: str, build: Callable[[], Any], *key: Any, scoped: bool = True) 
     """``build()`` once per mart data version (and user scope when ``scoped``) and arguments."""
     url = kit.mart_url()
     try:
-        version = qmaps.data_version(url)
+        version = qperiods.data_version(url)
     except Exception:  # noqa: BLE001 — a mart without meta: do not cache
         return build()
     parts = [name, url, version, _scope_key(kit.scope()) if scoped else "-", *map(str, key)]
