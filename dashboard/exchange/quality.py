@@ -36,6 +36,33 @@ FIGURE_ZH = {"upload_timeliness": "数据上传及时率", "job_success_rate": "
              "node_online_rate": "前置机在线率", "reject_rate": "数据拒收率"}
 
 
+def _fetch(s, stmt) -> pd.DataFrame:  # noqa: ANN001
+    """Run a SELECT on the session's own DBAPI cursor and return a DataFrame.
+
+    The figures read tens of thousands of run rows; SQLAlchemy's Row objects cost twice the database's own time
+    there, so the statement is compiled by SQLAlchemy (bound parameters, IN lists expanded) and fetched raw.
+    """
+    conn = s.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if conn.dialect.positional:
+        params = tuple(params[name] for name in compiled.positiontup)
+    processors = compiled._bind_processors  # noqa: SLF001 - the dialect's own value conversions (datetimes …)
+    if processors:
+        if isinstance(params, tuple):
+            params = tuple(processors[n](v) if n in processors else v
+                           for n, v in zip(compiled.positiontup, params))
+        else:
+            params = {n: processors[n](v) if n in processors else v for n, v in params.items()}
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(str(compiled), params)
+        columns = [d[0] for d in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
+    finally:
+        cursor.close()
+
+
 def _day_floor(t: dt.datetime) -> dt.datetime:
     return t.replace(hour=0, minute=0, second=0, microsecond=0)
 
@@ -96,7 +123,7 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
         jobs = _jobs(s, inst_codes)
         node_ids = jobs["node_id"].unique().tolist()
         day_col = func.date(JobRun.started_at)
-        run_df = _frame(s.execute(
+        run_df = _fetch(s, (
             select(JobRun.node_id, JobRun.job_code, day_col.label("day"),
                    func.sum(case((JobRun.status == "success", 1), else_=0)).label("success_runs"),
                    func.count().label("finished_runs"),
@@ -107,7 +134,7 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
                    JobRun.started_at >= t0, JobRun.started_at < t1)
             .group_by(JobRun.node_id, JobRun.job_code, day_col)))
         max_window = int(jobs["window_minutes"].max()) if len(jobs) else 0
-        ok = _frame(s.execute(
+        ok = _fetch(s, (
             select(JobRun.node_id, JobRun.job_code, _ts_col(JobRun.finished_at).label("finished_at"))
             .where(JobRun.node_id.in_(node_ids), JobRun.status == "success",
                    JobRun.started_at >= t0 - dt.timedelta(days=1), JobRun.started_at < t1 + dt.timedelta(days=1),
