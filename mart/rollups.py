@@ -180,9 +180,16 @@ ROLLUP_TABLES = tuple(ROW_SQL) + tuple(COARSE) + ("r_chronic_month", "r_chronic_
                                                   "r_inst_day", "r_inst_month")
 
 
+_MEASURES: dict[str, list[str]] = {}
+
+
 def _measure_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    cols = [d[0] for d in con.execute(f"SELECT * FROM ({ROW_SQL[table]}) x LIMIT 0").description]
-    return [c for c in cols if c not in ROLLUP_KEYS[table]]
+    """The measure columns of a fine rollup: ``ROW_SQL``'s select list minus the keys (fixed by the code, so
+    asked of DuckDB once per process: planning the projection costs every load a few tens of milliseconds)."""
+    if table not in _MEASURES:
+        cols = [d[0] for d in con.execute(f"SELECT * FROM ({ROW_SQL[table]}) x LIMIT 0").description]
+        _MEASURES[table] = [c for c in cols if c not in ROLLUP_KEYS[table]]
+    return list(_MEASURES[table])
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
