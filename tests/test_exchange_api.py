@@ -161,6 +161,80 @@ def test_logs_all_or_nothing_and_limits(client, ex_cfg):  # noqa: ANN001, F811
     assert len(logs) == 1000 and set(logs["level"]) == {"INFO"}
 
 
+def _line(seq: int | None = None, message: str = "抽取中", ts: dt.datetime = NOW, level: str = "INFO") -> dict:
+    line = {"ts": ts.isoformat(), "level": level, "message": message}
+    if seq is not None:
+        line["seq"] = seq
+    return line
+
+
+def test_retried_log_post_with_seqs_stores_nothing_new(client, ex_cfg):  # noqa: ANN001, F811
+    """A node that resends a POST after a timeout: the lines whose seq the run has are skipped and counted."""
+    h = token_for(ex_cfg, "EX-T001")
+    client.post("/api/exchange/runs", json=_run("S-1"), headers=h)
+    body = [_line(0, "开始抽取"), _line(1, "抽取 120 行"), _line(2, "入库 120 行")]
+    r = client.post("/api/exchange/runs/S-1/logs", json=body, headers=h)
+    assert r.status_code == 201 and r.get_json() == {"run_id": "S-1", "stored": 3, "duplicates": 0}
+    r = client.post("/api/exchange/runs/S-1/logs", json={"logs": body}, headers=h)
+    assert r.status_code == 201 and r.get_json() == {"run_id": "S-1", "stored": 0, "duplicates": 3}
+    # a retry that overlaps the next batch stores only the new lines
+    r = client.post("/api/exchange/runs/S-1/logs", json=body[2:] + [_line(3, "完成")], headers=h)
+    assert r.get_json() == {"run_id": "S-1", "stored": 1, "duplicates": 1}
+    assert run_logs(ex_cfg, "S-1")["message"].tolist() == ["开始抽取", "抽取 120 行", "入库 120 行", "完成"]
+    # seqs number the lines of one run: another run may use the same numbers
+    client.post("/api/exchange/runs", json=_run("S-2"), headers=h)
+    r = client.post("/api/exchange/runs/S-2/logs", json=body, headers=h)
+    assert r.get_json()["stored"] == 3
+    assert _count(ex_cfg, RunLog) == 7
+
+
+def test_lines_without_seq_are_stored_every_time(client, ex_cfg):  # noqa: ANN001, F811
+    """Documented: without seq the server cannot tell a retry from new lines, so a resent POST stores them twice."""
+    h = token_for(ex_cfg, "EX-T001")
+    client.post("/api/exchange/runs", json=_run("N-1"), headers=h)
+    body = [_line(message="开始抽取"), _line(message="开始抽取")]
+    for _ in range(2):
+        r = client.post("/api/exchange/runs/N-1/logs", json=body, headers=h)
+        assert r.status_code == 201 and r.get_json() == {"run_id": "N-1", "stored": 2, "duplicates": 0}
+    assert len(run_logs(ex_cfg, "N-1")) == 4
+
+
+def test_same_seq_twice_in_one_body_is_stored_once(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    client.post("/api/exchange/runs", json=_run("D-1"), headers=h)
+    r = client.post("/api/exchange/runs/D-1/logs", headers=h,
+                    json=[_line(0, "第一次"), _line(1, "下一行"), _line(0, "重复的行号"), _line(message="无行号")])
+    assert r.status_code == 201 and r.get_json() == {"run_id": "D-1", "stored": 3, "duplicates": 1}
+    assert run_logs(ex_cfg, "D-1")["message"].tolist() == ["第一次", "下一行", "无行号"]   # the first one wins
+
+
+@pytest.mark.parametrize("seq", [-1, 10**9 + 1, "3", 1.5, True])
+def test_bad_seq_is_400_and_stores_nothing(client, ex_cfg, seq):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    client.post("/api/exchange/runs", json=_run("B-1"), headers=h)
+    r = client.post("/api/exchange/runs/B-1/logs", json=[_line(0), dict(_line(), seq=seq)], headers=h)
+    assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "logs.1.seq"
+    assert _count(ex_cfg, RunLog) == 0
+    r = client.post("/api/exchange/runs/B-1/logs", json=[_line(10**9)], headers=h)        # the largest allowed
+    assert r.status_code == 201 and r.get_json()["stored"] == 1
+
+
+def test_run_logs_order_by_time_then_seq_then_arrival(client, ex_cfg):  # noqa: ANN001, F811
+    """Lines of one second keep the node's order by seq even when they arrive in another order; lines without seq
+    follow them in arrival order; an earlier ts still comes first."""
+    h = token_for(ex_cfg, "EX-T001")
+    client.post("/api/exchange/runs", json=_run("O-1"), headers=h)
+    earlier = NOW - dt.timedelta(seconds=30)
+    for body in ([_line(message="无行号 a"), _line(2, "行 2"), _line(message="无行号 b")],
+                 [_line(1, "行 1"), _line(0, "行 0")],
+                 [_line(9, "更早的行", ts=earlier, level="warning")]):
+        assert client.post("/api/exchange/runs/O-1/logs", json=body, headers=h).status_code == 201
+    logs = run_logs(ex_cfg, "O-1")
+    assert list(logs.columns) == ["ts", "level", "message"]
+    assert logs["message"].tolist() == ["更早的行", "行 0", "行 1", "行 2", "无行号 a", "无行号 b"]
+    assert logs["level"].iloc[0] == "WARN"
+
+
 def _failed_run_with_command(client, cfg, headers, run_id: str = "F-1") -> int:  # noqa: ANN001
     body = _run(run_id, status="failed", finished_at=NOW.isoformat(), error="ORA-12541: TNS:no listener")
     assert client.post("/api/exchange/runs", json=body, headers=headers).status_code == 201

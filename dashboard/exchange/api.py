@@ -3,6 +3,11 @@
 Every route lives under PUBLIC_PREFIX: it needs no user session and no CSRF/Origin check (nodes authenticate
 with ``Authorization: Bearer <token>``, not cookies); the accounts code exempts this prefix.
 Each request is one transaction: it is stored whole or not at all.
+
+Log lines: ``POST /runs/<run_id>/logs`` takes a list (or ``{"logs": [...]}``) of at most 1000
+``{"ts", "level", "message", "seq"?}``; ``seq`` (integer 0…10⁹) is the node's line number within the run. A line
+whose seq the run already has is skipped, so a POST retried after a timeout stores nothing twice; lines without
+seq are stored every time. Answer 201 ``{"run_id", "stored": <new lines>, "duplicates": <skipped lines>}``.
 """
 from __future__ import annotations
 
@@ -100,10 +105,10 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
         if isinstance(data, list):
             data = {"logs": data}
         elif not (isinstance(data, dict) and set(data) == {"logs"}):
-            raise service.ApiError(400, "body", "a JSON list of {ts, level, message} is expected")
+            raise service.ApiError(400, "body", "a JSON list of {ts, level, message, seq?} is expected")
         body = LogsIn.model_validate(data)
-        n = service.add_logs(s, node, run_id, body.logs)
-        resp = jsonify({"run_id": run_id, "stored": n})
+        stored, duplicates = service.add_logs(s, node, run_id, body.logs)
+        resp = jsonify({"run_id": run_id, "stored": stored, "duplicates": duplicates})
         resp.status_code = 201
         return resp
 

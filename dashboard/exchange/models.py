@@ -109,15 +109,22 @@ class JobRun(Base):
 
 
 class RunLog(Base):
-    """Log lines of one run."""
+    """Log lines of one run.
+
+    ``seq`` is the node's line number within the run (optional): a line whose seq is already stored for the run
+    is a retried POST and is skipped; the unique index makes that hold under concurrent retries too (NULLs never
+    collide, so lines without seq are stored every time).
+    """
     __tablename__ = "exchange_run_log"
-    __table_args__ = (Index("ix_exchange_run_log_run_ts", "run_pk", "ts"),)
+    __table_args__ = (Index("ix_exchange_run_log_run_ts", "run_pk", "ts"),
+                      Index("ux_exchange_run_log_run_seq", "run_pk", "seq", unique=True))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_pk: Mapped[int] = mapped_column(ForeignKey("exchange_run.id", ondelete="CASCADE"), nullable=False)
     ts: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     level: Mapped[str] = mapped_column(String(8), nullable=False)
     message: Mapped[str] = mapped_column(Text, nullable=False)
+    seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class Heartbeat(Base):

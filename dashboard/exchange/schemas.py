@@ -15,6 +15,7 @@ from dashboard.exchange.models import JOB_CODES
 
 MAX_MESSAGE = 4000
 MAX_LOG_LINES = 1000
+MAX_LOG_SEQ = 10**9
 MAX_ROWS = 10**11
 EARLIEST = dt.datetime(2000, 1, 1)
 RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
@@ -82,9 +83,12 @@ class RunIn(_Body):
 
 
 class LogLineIn(_Body):
+    """One log line. ``seq`` (optional) is the node's line number within the run: a line whose seq the run
+    already has is skipped, so a node may resend a POST after a timeout without storing its lines twice."""
     ts: Timestamp
     level: Literal["DEBUG", "INFO", "WARN", "WARNING", "ERROR"]
     message: str = Field(min_length=1, max_length=MAX_MESSAGE)
+    seq: Annotated[int, Field(ge=0, le=MAX_LOG_SEQ, strict=True)] | None = None
 
     @field_validator("level", mode="before")
     @classmethod

@@ -256,16 +256,49 @@ def upsert_run(s: Session, node: ExchangeNode, body: Any) -> tuple[JobRun, bool]
     return run, False
 
 
-def add_logs(s: Session, node: ExchangeNode, run_id: str, lines: list[Any]) -> int:
+def add_logs(s: Session, node: ExchangeNode, run_id: str, lines: list[Any]) -> tuple[int, int]:
+    """Store the log lines of a run; returns (stored, duplicates).
+
+    A line with a ``seq`` the run already has — from an earlier POST or earlier in this one — is a duplicate and
+    is skipped (a node's retried POST stores nothing twice). Lines without seq are always stored.
+    """
     run = s.scalar(select(JobRun).where(JobRun.run_id == run_id))
     if run is None:
         raise ApiError(404, "run_id", f"unknown run {run_id}")
     if run.node_id != node.id:
         raise ApiError(403, "run_id", "run belongs to another node")
-    s.execute(RunLog.__table__.insert(), [
-        {"run_pk": run.id, "ts": line.ts, "level": "WARN" if line.level == "WARNING" else line.level,
-         "message": line.message} for line in lines])
-    return len(lines)
+    rows, seen = [], set()
+    for line in lines:
+        if line.seq is not None:
+            if line.seq in seen:
+                continue
+            seen.add(line.seq)
+        rows.append({"run_pk": run.id, "ts": line.ts, "level": "WARN" if line.level == "WARNING" else line.level,
+                     "message": line.message, "seq": line.seq})
+    stored = _insert_new_log_lines(s, rows)
+    return stored, len(lines) - stored
+
+
+def _insert_new_log_lines(s: Session, rows: list[dict[str, Any]]) -> int:
+    """INSERT the rows, skipping those whose (run_pk, seq) is stored; returns how many were inserted.
+
+    ON CONFLICT DO NOTHING on the unique index rather than a look-up before inserting: two copies of one POST in
+    flight at once (the node timed out while the first was still being handled) would both pass a look-up and the
+    second would then fail on the index.
+    """
+    if not rows:
+        return 0
+    dialect = s.get_bind().dialect.name
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        raise NotImplementedError(f"app database {dialect}: only SQLite and PostgreSQL are supported")
+    table = RunLog.__table__
+    stmt = (dialect_insert(table).on_conflict_do_nothing(index_elements=[table.c.run_pk, table.c.seq])
+            .returning(table.c.id))
+    return len(s.execute(stmt, rows).all())     # RETURNING yields the inserted rows only
 
 
 def commands_for_node(s: Session, node: ExchangeNode) -> list[dict[str, Any]]:
@@ -580,11 +613,16 @@ def job_runs(cfg: Config, node_code: str | None = None, job_code: str | None = N
 
 
 def run_logs(cfg: Config, run_id: str, limit: int = 5000) -> pd.DataFrame:
-    """Log lines of one run in time order (ts, level, message); empty when the run is unknown."""
+    """Log lines of one run in time order (ts, level, message); empty when the run is unknown.
+
+    Lines of one second keep the node's order by seq (lines without seq after them, SQLite and PostgreSQL alike),
+    then the order they arrived in.
+    """
     with _session(cfg) as s:
         return _frame(s.execute(
             select(RunLog.ts, RunLog.level, RunLog.message).join(JobRun, JobRun.id == RunLog.run_pk)
-            .where(JobRun.run_id == run_id).order_by(RunLog.ts, RunLog.id).limit(limit)))
+            .where(JobRun.run_id == run_id)
+            .order_by(RunLog.ts, RunLog.seq.asc().nulls_last(), RunLog.id).limit(limit)))
 
 
 class SettingsInvalid(ValueError):

@@ -5,7 +5,8 @@ a 3-minute extraction takes 3 s) while every timestamp sent is the real clock (t
 judges liveness by its own clock). Heartbeats go at the node's real interval (liveness is real time).
 One node (the last village / township node by code) falls silent after ``offline_after`` real seconds and
 stays silent, so the map shows an offline node after 3 intervals. Each node polls its commands and executes
-re-runs: ack picked → a new run → ack done with the new run_id (or failed).
+re-runs: ack picked → a new run → ack done with the new run_id (or failed). Log lines carry ``seq`` (a counter
+per run), so a log POST that timed out is sent once more without storing lines twice.
 """
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class SimNode:
     silent: bool = False
     active_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     busy_commands: set[int] = field(default_factory=set)
+    log_seq: dict[str, int] = field(default_factory=dict)   # run_id → seq of its next log line
 
 
 @dataclass
@@ -101,14 +103,21 @@ class Simulator:
         heapq.heappush(self._heap, (time.monotonic() + max(0.0, delay_s), next(self._seq), action))
 
     # ------------------------------------------------------------ HTTP
-    def _call(self, node: SimNode, method: str, path: str, body: Any = None) -> requests.Response | None:
-        try:
-            resp = self.http.request(method, self.url + "/api/exchange" + path, json=body, timeout=10,
-                                     headers={"Authorization": f"Bearer {node.token}"})
-        except requests.RequestException as exc:
-            self.stats.errors += 1
-            self.stats.last_error = f"{node.code} {path}: {exc}"
-            return None
+    def _call(self, node: SimNode, method: str, path: str, body: Any = None, retries: int = 0
+              ) -> requests.Response | None:
+        """One API request; ``retries`` more attempts after a network error or timeout (only for idempotent
+        requests: the server may have stored the first attempt)."""
+        for attempt in range(retries + 1):
+            try:
+                resp = self.http.request(method, self.url + "/api/exchange" + path, json=body, timeout=10,
+                                         headers={"Authorization": f"Bearer {node.token}"})
+                break
+            except requests.RequestException as exc:
+                if attempt < retries:
+                    continue
+                self.stats.errors += 1
+                self.stats.last_error = f"{node.code} {path}: {exc}"
+                return None
         if resp.status_code >= 400:
             self.stats.errors += 1
             self.stats.last_error = f"{node.code} {path}: {resp.status_code} {resp.text[:200]}"
@@ -157,8 +166,7 @@ class Simulator:
             return
         self.stats.runs += 1
         node.active_runs[run_id] = run
-        self._call(node, "POST", f"/runs/{run_id}/logs",
-                   [{"ts": started, "level": "INFO", "message": f"开始抽取 {code} 增量数据"}])
+        self._post_logs(node, run_id, [{"ts": started, "level": "INFO", "message": f"开始抽取 {code} 增量数据"}])
         fail = (not rerun) and self.rng.random() < FAIL_RATE
         duration_min = 1 + extracted / 4000 + self.rng.uniform(0, 3)
         self._at(self._sim_minutes_to_s(duration_min), lambda: self._finish_run(node, run, extracted, fail, rerun))
@@ -169,6 +177,7 @@ class Simulator:
                     rerun: dict | None) -> None:
         node.active_runs.pop(run["run_id"], None)
         if self._is_silent(node):
+            node.log_seq.pop(run["run_id"], None)
             return                                        # it went silent mid-run: the run stays open
         body = dict(run, finished_at=_iso())
         if fail:
@@ -186,7 +195,8 @@ class Simulator:
                     {"ts": _iso(), "level": "INFO", "message": f"入库 {extracted - rejected} 行，拒收 {rejected} 行"}]
         ok = self._call(node, "POST", "/runs", body) is not None
         if ok:
-            self._call(node, "POST", f"/runs/{run['run_id']}/logs", logs)
+            self._post_logs(node, run["run_id"], logs)
+        node.log_seq.pop(run["run_id"], None)            # the run is over: no more lines
         if rerun is not None:
             state = "done" if ok and not fail else "failed"
             self._call(node, "POST", f"/commands/{rerun['id']}/ack",
@@ -194,6 +204,13 @@ class Simulator:
                         "message": f"重跑 {rerun['run_id']} → {run['run_id']}"})
             node.busy_commands.discard(rerun["id"])
             self.stats.reruns += int(state == "done")
+
+    def _post_logs(self, node: SimNode, run_id: str, lines: list[dict[str, Any]]) -> None:
+        """POST log lines numbered by the run's counter; resent once after a timeout (the seqs make it safe)."""
+        first = node.log_seq.get(run_id, 0)
+        node.log_seq[run_id] = first + len(lines)
+        self._call(node, "POST", f"/runs/{run_id}/logs",
+                   [dict(line, seq=first + i) for i, line in enumerate(lines)], retries=1)
 
     def _poll(self, node: SimNode) -> None:
         if self._is_silent(node):
@@ -258,6 +275,7 @@ class Simulator:
                 self._call(node, "POST", "/runs", dict(run, status="success", finished_at=_iso(), rows_extracted=0,
                                                        rows_loaded=0, rows_rejected=0))
             node.active_runs.clear()
+            node.log_seq.clear()
 
 
 def run_simulator(cfg: Config, url: str = "http://127.0.0.1:8050", speed: float = 60.0,
