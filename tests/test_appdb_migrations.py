@@ -90,13 +90,17 @@ def _columns(url: str, name: str) -> list[str]:
 
 
 def _metadata_before_alembic(tables: set[str] | frozenset[str] = BASELINE_TABLES) -> MetaData:
-    """A copy of the models as they were before alembic: exchange_run_log without seq and its unique index."""
+    """A copy of the models as they were before alembic: exchange_run_log without seq and its unique index,
+    backlog columns 32-bit."""
     md = MetaData()
     for t in Base.metadata.sorted_tables:
         if t.name not in tables:
             continue
         if t.name != "exchange_run_log":
-            t.to_metadata(md)
+            copy = t.to_metadata(md)
+            for column in ("last_backlog", "backlog"):       # 32-bit before revision 0003
+                if column in copy.c:
+                    copy.c[column].type = Integer()
             continue
         Table(t.name, md,                               # the RunLog model before revision 0002
               Column("id", Integer, primary_key=True),
@@ -162,7 +166,11 @@ def test_baseline_is_what_create_all_made(tmp_path: Path) -> None:
         with sqlite3.connect(path) as con:
             return {(t, n): " ".join((sql or "").split()) for t, n, sql in
                     con.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '%alembic%'")}
-    assert ddl(old) == ddl(new)
+    # revision 0003 widened the backlog columns since: the models now declare BIGINT where 0001 has INTEGER
+    before_0003 = {k: v.replace("last_backlog BIGINT", "last_backlog INTEGER").replace(" backlog BIGINT",
+                                                                                         " backlog INTEGER")
+                   for k, v in ddl(old).items()}
+    assert before_0003 == ddl(new)
 
 
 # ---------------------------------------------------------------- init_app_db
@@ -318,3 +326,23 @@ def test_add_logs_skips_stored_seqs_on_both_dialects(new_url, tmp_path: Path) ->
     logs = service.run_logs(cfg, "R-1")
     assert list(logs.columns) == ["ts", "level", "message"]
     assert logs["message"].tolist() == ["line 0", "line 1", "line 2", "line 3", "line None", "line None"]
+
+
+def test_backlog_beyond_32_bits_is_stored_on_both_dialects(new_url) -> None:  # noqa: ANN001
+    """Revision 0003: a heartbeat's backlog of 3 billion rows (the API allows up to 10¹¹) fits on PostgreSQL too,
+    also in a database upgraded from 0002 with rows in it."""
+    from dashboard.exchange.models import ExchangeNode, Heartbeat
+    url = new_url()
+    command.upgrade(alembic_config(url), "0002")
+    _some_rows(url)
+    init_app_db(url)
+    assert _revision(url) == HEAD and _diff(url) == []
+    _assert_rows_kept(url)
+    big = 3_000_000_000
+    with session_factory(url)() as s, s.begin():
+        node = s.get(ExchangeNode, 1)
+        node.last_backlog = big
+        s.add(Heartbeat(node_id=1, ts=NOW, received_at=NOW, backlog=big))
+    with session_factory(url)() as s:
+        assert s.get(ExchangeNode, 1).last_backlog == big
+        assert s.scalars(select(Heartbeat.backlog)).all() == [big]

@@ -278,3 +278,26 @@ def test_public_prefix_constant_matches_routes(ex_app):  # noqa: ANN001, F811
     from dashboard.exchange.api import PUBLIC_PREFIX
     rules = [r.rule for r in ex_app.server.url_map.iter_rules() if r.endpoint.startswith("exchange_api.")]
     assert len(rules) == 5 and all(rule.startswith(PUBLIC_PREFIX) for rule in rules)
+
+
+def test_api_prefix_answers_json_never_the_page_shell(client, ex_cfg):  # noqa: ANN001, F811
+    """No login is needed under the API prefix, so it must not fall through to the dashboard's page route."""
+    for path in ("/api/exchange/nope", "/api/exchange/", "/api/exchange/runs/R1"):
+        r = client.get(path)
+        assert r.status_code == 404 and r.is_json, path
+        assert r.get_json()["errors"][0]["field"] == "path"
+        assert b"<html" not in r.data.lower()
+    r = client.get("/api/exchange/heartbeat")
+    assert r.status_code == 405 and r.headers["Allow"] == "POST" and r.get_json()["errors"][0]["field"] == "method"
+    r = client.post("/api/exchange/commands", json={})
+    assert r.status_code == 405 and r.headers["Allow"] == "GET"
+    h = token_for(ex_cfg, "EX-H001")
+    assert client.get("/api/exchange/commands", headers=h).status_code == 200      # real routes unaffected
+
+
+def test_heartbeat_backlog_beyond_32_bits_is_stored(client, ex_cfg):  # noqa: ANN001, F811
+    h = token_for(ex_cfg, "EX-T001")
+    r = client.post("/api/exchange/heartbeat", headers=h, json={"ts": NOW.isoformat(), "backlog": 3_000_000_000})
+    assert r.status_code == 204
+    with session_factory(ex_cfg.app_db_url)() as s:
+        assert s.scalar(select(ExchangeNode).where(ExchangeNode.code == "EX-T001")).last_backlog == 3_000_000_000

@@ -258,11 +258,12 @@ def test_documented_time_and_id_rules(client, ex_cfg, beijing_time):  # noqa: AN
     assert logs["message"].tolist() == ["已重试"] and logs["level"].tolist() == ["WARN"]
 
 
-def test_wrong_method_or_path_is_not_the_json_error_body(client, ex_cfg):  # noqa: ANN001, F811
-    """Documented: a wrong path or method does not answer the JSON error body (405, or the site's HTML)."""
+def test_wrong_method_or_path_answers_the_json_error_body(client, ex_cfg):  # noqa: ANN001, F811
+    """Documented: a wrong path is a JSON 404 (field path), a wrong method a JSON 405 (field method, Allow)."""
     h = token_for(ex_cfg, EXAMPLE_NODE)
     r = client.post(API + "/commands/first/ack", json={"state": "picked"}, headers=h)
-    assert r.status_code == 405 and r.mimetype != "application/json"
+    assert r.status_code == 404 and r.is_json and r.get_json()["errors"][0]["field"] == "path"
     r = client.get(API + "/heartbeat", headers=h)
-    assert r.mimetype != "application/json"
+    assert r.status_code == 405 and r.is_json and r.get_json()["errors"][0]["field"] == "method"
+    assert r.headers["Allow"] == "POST"
 

@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException
 
 from dashboard.appdb import session_factory
 from dashboard.config import Config
@@ -125,3 +126,25 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
         return jsonify(service.command_json(cmd))
 
     server.register_blueprint(bp)
+
+    @server.before_request
+    def _api_paths_answer_json() -> Response | None:
+        """Under the API prefix only the API answers: an unknown path is a JSON 404 and a known path with another
+        method a JSON 405, never the dashboard's page shell (whose catch-all route would otherwise take any GET
+        here — the prefix needs no login)."""
+        if not request.path.startswith(PUBLIC_PREFIX) or (request.endpoint or "").startswith(bp.name + "."):
+            return None
+        adapter = server.url_map.bind_to_environ(request.environ)
+        allowed = []
+        for method in ("GET", "POST"):
+            try:
+                endpoint, _args = adapter.match(request.path, method=method)
+            except HTTPException:
+                continue
+            if endpoint.startswith(bp.name + "."):
+                allowed.append(method)
+        if allowed:
+            resp = _errors(405, [{"field": "method", "message": f"use {' or '.join(allowed)}"}])
+            resp.headers["Allow"] = ", ".join(allowed)
+            return resp
+        return _errors(404, [{"field": "path", "message": "no such API route"}])

@@ -52,7 +52,7 @@ class ExchangeNode(Base):
     last_cpu: Mapped[float | None] = mapped_column(Float)
     last_mem: Mapped[float | None] = mapped_column(Float)
     last_disk: Mapped[float | None] = mapped_column(Float)
-    last_backlog: Mapped[int | None] = mapped_column(Integer)
+    last_backlog: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=_now)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     updated_by: Mapped[str | None] = mapped_column(String(64))
@@ -140,7 +140,7 @@ class Heartbeat(Base):
     cpu: Mapped[float | None] = mapped_column(Float)
     mem: Mapped[float | None] = mapped_column(Float)
     disk: Mapped[float | None] = mapped_column(Float)
-    backlog: Mapped[int | None] = mapped_column(Integer)
+    backlog: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class NodePresenceHour(Base):
