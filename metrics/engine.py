@@ -180,6 +180,16 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     if _mi(start) > _mi(end):
         raise IndicatorError(f"起始月份晚于结束月份 (start {start} is after end {end})")
 
+    # Months after the data's last month hold nothing yet: a period reaching past it is computed over the months
+    # that have data and flagged partial. Otherwise a stock measure ("期末", the period's last month) would read an
+    # empty future month, a monthly average would divide by months not yet lived, and YoY would compare a part of
+    # this period with the whole of last year's.
+    last_day = qperiods.last_data_date(url)
+    if last_day is not None:
+        last_month = f"{last_day.year:04d}-{last_day.month:02d}"
+        if start <= last_month < end:
+            end = last_month
+
     org_level = None
     if org:
         org_level = qorg.org_level(org, url)

@@ -308,3 +308,20 @@ def test_periods_cover_and_clip():
     assert [p.label for p in ps] == ["2024Q4", "2025Q1"]
     assert [len(p.months) for p in ps] == [2, 2] and all(p.partial for p in ps)
     assert [p.label for p in periods("year", "2024-12", "2025-01")] == ["2024", "2025"]
+
+
+def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> None:  # noqa: ANN001
+    """The tiny demo's data end in November 2026: 2026Q4 is computed over October–November and flagged partial;
+    a stock indicator takes November (not the empty December), and YoY compares October–November 2025."""
+    from queries.periods import last_data_date
+    url = demo_cfg.mart_url
+    last = last_data_date(url)
+    assert (last.year, last.month) == (2026, 11)
+    q = compute(["htn_standard_rate", "up_referrals"], "county", "quarter", "2026-10", "2026-12", mart_url=url)
+    nov = compute(["htn_standard_rate"], "county", "month", "2026-11", "2026-11", mart_url=url)
+    htn = q[q["indicator_id"] == "htn_standard_rate"].iloc[0]
+    assert htn["period"] == "2026Q4" and htn["months"] == 2 and "部分期间" in htn["note"]
+    assert not math.isnan(htn["value"]) and htn["value"] == nov.iloc[0]["value"]
+    up = q[q["indicator_id"] == "up_referrals"].iloc[0]
+    months_2025 = compute(["up_referrals"], "county", "month", "2025-10", "2025-11", mart_url=url)
+    assert up["yoy_value"] == months_2025["value"].sum()

@@ -136,3 +136,14 @@ def test_fmt_periods():
     assert f.fmt_period_zh("quarter", "2025Q1") == "2025年第1季度"
     assert f.fmt_period_zh("month", "2025-12") == "2025年12月"
     assert f.fmt_period_zh("month", "2025Q1") == "2025Q1"
+
+
+def test_period_options_mark_every_unfinished_period() -> None:
+    """Data complete to October 2026 (November partial): November, 2026Q4 and 2026 are unfinished; October,
+    2026Q3 and 2025 are not."""
+    from dashboard.callbacks.shell import period_options
+    labels = {g: {o["value"]: o["label"] for o in period_options(g, "2025-01", "2026-11", "2026-10", cur)}
+              for g, cur in (("month", "2026-10"), ("quarter", "2026Q4"), ("year", "2026"))}
+    assert labels["month"]["2026-11"].endswith("（未结束）") and "未结束" not in labels["month"]["2026-10"]
+    assert labels["quarter"]["2026Q4"].endswith("（未结束）") and "未结束" not in labels["quarter"]["2026Q3"]
+    assert labels["year"]["2026"].endswith("（未结束）") and "未结束" not in labels["year"]["2025"]

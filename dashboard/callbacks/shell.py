@@ -96,10 +96,10 @@ def month_range_of_mart(mart_url: str, default_month: str) -> tuple[str, str]:
 def period_options(grain: str, first: str, last: str, last_complete: str, current: str) -> list[dict[str, Any]]:
     """Dropdown options of every period in the data range, newest first; incomplete periods are marked."""
     options = []
-    last_complete_period = urlstate.month_to_period(last_complete, grain)
     for p in urlstate.periods_between(grain, first, last):
         label = fmt_period_zh(grain, p)
-        if p > last_complete_period and urlstate.period_bounds(grain, p)[1] > last_complete:
+        # a period is unfinished when it ends after the last complete month (the current quarter and year too)
+        if urlstate.period_bounds(grain, p)[1] > last_complete:
             label += "（未结束）"
         options.append({"label": label, "value": p})
     if current not in {o["value"] for o in options}:
