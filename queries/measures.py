@@ -394,20 +394,35 @@ def chronic_hosp_counts(mart_url: str, spec_ends: list[tuple[int, str, str]], by
     return df
 
 
-def missing_uploads(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
-    """(month, inst_code, source) where an institution that normally reports a source has no rows.
+# Upload gaps, one rule for the engine's completeness flag and the cockpit's data-freshness banner.
+# An institution "normally reports" a source when it has rows of it in at least half of the months in which any
+# institution reported it. In a month it is incomplete when it has no rows at all, or (daily sources) fewer days
+# with data than 80 % of what it usually covers: its usual share of the busiest institution's days in its other
+# months, times the busiest institution's days this month (which also scales a month still running). A village
+# clinic open three days a week is therefore not "incomplete" every month, and a centre silent for a week is.
+UPLOAD_GAPS_SQL = """
+WITH best AS (SELECT source, month, MAX(days) AS best FROM r_inst_month GROUP BY source, month),
+     nmonths AS (SELECT source, COUNT(*) AS n FROM best GROUP BY source),
+     normal AS (SELECT r.inst_code, r.source, COUNT(*) AS cnt,
+                       SUM(CAST(r.days AS DOUBLE PRECISION) / b.best) AS share_sum
+                FROM r_inst_month r JOIN best b ON b.source = r.source AND b.month = r.month
+                JOIN nmonths k ON k.source = r.source
+                GROUP BY r.inst_code, r.source, k.n HAVING 2 * COUNT(*) >= k.n),
+     cand AS (SELECT b.month, n.inst_code, n.source, r.days, b.best,
+                     CASE WHEN r.days IS NULL THEN n.share_sum / n.cnt
+                          WHEN n.cnt > 1 THEN (n.share_sum - CAST(r.days AS DOUBLE PRECISION) / b.best) / (n.cnt - 1)
+                          ELSE 1.0 END AS usual
+              FROM best b JOIN normal n ON n.source = b.source
+              LEFT JOIN r_inst_month r ON r.month = b.month AND r.inst_code = n.inst_code AND r.source = n.source
+              WHERE b.month >= :lo AND b.month <= :hi),
+     gaps AS (SELECT month, inst_code, source, COALESCE(days, 0) AS days_with_data,
+                     CAST(ROUND(usual * best) AS INTEGER) AS days_expected,
+                     CASE WHEN days IS NULL THEN 1 ELSE 0 END AS missing_month
+              FROM cand
+              WHERE days IS NULL OR (source <> 'resource_month' AND days < 0.8 * usual * best))"""
 
-    "Normally reports" = has rows of that source in at least half of the months in which any institution
-    reported that source; only those months are checked.
-    """
-    sql = """
-WITH months AS (SELECT DISTINCT source, month FROM r_inst_month),
-     nmonths AS (SELECT source, COUNT(*) AS n FROM months GROUP BY source),
-     normal AS (SELECT r.inst_code, r.source FROM r_inst_month r JOIN nmonths k ON k.source = r.source
-                GROUP BY r.inst_code, r.source, k.n HAVING 2 * COUNT(*) >= k.n)
-SELECT m.month, n.inst_code, n.source
-FROM months m JOIN normal n ON n.source = m.source
-WHERE m.month >= :lo AND m.month <= :hi
-  AND NOT EXISTS (SELECT 1 FROM r_inst_month r
-                  WHERE r.month = m.month AND r.inst_code = n.inst_code AND r.source = n.source)"""
+
+def missing_uploads(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
+    """(month, inst_code, source) of the upload gaps (:data:`UPLOAD_GAPS_SQL`) in months month_lo..month_hi."""
+    sql = UPLOAD_GAPS_SQL + "\nSELECT month, inst_code, source FROM gaps"
     return _run(mart_url, sql, {"lo": month_lo, "hi": month_hi})

@@ -70,28 +70,15 @@ def last_complete_month(mart_url: str) -> str | None:
 
 
 def incomplete_institutions(mart_url: str, month: str) -> pd.DataFrame:
-    """Institutions with missing uploads in ``month``: inst_code, name, source, days_with_data, days_expected,
-    missing_months (1 when the source is absent for the whole month although the institution normally reports it).
-
-    Daily sources (outpatient, inpatient, lab) are compared with the days up to the last data date; an
-    institution counts as incomplete for a source when it has fewer days with data than 80 % of the days the
-    busiest institution has for that source in the month, or none at all while it normally reports it.
-    """
-    sql = """
-WITH nmonths AS (SELECT source, COUNT(DISTINCT month) AS n FROM r_inst_month GROUP BY source),
-     normal AS (SELECT r.inst_code, r.source FROM r_inst_month r JOIN nmonths k ON k.source = r.source
-                GROUP BY r.inst_code, r.source, k.n HAVING 2 * COUNT(*) >= k.n),
-     cur AS (SELECT inst_code, source, days FROM r_inst_month WHERE month = :m),
-     best AS (SELECT source, MAX(days) AS days FROM cur GROUP BY source)
-SELECT n.inst_code, i.name, n.source, COALESCE(c.days, 0) AS days_with_data, b.days AS days_expected,
-       CASE WHEN c.days IS NULL THEN 1 ELSE 0 END AS missing_month
-FROM normal n
-JOIN institution i ON i.inst_code = n.inst_code
-LEFT JOIN cur c ON c.inst_code = n.inst_code AND c.source = n.source
-LEFT JOIN best b ON b.source = n.source
-WHERE c.days IS NULL OR (n.source <> 'resource_month' AND c.days < 0.8 * b.days)
-ORDER BY n.inst_code, n.source"""
-    return read_df(mart_url, sql, {"m": month})
+    """Institutions with upload gaps in ``month`` (the rule of ``queries.measures.UPLOAD_GAPS_SQL``, which the
+    engine's completeness flag uses too): inst_code, name, source, days_with_data, days_expected, missing_month
+    (1 when the source is absent for the whole month although the institution normally reports it)."""
+    from queries.measures import UPLOAD_GAPS_SQL
+    sql = UPLOAD_GAPS_SQL + """
+SELECT g.inst_code, i.name, g.source, g.days_with_data, g.days_expected, g.missing_month
+FROM gaps g JOIN institution i ON i.inst_code = g.inst_code
+ORDER BY g.inst_code, g.source"""
+    return read_df(mart_url, sql, {"lo": month, "hi": month})
 
 
 def mart_meta(mart_url: str, key: str) -> str:

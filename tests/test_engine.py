@@ -325,3 +325,16 @@ def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> Non
     up = q[q["indicator_id"] == "up_referrals"].iloc[0]
     months_2025 = compute(["up_referrals"], "county", "month", "2025-10", "2025-11", mart_url=url)
     assert up["yoy_value"] == months_2025["value"].sum()
+
+
+def test_engine_completeness_agrees_with_the_freshness_banner(demo_cfg) -> None:  # noqa: ANN001
+    """One rule for upload gaps: the institutions the cockpit banner lists for October 2026 are exactly those the
+    engine flags incomplete, and they include the demo's planted silent week (T005)."""
+    from queries.periods import incomplete_institutions
+    url = demo_cfg.mart_url
+    gaps = incomplete_institutions(url, "2026-10")
+    assert "T005" in set(gaps["inst_code"])
+    listed = set(gaps.loc[gaps["source"] == "outpatient_visit", "inst_code"])      # the indicator's source
+    df = compute(["op_antibiotic_rate"], "institution", "month", "2026-10", "2026-10", mart_url=url)
+    flagged = set(df.loc[~df["complete"].astype(bool), "org_code"])
+    assert flagged == listed & set(df["org_code"])
