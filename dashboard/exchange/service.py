@@ -28,6 +28,7 @@ import pandas as pd
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from dashboard.accounts.masking import mask_text
 from dashboard.appdb import init_app_db, session_factory
 from dashboard.config import Config
 from dashboard.exchange.models import (COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH, ExchangeCommand,
@@ -230,10 +231,14 @@ def upsert_run(s: Session, node: ExchangeNode, body: Any) -> tuple[JobRun, bool]
                                                 ExchangeJob.job_code == body.job_code))
     if job is None:
         raise ApiError(400, "job_code", f"node {node.code} has no job {body.job_code}")
+    # A node's error text can quote a patient's ID or mobile number (个人信息保护法: store the least): masked
+    # before it is stored or compared, so a replay of the same run still matches the stored (masked) row.
+    values = {f: getattr(body, f) for f in RUN_FIELDS}
+    values["error"] = mask_text(values["error"])
     run = s.scalar(select(JobRun).where(JobRun.run_id == body.run_id))
     if run is None:
         run = JobRun(run_id=body.run_id, node_id=node.id, job_code=body.job_code, received_at=now_local(),
-                     **{f: getattr(body, f) for f in RUN_FIELDS})
+                     **values)
         s.add(run)
         s.flush()
         return run, True
@@ -244,12 +249,14 @@ def upsert_run(s: Session, node: ExchangeNode, body: Any) -> tuple[JobRun, bool]
     if run.status != "running":
         if body.status == "running":
             return run, False
-        same = all(getattr(run, f) == getattr(body, f) for f in RUN_FIELDS)
+        # mask the stored side too: a row stored before masking existed still equals its own replay
+        same = all((mask_text(getattr(run, f)) if f == "error" else getattr(run, f)) == values[f]
+                   for f in RUN_FIELDS)
         if not same:
             raise ApiError(409, "status", f"run {run.run_id} already finished ({run.status})")
         return run, False
     for f in RUN_FIELDS:
-        value = getattr(body, f)
+        value = values[f]
         if value is not None or f in ("finished_at",):
             setattr(run, f, value)
     run.updated_at = now_local()
@@ -274,7 +281,7 @@ def add_logs(s: Session, node: ExchangeNode, run_id: str, lines: list[Any]) -> t
                 continue
             seen.add(line.seq)
         rows.append({"run_pk": run.id, "ts": line.ts, "level": "WARN" if line.level == "WARNING" else line.level,
-                     "message": line.message, "seq": line.seq})
+                     "message": mask_text(line.message), "seq": line.seq})   # masked as the run's error
     stored = _insert_new_log_lines(s, rows)
     return stored, len(lines) - stored
 
