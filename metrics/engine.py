@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -79,10 +79,11 @@ class Period:
     start_index: int          # first calendar month of the period (index)
     months: tuple[int, ...]   # months actually covered (clipped to the range)
     size: int                 # calendar months in the full period
+    running: bool = False     # holds the data's last month while that month is still running
 
     @property
     def partial(self) -> bool:
-        return len(self.months) < self.size
+        return self.running or len(self.months) < self.size
 
 
 def _period_of(index: int, grain: str) -> tuple[str, int, int]:
@@ -185,10 +186,13 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     # empty future month, a monthly average would divide by months not yet lived, and YoY would compare a part of
     # this period with the whole of last year's.
     last_day = qperiods.last_data_date(url)
+    running_month = None        # the month of the last data day when that day is not the month's last
     if last_day is not None:
         last_month = f"{last_day.year:04d}-{last_day.month:02d}"
         if start <= last_month < end:
             end = last_month
+        if (last_day + dt.timedelta(days=1)).month == last_day.month:
+            running_month = _mi(last_month)
 
     org_level = None
     if org:
@@ -221,7 +225,7 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         return empty
     scope_insts = None if scope.all_institutions else frozenset(scope.inst_codes)
 
-    main = periods(grain, start, end)
+    main = [replace(p, running=True) if running_month in p.months else p for p in periods(grain, start, end)]
     # month sets needed: each main period, its YoY twin, its MoM predecessor (+ their YoY twins for growth)
     specs: dict[tuple[int, ...], int] = {}
     has_growth = any(i.kind == "growth" for i in wanted)

@@ -322,6 +322,10 @@ def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> Non
     htn = q[q["indicator_id"] == "htn_standard_rate"].iloc[0]
     assert htn["period"] == "2026Q4" and htn["months"] == 2 and "部分期间" in htn["note"]
     assert not math.isnan(htn["value"]) and htn["value"] == nov.iloc[0]["value"]
+    # November itself runs to the 24th: partial too; October is a whole month
+    assert "部分期间" in nov.iloc[0]["note"]
+    octo = compute(["htn_standard_rate"], "county", "month", "2026-10", "2026-10", mart_url=url)
+    assert octo.iloc[0]["note"] is None or "部分期间" not in octo.iloc[0]["note"]
     up = q[q["indicator_id"] == "up_referrals"].iloc[0]
     months_2025 = compute(["up_referrals"], "county", "month", "2025-10", "2025-11", mart_url=url)
     assert up["yoy_value"] == months_2025["value"].sum()
