@@ -11,7 +11,19 @@ def _run(tmp_path, monkeypatch, args, stdin=None):  # noqa: ANN001, ANN201
     return CliRunner().invoke(cli, args, input=stdin)
 
 
+def _tiny_mart(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """Institutions H001…, T001… in DATA_DIR's mart (the CLI checks --inst codes against it)."""
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MART_URL", raising=False)
+    from dashboard.config import load_config
+    from queries.connection import dispose_engines
+    from tests.exchange_fixtures import build_tiny_mart
+    build_tiny_mart(load_config())
+    dispose_engines()
+
+
 def test_users_commands(tmp_path, monkeypatch):  # noqa: ANN001
+    _tiny_mart(tmp_path, monkeypatch)
     r = _run(tmp_path, monkeypatch, ["users", "create", "wang", "--role", "manager", "--inst", "H001"], "Strong-Pw1\n")
     assert r.exit_code == 0, r.output
     r = _run(tmp_path, monkeypatch, ["users", "create", "li", "--role", "leader"], "weak\n")
@@ -21,7 +33,7 @@ def test_users_commands(tmp_path, monkeypatch):  # noqa: ANN001
     r = _run(tmp_path, monkeypatch, ["users", "create", "wang", "--role", "leader"], "Strong-Pw1\n")
     assert r.exit_code != 0 and "已存在" in r.output
     r = _run(tmp_path, monkeypatch, ["users", "list"])
-    assert "wang" in r.output and "H001" in r.output and "须改密" in r.output and "li " not in r.output
+    assert "wang" in r.output and "县人民医院（H001）" in r.output and "须改密" in r.output and "li " not in r.output
     assert _run(tmp_path, monkeypatch, ["users", "unlock", "wang"]).exit_code == 0
     assert _run(tmp_path, monkeypatch, ["users", "unlock", "nobody"]).exit_code != 0
     assert _run(tmp_path, monkeypatch, ["users", "reset-password", "wang"], "Other-Pw22\n").exit_code == 0
@@ -57,3 +69,43 @@ def test_demo_accounts_written_once(tmp_path, monkeypatch):  # noqa: ANN001
     from dashboard.accounts.service import authenticate
     for role, (user, pw) in again.items():
         assert authenticate(cfg, user, pw)[1] == "success"
+
+
+def test_create_refuses_unknown_institution(tmp_path, monkeypatch):  # noqa: ANN001
+    """--inst is checked against the mart's institutions, as in the admin form; nothing is stored when refused."""
+    r = _run(tmp_path, monkeypatch, ["users", "create", "early", "--role", "manager", "--inst", "H001"],
+             "Strong-Pw1\n")
+    assert r.exit_code != 0 and "无法核对机构代码" in r.output       # no mart yet: an unchecked code is refused
+    _tiny_mart(tmp_path, monkeypatch)
+    r = _run(tmp_path, monkeypatch, ["users", "create", "zhou", "--role", "manager", "--inst", "ZZZ999"],
+             "Strong-Pw1\n")
+    assert r.exit_code != 0 and "机构代码不存在：ZZZ999" in r.output
+    r = _run(tmp_path, monkeypatch, ["users", "create", "zhou", "--role", "manager", "--inst", "T001",
+                                     "--inst", "ZZZ999"], "Strong-Pw1\n")
+    assert r.exit_code != 0 and "ZZZ999" in r.output and "T001" not in r.output.split("不存在")[1]
+    r = _run(tmp_path, monkeypatch, ["users", "create", "zhou", "--role", "manager", "--inst", "T001"],
+             "Strong-Pw1\n")
+    assert r.exit_code == 0, r.output
+    r = _run(tmp_path, monkeypatch, ["users", "set", "zhou", "--inst", "ZZZ999"])
+    assert r.exit_code != 0 and "机构代码不存在" in r.output
+    from dashboard.accounts.service import get_user_view
+    from dashboard.config import load_config
+    cfg = load_config()
+    assert get_user_view(cfg, "early") is None and get_user_view(cfg, "zhou").inst_codes == ("T001",)
+
+
+def test_set_keeps_one_active_admin(tmp_path, monkeypatch):  # noqa: ANN001
+    """The last active administrator can be neither demoted nor disabled from the command line."""
+    assert _run(tmp_path, monkeypatch, ["users", "create", "root1", "--role", "admin"], "Strong-Pw1\n").exit_code == 0
+    r = _run(tmp_path, monkeypatch, ["users", "set", "root1", "--role", "auditor"])
+    assert r.exit_code != 0 and "至少须保留一个启用的系统管理员" in r.output
+    r = _run(tmp_path, monkeypatch, ["users", "set", "root1", "--disable"])
+    assert r.exit_code != 0 and "至少须保留一个启用的系统管理员" in r.output
+    assert _run(tmp_path, monkeypatch, ["users", "create", "root2", "--role", "admin"], "Strong-Pw1\n").exit_code == 0
+    assert _run(tmp_path, monkeypatch, ["users", "set", "root1", "--role", "auditor"]).exit_code == 0
+    r = _run(tmp_path, monkeypatch, ["users", "set", "root2", "--disable"])
+    assert r.exit_code != 0 and "至少须保留一个启用的系统管理员" in r.output
+    from dashboard.accounts.service import get_user_view
+    from dashboard.config import load_config
+    cfg = load_config()
+    assert get_user_view(cfg, "root1").role == "auditor" and get_user_view(cfg, "root2").is_active

@@ -42,12 +42,18 @@ def users_group() -> None:
 @click.option("--name", "display_name", default="", help="显示名")
 def create_cmd(username: str, role: str, insts: tuple[str, ...], display_name: str) -> None:
     """创建账号；密码从提示或标准输入读取，首次登录须修改。"""
+    from dashboard.accounts.institutions import check_institutions
     from dashboard.accounts.service import AccountError, check_password_policy, create_user
     cfg = _cfg()
+    try:
+        # the admin form's check: codes the mart knows (asked before the password, so a typo costs nothing)
+        codes = check_institutions(cfg, role, insts) if insts else []
+    except AccountError as exc:
+        _fail(exc)
     password = _read_password(username)
     try:
         check_password_policy(password, username)
-        user = create_user(cfg, username, role, password, list(insts), display_name)
+        user = create_user(cfg, username, role, password, codes or list(insts), display_name)
     except AccountError as exc:
         _fail(exc)
     click.echo(f"已创建 {user.username} ({user.role_zh})" + (f" 机构: {','.join(user.inst_codes)}"
@@ -87,9 +93,15 @@ def unlock_cmd(username: str) -> None:
 @click.option("--disable/--enable", default=None)
 def set_cmd(username: str, role: str | None, insts: tuple[str, ...], disable: bool | None) -> None:
     """修改角色、机构范围或停用/启用账号。"""
-    from dashboard.accounts.service import AccountError, update_user
+    from dashboard.accounts.institutions import check_institutions
+    from dashboard.accounts.service import AccountError, get_user_view, update_user
+    cfg = _cfg()
     try:
-        user = update_user(_cfg(), username, role=role, inst_codes=list(insts) if insts else None,
+        codes = None
+        if insts:
+            current = get_user_view(cfg, username)
+            codes = check_institutions(cfg, role or (current.role if current else None), insts) or list(insts)
+        user = update_user(cfg, username, role=role, inst_codes=codes,
                            is_active=None if disable is None else not disable)
     except AccountError as exc:
         _fail(exc)
@@ -99,12 +111,16 @@ def set_cmd(username: str, role: str | None, insts: tuple[str, ...], disable: bo
 @users_group.command("list")
 def list_cmd() -> None:
     """列出账号。"""
+    from dashboard.accounts.institutions import describe_institutions, institution_names
     from dashboard.accounts.service import list_users
-    rows = list_users(_cfg())
+    cfg = _cfg()
+    rows = list_users(cfg)
+    names = institution_names(cfg) if any(u.inst_codes for u in rows) else None
     click.echo(f"{'username':<20} {'role':<9} {'状态':<6} institutions")
     for u in rows:
         state = "停用" if not u.is_active else "锁定" if u.locked else "须改密" if u.must_change_password else "正常"
-        click.echo(f"{u.username:<20} {u.role:<9} {state:<6} {','.join(u.inst_codes)}{'  (演示)' if u.is_demo else ''}")
+        click.echo(f"{u.username:<20} {u.role:<9} {state:<6} {describe_institutions(u.inst_codes, names)}"
+                   f"{'  (演示)' if u.is_demo else ''}")
 
 
 @users_group.command("purge-logs")

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from dashboard.accounts import clock
-from dashboard.accounts.audit import add_audit_row
+from dashboard.accounts.audit import add_audit_row, current_actor
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
 from dashboard.accounts.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES
 from dashboard.appdb import init_app_db, session_factory
@@ -176,11 +176,26 @@ def create_user(cfg: Config, username: str, role: str, password: str, inst_codes
 def update_user(cfg: Config, username: str, *, role: str | None = None, inst_codes: list[str] | None = None,
                 display_name: str | None = None, is_active: bool | None = None,
                 actor: tuple[str, str, str] | None = None) -> UserView:
-    """Change role, scope, display name or active flag (audited as one change). Disabling ends the sessions."""
+    """Change role, scope, display name or active flag (audited as one change). Disabling ends the sessions.
+
+    Refused (AccountError): changing one's own role or disabling oneself (an administrator turning into an auditor
+    would hold both powers for the rest of the session — 三权分立), and any change that leaves no active
+    administrator (nobody could manage accounts any more).
+    """
+    acting = (actor or current_actor())[0]
     with _session(cfg) as session, session.begin():
         user = _get_user(session, username)
         before = _snapshot(user)
         new_role = role if role is not None else user.role
+        if acting == user.username:
+            if new_role != user.role:
+                raise AccountError("不能修改自己的角色，请由另一名系统管理员操作")
+            if is_active is not None and not is_active and user.is_active:
+                raise AccountError("不能停用自己的账号，请由另一名系统管理员操作")
+        was_admin = user.role == ADMIN and bool(user.is_active)
+        stays_admin = new_role == ADMIN and (bool(user.is_active) if is_active is None else bool(is_active))
+        if was_admin and not stays_admin:
+            _keep_an_admin(session, user.id)
         codes = inst_codes if inst_codes is not None else (user.inst_codes if new_role == MANAGER else [])
         codes = _validate_role_scope(new_role, codes)
         user.role = new_role
@@ -207,6 +222,15 @@ def update_user(cfg: Config, username: str, *, role: str | None = None, inst_cod
                   "user.enable" if not before["is_active"] and after["is_active"] else "user.update")
         add_audit_row(session, action, username, before, after, actor=actor)
         return _view(user)
+
+
+def _keep_an_admin(session: Session, leaving_id: int) -> None:
+    """Refuse when no other active administrator remains (rows locked on PostgreSQL: two admins demoting each
+    other at once cannot both pass)."""
+    others = session.scalars(select(User.id).where(User.role == ADMIN, User.is_active.is_(True),
+                                                   User.id != leaving_id).with_for_update()).all()
+    if not others:
+        raise AccountError("至少须保留一个启用的系统管理员账号：请先为另一账号分配系统管理员角色")
 
 
 def reset_password(cfg: Config, username: str, new_password: str,

@@ -10,7 +10,8 @@ from dash import Input, Output, State, ctx, html, no_update
 from dashboard.accounts import logs as logs_service
 from dashboard.accounts import service
 from dashboard.accounts.access import require_roles, require_state_change
-from dashboard.accounts.roles import ADMIN, AUDITOR, MANAGER
+from dashboard.accounts.institutions import check_institutions, describe_institutions, institution_names
+from dashboard.accounts.roles import ADMIN, AUDITOR
 
 
 def _cfg():  # noqa: ANN202
@@ -18,26 +19,9 @@ def _cfg():  # noqa: ANN202
     return get_config()
 
 
-def _institutions(cfg) -> list[dict]:  # noqa: ANN001
-    """Institution options from the mart (empty when no mart is built yet)."""
-    try:
-        from mart.db import mart_exists
-        if not mart_exists(cfg):
-            return []
-        from queries.account_orgs import institutions_for_accounts
-        df = institutions_for_accounts(cfg.mart_url)
-    except Exception:  # noqa: BLE001  (mart unreadable: no options rather than a broken page)
-        return []
-    return [{"label": f"{r.name}（{r.inst_code}）", "value": r.inst_code} for r in df.itertuples()]
-
-
 def _check_insts(cfg, role: str | None, insts: list[str] | None) -> list[str]:  # noqa: ANN001
-    codes = list(insts or []) if role == MANAGER else []
-    known = {o["value"] for o in _institutions(cfg)}
-    unknown = [c for c in codes if known and c not in known]
-    if unknown:
-        raise service.AccountError(f"机构代码不存在：{', '.join(unknown)}")
-    return codes
+    """The scope to store: the same check as ``python app.py users create --inst`` (codes the mart knows)."""
+    return check_institutions(cfg, role, insts)
 
 
 def _state(u: service.UserView) -> str:
@@ -66,12 +50,14 @@ def register(app: dash.Dash) -> None:
         require_roles(ADMIN)
         cfg = _cfg()
         users = service.list_users(cfg)
+        names = institution_names(cfg)
         rows = [{"username": u.username, "display_name": u.display_name, "role_zh": u.role_zh,
-                 "inst_codes": ", ".join(u.inst_codes), "state": _state(u) + ("（演示）" if u.is_demo else ""),
+                 "inst_codes": describe_institutions(u.inst_codes, names),
+                 "state": _state(u) + ("（演示）" if u.is_demo else ""),
                  "last_login_at": u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "—"}
                 for u in users]
         options = [{"label": f"{u.username}（{u.role_zh}）", "value": u.username} for u in users]
-        insts = _institutions(cfg)
+        insts = [{"label": f"{name}（{code}）", "value": code} for code, name in (names or {}).items()]
         return rows, options, insts, insts
 
     @app.callback(Output("admin-create-result", "children"), Output("admin-users-refresh", "data"),
@@ -121,7 +107,8 @@ def register(app: dash.Dash) -> None:
         try:
             if action == "admin-save":
                 user = service.update_user(cfg, username, role=role, inst_codes=_check_insts(cfg, role, insts))
-                message = f"已保存 {user.username}：{user.role_zh} {', '.join(user.inst_codes)}"
+                message = (f"已保存 {user.username}：{user.role_zh} "
+                           f"{describe_institutions(user.inst_codes, institution_names(cfg))}").rstrip()
             elif action == "admin-reset":
                 password = service.generate_password()
                 service.reset_password(cfg, username, password)
