@@ -171,8 +171,23 @@ def _user_box(info: dict | None) -> html.Div:
     return html.Div([
         html.Span(info.get("display_name") or info.get("username") or "", className="user-name"),
         html.Span(info.get("role_zh") or info.get("role") or "", className="user-role"),
-        html.A("退出", href="/logout", className="logout-link"),
+        _logout_form(),
     ], id=ids.USER_BOX, className="user-box")
+
+
+def _logout_form() -> html.Form:
+    """退出: a POST with the session's CSRF token (a GET /logout only asks for confirmation, so a foreign page
+    cannot log the user out with a link or an image)."""
+    try:
+        from dashboard.accounts.web import csrf_token
+        token = csrf_token()
+    except Exception as exc:  # noqa: BLE001 — outside a request (layout validation) there is no session
+        log.debug("no csrf token: %s", exc)
+        token = ""
+    return html.Form([
+        dcc.Input(type="hidden", name="csrf_token", value=token, id="logout-csrf"),
+        html.Button("退出", type="submit", className="logout-link", id="logout-button"),
+    ], action="/logout", method="post", className="logout-form")
 
 
 def shell() -> html.Div:

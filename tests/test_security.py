@@ -167,6 +167,37 @@ def test_login_rate_limit_per_ip(flask_app, app_cfg):  # noqa: ANN001
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
 
 
+def test_rate_limited_login_is_a_chinese_429_page_and_logged(flask_app, app_cfg):  # noqa: ANN001
+    flask_app.server.config["LOGIN_RATE_LIMIT"] = "2 per minute"
+    try:
+        answers = [login_client(flask_app, "flooder", "x")[1] for _ in range(4)]
+    finally:
+        flask_app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
+    assert [r.status_code for r in answers] == [401, 401, 429, 429]
+    limited = answers[-1]
+    page = limited.get_data(as_text=True)
+    assert "登录尝试过于频繁" in page and "后再试" in page and 'lang="zh-CN"' in page
+    assert "Too Many Requests" not in page and "per 1 minute" not in page
+    assert "login.css" in page                              # the login page's style
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    results = [x.result for x in rows(app_cfg, LoginLog, username="flooder")]
+    assert results == ["unknown_user", "unknown_user", "rate_limited", "rate_limited"]
+    from dashboard.accounts.logs import login_log
+    shown = login_log(app_cfg, 1, "flooder")["result"].tolist()
+    assert shown[0] == "尝试过于频繁（已限流）"
+
+
+def test_login_rate_limit_env_is_checked(monkeypatch):  # noqa: ANN001
+    from dashboard.accounts.web import DEFAULT_LOGIN_RATE_LIMIT, login_rate_limit_from_env
+    monkeypatch.delenv("LOGIN_RATE_LIMIT", raising=False)
+    assert login_rate_limit_from_env() == DEFAULT_LOGIN_RATE_LIMIT
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "60 per minute;600 per hour")
+    assert login_rate_limit_from_env() == "60 per minute;600 per hour"
+    monkeypatch.setenv("LOGIN_RATE_LIMIT", "lots")
+    with pytest.raises(ValueError, match="LOGIN_RATE_LIMIT"):
+        login_rate_limit_from_env()
+
+
 def test_login_log_has_ip_and_institution(flask_app, app_cfg):  # noqa: ANN001
     user, pw = read_demo_accounts(app_cfg)["manager"]
     login_client(flask_app, user, pw)
@@ -214,11 +245,65 @@ def test_logout_replay_rejected(flask_app, app_cfg):  # noqa: ANN001
     c, _ = login_client(flask_app, "leaver", pw)
     cookie = c.get_cookie("ygt_session").value
     assert c.get("/").status_code == 200
-    c.get("/logout")
+    logout(c)
     replay = flask_app.server.test_client()
     replay.set_cookie("ygt_session", cookie)
     assert replay.get("/").status_code == 302
     assert replay.post("/_dash-update-component", json=page_call("/")).status_code == 401
+
+
+def logout(client) -> None:  # noqa: ANN001
+    """Log out as the browser does: the confirm page's form (POST with the CSRF token)."""
+    page = client.get("/logout").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = client.post("/logout", data={"csrf_token": token}, headers={"Origin": "http://localhost"})
+    assert r.status_code == 302 and r.headers["Location"] == "/login"
+
+
+def test_get_logout_only_asks_and_post_needs_the_csrf_token(flask_app, app_cfg):  # noqa: ANN001
+    """A foreign page's <img src=/logout> or a plain form post cannot end the session."""
+    pw = _new_user(app_cfg, "stayer")
+    c, _ = login_client(flask_app, "stayer", pw)
+    r = c.get("/logout")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "确定要退出登录吗" in page and 'method="post"' in page
+    assert c.get("/").status_code == 200                     # still logged in after the GET
+    assert c.post("/logout").status_code == 400               # no token
+    assert c.post("/logout", data={"csrf_token": "forged"}).status_code == 400
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert c.post("/logout", data={"csrf_token": token},        # the right token from another site
+                  headers={"Origin": "https://evil.example"}).status_code == 400
+    assert c.get("/").status_code == 200 and not rows(app_cfg, UserSession, end_reason="logout",
+                                                      user_id=get_user_view(app_cfg, "stayer").id)
+    logout(c)
+    assert c.get("/").status_code == 302
+    assert rows(app_cfg, UserSession, end_reason="logout", user_id=get_user_view(app_cfg, "stayer").id)
+    # anonymous: /logout goes to the login page, never to login?next=/logout
+    r = flask_app.server.test_client().get("/logout")
+    assert r.status_code == 302 and r.headers["Location"] == "/login"
+
+
+def test_shell_logout_is_a_post_form_with_the_session_token(flask_app, app_cfg):  # noqa: ANN001
+    pw = _new_user(app_cfg, "header")
+    c, _ = login_client(flask_app, "header", pw)
+    layout = c.get("/_dash-layout").get_json()
+
+    def walk(node):  # noqa: ANN001, ANN202
+        if isinstance(node, dict):
+            yield node
+            for v in node.values():
+                yield from walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from walk(v)
+    forms = [n for n in walk(layout) if n.get("type") == "Form" and n.get("props", {}).get("action") == "/logout"]
+    assert len(forms) == 1 and forms[0]["props"]["method"] == "post", "no POST /logout form in the shell"
+    inputs = [n["props"] for n in walk(forms[0]) if n.get("props", {}).get("name") == "csrf_token"]
+    button = [n["props"] for n in walk(forms[0]) if n.get("type") == "Button"]
+    assert len(inputs) == 1 and button and button[0]["children"] == "退出" and button[0]["type"] == "submit"
+    sent = inputs[0]["value"]
+    r = c.post("/logout", data={"csrf_token": sent}, headers={"Origin": "http://localhost"})
+    assert r.status_code == 302 and c.get("/").status_code == 302
 
 
 # ---------------------------------------------------------------- password policy and forced change

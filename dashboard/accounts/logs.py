@@ -14,7 +14,8 @@ from dashboard.appdb import session_factory
 from dashboard.config import Config
 
 LOGIN_RESULT_ZH = {"success": "成功", "bad_password": "密码错误", "bad_password_locked": "密码错误并锁定",
-                   "locked": "账号已锁定", "unknown_user": "用户不存在", "disabled": "账号已停用"}
+                   "locked": "账号已锁定", "unknown_user": "用户不存在", "disabled": "账号已停用",
+                   "rate_limited": "尝试过于频繁（已限流）"}
 MAX_ROWS = 2000
 
 

@@ -338,6 +338,13 @@ def authenticate(cfg: Config, username: str, password: str, ip: str = "", user_a
         return (user if result == "success" else None), result
 
 
+def record_login_attempt(cfg: Config, username: str, result: str, ip: str = "", user_agent: str = "") -> None:
+    """A login-log row for an attempt refused before the password was checked (e.g. ``rate_limited``)."""
+    with _session(cfg) as session, session.begin():
+        session.add(LoginLog(ts=clock.now(), username=(username or "").strip()[:64] or "-", inst_code="",
+                             ip=(ip or "")[:64], result=result[:32], user_agent=(user_agent or "")[:256]))
+
+
 _dummy_hash: list[str] = []
 
 

@@ -82,6 +82,13 @@ def _csrf_token() -> str:
     return token
 
 
+def csrf_token() -> str:
+    """The session's form CSRF token (login, password and logout forms; the shell's 退出 button); '' outside a
+    request."""
+    from flask import has_request_context
+    return _csrf_token() if has_request_context() else ""
+
+
 def _check_form_csrf() -> bool:
     sent = request.form.get("csrf_token", "")
     return bool(sent) and hmac.compare_digest(sent, session.get("_csrf", "")) and same_origin(strict=False)
@@ -155,7 +162,8 @@ def _deny(status: int, message: str) -> Response:
         return redirect(url_for("accounts.login") + "?" + urlencode({"next": nxt}))
     info_role = getattr(current_user, "role", "") if current_user.is_authenticated else ""
     html = render_template("forbidden.html", title="无权访问", message=None,
-                           role_zh=ROLE_ZH.get(info_role, "未登录"), home=home_path(info_role))
+                           role_zh=ROLE_ZH.get(info_role, "未登录"), home=home_path(info_role),
+                           csrf_token=_csrf_token())
     return Response(html, status=status, mimetype="text/html")
 
 
@@ -169,7 +177,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "") == "1",
         SESSION_COOKIE_NAME="ygt_session", PERMANENT_SESSION_LIFETIME=service.ABSOLUTE_LIFETIME,
         REMEMBER_COOKIE_DURATION=0, DEBUG=False,
-        LOGIN_RATE_LIMIT=os.environ.get("LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT),
+        LOGIN_RATE_LIMIT=login_rate_limit_from_env(),
     )
     server.session_interface = _RequestSecureSessionInterface()
     if os.environ.get("TRUST_PROXY") == "1":
@@ -193,7 +201,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
     limiter = _make_limiter(server, cfg)
 
     @bp.route("/login", methods=["GET", "POST"])
-    @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+    @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], on_breach=_rate_limited)
     def login():  # noqa: ANN202
         nxt = safe_next(request.values.get("next")) or ""
         if request.method == "GET":
@@ -225,8 +233,16 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
 
     @bp.route("/logout", methods=["GET", "POST"])
     def logout():  # noqa: ANN202
-        if current_user.is_authenticated:
-            service.end_session(_cfg(), current_user.sid, "logout")
+        # Only a POST with the session's CSRF token logs out: a GET (a link or an <img> on a foreign page) only
+        # shows the confirm page, so no other site can end a user's session.
+        if not current_user.is_authenticated:
+            return redirect(url_for("accounts.login"))
+        if request.method == "GET" or not _check_form_csrf():
+            message = None if request.method == "GET" else "页面已过期，请再次点击退出登录"
+            html = render_template("logout.html", title="退出登录", message=message, csrf_token=_csrf_token(),
+                                   home=home_path(current_user.role))
+            return Response(html, status=200 if request.method == "GET" else 400, mimetype="text/html")
+        service.end_session(_cfg(), current_user.sid, "logout")
         logout_user()
         session.clear()
         return redirect(url_for("accounts.login"))
@@ -262,10 +278,10 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         path = request.path
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path.startswith(public_api):
             return None
+        if path == "/logout":
+            return None     # the view answers (login page when anonymous, never a login?next=/logout loop)
         if not current_user.is_authenticated:
             return _deny(401, "未登录或会话已过期")
-        if path == "/logout":
-            return None
         if current_user.change_required and path != "/password":
             if _wants_json():
                 return _deny(403, "须先修改密码")
@@ -324,6 +340,38 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         return _deny(403, exc.description or "无权访问")
 
     _install_headers(app, server)
+
+
+def _rate_limited(limit) -> Response:  # noqa: ANN001  (flask_limiter RequestLimit)
+    """The answer to a login POST over the per-IP limit: the login page's style in Chinese, 429 + Retry-After,
+    and a login-log row (result ``rate_limited``) so that the auditor sees the burst."""
+    retry_after = max(1, int(round(limit.reset_at - time.time())))
+    username = (request.form.get("username", "") or "")[:64]
+    try:
+        service.record_login_attempt(_cfg(), username, "rate_limited", ip=request.remote_addr or "",
+                                     user_agent=request.headers.get("User-Agent", ""))
+    except Exception:  # noqa: BLE001  (the refusal must not turn into a 500 because a log write failed)
+        current_app.logger.exception("login log write failed")
+    wait = f"{retry_after} 秒" if retry_after < 120 else f"{(retry_after + 59) // 60} 分钟"
+    html = render_template("ratelimited.html", title="登录尝试过于频繁", wait=wait,
+                           message=f"本机所在网络的登录尝试过于频繁，请 {wait}后再试。")
+    resp = Response(html, status=429, mimetype="text/html")
+    resp.headers["Retry-After"] = str(retry_after)
+    return resp
+
+
+def login_rate_limit_from_env() -> str:
+    """``LOGIN_RATE_LIMIT`` (Flask-Limiter syntax, e.g. ``30 per minute;300 per hour``) or the default; an
+    unparsable value stops the start rather than fail every login later."""
+    value = os.environ.get("LOGIN_RATE_LIMIT", "").strip() or DEFAULT_LOGIN_RATE_LIMIT
+    from limits import parse_many
+    try:
+        if not parse_many(value):
+            raise ValueError(value)
+    except ValueError as exc:
+        raise ValueError(f"LOGIN_RATE_LIMIT={value!r} is not a rate limit such as '10 per minute;100 per hour'"
+                         ) from exc
+    return value
 
 
 def _make_limiter(server: Flask, cfg: Config):  # noqa: ANN202
