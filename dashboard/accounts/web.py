@@ -207,7 +207,9 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         if request.method == "GET":
             if current_user.is_authenticated:
                 return redirect(nxt or home_path(current_user.role))
-            return render_template("login.html", title="用户登录", message=None, next=nxt, username="",
+            # expired=1: sent here by assets/session_expiry.js when a page's callbacks met an ended session
+            message = "会话已过期，请重新登录" if request.args.get("expired") == "1" else None
+            return render_template("login.html", title="用户登录", message=message, next=nxt, username="",
                                    csrf_token=_csrf_token())
         username = request.form.get("username", "")[:64]
         if not _check_form_csrf():
