@@ -1,12 +1,16 @@
 """Exports of page tables: CSV (UTF-8 with BOM so Excel opens Chinese) and real .xlsx (openpyxl).
 
 Both take a DataFrame and a mapping of column → Chinese header; values are written as numbers (not formatted
-strings) so that a spreadsheet can compute with them and a test can compare them with the engine.
+strings) so that a spreadsheet can compute with them and a test can compare them with the engine. ``decimals``
+(column → places) rounds a column as the page shows it: the CSV writes exactly that many places, the workbook
+keeps numeric cells with a matching number format (thousands separators). True/False read 是/否.
 """
 from __future__ import annotations
 
 import io
+import math
 import re
+import unicodedata
 from typing import Mapping
 
 import pandas as pd
@@ -17,6 +21,7 @@ BOM = "\ufeff"
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\s]+')
 # Spreadsheet formula injection: cells starting with these are prefixed so Excel shows them as text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MIN_WIDTH, MAX_WIDTH = 8, 48        # Excel column widths, in characters of the default font
 
 
 def _frame(df: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.DataFrame:
@@ -29,9 +34,25 @@ def _frame(df: pd.DataFrame, headers: Mapping[str, str] | None) -> pd.DataFrame:
     else:
         out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(_safe_text)
+        if pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].map(_yes_no)
+        elif out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: _safe_text(_yes_no(v)))
     return out
+
+
+def _yes_no(value: object) -> object:
+    """Booleans as people read them (是/否); anything else unchanged."""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return "是" if value else "否"
+    return value
+
+
+def _renamed(decimals: Mapping[str, int] | None, headers: Mapping[str, str] | None) -> dict[str, int]:
+    """``decimals`` keyed by the exported (renamed) column."""
+    if not decimals:
+        return {}
+    return {(headers or {}).get(k, k): int(v) for k, v in decimals.items()}
 
 
 def _safe_text(value: object) -> object:
@@ -48,20 +69,64 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def to_csv_bytes(df: pd.DataFrame, headers: Mapping[str, str] | None = None) -> bytes:
-    """CSV encoded as UTF-8 with a byte-order mark (Excel on Windows then reads Chinese correctly)."""
-    text = _frame(df, headers).to_csv(index=False, lineterminator="\r\n")
+def _number(value: object) -> float | None:
+    """A finite float, or None (missing, text)."""
+    if value is None or isinstance(value, (bool, str)):
+        return None
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) or math.isinf(f) else f
+
+
+def to_csv_bytes(df: pd.DataFrame, headers: Mapping[str, str] | None = None,
+                 decimals: Mapping[str, int] | None = None) -> bytes:
+    """CSV encoded as UTF-8 with a byte-order mark (Excel on Windows then reads Chinese correctly).
+
+    Columns in ``decimals`` are written with exactly that many places (no thousands separators, so the file
+    reads back as numbers); missing values are empty.
+    """
+    frame = _frame(df, headers)
+    for col, places in _renamed(decimals, headers).items():
+        if col in frame.columns:
+            frame[col] = [_fixed(v, places) for v in frame[col]]
+    text = frame.to_csv(index=False, lineterminator="\r\n")
     return (BOM + text).encode("utf-8")
 
 
+def _fixed(value: object, places: int) -> str:
+    """``12.345, 1 → '12.3'``; missing → ''; never '-0.0'."""
+    f = _number(value)
+    if f is None:
+        return ""
+    text = f"{f:.{places}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def number_format(places: int) -> str:
+    """Excel number format with thousands separators and ``places`` decimals: 2 → ``#,##0.00``."""
+    return "#,##0" + ("." + "0" * places if places > 0 else "")
+
+
+def display_width(text: str) -> int:
+    """Width of a text in Excel character units: CJK and full-width characters count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
 def to_xlsx_bytes(df: pd.DataFrame, headers: Mapping[str, str] | None = None, sheet: str = "数据",
-                  title: str | None = None) -> bytes:
-    """An .xlsx workbook (openpyxl) with one sheet: optional title row, bold header, numbers as numbers."""
+                  title: str | None = None, decimals: Mapping[str, int] | None = None) -> bytes:
+    """An .xlsx workbook (openpyxl) with one sheet: optional title row, bold header, numbers as numbers.
+
+    Columns in ``decimals`` hold numbers rounded to that many places with a matching number format; column
+    widths fit the header and the values as displayed (CJK counted double).
+    """
     from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
     frame = _frame(df, headers)
+    places = _renamed(decimals, headers)
     wb = Workbook()
     ws = wb.active
     ws.title = _UNSAFE_NAME.sub("_", sheet)[:31] or "数据"
@@ -72,12 +137,32 @@ def to_xlsx_bytes(df: pd.DataFrame, headers: Mapping[str, str] | None = None, sh
     header_row = ws.max_row
     for cell in ws[header_row]:
         cell.font = Font(bold=True)
+        cell.alignment = Alignment(vertical="center", wrap_text=False)
+    widths = [display_width(str(c)) for c in frame.columns]
     for row in frame.itertuples(index=False):
-        ws.append([_cell(v) for v in row])
+        values = []
+        for idx, v in enumerate(row):
+            col = frame.columns[idx]
+            if col in places:
+                f = _number(v)
+                values.append(None if f is None else round(f, places[col]) + 0.0)
+            else:
+                values.append(_cell(v))
+        ws.append(values)
+        for idx, v in enumerate(values):
+            col = frame.columns[idx]
+            shown = (f"{v:,.{places[col]}f}" if col in places and v is not None else
+                     "" if v is None else str(v))
+            widths[idx] = max(widths[idx], display_width(shown))
+    first_data = header_row + 1
     for idx, col in enumerate(frame.columns, start=1):
-        width = max([len(str(col))] + [len(str(v)) for v in frame.iloc[:200, idx - 1].tolist()]) + 2
-        ws.column_dimensions[get_column_letter(idx)].width = min(max(width * 1.6, 8), 48)
-    ws.freeze_panes = ws.cell(row=header_row + 1, column=1)
+        letter = get_column_letter(idx)
+        if col in places:
+            fmt = number_format(places[col])
+            for (cell,) in ws.iter_rows(min_row=first_data, min_col=idx, max_col=idx):
+                cell.number_format = fmt
+        ws.column_dimensions[letter].width = min(max(widths[idx - 1] + 2, MIN_WIDTH), MAX_WIDTH)
+    ws.freeze_panes = ws.cell(row=first_data, column=1)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

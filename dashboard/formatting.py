@@ -104,3 +104,30 @@ def fmt_period_zh(grain: str, period: str) -> str:
     if grain == "month" and _MONTH_RE.match(period):
         return fmt_month_zh(period)
     return period or MISSING
+
+
+def display_target(target_text: str | None) -> str | None:
+    """A target text as the pages show it, or None when there is no target to show.
+
+    The catalogue writes "参考" alone for indicators that are watched without a value (surgery shares,
+    control rates …): "目标 参考" would read as a target whose value is missing, so those show "无目标".
+    "≥ 60% (参考)" (a reference value) is kept.
+    """
+    text = (target_text or "").strip()
+    if not text or text == "参考":
+        return None
+    return text
+
+
+def is_flat_change(ratio: Any, decimals: int = 1) -> bool:
+    """True when a relative change shows as 0 at ``decimals`` places of a percentage (−0.04 % → "0.0%")."""
+    f = _as_float(ratio)
+    return f is not None and round(abs(f) * 100, decimals) == 0
+
+
+_ENGLISH_ASIDE = re.compile(r"\s*\([\x20-\x7e]*[A-Za-z][\x20-\x7e]*\)")
+
+
+def zh_only(text: Any) -> str:
+    """Drop English asides in parentheses from an engine note: "部分期间 (partial period)" → "部分期间"."""
+    return _ENGLISH_ASIDE.sub("", str(text or "")).strip()

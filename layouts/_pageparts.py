@@ -45,6 +45,7 @@ TABLE_BOX = "ind-table-box"
 EXPORT_CSV = "ind-export-csv"
 EXPORT_XLSX = "ind-export-xlsx"
 DOWNLOAD = "ind-download"
+EXPORT_MSG = "ind-export-msg"
 
 DIRECTION_ZH = {"up": "越高越好", "down": "越低越好", "band": "区间适宜", None: "监测"}
 
@@ -71,25 +72,38 @@ def _direction_key(direction: Any) -> str | None:
     return None
 
 
+def formula_text(entry: Any) -> str:
+    """"分子 ÷ 分母（×100）", or just the numerator for a count (an indicator without a denominator)."""
+    factor = _attr(entry, "factor")
+    times = f"（×{factor:g}）" if isinstance(factor, (int, float)) and factor != 1 else ""
+    numerator = _attr(entry, "numerator_zh") or "分子"
+    if not _attr(entry, "denominator") and not _attr(entry, "denominator_zh"):
+        return numerator + times
+    return f"{numerator} ÷ {_attr(entry, 'denominator_zh') or '分母'}{times}"
+
+
 def definition_panel(entry: Any) -> html.Div:
     """Formula with numerator and denominator names, unit, target, direction, basis and source."""
+    from dashboard.formatting import display_target
     unit = _attr(entry, "unit") or ""
+    available = _attr(entry, "available", True) is not False
+    has_denominator = bool(_attr(entry, "denominator") or _attr(entry, "denominator_zh"))
+    target = _attr(entry, "target_text") or ""
+    basis = "；".join(t for t in (_attr(entry, "definition"), _attr(entry, "note")) if t)
     rows = [
-        ("计算公式", f"{_attr(entry, 'numerator_zh', '分子')} ÷ {_attr(entry, 'denominator_zh', '分母')}"
-                     + (f"（×{_attr(entry, 'factor')}）" if _attr(entry, "factor") not in (None, 1, 1.0) else "")),
-        ("分子", _attr(entry, "numerator_zh", "—")),
-        ("分母", _attr(entry, "denominator_zh", "—")),
+        ("计算公式", formula_text(entry)) if available else None,
+        # a count is its numerator: the formula says it all, no 分子/分母 rows
+        ("分子", _attr(entry, "numerator_zh") or "—") if available and has_denominator else None,
+        ("分母", _attr(entry, "denominator_zh") or "—") if available and has_denominator else None,
         ("单位", unit or "—"),
-        ("目标值", _attr(entry, "target_text") or "无（监测）"),
+        ("目标值", display_target(target) or ("无目标（参考指标）" if target == "参考" else "无（监测）")),
         ("方向", DIRECTION_ZH.get(_direction_key(_attr(entry, "direction")), "监测")),
-        ("口径", _attr(entry, "definition") or "—"),
+        ("口径", basis or "—") if available else ("暂不可计算", _attr(entry, "unavailable_zh") or "缺少所需数据"),
         ("依据", _attr(entry, "source") or "—"),
     ]
     items = []
-    for label, value in rows:
+    for label, value in (r for r in rows if r is not None):
         items += [html.Dt(label), html.Dd(str(value))]
-    if _attr(entry, "available", True) is False:
-        items += [html.Dt("暂不可计算"), html.Dd(_attr(entry, "unavailable_reason") or "缺少所需数据")]
     return html.Dl(items, className="definition-list")
 
 
@@ -101,9 +115,11 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
                                    decimals=decimals, unit=unit))
         elif field in ("yoy_rel", "share"):
             # numbers (percent × 100) so that sorting is numeric; the sign shows on changes only
+            # a change that rounds to 0.0 reads "持平", not "+0.0%" / "−0.0%"
+            flat = "params.value == 0 ? '持平' : " if field == "yoy_rel" else ""
             fmt = "+,.1f" if field == "yoy_rel" else ",.1f"
             cols.append(column_def(field, header, "number", valueFormatter={
-                "function": f"params.value == null ? '—' : "
+                "function": f"params.value == null ? '—' : {flat}"
                             f"d3.format('{fmt}')(params.value) + '%'"}))
         elif field in ("numerator", "denominator"):
             cols.append(column_def(field, header, "number", decimals=2 if unit == "元" else 0))

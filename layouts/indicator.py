@@ -11,7 +11,7 @@ import dash
 from dash import dcc, html
 
 from layouts._components import page_header, section
-from layouts._pageparts import (CRUMBS, EXPORT_CSV, EXPORT_XLSX, DOWNLOAD, ID, NOTICE, SUBTITLE, TREND_BOX,
+from layouts._pageparts import (CRUMBS, EXPORT_CSV, EXPORT_MSG, EXPORT_XLSX, DOWNLOAD, ID, NOTICE, SUBTITLE, TREND_BOX,
                                 BREAKDOWN_BOX, BREAKDOWN_TITLE, RANKING_BOX, RANKING_TITLE, TABLE_BOX, _attr,
                                 definition_panel)
 
@@ -35,6 +35,8 @@ def layout(indicator_id: str | None = None, **_query: Any) -> html.Div:
     unit = _attr(entry, "unit") or ""
     decimals = int(_attr(entry, "decimals", 1) or 0)
     export = html.Div([
+        # why an export was refused (another institution's detail, no data) — the buttons never fail silently
+        html.Span(id=EXPORT_MSG, className="export-msg", role="status"),
         html.Button("导出 CSV", id=EXPORT_CSV, className="btn btn-secondary", n_clicks=0),
         html.Button("导出 Excel", id=EXPORT_XLSX, className="btn btn-secondary", n_clicks=0),
         dcc.Download(id=DOWNLOAD),

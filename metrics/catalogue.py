@@ -108,7 +108,8 @@ class Indicator:
     denominator_zh: str = ""
     definition: str = ""
     available: bool = True
-    unavailable_reason: str = ""
+    unavailable_reason: str = ""      # English first: the engine's refusals and the generated reference
+    unavailable_zh: str = ""          # the same reason as pages show it (Chinese only)
     kind: str = "ratio"               # 'ratio' | 'count' | 'growth' | 'exchange' | 'unavailable'
     growth_of: str | None = None
     township_by: str = "provider"     # how township rows group: by institution location or by residence
@@ -291,12 +292,14 @@ _RES_REF = "国家卫生健康委《“十四五”优质高效医疗卫生服�
 _PERF = "国家二级公立医院绩效考核"
 _STAT = "卫生健康统计调查制度"
 _M2024 = "紧密型县域医疗卫生共同体建设监测指标 (2024)"
+_EXCHANGE_SRC = "数据交换监测 (平台应用数据库)"
+_QUALITATIVE_ZH = "定性指标，按文件资料评估；数据契约中没有对应数据，平台不计算"
 
 _INDICATOR_LIST = [
     # ---- resources
     _i("beds_per_1k", "每千常住人口床位数", "Beds per 1,000 residents", "resources", "open_beds_last", "population",
        1000, "张", 2, "up", 7.4, None, "≥ 7.4 (参考)", "county", RES2, _RES_REF,
-       note="乡镇按机构所在地统计 (township rows: beds of institutions located there)"),
+       note="乡镇按机构所在地统计: 乡镇的床位数为位于该乡镇的机构床位之和"),
     _i("doctors_per_1k", "每千常住人口执业(助理)医师数", "Licensed doctors per 1,000 residents", "resources",
        "doctors_last", "population", 1000, "人", 2, "up", 3.2, None, "≥ 3.2 (参考)", "county", C1, _RES_REF),
     _i("nurses_per_1k", "每千常住人口注册护士数", "Registered nurses per 1,000 residents", "resources",
@@ -442,34 +445,35 @@ _INDICATOR_LIST = [
        "population", 100, "%", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence"),
     # ---- data quality and exchange (app database; computed by the exchange module)
     _i("upload_timeliness", "数据上传及时率", "Upload timeliness", "exchange", None, None, 100, "%", 1, "up", 98,
-       None, "≥ 98%", "provider", ("county", "institution"), "app database", kind="exchange",
+       None, "≥ 98%", "provider", ("county", "institution"), _EXCHANGE_SRC, kind="exchange",
        numerator_zh="在规定时间窗内成功的计划作业次数", denominator_zh="计划作业次数"),
     _i("job_success_rate", "交换作业成功率", "Exchange job success rate", "exchange", None, None, 100, "%", 1, "up",
-       99, None, "≥ 99%", "provider", ("county", "institution"), "app database", kind="exchange",
+       99, None, "≥ 99%", "provider", ("county", "institution"), _EXCHANGE_SRC, kind="exchange",
        numerator_zh="状态为成功的作业次数", denominator_zh="已结束的作业次数"),
     _i("node_online_rate", "交换节点在线率", "Exchange nodes online", "exchange", None, None, 100, "%", 1, "up", 100,
-       None, "100%", "provider", ("county",), "app database", kind="exchange",
+       None, "100%", "provider", ("county",), _EXCHANGE_SRC, kind="exchange",
        numerator_zh="最近3个心跳周期内有心跳的节点数", denominator_zh="节点数"),
     _i("reject_rate", "数据拒收率", "Rejected rows rate", "exchange", None, None, 100, "%", 2, "down", None, 0.5,
-       "≤ 0.5%", "provider", ("county", "institution"), "app database", kind="exchange",
+       "≤ 0.5%", "provider", ("county", "institution"), _EXCHANGE_SRC, kind="exchange",
        numerator_zh="被拒收行数之和", denominator_zh="抽取行数之和"),
     # ---- not computable from the data contract
     _i("monitor_2024_1", "紧密型医共体建设定性指标 #1 (责权清晰)", "2024 monitoring indicator #1 (qualitative)",
        "health", None, None, 1, "", 0, "up", None, None, "定性", "county", C1, _M2024 + " #1", available=False,
        kind="unavailable", unavailable_reason="not available: qualitative indicator assessed by document review "
-       "(定性指标, 数据契约无对应数据)"),
+       "(定性指标, 数据契约无对应数据)", unavailable_zh=_QUALITATIVE_ZH),
     _i("monitor_2024_2", "紧密型医共体建设定性指标 #2 (运行高效)", "2024 monitoring indicator #2 (qualitative)",
        "health", None, None, 1, "", 0, "up", None, None, "定性", "county", C1, _M2024 + " #2", available=False,
        kind="unavailable", unavailable_reason="not available: qualitative indicator assessed by document review "
-       "(定性指标, 数据契约无对应数据)"),
+       "(定性指标, 数据契约无对应数据)", unavailable_zh=_QUALITATIVE_ZH),
     _i("monitor_2024_3", "紧密型医共体建设定性指标 #3 (监管有力)", "2024 monitoring indicator #3 (qualitative)",
        "health", None, None, 1, "", 0, "up", None, None, "定性", "county", C1, _M2024 + " #3", available=False,
        kind="unavailable", unavailable_reason="not available: qualitative indicator assessed by document review "
-       "(定性指标, 数据契约无对应数据)"),
+       "(定性指标, 数据契约无对应数据)", unavailable_zh=_QUALITATIVE_ZH),
     _i("premature_chronic_mortality", "重大慢性病过早死亡率", "Premature mortality from major chronic diseases",
        "health", None, None, 100, "%", 2, "down", None, None, "参考", "county", C1, _M2024 + " #14",
        available=False, kind="unavailable",
-       unavailable_reason="not available: needs a death registry (需要死因监测登记数据)"),
+       unavailable_reason="not available: needs a death registry (需要死因监测登记数据)",
+       unavailable_zh="需要死因监测登记数据，数据契约中没有，平台暂不计算"),
 ]
 
 
@@ -549,6 +553,8 @@ def validate(indicators: dict[str, Indicator], measures: dict[str, Measure]) -> 
         if not ind.available:
             if not ind.unavailable_reason.startswith("not available"):
                 raise CatalogueError(f"{where}: unavailable_reason must start with 'not available'")
+            if not ind.unavailable_zh:
+                raise CatalogueError(f"{where}: missing unavailable_zh (the reason pages show)")
             continue
         if ind.kind == "exchange":
             continue
@@ -584,7 +590,7 @@ def _fill_text(ind: Indicator) -> Indicator:
     if ind.definition:
         definition = ind.definition
     elif not ind.available:
-        definition = ind.unavailable_reason
+        definition = ind.unavailable_zh
     elif ind.kind == "count":
         definition = f"{ind.zh} = {num_zh}"
     else:

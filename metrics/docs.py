@@ -24,7 +24,7 @@ def render() -> str:
             levels = "、".join(LEVEL_ZH[lv] for lv in ind.levels)
             definition = ind.definition + (f" ({ind.note})" if ind.note else "")
             if not ind.available:
-                definition = ind.unavailable_reason
+                definition = f"{ind.unavailable_zh}<br>{ind.unavailable_reason}"
             elif ind.kind == "exchange":
                 definition += " — computed by the exchange module (app database)"
             out.append(f"| `{ind.id}` | {ind.zh}<br>{ind.en} | {definition} | {ind.unit or '—'} | "

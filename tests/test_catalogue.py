@@ -1,6 +1,7 @@
 """Catalogue validation: every INDICATORS.md id present, labels complete, bad entries rejected."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -27,7 +28,7 @@ def test_catalogue_has_every_indicator_in_order():
     assert len(unavailable) == 4 and all(i.unavailable_reason.startswith("not available: needs") or
                                          "qualitative" in i.unavailable_reason for i in unavailable)
     assert {i.id for i in cat.INDICATORS.values() if i.kind == "exchange"} == set(MD_IDS[-4:])
-    assert all(cat.INDICATORS[i].source == "app database" for i in MD_IDS[-4:])
+    assert all("应用数据库" in cat.INDICATORS[i].source for i in MD_IDS[-4:])
 
 
 def test_labels_and_definitions_complete():
@@ -35,6 +36,36 @@ def test_labels_and_definitions_complete():
         assert ind.zh and ind.en and ind.definition and ind.topic in cat.TOPICS
         if ind.available and ind.kind in ("ratio", "growth"):
             assert ind.numerator_zh and ind.denominator_zh
+
+
+PAGE_FIELDS = ("zh", "numerator_zh", "denominator_zh", "definition", "target_text", "source", "unit", "note")
+ABBREVIATIONS = {"DDD", "DDDs"}          # an international unit, written so in Chinese documents too
+
+
+def test_texts_shown_on_pages_are_chinese():
+    """Pages show these fields as they are: no English (the unavailable reasons reached /topic/health)."""
+    english = re.compile(r"[A-Za-z]{2,}")
+    for ind in cat.INDICATORS.values():
+        fields = PAGE_FIELDS + (() if ind.available else ("unavailable_zh",))
+        for name in fields:
+            words = set(english.findall(getattr(ind, name) or "")) - ABBREVIATIONS
+            assert not words, (ind.id, name, words)
+        if not ind.available:
+            assert ind.unavailable_zh and ind.definition == ind.unavailable_zh
+            assert ind.unavailable_reason.startswith("not available")     # English kept for refusals and docs
+
+
+def test_validation_requires_a_chinese_unavailable_reason():
+    bad = dict(cat.INDICATORS)
+    bad["monitor_2024_1"] = replace(cat.INDICATORS["monitor_2024_1"], unavailable_zh="")
+    with pytest.raises(cat.CatalogueError, match="unavailable_zh"):
+        cat.validate(bad, cat.MEASURES)
+
+
+def test_docs_show_both_reasons():
+    text = render()
+    ind = cat.INDICATORS["premature_chronic_mortality"]
+    assert ind.unavailable_zh in text and ind.unavailable_reason in text
 
 
 def test_residence_indicators_never_below_township():

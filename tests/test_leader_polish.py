@@ -120,3 +120,72 @@ def test_rank_alerts_rules_on_a_small_frame():
     assert list(out["org_code"]) == ["T5", "T4", "T3", "H1"]
     villages_only = rank_alerts(df[df["org_code"] == "V1"], level)
     assert list(villages_only["org_code"]) == ["V1"]
+
+
+# ---------------------------------------------------------------------------------------------- issue 5 audit
+
+def test_alerts_leave_out_structural_zero_ratios(app_cfg):  # noqa: ANN001
+    """Township centres never refer down by design: their 下转与上转人次比 0.00 took 3 of the top 4 alerts."""
+    from dashboard.callbacks.cockpit import ALERT_INST_LEVELS, alert_ids, rank_alerts
+    from queries.periods import last_complete_month
+    month = last_complete_month(app_cfg.mart_url)
+    df = compute(alert_ids(), "institution", "month", month, month, mart_url=app_cfg.mart_url, comparisons=False)
+    tree = _org(app_cfg)
+    level = dict(zip(tree["inst_code"], tree["level"]))
+    ratio = df[(df["indicator_id"] == "down_up_ratio") & df["status"].isin(["未达标", "预警"])]
+    assert (ratio["org_code"].map(level) != "county").any(), "the demo has failing township ratios to leave out"
+    out = rank_alerts(df, level, limit=1000, per_indicator=1000)
+    hits = out[out["indicator_id"] == "down_up_ratio"]
+    assert set(hits["org_code"].map(level)) <= set(ALERT_INST_LEVELS["down_up_ratio"])
+    # the rule on a small frame: the county hospital's ratio stays, the centre's goes
+    small = pd.DataFrame([("down_up_ratio", "T1", 0.0, 0.5, "未达标", True, False),
+                          ("down_up_ratio", "H1", 0.2, 0.5, "未达标", True, False)],
+                         columns=["indicator_id", "org_code", "value", "target", "status", "complete",
+                                  "small_sample"])
+    assert list(rank_alerts(small, {"T1": "township", "H1": "county"})["org_code"]) == ["H1"]
+
+
+def _referral_figure(client, box: str) -> dict:  # noqa: ANN001
+    from layouts import _pageparts as L
+    from tests.test_maps_callbacks import _post
+    resp = _post(client, [(box, "children")], [(L.REF_READY, "data", True)], [("url", "search", PERIOD)])
+    return resp[box]["children"]["props"]["figure"]
+
+
+def test_sankey_names_sit_outside_the_link_bands(client_as):  # noqa: ANN001
+    """Plotly draws node labels on the inner side, over the bands: the names are annotations in the margins."""
+    from layouts import _pageparts as L
+    fig = _referral_figure(client_as("leader"), L.REF_FLOW)
+    sankey = fig["data"][0]
+    nodes = sankey["node"]
+    assert set(nodes["label"]) == {""}                         # Plotly draws no label itself
+    names = nodes["customdata"]
+    xs, ys = nodes["x"], nodes["y"]
+    labels = [a for a in fig["layout"]["annotations"] if a["text"] in names]
+    assert len(labels) == len(names)
+    for a in labels:
+        i = next(k for k, n in enumerate(names) if n == a["text"] and abs(1 - ys[k] - a["y"]) < 1e-9)
+        if xs[i] < 0.5:       # left column: right-aligned left of the plot area
+            assert a["x"] == 0 and a["xanchor"] == "right" and a["xshift"] < 0
+        else:
+            assert a["x"] == 1 and a["xanchor"] == "left" and a["xshift"] > 0
+    margin = fig["layout"]["margin"]
+    assert margin["l"] >= 11 * max(len(a["text"]) for a in labels if a["x"] == 0)
+    assert all(0 <= y <= 1 for y in ys)
+    assert "%{customdata" in sankey["link"]["hovertemplate"] and "%{customdata}" in nodes["hovertemplate"]
+
+
+def test_ratio_axis_has_round_ticks(client_as):  # noqa: ANN001
+    import math
+
+    from dashboard.callbacks.referrals import ratio_axis
+    from layouts import _pageparts as L
+    fig = _referral_figure(client_as("leader"), L.REF_VOLUME)
+    axis = fig["layout"]["yaxis2"]
+    ticks = axis["tickvals"]
+    step = round(ticks[1] - ticks[0], 10)
+    assert ticks[0] == 0 and len(ticks) >= 3
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert round(mantissa, 6) in (1, 2, 2.5, 5), ticks
+    assert axis["range"][1] >= ticks[-1]
+    assert ratio_axis(0.39)["tickvals"] == [0.0, 0.1, 0.2, 0.3, 0.4]      # was 0, 0.13, 0.26, 0.39

@@ -9,6 +9,7 @@ import base64
 import csv
 import io
 import json
+import re
 
 import openpyxl
 import pytest
@@ -151,10 +152,13 @@ def test_manager_gets_no_detail_of_another_institution(client_as, ctx):
     deep = breakdown(client, _search(ctx, code))
     assert "无权查看该机构明细" in json.dumps(deep, ensure_ascii=False)
     assert not _find(deep, lambda n: n.get("type") == "AgGrid")
-    # the export of that view holds no department either
-    exp = _export(client, _search(ctx, ctx["other"]), "csv")
-    assert all(r["代码"] == ctx["other"] for r in exp)
-    assert not any(r["层级"] in ("科室", "医生") for r in exp)
+    # the export of that view is refused with the page's explanation (was: a header-only CSV), and a hand-built
+    # export of the department below it is refused too (was: an unhandled PermissionError → HTTP 500)
+    for org in (ctx["other"], code):
+        for fmt in ("csv", "xlsx"):
+            out = _export_call(client, _search(ctx, org), fmt)
+            assert L.DOWNLOAD not in out, org
+            assert "无权" in out[L.EXPORT_MSG]["children"], org
 
 
 def test_manager_sees_departments_of_own_institution(client_as, ctx):
@@ -164,21 +168,33 @@ def test_manager_sees_departments_of_own_institution(client_as, ctx):
     assert "无权查看" not in json.dumps(out, ensure_ascii=False)
 
 
-def _download(client, search: str, fmt: str) -> dict:  # noqa: ANN001
+def _export_call(client, search: str, fmt: str, indicator: str = IND) -> dict:  # noqa: ANN001
+    """POST the export callback as the buttons do; returns the response's outputs (download data, message)."""
     trigger_id = L.EXPORT_XLSX if fmt == "xlsx" else L.EXPORT_CSV
-    payload = _payload([(L.DOWNLOAD, "data")],
+    payload = _payload([(L.DOWNLOAD, "data"), (L.EXPORT_MSG, "children")],
                        [(L.EXPORT_CSV, "n_clicks", 1 if fmt == "csv" else 0),
                         (L.EXPORT_XLSX, "n_clicks", 1 if fmt == "xlsx" else 0)],
-                       [(L.ID, "data", IND), ("url", "search", search)])
+                       [(L.ID, "data", indicator), ("url", "search", search)])
     payload["changedPropIds"] = [f"{trigger_id}.n_clicks"]
     resp = client.post("/_dash-update-component", json=payload)
-    assert resp.status_code == 200
-    return resp.get_json()["response"][L.DOWNLOAD]["data"]
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    return resp.get_json()["response"]
 
 
-def _export(client, search: str, fmt: str) -> list[dict]:  # noqa: ANN001
-    data = _download(client, search, fmt)
-    raw = base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode("utf-8")
+def _download(client, search: str, fmt: str, indicator: str = IND) -> dict:  # noqa: ANN001
+    out = _export_call(client, search, fmt, indicator)
+    assert L.DOWNLOAD in out, f"no download: {out}"
+    assert out[L.EXPORT_MSG]["children"] == ""
+    return out[L.DOWNLOAD]["data"]
+
+
+def _raw_export(client, search: str, fmt: str, indicator: str = IND) -> tuple[dict, bytes]:  # noqa: ANN001
+    data = _download(client, search, fmt, indicator)
+    return data, base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode("utf-8")
+
+
+def _export(client, search: str, fmt: str, indicator: str = IND) -> list[dict]:  # noqa: ANN001
+    data, raw = _raw_export(client, search, fmt, indicator)
     if fmt == "csv":
         assert data["filename"].endswith(".csv")
         assert raw.startswith(b"\xef\xbb\xbf"), "CSV must start with a UTF-8 BOM"
@@ -206,8 +222,41 @@ def test_csv_and_xlsx_exports_equal_engine(client_as, ctx):
             e = eng.loc[r["代码"]]
             assert float(r["分子"]) == pytest.approx(float(e["numerator"])), fmt
             assert float(r["分母"]) == pytest.approx(float(e["denominator"])), fmt
-            if r["指标值"] not in (None, ""):
-                assert float(r["指标值"]) == pytest.approx(float(e["value"]), rel=1e-9), fmt
+            if r["指标值（%）"] not in (None, ""):
+                # the engine's value rounded to the indicator's 1 decimal, as the page shows it
+                assert float(r["指标值（%）"]) == round(float(e["value"]), 1), fmt
+
+
+def test_exports_are_formatted_for_people(client_as, ctx):
+    """期间 in Chinese, 数据完整 是/否, values with the indicator's decimals, numeric Excel cells with a number
+    format of those decimals, columns wide enough for their contents."""
+    client = client_as("leader")
+    year, q = ctx["period"].split("Q")
+    period_zh = f"{year}年第{q}季度"
+    rows = _export(client, _search(ctx), "csv")
+    assert rows and all(r["期间"] == period_zh for r in rows)
+    assert {r["数据完整"] for r in rows} <= {"是", "否"} and rows[0]["数据完整"]
+    for r in rows:
+        for col in ("指标值（%）", "去年同期值", "同比差值"):
+            if r[col]:
+                assert len(r[col].split(".")[1]) == 1, (col, r[col])     # op_antibiotic_rate: 1 decimal
+        assert "." not in r["分子"] and "." not in r["分母"]               # counts are whole numbers
+        if r["同比增减率（%）"]:
+            assert abs(float(r["同比增减率（%）"])) < 100                  # in percent, 1 decimal
+    assert rows[0]["机构/单位"].endswith("（合计）") and rows[0]["层级"] == "全县"
+    data, raw = _raw_export(client, _search(ctx), "xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(raw)).active
+    header_row = next(r for r in ws.iter_rows(min_row=1, max_row=5) if any(c.value == "代码" for c in r))
+    col = {c.value: c.column_letter for c in header_row}
+    first = header_row[0].row + 1
+    value_cell = ws[f"{col['指标值（%）']}{first}"]
+    assert isinstance(value_cell.value, float) and value_cell.number_format == "#,##0.0"
+    assert round(value_cell.value, 1) == value_cell.value
+    assert ws[f"{col['分子']}{first}"].number_format == "#,##0"
+    assert ws[f"{col['期间']}{first}"].value == period_zh
+    assert ws[f"{col['数据完整']}{first}"].value in ("是", "否")
+    name_width = ws.column_dimensions[col["机构/单位"]].width
+    assert name_width >= 2 * len("丰安县（合计）"), name_width          # CJK counted double
 
 
 @pytest.mark.parametrize("role", ["leader", "manager"])
@@ -241,3 +290,238 @@ def test_empty_period_shows_no_data(client_as, ctx):
     board = call(client, [(L.TOPIC_TABS, "children"), (L.TOPIC_GRID, "children"), (L.TOPIC_SUBTITLE, "children")],
                  (L.TOPIC_ID, "data", "quality"), search)
     assert "本期无数据" in json.dumps(board, ensure_ascii=False)
+
+
+# ---------------------------------------------------------------------------------------------- issue 5 audit
+def _texts(tree) -> list[str]:  # noqa: ANN001
+    """Every text a person reads in a component tree: string children, figure annotations and bar labels."""
+    out: list[str] = []
+
+    def walk(node, key=None) -> None:  # noqa: ANN001
+        if isinstance(node, str):
+            if key in ("children", "text", "hovertext", "ticktext", "title", "headerName"):
+                out.append(node)
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+    walk(tree)
+    return out
+
+
+def _tree(component) -> dict:  # noqa: ANN001
+    """A Dash component as the JSON the browser receives."""
+    from plotly.utils import PlotlyJSONEncoder
+    return json.loads(json.dumps(component, cls=PlotlyJSONEncoder))
+
+
+def _ranking(client, indicator: str, search: str) -> dict:  # noqa: ANN001
+    return call(client, [(L.RANKING_BOX, "children"), (L.RANKING_TITLE, "children")],
+                (L.ID, "data", indicator), search)
+
+
+def _towns_with_value(ctx: dict, iid: str) -> int:
+    from dashboard.urlstate import period_bounds
+    from metrics.engine import compute
+    start, end = period_bounds("quarter", ctx["period"])
+    df = compute([iid], "township", "quarter", start, end, scope=FULL_SCOPE, mart_url=ctx["url"])
+    return int(df["value"].notna().sum())
+
+
+def _numbers(arr) -> list:  # noqa: ANN001
+    """A figure array as the browser gets it (Plotly sends numeric arrays base64-encoded)."""
+    import numpy as np
+    if isinstance(arr, dict) and "bdata" in arr:
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"]).tolist()
+    return list(arr)
+
+
+def test_every_indicator_ranking_is_a_ranking_or_a_calm_note(client_as, ctx):
+    """17 residence/county-based indicators used to show the red 同类机构排名加载失败 card (the engine refuses the
+    institution level): they rank the townships when computed by township, else say why there is no ranking."""
+    from metrics.catalogue import INDICATORS, computable_ids
+    client = client_as("leader")
+    n_towns: dict[str, int] = {}
+    for iid in computable_ids():
+        for org in (None, ctx["township"], ctx["other"]):
+            out = _ranking(client, iid, _search(ctx, org))
+            text = json.dumps(out, ensure_ascii=False)
+            assert "出错了" not in text and "加载失败" not in text, (iid, org)
+            levels = INDICATORS[iid].levels
+            bars = _find(out, lambda n: n.get("type") == "bar")
+            if "institution" in levels:
+                continue
+            title = out[L.RANKING_TITLE]["children"]
+            if "township" in levels and org is None:      # the breakdown ranks the townships already
+                assert not bars and "各乡镇排名见下级分布" in text, iid
+            elif "township" in levels:
+                assert bars and "各乡镇" in title, (iid, title)
+                expected = n_towns.setdefault(iid, _towns_with_value(ctx, iid))
+                assert expected and len(bars[0]["customdata"]) == expected, iid
+            else:
+                assert not bars and "不做机构或乡镇排名" in text, iid
+    out = _ranking(client, "primary_visit_share", _search(ctx, ctx["township"]))
+    assert "按居民居住乡镇" in out[L.RANKING_TITLE]["children"]
+    # the township of the view is outlined
+    bar = _find(out, lambda n: n.get("type") == "bar")[0]
+    widths = dict(zip((cd[0] for cd in bar["customdata"]), bar["marker"]["line"]["width"]))
+    assert widths[ctx["township"]] > 0 and sum(1 for w in widths.values() if w) == 1
+
+
+def test_indicator_not_counted_at_the_orgs_level_explains_itself(client_as, ctx):
+    """primary_visit_share with an institution picked in the toolbar: calm notes, no error card anywhere."""
+    client = client_as("leader")
+    search = _search(ctx, ctx["other"])
+    outs = [call(client, [(L.TREND_BOX, "children")], (L.ID, "data", "primary_visit_share"), search),
+            call(client, [(L.BREAKDOWN_BOX, "children"), (L.BREAKDOWN_TITLE, "children"),
+                          (L.TABLE_BOX, "children")], (L.ID, "data", "primary_visit_share"), search),
+            call(client, [(L.CRUMBS, "children"), (L.SUBTITLE, "children"), (L.NOTICE, "children")],
+                 (L.ID, "data", "primary_visit_share"), search)]
+    text = json.dumps(outs, ensure_ascii=False)
+    assert "出错了" not in text
+    assert text.count("按居民居住乡镇统计") >= 3 and "不能按机构查看" in text
+    exp = _export_call(client, search, "csv", "primary_visit_share")
+    assert L.DOWNLOAD not in exp and "不能按机构查看" in exp[L.EXPORT_MSG]["children"]
+
+
+def _toolbar(client, search: str) -> dict:  # noqa: ANN001
+    outputs = [("url", "search"), ("shell-grain", "value"), ("shell-period", "options"), ("shell-period", "value"),
+               ("shell-township", "options"), ("shell-township", "value"), ("shell-inst", "options"),
+               ("shell-inst", "value"), ("shell-org-label", "children")]
+    payload = _payload(outputs, [("url", "search", search), ("shell-grain", "value", None),
+                                 ("shell-period", "value", None), ("shell-township", "value", None),
+                                 ("shell-inst", "value", None)], [])
+    resp = client.post("/_dash-update-component", json=payload)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    out = resp.get_json()["response"]
+    return {"township": out["shell-township"]["value"], "inst": out["shell-inst"]["value"],
+            "note": out["shell-org-label"]["children"]}
+
+
+def test_toolbar_follows_a_drill_to_department_and_doctor(client_as, ctx):
+    """A leader drilling to a department, then a doctor, keeps its institution and township in the pickers with
+    no note (was: 全县/全部机构 and "所选机构不在可选范围内"); the note is only for orgs outside the scope."""
+    from queries.org import departments, doctors, org_tree
+    tree = org_tree(ctx["url"]).set_index("inst_code")
+    dept = str(departments(ctx["url"], ctx["other"]).iloc[0]["dept_code"])
+    doctor = str(doctors(ctx["url"], dept).iloc[0]["doctor_code"])
+    town = str(tree.loc[ctx["other"], "township_code"])
+    leader = client_as("leader")
+    for org in (ctx["other"], dept, doctor):
+        got = _toolbar(leader, _search(ctx, org))
+        assert got == {"township": town, "inst": ctx["other"], "note": ""}, (org, got)
+    manager = client_as("manager")
+    own_dept = str(departments(ctx["url"], ctx["own"]).iloc[0]["dept_code"])
+    got = _toolbar(manager, _search(ctx, own_dept))
+    assert got["inst"] == ctx["own"] and got["note"] == ""
+    for org in (ctx["other"], dept):          # outside the manager's institutions: the note, no institution
+        got = _toolbar(manager, _search(ctx, org))
+        assert got["inst"] is None and "不在可选范围内" in got["note"], org
+        assert got["township"] == town
+
+
+def _centre_without_down_referrals(ctx: dict) -> str:
+    from dashboard.urlstate import period_bounds
+    from metrics.engine import compute
+    from queries.org import org_tree
+    start, end = period_bounds("quarter", ctx["period"])
+    tree = org_tree(ctx["url"])
+    centres = set(tree.loc[tree["inst_type"] == "township_center", "inst_code"])
+    have = compute(["down_referrals"], "institution", "quarter", start, end, scope=FULL_SCOPE,
+                   mart_url=ctx["url"])
+    with_rows = set(have.loc[have["value"] > 0, "org_code"])
+    return sorted(centres - with_rows)[0]
+
+
+def test_zero_count_is_a_value_and_count_formula_has_no_denominator(client_as, ctx):
+    from layouts._pageparts import definition_panel
+    from metrics.catalogue import INDICATORS
+    client = client_as("leader")
+    centre = _centre_without_down_referrals(ctx)
+    search = _search(ctx, centre)
+    out = call(client, [(L.BREAKDOWN_BOX, "children"), (L.BREAKDOWN_TITLE, "children"), (L.TABLE_BOX, "children")],
+               (L.ID, "data", "down_referrals"), search)
+    rows = _grid_rows(out[L.TABLE_BOX]["children"])
+    assert [(r["org_code"], r["value"]) for r in rows] == [(centre, 0)]
+    trend = call(client, [(L.TREND_BOX, "children")], (L.ID, "data", "down_referrals"), search)
+    assert "本期无数据" not in json.dumps(trend, ensure_ascii=False)
+    line = _find(trend, lambda n: n.get("type") == "scatter" and n.get("name") == "本期")[0]
+    ys = _numbers(line["y"])
+    assert len(ys) >= 20 and set(ys) == {0}         # every month of the window inside the mart's months
+    ranking = _ranking(client, "down_referrals", search)
+    bar = _find(ranking, lambda n: n.get("type") == "bar")[0]
+    assert centre in [cd[0] for cd in bar["customdata"]]
+    kpis = call(client, [(L.REF_KPIS, "children"), (L.REF_SUBTITLE, "children")], (L.REF_READY, "data", True),
+                search)
+    assert "0 人次" in json.dumps(kpis, ensure_ascii=False)
+    # an empty period stays empty: only the mart's months hold zeros
+    empty = call(client, [(L.TREND_BOX, "children")], (L.ID, "data", "down_referrals"),
+                 f"?grain=month&period=2001-01&org={centre}")
+    assert "本期无数据" in json.dumps(empty, ensure_ascii=False)
+    panel = json.dumps(_tree(definition_panel(INDICATORS["down_referrals"])), ensure_ascii=False)
+    assert "÷" not in panel and "分母" not in panel and "下转人次" in panel
+
+
+def test_total_row_is_pinned_on_top(client_as, ctx):
+    out = breakdown(client_as("leader"), _search(ctx))
+    grid = _find(out[L.TABLE_BOX]["children"], lambda n: n.get("type") == "AgGrid")[0]["props"]
+    pinned = grid["dashGridOptions"]["pinnedTopRowData"]
+    assert len(pinned) == 1 and pinned[0]["org_name"].endswith("（合计）")
+    assert grid["rowData"] and not any(r["org_name"].endswith("（合计）") for r in grid["rowData"])
+
+
+ASCII_WORD = re.compile(r"[A-Za-z]{2,}")
+ALLOWED_WORDS = {"DDD", "DDDs", "CSV", "Excel"}
+
+
+def _english(texts: list[str]) -> list[str]:
+    return [t for t in texts if set(ASCII_WORD.findall(t)) - ALLOWED_WORDS]
+
+
+def test_no_english_reaches_the_pages(client_as, ctx):
+    """Topic boards (the unavailable reasons were English), the cockpit, every indicator page's definition
+    panel and a table's 说明 column (the engine's notes carry English asides) read Chinese only."""
+    from layouts._pageparts import definition_panel
+    from metrics.catalogue import INDICATORS
+    client = client_as("leader")
+    texts: list[str] = []
+    for topic in L.BOARD_TOPICS:
+        texts += _texts(call(client, [(L.TOPIC_TABS, "children"), (L.TOPIC_GRID, "children"),
+                                      (L.TOPIC_SUBTITLE, "children")], (L.TOPIC_ID, "data", topic), _search(ctx)))
+    health = call(client, [(L.TOPIC_TABS, "children"), (L.TOPIC_GRID, "children"), (L.TOPIC_SUBTITLE, "children")],
+                  (L.TOPIC_ID, "data", "health"), _search(ctx))
+    assert "死因监测" in json.dumps(health, ensure_ascii=False)
+    texts += _texts(call(client, [(L.CARDS, "children"), (L.HOME_SUBTITLE, "children")], (L.READY, "data", True),
+                         _search(ctx)))
+    texts += _texts(call(client, [(L.ALERTS, "children")], (L.READY, "data", True), _search(ctx)))
+    for iid in INDICATORS:
+        texts += _texts(_tree(definition_panel(INDICATORS[iid])))
+    # a month still running: the engine notes "部分期间 (partial period)"
+    from queries.periods import data_range
+    last = data_range(ctx["url"])[1]
+    table = breakdown(client, f"?grain=year&period={last[:4]}")
+    rows = _grid_rows(table[L.TABLE_BOX]["children"])
+    flags = [r["flags"] for r in rows if r.get("flags")]
+    assert any("部分期间" in f for f in flags), flags
+    texts += flags
+    assert texts and not _english(texts), _english(texts)[:10]
+
+
+def test_cards_say_flat_and_no_target(app_cfg, flask_app):  # noqa: ANN001
+    """A YoY change that rounds to 0.0% reads 同比 持平 (was "–0.0%"); a bare "参考" target reads 无目标值."""
+    import pandas as pd
+
+    from dashboard.callbacks.cockpit import _card
+    from dashboard.urlstate import ViewState
+    state = ViewState("quarter", "2026Q3", None)
+    with flask_app.server.app_context():
+        card = _card("op_antibiotic_rate", pd.Series({"value": 14.4, "yoy_value": 14.4004, "status": "达标"}),
+                     pd.DataFrame(columns=["period", "value"]), state)
+        text = " ".join(_texts(_tree(card)))
+        assert "持平" in text and "0.0%" not in text.replace("14.4%", "")
+        card = _card("chronic_hospitalization_rate", pd.Series({"value": 1.4, "yoy_value": 1.5, "status": None}),
+                     pd.DataFrame(columns=["period", "value"]), state)
+        text = " ".join(_texts(_tree(card)))
+        assert "无目标值" in text and "目标 参考" not in text and "▼" in text

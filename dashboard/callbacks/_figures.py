@@ -66,7 +66,10 @@ def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str 
         fig.add_annotation(text="○ 空心点：数据不完整", xref="paper", yref="paper", x=1, y=1.12,
                            showarrow=False, font=dict(size=11, color="#b7791f"), xanchor="right")
     base_layout(fig)
-    fig.update_yaxes(ticksuffix="%" if unit == "%" else "", separatethousands=True)
+    # never a negative axis for values that cannot be negative (a line of zeros would span −1 … 1)
+    lowest = pd.to_numeric(rows["value"], errors="coerce").min()
+    fig.update_yaxes(ticksuffix="%" if unit == "%" else "", separatethousands=True,
+                     rangemode="nonnegative" if lowest >= 0 else "normal")
     return fig
 
 
@@ -114,6 +117,8 @@ def bar_figure(rows: pd.DataFrame, unit: str, decimals: int, worst_first_desc: b
     vmin = min(0.0, float(vals.min()))
     if vmax > 0:     # room on the right for the value labels drawn outside the bars
         fig.update_xaxes(range=[vmin * 1.15, vmax * 1.15])
+    elif vmin == 0:  # every bar is 0 (a count nobody reached): an axis from 0, not −1 … 1
+        fig.update_xaxes(range=[0, 1], tickvals=[0])
     fig.update_xaxes(showgrid=True, gridcolor="#eef1f4", ticksuffix="%" if unit == "%" else "")
     return fig
 

@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html
 
 from dashboard.callbacks import _pagekit as kit
-from dashboard.formatting import fmt_period_zh, fmt_value
+from dashboard.formatting import display_target, fmt_period_zh, fmt_value, is_flat_change, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import kpi_card, status_badge
@@ -31,10 +31,18 @@ def _direction(entry: Any) -> str | None:
 
 def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  # noqa: ANN001
           card_type: str = "home-card") -> Any:
+    from dashboard.callbacks.indicator import is_count, months_with_data
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
     value = status = yoy = None
+    span = months_with_data() if is_count(entry) else None
+    if span:
+        # a count without rows is zero (nobody referred), not missing — inside the mart's months only
+        start, end = kit.bounds(state)
+        if row is None and start <= span[1] and end >= span[0]:
+            row = pd.Series({"value": 0.0})
+        spark = _zero_months(spark, kit.add_months(end, -(SPARK_MONTHS - 1)), end, span)
     if row is not None:
         value, status = kit.clean(row.get("value")), kit.clean(row.get("status"))
         yoy = kit.relative_yoy(row.get("value"), row.get("yoy_value"))
@@ -46,14 +54,41 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
             notes.append(str(row.get("note")))
     if value is None and not notes:
         notes.append(kit.NO_DATA)
+    notes = [zh_only(n) for n in notes]
     spark_values = list(spark.sort_values("period")["value"]) if not spark.empty else None
     spark_x = list(spark.sort_values("period")["period"]) if not spark.empty else None
-    return kpi_card(kit.attr(entry, "zh", indicator_id), value, unit,
+    flat = is_flat_change(yoy)
+    card = kpi_card(kit.attr(entry, "zh", indicator_id), value, unit,
                     decimals=int(kit.attr(entry, "decimals", 1) or 0),
-                    target_text=kit.attr(entry, "target_text"), status=status, yoy=yoy,
-                    direction=_direction(entry), spark=spark_values, spark_x=spark_x,
+                    target_text=display_target(kit.attr(entry, "target_text")), status=status,
+                    yoy=None if flat else yoy, direction=_direction(entry), spark=spark_values, spark_x=spark_x,
                     href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
                     card_id={"type": card_type, "id": indicator_id})
+    if flat:
+        _set_trend(card, html.Span(["同比 ", "持平"], className="trend trend-neutral"))
+    return card
+
+
+def _set_trend(card: Any, span: Any) -> None:
+    """Replace the card's YoY span: a change that rounds to 0.0% reads 持平 (kpi_card would draw "–0.0%")."""
+    for child in card.children:
+        if "kpi-meta" in (getattr(child, "className", "") or ""):
+            child.children[1] = span
+            return
+
+
+def _zero_months(spark: pd.DataFrame, first: str, last: str, span: tuple[str, str]) -> pd.DataFrame:
+    """The sparkline of a count with a 0 for every month of the mart's range that has no row."""
+    months = []
+    month = max(first, span[0])
+    while month <= min(last, span[1]):
+        months.append(month)
+        month = kit.add_months(month, 1)
+    have = set(spark["period"]) if not spark.empty else set()
+    extra = pd.DataFrame({"period": [m for m in months if m not in have], "value": 0.0})
+    if extra.empty:
+        return spark
+    return pd.concat([spark[["period", "value"]] if not spark.empty else spark, extra], ignore_index=True)
 
 
 def _compute_each(ids_: list[str], *args: Any) -> tuple[pd.DataFrame, set[str]]:
@@ -114,13 +149,18 @@ def alert_ids() -> list[str]:
 
 ALERTS_PER_INDICATOR = 3
 PRIMARY_LEVELS = ("county", "township")     # institution levels a leader looks at first
+# Indicators alerted only for institutions of these levels: the rest score 0 by design, not by failure.
+# Down-referrals go from county hospitals to primary care, so a township centre's or village clinic's
+# 下转与上转人次比 is always 0.00 — a structural zero that would crowd the list with non-findings.
+ALERT_INST_LEVELS: dict[str, tuple[str, ...]] = {"down_up_ratio": ("county",)}
 
 
 def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT_LIMIT,
                 per_indicator: int = ALERTS_PER_INDICATOR) -> pd.DataFrame:
     """Institution × indicator rows out of target, ranked for a leader's short list.
 
-    Rows on a small sample or flagged incomplete are left out (their value is not a finding); the rest rank by
+    Rows on a small sample or flagged incomplete are left out (their value is not a finding), and so are
+    structural zeros (``ALERT_INST_LEVELS``: 下转与上转人次比 of a township centre); the rest rank by
     relative gap to the target (未达标 before 预警), at most ``per_indicator`` rows per indicator so that the list
     is diverse, county- and township-level institutions first — village clinics only when nothing else is out of
     target.
@@ -128,6 +168,9 @@ def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT
     if df.empty:
         return df
     df = df[df["status"].isin(list(STATUS_ORDER))].copy()
+    structural = [i in ALERT_INST_LEVELS and inst_level.get(c) not in ALERT_INST_LEVELS[i]
+                  for i, c in zip(df["indicator_id"], df["org_code"])]
+    df = df[[not s for s in structural]]
     for flag, bad in (("small_sample", True), ("complete", False)):
         if flag in df.columns:
             df = df[[kit.is_missing(v) or bool(v) != bad for v in df[flag]]]
@@ -175,7 +218,7 @@ def render_alerts(search: str | None) -> Any:
             status_badge(r.status), html.Span(r.org_name, className="alert-org"),
             html.Span(kit.attr(entry, "zh", r.indicator_id), className="alert-ind"),
             html.Span(fmt_value(kit.clean(r.value), unit, dec), className="alert-value"),
-            html.Span(f"目标 {kit.attr(entry, 'target_text') or '—'}", className="alert-target"),
+            html.Span(f"目标 {display_target(kit.attr(entry, 'target_text')) or '—'}", className="alert-target"),
         ], href=link, className="alert-link"), className="alert-item"))
     return html.Ol(items, className="alert-list")
 

@@ -5,15 +5,17 @@ per grain it needs, and guards its own errors (an error card for that section, t
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import dash
+import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.callbacks import _pagekit as kit
 from dashboard.callbacks._figures import bar_figure, no_data_figure, trend_figure
-from dashboard.formatting import fmt_period_zh
+from dashboard.formatting import display_target, fmt_period_zh, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table
@@ -24,9 +26,17 @@ NO_HTML_OVERLAY = {"overlayNoRowsTemplate": None}
 RANK_LIMIT = 40
 EXPORT_HEADERS = {"org_code": "代码", "org_name": "机构/单位", "level_zh": "层级", "period": "期间",
                   "numerator": "分子", "denominator": "分母", "value": "指标值", "target": "目标值",
-                  "status": "状态", "yoy_value": "去年同期值", "yoy_change": "同比差值", "yoy_rel": "同比增减率",
-                  "share": "分子占比",
+                  "status": "状态", "yoy_value": "去年同期值", "yoy_change": "同比差值", "yoy_rel": "同比增减率（%）",
+                  "share": "分子占比（%）",
                   "complete": "数据完整", "flags": "说明"}
+NO_EXPORT = "无权导出该机构明细（该机构数值见同类机构排名）"
+# How each basis reads in a sentence ("该指标按居民居住乡镇统计"): a residence-based township row counts the
+# residents of the township wherever they were treated, so it is no institution's number.
+BASIS_PHRASE = {"residence": "按居民居住乡镇统计", "county": "按全县口径统计", "provider": "按就诊机构统计"}
+
+
+class NotAtLevel(Exception):
+    """The indicator is not computed at the org's level (a calm explanation, not an error)."""
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -51,15 +61,33 @@ def _levels(entry: Any) -> tuple[str, ...]:
 
 
 def _flags(row: pd.Series) -> str:
-    notes = []
+    """The 说明 cell: incomplete data, small sample and the engine's notes, in Chinese, each once."""
+    notes: list[str] = []
     if not kit.is_missing(row.get("complete")) and not bool(row.get("complete")):
         notes.append("数据不完整")
     if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
         notes.append("样本量小")
     note = row.get("note")
     if not kit.is_missing(note) and str(note):
-        notes.append(str(note))
-    return "；".join(notes)
+        # the engine's notes carry English asides ("部分期间 (partial period)") and repeat the flags above
+        notes += [t.strip() for t in zh_only(note).replace("；", ";").split(";") if t.strip()]
+    return "；".join(dict.fromkeys(notes))
+
+
+def basis_phrase(entry: Any) -> str:
+    """How the indicator is counted, as a phrase: "按居民居住乡镇统计", "按全县口径统计" …"""
+    if kit.attr(entry, "township_by") == "residence" or kit.attr(entry, "basis") == "residence":
+        return BASIS_PHRASE["residence"]
+    return BASIS_PHRASE.get(str(kit.attr(entry, "basis")), BASIS_PHRASE["provider"])
+
+
+def level_note(entry: Any, level: str) -> str | None:
+    """Why the indicator has no value at ``level`` (None when it has): derived from its basis and levels."""
+    levels = _levels(entry)
+    if level in levels:
+        return None
+    allowed = "、".join(kit.LEVEL_ZH[lv] for lv in levels)
+    return f"该指标{basis_phrase(entry)}，只统计到{allowed}，不能按{kit.LEVEL_ZH.get(level, level)}查看"
 
 
 def org_context(state) -> tuple[list[kit.OrgNode], str, bool]:  # noqa: ANN001
@@ -69,14 +97,89 @@ def org_context(state) -> tuple[list[kit.OrgNode], str, bool]:  # noqa: ANN001
     return path, level, kit.visible_detail(path, kit.scope())
 
 
+# ---------------------------------------------------------------------------------------------- counts
+def is_count(entry: Any) -> bool:
+    """A count indicator (上转人次 …): no denominator, and zero is a value, not a missing one."""
+    return kit.attr(entry, "kind") == "count"
+
+
+def months_with_data() -> tuple[str, str] | None:
+    """(first, last) month of the mart's uploads, None for an empty mart."""
+    from queries.periods import data_range
+    first, last = data_range(kit.mart_url())
+    return (first, last) if first and last else None
+
+
+def within_data(start: str, end: str) -> bool:
+    """Does [start, end] overlap the months the mart holds? (Only there is a missing count a zero.)"""
+    span = months_with_data()
+    return span is not None and start <= span[1] and end >= span[0]
+
+
+def zero_rows(indicator_id: str, level: str, period: str, orgs: list[tuple[str, str, str | None]],
+              have: pd.DataFrame) -> pd.DataFrame:
+    """Rows of value 0 for ``orgs`` (code, name, parent) that ``have`` lacks in ``period``.
+
+    The engine leaves out orgs whose numerator and denominator are both zero; for a count that drops true zeros
+    (a township centre that referred nobody down shows 0, not 本期无数据).
+    """
+    seen = set(have.loc[have["period"] == period, "org_code"].astype(str)) if not have.empty else set()
+    missing = [(c, n, p) for c, n, p in orgs if str(c) not in seen]
+    if not missing:
+        return have.iloc[0:0]
+    return pd.DataFrame({
+        "indicator_id": indicator_id, "level": level, "org_code": [c for c, _, _ in missing],
+        "org_name": [n for _, n, _ in missing], "parent_code": [p for _, _, p in missing], "period": period,
+        "numerator": 0.0, "denominator": np.nan, "value": 0.0, "target": None, "status": None,
+        "yoy_value": np.nan, "yoy_change": np.nan, "mom_value": np.nan, "mom_change": np.nan, "complete": True,
+        "small_sample": False, "note": None})
+
+
+def _with_zeros(df: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    if rows.empty:
+        return df
+    if df.empty:
+        return rows.reset_index(drop=True)
+    return pd.concat([df, rows.reindex(columns=df.columns)], ignore_index=True)
+
+
+def _orgs_at(level: str, path: list[kit.OrgNode]) -> list[tuple[str, str, str | None]]:
+    """(code, name, parent) of the orgs of ``level`` under the path's last org that the user may see."""
+    from queries import org as qorg
+    user = kit.scope()
+    last = path[-1]
+    if level == last.level:
+        if level in ("institution", "department", "doctor") and not user.may_see_institution(last.inst_code):
+            return []
+        if level in ("county", "township") and not (user.aggregates or user.all_institutions):
+            return []
+        return [(str(last.code), last.name, None)]
+    tree = qorg.org_tree(kit.mart_url())
+    if level == "township" and last.level == "county":
+        if not (user.aggregates or user.all_institutions):
+            return []
+        towns = tree.drop_duplicates("township_code")
+        return [(str(c), str(n), str(last.code)) for c, n in zip(towns["township_code"], towns["township_name"])]
+    if level == "institution" and last.level in ("county", "township"):
+        rows = tree if last.level == "county" else tree[tree["township_code"] == last.code]
+        return [(str(c), str(n), str(t)) for c, n, t in zip(rows["inst_code"], rows["name"], rows["township_code"])
+                if user.may_see_institution(str(c))]
+    return []          # departments and doctors: no count indicator goes below institutions
+
+
+# ---------------------------------------------------------------------------------------------- frames
 def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa: ANN001
     """The drill table: the current org first, then its children (when allowed), with engine numbers.
 
     Returns (frame, info) where info holds the path, level, child level and whether detail was denied.
     Used by both the page table and the export, so that both show exactly the engine's numbers.
+    Raises :class:`NotAtLevel` when the indicator is not computed at the org's level.
     """
     entry = _entry(indicator_id)
     path, level, visible = org_context(state)
+    note = level_note(entry, level)
+    if note:
+        raise NotAtLevel(note)
     start, end = kit.bounds(state)
     child = kit.CHILD_LEVEL.get(level)
     if child not in _levels(entry):
@@ -87,16 +190,18 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa:
     if child and not visible and level == "institution":
         child, denied = None, True
     own = kit.compute([indicator_id], level, state.grain, start, end, state.org)
-    frames = [own.assign(_own=True)]
-    if child:
-        kids = kit.compute([indicator_id], child, state.grain, start, end, state.org)
-        frames.append(kids.assign(_own=False))
+    kids = kit.compute([indicator_id], child, state.grain, start, end, state.org) if child else None
+    if is_count(entry) and within_data(start, end):
+        own = _with_zeros(own, zero_rows(indicator_id, level, state.period, _orgs_at(level, path), own))
+        if child:
+            kids = _with_zeros(kids, zero_rows(indicator_id, child, state.period, _orgs_at(child, path), kids))
+    frames = [own.assign(_own=True)] + ([kids.assign(_own=False)] if kids is not None else [])
     df = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames) else own.assign(_own=True)
     if not df.empty:
-        df = df[df["indicator_id"] == indicator_id]
+        df = df[df["indicator_id"] == indicator_id].copy()
         df["level_zh"] = df["level"].map(kit.LEVEL_ZH).fillna(df["level"])
-        df["target_text"] = kit.attr(entry, "target_text") or "—"
+        df["target_text"] = display_target(kit.attr(entry, "target_text")) or "—"
         df["flags"] = df.apply(_flags, axis=1)
         df["yoy_rel"] = [kit.relative_yoy(v, y) for v, y in zip(df["value"], df["yoy_value"])]
         kids_num = df.loc[~df["_own"], "numerator"].astype(float)
@@ -111,22 +216,80 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa:
 
 def trend_frame(indicator_id: str, state) -> pd.DataFrame:  # noqa: ANN001
     """24 months of the current org ending with the period's last month (with last year's values)."""
+    entry = _entry(indicator_id)
     path, level, visible = org_context(state)
+    note = level_note(entry, level)
+    if note:
+        raise NotAtLevel(note)
     if level in ("department", "doctor") and not visible:
         raise PermissionError(kit.NO_ACCESS)
     _, end = kit.bounds(state)
-    df = kit.compute([indicator_id], level, "month", kit.add_months(end, -(TREND_MONTHS - 1)), end, state.org)
-    return df[df["indicator_id"] == indicator_id] if not df.empty else df
+    start = kit.add_months(end, -(TREND_MONTHS - 1))
+    df = kit.compute([indicator_id], level, "month", start, end, state.org)
+    df = df[df["indicator_id"] == indicator_id] if not df.empty else df
+    span = months_with_data() if is_count(entry) else None
+    if span:
+        # a month without a single referral is a zero on the line, not a gap (only inside the mart's months)
+        orgs = _orgs_at(level, path)
+        for month in _months(max(start, span[0]), min(end, span[1])):
+            df = _with_zeros(df, zero_rows(indicator_id, level, month, orgs, df))
+    return df
 
 
-def ranking_frame(indicator_id: str, state) -> tuple[pd.DataFrame, str, str | None]:  # noqa: ANN001
-    """Peers of the current institution's type (township centres when above institution level)."""
+def _months(first: str, last: str) -> list[str]:
+    out, month = [], first
+    while month <= last:
+        out.append(month)
+        month = kit.add_months(month, 1)
+    return out
+
+
+@dataclass
+class RankingView:
+    """What the 同类机构排名 section shows: ranked rows, or a calm message why there is no ranking."""
+    frame: pd.DataFrame
+    title: str = ""                 # "乡镇卫生院" / "各乡镇"
+    highlight: str | None = None    # the org of the view, outlined
+    counter: str = "家"             # 家 (institutions) / 个 (townships)
+    message: str | None = None
+
+
+def ranking_frame(indicator_id: str, state) -> RankingView:  # noqa: ANN001
+    """Peers of the current institution's type (township centres when above institution level).
+
+    Indicators without an institution level (residence- or county-based ones) rank the townships when they are
+    computed by township, else there is no ranking and the view says why (derived from the basis).
+    """
+    entry = _entry(indicator_id)
     path, level, _ = org_context(state)
-    inst = next((n.inst_code for n in reversed(path) if n.inst_code), None)
-    inst_type = kit.institution_type(inst) if inst else "township_center"
     start, end = kit.bounds(state)
-    df = kit.ranking(indicator_id, state.grain, start, end, inst_type)
-    return df, kit.INST_TYPE_ZH.get(inst_type, inst_type or "机构"), inst
+    levels = _levels(entry)
+    if "institution" in levels:
+        inst = next((n.inst_code for n in reversed(path) if n.inst_code), None)
+        inst_type = kit.institution_type(inst) if inst else "township_center"
+        df = kit.ranking(indicator_id, state.grain, start, end, inst_type)
+        if is_count(entry) and within_data(start, end):
+            df = _with_zeros(df, zero_rows(indicator_id, "institution", state.period, _peers(inst_type), df))
+        return RankingView(df, kit.INST_TYPE_ZH.get(inst_type, inst_type or "机构"), inst)
+    if "township" in levels and level == "county":
+        # the breakdown beside it already ranks the townships of the county: say so instead of drawing it twice
+        return RankingView(pd.DataFrame(), message=f"该指标{basis_phrase(entry)}，不做机构排名；各乡镇排名见下级分布")
+    if "township" in levels:
+        df = kit.compute([indicator_id], "township", state.grain, start, end, None, False)
+        if is_count(entry) and within_data(start, end):
+            df = _with_zeros(df, zero_rows(indicator_id, "township", state.period,
+                                           _orgs_at("township", path[:1]), df))
+        suffix = "（按居民居住乡镇）" if basis_phrase(entry) == BASIS_PHRASE["residence"] else ""
+        return RankingView(df, f"各乡镇{suffix}", kit.township_of(path), counter="个")
+    return RankingView(pd.DataFrame(), message=f"该指标{basis_phrase(entry)}，只统计到全县，不做机构或乡镇排名")
+
+
+def _peers(inst_type: str | None) -> list[tuple[str, str, str | None]]:
+    """(code, name, township) of every institution of a type (a ranking shows peers' names to managers too)."""
+    from queries import org as qorg
+    tree = qorg.org_tree(kit.mart_url())
+    rows = tree if not inst_type else tree[tree["inst_type"] == inst_type]
+    return [(str(c), str(n), str(t)) for c, n, t in zip(rows["inst_code"], rows["name"], rows["township_code"])]
 
 
 # ---------------------------------------------------------------------------------------------- rendering
@@ -143,7 +306,10 @@ def render_crumbs(indicator_id: str, search: str | None) -> tuple[Any, Any, Any]
     org_name = path[-1].name if path and path[-1].level != "county" else "全县"
     subtitle = f"{fmt_period_zh(state.grain, state.period)} · {org_name}"
     note = None
-    if not visible and level in ("institution", "department", "doctor"):
+    level_text = level_note(_entry(indicator_id), level)
+    if level_text:
+        note = kit.notice(f"{level_text}；请在机构范围中选择全县或乡镇。")
+    elif not visible and level in ("institution", "department", "doctor"):
         note = kit.notice(f"{kit.NO_ACCESS}：仅显示该机构汇总值与排名。")
     return breadcrumbs(items), subtitle, note
 
@@ -158,8 +324,8 @@ def render_trend(indicator_id: str, search: str | None) -> Any:
         if not visible and level == "institution":
             # The engine hides an out-of-scope institution's own rows: say why instead of "no data".
             return kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）")
-    return dcc.Graph(id=L.TREND, figure=trend_figure(df, unit, dec, kit.attr(entry, "target_text") or ""),
-                     config=GRAPH_CONFIG)
+    return dcc.Graph(id=L.TREND, figure=trend_figure(df, unit, dec, display_target(kit.attr(entry, "target_text"))
+                                                     or ""), config=GRAPH_CONFIG)
 
 
 def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, Any]:
@@ -185,10 +351,18 @@ def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, A
         # An institution outside a manager's scope has no own row either (the engine hides it): say why.
         table = kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）" if info["denied"] else kit.NO_DATA)
     else:
-        rows = [_display_row(r, dec) for r in df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code"]]
+        rows = [_display_row(r, dec) for r in df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code", "_own"]]
                 .to_dict("records")]
-        table = data_table(L.TABLE, rows, L.table_column_defs(unit, dec), page_size=20, height=480,
-                           dashGridOptions=NO_HTML_OVERLAY)
+        total = [r for r in rows if r.pop("_own")]
+        kids_rows = [r for r in rows if r not in total]
+        options = dict(NO_HTML_OVERLAY)
+        if total and kids_rows:
+            # the total stays on top whatever column the user sorts by
+            options["pinnedTopRowData"] = total
+        else:
+            kids_rows = total + kids_rows
+        table = data_table(L.TABLE, kids_rows, L.table_column_defs(unit, dec), page_size=20, height=480,
+                           dashGridOptions=options)
     return chart, hint, table
 
 
@@ -196,10 +370,10 @@ def _display_row(row: dict, decimals: int) -> dict:
     """Table row for the page: values rounded as displayed, shares and changes in percent (exports stay raw)."""
     out = {k: kit.clean(v) for k, v in row.items()}
     if out.get("value") is not None:
-        out["value"] = round(float(out["value"]), decimals)
+        out["value"] = round(float(out["value"]), decimals) + 0.0      # + 0.0: no "-0.0"
     for key in ("yoy_rel", "share"):
         if out.get(key) is not None:
-            out[key] = round(float(out[key]) * 100, 1)
+            out[key] = round(float(out[key]) * 100, 1) + 0.0
     return out
 
 
@@ -207,19 +381,24 @@ def render_ranking(indicator_id: str, search: str | None) -> tuple[Any, Any]:
     entry = _entry(indicator_id)
     unit, dec = _unit(entry)
     state = kit.view_state(search)
-    df, type_zh, inst = ranking_frame(indicator_id, state)
+    view = ranking_frame(indicator_id, state)
+    if view.message:
+        return kit.empty_box(view.message), ""
+    df = view.frame
     if df.empty or df["value"].isna().all():
-        return kit.empty_box(), f"{type_zh}"
+        return kit.empty_box(), view.title
     worse_high = _higher_is_worse(entry)
     df = df.dropna(subset=["value"]).sort_values("value", ascending=not worse_high)
+    inst = view.highlight
     if len(df) > RANK_LIMIT:
         keep = df.head(RANK_LIMIT)
         if inst and inst not in set(keep["org_code"]):
             keep = pd.concat([keep.head(RANK_LIMIT - 1), df[df["org_code"] == inst]])
         df = keep
     fig = bar_figure(df, unit, dec, worse_high, highlight=inst, links=drill_links(search, df["org_code"]))
+    what = "该乡镇" if view.counter == "个" else "该机构"
     return (dcc.Graph(id=L.RANKING, figure=fig, config=GRAPH_CONFIG),
-            f"{type_zh}共{len(df)}家，最差在上，点击柱条查看该机构")
+            f"{view.title}共{len(df)}{view.counter}，最差在上，点击柱条查看{what}")
 
 
 def drill_search(search: str | None, org_code: str | None) -> str:
@@ -233,20 +412,60 @@ def drill_links(search: str | None, codes: Any) -> dict[str, str]:
     return {str(c): drill_search(search, str(c)) for c in codes}
 
 
+def export_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict[str, str], dict[str, int], dict]:  # noqa: ANN001
+    """The drill table as people read it: (frame, headers, decimals per column, info).
+
+    Values keep the engine's numbers rounded to the indicator's decimals (as the page shows them), the period
+    reads 2026年第3季度, 数据完整 是/否, changes and shares in percent. Raises PermissionError when the user may
+    not see what the view would export (another institution's detail), NotAtLevel, or LookupError for no data.
+    """
+    entry = _entry(indicator_id)
+    unit, dec = _unit(entry)
+    df, info = table_frame(indicator_id, state)
+    if info["denied"]:
+        raise PermissionError(NO_EXPORT)
+    if df.empty or df["value"].isna().all():
+        raise LookupError(f"{kit.NO_DATA}，没有可导出的内容")
+    out = df.copy()
+    out["period"] = [fmt_period_zh(state.grain, p) for p in out["period"]]
+    out["complete"] = ["" if kit.is_missing(c) else ("是" if bool(c) else "否") for c in out["complete"]]
+    for key in ("yoy_rel", "share"):
+        out[key] = pd.to_numeric(out[key], errors="coerce") * 100
+    headers = {k: v for k, v in EXPORT_HEADERS.items() if k in out.columns}
+    if unit:
+        headers["value"] = f"指标值（{unit}）"
+    decimals = {"value": dec, "target": dec, "yoy_value": dec, "yoy_change": dec, "yoy_rel": 1, "share": 1}
+    for key in ("numerator", "denominator"):
+        vals = pd.to_numeric(out[key], errors="coerce").dropna()
+        decimals[key] = 0 if (vals.round(0) == vals).all() else 2
+    return out, headers, decimals, info
+
+
 def export_file(indicator_id: str, search: str | None, fmt: str) -> dict:
-    """The drill table as CSV (UTF-8 BOM) or .xlsx, numbers exactly the engine's."""
+    """The drill table as CSV (UTF-8 BOM) or .xlsx (see :func:`export_frame`)."""
     from dashboard.export import CSV_MIME, XLSX_MIME, export_filename, to_csv_bytes, to_xlsx_bytes
     entry = _entry(indicator_id)
     state = kit.view_state(search)
-    df, info = table_frame(indicator_id, state)
-    headers = {k: v for k, v in EXPORT_HEADERS.items() if k in df.columns}
+    df, headers, decimals, info = export_frame(indicator_id, state)
     org_name = info["path"][-1].name if info["path"] and info["level"] != "county" else "全县"
     stem = f"{kit.attr(entry, 'zh', indicator_id)}_{state.period}_{org_name}"
     title = f"{kit.attr(entry, 'zh', indicator_id)} · {fmt_period_zh(state.grain, state.period)} · {org_name}"
     if fmt == "xlsx":
-        return dcc.send_bytes(to_xlsx_bytes(df, headers, title=title), export_filename(stem, "xlsx"),
-                              type=XLSX_MIME)
-    return dcc.send_bytes(to_csv_bytes(df, headers), export_filename(stem, "csv"), type=CSV_MIME)
+        return dcc.send_bytes(to_xlsx_bytes(df, headers, title=title, decimals=decimals),
+                              export_filename(stem, "xlsx"), type=XLSX_MIME)
+    return dcc.send_bytes(to_csv_bytes(df, headers, decimals=decimals), export_filename(stem, "csv"),
+                          type=CSV_MIME)
+
+
+def export_or_message(indicator_id: str, search: str | None, fmt: str) -> tuple[Any, str]:
+    """(download data or no_update, message under the buttons): refusals are explained, never a server error."""
+    try:
+        return export_file(indicator_id, search, fmt), ""
+    except (PermissionError, NotAtLevel, LookupError) as exc:
+        return no_update, str(exc.args[0]) if exc.args else kit.NO_DATA
+    except Exception:  # noqa: BLE001
+        kit.log.exception("indicator export failed")
+        return no_update, "导出失败，请稍后重试；如持续出现请联系运维人员。"
 
 
 # ---------------------------------------------------------------------------------------------- wiring
@@ -273,7 +492,7 @@ def register(app: dash.Dash) -> None:
     def _breakdown(indicator_id, search):  # noqa: ANN001, ANN202
         try:
             return render_breakdown(indicator_id, search)
-        except PermissionError as exc:
+        except (PermissionError, NotAtLevel) as exc:
             return kit.empty_box(str(exc)), "", kit.empty_box(str(exc))
         except Exception:  # noqa: BLE001
             kit.log.exception("indicator breakdown failed")
@@ -293,12 +512,14 @@ def register(app: dash.Dash) -> None:
     for graph in (L.BREAKDOWN, L.RANKING):
         _register_drill(app, graph)
 
-    @app.callback(Output(L.DOWNLOAD, "data"), Input(L.EXPORT_CSV, "n_clicks"), Input(L.EXPORT_XLSX, "n_clicks"),
-                  State(L.ID, "data"), State(ids.URL, "search"), prevent_initial_call=True)
+    @app.callback(Output(L.DOWNLOAD, "data"), Output(L.EXPORT_MSG, "children"), Input(L.EXPORT_CSV, "n_clicks"),
+                  Input(L.EXPORT_XLSX, "n_clicks"), State(L.ID, "data"), State(ids.URL, "search"),
+                  prevent_initial_call=True)
     def _export(_csv, _xlsx, indicator_id, search):  # noqa: ANN001, ANN202
         if not dash.ctx.triggered_id or not (_csv or _xlsx):
-            return no_update
-        return export_file(indicator_id, search, "xlsx" if dash.ctx.triggered_id == L.EXPORT_XLSX else "csv")
+            return no_update, no_update
+        return export_or_message(indicator_id, search,
+                                 "xlsx" if dash.ctx.triggered_id == L.EXPORT_XLSX else "csv")
 
 
 def _register_drill(app: dash.Dash, graph: str) -> None:
@@ -318,7 +539,7 @@ def _register_drill(app: dash.Dash, graph: str) -> None:
 def _permission_guard(title: str, build) -> Any:  # noqa: ANN001
     try:
         return build()
-    except PermissionError as exc:
+    except (PermissionError, NotAtLevel) as exc:
         return kit.empty_box(str(exc))
     except Exception:  # noqa: BLE001
         kit.log.exception("indicator %s failed", title)

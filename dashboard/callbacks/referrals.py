@@ -6,6 +6,7 @@ flow view they are merged into "<township>其他机构", and pending referrals a
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import dash
@@ -97,10 +98,34 @@ def volume_figure(search: str | None) -> go.Figure:
     if "down_up_ratio" in wide:
         fig.add_scatter(x=x, y=wide["down_up_ratio"], name="下转/上转比", yaxis="y2", mode="lines+markers",
                         line=dict(color="#d68f00", width=2))
+    ratios = pd.to_numeric(wide["down_up_ratio"], errors="coerce") if "down_up_ratio" in wide else pd.Series()
     base_layout(fig, 340, barmode="group",
-                yaxis2=dict(overlaying="y", side="right", showgrid=False, rangemode="tozero", title="比值"))
+                yaxis2=dict(overlaying="y", side="right", showgrid=False, title="比值", **ratio_axis(ratios.max())))
     fig.update_yaxes(title_text="人次", selector=dict(anchor="x"), separatethousands=True)
     return fig
+
+
+def nice_step(span: float, ticks: int = 4) -> float:
+    """A step of 1, 2, 2.5 or 5 × 10^k giving about ``ticks`` intervals over ``span`` (0.39 → 0.1)."""
+    if not span or span <= 0 or math.isnan(span):
+        return 1.0
+    raw = span / ticks
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+
+
+def ratio_axis(top: float | None) -> dict:
+    """Axis settings of the down/up ratio: from 0 to a round top with round ticks (0, 0.1, 0.2 …), not the
+    0.13 / 0.26 that syncing with the counts axis gives."""
+    top = float(top) if top is not None and not pd.isna(top) and top > 0 else 1.0
+    step = nice_step(top)
+    end = math.ceil(top / step - 1e-9) * step
+    places = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+    if step * 10 ** places % 1:          # 0.25 needs two places
+        places += 1
+    vals = [round(i * step, places + 1) for i in range(int(round(end / step)) + 1)]
+    return dict(range=[0, end * 1.04], tickmode="array", tickvals=vals,
+                ticktext=[f"{v:.{places}f}" for v in vals])
 
 
 def _aggregate_unseen(df: pd.DataFrame, user) -> pd.DataFrame:  # noqa: ANN001
@@ -116,8 +141,47 @@ def _aggregate_unseen(df: pd.DataFrame, user) -> pd.DataFrame:  # noqa: ANN001
             ["referrals"].sum().sort_values("referrals", ascending=False))
 
 
+REST_NODES = ("other-src", "other-dst")     # the smallest flows, summed (see flow_figure)
+SANKEY_PAD = 14                 # px between nodes of the busier side
+SANKEY_TOP, SANKEY_BOTTOM = 40, 10
+LABEL_FONT = 11                 # px; a CJK character is about as wide
+
+
+def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, other_pos: dict[str, float]) -> list[str]:
+    """Nodes of one side sorted by the weighted mean position of the nodes they link to (fewer crossings)."""
+    def centre(code: str) -> float:
+        mine = links[links[key] == code]
+        w = mine["referrals"].astype(float)
+        pos = mine[other_key].map(other_pos).astype(float)
+        return float((w * pos).sum() / w.sum()) if w.sum() else 0.0
+    return sorted(nodes, key=lambda c: (c in REST_NODES, centre(c), c))     # the summed rest goes last
+
+
+def _centres(values: list[float], plot_px: float, ky: float) -> list[float]:
+    """Vertical centre (0 top … 1 bottom) of each node of one side, spread over the plot height."""
+    heights = [v * ky for v in values]
+    n = len(heights)
+    if n == 1:
+        return [0.5]
+    gap = max((plot_px - sum(heights)) / (n - 1), 0.0)
+    out, y = [], 0.0
+    for h in heights:
+        out.append((y + h / 2) / plot_px)
+        y += h + gap
+    return out
+
+
+def _label_px(text: str) -> int:
+    return sum(LABEL_FONT if ord(ch) > 0x2E7F else LABEL_FONT // 2 + 1 for ch in text)
+
+
 def flow_figure(search: str | None) -> go.Figure:
-    """Sankey of referrals between institutions: referring institutions on the left, receiving on the right."""
+    """Sankey of referrals between institutions: referring institutions on the left, receiving on the right.
+
+    Plotly draws a node's label on its inner side, across the link bands; here the nodes sit at fixed positions
+    computed the way Plotly sizes them, and the names are annotations outside the bands (left of the left
+    column, right of the right column). Hover texts come from customdata.
+    """
     from queries import referrals as q
     ctx = _context(search)
     df = q.referral_flows(kit.mart_url(), ctx["start"] + "-01", _month_excl(ctx["end"]), ctx["insts"])
@@ -131,28 +195,53 @@ def flow_figure(search: str | None) -> go.Figure:
         rest = rest.assign(from_inst_code="other-src", from_name="其他机构", to_inst_code="other-dst",
                            to_name="其他机构")
         df = pd.concat([head, rest], ignore_index=True)
-    left = list(dict.fromkeys(df["from_inst_code"]))
-    right = list(dict.fromkeys(df["to_inst_code"]))
-    names = dict(zip(df["from_inst_code"], df["from_name"])) | {}
+    df = df[df["referrals"] > 0].reset_index(drop=True)
+    if df.empty:
+        return no_data_figure()
+    names = dict(zip(df["from_inst_code"], df["from_name"]))
     rnames = dict(zip(df["to_inst_code"], df["to_name"]))
-    labels = [f"{names[c]}" for c in left] + [f"{rnames[c]} " for c in right]
+    left_total = df.groupby("from_inst_code")["referrals"].sum()
+    right_total = df.groupby("to_inst_code")["referrals"].sum()
+    right = sorted(right_total.index, key=lambda c: (c in REST_NODES, -right_total[c], c))
+    left = _order(list(left_total.index), df, "from_inst_code", "to_inst_code",
+                  {c: i for i, c in enumerate(right)})
+    right = _order(right, df, "to_inst_code", "from_inst_code", {c: i for i, c in enumerate(left)})
+    left = _order(left, df, "from_inst_code", "to_inst_code", {c: i for i, c in enumerate(right)})
+
+    height = max(340, 26 * max(len(left), len(right)) + 40)
+    plot_px = height - SANKEY_TOP - SANKEY_BOTTOM
+    total = float(df["referrals"].sum())
+    busiest = max(len(left), len(right))
+    ky = (plot_px - (busiest - 1) * SANKEY_PAD) / total     # px per referral, as Plotly scales the nodes
+    ys = _centres([float(left_total[c]) for c in left], plot_px, ky) + \
+        _centres([float(right_total[c]) for c in right], plot_px, ky)
+    node_names = [str(names[c]) for c in left] + [str(rnames[c]) for c in right]
     index_l = {c: i for i, c in enumerate(left)}
     index_r = {c: len(left) + i for i, c in enumerate(right)}
     fig = go.Figure(go.Sankey(
-        arrangement="snap",
-        node=dict(label=labels, pad=14, thickness=12, color="#1f4e79",
-                  hovertemplate="%{label}<br>%{value:,} 人次<extra></extra>"),
+        arrangement="fixed",
+        node=dict(label=[""] * len(node_names), customdata=node_names, pad=SANKEY_PAD, thickness=12,
+                  color="#1f4e79", x=[0.001] * len(left) + [0.999] * len(right), y=ys,
+                  hovertemplate="%{customdata}<br>%{value:,} 人次<extra></extra>"),
         link=dict(source=[index_l[c] for c in df["from_inst_code"]],
                   target=[index_r[c] for c in df["to_inst_code"]], value=list(df["referrals"].astype(int)),
                   color=[UP_COLOR if d == "up" else DOWN_COLOR for d in df["direction"]],
-                  customdata=["上转" if d == "up" else "下转" for d in df["direction"]],
-                  hovertemplate="%{customdata}：%{source.label} → %{target.label}<br>%{value:,} 人次"
+                  customdata=[["上转" if d == "up" else "下转", str(names[a]), str(rnames[b])]
+                              for d, a, b in zip(df["direction"], df["from_inst_code"], df["to_inst_code"])],
+                  hovertemplate="%{customdata[0]}：%{customdata[1]} → %{customdata[2]}<br>%{value:,} 人次"
                                 "<extra></extra>")))
-    # ~26 px per node on the busier side keeps the left labels (drawn beside their nodes) from overlapping.
-    base_layout(fig, max(340, 26 * max(len(left), len(right)) + 40))
-    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10))
+    left_px = max(_label_px(n) for n in node_names[:len(left)]) + 16
+    right_px = max(_label_px(n) for n in node_names[len(left):]) + 16
+    base_layout(fig, height)
+    fig.update_layout(margin=dict(l=left_px, r=right_px, t=SANKEY_TOP, b=SANKEY_BOTTOM))
+    for i, name in enumerate(node_names):
+        on_left = i < len(left)
+        fig.add_annotation(text=name, xref="paper", yref="paper", x=0 if on_left else 1, y=1 - ys[i],
+                           xanchor="right" if on_left else "left", yanchor="middle", xshift=-10 if on_left else 10,
+                           showarrow=False, font=dict(size=LABEL_FONT, color="#2c3e50"))
     fig.add_annotation(text="蓝色：上转　绿色：下转（左：转出机构，右：转入机构）", xref="paper", yref="paper",
-                       x=0, y=1.08, showarrow=False, font=dict(size=11, color="#6b7785"), xanchor="left")
+                       x=0, y=1, yshift=24, showarrow=False, font=dict(size=11, color="#6b7785"), xanchor="left",
+                       xshift=-left_px + 10)
     return fig
 
 

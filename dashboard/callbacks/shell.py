@@ -114,6 +114,19 @@ def _scope_filter(insts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for i in insts if scope.may_see_institution(i["code"])]
 
 
+def institution_of(mart_url: str, org: str) -> tuple[str | None, str | None]:
+    """(institution, township) an org code belongs to — a department's or doctor's institution; (None, None)
+    for an unknown code or an unreadable mart."""
+    try:
+        from queries import org as qorg
+        path = qorg.org_path(mart_url, org)
+    except Exception as exc:  # noqa: BLE001 — the pickers stay usable without it
+        log.warning("org path of %s failed: %s", org, exc)
+        return None, None
+    by_level = {str(step[0]): str(step[1]) for step in path}
+    return by_level.get("institution"), by_level.get("township")
+
+
 # ---------------------------------------------------------------------------------------------- callbacks
 def sync_toolbar(search: str | None, grain: str | None, period: str | None, township: str | None,
                  inst: str | None, trigger: Any) -> tuple:
@@ -153,7 +166,15 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
         sel_inst = org
         sel_township = inst_by_code[org]["area_code"] or None
     elif org and not note and not (orgs["county"] and org == orgs["county"]["code"]):
-        note = "所选机构不在可选范围内（无权查看明细时仅显示汇总值与排名）"
+        # a department or doctor (a drill below an institution) shows its institution and township in the
+        # pickers; only an org outside the user's institutions gets the note
+        inst_code, town_code = institution_of(mart_url, org)
+        if inst_code in inst_by_code:
+            sel_inst = inst_code
+            sel_township = inst_by_code[inst_code]["area_code"] or town_code
+        else:
+            sel_township = town_code if town_code in township_codes else None
+            note = "所选机构不在可选范围内（无权查看明细时仅显示汇总值与排名）"
     t_options = [{"label": t["name"], "value": t["code"]} for t in orgs["townships"]]
     i_options = [{"label": i["name"], "value": i["code"]} for i in insts
                  if sel_township is None or i["area_code"] == sel_township]

@@ -9,7 +9,7 @@ from dash import Input, Output, State, dcc
 
 from dashboard.callbacks import _pagekit as kit
 from dashboard.callbacks.cockpit import SPARK_MONTHS, _card, _compute_each
-from dashboard.formatting import fmt_period_zh
+from dashboard.formatting import display_target, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import kpi_card
@@ -18,6 +18,17 @@ from layouts._components import kpi_card
 def topic_ids(topic: str) -> list[str]:
     """Indicators of a topic in catalogue order."""
     return [i for i, e in kit.catalogue().items() if kit.attr(e, "topic") == topic]
+
+
+def unavailable_note(entry: Any, level: str) -> str:
+    """Why a topic card has no value, in Chinese: not computable from the data contract, computed by the
+    exchange module, or not counted at the org's level (the catalogue's English reasons stay out of pages)."""
+    if not kit.attr(entry, "available", True):
+        return kit.attr(entry, "unavailable_zh") or "暂不可计算"
+    if kit.attr(entry, "kind") == "exchange":
+        return "数据交换指标，见数据质量页"
+    from dashboard.callbacks.indicator import level_note
+    return level_note(entry, level) or f"不支持按{kit.LEVEL_ZH.get(level, level)}统计"
 
 
 def render_tabs(topic: str, search: str | None) -> list[Any]:
@@ -47,11 +58,9 @@ def render_grid(topic: str, search: str | None) -> tuple[list[Any], str]:
         entry = kit.indicator(i)
         name = kit.attr(entry, "zh", i)
         if i not in computable:
-            reason = (kit.attr(entry, "unavailable_reason") or "暂不可计算") if not kit.attr(
-                entry, "available", True) else ("数据交换指标，见数据质量页" if kit.attr(entry, "kind") == "exchange"
-                                                else f"不支持按{kit.LEVEL_ZH.get(level, level)}统计")
-            cards.append(kpi_card(name, None, kit.attr(entry, "unit"), target_text=kit.attr(entry, "target_text"),
-                                  note=reason, card_id={"type": "topic-card", "id": i}))
+            cards.append(kpi_card(name, None, kit.attr(entry, "unit"),
+                                  target_text=display_target(kit.attr(entry, "target_text")),
+                                  note=unavailable_note(entry, level), card_id={"type": "topic-card", "id": i}))
             continue
         if i in failed:
             cards.append(kit.error_box(name))
