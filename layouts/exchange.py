@@ -56,8 +56,10 @@ def _settings_form(editable: bool) -> Any:
         html.Div([
             P.field("经度", dcc.Input(id=P.EX_SET_LON, type="number", step="any", disabled=dis, debounce=True)),
             P.field("纬度", dcc.Input(id=P.EX_SET_LAT, type="number", step="any", disabled=dis, debounce=True)),
-            P.field("缩放级别", dcc.Input(id=P.EX_SET_ZOOM, type="number", step=1, min=1, max=18, disabled=dis,
-                                        debounce=True)),
+            # no min/max on the inputs: the browser would turn an out-of-range number into an empty value, which
+            # would be saved as "no zoom"; the callback refuses it with a message instead
+            P.field("缩放级别", dcc.Input(id=P.EX_SET_ZOOM, type="number", step="any", disabled=dis, debounce=True),
+                    hint="1–20（网络地图级别）；选中该前置机时地图以它为中心按此级别放大，留空则不移动地图"),
             P.field("城市", dcc.Input(id=P.EX_SET_CITY, type="text", maxLength=100, disabled=dis, debounce=True)),
             P.field("地址", dcc.Input(id=P.EX_SET_ADDR, type="text", maxLength=300, disabled=dis, debounce=True)),
         ], className="ex-form"),
@@ -77,12 +79,15 @@ def layout(**_query: Any) -> html.Div:
         dcc.Store(id=P.EX_READY, data=True),
         dcc.Store(id=P.EX_TICK, data=0),
         dcc.Store(id=P.EX_NODE),
+        dcc.Store(id=P.EX_FOCUS),
+        dcc.Store(id=P.EX_FOCUSED),
         dcc.Store(id=P.EX_RUN),
         dcc.Store(id=P.EX_PAGE, data=1),
         dcc.Interval(id=P.EX_INTERVAL, interval=P.REFRESH_MS, n_intervals=0),
         dcc.ConfirmDialog(id=P.EX_RERUN_CONFIRM, message=""),
         page_header("数据交换监测", html.Span("加载中…", id=P.EX_SUBTITLE),
-                    actions=html.Span("每 10 秒自动刷新（页面隐藏时暂停）", className="ex-muted")),
+                    actions=html.Span(f"每 {P.REFRESH_MS // 1000} 秒自动刷新（页面隐藏时暂停）",
+                                      className="ex-muted")),
         html.Div(id=P.EX_SUMMARY, className="ex-summary"),
         html.Div([
             html.Div(echarts(P.EX_MAP, height=560), className="map-canvas section"),

@@ -45,10 +45,9 @@ def layout(**_query: Any) -> html.Div:
                                          clearable=False, searchable=False, labels=DROPDOWN_LABELS_ZH,
                                          className="ex-filter")),
         ], className="grid-12"),
-        section("各机构数据质量（所选期间合计，分子/分母）", _box(P.Q_INST, 360),
+        section("各机构数据质量（所选期间合计，分子/分母）", _box(P.Q_INST, 380),
                 actions=html.Span("红色行：有源系统未按计划上传", className="ex-muted")),
-        html.Div([
-            section("未按计划上传的机构与源系统", _box(P.Q_BEHIND, 260), className="span-6"),
-            section("各机构最近一次成功上传", _box(P.Q_LAST, 260), className="span-6"),
-        ], className="grid-12"),
+        # full width: each list has five columns whose headers and institution names need more than half a page
+        section("未按计划上传的机构与源系统", _box(P.Q_BEHIND, 300)),
+        section("各机构最近一次成功上传", _box(P.Q_LAST, 300)),
     ], className="page page-quality")

@@ -7,6 +7,7 @@ leaving the machine. Screenshots at 1440×900 go to ``screenshots/exchange-*.png
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +118,153 @@ def test_leader_is_refused_exchange(open_as) -> None:  # noqa: ANN001
     assert resp.status == 403
     assert "ex-nodes" not in resp.text()
     assert page.locator("#ex-nodes").count() == 0
+
+
+# ------------------------------------------------------------------------------------------- audit fixes (issue 7)
+def _set_hidden(page, hidden: bool) -> None:  # noqa: ANN001
+    """Make the page believe its tab is hidden (or visible again) and tell it, as the browser would."""
+    page.evaluate("""(hidden) => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+        Object.defineProperty(document, "visibilityState", {configurable: true,
+                                                            get: () => hidden ? "hidden" : "visible"});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""", hidden)
+
+
+def test_auto_refresh_pauses_while_hidden_and_resumes_at_once(open_as, monkeypatch) -> None:  # noqa: ANN001
+    from layouts import _exchange_parts as P
+    monkeypatch.setattr(P, "REFRESH_MS", 2000)       # the layout reads it per page load: 2 s ticks for the test
+    page = open_as("operator")
+    ticks: list[float] = []
+
+    def on_request(req) -> None:  # noqa: ANN001
+        if "/_dash-update-component" not in req.url or req.method != "POST":
+            return
+        body = req.post_data_json or {}
+        if "ex-interval.n_intervals" in (body.get("changedPropIds") or []) and "exchange-map" in body.get("output", ""):
+            ticks.append(time.monotonic())
+    page.on("request", on_request)
+    page.goto(page.base_url + "/exchange")
+    page.wait_for_selector(".echarts-box[data-rendered] canvas", timeout=20_000)
+    page.wait_for_timeout(4_500)
+    assert len(ticks) >= 1, "the page does not refresh by itself at all"
+    _set_hidden(page, True)
+    page.wait_for_timeout(300)
+    hidden_from = time.monotonic()
+    page.wait_for_timeout(7_000)                     # three and a half intervals
+    assert [t for t in ticks if t >= hidden_from] == [], "refreshed while the tab was hidden"
+    shown_at = time.monotonic()
+    _set_hidden(page, False)
+    page.wait_for_timeout(1_200)                     # well inside one interval: only the immediate refresh
+    assert len([t for t in ticks if t >= shown_at]) == 1, "no immediate refresh on return"
+    page.wait_for_timeout(4_500)
+    assert len([t for t in ticks if t >= shown_at]) >= 2, "the timer did not resume"
+
+
+def _geo_view(page) -> dict:  # noqa: ANN001
+    return page.evaluate("""() => {
+        const chart = echarts.getInstanceByDom(document.querySelector('.echarts-box'));
+        const g = chart.getOption().geo[0];
+        return {center: g.center || null, zoom: g.zoom || 1};
+    }""")
+
+
+def test_selecting_a_node_uses_its_zoom_and_shows_city_and_address(open_as, ex_server) -> None:  # noqa: ANN001
+    from dashboard.exchange.service import node_states, update_node_settings
+    cfg, _base = ex_server
+    nodes = node_states(cfg).dropna(subset=["lon", "lat"]).sort_values("code")
+    focus, plain = nodes.iloc[0], nodes.iloc[1]
+    update_node_settings(cfg, focus["code"], focus["lon"], focus["lat"], 13, "丰安县", "城关镇人民路 88 号")
+    update_node_settings(cfg, plain["code"], plain["lon"], plain["lat"], None, None, None)
+    page = open_as("operator")
+    page.goto(page.base_url + "/exchange")
+    page.wait_for_selector(".echarts-box[data-rendered] canvas", timeout=20_000)
+    start = _geo_view(page)
+    page.click(f'#ex-nodes .ag-row[row-id="{focus["code"]}"] .ag-cell >> nth=1')
+    page.wait_for_function("() => (document.querySelector('#ex-detail')?.innerText || '').includes('城关镇人民路 88 号')",
+                           timeout=10_000)
+    assert "丰安县" in page.inner_text("#ex-detail")
+    page.wait_for_function("() => (echarts.getInstanceByDom(document.querySelector('.echarts-box'))"
+                           ".getOption().geo[0].zoom || 1) > 1.5", timeout=10_000)
+    view = _geo_view(page)
+    assert view["center"] == pytest.approx([focus["lon"], focus["lat"]], abs=1e-6)
+    # level 13 of a web map is 256·2^13 px per 360° of longitude: the map now draws at that scale
+    px = page.evaluate("""([lon, lat]) => {
+        const chart = echarts.getInstanceByDom(document.querySelector('.echarts-box'));
+        const a = chart.convertToPixel({geoIndex: 0}, [lon, lat]);
+        const b = chart.convertToPixel({geoIndex: 0}, [lon + 0.01, lat]);
+        return (b[0] - a[0]) / 0.01;
+    }""", [float(focus["lon"]), float(focus["lat"])])
+    assert px == pytest.approx(256 * 2 ** 13 / 360, rel=0.03)
+    # a node without a saved zoom: the detail changes, the view stays
+    page.click(f'#ex-nodes .ag-row[row-id="{plain["code"]}"] .ag-cell >> nth=1')
+    page.wait_for_function(f"() => (document.querySelector('#ex-detail')?.innerText || '').includes('{plain['code']}')",
+                           timeout=10_000)
+    page.wait_for_timeout(800)
+    assert _geo_view(page) == view and view != start
+
+
+def test_admin_out_of_range_zoom_is_refused_in_chinese(open_as, ex_server) -> None:  # noqa: ANN001
+    from dashboard.exchange.service import node_states
+    cfg, _base = ex_server
+    nodes = node_states(cfg).dropna(subset=["lon", "lat"]).sort_values("code")
+    node = nodes.iloc[2]
+    page = open_as("admin")
+    page.goto(page.base_url + "/exchange")
+    page.wait_for_selector(f'#ex-nodes .ag-row[row-id="{node["code"]}"]', timeout=20_000)
+    page.click(f'#ex-nodes .ag-row[row-id="{node["code"]}"] .ag-cell >> nth=1')
+    page.wait_for_function("() => document.querySelector('#ex-set-lon')?.value !== ''", timeout=10_000)
+    page.fill("#ex-set-zoom", "40")
+    page.press("#ex-set-zoom", "Tab")
+    page.fill("#ex-set-city", "示范市")
+    page.press("#ex-set-city", "Tab")
+    page.click("#ex-set-save")
+    page.wait_for_function("() => (document.querySelector('#ex-set-msg')?.innerText || '').includes('未保存')",
+                           timeout=10_000)
+    msg = page.inner_text("#ex-set-msg")
+    assert "缩放级别：须在 1 到 20 之间" in msg and "Input should" not in msg
+    after = node_states(cfg, codes=[node["code"]]).iloc[0]
+    assert after["city"] in (None, "") and (after["zoom"] is None or after["zoom"] != after["zoom"])
+    page.fill("#ex-set-zoom", "")
+    page.press("#ex-set-zoom", "Tab")
+    page.fill("#ex-set-lon", "500")
+    page.press("#ex-set-lon", "Tab")
+    page.click("#ex-set-save")
+    page.wait_for_function("() => (document.querySelector('#ex-set-msg')?.innerText || '').includes('经度')",
+                           timeout=10_000)
+    assert "经度：须在 -180 到 180 之间" in page.inner_text("#ex-set-msg")
+
+
+GRID_CHECK_JS = """(id) => {
+    const g = document.getElementById(id);
+    if (!g) { return null; }
+    const box = g.getBoundingClientRect();
+    const texts = [...g.querySelectorAll('.ag-header-cell-text, .ag-header-group-text')];
+    const cols = [...g.querySelectorAll('.ag-header-row-column .ag-header-cell')];
+    const body = g.querySelector('.ag-body-viewport') || g;
+    return {
+        cut: texts.filter(t => t.scrollWidth > t.clientWidth + 1 || t.scrollHeight > t.clientHeight + 1)
+                  .map(t => t.textContent),
+        outside: texts.filter(t => t.getBoundingClientRect().right > box.right + 1).map(t => t.textContent),
+        filled: cols.reduce((s, c) => s + c.getBoundingClientRect().width, 0) / body.clientWidth,
+        width: box.width,
+    };
+}"""
+
+
+def test_quality_grids_show_whole_headers_and_fill_their_width(open_as) -> None:  # noqa: ANN001
+    page = open_as("operator")
+    page.goto(page.base_url + "/quality")
+    page.wait_for_selector("#q-inst-table .ag-row", timeout=30_000)
+    page.wait_for_selector("#q-last-table .ag-row", timeout=30_000)
+    page.wait_for_selector("#q-behind-table .ag-row", timeout=30_000)   # the silent node is behind schedule
+    page.wait_for_timeout(500)
+    content = page.evaluate("() => document.querySelector('.page-quality').getBoundingClientRect().width")
+    for grid in ("q-inst-table", "q-last-table", "q-behind-table"):
+        info = page.evaluate(GRID_CHECK_JS, grid)
+        assert info is not None, grid
+        assert info["cut"] == [] and info["outside"] == [], (grid, info)
+        assert info["filled"] > 0.97, (grid, info)          # the columns fill the grid, no empty half
+        assert info["width"] > 0.9 * content, (grid, info)  # and the grid the page's width
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "quality-operator.png"), full_page=True)

@@ -280,3 +280,132 @@ def test_quality_table_agrees_with_the_service_and_manager_sees_own_institutions
     mine = {r["inst_code"] for r in _inst_rows(env, "manager")}
     assert mine and mine <= set(manager.inst_codes)
     assert mine == set(manager.inst_codes) & set(rows)
+
+
+# ------------------------------------------------------------------------------------------- audit fixes (issue 7)
+def test_settings_messages_are_chinese_and_out_of_range_zoom_is_refused(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    code = "EX-T004"
+    before = _node(cfg, code)
+    cases = [((500, 29.2, None), "经度：须在 -180 到 180 之间"),
+             ((119.7, -95, None), "纬度：须在 -90 到 90 之间"),
+             ((119.7, 29.2, 40), "缩放级别：须在 1 到 20 之间"),
+             ((119.7, 29.2, 2.5), "缩放级别：须为整数"),
+             ((None, 29.2, 12), "经度：必填")]
+    for (lon, lat, zoom), message in cases:
+        text = _save(env, "admin", code, lon, lat, zoom, "示范市", "卫生路 2 号").get_data(as_text=True)
+        assert "未保存" in text and message in text, (lon, lat, zoom, text)
+        assert "Input should" not in text and "Field required" not in text
+    after = _node(cfg, code)
+    assert (after["lon"], after["lat"]) == (before["lon"], before["lat"])
+    assert after["city"] in (None, "") and _audits(cfg, "node.settings", code) == 0
+    # a valid zoom at the model's upper bound is saved
+    assert "已保存" in _save(env, "admin", code, 119.7, 29.2, 20).get_data(as_text=True)
+    assert _node(cfg, code)["zoom"] == 20
+
+
+def test_detail_panel_shows_city_and_address(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    code = "EX-T005"
+    assert "已保存" in _save(env, "admin", code, 119.61, 29.05, 13, "丰安县", "桃源镇卫生路 8 号").get_data(as_text=True)
+    resp = call(app, clients["operator"], "callbacks.exchange", "ex-detail.children",
+                {"ex-node.data": code, "ex-interval.n_intervals": 0, "ex-tick.data": 0})
+    assert resp.status_code == 200
+    text = resp.get_data(as_text=True)
+    assert "城市" in text and "丰安县" in text and "地址" in text and "桃源镇卫生路 8 号" in text
+
+
+def test_selecting_a_node_with_a_zoom_focuses_the_map_without_one_leaves_it(env) -> None:  # noqa: ANN001
+    cfg, app, clients = env
+    code = "EX-T006"
+    assert "已保存" in _save(env, "admin", code, 119.68, 29.06, 14).get_data(as_text=True)
+    out = call(app, clients["operator"], "callbacks.exchange", "ex-node.data",
+               {"ex-nodes.cellClicked": {"rowId": code, "colId": "name"}}).json["response"]
+    assert out["ex-node"]["data"] == code
+    assert out["ex-focus"]["data"] == {"code": code, "lon": 119.68, "lat": 29.06, "zoom": 14}
+    plain = "EX-T007"                                 # no saved zoom: the map is not moved
+    out = call(app, clients["operator"], "callbacks.exchange", "ex-node.data",
+               {"ex-nodes.cellClicked": {"rowId": plain, "colId": "name"}}).json["response"]
+    assert out["ex-node"]["data"] == plain and "ex-focus" not in out
+
+
+def _node_api(env, code: str, method: str, path: str, body):  # noqa: ANN001, ANN201
+    cfg, app, clients = env
+    from dashboard.exchange.service import issue_token
+    client = app.server.test_client()
+    return client.open("/api/exchange" + path, method=method, json=body,
+                       headers={"Authorization": f"Bearer {issue_token(cfg, code)}"})
+
+
+@pytest.mark.parametrize("outcome, shown", [("success", "成功"), ("failed", "失败"), ("running", "运行中")])
+def test_rerun_box_shows_the_new_runs_status(env, outcome: str, shown: str) -> None:  # noqa: ANN001
+    """The node runs the re-run (real node API: new run, acks); the box names the new run and its status."""
+    import datetime as dt
+
+    from dashboard.exchange.service import job_runs, request_rerun
+    cfg, app, clients = env
+    run_id = _failed_run(cfg)
+    old = job_runs(cfg, run_id=run_id, page_size=1)[0].iloc[0]
+    cmd = request_rerun(cfg, run_id, "operator")
+    node = old["node_code"]
+    now = dt.datetime.now().replace(microsecond=0)
+    new_id = f"{run_id}-R{outcome[:2]}"
+    run = {"run_id": new_id, "job_code": old["job_code"], "started_at": now.isoformat(), "status": outcome}
+    if outcome != "running":
+        run |= {"finished_at": now.isoformat(), "rows_extracted": 10, "rows_loaded": 10 if outcome == "success" else 0,
+                "rows_rejected": 0, "error": None if outcome == "success" else "ORA-12541: TNS:no listener (HIS 门诊库)"}
+    assert _node_api(env, node, "POST", "/runs", run).status_code == 201
+    assert _node_api(env, node, "POST", f"/commands/{cmd.id}/ack", {"state": "picked"}).status_code == 200
+    assert _node_api(env, node, "POST", f"/commands/{cmd.id}/ack",
+                     {"state": "done", "run_id": new_id}).status_code == 200
+    status, text = _log_view(env, "operator", run_id)
+    assert status == 200 and "新运行 " in text and new_id in text
+    assert f"ex-run-pill-{outcome}" in text and shown in text.split(new_id, 1)[1]
+
+
+def test_trend_reject_axis_has_a_floor(env) -> None:  # noqa: ANN001
+    from dashboard.callbacks.quality import nice_step, reject_axis_top
+    cfg, app, clients = env
+    resp = call(app, clients["leader"], "callbacks.quality", "q-trend.children",
+                {"q-ready.data": True, "q-days.value": 7})
+    assert resp.status_code == 200
+    layout = resp.json["response"]["q-trend"]["children"]["props"]["figure"]["layout"]
+    low, high = layout["yaxis2"]["range"]
+    assert low == 0 and high >= 1.0                  # the 0.5 % target sits mid-axis, not a 0–0.02 % zoom
+    assert reject_axis_top([0.01, 0.02], 0.5) == 1.0
+    assert reject_axis_top([0.01, 0.02], None) == 1.0
+    assert reject_axis_top([0.01, 3.0], 0.5) == pytest.approx(3.6)
+    assert [nice_step(x) for x in (0.2, 0.21, 0.72, 0.03)] == [0.2, 0.25, 1.0, 0.05]
+    # the right axis' ticks fall on the left axis' 20 % gridlines
+    assert layout["yaxis2"]["dtick"] * 5 <= high and layout["yaxis"]["dtick"] == 20
+
+
+def test_every_running_job_line_has_length_and_the_platform_is_clear(demo_cfg) -> None:  # noqa: ANN001
+    """On the demo county's geometry with every node uploading, no line collapses onto its node and the
+    platform's star keeps its clearance from every node (it used to sit on the lead hospital)."""
+    import math
+
+    from dashboard.exchange.mapview import CLEARANCE, PLATFORM_NAME, STAR_RADIUS, exchange_option
+    from dashboard.exchange.service import node_states
+    from geo.store import display_geometry
+    disp = display_geometry(demo_cfg.geo_dir)
+    nodes = node_states(demo_cfg)
+    assert len(nodes) > 5
+    nodes["running_jobs"] = [["HIS_OP", "LIS"] for _ in range(len(nodes))]
+    option = exchange_option(disp, nodes)
+    series = {s["name"]: s for s in option["series"]}
+    lines = series["运行中任务"]["data"]
+    assert len(lines) == 2 * len(nodes.dropna(subset=["lon", "lat"]))
+    for line in lines:
+        start, end = line["coords"]
+        assert start != end, line["name"]
+    platform = series[PLATFORM_NAME]["data"][0]["value"]
+    minx, miny, maxx, maxy = disp.bbox
+    kx = math.cos(math.radians((miny + maxy) / 2))
+    diag = math.hypot((maxx - minx) * kx, maxy - miny)
+    for row in nodes.dropna(subset=["lon", "lat"]).itertuples():
+        gap = math.hypot((row.lon - platform[0]) * kx, row.lat - platform[1])
+        assert gap >= (STAR_RADIUS + CLEARANCE) * diag * 0.99, row.code
+    # a fixed point is used as given
+    fixed = exchange_option(disp, nodes, platform_at=(minx + 0.01, miny + 0.01))
+    assert {s["name"]: s for s in fixed["series"]}[PLATFORM_NAME]["data"][0]["value"] == [minx + 0.01, miny + 0.01]

@@ -169,3 +169,44 @@ def test_cli_list_and_token(ex_cfg, client, monkeypatch):  # noqa: ANN001, F811
     assert r.status_code == 204
     out = runner.invoke(cli, ["nodes", "token", "EX-NOPE"])
     assert out.exit_code != 0 and "EX-NOPE" in out.output
+
+
+# Words that name each source system; a failed run's error must name its own system and no other.
+SYSTEM_WORDS = {"HIS_OP": ("HIS", "门诊"), "HIS_IP": ("HIS", "住院"), "LIS": ("LIS",), "PACS": ("PACS",),
+                "EMR": ("EMR",), "PH": ("公共卫生",)}
+
+
+def _assert_names_own_system(job_code: str, error: str) -> None:
+    own = set(SYSTEM_WORDS[job_code])
+    foreign = {w for j, words in SYSTEM_WORDS.items() if j != job_code for w in words} - own
+    assert all(w in error for w in own), (job_code, error)
+    assert not any(w in error for w in foreign), (job_code, error)
+
+
+def test_seeded_failures_name_their_system_and_retries_are_30_s_apart(ex_cfg):  # noqa: ANN001, F811
+    from dashboard.exchange.models import RunLog
+    from dashboard.exchange.seed import seed_demo_history
+    now = dt.datetime(2025, 6, 1, 12, 0)
+    seed_demo_history(ex_cfg, days=20, now=now)
+    with session_factory(ex_cfg.app_db_url)() as s:
+        failed = s.execute(select(JobRun.id, JobRun.job_code, JobRun.error, JobRun.started_at, JobRun.finished_at)
+                           .where(JobRun.status == "failed")).all()
+        logs: dict[int, list] = {}
+        for pk, ts, level, message in s.execute(select(RunLog.run_pk, RunLog.ts, RunLog.level, RunLog.message)
+                                                .order_by(RunLog.ts, RunLog.id)):
+            logs.setdefault(pk, []).append((ts, level, message))
+    assert len({f.job_code for f in failed}) >= 4, "too few systems failed to test the texts"
+    retried = 0
+    for f in failed:
+        _assert_names_own_system(f.job_code, f.error)
+        lines = logs[f.id]
+        assert lines[-1][1:] == ("ERROR", f.error) and lines[-1][0] == f.finished_at
+        warns = [ln for ln in lines if ln[1] == "WARN"]
+        if warns:
+            retried += 1
+            # each retry is announced "30 秒后重试 (k/3)" and the next line comes 30 s later
+            times = [ln[0] for ln in warns] + [lines[-1][0]]
+            assert all((b - a).total_seconds() == 30 for a, b in zip(times, times[1:])), lines
+            assert [ln[2][-5:] for ln in warns] == [f"({k}/3)" for k in range(1, len(warns) + 1)]
+            assert all("30 秒后重试" in ln[2] for ln in warns) and warns[0][0] >= f.started_at
+    assert retried > 0

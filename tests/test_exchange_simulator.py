@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
+import pandas as pd
 from sqlalchemy import select, update
 from werkzeug.serving import make_server
 
@@ -54,3 +55,37 @@ def test_simulator_end_to_end_with_rerun(ex_app, ex_cfg):  # noqa: ANN001, F811
     # every run the simulator reported was closed on exit (none left running by live nodes)
     live = runs[runs["node_code"] != stats.silent_node]
     assert (live["status"] != "running").all()
+
+
+def test_simulated_failures_retry_apart_and_name_their_system(ex_app, ex_cfg):  # noqa: ANN001, F811
+    """Every run fails (fail_rate 1): transient faults log their retries retry_s apart before the ERROR, and each
+    error names the run's own system."""
+    from tests.test_exchange_service import _assert_names_own_system
+    server = make_server("127.0.0.1", 0, ex_app.server, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        sim = Simulator(ex_cfg, f"http://127.0.0.1:{server.server_port}", speed=1200, seed=5, poll_s=5,
+                        offline_after=None, fail_rate=1.0, retry_s=1.0)
+        stats = sim.run(duration=7.0)
+    finally:
+        server.shutdown()
+        thread.join(5)
+    assert stats.errors == 0, stats.last_error
+    runs, total = job_runs(ex_cfg, status="failed", page_size=500)
+    assert stats.failures > 0 and total >= stats.failures
+    retried = 0
+    for r in runs.itertuples(index=False):
+        _assert_names_own_system(r.job_code, r.error)
+        lines = run_logs(ex_cfg, r.run_id)
+        assert lines["level"].iloc[-1] == "ERROR" and lines["message"].iloc[-1] == r.error
+        warns = lines[lines["level"] == "WARN"]
+        if len(warns) == 3:                          # a transient fault that ran its course
+            retried += 1
+            assert [m[-5:] for m in warns["message"]] == ["(1/3)", "(2/3)", "(3/3)"]
+            assert all("1 秒后重试" in m for m in warns["message"])
+            # three waits of at least 1 s between the first warning and the error (timestamps are whole seconds;
+            # a busy event loop may wait longer, never shorter)
+            span = (pd.Timestamp(lines["ts"].iloc[-1]) - pd.Timestamp(warns["ts"].iloc[0])).total_seconds()
+            assert span >= 2, lines
+    assert retried > 0

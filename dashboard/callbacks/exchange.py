@@ -3,13 +3,20 @@
 Read-only views here; the two acts live in their own modules so that the gate narrows them further:
 ``exchange_rerun`` (operators) and ``exchange_settings`` (administrators).
 
-Refresh: ``dcc.Interval`` ticks every 10 s; a clientside listener disables it while ``document.hidden``. Each
-tick refreshes the map + node list, the selected node's detail, the run table and the open log (four callbacks,
-each one service call).
+Refresh: ``dcc.Interval`` ticks every 10 s. A ``visibilitychange`` listener sets the Interval's ``disabled``
+through the renderer (``dash_clientside.set_props``: the Interval renders no DOM node to find) while the tab is
+hidden, and on return re-enables it with one tick at once (``n_intervals + 1``, so the session still sees an
+automatic refresh, not user activity). Each tick refreshes the map + node list, the selected node's detail, the
+run table and the open log (four callbacks, each one service call).
+
+Selecting a node with a saved 缩放级别 centres the map on it at that zoom (``FOCUS_JS``): the level is the tile
+zoom of common web maps (256-px tiles, level z = 256·2^z px per 360° of longitude), converted to the ECharts
+geo zoom from the scale the map is drawn at, within the map's zoom limits. Without a saved level the view stays.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from typing import Any
 
@@ -131,7 +138,8 @@ def _run_link(run_id: str | None, text: str) -> Any:
 
 
 def detail_panel(code: str | None, now: dt.datetime | None = None) -> Any:
-    """The node panel: host, version, last heartbeat, load, and each job's schedule and last runs."""
+    """The node panel: institution, city and address, host, version, last heartbeat, load, and each job's
+    schedule and last runs."""
     if not code:
         return html.Div("点击地图上的前置机或列表中的一行查看节点详情", className="ex-muted")
     info = svc.node_detail(_cfg(), code, now)
@@ -154,7 +162,8 @@ def detail_panel(code: str | None, now: dt.datetime | None = None) -> Any:
     return html.Div([
         html.Div([html.Span(info["name"], className="map-panel-title"), P.state_pill(info["state"])],
                  className="ex-detail-head"),
-        P.facts([("编号", info["code"]), ("机构", info.get("inst_name")), ("主机", info.get("host")),
+        P.facts([("编号", info["code"]), ("机构", info.get("inst_name")), ("城市", _text(info.get("city"))),
+                 ("地址", _text(info.get("address"))), ("主机", info.get("host")),
                  ("版本", info.get("version")),
                  ("最近心跳", f"{fmt_ts(info.get('last_heartbeat_at'))}（{_ago(info.get('last_heartbeat_at'), now)}）"),
                  ("心跳周期", f"{int(info.get('heartbeat_interval_s') or 0)} 秒"),
@@ -165,6 +174,24 @@ def detail_panel(code: str | None, now: dt.datetime | None = None) -> Any:
                                         html.Th("最近成功")])), html.Tbody(rows)], className="ex-jobs"),
         html.Div("点击最近运行查看日志", className="ex-muted"),
     ])
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def node_focus(code: str | None) -> dict[str, Any] | None:
+    """{code, lon, lat, zoom} of a node whose map settings have a position and a zoom level, else None."""
+    if not code:
+        return None
+    nodes = svc.node_states(_cfg(), codes=[code])
+    if nodes.empty:
+        return None
+    r = nodes.iloc[0]
+    vals = [r["lon"], r["lat"], r["zoom"]]
+    if any(v is None or pd.isna(v) for v in vals):
+        return None
+    return {"code": code, "lon": float(vals[0]), "lat": float(vals[1]), "zoom": int(vals[2])}
 
 
 def parse_dates(start: str | None, end: str | None) -> tuple[dt.datetime | None, dt.datetime | None]:
@@ -212,8 +239,14 @@ def command_state(run_id: str) -> tuple[Any, bool]:
     open_ = c["state"] in ("requested", "picked") or (c["state"] == "done" and bool(c["result_run_id"]))
     text = [f"重跑命令 #{int(c['id'])}：", html.B(COMMAND_STATE_ZH.get(c["state"], c["state"])),
             f"（{c['requester']} 于 {fmt_ts(c['requested_at'])} 发起）"]
-    if c["state"] == "done" and c["result_run_id"]:
-        text += ["，新运行 ", _run_link(c["result_run_id"], str(c["result_run_id"]))]
+    result = c["result_run_id"] if isinstance(c["result_run_id"], str) and c["result_run_id"] else None
+    if result:
+        # the command is done when the node ran it; whether the new run succeeded is the run's own status
+        new, found = svc.job_runs(_cfg(), run_id=result, page_size=1)
+        text += ["，新运行 ", _run_link(result, result)]
+        if found:
+            status = str(new.iloc[0]["status"])
+            text += [" ", html.Span(RUN_STATUS_ZH.get(status, status), className=f"ex-pill ex-run-pill-{status}")]
     if c["message"]:
         text.append(f"：{c['message']}")
     return html.Div(text, className=f"ex-cmd ex-cmd-{c['state']}"), open_
@@ -256,19 +289,47 @@ def log_view(run_id: str | None, role: str | None) -> tuple[Any, Any, str]:
 # ---------------------------------------------------------------------------------------------- register
 VISIBILITY_JS = """
 function(ready) {
-    // Pause the auto-refresh while the tab is hidden: one listener per page load sets the Interval's
-    // `disabled` from document.hidden (a clientside callback cannot be re-triggered by a disabled Interval).
+    // Pause the auto-refresh while the tab is hidden. dcc.Interval renders no DOM node, so its props are set
+    // through the renderer; the listener (one per page load) outlives a page change, so it acts only while a
+    // node of this page is there.
     if (!window.__exVisibility) {
         window.__exVisibility = true;
         document.addEventListener("visibilitychange", function () {
-            if (document.getElementById("%(interval)s") && window.dash_clientside.set_props) {
-                window.dash_clientside.set_props("%(interval)s", {disabled: document.hidden});
+            var dc = window.dash_clientside;
+            if (!document.getElementById("%(page)s") || !dc || !dc.set_props) { return; }
+            if (document.hidden) {
+                dc.set_props("%(interval)s", {disabled: true});
+            } else {
+                // resume, with one tick now instead of a full interval later
+                dc.set_props("%(interval)s", {disabled: false, n_intervals: new dc.Patch().add([], 1).build()});
             }
         });
     }
     return document.hidden;
 }
-""" % {"interval": P.EX_INTERVAL}
+""" % {"interval": P.EX_INTERVAL, "page": P.EX_SUMMARY}
+
+FOCUS_JS = """
+function(focus) {
+    // Centre the map on the selected node at its saved zoom level (web-map tile level → ECharts geo zoom).
+    var nu = window.dash_clientside.no_update;
+    if (!focus || focus.lon == null || focus.lat == null || !focus.zoom || !window.echarts) { return nu; }
+    var el = document.getElementById(%(box)s);
+    var chart = el && window.echarts.getInstanceByDom(el);
+    if (!chart) { return nu; }
+    var geo = (chart.getOption().geo || [])[0] || {};
+    var current = geo.zoom || 1;
+    var a = chart.convertToPixel({geoIndex: 0}, [focus.lon, focus.lat]);
+    var b = chart.convertToPixel({geoIndex: 0}, [focus.lon + 0.01, focus.lat]);
+    if (!a || !b || a[0] === b[0]) { return nu; }
+    var pxPerDegreeAt1 = Math.abs(b[0] - a[0]) / 0.01 / current;
+    var wanted = 256 * Math.pow(2, focus.zoom) / 360;
+    var lim = geo.scaleLimit || {};
+    var zoom = Math.min(lim.max || 12, Math.max(lim.min || 0.8, wanted / pxPerDegreeAt1));
+    chart.setOption({geo: {center: [focus.lon, focus.lat], zoom: zoom}});
+    return {code: focus.code, center: [focus.lon, focus.lat], zoom: zoom};
+}
+""" % {"box": json.dumps(json.dumps(ids.echarts_box(P.EX_MAP), sort_keys=True, separators=(",", ":")))}
 
 CONFIRM_JS = """
 function(n, runId) {
@@ -290,6 +351,8 @@ def _timed(name: str, fn, *args):  # noqa: ANN001, ANN002, ANN202
 def register(app: dash.Dash) -> None:
     """Register the /exchange view callbacks."""
     app.clientside_callback(VISIBILITY_JS, Output(P.EX_INTERVAL, "disabled"), Input(P.EX_READY, "data"))
+    app.clientside_callback(FOCUS_JS, Output(P.EX_FOCUSED, "data"), Input(P.EX_FOCUS, "data"),
+                            prevent_initial_call=True)
     app.clientside_callback(CONFIRM_JS, Output(P.EX_RERUN_CONFIRM, "displayed"),
                             Output(P.EX_RERUN_CONFIRM, "message"),
                             Input(P.EX_RERUN_BTN, "n_clicks"), State(P.EX_RUN, "data"), prevent_initial_call=True)
@@ -310,7 +373,7 @@ def register(app: dash.Dash) -> None:
         filtering = ctx.triggered_id in (P.EX_F_STATE, P.EX_F_TYPE, P.EX_F_TEXT)
         return (no_update if filtering else option), summ, sub, rows, opts
 
-    @app.callback(Output(P.EX_NODE, "data"), Output(P.EX_R_NODE, "value"),
+    @app.callback(Output(P.EX_NODE, "data"), Output(P.EX_R_NODE, "value"), Output(P.EX_FOCUS, "data"),
                   Input(ids.echarts_click(P.EX_MAP), "data"), Input(P.EX_NODES, "cellClicked"),
                   prevent_initial_call=True)
     def _select_node(click, cell):  # noqa: ANN001, ANN202
@@ -321,7 +384,12 @@ def register(app: dash.Dash) -> None:
             code = (click.get("data") or {}).get("code") if isinstance(click.get("data"), dict) else None
         if not code or not isinstance(code, str):
             raise PreventUpdate
-        return code, code
+        try:
+            focus = node_focus(code)
+        except Exception:  # noqa: BLE001 — the selection still works without moving the map
+            log.exception("exchange node focus failed")
+            focus = None
+        return code, code, focus if focus is not None else no_update
 
     @app.callback(Output(P.EX_DETAIL, "children"), Input(P.EX_NODE, "data"), Input(P.EX_INTERVAL, "n_intervals"),
                   Input(P.EX_TICK, "data"))

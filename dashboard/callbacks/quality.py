@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import math
 import threading
 import time
 from typing import Any, Iterable
@@ -194,24 +195,57 @@ def kpis(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None 
     return html.Div(cards, className="kpi-grid")
 
 
+def reject_axis_top(reject_pct: Iterable[float], target_pct: float | None) -> float:
+    """Top of the reject-rate axis (%): twice the target (so the target sits mid-axis; 1 % without one) or
+    1.2 × the largest value when that is higher. Rates of a few hundredths of a percent then stay near the floor
+    instead of swinging across the whole chart as they would on an axis fitted to them."""
+    values = [float(v) for v in reject_pct if v is not None and not np.isnan(v)]
+    floor = 2 * target_pct if target_pct else 1.0
+    return max(floor, 1.2 * max(values, default=0.0))
+
+
+def nice_step(x: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 × 10^k that is at least ``x`` (> 0)."""
+    exp = math.floor(math.log10(x))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * 10 ** exp >= x * (1 - 1e-9):
+            return round(m * 10 ** exp, 12)
+    return 10 ** (exp + 1)
+
+
 def trend(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
-    """Daily lines of the four figures (reject rate on the right axis)."""
+    """Daily lines of the four figures (reject rate on the right axis, from 0 to ``reject_axis_top``, with its
+    target as a dotted line)."""
     now = now or now_local()
     base = quality_frame(days, now, codes)
     df = regroup(base, ["day"]) if len(base) else base
     if df.empty:
         return empty_state("尚无交换数据")
+    ind = _indicator("reject_rate")
+    target = getattr(ind, "target_high", None)
+    reject_pct = (df["reject_rate"] * 100).round(3)
+    # the right axis ticks at the left axis' gridlines (every 20 %): a round step covering the top in five
+    step = nice_step(reject_axis_top(reject_pct, target) / 5)
     fig = go.Figure(layout=base_figure_layout(height=320, hovermode="x unified",
-                                              yaxis=dict(title="%", ticksuffix="%", rangemode="tozero"),
+                                              yaxis=dict(title="%", ticksuffix="%", range=[0, 105], tick0=0,
+                                                         dtick=20, tickmode="linear"),
                                               margin=dict(l=56, r=64, t=32, b=48),
                                               yaxis2=dict(title="拒收率 %", overlaying="y", side="right",
-                                                          ticksuffix="%", tickformat=".3f", showgrid=False,
-                                                          rangemode="tozero", automargin=True)))
+                                                          ticksuffix="%", tickformat=".2~f", showgrid=False,
+                                                          range=[0, 5.25 * step], tick0=0, dtick=step,
+                                                          tickmode="linear", fixedrange=True, automargin=True)))
+    days_x = [f"{d:%m-%d}" for d in df["day"]]
     for f in qsvc.FIGURES:
-        fig.add_trace(go.Scatter(x=[f"{d:%m-%d}" for d in df["day"]], y=(df[f] * 100).round(2), name=qsvc.FIGURE_ZH[f],
+        y = reject_pct if f == "reject_rate" else (df[f] * 100).round(2)
+        fig.add_trace(go.Scatter(x=days_x, y=y, name=qsvc.FIGURE_ZH[f],
                                  mode="lines+markers", line=dict(color=FIG_COLORS[f], width=2,
                                                                  dash="dot" if f == "reject_rate" else None),
+                                 hovertemplate="%{y:.3f}%" if f == "reject_rate" else "%{y:.1f}%",
                                  yaxis="y2" if f == "reject_rate" else "y"))
+    if target:
+        fig.add_trace(go.Scatter(x=[days_x[0], days_x[-1]], y=[target, target], yaxis="y2", mode="lines",
+                                 name=f"拒收率目标 {getattr(ind, 'target_text', '')}".strip(), hoverinfo="skip",
+                                 line=dict(color=FIG_COLORS["reject_rate"], width=1, dash="dash"), opacity=0.5))
     fig.update_xaxes(type="category")
     return dcc.Graph(figure=fig, config=GRAPH_CONFIG, style={"height": "320px"})
 
@@ -236,13 +270,24 @@ def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable
     return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
 
 
-INST_COLUMNS = [column_def("name", "机构", minWidth=180, pinned="left")]
+# Headers wrap and set their own height rather than being cut off; each figure is a column group (its name over
+# "%" and "分子/分母"), so the columns stay narrow enough to fit the page without a horizontal scroll.
+WRAP_HEADERS = {"sortable": True, "filter": True, "resizable": True, "minWidth": 80, "floatingFilter": False,
+                "wrapHeaderText": True, "autoHeaderHeight": True}
+
+
+def _tip(col: dict[str, Any], tip: str | None = None) -> dict[str, Any]:
+    return {**col, "headerTooltip": tip or col["headerName"]}
+
+
+INST_COLUMNS: list[dict[str, Any]] = [_tip(column_def("name", "机构", minWidth=180, pinned="left"))]
 for _f in qsvc.FIGURES:
     _n, _d = qsvc.FIGURE_PARTS[_f]
-    INST_COLUMNS += [column_def(_f, f"{qsvc.FIGURE_ZH[_f]}(%)", "number", decimals=2 if _f == "reject_rate" else 1,
-                                minWidth=120),
-                     column_def(f"{_f}_parts", "分子/分母", minWidth=110)]
-INST_COLUMNS.append(column_def("behind", "未按计划", "int", minWidth=90))
+    INST_COLUMNS.append({"headerName": qsvc.FIGURE_ZH[_f], "headerTooltip": qsvc.FIGURE_ZH[_f], "children": [
+        _tip(column_def(_f, "%", "number", decimals=2 if _f == "reject_rate" else 1),
+             f"{qsvc.FIGURE_ZH[_f]}（%）"),
+        _tip(column_def(f"{_f}_parts", "分子/分母"), f"{qsvc.FIGURE_ZH[_f]}的分子/分母")]})
+INST_COLUMNS.append(_tip(column_def("behind", "未按计划", "int"), "未按计划上传的源系统数"))
 
 
 def by_institution(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
@@ -261,17 +306,19 @@ def by_institution(days: Any, now: dt.datetime | None = None, codes: Iterable[st
         df[f"{f}_parts"] = [f"{int(a):,} / {int(b):,}" for a, b in zip(df[num], df[den])]
     df = df.sort_values(["behind", "upload_timeliness"], ascending=[False, True])
     rows = df.astype(object).where(df.notna(), None).to_dict("records")
-    return data_table("q-inst-table", rows, INST_COLUMNS, page_size=20, height=360, export_name="数据质量.csv",
-                      getRowId="params.data.inst_code",
+    return data_table("q-inst-table", rows, INST_COLUMNS, page_size=20, height=380, export_name="数据质量.csv",
+                      getRowId="params.data.inst_code", defaultColDef=WRAP_HEADERS,
                       rowClassRules={"q-row-behind": "params.data.behind > 0"})
 
 
-LAST_COLUMNS = [column_def("name", "机构", minWidth=170), column_def("job_name", "源系统"),
-                column_def("last_success", "最近成功上传", minWidth=140),
-                column_def("rows_loaded", "入库行数", "int"), column_def("late", "状态")]
-BEHIND_COLUMNS = [column_def("name", "机构", minWidth=170), column_def("job_name", "源系统"),
-                  column_def("last_success", "最近成功上传", minWidth=140),
-                  column_def("allowed", "允许间隔"), column_def("overdue", "已超时", minWidth=110)]
+LAST_COLUMNS = [_tip(c) for c in (
+    column_def("name", "机构", minWidth=220), column_def("job_name", "源系统"),
+    column_def("last_success", "最近成功上传"), column_def("rows_loaded", "入库行数", "int"),
+    column_def("late", "状态"))]
+BEHIND_COLUMNS = [_tip(c) for c in (
+    column_def("name", "机构", minWidth=220), column_def("job_name", "源系统"),
+    column_def("last_success", "最近成功上传"), column_def("allowed", "允许间隔"),
+    column_def("overdue", "已超时"))]
 
 
 def _minutes_zh(m: float) -> str:
@@ -298,8 +345,8 @@ def uploads(now: dt.datetime | None = None, codes: Iterable[str] | None = None) 
                                                                                  last["job_code"])])
     last_rows = last[["inst_code", "name", "job_code", "job_name", "last_success", "rows_loaded", "late"]]
     last_rows = last_rows.astype(object).where(last_rows.notna(), None).to_dict("records")
-    last_table = data_table("q-last-table", last_rows, LAST_COLUMNS, page_size=10, height=260,
-                            rowClassRules={"q-row-behind": "params.data.late == '未按计划'"})
+    last_table = data_table("q-last-table", last_rows, LAST_COLUMNS, page_size=10, height=300,
+                            defaultColDef=WRAP_HEADERS, rowClassRules={"q-row-behind": "params.data.late == '未按计划'"})
     if behind.empty:
         behind_box = empty_state("所有机构均按计划上传", "没有超过计划间隔的源系统")
     else:
@@ -307,8 +354,8 @@ def uploads(now: dt.datetime | None = None, codes: Iterable[str] | None = None) 
                           allowed=[_minutes_zh(m) for m in behind["allowed_minutes"]],
                           overdue=[_minutes_zh(m) for m in behind["overdue_minutes"]])
         rows = b[["inst_code", "name", "job_name", "last_success", "allowed", "overdue"]].to_dict("records")
-        behind_box = data_table("q-behind-table", rows, BEHIND_COLUMNS, page_size=10, height=260,
-                                rowClassRules={"q-row-behind": "true"})
+        behind_box = data_table("q-behind-table", rows, BEHIND_COLUMNS, page_size=10, height=300,
+                                defaultColDef=WRAP_HEADERS, rowClassRules={"q-row-behind": "true"})
     return behind_box, last_table
 
 

@@ -25,15 +25,65 @@ HOUR_WEIGHTS = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 5.0, 6.0, 5.5, 4.0, 1.5,
                 1.0, 0.8, 0.6, 0.4, 0.3]
 _HW_SUM = sum(HOUR_WEIGHTS)
 
-ERRORS = [
-    "ORA-12541: TNS:no listener (HIS 数据库监听未启动)",
-    "读取 HIS 视图 V_MZ_GHXX 超时 (timeout after 300 s)",
-    "ORA-00001: 违反唯一约束条件 (HISDB.PK_MZ_CFMX)",
-    "java.net.SocketTimeoutException: Read timed out (LIS 接口)",
-    "SQLServer 错误 1205: 事务与另一个进程发生死锁，已被选作死锁牺牲品",
-    "前置机磁盘空间不足: /data 可用 0.8%",
-    "上传平台失败: HTTP 502 Bad Gateway",
+# How runs fail, per source system: (error, retry note). A retry note marks a transient fault (connection,
+# timeout, upstream 5xx): the node logs it, waits RETRY_S and tries again, RETRIES times, then gives up with the
+# error. Faults without a note (bad data, full disk) fail at once. Every text names its own system, so a run's
+# error never points at another system's database or interface.
+RETRY_S = 30
+RETRIES = 3
+FAILURES: dict[str, list[tuple[str, str | None]]] = {
+    "HIS_OP": [("ORA-12541: TNS:no listener (HIS 门诊库监听未启动)", "连接 HIS 门诊库失败"),
+               ("读取 HIS 门诊视图 V_MZ_GHXX 超时 (timeout after 300 s)", "读取 HIS 门诊视图超时"),
+               ("ORA-00001: 违反唯一约束条件 (HISDB.PK_MZ_CFMX，HIS 门诊处方明细)", None)],
+    "HIS_IP": [("ORA-12541: TNS:no listener (HIS 住院库监听未启动)", "连接 HIS 住院库失败"),
+               ("读取 HIS 住院视图 V_ZY_YZXX 超时 (timeout after 300 s)", "读取 HIS 住院视图超时"),
+               ("ORA-00001: 违反唯一约束条件 (HISDB.PK_ZY_FYMX，HIS 住院费用明细)", None)],
+    "LIS": [("java.net.SocketTimeoutException: Read timed out (LIS 接口 /lis/report)", "调用 LIS 接口超时"),
+            ("SQLServer 错误 1205: LIS 库 LIS_RESULT 事务与另一个进程发生死锁，已被选作死锁牺牲品", "LIS 库死锁"),
+            ("LIS 检验结果缺少标本条码 (LIS_RESULT.BARCODE 为空)", None)],
+    "PACS": [("PACS 报告库连接被拒绝: Connection refused (PACS 报告视图 V_PACS_REPORT)", "连接 PACS 报告库失败"),
+             ("PACS 影像索引查询超时 (timeout after 300 s)", "查询 PACS 影像索引超时")],
+    "EMR": [("EMR 文档服务返回 HTTP 500 (EMR 病历 CDA 文档导出失败)", "调用 EMR 文档服务失败"),
+            ("ORA-01555: 快照过旧 (EMR 病历文书表 EMR_DOC 读取中断)", None)],
+    "PH": [("公共卫生平台接口认证失败: 访问令牌已过期", None),
+           ("读取公共卫生慢病随访表 PH_FOLLOWUP 超时 (timeout after 300 s)", "读取公共卫生随访表超时")],
+}
+# Faults of the node itself, worded for the system whose run hit them.
+NODE_FAILURES: list[tuple[str, str | None]] = [
+    ("前置机磁盘空间不足: /data 可用 0.8%，{system} 暂存文件无法写入", None),
+    ("上传平台失败: HTTP 502 Bad Gateway ({system} 数据批次)", "上传 {system} 数据失败"),
 ]
+SYSTEM_ZH = {"HIS_OP": "HIS 门诊", "HIS_IP": "HIS 住院", "LIS": "LIS 检验", "PACS": "PACS 影像",
+             "EMR": "EMR 电子病历", "PH": "公共卫生"}
+
+
+def pick_failure(job_code: str, rng: random.Random) -> tuple[str, str | None]:
+    """(error, retry note or None) of one failed run of ``job_code`` (see FAILURES)."""
+    system = SYSTEM_ZH.get(job_code, job_code)
+    error, note = rng.choice(FAILURES.get(job_code, []) + NODE_FAILURES)
+    return error.format(system=system), (note.format(system=system) if note else None)
+
+
+def retry_message(note: str, attempt: int, retry_s: float = RETRY_S) -> str:
+    """The WARN line of a transient fault: '连接 HIS 门诊库失败，30 秒后重试 (1/3)'."""
+    return f"{note}，{retry_s:g} 秒后重试 ({attempt}/{RETRIES})"
+
+
+def failure_logs(start: dt.datetime, finish: dt.datetime, error: str, note: str | None,
+                 retry_s: float = RETRY_S) -> list[tuple[dt.datetime, str, str]]:
+    """(ts, level, message) of a failed run after its start line: up to RETRIES retry warnings ``retry_s``
+    apart, the last one ``retry_s`` before the ERROR at ``finish`` (only as many as fit after ``start``)."""
+    out: list[tuple[dt.datetime, str, str]] = []
+    if note:
+        fit = int((finish - start).total_seconds() // retry_s)
+        n = max(0, min(RETRIES, fit))
+        for attempt in range(1, n + 1):
+            out.append((finish - dt.timedelta(seconds=retry_s * (n - attempt + 1)), "WARN",
+                        retry_message(note, attempt, retry_s)))
+    out.append((finish, "ERROR", error))
+    return out
+
+
 FAIL_RATE = 0.025
 LATE_RATE = 0.03
 
@@ -117,6 +167,11 @@ def seed_demo_history(cfg: Config, days: int = 30, now: dt.datetime | None = Non
                     if last_slot and job.job_code == "LIS" and node.id in failing:
                         fail = True
                     status = "failed" if fail else "success"
+                    failure = pick_failure(job.job_code, rng) if fail else None
+                    if failure and failure[1]:
+                        # the first attempt fails part-way, then RETRIES waits of RETRY_S before giving up
+                        finish = begin + dt.timedelta(minutes=minutes * rng.uniform(0.1, 0.6),
+                                                      seconds=RETRY_S * RETRIES)
                     if last_slot and node.id in running and job.job_code == "HIS_OP" and node is not silent:
                         begin = now - dt.timedelta(minutes=2)
                         status, finish = "running", None
@@ -124,8 +179,11 @@ def seed_demo_history(cfg: Config, days: int = 30, now: dt.datetime | None = Non
                         status, finish = ("running", None) if node is not silent else ("failed", end)
                     run_pk += 1
                     run_id = f"{node.code}-{job.job_code}-{slot:%Y%m%d%H%M}"
-                    runs.append(_run(run_pk, run_id, node, job, begin, finish, status, extracted, rng))
-                    logs.extend(_logs(run_pk, runs[-1], rng))
+                    if status == "failed" and failure is None:       # cut off when the node fell silent
+                        failure = pick_failure(job.job_code, rng)
+                    runs.append(_run(run_pk, run_id, node, job, begin, finish, status, extracted, rng,
+                                     failure[0] if status == "failed" and failure else None))
+                    logs.extend(_logs(run_pk, runs[-1], failure[1] if failure else None))
                     if fail and status == "failed" and not last_slot and rng.random() < 0.6:
                         # an operator re-ran it later the same hour
                         rb = (finish or begin) + dt.timedelta(minutes=rng.randint(10, 40))
@@ -135,7 +193,7 @@ def seed_demo_history(cfg: Config, days: int = 30, now: dt.datetime | None = Non
                                          rb + dt.timedelta(minutes=minutes), "success", extracted, rng)
                             rerun["rerun_of"] = run_id
                             runs.append(rerun)
-                            logs.extend(_logs(run_pk, rerun, rng))
+                            logs.extend(_logs(run_pk, rerun, None))
             # heartbeats: presence for every hour (a few short outages), raw rows for the last 6 hours
             hour = start
             while hour < end:
@@ -187,9 +245,9 @@ def _bulk_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
 
 
 def _run(pk: int, run_id: str, node: ExchangeNode, job: ExchangeJob, begin: dt.datetime,
-         finish: dt.datetime | None, status: str, extracted: int, rng: random.Random) -> dict[str, Any]:
+         finish: dt.datetime | None, status: str, extracted: int, rng: random.Random,
+         error: str | None = None) -> dict[str, Any]:
     rejected = int(extracted * rng.choice([0, 0, 0.0005, 0.001, 0.004])) if status == "success" else 0
-    error = rng.choice(ERRORS) if status == "failed" else None
     return {"id": pk, "run_id": run_id, "node_id": node.id, "job_code": job.job_code,
             "started_at": begin.replace(microsecond=0),
             "finished_at": finish.replace(microsecond=0) if finish else None, "status": status,
@@ -200,15 +258,15 @@ def _run(pk: int, run_id: str, node: ExchangeNode, job: ExchangeJob, begin: dt.d
             "updated_at": finish.replace(microsecond=0) if finish else None}
 
 
-def _logs(pk: int, run: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
+def _logs(pk: int, run: dict[str, Any], retry_note: str | None) -> list[dict[str, Any]]:
     t = run["started_at"]
     out = [{"run_pk": pk, "ts": t, "level": "INFO", "message": f"开始抽取 {run['job_code']} 增量数据"}]
     if run["status"] == "running":
         return out
     fin = run["finished_at"]
     if run["status"] == "failed":
-        out.append({"run_pk": pk, "ts": t + (fin - t) / 2, "level": "WARN", "message": "连接源库失败，30 秒后重试 (1/3)"})
-        out.append({"run_pk": pk, "ts": fin, "level": "ERROR", "message": run["error"]})
+        out += [{"run_pk": pk, "ts": ts, "level": level, "message": msg}
+                for ts, level, msg in failure_logs(t, fin, run["error"], retry_note)]
         return out
     if run["rows_rejected"]:
         out.append({"run_pk": pk, "ts": fin, "level": "WARN",

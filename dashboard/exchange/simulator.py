@@ -7,6 +7,10 @@ One node (the last village / township node by code) falls silent after ``offline
 stays silent, so the map shows an offline node after 3 intervals. Each node polls its commands and executes
 re-runs: ack picked → a new run → ack done with the new run_id (or failed). Log lines carry ``seq`` (a counter
 per run), so a log POST that timed out is sent once more without storing lines twice.
+
+Failures are the seed's (``seed.pick_failure``: every error names its own system). A transient one is retried
+like a real node does: a WARN line, ``retry_s`` real seconds of waiting (30 s, as the line says; not compressed
+by ``speed``, since the timestamps are the real clock), RETRIES times, and only then the failed run with its ERROR.
 """
 from __future__ import annotations
 
@@ -25,7 +29,7 @@ from sqlalchemy import select
 from dashboard.appdb import init_app_db, session_factory
 from dashboard.config import Config
 from dashboard.exchange.models import ExchangeJob, ExchangeNode
-from dashboard.exchange.seed import DAILY_VISITS, ERRORS, rows_for
+from dashboard.exchange.seed import DAILY_VISITS, RETRIES, RETRY_S, pick_failure, retry_message, rows_for
 from dashboard.exchange.service import ensure_nodes, issue_tokens
 
 FAIL_RATE = 0.04
@@ -44,6 +48,7 @@ class SimNode:
     active_runs: dict[str, dict[str, Any]] = field(default_factory=dict)
     busy_commands: set[int] = field(default_factory=set)
     log_seq: dict[str, int] = field(default_factory=dict)   # run_id → seq of its next log line
+    failing: dict[str, str] = field(default_factory=dict)   # run_id → error of a run between its retries
 
 
 @dataclass
@@ -67,8 +72,10 @@ class Simulator:
 
     def __init__(self, cfg: Config, url: str, speed: float = 60.0, seed: int | None = None,
                  heartbeat_s: float | None = None, poll_s: float = 5.0, offline_after: float | None = 120.0,
-                 create_nodes: bool = True, echo: Callable[[str], None] | None = None) -> None:
+                 create_nodes: bool = True, echo: Callable[[str], None] | None = None,
+                 fail_rate: float = FAIL_RATE, retry_s: float = RETRY_S) -> None:
         self.cfg, self.url, self.speed = cfg, url.rstrip("/"), max(0.01, float(speed))
+        self.fail_rate, self.retry_s = fail_rate, retry_s
         self.rng = random.Random(seed)
         self.heartbeat_s, self.poll_s, self.offline_after = heartbeat_s, poll_s, offline_after
         self.echo = echo or (lambda _m: None)
@@ -167,7 +174,7 @@ class Simulator:
         self.stats.runs += 1
         node.active_runs[run_id] = run
         self._post_logs(node, run_id, [{"ts": started, "level": "INFO", "message": f"开始抽取 {code} 增量数据"}])
-        fail = (not rerun) and self.rng.random() < FAIL_RATE
+        fail = (not rerun) and self.rng.random() < self.fail_rate
         duration_min = 1 + extracted / 4000 + self.rng.uniform(0, 3)
         self._at(self._sim_minutes_to_s(duration_min), lambda: self._finish_run(node, run, extracted, fail, rerun))
         if not rerun:
@@ -175,30 +182,61 @@ class Simulator:
 
     def _finish_run(self, node: SimNode, run: dict[str, Any], extracted: int, fail: bool,
                     rerun: dict | None) -> None:
-        node.active_runs.pop(run["run_id"], None)
         if self._is_silent(node):
+            node.active_runs.pop(run["run_id"], None)
             node.log_seq.pop(run["run_id"], None)
             return                                        # it went silent mid-run: the run stays open
-        body = dict(run, finished_at=_iso())
         if fail:
-            error = self.rng.choice(ERRORS)
-            body.update(status="failed", rows_extracted=int(extracted * self.rng.uniform(0, 0.6)), rows_loaded=0,
-                        rows_rejected=0, error=error)
-            logs = [{"ts": _iso(), "level": "WARN", "message": "连接源库失败，30 秒后重试 (1/3)"},
-                    {"ts": _iso(), "level": "ERROR", "message": error}]
-            self.stats.failures += 1
-        else:
-            rejected = int(extracted * self.rng.choice([0, 0, 0.0005, 0.002]))
-            body.update(status="success", rows_extracted=extracted, rows_loaded=extracted - rejected,
-                        rows_rejected=rejected)
-            logs = [{"ts": _iso(), "level": "INFO", "message": f"抽取 {extracted} 行"},
-                    {"ts": _iso(), "level": "INFO", "message": f"入库 {extracted - rejected} 行，拒收 {rejected} 行"}]
+            error, note = pick_failure(run["job_code"], self.rng)
+            if note:
+                self._retry(node, run, extracted, error, note, 1, rerun)
+            else:
+                self._give_up(node, run, extracted, error, rerun)
+            return
+        node.active_runs.pop(run["run_id"], None)
+        body = dict(run, finished_at=_iso())
+        rejected = int(extracted * self.rng.choice([0, 0, 0.0005, 0.002]))
+        body.update(status="success", rows_extracted=extracted, rows_loaded=extracted - rejected,
+                    rows_rejected=rejected)
+        logs = [{"ts": _iso(), "level": "INFO", "message": f"抽取 {extracted} 行"},
+                {"ts": _iso(), "level": "INFO", "message": f"入库 {extracted - rejected} 行，拒收 {rejected} 行"}]
+        self._report(node, run, body, logs, rerun, ok_state="done")
+
+    def _retry(self, node: SimNode, run: dict[str, Any], extracted: int, error: str, note: str, attempt: int,
+               rerun: dict | None) -> None:
+        """A transient fault: log it, wait ``retry_s`` and try again; after RETRIES attempts give up."""
+        if self._is_silent(node):
+            node.active_runs.pop(run["run_id"], None)
+            node.failing.pop(run["run_id"], None)
+            node.log_seq.pop(run["run_id"], None)
+            return
+        if attempt > RETRIES:
+            self._give_up(node, run, extracted, error, rerun)
+            return
+        node.failing[run["run_id"]] = error
+        self._post_logs(node, run["run_id"], [{"ts": _iso(), "level": "WARN",
+                                               "message": retry_message(note, attempt, self.retry_s)}])
+        self._at(self.retry_s, lambda: self._retry(node, run, extracted, error, note, attempt + 1, rerun))
+
+    def _give_up(self, node: SimNode, run: dict[str, Any], extracted: int, error: str, rerun: dict | None) -> None:
+        node.active_runs.pop(run["run_id"], None)
+        node.failing.pop(run["run_id"], None)
+        body = dict(run, finished_at=_iso(), status="failed",
+                    rows_extracted=int(extracted * self.rng.uniform(0, 0.6)), rows_loaded=0, rows_rejected=0,
+                    error=error)
+        self.stats.failures += 1
+        self._report(node, run, body, [{"ts": body["finished_at"], "level": "ERROR", "message": error}], rerun,
+                     ok_state="failed")
+
+    def _report(self, node: SimNode, run: dict[str, Any], body: dict[str, Any], logs: list[dict[str, Any]],
+                rerun: dict | None, ok_state: str) -> None:
+        """POST the finished run and its last log lines; ack the re-run command it executed (if any)."""
         ok = self._call(node, "POST", "/runs", body) is not None
         if ok:
             self._post_logs(node, run["run_id"], logs)
         node.log_seq.pop(run["run_id"], None)            # the run is over: no more lines
         if rerun is not None:
-            state = "done" if ok and not fail else "failed"
+            state = "done" if ok and ok_state == "done" else "failed"
             self._call(node, "POST", f"/commands/{rerun['id']}/ack",
                        {"state": state, "run_id": run["run_id"],
                         "message": f"重跑 {rerun['run_id']} → {run['run_id']}"})
@@ -272,9 +310,17 @@ class Simulator:
             if self._is_silent(node):
                 continue
             for run in list(node.active_runs.values()):
-                self._call(node, "POST", "/runs", dict(run, status="success", finished_at=_iso(), rows_extracted=0,
-                                                       rows_loaded=0, rows_rejected=0))
+                error = node.failing.get(run["run_id"])
+                if error:                                 # stopped between retries: it did fail
+                    self._call(node, "POST", "/runs", dict(run, status="failed", finished_at=_iso(),
+                                                           rows_extracted=0, rows_loaded=0, rows_rejected=0,
+                                                           error=error))
+                    self._post_logs(node, run["run_id"], [{"ts": _iso(), "level": "ERROR", "message": error}])
+                else:
+                    self._call(node, "POST", "/runs", dict(run, status="success", finished_at=_iso(),
+                                                           rows_extracted=0, rows_loaded=0, rows_rejected=0))
             node.active_runs.clear()
+            node.failing.clear()
             node.log_seq.clear()
 
 
