@@ -35,6 +35,61 @@ def writer(cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
+@contextmanager
+def writer_lock(cfg: Config) -> Iterator[None]:
+    """Hold the mart's writer lock (``<mart>.writer.lock``, an OS file lock): one loader or demo build at a time,
+    across processes. Readers (the web workers) never take it."""
+    path = cfg.mart_path
+    if path is None:
+        yield
+        return
+    import fcntl
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".writer.lock"), "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def is_reader_conflict(exc: BaseException) -> bool:
+    """True when DuckDB refused a writer because the file is open elsewhere: another process reads it (the
+    dashboard's workers hold it read-only), or this process holds it read-only."""
+    text = str(exc).lower()
+    return (isinstance(exc, duckdb.IOException) and "lock" in text) or \
+        (isinstance(exc, duckdb.ConnectionException) and "different configuration" in text)
+
+
+@contextmanager
+def shadow_copy(cfg: Config) -> Iterator[Config]:
+    """Copy-on-write for a mart the dashboard is reading: yield a Config of a private copy of the mart file; when
+    the block ends normally the copy (checkpointed by its writer) atomically replaces the mart, else it is
+    deleted and the mart is untouched. Readers keep their snapshot until they notice the new file
+    (``queries.connection.mart_engine`` compares the file's identity on every use) and reopen it."""
+    import dataclasses
+    import os
+    import shutil
+    path = cfg.mart_path
+    assert path is not None
+    copy = path.with_name(f".{path.name}.write-{os.getpid()}")
+    wal, copy_wal = Path(str(path) + ".wal"), Path(str(copy) + ".wal")
+    try:
+        shutil.copyfile(path, copy)
+        if wal.exists():            # committed but not yet checkpointed changes belong to the copy too
+            shutil.copyfile(wal, copy_wal)
+        yield dataclasses.replace(cfg, mart_url=f"duckdb:///{copy}")
+        if copy_wal.exists():       # the writer closes with a checkpoint; a WAL left means it did not
+            con = duckdb.connect(str(copy))
+            con.execute("CHECKPOINT")
+            con.close()
+        wal.unlink(missing_ok=True)     # a stale WAL must never be replayed on the new file
+        os.replace(copy, path)
+    finally:
+        copy.unlink(missing_ok=True)
+        copy_wal.unlink(missing_ok=True)
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every contract table, meta table, the calendar and the views if missing.
 

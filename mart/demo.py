@@ -26,7 +26,7 @@ from shapely.geometry import Point
 from tqdm import tqdm
 
 from dashboard.config import Config
-from mart.db import bump_data_version, ensure_schema, fill_calendar, month_range, set_meta
+from mart.db import bump_data_version, ensure_schema, fill_calendar, month_range, set_meta, writer_lock
 from mart.schema import LOAD_ORDER
 
 COUNTY_CODE = "331099"
@@ -432,8 +432,9 @@ def build_demo(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
             _x(con, "CHECKPOINT")
         finally:
             con.close()
-        Path(str(target) + ".wal").unlink(missing_ok=True)     # a stale WAL must never be replayed on new data
-        os.replace(tmp, target)
+        with writer_lock(cfg):      # never swap under a loader writing the old file (its work would be lost)
+            Path(str(target) + ".wal").unlink(missing_ok=True)     # a stale WAL must never be replayed on new data
+            os.replace(tmp, target)
     except BaseException:
         for p in (tmp, Path(str(tmp) + ".wal")):
             p.unlink(missing_ok=True)

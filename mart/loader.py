@@ -665,8 +665,26 @@ def load_directory(cfg: Config, directory: str | Path,
     if is_postgres(cfg.mart_url):      # validated here in a staging DuckDB, written to the server (mart/pg.py)
         from mart.pg import load_directory_pg
         return load_directory_pg(cfg, directory, progress)
+    from mart.db import is_reader_conflict, shadow_copy, writer_lock
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
+    with writer_lock(cfg):
+        try:
+            return _load_duckdb(cfg, directory, say, started)      # in place: nobody has the mart open
+        except (duckdb.IOException, duckdb.ConnectionException) as exc:
+            if not is_reader_conflict(exc):
+                raise
+        # The dashboard is reading the mart (DuckDB admits one writer or readers): load into a copy and swap it
+        # in, so the pages keep answering from the old data until the new file is complete.
+        say("数据集市正在被读取 (dashboard running): 写入副本, 完成后原子替换 …")
+        with shadow_copy(cfg) as copy_cfg:
+            report = _load_duckdb(copy_cfg, directory, say, started)
+        report.seconds = time.perf_counter() - started
+        return report
+
+
+def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None], started: float) -> LoadReport:
+    """The DuckDB load proper (see ``load_directory``), into the mart file of ``cfg``."""
     directory = Path(directory)
     if not directory.is_dir():
         raise LoadError([LoadIssue(str(directory), None, None, None, "目录不存在 (not a directory)")])

@@ -1,6 +1,7 @@
 """Read-only access to the mart for the web process (every worker opens it read-only)."""
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
@@ -11,6 +12,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 
 _engines: dict[str, Engine] = {}
+_identities: dict[str, tuple[int, int] | None] = {}     # the file each DuckDB engine opened
 _lock = threading.Lock()
 
 QUERY_TIMEOUT_S = 30     # every mart query; a callback then shows an error card instead of hanging a worker
@@ -38,10 +40,35 @@ def _duckdb_time_limit(engine: Engine) -> None:
             timer.cancel()
 
 
+def _file_identity(mart_url: str) -> tuple[int, int] | None:
+    """(device, inode) of a DuckDB mart file; None for a server database or a missing file."""
+    if not mart_url.startswith("duckdb:"):
+        return None
+    from dashboard.config import duckdb_path
+    path = duckdb_path(mart_url)
+    try:
+        st = os.stat(path) if path is not None else None
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st is not None else None
+
+
 def mart_engine(mart_url: str) -> Engine:
-    """One SQLAlchemy engine per mart URL per process; DuckDB is opened read-only."""
+    """One SQLAlchemy engine per mart URL per process; DuckDB is opened read-only.
+
+    A loader or demo build replaces the DuckDB file atomically while the dashboard reads it (``mart.db``); every
+    call compares the file's identity (one stat) and reopens when it changed, so the pages move to the new data
+    at their next query. The old engine is closed only once none of its connections is in use: DuckDB keeps one
+    database instance per path while any connection to it lives, and a new connection made meanwhile would
+    silently join the old file's instance. Until then queries keep reading the old snapshot.
+    """
+    identity = _file_identity(mart_url)
     with _lock:
         engine = _engines.get(mart_url)
+        if engine is not None and _identities.get(mart_url) != identity and engine.pool.checkedout() == 0:
+            engine.dispose()
+            engine = None
+            del _engines[mart_url]
         if engine is None:
             if mart_url.startswith("duckdb:"):
                 engine = create_engine(mart_url, connect_args={"read_only": True, "config": {"threads": 2}},
@@ -59,6 +86,7 @@ def mart_engine(mart_url: str) -> Engine:
                                    + [f"-c statement_timeout={QUERY_TIMEOUT_S * 1000}"]).strip()
                 engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
             _engines[mart_url] = engine
+            _identities[mart_url] = identity
         return engine
 
 
@@ -68,6 +96,7 @@ def dispose_engines() -> None:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
+        _identities.clear()
 
 
 def read_df(mart_url: str, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:

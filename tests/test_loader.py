@@ -472,3 +472,52 @@ def test_fast_trim_matches_duckdb_trim_for_every_code_point() -> None:
                 "UNION ALL SELECT chr(i::INT) FROM cp UNION ALL SELECT unnest(['', ' ', ' a b ', '张 三', '\u3000'])")
     assert con.execute(f"SELECT count(*) FROM v WHERE {_trimmed('v')} IS DISTINCT FROM NULLIF(trim(v), '')"
                        ).fetchone()[0] == 0
+
+
+def test_load_while_the_dashboard_reads_the_mart(loaded: Config, tmp_path: Path) -> None:
+    """DuckDB admits one writer or readers: with another process (a web worker) holding the mart read-only, the
+    load goes into a copy that replaces the mart atomically. The reader keeps its old snapshot until it reopens;
+    a failed load under readers leaves the mart and its directory as they were."""
+    import subprocess
+    import sys
+    reader = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys\n"
+         f"con = duckdb.connect({str(loaded.mart_path)!r}, read_only=True)\n"
+         "print(con.execute('SELECT count(*) FROM outpatient_visit').fetchone()[0], flush=True)\n"
+         "sys.stdin.readline()\n"
+         "print(con.execute('SELECT count(*) FROM outpatient_visit').fetchone()[0], flush=True)\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "6"            # the reader holds the file open now
+        files_before = _mart_files(loaded)
+        reject(loaded, write_set(tmp_path / "bad", dict(outpatient_visit=[visit(7, total_cost="-1")])))
+        assert _mart_files(loaded) == files_before     # no copy left
+        messages: list[str] = []
+        report = load_directory(loaded, write_set(tmp_path / "more", dict(outpatient_visit=[visit(7), visit(8)])),
+                                progress=messages.append)
+        assert report.rows == {"outpatient_visit": 2} and any("副本" in m for m in messages)
+        reader.stdin.write("\n")
+        reader.stdin.flush()
+        assert reader.stdout.readline().strip() == "6"            # its snapshot: the file it opened
+    finally:
+        reader.kill()
+        reader.wait()
+    assert query(loaded, "SELECT count(*) FROM outpatient_visit") == [(8,)]
+    assert _mart_files(loaded) == files_before
+
+
+def _mart_files(cfg: Config) -> list[str]:
+    return sorted(p.name for p in cfg.mart_path.parent.iterdir() if p.is_file() and "mart" in p.name)
+
+
+def test_pages_of_this_process_see_a_load_at_their_next_query(loaded: Config, tmp_path: Path) -> None:
+    """The web process's read-only engine notices the replaced file and reopens it (same process as the loader
+    here, which DuckDB also treats as a reader conflict)."""
+    from queries.connection import dispose_engines, read_df
+    try:
+        assert read_df(loaded.mart_url, "SELECT count(*) AS n FROM outpatient_visit")["n"].iloc[0] == 6
+        load_directory(loaded, write_set(tmp_path / "more", dict(outpatient_visit=[visit(9)])))
+        assert read_df(loaded.mart_url, "SELECT count(*) AS n FROM outpatient_visit")["n"].iloc[0] == 7
+    finally:
+        dispose_engines()
