@@ -116,6 +116,10 @@ def test_newcomer_worst_township_centre_and_its_department_in_four_clicks(page_a
     page.wait_for_function(f"() => new URLSearchParams(location.search).get('org') !== {worst_code!r}")
     page.wait_for_function(f"() => document.querySelector('#{L.CRUMBS}').innerText.split('›').length === 4")
     assert clicks == 4
+    # the toolbar keeps the department's institution and township, with no "not in scope" note
+    page.wait_for_function(f"() => document.querySelector('#shell-inst').innerText.includes({worst['org_name']!r})")
+    _settle(page)
+    assert page.inner_text("#shell-org-label").strip() == ""
     # Back returns to the centre, then to the county
     page.go_back()
     page.wait_for_function(f"() => new URLSearchParams(location.search).get('org') === {worst_code!r}")
@@ -148,3 +152,60 @@ def test_export_csv_download_equals_engine(page_as, app_cfg, quarter):
         e = eng.loc[r["代码"]]
         assert float(r["分子"]) == pytest.approx(float(e["numerator"]))
         assert float(r["分母"]) == pytest.approx(float(e["denominator"]))
+
+
+def test_total_row_stays_on_top_when_sorting(page_as, quarter):
+    page = page_as("leader")
+    page.goto(page.base_url + f"/indicator/{IND}?grain=quarter&period={quarter}")
+    page.wait_for_selector(f"#{L.TABLE} .ag-row", timeout=30000)
+    _settle(page)
+    first = f"#{L.TABLE} .ag-floating-top .ag-row .ag-cell[col-id='org_name']"
+    assert page.inner_text(first).endswith("（合计）")
+    header = page.locator(f"#{L.TABLE} .ag-header-cell[col-id='value'] .ag-header-cell-label")
+    for _ in range(2):               # ascending, then descending
+        header.click()
+        page.wait_for_timeout(300)
+        assert page.inner_text(first).endswith("（合计）")
+        body = page.locator(f"#{L.TABLE} .ag-center-cols-container .ag-row .ag-cell[col-id='org_name']")
+        assert not any(t.endswith("（合计）") for t in body.all_inner_texts())
+
+
+def test_sankey_names_do_not_cover_the_bands(page_as, quarter):
+    page = page_as("leader")
+    page.goto(page.base_url + f"/referrals?grain=quarter&period={quarter}")
+    page.wait_for_selector(f"#{L.REF_FLOW} .sankey-node", state="attached", timeout=30000)
+    _settle(page)
+    boxes = page.evaluate("""(sel) => {
+        const root = document.querySelector(sel);
+        const r = (el) => { const b = el.getBoundingClientRect(); return [b.left, b.right, b.top, b.bottom]; };
+        return {nodes: [...root.querySelectorAll('.sankey-node rect')].map(r),
+                links: [...root.querySelectorAll('.sankey-link')].map(r),
+                names: [...root.querySelectorAll('.annotation-text')].map(
+                    (el) => [el.textContent, ...r(el)])};
+    }""", f"#{L.REF_FLOW}")
+    inner_left = min(n[1] for n in boxes["nodes"])          # right edge of the left column's nodes
+    inner_right = max(n[0] for n in boxes["nodes"])         # left edge of the right column's nodes
+    band_left = min(b[0] for b in boxes["links"])
+    band_right = max(b[1] for b in boxes["links"])
+    names = [n for n in boxes["names"] if "蓝色" not in n[0]]
+    assert names and all(n[2] <= band_left + 1 or n[1] >= band_right - 1 for n in names), (band_left, band_right)
+    assert any(n[2] <= inner_left for n in names) and any(n[1] >= inner_right for n in names)
+
+
+def test_manager_export_of_another_institution_explains_itself(page_as, app_cfg, quarter):
+    from tests.test_pages_callbacks import manager_institutions
+    from queries.org import org_tree
+    mine = manager_institutions(app_cfg)
+    tree = org_tree(app_cfg.mart_url)
+    other = tree[(tree["inst_type"] == "township_center") & ~tree["inst_code"].isin(mine)].iloc[0]["inst_code"]
+    page = page_as("manager")
+    page.goto(page.base_url + f"/indicator/{IND}?grain=quarter&period={quarter}&org={other}")
+    page.wait_for_selector(f"#{L.TABLE_BOX} .empty-state", timeout=30000)
+    _settle(page)
+    downloads = []
+    page.on("download", lambda d: downloads.append(d))
+    page.click(f"#{L.EXPORT_CSV}")
+    page.wait_for_function(f"() => document.querySelector('#{L.EXPORT_MSG}').innerText.includes('无权导出')")
+    assert page.locator(f"#{L.EXPORT_MSG}").is_visible()
+    page.wait_for_timeout(500)
+    assert not downloads
