@@ -8,17 +8,28 @@ import sys
 import click
 
 HEADER = ["indicator_id", "level", "org_code", "org_name", "period", "numerator", "denominator", "value", "target",
-          "status"]
+          "status", "yoy_value", "mom_value", "complete", "small_sample", "note"]
 
 
-def _fmt(x: object, decimals: int | None = None) -> str:
+def _number(x: object, decimals: int | None = None) -> float | int | None:
+    """A result number for output: None when missing; rounded to ``decimals`` when given; otherwise whole numbers as
+    int and others to 6 decimals (sums of money or of averaged stocks), never in exponent notation."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    value = float(x)
+    if decimals is not None:
+        return round(value, decimals) if decimals > 0 else int(round(value))
+    return int(value) if value.is_integer() else round(value, 6)
+
+
+def _text(x: float | int | None, decimals: int | None = None) -> str:
+    if x is None:
         return ""
-    if isinstance(x, float):
-        if decimals is not None:
-            return f"{x:.{decimals}f}"
-        return f"{x:.6g}" if abs(x) < 1e15 else f"{x:.0f}"
-    return str(x)
+    if decimals is not None and decimals > 0:
+        return f"{x:.{decimals}f}"
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.6f}".rstrip("0").rstrip(".")
 
 
 def _fail(message: str) -> None:
@@ -59,17 +70,26 @@ def indicators_command(ids: str, level: str, grain: str, start: str, end: str, o
     refused = df.attrs.get("refused") or {}
     if refused:
         _fail("; ".join(refused.values()))
-    rows = []
+    records = []
     for r in df.itertuples(index=False):
         dec = INDICATORS[r.indicator_id].decimals
-        rows.append({"indicator_id": r.indicator_id, "level": r.level, "org_code": r.org_code,
-                     "org_name": r.org_name, "period": r.period, "numerator": _fmt(r.numerator),
-                     "denominator": _fmt(r.denominator), "value": _fmt(r.value, dec),
-                     "target": _fmt(None if r.target is None else float(r.target)),
-                     "status": r.status or ""})
+        records.append({
+            "indicator_id": r.indicator_id, "level": r.level, "org_code": r.org_code, "org_name": r.org_name,
+            "period": r.period, "numerator": _number(r.numerator), "denominator": _number(r.denominator),
+            "value": _number(r.value, dec), "target": _number(None if r.target is None else float(r.target)),
+            "status": r.status or None, "yoy_value": _number(r.yoy_value, dec), "mom_value": _number(r.mom_value, dec),
+            "complete": bool(r.complete), "small_sample": bool(r.small_sample), "note": r.note or None,
+            "_decimals": dec})
     if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        click.echo(json.dumps([{k: v for k, v in rec.items() if not k.startswith("_")} for rec in records],
+                              ensure_ascii=False, indent=1))
         return
-    writer = csv.DictWriter(sys.stdout, fieldnames=HEADER, lineterminator="\n")
+    writer = csv.DictWriter(sys.stdout, fieldnames=HEADER, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    for rec in records:
+        dec = rec["_decimals"]
+        writer.writerow({**rec, "numerator": _text(rec["numerator"]), "denominator": _text(rec["denominator"]),
+                         "value": _text(rec["value"], dec), "target": _text(rec["target"]),
+                         "status": rec["status"] or "", "yoy_value": _text(rec["yoy_value"], dec),
+                         "mom_value": _text(rec["mom_value"], dec), "complete": int(rec["complete"]),
+                         "small_sample": int(rec["small_sample"]), "note": rec["note"] or ""})

@@ -612,7 +612,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         else:
             lows = np.full(n, np.nan if ind.target_low is None else ind.target_low)
             highs = np.full(n, np.nan if ind.target_high is None else ind.target_high)
-        status = _status_vec(value, lows, highs)
+        # judged on the value as displayed (the indicator's decimals): 65.0 shown against a target of 65 is met
+        status = _status_vec(np.round(value, ind.decimals), lows, highs)
         target = np.where(np.isnan(highs), lows, highs) if ind.direction == "down" else \
             np.where(np.isnan(lows), highs, lows)
         sources = frozenset({TABLE_SOURCE[MEASURES[b].table] for mid in calc.measures

@@ -33,6 +33,8 @@ def status_for_target(direction: str, low: float | None, high: float | None, val
 def status_of(indicator: Indicator, value: float | None, inst_level: str | None = None) -> str | None:
     """Status of one value of ``indicator`` (the target may depend on the institution's level, e.g. alos)."""
     low, high = indicator.target_for(inst_level)
+    if not _missing(value):
+        value = round(float(value), indicator.decimals)     # judged as displayed, as the engine does
     return status_for_target(indicator.direction, low, high, value)
 
 

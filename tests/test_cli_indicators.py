@@ -31,7 +31,8 @@ def test_csv_header_and_values(cli_env):
             "2025-01", "--to", "2025-01")
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == \
-        "indicator_id,level,org_code,org_name,period,numerator,denominator,value,target,status"
+        "indicator_id,level,org_code,org_name,period,numerator,denominator,value,target,status,yoy_value,mom_value," \
+        "complete,small_sample,note"
     rows = {(x["indicator_id"], x["org_code"]): x for x in csv.DictReader(io.StringIO(r.stdout))}
     assert rows[("alos", "H1")]["value"] == "7.0" and rows[("alos", "H1")]["period"] == "2025-01"
     assert rows[("down_up_ratio", "H1")]["value"] == ""          # 1 down, 0 up: zero denominator
@@ -46,6 +47,23 @@ def test_all_at_every_level(cli_env):
     r = run(cli_env, "--ids", "all", "--level", "county", "--grain", "year", "--from", "2025-01", "--to", "2025-03",
             "--format", "json")
     assert r.returncode == 0 and '"period": "2025"' in r.stdout
+
+
+def test_numbers_are_exact_and_readable(cli_env):
+    """Counts print whole (never 2.07814e+06), values at the indicator's decimals, JSON numbers as numbers."""
+    import json
+    r = run(cli_env, "--ids", "op_cost_per_visit,op_antibiotic_rate", "--level", "county", "--grain", "year",
+            "--from", "2025-01", "--to", "2025-03")
+    assert r.returncode == 0, r.stderr
+    assert "e+" not in r.stdout
+    rows = {x["indicator_id"]: x for x in csv.DictReader(io.StringIO(r.stdout))}
+    assert rows["op_antibiotic_rate"]["denominator"].isdigit()          # a count of visits
+    assert rows["op_cost_per_visit"]["value"].count(".") == 1 and len(rows["op_cost_per_visit"]["value"].split(".")[1]) == 2
+    j = run(cli_env, "--ids", "op_antibiotic_rate", "--level", "county", "--grain", "year", "--from", "2025-01",
+            "--to", "2025-03", "--format", "json")
+    rec = json.loads(j.stdout)[0]
+    assert isinstance(rec["denominator"], int) and isinstance(rec["value"], float)
+    assert rec["complete"] in (True, False) and "note" in rec and "yoy_value" in rec
 
 
 @pytest.mark.parametrize("args,msg", [

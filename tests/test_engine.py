@@ -342,3 +342,24 @@ def test_engine_completeness_agrees_with_the_freshness_banner(demo_cfg) -> None:
     df = compute(["op_antibiotic_rate"], "institution", "month", "2026-10", "2026-10", mart_url=url)
     flagged = set(df.loc[~df["complete"].astype(bool), "org_code"])
     assert flagged == listed & set(df["org_code"])
+
+
+def test_status_is_judged_on_the_displayed_value() -> None:
+    """A value that displays as the target (65.0 against 65, 1 decimal) is 达标, not 预警."""
+    from metrics.status import MET, WARN, status_of
+    ind = INDICATORS["primary_visit_share"]
+    assert ind.decimals == 1 and ind.target_low == 65
+    assert status_of(ind, 64.96) == MET and status_of(ind, 64.94) == WARN
+
+
+def test_engine_status_agrees_with_the_displayed_value(demo_cfg) -> None:  # noqa: ANN001
+    """Every engine row's status equals the status of its value rounded to the indicator's decimals."""
+    from metrics.status import status_for_target
+    df = compute(["primary_visit_share", "op_antibiotic_rate", "referral_acceptance"], "township", "month",
+                 "2025-01", "2026-10", mart_url=demo_cfg.mart_url)
+    for r in df.itertuples(index=False):
+        ind = INDICATORS[r.indicator_id]
+        if r.status is None or ind.target_by_inst_level:
+            continue
+        expect = status_for_target(ind.direction, ind.target_low, ind.target_high, round(r.value, ind.decimals))
+        assert r.status == expect, (r.indicator_id, r.org_code, r.period, r.value)
