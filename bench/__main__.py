@@ -131,9 +131,14 @@ def summarize(outputs: dict[str, str], scale: float) -> list[tuple[str, str, str
                 medians.append((_f(m.group(4)), m.group(1).strip()))
         worst = max(medians) if medians else None
         row(f"engine, slowest call ({worst[1] if worst else '—'})", worst[0] if worst else None, page_budget, "ms")
-    for step, cols in (("pages", 2), ("maps", 3)):
+    for step, cols in (("pages", 3), ("maps", 3)):
         if step in outputs:
             rows = _callback_rows(outputs[step], cols)
+            colds = [_f(line.split()[1]) for line in outputs[step].splitlines()
+                     if len(line.split()) == cols + 3 and line.split()[-1].isdigit()
+                     and re.fullmatch(_NUM, line.split()[1])]
+            if colds:
+                out.append((f"{step} callbacks, slowest first call (cold)", f"{max(colds):,.0f} ms", "—", "info"))
             row(f"{step} callbacks, worst p95", max((r[1] for r in rows), default=None), page_budget, "ms")
             row(f"{step} callbacks, largest response", max((r[2] for r in rows), default=None), 1_048_576,
                 "bytes")
