@@ -147,3 +147,20 @@ def test_period_options_mark_every_unfinished_period() -> None:
     assert labels["month"]["2026-11"].endswith("（未结束）") and "未结束" not in labels["month"]["2026-10"]
     assert labels["quarter"]["2026Q4"].endswith("（未结束）") and "未结束" not in labels["quarter"]["2026Q3"]
     assert labels["year"]["2026"].endswith("（未结束）") and "未结束" not in labels["year"]["2025"]
+
+
+def test_display_target_flat_change_and_zh_only() -> None:
+    assert f.display_target("参考") is None and f.display_target("") is None and f.display_target(None) is None
+    assert f.display_target("≥ 60% (参考)") == "≥ 60% (参考)" and f.display_target("监测") == "监测"
+    assert f.is_flat_change(-0.0004) and f.is_flat_change(0.0) and not f.is_flat_change(-0.0006)
+    assert not f.is_flat_change(None) and not f.is_flat_change(math.nan)
+    assert f.zh_only("部分期间 (partial period); 样本量小; 数据不完整 (incomplete uploads)") == \
+        "部分期间; 样本量小; 数据不完整"
+    assert f.zh_only("乡镇按居住地 (按居民)") == "乡镇按居住地 (按居民)"     # Chinese asides stay
+
+
+def test_export_number_helpers() -> None:
+    from dashboard.export import _fixed, display_width, number_format
+    assert number_format(0) == "#,##0" and number_format(2) == "#,##0.00"
+    assert _fixed(-0.04, 1) == "0.0" and _fixed(12.345, 1) == "12.3" and _fixed(None, 1) == ""
+    assert display_width("丰安县（合计）") == 14 and display_width("H001") == 4

@@ -281,7 +281,7 @@ def ranking_frame(indicator_id: str, state) -> RankingView:  # noqa: ANN001
                                            _orgs_at("township", path[:1]), df))
         suffix = "（按居民居住乡镇）" if basis_phrase(entry) == BASIS_PHRASE["residence"] else ""
         return RankingView(df, f"各乡镇{suffix}", kit.township_of(path), counter="个")
-    return RankingView(pd.DataFrame(), message=f"该指标{basis_phrase(entry)}，只统计到全县，不做机构或乡镇排名")
+    return RankingView(pd.DataFrame(), message=f"该指标{basis_phrase(entry)}，不做机构或乡镇排名")
 
 
 def _peers(inst_type: str | None) -> list[tuple[str, str, str | None]]:
