@@ -36,6 +36,7 @@ class Classification:
     labels: list[str]            # one label per class ("a – b")
     counts: list[int]            # values per class
     no_data: int                 # number of missing values
+    decimals: int = 1            # decimals of the labels (enough to tell the bounds apart)
 
     @property
     def k(self) -> int:
@@ -53,16 +54,19 @@ class Classification:
         return rows
 
 
-def palette(k: int, direction: str = "up") -> list[str]:
+def palette(k: int, direction: str = "up", lightest: int = 1) -> list[str]:
     """k colours from light to dark: green when higher is better (``up``), orange when lower is better
-    (``down``), blue when neither (``target``/``monitor``). Darker always means a larger value."""
+    (``down``), blue when neither (``target``/``monitor``). Darker always means a larger value.
+
+    ``lightest`` is the first shade used (of 8): 1 skips the palest, which is hard to tell from the background;
+    small symbols on the light map need 3."""
     base = {"up": _GREENS, "down": _ORANGES}.get(direction, _BLUES)
     if k <= 0:
         return []
+    lightest = min(max(int(lightest), 0), len(base) - 2)
     if k == 1:
-        return [base[len(base) // 2]]
-    # skip the lightest shade, which is hard to tell from the background
-    idx = np.linspace(1, len(base) - 1, k).round().astype(int)
+        return [base[(lightest + len(base)) // 2]]
+    idx = np.linspace(lightest, len(base) - 1, k).round().astype(int)
     return [base[i] for i in idx]
 
 
@@ -70,9 +74,62 @@ def _fmt(value: float, decimals: int) -> str:
     return f"{value:,.{decimals}f}"
 
 
+MAX_EXTRA_DECIMALS = 4
+
+
+def legend_decimals(bounds: Sequence[float], decimals: int = 1) -> int:
+    """The fewest decimals (at least ``decimals``) at which distinct class bounds print differently.
+
+    Quantiles of closely spaced values (0.598 and 0.603 at 2 decimals) would otherwise read "0.60 – 0.60";
+    at most ``MAX_EXTRA_DECIMALS`` more are added, beyond that the bounds are equal for a reader anyway."""
+    decimals = max(int(decimals), 0)
+    distinct = [(a, b) for a, b in zip(bounds, bounds[1:]) if not math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)]
+    for d in range(decimals, decimals + MAX_EXTRA_DECIMALS + 1):
+        if all(_fmt(a, d) != _fmt(b, d) for a, b in distinct):
+            return d
+    return decimals + MAX_EXTRA_DECIMALS
+
+
+JENKS_MAX_POINTS = 256
+
+
+def _jenks_sample(valid: np.ndarray) -> np.ndarray:
+    """At most ``JENKS_MAX_POINTS`` of the values, min and max included, chosen without randomness.
+
+    Pure-Python Fisher-Jenks costs O(k·n²): 0.06 s for a county's 218 institutions, seconds for a thousand.
+    Half the sample is evenly spaced by rank (the bulk of the distribution), half is the values nearest to
+    evenly spaced points of the range (so that a small far cluster, the county hospitals, keeps its weight).
+    Unlike mapclassify's random sample, the breaks are the same on every render."""
+    if valid.size <= JENKS_MAX_POINTS:
+        return valid
+    ordered = np.sort(valid)
+    half = JENKS_MAX_POINTS // 2
+    by_rank = np.linspace(0, ordered.size - 1, half).round().astype(int)
+    by_value = np.searchsorted(ordered, np.linspace(ordered[0], ordered[-1], half)).clip(0, ordered.size - 1)
+    return ordered[np.union1d(by_rank, by_value)]
+
+
+def _natural_breaks(valid: np.ndarray, k: int) -> np.ndarray:
+    """Fisher-Jenks upper bounds, on a sample of large inputs; a break between two sampled values moves to the
+    last real value below their midpoint, so that no unsampled value falls on the wrong side of a gap."""
+    sample = np.sort(_jenks_sample(valid))
+    upper = np.asarray(mapclassify.FisherJenks(sample, k=k).bins, dtype=float)
+    if sample.size == valid.size:
+        return upper
+    ordered = np.sort(valid)
+    for i, b in enumerate(upper[:-1]):
+        j = int(np.searchsorted(sample, b, side="right"))
+        if j < sample.size:
+            mid = (b + sample[j]) / 2
+            upper[i] = ordered[int(np.searchsorted(ordered, mid, side="right")) - 1]
+    return upper
+
+
 def classify(values: Sequence[float | None], method: str = "quantile", k: int = 5,
-             direction: str = "up", decimals: int = 1) -> Classification:
-    """Put each value into one of k classes by ``method`` (quantile, equal_interval, natural_breaks)."""
+             direction: str = "up", decimals: int = 1, lightest: int = 1) -> Classification:
+    """Put each value into one of k classes by ``method`` (quantile, equal_interval, natural_breaks).
+
+    Colours come from ``palette(k, direction, lightest)``; legend labels use at least ``decimals`` decimals."""
     if method not in METHODS:
         raise ValueError(f"unknown classification method {method!r}; choose one of {', '.join(METHODS)}")
     if not MIN_CLASSES <= k <= MAX_CLASSES:
@@ -82,7 +139,7 @@ def classify(values: Sequence[float | None], method: str = "quantile", k: int = 
     valid = arr[~np.isnan(arr)]
     no_data = int(np.isnan(arr).sum())
     if valid.size == 0:
-        return Classification(method, [], [-1] * len(arr), [], [], [], no_data)
+        return Classification(method, [], [-1] * len(arr), [], [], [], no_data, decimals)
 
     distinct = np.unique(valid)
     k_eff = min(k, distinct.size)
@@ -92,15 +149,16 @@ def classify(values: Sequence[float | None], method: str = "quantile", k: int = 
         # every distinct value its own class: exact and avoids degenerate breaks
         upper = distinct
     else:
-        if method == "quantile":
-            upper = mapclassify.Quantiles(valid, k=k_eff).bins
-        elif method == "equal_interval":
-            upper = mapclassify.EqualInterval(valid, k=k_eff).bins
-        else:
-            with warnings.catch_warnings():
-                # without numba mapclassify warns that Fisher-Jenks runs in pure Python: fine for townships
-                warnings.simplefilter("ignore")
-                upper = mapclassify.FisherJenks(valid, k=k_eff).bins
+        with warnings.catch_warnings():
+            # mapclassify warns when ties leave fewer classes (handled below) and, without numba, that
+            # Fisher-Jenks runs in pure Python (fine for townships; institutions are sampled, see below)
+            warnings.simplefilter("ignore")
+            if method == "quantile":
+                upper = mapclassify.Quantiles(valid, k=k_eff).bins
+            elif method == "equal_interval":
+                upper = mapclassify.EqualInterval(valid, k=k_eff).bins
+            else:
+                upper = _natural_breaks(valid, k_eff)
         # quantiles of tied values can repeat a break; a repeated break would be an empty class
         upper = np.unique(np.asarray(upper, dtype=float))
         upper[-1] = max(upper[-1], valid.max())
@@ -114,8 +172,11 @@ def classify(values: Sequence[float | None], method: str = "quantile", k: int = 
     classes = [-1 if math.isnan(v) else int(min(i, k_eff - 1)) for v, i in zip(arr, idx)]
     bounds = [float(valid.min())] + [float(b) for b in upper]
     counts = [classes.count(i) for i in range(k_eff)]
+    # one precision for the whole legend, fine enough that neighbouring bounds never print alike
+    dec = legend_decimals(bounds, decimals)
     labels = []
     for i in range(k_eff):
         lo, hi = bounds[i], bounds[i + 1]
-        labels.append(_fmt(hi, decimals) if math.isclose(lo, hi) else f"{_fmt(lo, decimals)} – {_fmt(hi, decimals)}")
-    return Classification(method, bounds, classes, palette(k_eff, direction), labels, counts, no_data)
+        labels.append(_fmt(hi, dec) if math.isclose(lo, hi) else f"{_fmt(lo, dec)} – {_fmt(hi, dec)}")
+    return Classification(method, bounds, classes, palette(k_eff, direction, lightest), labels, counts, no_data,
+                          dec)

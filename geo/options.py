@@ -13,11 +13,14 @@ import json
 import math
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
+import shapely
+from shapely import affinity
 from pyecharts import options as opts
 from pyecharts.charts import Geo
 
-from geo.classify import NO_DATA_COLOR, Classification
+from geo.classify import NO_DATA_COLOR, NO_DATA_LABEL, Classification
 from geo.store import DisplayGeometry
 
 STATUS_COLORS: dict[str | None, str] = {"达标": "#2e9d5b", "预警": "#f0a202", "未达标": "#d64545", None: "#8c96a3"}
@@ -38,6 +41,8 @@ SIZE_RANGE = {"pin": (26, 46), "circle": (9, 22), "triangle": (5, 10)}
 
 FLOW_COLORS = {"up": "#e4572e", "down": "#2a7de1"}
 FLOW_ZH = {"up": "上转", "down": "下转"}
+VALUE_MODE_NOTE = "无目标值，按数值分级着色"
+FOCUS_COLOR = "#f0a202"
 BASE_AREA = "#e8eef5"
 BORDER = "#ffffff"
 OUTLINE = "#4a6fa5"
@@ -69,6 +74,144 @@ def _aspect(disp: DisplayGeometry) -> float:
     """Keep the map's shape true: one degree of longitude is cos(latitude) of one of latitude."""
     lat = (disp.bbox[1] + disp.bbox[3]) / 2
     return round(math.cos(math.radians(lat)), 4)
+
+
+# ---------------------------------------------------------------------------------------------- layout on screen
+# Symbol sizes are pixels, coordinates degrees. The map is drawn at layoutSize 92 % of the smaller side of its
+# box, about 600 px at 1440×900; overlap tests use that scale (a user who zooms in only gains room).
+NOMINAL_MAP_PX = 600.0
+LABEL_FONT = 11
+LABEL_GAP_PX = 3.0            # a township label this far from every symbol counts as clear
+
+
+def px_per_degree(disp: DisplayGeometry) -> float:
+    """Screen pixels per degree of latitude at the map's nominal drawn size."""
+    minx, miny, maxx, maxy = disp.bbox
+    span = max((maxx - minx) * _aspect(disp), maxy - miny)
+    return NOMINAL_MAP_PX / span if span > 0 else 1.0
+
+
+def spread_colocated(points: list[tuple[str, float, float, float]], disp: DisplayGeometry,
+                     overlap: float = 0.9) -> dict[str, tuple[float, float]]:
+    """Display positions for symbols that would hide one another: ``points`` are (code, lon, lat, size px).
+
+    Symbols whose centres are closer than ``overlap`` × the sum of their radii form a group (transitively); each
+    group of n is put on a small ring around its mean, largest first from the top, clockwise, far enough apart
+    that neighbours no longer cover each other. Deterministic (same input, same output); other points keep
+    their coordinates. Only the drawing moves: stored coordinates are untouched.
+    """
+    out = {code: (lon, lat) for code, lon, lat, _ in points}
+    n = len(points)
+    if n < 2:
+        return out
+    ppd, aspect = px_per_degree(disp), _aspect(disp)
+    xy = np.array([[lon * aspect * ppd, lat * ppd] for _, lon, lat, _ in points], dtype=float)
+    size = np.array([float(s) for *_, s in points], dtype=float)
+    dist = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    near = dist < overlap * (size[:, None] + size[None, :]) / 2
+    np.fill_diagonal(near, False)
+    parent = list(range(n))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+    for i, j in zip(*np.nonzero(np.triu(near))):
+        parent[root(int(i))] = root(int(j))
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda i: (-size[i], points[i][0]))
+        k = len(members)
+        cx, cy = xy[members].mean(axis=0)
+        chord = 0.8 * float(size[members].max())
+        radius = chord / (2 * math.sin(math.pi / k))
+        for rank, i in enumerate(members):
+            angle = math.pi / 2 - 2 * math.pi * rank / k        # from the top, clockwise (y grows northwards)
+            x, y = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+            out[points[i][0]] = (round(x / (aspect * ppd), 5), round(y / ppd, 5))
+    return out
+
+
+def label_points(disp: DisplayGeometry, symbols: list[tuple[float, float, float]],
+                 font_size: int = LABEL_FONT) -> dict[str, list[float]]:
+    """A label position (lon, lat) per township name, clear of the drawn symbols where the township has room.
+
+    ``symbols``: (lon, lat, size px) of everything drawn over the townships. Candidates on a 4 px grid inside the
+    township (label box wholly inside) are ranked: first clearance to the nearest symbol, up to ``LABEL_GAP_PX``
+    (beyond that all are equally good), then closeness to the township's representative point, so that labels
+    stay central unless a symbol is in the way. Townships without any candidate keep ECharts' default place.
+    """
+    ppd, aspect = px_per_degree(disp), _aspect(disp)
+    sym = np.array([[lon * aspect * ppd, lat * ppd, float(s) / 2] for lon, lat, s in symbols], dtype=float) \
+        if symbols else np.zeros((0, 3))
+    reach = float(sym[:, 2].max()) + LABEL_GAP_PX if len(sym) else 0.0
+    out: dict[str, list[float]] = {}
+    for name, code, cx, cy, half_w, half_h in _label_candidates(disp, font_size):
+        # only symbols that can come near this township's candidates matter
+        near = sym[(sym[:, 0] > cx.min() - half_w - reach) & (sym[:, 0] < cx.max() + half_w + reach)
+                   & (sym[:, 1] > cy.min() - half_h - reach) & (sym[:, 1] < cy.max() + half_h + reach)]
+        if len(near):
+            ox = np.maximum(np.abs(cx[:, None] - near[None, :, 0]) - half_w, 0)
+            oy = np.maximum(np.abs(cy[:, None] - near[None, :, 1]) - half_h, 0)
+            gap = (np.hypot(ox, oy) - near[None, :, 2]).min(axis=1)
+        else:
+            gap = np.full(cx.size, LABEL_GAP_PX)
+        ref = disp.centroids.get(code)
+        rx, ry = (ref[0] * aspect * ppd, ref[1] * ppd) if ref else (float(cx.mean()), float(cy.mean()))
+        best = np.lexsort((np.hypot(cx - rx, cy - ry), -np.minimum(gap, LABEL_GAP_PX)))[0]
+        out[name] = [round(float(cx[best]) / (aspect * ppd), 5), round(float(cy[best]) / ppd, 5)]
+    return out
+
+
+_CANDIDATES: dict[tuple[str, int], list] = {}
+
+
+def _label_candidates(disp: DisplayGeometry, font_size: int) -> list:
+    """Per township: (name, code, x px, y px, half label width, half label height) of the places on a 4 px grid
+    where its label box lies wholly inside it; computed once per geometry (``map_name`` changes with it)."""
+    key = (disp.map_name, font_size)
+    hit = _CANDIDATES.get(key)
+    if hit is not None:
+        return hit
+    from shapely.geometry import shape
+    ppd, aspect = px_per_degree(disp), _aspect(disp)
+    out = []
+    for feature in disp.geojson["features"]:
+        name, code = feature["properties"]["name"], feature["properties"]["area_code"]
+        poly = affinity.scale(shape(feature["geometry"]), xfact=aspect * ppd, yfact=ppd, origin=(0, 0))
+        half_w, half_h = (len(str(name)) * font_size + 4) / 2, (font_size + 4) / 2
+        minx, miny, maxx, maxy = poly.bounds
+        gx, gy = np.meshgrid(np.arange(minx + half_w, maxx - half_w + 1e-9, 4.0),
+                             np.arange(miny + half_h, maxy - half_h + 1e-9, 4.0))
+        cx, cy = gx.ravel(), gy.ravel()
+        inside = np.ones(cx.size, dtype=bool)
+        for dx, dy in ((-half_w, -half_h), (-half_w, half_h), (half_w, -half_h), (half_w, half_h), (0, 0)):
+            inside &= shapely.contains_xy(poly, cx + dx, cy + dy)
+        if inside.any():
+            out.append((name, code, cx[inside], cy[inside], half_w, half_h))
+    if len(_CANDIDATES) > 16:          # a few geometries per process at most (imports replace the files)
+        _CANDIDATES.clear()
+    _CANDIDATES[key] = out
+    return out
+
+
+def with_label_points(option: dict, points: dict[str, list[float]]) -> dict:
+    """Put label positions into the option's own copy of the township GeoJSON (``properties.cp``, which ECharts
+    uses as the region's centre for its label); the cached display geometry is not modified."""
+    geojson = option["_geo"]["geojson"]
+    features = []
+    for feature in geojson["features"]:
+        cp = points.get(feature["properties"].get("name"))
+        if cp is not None:
+            feature = {**feature, "properties": {**feature["properties"], "cp": cp}}
+        features.append(feature)
+    option["_geo"] = {**option["_geo"], "geojson": {**geojson, "features": features}}
+    return option
 
 
 def base_option(disp: DisplayGeometry, regions: list[dict] | None = None, show_labels: bool = True,
@@ -124,49 +267,69 @@ def scaled_sizes(volumes: pd.Series, lo: float, hi: float) -> pd.Series:
 
 
 def institutions_option(disp: DisplayGeometry, insts: pd.DataFrame, indicator_zh: str, unit: str = "",
-                        decimals: int = 1) -> dict:
-    """医疗机构运行一张图: institutions by type (symbol), volume (size) and the indicator's status (colour).
+                        decimals: int = 1, classes: Classification | None = None) -> dict:
+    """医疗机构运行一张图: institutions by type (symbol), volume (size) and colour.
+
+    The colour is the indicator's status (达标/预警/未达标) — or, when ``classes`` is given (an indicator without
+    a target), the value's class on a sequential scale, no-data grey for institutions without a value.
+    ``classes`` must have been built from ``insts["value"]`` in the frame's row order.
 
     ``insts`` columns: inst_code, name, inst_type, township_name, lon, lat, volume, op_visits, discharges,
-    value, status, target (text) — rows without lon/lat are left out.
+    value, status, target (text) — rows without lon/lat are left out. Institutions drawn on top of one another
+    (the county hospitals of the county seat) are spread on a small ring; township labels avoid the symbols.
     """
     legend = [g[0] for g in SYMBOL_GROUPS]
     regions = [{"name": name, "tooltip": {"formatter": tooltip_html(name, [("类型", "乡镇"), ("提示", "点击查看辖区机构")])}}
                for name in disp.name_to_code]
     option = base_option(disp, regions=regions, legend=legend)
-    placed = insts.dropna(subset=["lon", "lat"])
+    frame = insts.assign(_cls=classes.classes if classes is not None else -1)
+    placed = frame.dropna(subset=["lon", "lat"])
+    groups: list[tuple[str, str, list[tuple[dict, float]]]] = []
     for label, types, symbol in SYMBOL_GROUPS:
         grp = placed[placed["inst_type"].isin(types)].sort_values("volume", ascending=False)
         lo, hi = SIZE_RANGE[symbol]
         sizes = scaled_sizes(grp["volume"], lo, hi) if len(grp) else pd.Series(dtype=float)
-        data = []
         # plain dicts: Series access per cell costs ~50× more for a county's few hundred institutions
-        for row, size in zip(grp.to_dict("records"), sizes):
+        groups.append((label, symbol, list(zip(grp.to_dict("records"), map(float, sizes)))))
+    where = spread_colocated([(row["inst_code"], float(row["lon"]), float(row["lat"]), size)
+                              for _, _, rows in groups for row, size in rows], disp)
+    for label, symbol, rows in groups:
+        data = []
+        for row, size in rows:
             status = row.get("status") if isinstance(row.get("status"), str) else None
             township = row.get("township_name")
+            target = row.get("target") if isinstance(row.get("target"), str) else "—"
+            cls = int(row["_cls"])
+            if classes is not None:
+                color = classes.color_of(cls)
+                judged = [("目标", target), ("分级", classes.labels[cls] if cls >= 0 else NO_DATA_LABEL)]
+            else:
+                color = STATUS_COLORS.get(status, STATUS_COLORS[None])
+                judged = [("目标", target), ("状态", status or STATUS_NONE_LABEL)]
             tip = tooltip_html(row["name"], [
                 ("类型", INST_TYPE_ZH.get(row["inst_type"], row["inst_type"])),
                 ("所在乡镇", township if isinstance(township, str) and township else "—"),
                 ("门急诊人次", fmt_value(row.get("op_visits"), 0)),
                 ("出院人次", fmt_value(row.get("discharges"), 0)),
                 (indicator_zh, fmt_value(row.get("value"), decimals, unit)),
-                ("目标", row.get("target") if isinstance(row.get("target"), str) else "—"),
-                ("状态", status or STATUS_NONE_LABEL),
+                *judged,
             ])
+            lon, lat = where[row["inst_code"]]
             data.append({
                 "name": row["name"], "code": row["inst_code"],
-                "value": [round(float(row["lon"]), 5), round(float(row["lat"]), 5), int(row.get("volume") or 0)],
-                "symbolSize": float(size), "tooltip": {"formatter": tip},
-                "itemStyle": {"color": STATUS_COLORS.get(status, STATUS_COLORS[None])},
+                "value": [round(float(lon), 5), round(float(lat), 5), int(row.get("volume") or 0)],
+                "symbolSize": size, "tooltip": {"formatter": tip}, "itemStyle": {"color": color},
             })
         option["series"].append({
             "type": "scatter", "name": label, "coordinateSystem": "geo", "symbol": symbol,
-            # legend swatches show the shape in neutral grey; items carry their status colour
+            # legend swatches show the shape in neutral grey; items carry their own colour
             "itemStyle": {"color": "#6b7785", "borderColor": "#ffffff", "borderWidth": 1, "opacity": 0.95},
             "emphasis": {"scale": 1.3, "itemStyle": {"borderColor": "#1f2933", "borderWidth": 2}},
             "z": {"pin": 6, "circle": 5, "triangle": 4}[symbol], "data": data,
         })
-    return option
+    symbols = [(d["value"][0], d["value"][1], d["symbolSize"]) for s_ in option["series"] if s_["type"] == "scatter"
+               for d in s_["data"]]
+    return with_label_points(option, label_points(disp, symbols))
 
 
 def choropleth_regions(disp: DisplayGeometry, values: pd.DataFrame, classes: Classification, indicator_zh: str,
@@ -189,7 +352,8 @@ def choropleth_regions(disp: DisplayGeometry, values: pd.DataFrame, classes: Cla
             if isinstance(row.get("status"), str):
                 rows.append(("状态", row["status"]))
         rows += (extra or {}).get(code, [])
-        label = name if not show_value_labels else f"{name}\n{fmt_value(value, decimals)}"
+        # values on the map as precise as the legend, so that two townships in different classes never read alike
+        label = name if not show_value_labels else f"{name}\n{fmt_value(value, max(decimals, classes.decimals))}"
         regions.append({
             "name": name,
             "itemStyle": {"areaColor": classes.color_of(cls) if cls >= 0 else NO_DATA_COLOR},
@@ -234,29 +398,38 @@ def flow_width(referrals: pd.Series, lo: float = 1.0, hi: float = 6.0) -> pd.Ser
 
 def reform_option(disp: DisplayGeometry, values: pd.DataFrame, classes: Classification, indicator_zh: str,
                   flows: pd.DataFrame, positions: dict[str, tuple[float, float]], names: dict[str, str],
-                  unit: str = "", decimals: int = 1) -> dict:
+                  unit: str = "", decimals: int = 1, highlight: str | None = None) -> dict:
     """医改动态监测一张图: township colouring plus animated referral lines (up and down in two colours).
 
     ``flows``: the flows to draw (already thresholded), columns direction, from_inst_code, to_inst_code,
-    referrals. ``positions``: inst_code -> (lon, lat); ``names``: inst_code -> name.
+    referrals. ``positions``: inst_code -> (lon, lat); ``names``: inst_code -> name. ``highlight``: an
+    institution drawn in the focus colour (the toolbar's choice). Flow ends that share a place (the county
+    hospitals) are spread on a small ring, and township labels keep clear of the ends.
     """
     regions = choropleth_regions(disp, values, classes, indicator_zh, unit, decimals, show_value_labels=False)
     legend = [f"{FLOW_ZH['up']}", f"{FLOW_ZH['down']}"]
     option = base_option(disp, regions=regions, legend=legend)
     option["legend"][0].update({"orient": "horizontal", "left": "center", "top": 8})
+    drawn = {d: flows[(flows["direction"] == d) & flows["from_inst_code"].isin(positions)
+                      & flows["to_inst_code"].isin(positions)] for d in ("up", "down")}
+    # the institutions at either end, so that the lines have anchors and can be clicked
     ends: dict[str, int] = {}
+    for grp in drawn.values():
+        for src, dst, n in zip(grp["from_inst_code"], grp["to_inst_code"], grp["referrals"]):
+            ends[src] = ends.get(src, 0) + int(n)
+            ends[dst] = ends.get(dst, 0) + int(n)
+    order = sorted(ends.items(), key=lambda kv: (-kv[1], kv[0]))
+    sizes = dict(zip([c for c, _ in order], scaled_sizes(pd.Series([t for _, t in order], dtype=float), 6, 18)))
+    where = spread_colocated([(c, *positions[c], float(sizes[c])) for c, _ in order], disp)
     for direction in ("up", "down"):
-        grp = flows[(flows["direction"] == direction)
-                    & flows["from_inst_code"].isin(positions) & flows["to_inst_code"].isin(positions)]
+        grp = drawn[direction]
         widths = flow_width(grp["referrals"]) if len(grp) else pd.Series(dtype=float)
         data = []
         for row, width in zip(grp.to_dict("records"), widths):
             src, dst = row["from_inst_code"], row["to_inst_code"]
-            ends[src] = ends.get(src, 0) + int(row["referrals"])
-            ends[dst] = ends.get(dst, 0) + int(row["referrals"])
             data.append({
                 "name": f"{names.get(src, src)} → {names.get(dst, dst)}", "code": src, "to_code": dst,
-                "coords": [list(positions[src]), list(positions[dst])], "value": int(row["referrals"]),
+                "direction": direction, "coords": [list(where[src]), list(where[dst])], "value": int(row["referrals"]),
                 "lineStyle": {"width": float(width)},
                 "tooltip": {"formatter": tooltip_html(FLOW_ZH[direction], [
                     ("转出", names.get(src, src)), ("转入", names.get(dst, dst)),
@@ -271,20 +444,52 @@ def reform_option(disp: DisplayGeometry, values: pd.DataFrame, classes: Classifi
             "emphasis": {"lineStyle": {"opacity": 0.95}},
             "data": data,
         })
-    # the institutions at either end, so that the lines have anchors and can be clicked
     dots = []
-    for code, total in sorted(ends.items(), key=lambda kv: -kv[1]):
-        lon, lat = positions[code]
-        dots.append({"name": names.get(code, code), "code": code, "value": [lon, lat, total],
-                     "tooltip": {"formatter": tooltip_html(names.get(code, code), [("显示的转诊人次", str(total))])}})
-    sizes = scaled_sizes(pd.Series([d["value"][2] for d in dots], dtype=float), 6, 18) if dots else []
-    for d, s in zip(dots, sizes):
-        d["symbolSize"] = float(s)
+    for code, total in order:
+        lon, lat = where[code]
+        dot = {"name": names.get(code, code), "code": code, "value": [lon, lat, total],
+               "symbolSize": float(sizes[code]),
+               "tooltip": {"formatter": tooltip_html(names.get(code, code), [("显示的转诊人次", str(total))])}}
+        if code == highlight:
+            dot["itemStyle"] = {"color": FOCUS_COLOR, "borderColor": "#1f2933", "borderWidth": 2}
+            dot["symbolSize"] = max(float(sizes[code]), 14.0)
+            dot["label"] = {"show": True, "position": "right", "formatter": str(names.get(code, code)).replace("{", "(").replace("}", ")"),
+                            "fontWeight": "bold", "color": "#1f2933", "textBorderColor": "#ffffff",
+                            "textBorderWidth": 3}
+        dots.append(dot)
     option["series"].append({
         "type": "scatter", "name": "机构", "coordinateSystem": "geo", "zlevel": 2, "symbol": "circle",
         "itemStyle": {"color": "#1f2933", "borderColor": "#ffffff", "borderWidth": 1}, "data": dots,
     })
+    # Township names ride above the flow lines (which all cross the county seat): a label series on the top
+    # layer, each name haloed in its township's fill, placed clear of the flow ends.
+    places = label_points(disp, [(d["value"][0], d["value"][1], d["symbolSize"]) for d in dots])
+    option["series"].append(township_label_series(disp, places, regions))
+    for region in regions:
+        region["label"]["show"] = False
+    option["geo"]["label"]["show"] = False
+    option["geo"].setdefault("emphasis", {}).setdefault("label", {})["show"] = False
     return option
+
+
+def township_label_series(disp: DisplayGeometry, places: dict[str, list[float]], regions: list[dict]) -> dict:
+    """A silent scatter series of township names at ``places`` (the representative point where missing), on
+    top of everything, in the colours of the ``regions`` labels with a halo of the township's fill."""
+    style = {r["name"]: r for r in regions}
+    data = []
+    for name, code in disp.name_to_code.items():
+        where = places.get(name) or list(disp.centroids.get(code, (None, None)))
+        if None in where:
+            continue
+        region = style.get(name, {})
+        data.append({"name": name, "value": [float(where[0]), float(where[1])],
+                     "label": {"color": region.get("label", {}).get("color", "#3d4756"),
+                               "textBorderColor": region.get("itemStyle", {}).get("areaColor", BASE_AREA),
+                               "textBorderWidth": 3}})
+    return {"type": "scatter", "name": "乡镇名称", "coordinateSystem": "geo", "zlevel": 3, "silent": True,
+            "symbolSize": 0, "tooltip": {"show": False}, "emphasis": {"disabled": True},
+            "label": {"show": True, "position": "inside", "formatter": "{b}", "fontSize": LABEL_FONT},
+            "labelLayout": {"hideOverlap": True}, "data": data}
 
 
 def option_size(option: dict) -> int:

@@ -33,6 +33,7 @@ URL_INDICATOR = "ind"
 URL_METHOD = "cls"
 URL_CLASSES = "k"
 URL_TOP = "top"
+URL_SELECTION = "sel"     # the clicked item: inst:CODE, town:CODE or flow:up|down:FROM>TO (restored on load)
 
 # ------------------------------------------------------------------------------------------------ indicator choices
 INST_DEFAULT = "op_antibiotic_rate"
@@ -105,34 +106,49 @@ def control(label: str, child: Any) -> html.Div:
     return html.Div([html.Span(label, className="map-ctl-label"), child], className="map-ctl")
 
 
+SYMBOL_NOTE = "形状：机构类型；大小：门急诊+出院人次"
+
+
 def status_legend() -> html.Div:
-    """Colour legend of the institution map: status of the chosen indicator and symbol meaning."""
+    """Colour legend of the institution map for an indicator with a target: the status, and symbol meaning."""
     from geo.options import STATUS_COLORS, STATUS_NONE_LABEL
     rows = [html.Div([html.Span(className="map-swatch map-swatch-dot", style={"background": STATUS_COLORS[s]}),
                       html.Span(s or STATUS_NONE_LABEL)], className="map-legend-row")
             for s in ("达标", "预警", "未达标", None)]
     return html.Div([html.Div("颜色：所选指标状态", className="map-legend-title"), *rows,
-                     html.Div("形状：机构类型；大小：门急诊+出院人次", className="map-legend-note")],
-                    className="map-legend")
+                     html.Div(SYMBOL_NOTE, className="map-legend-note")],
+                    className="map-legend map-legend-status")
 
 
-def class_legend(rows: list[dict], title: str) -> html.Div:
-    """Legend of a choropleth: one row per class with its colour, label and number of townships."""
+def value_legend(rows: list[dict], title: str) -> html.Div:
+    """Colour legend of the institution map for an indicator without a target: value classes (in the
+    indicator's unit, named in ``title``), institutions per class, and symbol meaning."""
+    from geo.options import VALUE_MODE_NOTE
+    return html.Div([class_legend(rows, title, count_word="家"),
+                     html.Div(f"{VALUE_MODE_NOTE}（颜色越深数值越大）", className="map-legend-note"),
+                     html.Div(SYMBOL_NOTE, className="map-legend-note")], className="map-legend-value")
+
+
+def class_legend(rows: list[dict], title: str, count_word: str = "个") -> html.Div:
+    """Legend of a choropleth: one row per class with its colour, label and number of townships (or
+    ``count_word`` units)."""
     items = [html.Div([html.Span(className="map-swatch", style={"background": r["color"]}),
                        html.Span(r["label"], className="map-legend-label"),
-                       html.Span(f"{r['count']} 个", className="map-legend-count")], className="map-legend-row")
+                       html.Span(f"{r['count']} {count_word}", className="map-legend-count")],
+                      className="map-legend-row")
              for r in rows]
     return html.Div([html.Div(title, className="map-legend-title"), *items], className="map-legend")
 
 
-def flow_legend(shown: dict[str, int], total: dict[str, int]) -> html.Div:
-    """Legend of the flow lines: colours, and how many flows are shown of how many."""
+def flow_legend(shown: dict[str, int], total: dict[str, int], focus: str | None = None) -> html.Div:
+    """Legend of the flow lines: colours, and how many flows are shown of how many (of ``focus`` only when an
+    institution or township is chosen)."""
     from geo.options import FLOW_COLORS, FLOW_ZH
     rows = [html.Div([html.Span(className="map-swatch map-swatch-line", style={"background": FLOW_COLORS[d]}),
                       html.Span(f"{FLOW_ZH[d]}：显示 {shown.get(d, 0)} / {total.get(d, 0)} 条")],
                      className="map-legend-row") for d in ("up", "down")]
-    return html.Div([html.Div("转诊流向（线宽：人次）", className="map-legend-title"), *rows],
-                    className="map-legend")
+    title = f"转诊流向：仅{focus}（线宽：人次）" if focus else "转诊流向（线宽：人次）"
+    return html.Div([html.Div(title, className="map-legend-title"), *rows], className="map-legend")
 
 
 def panel_placeholder(text: str) -> html.Div:
@@ -140,8 +156,13 @@ def panel_placeholder(text: str) -> html.Div:
                     className="map-panel-empty")
 
 
-def map_page(page: str, controls: list[Any], hint: str, side_top: Any = None) -> html.Div:
-    """The frame shared by the three maps: header, controls, map on the left, legend and panel on the right."""
+def map_page(page: str, controls: list[Any], hint: str, side_top: Any = None, panel_first: bool = False) -> html.Div:
+    """The frame shared by the three maps: header, controls, map on the left, legend and panel on the right.
+
+    ``panel_first`` puts the click panel at the top of the side column (a page whose side column is taller
+    than the screen, so that a click's answer is seen without scrolling)."""
+    panel = html.Div(panel_placeholder(hint), id=mid(page, "panel"),
+                     className="section map-panel" + (" map-panel-first" if panel_first else ""))
     return html.Div([
         # page_header() drops an empty subtitle component, and this one is filled by a callback
         html.Div([html.Div([html.H2(TITLES[page], className="page-title"),
@@ -152,12 +173,16 @@ def map_page(page: str, controls: list[Any], hint: str, side_top: Any = None) ->
         html.Div([
             html.Div(echarts(chart_name(page), height=MAP_HEIGHT), className="map-canvas section"),
             html.Div([
+                panel if panel_first else None,
                 side_top if side_top is not None else None,
                 html.Div(id=mid(page, "legend"), className="section map-legend-box"),
-                html.Div(panel_placeholder(hint), id=mid(page, "panel"), className="section map-panel"),
+                None if panel_first else panel,
             ], className="map-side"),
         ], className="map-layout"),
         dcc.Store(id=mid(page, "ready"), data=page),
+        # the clicked item's URL value, written into the address bar by a clientside callback
+        dcc.Store(id=mid(page, "sel")),
+        html.Span(id=mid(page, "sel-sink"), hidden=True),
     ], className=f"map-page map-page-{page}")
 
 

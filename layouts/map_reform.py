@@ -17,5 +17,6 @@ def layout(**_query: str) -> html.Div:
             control("乡镇着色", indicator_dropdown("reform")),
             control("转诊流向", dcc.Dropdown(id=mid("reform", "top"), options=TOP_OPTIONS, value=DEFAULT_TOP,
                                          clearable=False, searchable=False, className="map-dd-small")),
-        ], "点击机构或乡镇查看详情", side_top=html.Div(id=mid("reform", "cards"), className="map-cards")),
+        ], "点击机构、流向或乡镇查看详情", side_top=html.Div(id=mid("reform", "cards"), className="map-cards"),
+            panel_first=True),
     ])

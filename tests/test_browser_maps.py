@@ -7,6 +7,7 @@ an institution outside the scope shows no figures. Screenshots of each map at 14
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,84 @@ def test_manager_click_outside_scope_shows_no_figures(open_as, maps_server):
     text = page.locator("#map-inst-panel").inner_text()
     assert "无权查看" in text
     assert page.locator("#map-inst-panel a.map-drill").count() == 0
+
+
+def _click_township(page, cfg, panel_id: str) -> str:  # noqa: ANN001
+    """Click inside a township (away from symbols) until its panel shows; returns the township code."""
+    code, _tname, spots = _township_spots(cfg, _all_points(page))
+    for lon, lat in spots:
+        x, y = _pixel(page, lon, lat)
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function(f"() => document.querySelector('#{panel_id} [data-code=\"{code}\"]') !== null",
+                                   timeout=6_000)
+            return code
+        except Exception:  # noqa: BLE001
+            continue
+    raise AssertionError(f"no click on township {code} reached the panel")
+
+
+def test_reform_click_answer_is_seen_without_scrolling_and_kept_in_the_url(open_as, maps_server):
+    """At 1440×900 the reform panel sat below eight cards and the legend (top ≈ 1020): a click changed nothing
+    visible. The clicked township also goes into the URL, so that a shared link opens with the same panel."""
+    cfg, _ = maps_server
+    page = open_as("leader")
+    _goto_map(page, "/map/reform")
+    code = _click_township(page, cfg, "map-reform-panel")
+    box = page.locator("#map-reform-panel").bounding_box()
+    title = page.locator("#map-reform-panel .map-panel-title").bounding_box()
+    assert box is not None and box["y"] <= VIEWPORT["height"], box
+    assert title is not None and title["y"] + title["height"] <= VIEWPORT["height"], title
+    assert page.evaluate("() => window.scrollY") == 0
+    _shot(page, "reform-panel")
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('sel') === 'town:{code}'",
+                           timeout=10_000)
+    # (a full load: leaving the reform map inside the app trips a bridge error on its animated flows)
+    page.goto(page.url)
+    page.wait_for_selector(f"#map-reform-panel [data-code=\"{code}\"]", timeout=20_000)
+
+
+def test_back_button_restores_the_clicked_institution(open_as):
+    page = open_as("leader")
+    _goto_map(page, "/map/institutions")
+    item = _series_item(page, "县级医院")
+    x, y = _pixel(page, item["lon"], item["lat"])
+    page.mouse.click(x, y - 8)                         # a pin's body sits above its point
+    page.wait_for_selector("#map-inst-panel .map-panel-body[data-code]", timeout=15_000)
+    code = page.get_attribute("#map-inst-panel .map-panel-body", "data-code")
+    page.wait_for_function(f"() => new URLSearchParams(location.search).get('sel') === 'inst:{code}'",
+                           timeout=10_000)
+    # the map is not redrawn for a click (the URL changed outside Dash's router)
+    stamp = page.get_attribute(BOX, "data-rendered")
+    page.wait_for_timeout(800)
+    assert page.get_attribute(BOX, "data-rendered") == stamp
+    page.locator("#map-inst-panel a.map-drill").click()
+    page.wait_for_url(f"**/indicator/**org={code}**", timeout=15_000)
+    page.go_back()
+    page.wait_for_selector(f"#map-inst-panel .map-panel-body[data-code=\"{code}\"]", timeout=20_000)
+    # choosing another indicator keeps the selection in the URL and the panel
+    page.locator("#map-inst-indicator").click()
+    page.locator(".dash-options-list-option", has_text=re.compile(r"^\s*门诊次均费用\s*$")).first.click()
+    page.wait_for_function("() => location.search.includes('ind=op_cost_per_visit')", timeout=15_000)
+    assert f"sel=inst%3A{code}" in page.url
+    page.wait_for_selector(f"#map-inst-panel .map-panel-body[data-code=\"{code}\"]", timeout=20_000)
+    page.wait_for_function("() => (document.querySelector('#map-inst-legend')?.innerText || '').includes('无目标值')",
+                           timeout=20_000)
+
+
+def test_reform_map_of_one_institution_draws_only_its_flows(open_as, maps_server):
+    cfg, _ = maps_server
+    from queries.maps import institution_points
+    pts = institution_points(cfg.mart_url)
+    lead = pts[pts["is_lead"] == 1].iloc[0]
+    page = open_as("leader")
+    _goto_map(page, f"/map/reform?org={lead['inst_code']}&top=80")
+    ends = page.evaluate(
+        """() => { const el = document.querySelector('.echarts-box[data-rendered]');
+             const o = window.echarts.getInstanceByDom(el).getOption(); const out = [];
+             for (const s of o.series) { if (s.type !== 'lines' || !(s.effect && s.effect.show)) continue;
+               for (const d of s.data) out.push([d.code, d.to_code]); } return out; }""")
+    assert ends and all(lead["inst_code"] in pair for pair in ends)
+    assert f"仅显示{lead['name']}的转诊流向" in page.locator(".page-subtitle").inner_text()
+    assert "全县核心指标" in page.locator("#map-reform-cards").inner_text()
+    _shot(page, "reform-one-institution")

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geo.classify import METHODS, NO_DATA_COLOR, NO_DATA_LABEL, classify, palette
+from geo.classify import METHODS, NO_DATA_COLOR, NO_DATA_LABEL, classify, legend_decimals, palette
 from geo.options import (
-    FLOW_COLORS, STATUS_COLORS, health_option, institutions_option, option_size, reform_option, select_flows,
+    FLOW_COLORS, STATUS_COLORS, health_option, institutions_option, label_points, option_size, px_per_degree,
+    reform_option, select_flows, spread_colocated,
 )
 from geo.samples import grid_townships, write_geojson
 from geo.store import build_display, clear_cache, display_geometry, read_townships
@@ -230,3 +231,136 @@ def test_reform_option_has_two_animated_flow_series(disp):
     assert lines["上转"]["effect"]["show"] is True
     assert option_size(opt) < 1_000_000
     assert all(not math.isnan(c) for d in up for pt in d["coords"] for c in pt)
+
+
+# ---------------------------------------------------------------------------------------------- issue 6 audit
+def _bounds_of(label: str) -> list[str]:
+    return [part.strip() for part in label.split("–")]
+
+
+def test_legend_labels_tell_close_class_bounds_apart():
+    # 居民人均就诊次数 by township: the 4th quantile class read "0.60 – 0.60" at the indicator's 2 decimals
+    values = [0.50, 0.52, 0.55, 0.56, 0.565, 0.58, 0.585, 0.59, 0.598, 0.599, 0.6004, 0.6012, 0.605, 0.62]
+    c = classify(values, "quantile", 5, decimals=2)
+    assert c.k == 5
+    for label in c.labels:
+        parts = _bounds_of(label)
+        assert len(parts) == 1 or parts[0] != parts[1], c.labels
+    printed = [_bounds_of(lab)[-1] for lab in c.labels]
+    assert len(set(printed)) == len(printed), c.labels
+    # no more decimals than needed: well separated bounds keep the indicator's own
+    assert classify([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "quantile", 3, decimals=1).labels[0].count(".") and \
+        all(len(p.split(".")[1]) == 1 for lab in classify([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "quantile", 3).labels
+            for p in _bounds_of(lab))
+    assert legend_decimals([0.5, 0.598, 0.6033, 0.62], 2) == 3
+    assert c.decimals == 3
+
+
+def test_township_value_labels_are_as_precise_as_the_legend(disp):
+    codes = list(disp.code_to_name)
+    values = pd.DataFrame({"area_code": codes, "value": [0.5, 0.55, 0.58, 0.597, 0.598, 0.6003, 0.601, 0.604, 0.62],
+                           "numerator": 1, "denominator": 2})
+    classes = classify(values["value"].tolist(), "quantile", 5, decimals=2)
+    opt = health_option(disp, values, classes, "居民人均就诊次数", "次", 2)
+    regions = {r["name"]: r for r in opt["geo"]["regions"]}
+    assert classes.decimals == 3
+    assert regions[disp.code_to_name[codes[4]]]["label"]["formatter"].endswith("0.598")
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(st.integers(min_value=0, max_value=2000).map(lambda i: i / 1000), min_size=3, max_size=30),
+       method=st.sampled_from(sorted(METHODS)), k=st.integers(min_value=2, max_value=7))
+def test_adjacent_legend_bounds_never_print_alike(values, method, k):
+    c = classify(values, method, k, decimals=1)
+    printed = [b for lab in c.labels for b in _bounds_of(lab)]
+    uppers = [_bounds_of(lab)[-1] for lab in c.labels]
+    assert len(set(uppers)) == len(uppers), c.labels
+    assert all(len(_bounds_of(lab)) == 1 or _bounds_of(lab)[0] != _bounds_of(lab)[1] for lab in c.labels)
+    assert printed
+
+
+def test_natural_breaks_of_many_values_is_fast_and_stable():
+    import time
+    rng = np.random.default_rng(7)
+    values = np.concatenate([rng.normal(45, 1, 1500), rng.normal(95, 3, 80), rng.normal(220, 20, 6)]).tolist()
+    t0 = time.perf_counter()
+    a = classify(values, "natural_breaks", 5)
+    assert time.perf_counter() - t0 < 1.0
+    assert a == classify(values, "natural_breaks", 5)            # no random sampling
+    # the clusters stay apart: every value near 45 below every value near 95
+    assert max(a.classes[:1500]) < min(a.classes[1500:1580])
+
+
+def test_palette_can_start_darker_for_small_symbols():
+    light, dark = palette(5, "down"), palette(5, "down", lightest=3)
+    assert dark[-1] == light[-1] and dark[0] != light[0]
+    assert classify([1, 2, 3, 4, 5], "quantile", 5, direction="down", lightest=3).colors == dark
+
+
+def test_colocated_symbols_are_spread_on_a_ring(disp):
+    lon, lat = 119.5, 28.95
+    pts = [("H1", lon, lat, 46.0), ("H2", lon + 0.0002, lat, 36.0), ("H3", lon, lat + 0.0001, 30.0),
+           ("T1", lon + 0.2, lat + 0.1, 10.0)]
+    out = spread_colocated(pts, disp)
+    assert out == spread_colocated(pts, disp)                       # deterministic
+    assert out["T1"] == (lon + 0.2, lat + 0.1)                       # a lone symbol keeps its place
+    ppd, aspect = px_per_degree(disp), math.cos(math.radians((disp.bbox[1] + disp.bbox[3]) / 2))
+    xy = {c: (out[c][0] * aspect * ppd, out[c][1] * ppd) for c in ("H1", "H2", "H3")}
+    gaps = [math.dist(xy[a], xy[b]) for a, b in (("H1", "H2"), ("H1", "H3"), ("H2", "H3"))]
+    assert min(gaps) >= 0.8 * 46 - 0.5                               # apart by most of the largest pin
+    centre = np.mean([xy[c] for c in xy], axis=0)
+    assert math.dist(centre, (lon * aspect * ppd, lat * ppd)) < 2     # around where they stand
+
+
+def test_institutions_option_spreads_pins_but_not_the_data(disp):
+    insts = pd.DataFrame([
+        dict(inst_code=f"H{i}", name=f"医院{i}", inst_type="county_hospital", township_name="镇0", lon=119.5,
+             lat=28.95, volume=1000 * (i + 1), op_visits=1000, discharges=0, value=1.0, status=None, target=None)
+        for i in range(3)])
+    before = insts.copy()
+    opt = institutions_option(disp, insts, "x", "", 1)
+    pins = next(s for s in opt["series"] if s["name"] == "县级医院")["data"]
+    assert len({tuple(d["value"][:2]) for d in pins}) == 3
+    pd.testing.assert_frame_equal(insts, before)
+
+
+def test_township_labels_keep_clear_of_symbols(disp):
+    from geo.options import LABEL_GAP_PX
+    code = next(iter(disp.code_to_name))
+    name = disp.code_to_name[code]
+    cx, cy = disp.centroids[code]
+    symbols = [(cx, cy, 30.0)]                                      # a big symbol where the label would go
+    places = label_points(disp, symbols)
+    ppd, aspect = px_per_degree(disp), math.cos(math.radians((disp.bbox[1] + disp.bbox[3]) / 2))
+    lx, ly = places[name]
+    half_w, half_h = (len(name) * 11 + 4) / 2, 15 / 2
+    dx = max(abs(lx - cx) * aspect * ppd - half_w, 0)
+    dy = max(abs(ly - cy) * ppd - half_h, 0)
+    assert math.hypot(dx, dy) - 15 >= LABEL_GAP_PX - 0.01
+    from shapely.geometry import Point, shape
+    feature = next(f for f in disp.geojson["features"] if f["properties"]["area_code"] == code)
+    assert shape(feature["geometry"]).contains(Point(lx, ly))
+    # without symbols the label stays at the township's representative point (to the grid's 4 px)
+    free = label_points(disp, [])[name]
+    assert math.hypot((free[0] - cx) * aspect * ppd, (free[1] - cy) * ppd) <= 4
+
+
+def test_reform_option_labels_ride_above_the_flows(disp):
+    codes = list(disp.code_to_name)
+    values = pd.DataFrame({"area_code": codes, "value": np.linspace(40, 80, 9), "numerator": 1, "denominator": 2})
+    classes = classify(values["value"].tolist(), "equal_interval", 3)
+    flows = pd.DataFrame({"direction": ["up", "down"], "from_inst_code": ["T1", "H1"], "to_inst_code": ["H1", "T1"],
+                          "referrals": [50, 20]})
+    pos = {"H1": (119.35, 28.95), "H2": (119.35, 28.95), "T1": (119.43, 28.9)}
+    opt = reform_option(disp, values, classes, "x", flows, pos, {"H1": "县医院", "T1": "卫生院"}, "%", 1,
+                        highlight="H1")
+    labels = next(s for s in opt["series"] if s["name"] == "乡镇名称")
+    flow_z = max(s.get("zlevel", 0) for s in opt["series"] if s["type"] == "lines")
+    assert labels["zlevel"] > flow_z and labels["silent"] is True
+    assert {d["name"] for d in labels["data"]} == set(disp.name_to_code)
+    assert opt["geo"]["label"]["show"] is False
+    assert all(r["label"]["show"] is False for r in opt["geo"]["regions"])
+    dots = next(s for s in opt["series"] if s["name"] == "机构")["data"]
+    assert next(d for d in dots if d["code"] == "H1")["itemStyle"]["color"]
+    assert {d["direction"] for s in opt["series"] if s["type"] == "lines" and s.get("effect")
+            for d in s["data"]} == {"up", "down"}

@@ -23,15 +23,20 @@ def _sid(component_id) -> str:  # noqa: ANN001
         else component_id
 
 
-def _post(client, outputs: list[tuple], inputs: list[tuple], state: list[tuple] = ()) -> dict:  # noqa: ANN001
+def _post(client, outputs: list[tuple], inputs: list[tuple], state: list[tuple] = (),  # noqa: ANN001
+          changed: int = 0) -> dict:
+    """One Dash callback request; ``changed`` is the index of the input that triggered it. A response with
+    every output left unchanged (HTTP 204) is ``{}``."""
     outs = [{"id": i, "property": p} for i, p in outputs]
     name = (".." + "...".join(f"{_sid(i)}.{p}" for i, p in outputs) + "..") if len(outputs) > 1 else \
         f"{_sid(outputs[0][0])}.{outputs[0][1]}"
     payload = {"output": name, "outputs": outs if len(outs) > 1 else outs[0],
                "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
                "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-               "changedPropIds": [f"{_sid(inputs[0][0])}.{inputs[0][1]}"]}
+               "changedPropIds": [f"{_sid(inputs[changed][0])}.{inputs[changed][1]}"]}
     resp = client.post("/_dash-update-component", json=payload)
+    if resp.status_code == 204:
+        return {}
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     assert len(resp.get_data()) < 1_000_000
     return resp.get_json()["response"]
@@ -53,6 +58,29 @@ def click(client, page: str, payload: dict, search: str = PERIOD) -> str:  # noq
     cid = ids.echarts_click(P.chart_name(page))
     resp = _post(client, [(P.mid(page, "panel"), "children")], [(cid, "data", payload)], [("url", "search", search)])
     return json.dumps(resp[P.mid(page, "panel")]["children"], ensure_ascii=False)
+
+
+def click_and_selection(client, page: str, payload: dict, search: str = PERIOD) -> tuple[str, str | None]:  # noqa: ANN001
+    """(panel content as JSON text, the selection value written for the URL) after a click."""
+    cid = ids.echarts_click(P.chart_name(page))
+    resp = _post(client, [(P.mid(page, "sel"), "data")], [(cid, "data", payload)])
+    return click(client, page, payload, search), resp.get(P.mid(page, "sel"), {}).get("data")
+
+
+def restored_panel(app, client, page: str, search: str) -> str | None:  # noqa: ANN001
+    """The panel's content (JSON text) when the page is built from ``search`` (None: left unchanged)."""
+    # the restore callback shares the panel with the click callback: Dash names its output with a suffix
+    key = next(k for k in app.callback_map if k.startswith(f"{P.mid(page, 'panel')}.children@"))
+    payload = {"output": key, "outputs": {"id": P.mid(page, "panel"), "property": key.split(".", 1)[1]},
+               "inputs": [{"id": P.mid(page, "ready"), "property": "data", "value": page}],
+               "state": [{"id": "url", "property": "search", "value": search}],
+               "changedPropIds": [f"{P.mid(page, 'ready')}.data"]}
+    resp = client.post("/_dash-update-component", json=payload)
+    if resp.status_code == 204:
+        return None
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    panel = resp.get_json()["response"].get(P.mid(page, "panel"))
+    return None if panel is None else json.dumps(panel["children"], ensure_ascii=False)
 
 
 def manager_codes(cfg) -> set[str]:  # noqa: ANN001
@@ -79,6 +107,13 @@ def _engine(cfg, ids_, level, scope=None):  # noqa: ANN001, ANN202
     from metrics.scope import FULL_SCOPE
     return compute(ids_, level, "quarter", "2026-07", "2026-09", mart_url=cfg.mart_url,
                    scope=scope or FULL_SCOPE, comparisons=False)
+
+
+def _no_target_indicators() -> list[str]:
+    from metrics.catalogue import INDICATORS
+    return [i for i in P.indicator_choices("inst")
+            if INDICATORS[i].target_low is None and INDICATORS[i].target_high is None
+            and not INDICATORS[i].target_by_inst_level]
 
 
 def test_institution_map_colours_agree_with_the_engine(client_as, app_cfg):
@@ -194,3 +229,121 @@ def test_roles_without_mart_access_get_no_figures(client_as, role):
     items = _scatter(resp.get_json()["response"][_sid(ids.echarts_option(P.chart_name("inst")))]["data"] or
                      {"series": []})
     assert all(d["itemStyle"]["color"] == STATUS_COLORS[None] for d in items)
+
+
+# ---------------------------------------------------------------------------------------------- issue 6 audit
+def test_indicator_without_target_colours_institutions_by_value(client_as, app_cfg):
+    """门诊次均费用 has no target: before, every institution was grey and the subtitle read 达标 0 家."""
+    ind = "op_cost_per_visit"
+    assert ind in _no_target_indicators()
+    out = render(client_as("leader"), "inst", PERIOD + f"&ind={ind}")
+    assert "无目标值，按数值分级着色" in out["subtitle"] and "达标 0 家" not in out["subtitle"]
+    legend = json.dumps(out["legend"], ensure_ascii=False)
+    assert "门诊次均费用（元）" in legend and "家" in legend and "达标" not in legend
+    eng = _engine(app_cfg, [ind], "institution").set_index("org_code")["value"]
+    items = _scatter(out["option"])
+    palette = [c for c in __import__("re").findall(r"#[0-9a-fA-F]{6}", legend) if c.lower() != NO_DATA_COLOR]
+    ranked = []
+    for d in items:
+        value = eng.get(d["code"])
+        if value is None or pd.isna(value):
+            assert d["itemStyle"]["color"] == NO_DATA_COLOR, d["code"]
+        else:
+            assert d["itemStyle"]["color"] in palette, d["code"]
+            ranked.append((float(value), palette.index(d["itemStyle"]["color"])))
+    assert len({cls for _, cls in ranked}) >= 3
+    # a larger value never has a lighter colour
+    ranked.sort()
+    assert [cls for _, cls in ranked] == sorted(cls for _, cls in ranked)
+
+
+@pytest.mark.parametrize("ind", _no_target_indicators())
+def test_every_indicator_without_target_gets_colours(client_as, app_cfg, ind):
+    out = render(client_as("leader"), "inst", PERIOD + f"&ind={ind}")
+    eng = _engine(app_cfg, [ind], "institution")
+    grey = {STATUS_COLORS[None], NO_DATA_COLOR}
+    coloured = [d for d in _scatter(out["option"]) if d["itemStyle"]["color"] not in grey]
+    assert "无目标值" in out["subtitle"]
+    if eng["value"].notna().any():
+        assert coloured, f"{ind}: every institution grey"
+
+
+def test_indicator_with_target_keeps_status_legend(client_as):
+    out = render(client_as("leader"), "inst", PERIOD + "&ind=op_antibiotic_rate")
+    legend = json.dumps(out["legend"], ensure_ascii=False)
+    assert "颜色：所选指标状态" in legend and "未达标" in legend
+    assert "无目标值" not in out["subtitle"]
+
+
+def _lead(app_cfg) -> tuple[str, str]:  # noqa: ANN001
+    from queries.maps import institution_points
+    pts = institution_points(app_cfg.mart_url)
+    row = pts[pts["is_lead"] == 1].iloc[0]
+    return row["inst_code"], row["name"]
+
+
+def test_reform_map_of_one_institution_shows_only_its_flows(client_as, app_cfg):
+    code, name = _lead(app_cfg)
+    client = client_as("leader")
+    county = render(client, "reform", PERIOD + "&top=80")
+    out = render(client, "reform", PERIOD + f"&top=80&org={code}")
+    lines = [d for s in out["option"]["series"] if s["type"] == "lines" and s.get("effect") for d in s["data"]]
+    assert lines and all(code in (d["code"], d["to_code"]) for d in lines)
+    county_lines = [d for s in county["option"]["series"] if s["type"] == "lines" and s.get("effect")
+                    for d in s["data"]]
+    assert any(code not in (d["code"], d["to_code"]) for d in county_lines)      # the filter is real
+    assert f"仅显示{name}的转诊流向" in out["subtitle"]
+    from queries.maps import referral_flows
+    flows = referral_flows(app_cfg.mart_url, "2026-07", "2026-09")
+    mine = flows[(flows["from_inst_code"] == code) | (flows["to_inst_code"] == code)]
+    up = int(mine[mine["direction"] == "up"]["referrals"].sum())
+    assert f"县内上转 {up:,} 人次" in out["subtitle"]
+    assert f"仅{name}" in json.dumps(out["legend"], ensure_ascii=False)
+    # the chosen institution is marked, and the map is not zoomed away from the other ends of its flows
+    dots = [d for s in out["option"]["series"] if s["name"] == "机构" for d in s["data"]]
+    assert any(d["code"] == code and d.get("itemStyle") for d in dots)
+    assert "zoom" not in out["option"]["geo"]
+
+
+def test_reform_cards_say_they_are_county_wide(client_as, app_cfg):
+    code, _ = _lead(app_cfg)
+    resp = _post(client_as("leader"), [(P.mid("reform", "cards"), "children")],
+                 [("url", "search", PERIOD + f"&org={code}"), (P.mid("reform", "ready"), "data", "reform")])
+    text = json.dumps(resp[P.mid("reform", "cards")]["children"], ensure_ascii=False)
+    assert "全县核心指标" in text and "不随所选机构变化" in text
+
+
+def test_selection_goes_to_the_url_and_comes_back(client_as, app_cfg, flask_app):
+    from geo.store import display_geometry
+    client = client_as("leader")
+    code, name = _lead(app_cfg)
+    # a click names the selection for the address bar ...
+    text, sel = click_and_selection(client, "inst", {"componentType": "series", "name": "x", "data": {"code": code}})
+    assert sel == f"inst:{code}" and name in text
+    # ... and a page built from a URL with it (shared link, back button) shows the same panel
+    restored = restored_panel(flask_app, client, "inst", PERIOD + f"&sel=inst%3A{code}")
+    assert restored is not None and f'"data-code": "{code}"' in restored and name in restored
+    disp = display_geometry(app_cfg.geo_dir)
+    tcode, tname = next(iter(disp.code_to_name.items()))
+    _, tsel = click_and_selection(client, "health", {"componentType": "geo", "name": tname, "data": None})
+    assert tsel == f"town:{tcode}"
+    assert "辖区机构" in restored_panel(flask_app, client, "health", PERIOD + f"&sel=town%3A{tcode}")
+    # a flow: the volume of a restored flow comes from the mart, not from the link
+    out = render(client, "reform", PERIOD)
+    flow = next(d for s in out["option"]["series"] if s["type"] == "lines" and s.get("effect") for d in s["data"])
+    _, fsel = click_and_selection(client, "reform", {"componentType": "series", "name": flow["name"], "data": flow})
+    assert fsel == f"flow:{flow['direction']}:{flow['code']}>{flow['to_code']}"
+    restored = restored_panel(flask_app, client, "reform", PERIOD + "&sel=" + fsel.replace(":", "%3A").replace(">", "%3E"))
+    assert f"{flow['value']:,}" in restored and f"{flow['code']}>{flow['to_code']}" in restored
+    # no selection, or a malformed one: the placeholder stays
+    assert restored_panel(flask_app, client, "inst", PERIOD) is None
+    assert restored_panel(flask_app, client, "inst", PERIOD + "&sel=inst%3A%27%3BDROP") is None
+    assert restored_panel(flask_app, client, "health", PERIOD + "&sel=town%3ANOPE") is None
+
+
+def test_restored_selection_respects_the_scope(client_as, app_cfg, flask_app):
+    from queries.maps import institution_points
+    allowed = manager_codes(app_cfg)
+    other = next(c for c in institution_points(app_cfg.mart_url)["inst_code"] if c not in allowed)
+    text = restored_panel(flask_app, client_as("manager"), "inst", PERIOD + f"&sel=inst%3A{other}")
+    assert text is not None and "无权查看" in text and "/indicator/" not in text

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -27,7 +28,7 @@ from dashboard.formatting import fmt_number, fmt_period_zh, fmt_value
 from dashboard.urlstate import ViewState, to_search
 from geo.classify import METHODS, classify
 from geo.options import (
-    INST_TYPE_ZH, health_option, institutions_option, reform_option, select_flows,
+    INST_TYPE_ZH, VALUE_MODE_NOTE, health_option, institutions_option, reform_option, select_flows,
 )
 from geo.store import GeometryMissing, display_geometry, institution_overrides
 from layouts import _ids as ids
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 NO_GEOMETRY = "尚无县域地理数据：请先运行 python app.py demo 生成演示数据，或用 python app.py geo import 导入乡镇边界。"
 LAST_TIMINGS: dict[str, float] = {}      # page -> server seconds of the last render (read by bench/maps.py)
 CACHE_SECONDS = 600
+INST_VALUE_METHOD, INST_VALUE_CLASSES = "natural_breaks", 5     # institution colours of an indicator without target
 
 # Engine results and org lists per (mart data version, scope, arguments): a map view re-drawn for the same period
 # (another classification, a click, a second user) must not recompute. Redis when CACHE_URL is set.
@@ -177,8 +179,15 @@ def _subtitle(state: MapState, *parts: str) -> str:
     return " · ".join([fmt_period_zh(state.view.grain, state.view.period), *[p for p in parts if p]])
 
 
-def _focus(option: dict, disp, org: str | None, points: pd.DataFrame | None = None) -> None:  # noqa: ANN001
-    """Zoom onto the toolbar's township or institution."""
+def _has_target(entry: Any) -> bool:
+    """True when the catalogue gives the indicator a target, so that the engine judges 达标/预警/未达标."""
+    return (kit.attr(entry, "target_low") is not None or kit.attr(entry, "target_high") is not None
+            or bool(kit.attr(entry, "target_by_inst_level", ())))
+
+
+def _focus(option: dict, disp, org: str | None, points: pd.DataFrame | None = None,  # noqa: ANN001
+           zoom_in: bool = True) -> None:
+    """Outline the toolbar's township, and (``zoom_in``) zoom onto it or onto the chosen institution."""
     if not org:
         return
     center = disp.centroids.get(org)
@@ -196,7 +205,7 @@ def _focus(option: dict, disp, org: str | None, points: pd.DataFrame | None = No
         hit = points[points["inst_code"] == org].dropna(subset=["lon", "lat"])
         if not hit.empty:
             center, zoom = (float(hit.iloc[0]["lon"]), float(hit.iloc[0]["lat"])), 3.0
-    if center is not None:
+    if center is not None and zoom_in:
         option["geo"]["center"] = list(center)
         option["geo"]["zoom"] = zoom
 
@@ -236,13 +245,32 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         df.loc[hidden, ["value", "status"]] = None
         df.loc[hidden, "target"] = "无权查看"
         note = note or "仅显示授权机构的指标值；其他机构只显示位置与业务量。"
-    option = institutions_option(disp, df, zh, unit, dec)
+    if _has_target(entry):
+        option = institutions_option(disp, df, zh, unit, dec)
+        counts = df["status"].value_counts()
+        parts = [f"{k} {counts.get(k, 0)} 家" for k in ("达标", "预警", "未达标")]
+        subtitle = _subtitle(state, f"着色：{zh}（目标 {kit.attr(entry, 'target_text', '') or '无'}）",
+                             f"机构 {len(df)} 家", "，".join(parts))
+        legend = P.status_legend()
+    else:
+        # No target, so no status to colour by: classes of the value itself. Natural breaks, not quantiles:
+        # values cluster by institution level (a village clinic's visit costs a fifth of a county hospital's),
+        # and quantiles would spend every class on the village clinics and put all hospitals and centres in one.
+        values = pd.to_numeric(df["value"], errors="coerce")
+        # pure-Python Fisher-Jenks costs ~0.1 s for a county's institutions: once per data version, scope and view
+        classes = cached("inst-classes", lambda: classify(
+            values.tolist(), INST_VALUE_METHOD, INST_VALUE_CLASSES, direction=kit.attr(entry, "direction", "band"),
+            decimals=dec, lightest=3), ind, state.view.grain, state.first, state.last, len(values))
+        option = institutions_option(disp, df, zh, unit, dec, classes=classes)
+        subtitle = _subtitle(state, f"着色：{zh}（{VALUE_MODE_NOTE}）", f"机构 {len(df)} 家",
+                             f"有数据 {int(values.notna().sum())} 家")
+        legend = P.value_legend(classes.legend(), f"颜色：{zh}{_unit_suffix(unit)} · {METHODS[INST_VALUE_METHOD]}")
     _focus(option, disp, state.view.org, pts)
-    counts = df["status"].value_counts()
-    parts = [f"{k} {counts.get(k, 0)} 家" for k in ("达标", "预警", "未达标")]
-    subtitle = _subtitle(state, f"着色：{zh}（目标 {kit.attr(entry, 'target_text', '') or '无'}）",
-                         f"机构 {len(df)} 家", "，".join(parts))
-    return option, subtitle, None, _notice(note)
+    return option, subtitle, legend, _notice(note)
+
+
+def _unit_suffix(unit: str) -> str:
+    return f"（{unit}）" if unit and unit != "1" else ""
 
 
 def township_values(indicator_id: str, state: MapState) -> pd.DataFrame:
@@ -274,8 +302,7 @@ def health_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     option = health_option(disp, frame, classes, zh, unit, dec)
     _focus(option, disp, state.view.org)
     entry = _entry(ind)
-    legend = P.class_legend(classes.legend(), f"{zh}{'（' + unit + '）' if unit and unit != '1' else ''} · "
-                                              f"{METHODS[state.method]}")
+    legend = P.class_legend(classes.legend(), f"{zh}{_unit_suffix(unit)} · {METHODS[state.method]}")
     covered = int(frame["value"].notna().sum())
     subtitle = _subtitle(state, f"{zh}（居民口径，按居住乡镇）", f"目标 {kit.attr(entry, 'target_text', '') or '无'}",
                          f"有数据乡镇 {covered}/{len(frame)}")
@@ -299,6 +326,8 @@ def reform_cards(state: MapState) -> Any:
         log.info("reform headline refused: %s", exc)
         return kit.empty_box("无权查看全县指标或本期无数据")
     cards = []
+    # the toolbar's org narrows the flows, never these figures: say whose figures they are
+    title = html.Div("全县核心指标" + ("（不随所选机构变化）" if state.view.org else ""), className="map-cards-title")
     for ind in ids_:
         row = df[df["indicator_id"] == ind]
         if row.empty:
@@ -313,7 +342,7 @@ def reform_cards(state: MapState) -> Any:
             yoy=kit.relative_yoy(r.get("value"), r.get("yoy_value")),
             note="样本量小" if bool(r.get("small_sample")) else None,
             direction=kit.attr(entry, "direction"), href=kit.href(f"/indicator/{ind}", state.view, org=None)))
-    return html.Div(cards, className="map-kpis")
+    return html.Div([title, html.Div(cards, className="map-kpis")])
 
 
 def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
@@ -327,33 +356,58 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     else:
         frame, classes = pd.DataFrame({"area_code": list(disp.code_to_name), "value": None}), classify([None], "quantile", 3)
         zh, unit, dec = "—", "", 1
-    pts = points().dropna(subset=["lon", "lat"])
+    all_pts = points()
+    pts = all_pts.dropna(subset=["lon", "lat"])
     positions = {c: (round(float(x), 5), round(float(y), 5)) for c, x, y in
                  zip(pts["inst_code"], pts["lon"], pts["lat"])}
-    names = dict(zip(pts["inst_code"], pts["name"]))
+    names = dict(zip(all_pts["inst_code"], all_pts["name"]))
     flows = _visible_flows(cached("flows", lambda: qmaps.referral_flows(url, state.first, state.last),
                                   state.first, state.last, scoped=False), scope)
-    shown = select_flows(flows, top_n=state.top, min_share=0.05)
-    option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec)
-    _focus(option, disp, state.view.org, pts)
-    total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
-    n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
-    legend = html.Div([
-        P.flow_legend(n_shown, total),
-        P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
-    ])
-    volume = {d: int(v) for d, v in flows.groupby("direction")["referrals"].sum().items()} if not flows.empty else {}
     # the map draws flows between the county's institutions only; the up referrals that left the county are
     # counted beside them so that 县内 + 县外 equals 上转人次 of /referrals and the engine's up_referrals
     outside = cached("outside", lambda: qmaps.outside_referrals(url, state.first, state.last),
                      state.first, state.last, scoped=False)
     if not scope.all_institutions and not outside.empty:
         outside = outside[outside["from_inst_code"].map(scope.may_see_institution)]
+    focus_name, focus_codes = _flow_focus(state.view.org, disp, all_pts)
+    if focus_codes is not None:
+        # a chosen institution (or township) shows only its own flows: the county's top flows would hide them
+        if not flows.empty:
+            flows = flows[flows["from_inst_code"].isin(focus_codes) | flows["to_inst_code"].isin(focus_codes)]
+        if not outside.empty:
+            outside = outside[outside["from_inst_code"].isin(focus_codes)]
+    shown = select_flows(flows, top_n=state.top, min_share=0.05)
+    highlight = state.view.org if state.view.org in positions else None
+    option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight)
+    # the flows of a township or institution reach across the county: outline it, do not zoom away the other ends
+    _focus(option, disp, state.view.org, pts, zoom_in=False)
+    total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
+    n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
+    legend = html.Div([
+        P.flow_legend(n_shown, total, focus_name),
+        P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
+    ])
+    volume = {d: int(v) for d, v in flows.groupby("direction")["referrals"].sum().items()} if not flows.empty else {}
     n_outside = int(outside["referrals"].sum()) if not outside.empty else 0
-    subtitle = _subtitle(state, f"县内上转 {fmt_number(volume.get('up', 0))} 人次", f"转县外 {fmt_number(n_outside)} 人次",
-                         f"下转 {fmt_number(volume.get('down', 0))} 人次", f"乡镇着色：{zh}")
+    figures = [f"县内上转 {fmt_number(volume.get('up', 0))} 人次", f"转县外 {fmt_number(n_outside)} 人次",
+               f"下转 {fmt_number(volume.get('down', 0))} 人次"]
+    if focus_name:
+        figures = [f"仅显示{focus_name}的转诊流向（转出或转入）", *figures]
+    subtitle = _subtitle(state, *figures, f"乡镇着色：{zh}")
     note = None if scope.all_institutions else "仅显示与授权机构相关的转诊流向。"
     return option, subtitle, legend, _notice(note)
+
+
+def _flow_focus(org: str | None, disp, pts: pd.DataFrame) -> tuple[str | None, set[str] | None]:  # noqa: ANN001
+    """(name, institution codes) whose flows the reform map shows for the toolbar's org; (None, None) = 全县."""
+    if not org:
+        return None, None
+    if org in disp.code_to_name:
+        return disp.code_to_name[org], set(pts.loc[pts["area_code"] == org, "inst_code"])
+    hit = pts[pts["inst_code"] == org]
+    if hit.empty:
+        return None, None
+    return str(hit.iloc[0]["name"]), {org}
 
 
 # ---------------------------------------------------------------------------------------------- panels
@@ -505,6 +559,61 @@ def panel_for_click(page: str, click: dict | None, search: str | None) -> Any:
     return institution_panel(code, state, page)
 
 
+def selection_for_click(click: dict | None) -> str | None:
+    """The URL value naming a click's item (``inst:CODE``, ``town:CODE``, ``flow:up:FROM>TO``); None for none."""
+    kind, code, data = _clicked(click, display_geometry(_geo_dir()))
+    if kind == "township" and _CODE_RE.match(code):
+        return f"town:{code}"
+    if kind == "inst" and _CODE_RE.match(code):
+        return f"inst:{code}"
+    if kind == "flow" and data.get("direction") in ("up", "down") and _CODE_RE.match(code) \
+            and _CODE_RE.match(str(data.get("to_code"))):
+        return f"flow:{data['direction']}:{code}>{data['to_code']}"
+    return None
+
+
+_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+def parse_selection(value: str | None) -> tuple[str, str, str | None, str | None] | None:
+    """``inst:CODE`` / ``town:CODE`` / ``flow:up|down:FROM>TO`` → (kind, code, to_code, direction); None if malformed."""
+    if not isinstance(value, str):
+        return None
+    kind, _, rest = value.partition(":")
+    if kind in ("inst", "town") and _CODE_RE.match(rest):
+        return kind, rest, None, None
+    if kind == "flow":
+        direction, _, pair = rest.partition(":")
+        src, _, dst = pair.partition(">")
+        if direction in ("up", "down") and _CODE_RE.match(src) and _CODE_RE.match(dst):
+            return kind, src, dst, direction
+    return None
+
+
+def panel_for_selection(page: str, search: str | None) -> Any:
+    """The panel of the selection kept in the URL (a shared link, the back button), or ``no_update``."""
+    state = map_state(page, search)
+    sel = parse_selection(state.view.extra.get(P.URL_SELECTION))
+    if sel is None:
+        return no_update
+    kind, code, to_code, direction = sel
+    if kind == "town":
+        disp = display_geometry(_geo_dir())
+        return township_panel(code, state, page) if code in disp.code_to_name else no_update
+    if kind == "inst":
+        return institution_panel(code, state, page)
+    # a flow: its volume comes from the mart (scope-checked), not from the link
+    flows = _visible_flows(cached("flows", lambda: qmaps.referral_flows(kit.mart_url(), state.first, state.last),
+                                  state.first, state.last, scoped=False), kit.scope())
+    hit = flows[(flows["direction"] == direction) & (flows["from_inst_code"] == code)
+                & (flows["to_inst_code"] == to_code)] if not flows.empty else flows
+    if hit.empty:
+        return kit.empty_box("本期无此转诊流向")
+    names = dict(zip(points()["inst_code"], points()["name"]))
+    return flow_panel({"code": code, "to_code": to_code, "value": int(hit["referrals"].sum()),
+                       "name": f"{names.get(code, code)} → {names.get(to_code, to_code)}"}, state)
+
+
 # ---------------------------------------------------------------------------------------------- register
 def _timed(page: str, build, *args):  # noqa: ANN001, ANN202
     t0 = time.perf_counter()
@@ -577,15 +686,18 @@ def register(app: dash.Dash) -> None:
 def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]]) -> None:
     @app.callback(Output(ids.URL, "search", allow_duplicate=True),
                   *[Input(P.mid(page, part), "value") for part, _ in controls],
-                  State(ids.URL, "search"), prevent_initial_call=True)
+                  State(ids.URL, "search"), State(P.mid(page, "sel"), "data"), prevent_initial_call=True)
     def _to_url(*args):  # noqa: ANN002, ANN202
-        *values, search = args
+        *values, search, selection = args
         state = map_state(page, search)
         current = {P.URL_INDICATOR: state.indicator, P.URL_METHOD: state.method, P.URL_CLASSES: state.classes,
                    P.URL_TOP: state.top}
         wanted = {key: value for (_, key), value in zip(controls, values)}
         if all(value is None or str(current[key]) == str(value) for key, value in wanted.items()):
             return no_update          # the pickers only mirror the URL (page load): no second render
+        if selection:
+            # a click's selection is only in the address bar (replaceState), not in ``search``: keep it
+            wanted[P.URL_SELECTION] = selection
         return search_with(search, **wanted)
 
     @app.callback(*[Output(P.mid(page, part), "value") for part, _ in controls],
@@ -600,12 +712,40 @@ def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]
 
 
 def _register_panel(app: dash.Dash, page: str) -> None:
+    click_id = ids.echarts_click(P.chart_name(page))
+
     @app.callback(Output(P.mid(page, "panel"), "children"),
-                  Input(ids.echarts_click(P.chart_name(page)), "data"), State(ids.URL, "search"),
-                  prevent_initial_call=True)
+                  Input(click_id, "data"), State(ids.URL, "search"), prevent_initial_call=True)
     def _panel(click, search):  # noqa: ANN001, ANN202
         try:
             return panel_for_click(page, click, search)
         except Exception:  # noqa: BLE001
             log.exception("map panel failed")
             return kit.error_box("详情")
+
+    @app.callback(Output(P.mid(page, "sel"), "data"), Input(click_id, "data"), prevent_initial_call=True)
+    def _selection(click):  # noqa: ANN001, ANN202
+        return selection_for_click(click) or no_update
+
+    @app.callback(Output(P.mid(page, "panel"), "children", allow_duplicate=True),
+                  Input(P.mid(page, "ready"), "data"), State(ids.URL, "search"),
+                  prevent_initial_call="initial_duplicate")
+    def _restore(_ready, search):  # noqa: ANN001, ANN202
+        # the page was (re)built: a shared link or the back button may name a selection
+        try:
+            return panel_for_selection(page, search)
+        except Exception:  # noqa: BLE001
+            log.exception("map panel restore failed")
+            return kit.error_box("详情")
+
+    # the selection goes into the address bar without a Dash navigation: a shared link and the back button
+    # restore the panel, while the map (which depends on the URL) is not redrawn for a click
+    app.clientside_callback(
+        """function (sel) {
+            if (!sel) { return window.dash_clientside.no_update; }
+            var url = new URL(window.location.href);
+            url.searchParams.set("%s", sel);
+            window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+            return window.dash_clientside.no_update;
+        }""" % P.URL_SELECTION,
+        Output(P.mid(page, "sel-sink"), "title"), Input(P.mid(page, "sel"), "data"), prevent_initial_call=True)
