@@ -5,6 +5,7 @@ import datetime as dt
 import os
 import re
 import stat
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -77,6 +78,20 @@ def test_anonymous_page_redirects_and_callback_401(flask_app):  # noqa: ANN001
     assert "%2Findicator%2Fx%3Fgrain%3Dmonth" in r.headers["Location"]
     assert c.post("/_dash-update-component", json=page_call("/")).status_code == 401
     assert c.get("/_dash-layout").status_code == 401
+
+
+def test_anonymous_resources_as_documented(flask_app):  # noqa: ANN001
+    """docs/security.md: Dash's endpoints answer 401; assets and /vendor redirect to the login page like pages."""
+    c = flask_app.server.test_client()
+    for path in ("/assets/app.css", "/assets/session_expiry.js", "/vendor/echarts.min.js"):
+        r = c.get(path)
+        assert r.status_code == 302 and r.headers["Location"].startswith("/login?next="), path
+        assert b"--c-primary" not in r.data and b"fetch" not in r.data      # nothing of the resource itself
+    for path in ("/_dash-layout", "/_dash-dependencies", "/_dash-component-suites/dash/deps/react@18.min.js"):
+        r = c.get(path)
+        assert r.status_code == 401 and r.is_json, path
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "security.md").read_text(encoding="utf-8")
+    assert "`/assets/*` and `/vendor/*` — → 302" in doc and "component suites) and JSON requests → 401" in doc
 
 
 def test_login_each_role_lands_on_allowed_page(flask_app, app_cfg):  # noqa: ANN001

@@ -88,9 +88,13 @@ class ServiceLogBuffer:
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
 
-    def add(self, username: str, module: str, function: str, status: int, duration_ms: float) -> None:
+    def add(self, username: str, module: str, function: str, status: int, duration_ms: float,
+            success: bool | None = None) -> None:
+        """Buffer one row; ``success`` defaults to a 2xx/3xx status (a callback that answered 200 with an error
+        card passes False)."""
+        ok = 200 <= int(status) < 400 if success is None else bool(success)
         row = dict(ts=clock.now(), username=username, module=mask_text(module)[:128],
-                   function=mask_text(function)[:256], status=int(status), success=200 <= int(status) < 400,
+                   function=mask_text(function)[:256], status=int(status), success=ok,
                    duration_ms=round(float(duration_ms), 2))
         with self._lock:
             self._rows.append(row)

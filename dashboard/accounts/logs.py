@@ -8,6 +8,8 @@ from sqlalchemy import case, func, select
 
 from dashboard.accounts import clock
 from dashboard.accounts.audit import flush_service_log
+from dashboard.accounts.log_names import (action_name, actor_role_name, change_summary,
+                                          service_call_names, strip_hash)
 from dashboard.accounts.masking import mask_frame
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog
 from dashboard.appdb import session_factory
@@ -45,7 +47,10 @@ def login_log(cfg: Config, days: int = 7, username: str = "") -> pd.DataFrame:
 
 
 def service_log(cfg: Config, days: int = 7, username: str = "") -> pd.DataFrame:
-    """Service log rows of the last ``days`` (newest first)."""
+    """Service log rows of the last ``days`` (newest first), with Chinese area and function names.
+
+    ``module``/``function`` are the readable names (``log_names``); ``raw`` keeps what was recorded (tooltip).
+    """
     flush_service_log(cfg)
     stmt = select(ServiceLog.ts, ServiceLog.username, ServiceLog.module, ServiceLog.function, ServiceLog.status,
                   ServiceLog.success, ServiceLog.duration_ms).where(ServiceLog.ts >= _since(days))
@@ -53,29 +58,48 @@ def service_log(cfg: Config, days: int = 7, username: str = "") -> pd.DataFrame:
         stmt = stmt.where(ServiceLog.username == username)
     df = _frame(cfg, stmt.order_by(ServiceLog.id.desc()).limit(MAX_ROWS),
                 ["ts", "username", "module", "function", "status", "success", "duration_ms"])
+    names = [service_call_names(m, f) for m, f in zip(df["module"], df["function"])]
+    df["raw"] = [f"{m} · {strip_hash(f)}" for m, f in zip(df["module"], df["function"])]
+    df["module"] = [n[0] for n in names]
+    df["function"] = [n[1] for n in names]
     df["success"] = df["success"].map(lambda v: "成功" if v else "失败")
-    return df
+    return df[["ts", "username", "module", "function", "status", "success", "duration_ms", "raw"]]
 
 
 def service_calls_by_module(cfg: Config, days: int = 7) -> pd.DataFrame:
-    """Calls per module: calls, failures, mean and max duration (ms)."""
+    """Calls per area (Chinese name): calls, failures, mean and max duration (ms)."""
     flush_service_log(cfg)
     fail = func.sum(case((ServiceLog.success.is_(False), 1), else_=0))
-    stmt = (select(ServiceLog.module, func.count(), fail, func.avg(ServiceLog.duration_ms),
-                   func.max(ServiceLog.duration_ms))
-            .where(ServiceLog.ts >= _since(days)).group_by(ServiceLog.module).order_by(func.count().desc()))
-    df = _frame(cfg, stmt, ["module", "calls", "failures", "avg_ms", "max_ms"])
-    if len(df):
-        df["avg_ms"] = df["avg_ms"].astype(float).round(1)
-        df["max_ms"] = df["max_ms"].astype(float).round(1)
-    return df
+    stmt = (select(ServiceLog.module, ServiceLog.function, func.count(), fail,
+                   func.sum(ServiceLog.duration_ms), func.max(ServiceLog.duration_ms))
+            .where(ServiceLog.ts >= _since(days)).group_by(ServiceLog.module, ServiceLog.function))
+    df = _frame(cfg, stmt, ["module", "function", "calls", "failures", "total_ms", "max_ms"])
+    if not len(df):
+        return pd.DataFrame(columns=["module", "calls", "failures", "avg_ms", "max_ms"])
+    # several recorded modules share one area (exchange, exchange_rerun …; every page: its own area)
+    df["module"] = [service_call_names(m, f)[0] for m, f in zip(df["module"], df["function"])]
+    out = (df.astype({"calls": int, "failures": int, "total_ms": float, "max_ms": float})
+           .groupby("module", as_index=False).agg(calls=("calls", "sum"), failures=("failures", "sum"),
+                                                  total_ms=("total_ms", "sum"), max_ms=("max_ms", "max")))
+    out["avg_ms"] = (out["total_ms"] / out["calls"]).round(1)
+    out["max_ms"] = out["max_ms"].round(1)
+    return out.sort_values(["calls", "module"], ascending=[False, True])[
+        ["module", "calls", "failures", "avg_ms", "max_ms"]].reset_index(drop=True)
 
 
 def audit_log(cfg: Config, days: int = 7, username: str = "") -> pd.DataFrame:
-    """Audit rows of the last ``days`` (newest first)."""
+    """Audit rows of the last ``days`` (newest first): Chinese action and role labels, one readable line of the
+    changed fields per side (``before``/``after``), the recorded JSON in ``before_json``/``after_json``."""
     stmt = select(AuditLog.ts, AuditLog.actor, AuditLog.actor_role, AuditLog.ip, AuditLog.action, AuditLog.target,
                   AuditLog.before, AuditLog.after).where(AuditLog.ts >= _since(days))
     if username:
         stmt = stmt.where(AuditLog.actor == username)
-    return _frame(cfg, stmt.order_by(AuditLog.id.desc()).limit(MAX_ROWS),
-                  ["ts", "actor", "actor_role", "ip", "action", "target", "before", "after"])
+    df = _frame(cfg, stmt.order_by(AuditLog.id.desc()).limit(MAX_ROWS),
+                ["ts", "actor", "actor_role", "ip", "action", "target", "before_json", "after_json"])
+    df["actor_role"] = [actor_role_name(a, r) for a, r in zip(df["actor"], df["actor_role"])]
+    df["action_code"] = df["action"]
+    df["action"] = df["action"].map(action_name)
+    df["before"] = [change_summary(b, a, "before") for b, a in zip(df["before_json"], df["after_json"])]
+    df["after"] = [change_summary(b, a, "after") for b, a in zip(df["before_json"], df["after_json"])]
+    return df[["ts", "actor", "actor_role", "ip", "action", "target", "before", "after", "action_code",
+               "before_json", "after_json"]]

@@ -147,6 +147,17 @@ def _callback_info(app: dash.Dash, body: dict) -> tuple[str, str]:
     return module, output
 
 
+# layouts._components.error_card's class, as it appears in a callback's JSON answer
+_ERROR_CARD_RE = re.compile(rb'"className":\s*"(?:[^"]*\s)?error-card[\s"]')
+
+
+def _renders_error_card(response: Response) -> bool:
+    """True when a callback's answer contains an error card (the callback failed and said so on the page)."""
+    if response.is_streamed or response.direct_passthrough:
+        return False
+    return bool(_ERROR_CARD_RE.search(response.get_data()))
+
+
 def _router_path(body: dict) -> str | None:
     for item in body.get("inputs") or []:
         if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "pathname":
@@ -330,8 +341,11 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
             started = g.get("t0")
             duration = (time.perf_counter() - started) * 1000 if started else 0.0
             user = getattr(current_user, "username", "") if current_user and current_user.is_authenticated else ""
+            success = None
+            if path == DASH_CALLBACK_PATH and response.status_code == 200 and _renders_error_card(response):
+                success = False     # the callback caught its error and drew an error card: a failure all the same
             try:
-                buffer.add(user, module, function, response.status_code, duration)
+                buffer.add(user, module, function, response.status_code, duration, success=success)
             except Exception:  # noqa: BLE001  (logging must not break the answer)
                 current_app.logger.exception("service log write failed")
         return response

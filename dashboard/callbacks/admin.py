@@ -142,3 +142,18 @@ def register(app: dash.Dash) -> None:
         if tab == "audit":
             return audit_table(logs_service.audit_log(cfg, days, username).to_dict("records"))
         return login_table(logs_service.login_log(cfg, days, username).to_dict("records"))
+
+    @app.callback(Output("logs-audit-detail", "children"), Input("logs-audit-table", "selectedRows"),
+                  prevent_initial_call=True)
+    def show_audit_detail(selected):  # noqa: ANN001, ANN202
+        """The clicked audit row in full (its before/after JSON field by field); the row comes from the grid,
+        whose data this auditor was just sent, so nothing new is read."""
+        require_roles(AUDITOR)
+        from dashboard.accounts.log_names import change_rows
+        from dashboard.accounts.masking import mask_value
+        from layouts._admin_parts import audit_detail
+        row = selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], dict) else None
+        if row is None:
+            return audit_detail(None)
+        row = mask_value({k: v for k, v in row.items() if isinstance(v, (str, int, float, type(None)))})
+        return audit_detail(row, change_rows(row.get("before_json"), row.get("after_json")))

@@ -1,0 +1,58 @@
+"""The auditor's logs page in real headless Chromium: whole timestamps, Chinese names, the audit row detail."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dashboard.accounts.log_names import ACTION_ZH
+from dashboard.accounts.service import create_user, update_user
+
+pytestmark = pytest.mark.browser
+
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+
+
+def _cells_fit(page, grid: str, col: str) -> list[tuple[str, bool]]:  # noqa: ANN001
+    """(text, fits) of the visible cells of one column: fits = the text is not cut off."""
+    return page.eval_on_selector_all(
+        f"#{grid} .ag-center-cols-container .ag-cell[col-id='{col}']",
+        "cells => cells.map(c => { const v = c.querySelector('.ag-cell-value') || c;"
+        " return [c.innerText.trim(), v.scrollWidth <= v.clientWidth + 1]; })")
+
+
+def test_audit_log_page_readable_with_row_detail(page_as, app_cfg):  # noqa: ANN001
+    create_user(app_cfg, "browser-audited", "leader", "Qx7!detidua-pw", is_demo=True)
+    update_user(app_cfg, "browser-audited", role="auditor")
+    page = page_as("auditor")
+    page.goto(page.base_url + "/admin/logs")
+    page.click("#logs-tab >> text=审计日志")
+    page.wait_for_selector("#logs-audit-table .ag-cell[col-id='action']")
+    ts = _cells_fit(page, "logs-audit-table", "ts")
+    assert ts and all(TS_RE.match(text) and fits for text, fits in ts), ts
+    actions = [t for t, _ in _cells_fit(page, "logs-audit-table", "action")]
+    assert "修改角色" in actions and not set(actions) & set(ACTION_ZH), actions     # no known action as a code
+    roles = [t for t, _ in _cells_fit(page, "logs-audit-table", "actor_role")]
+    assert not ({"admin", "auditor", "leader"} & set(roles)), roles
+    assert "点击上表中的一行" in page.inner_text("#logs-audit-detail")
+    row = page.locator("#logs-audit-table .ag-row", has_text="browser-audited").filter(has_text="修改角色").first
+    row.locator(".ag-cell[col-id='target']").click()
+    page.wait_for_selector("#logs-audit-detail table")
+    detail = page.inner_text("#logs-audit-detail")
+    assert "变更详情" in detail and "修改角色（user.role）" in detail and "browser-audited" in detail
+    changed = page.inner_text("#logs-audit-detail tr.audit-changed")
+    assert "角色" in changed and "卫健局领导" in changed and "审计员" in changed
+
+
+def test_service_log_page_has_chinese_function_names(page_as):  # noqa: ANN001
+    page = page_as("auditor")
+    page.goto(page.base_url + "/admin/logs")
+    page.click("#logs-tab >> text=服务日志")
+    page.wait_for_selector("#logs-service-table .ag-cell[col-id='function']")
+    functions = [t for t, _ in _cells_fit(page, "logs-service-table", "function")]
+    modules = [t for t, _ in _cells_fit(page, "logs-service-table", "module")]
+    assert "打开页面" in functions and "查询日志" in functions, functions
+    assert not any("@" in f or f.startswith("..") for f in functions), functions
+    assert not any(m.startswith(("page:", "api:")) for m in modules), modules
+    ts = _cells_fit(page, "logs-service-table", "ts")
+    assert ts and all(TS_RE.match(text) and fits for text, fits in ts), ts
