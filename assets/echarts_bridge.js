@@ -125,12 +125,11 @@
         });
     });
 
-    // Dispose charts whose Div was removed by a page change (checked on DOM mutations, throttled).
-    var pending = false;
+    // Dispose charts whose Div was removed by a page change, at once: a chart left alive for even a moment keeps
+    // animating (the reform map's flow lines) on a detached zero-size canvas and the browser reports drawImage
+    // errors. The check is a few isConnected reads per DOM mutation (a page holds a handful of charts).
     var observer = new MutationObserver(function () {
-        if (pending) { return; }
-        pending = true;
-        setTimeout(function () { pending = false; disposeGone(); }, 250);
+        if (Object.keys(charts).length) { disposeGone(); }
     });
     function watch() { observer.observe(document.body, {childList: true, subtree: true}); }
     if (document.body) { watch(); } else { document.addEventListener("DOMContentLoaded", watch); }

@@ -27,7 +27,9 @@ def test_shell_loads_with_user_nav_and_no_console_errors(page_as):
     page.wait_for_selector(".app-header")
     assert "医共体运营监测平台" in page.inner_text(".app-header")
     assert "退出" in page.inner_text(".user-box")
-    assert page.get_attribute(".logout-link", "href") == "/logout"
+    # 退出 is a POST form with the session's CSRF token (a GET /logout only asks for confirmation)
+    assert page.get_attribute("form.logout-form", "action") == "/logout"
+    assert page.get_attribute("form.logout-form", "method") == "post"
     nav = page.inner_text(f"#{ids.NAV}")
     for label in ("驾驶舱", "一张图", "居民健康", "指标分析", "专题", "双向转诊", "数据质量"):
         assert label in nav, label
