@@ -100,6 +100,8 @@ def trend_arrow(change: float | None, direction: str | None, label: str = "同�
     if text == MISSING:
         return html.Span([f"{label} ", MISSING], className="trend trend-none")
     value = float(change)  # type: ignore[arg-type]
+    if text.lstrip("+-−") in ("0%", "0.0%", "0.00%"):       # rounds to no change: never "–0.0%"
+        return html.Span([f"{label} ", "持平"], className="trend trend-neutral")
     arrow = "▲" if value > 0 else "▼" if value < 0 else "–"
     d = _direction(direction)
     if value == 0 or d is None:

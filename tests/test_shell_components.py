@@ -156,3 +156,10 @@ def test_nav_state_highlights_and_carries_view_state():
     assert hrefs[0] == "/?grain=year&period=2024&org=H001"      # page extras (tab) are not carried
     _, _, toolbar = nav_state("/admin/logs", "", link_ids)
     assert toolbar == "toolbar toolbar-hidden"
+
+
+def test_trend_arrow_says_flat_when_the_change_rounds_to_zero() -> None:
+    from layouts._components import trend_arrow
+    assert trend_arrow(-0.00001, "up").children == ["同比 ", "持平"]
+    assert trend_arrow(0.0, "down").children == ["同比 ", "持平"]
+    assert trend_arrow(-0.05, "up").className == "trend trend-bad"

@@ -213,8 +213,9 @@ def flow_figure(search: str | None) -> go.Figure:
     total = float(df["referrals"].sum())
     busiest = max(len(left), len(right))
     ky = (plot_px - (busiest - 1) * SANKEY_PAD) / total     # px per referral, as Plotly scales the nodes
-    ys = _centres([float(left_total[c]) for c in left], plot_px, ky) + \
-        _centres([float(right_total[c]) for c in right], plot_px, ky)
+    # 4 decimals are far below a pixel; 18-digit floats in the payload also read like ID numbers to masking scans
+    ys = [round(y, 4) for y in _centres([float(left_total[c]) for c in left], plot_px, ky)
+          + _centres([float(right_total[c]) for c in right], plot_px, ky)]
     node_names = [str(names[c]) for c in left] + [str(rnames[c]) for c in right]
     index_l = {c: i for i, c in enumerate(left)}
     index_r = {c: len(left) + i for i, c in enumerate(right)}
@@ -236,7 +237,7 @@ def flow_figure(search: str | None) -> go.Figure:
     fig.update_layout(margin=dict(l=left_px, r=right_px, t=SANKEY_TOP, b=SANKEY_BOTTOM))
     for i, name in enumerate(node_names):
         on_left = i < len(left)
-        fig.add_annotation(text=name, xref="paper", yref="paper", x=0 if on_left else 1, y=1 - ys[i],
+        fig.add_annotation(text=name, xref="paper", yref="paper", x=0 if on_left else 1, y=round(1 - ys[i], 4),
                            xanchor="right" if on_left else "left", yanchor="middle", xshift=-10 if on_left else 10,
                            showarrow=False, font=dict(size=LABEL_FONT, color="#2c3e50"))
     fig.add_annotation(text="蓝色：上转　绿色：下转（左：转出机构，右：转入机构）", xref="paper", yref="paper",

@@ -344,7 +344,7 @@ def ack_command(s: Session, node: ExchangeNode, command_id: int, body: Any) -> E
     ts = now_local()
     cmd.state = body.state
     if body.message is not None:
-        cmd.message = body.message
+        cmd.message = mask_text(body.message)       # node text may quote patient data, as run errors do
     if body.state == "picked":
         cmd.picked_at = ts
     else:
