@@ -5,6 +5,8 @@ MART_URL   SQLAlchemy URL of the supervision data mart (default DuckDB file in D
 APP_DB_URL SQLAlchemy URL of the app database (default SQLite file in DATA_DIR)
 SECRET_KEY Flask secret; if unset it is generated once and kept in DATA_DIR/secret_key (mode 600)
 CACHE_URL  redis://… for a shared result cache; empty → per-process cache
+MART_TIMEZONE  IANA zone of the county's local time (default Asia/Shanghai): the loader stores times with a
+           UTC offset (Parquet TIMESTAMP WITH TIME ZONE, CSV text with +08:00/Z) as wall time of this zone
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ class Config:
     mart_url: str
     app_db_url: str
     cache_url: str
+    mart_timezone: str = "Asia/Shanghai"
 
     @property
     def mart_path(self) -> Path | None:
@@ -49,7 +52,8 @@ def load_config() -> Config:
     mart_url = os.environ.get("MART_URL") or f"duckdb:///{data_dir / 'mart.duckdb'}"
     app_db_url = os.environ.get("APP_DB_URL") or f"sqlite:///{data_dir / 'app.db'}"
     return Config(data_dir=data_dir, mart_url=mart_url, app_db_url=app_db_url,
-                  cache_url=os.environ.get("CACHE_URL", ""))
+                  cache_url=os.environ.get("CACHE_URL", ""),
+                  mart_timezone=os.environ.get("MART_TIMEZONE", "").strip() or "Asia/Shanghai")
 
 
 def secret_key(cfg: Config) -> str:

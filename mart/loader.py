@@ -11,6 +11,11 @@ computed with ``TRY_CAST`` and format checks (typed Parquet columns are cast dir
 references and the table-level ``checks`` are then a few anti-joins / GROUP BYs per table, each counted first and
 listed only when non-zero. Python only touches the (capped) list of faulty rows.
 
+Only the rollups that read a loaded table are rebuilt, for the months the loaded rows (and the rows they replace)
+touch, readmission spans included (``mart.rollups.rebuild_plan``); the PostgreSQL path (``mart.pg``) applies the
+same rule. Times with a UTC offset (Parquet TIMESTAMP WITH TIME ZONE, CSV text ending in Z or ±HH:MM) are stored
+as wall time of the county's zone (``Config.mart_timezone``, env ``MART_TIMEZONE``).
+
 Row numbers: ``row`` in a ``LoadIssue`` is the 1-based *data* row (the header line is not counted; for a CSV
 without quoted line breaks, data row N is line N + 1 of the file). ``row`` is None for file-level faults.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import decimal
 import io
 import re
 import time
@@ -47,6 +53,13 @@ _FORMAT_RE = {
     "datetime": r"[0-9]{4}-[0-9]{2}-[0-9]{2}[ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?",
     "month": r"[0-9]{4}-(0[1-9]|1[0-2])",
 }
+# A time with a UTC offset (Z, +08, +0800, +08:00): converted to the county's wall time (Config.mart_timezone),
+# as Parquet TIMESTAMP WITH TIME ZONE columns are. DuckDB's cast to TIMESTAMP would drop the offset silently.
+_OFFSET_RE = _FORMAT_RE["datetime"] + r"(Z|[+-]([01][0-9]|2[0-3])(:?[0-5][0-9])?)"
+_TZ_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"})
+# Largest magnitude each contract number type holds (DECIMAL(14,2), INTEGER, BIGINT): a well-formed value beyond it
+# is reported as out of range, not as a format error.
+TYPE_MAX = {"int": 2**31 - 1, "bigint": 2**63 - 1, "money": 999_999_999_999.99}
 _FORMAT_HINT = {
     "int": "应为整数 (expected a whole number)",
     "bigint": "应为整数 (expected a whole number)",
@@ -54,7 +67,7 @@ _FORMAT_HINT = {
     "money": "应为金额, 单位元, 最多 2 位小数 (expected yuan with at most 2 decimals)",
     "flag": "应为 0 或 1 (expected 0 or 1)",
     "date": "应为日期 YYYY-MM-DD (expected a date YYYY-MM-DD)",
-    "datetime": "应为时间 YYYY-MM-DD HH:MM[:SS] (expected ISO 8601 local time)",
+    "datetime": "应为时间 YYYY-MM-DD HH:MM[:SS], 可带时区如 +08:00 (expected ISO 8601 local time or with offset)",
     "month": "应为月份 YYYY-MM (expected a month YYYY-MM)",
 }
 # Parquet/Arrow integer types: casting them to a contract integer needs no whole-number check.
@@ -127,6 +140,7 @@ class LoadReport:
     months: list[str] | None                   # months whose rollups were rebuilt; None = all (a dimension changed)
     seconds: float
     data_version: str = ""
+    rollups: dict[str, list[str] | None] = field(default_factory=dict)   # rollup → months rebuilt (None = all)
 
     @property
     def total_rows(self) -> int:
@@ -197,7 +211,7 @@ def discover(directory: Path) -> tuple[list[_Source], list[str], list[LoadIssue]
         if path.name.startswith(".") or not path.is_file():
             continue
         stem, _, ext = path.name.rpartition(".")
-        ext = ext.lower()
+        ext, stem = ext.lower(), stem.lower()      # Department.CSV is department.csv (files from Windows tools)
         if ext in FORMATS and stem in TABLES:
             found.setdefault(stem, []).append(path)
         else:
@@ -259,6 +273,44 @@ def _csv_error_issue(path: Path, exc: Exception) -> LoadIssue:
     return LoadIssue(path.name, row, None, None, f"CSV 格式错误 (malformed CSV): {detail}")
 
 
+_CSV_ERROR_ZH = {
+    "MISSING COLUMNS": "列数不足",
+    "TOO MANY COLUMNS": "列数过多",
+    "UNQUOTED VALUE": "引号未闭合或引号外有字符",
+    "LINE SIZE OVER MAXIMUM": "行过长",
+    "INVALID ENCODING": "编码无效",
+}
+
+
+def _csv_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str, cap: int
+                 ) -> tuple[list[LoadIssue], int]:
+    """The malformed lines of a CSV that the strict reader refused: (up to ``cap`` issues, how many in all).
+
+    Only run after the strict read failed (a clean file pays nothing): the same read (``options`` of read_csv)
+    again with DuckDB's ``store_rejects``, which skips bad lines and records each one in a rejects table of this
+    connection.
+    """
+    rejects, scans = "_rejects_errors", "_rejects_scans"
+    try:
+        con.execute(f"SELECT count(*) FROM read_csv(?, {options}, store_rejects = true, "
+                    f"rejects_table = '{rejects}', rejects_scan = '{scans}')", [str(path)]).fetchall()
+        # a line short of two columns is recorded once per missing column: one issue per line
+        total = con.execute(f"SELECT count(DISTINCT line) FROM {rejects}").fetchone()[0]
+        rows = con.execute(f"SELECT line, arg_min(error_type, column_idx), arg_min(error_message, column_idx), "
+                           f"arg_min(csv_line, column_idx) FROM {rejects} GROUP BY line ORDER BY line LIMIT ?",
+                           [max(cap, 1)]).fetchall()
+    except duckdb.Error:
+        return [], 0
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {rejects}")
+        con.execute(f"DROP TABLE IF EXISTS {scans}")
+    issues = [LoadIssue(path.name, int(line) - 1 if line and line > 1 else None, None,
+                        (text or "").rstrip("\r\n"),
+                        f"CSV 格式错误 (malformed CSV): {_CSV_ERROR_ZH.get(str(kind), '格式错误')} ({message})")
+              for line, kind, message, text in rows]
+    return issues, int(total)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # staging: one typed table per file with a fault code per cell
 
@@ -284,12 +336,14 @@ def _trimmed(src: str) -> str:
             f"THEN NULLIF(trim({src}), '') ELSE NULLIF({src}, '') END")
 
 
-def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str, str | None, str]:
+def _cell_exprs(col: Column, raw: str | None, src_type: str | None,
+                zone: str = "Asia/Shanghai") -> tuple[str, str | None, str]:
     """(typed expression, presence expression, fault-code expression) of one contract column.
 
     ``raw`` is the positional source column (None when an optional column is absent from the file). The typed and
     presence expressions read the source; the fault expression runs one SELECT further out and reads the typed
-    column (by its contract name) and the presence flag ``_p_<col>``.
+    column (by its contract name) and the presence flag ``_p_<col>``. Times with a UTC offset become wall time of
+    ``zone`` (the mart stores the county's local time).
     """
     target = SQL_TYPES[col.type]
     if raw is None:
@@ -317,7 +371,11 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str
             typed = f"CASE WHEN regexp_full_match({v}, '{_FORMAT_RE['month']}') THEN {v} END"
         else:
             # the strict format plus TRY_CAST also rejects impossible values such as 2025-02-30
-            typed = f"CASE WHEN regexp_full_match({v}, '{_FORMAT_RE[col.type]}') THEN TRY_CAST({v} AS {target}) END"
+            typed = f"CASE WHEN regexp_full_match({v}, '{_FORMAT_RE[col.type]}') THEN TRY_CAST({v} AS {target})"
+            if col.type == "datetime":   # checked only for the (rare) text that is not plain local time
+                typed += (f" WHEN regexp_full_match({v}, '{_OFFSET_RE}') "
+                          f"THEN timezone({_lit(zone)}, TRY_CAST({v} AS TIMESTAMPTZ))")
+            typed += " END"
         present = f"{v} IS NOT NULL"
     else:
         present = f"{src} IS NOT NULL"
@@ -335,6 +393,9 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None) -> tuple[str
             typed = f"CASE WHEN {d6} = round({d6}, 2) THEN TRY_CAST({d6} AS DECIMAL(14,2)) END"
         elif col.type == "float":
             typed = f"CASE WHEN isfinite(TRY_CAST({src} AS DOUBLE)) THEN TRY_CAST({src} AS DOUBLE) END"
+        elif col.type in ("date", "datetime") and src_type in _TZ_TYPES:
+            # an instant: its wall time in the county (a cast alone would use the server's zone, often UTC)
+            typed = f"TRY_CAST(timezone({_lit(zone)}, {src}) AS {target})"
         else:
             typed = f"TRY_CAST({src} AS {target})"
     name = _q(col.name)
@@ -359,29 +420,38 @@ def _raw_relation(src: _Source) -> tuple[str, list]:
             [str(src.path)])
 
 
-def _read_header(con: duckdb.DuckDBPyConnection, src: _Source, warnings: list[str]) -> list[LoadIssue]:
-    """Read the file's header (and for CSV the raw rows), map it to the contract; return header issues."""
+def _read_header(con: duckdb.DuckDBPyConnection, src: _Source, warnings: list[str], room: int = MAX_ISSUES
+                 ) -> tuple[list[LoadIssue], int]:
+    """Read the file's header (and for CSV the raw rows), map it to the contract; return the header issues (at
+    most ``room`` of them listed) and how many there are."""
     issues: list[LoadIssue] = []
     if src.fmt == "csv":
         header, issue = check_utf8_csv(src.path)
         if issue:
-            return [issue]
+            return [issue], 1
         assert header is not None
+        if any(sep in name for name in header for sep in ("\t", ";")):
+            # a tab- or semicolon-separated export reads as one column: say so once instead of a missing-column
+            # error for every required column
+            sep = "制表符 (tab)" if any("\t" in name for name in header) else "分号 (;)"
+            return [LoadIssue(src.file, None, None, None,
+                              f"文件须为逗号分隔 (comma-separated): 表头以{sep}分隔; 请另存为逗号分隔的 CSV")], 1
         src.source_types = {f"c{i}": "VARCHAR" for i in range(len(header))}
         spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
+        options = (f"header = true, auto_detect = false, columns = {spec}, delim = ',', quote = '\"', "
+                   f"escape = '\"', strict_mode = true, null_padding = false")
         try:
-            con.execute(
-                f"CREATE TEMP TABLE {_q('_raw_' + src.table.name)} AS SELECT * FROM read_csv(?, header = true, "
-                f"auto_detect = false, columns = {spec}, delim = ',', quote = '\"', escape = '\"', "
-                f"strict_mode = true, null_padding = false)", [str(src.path)])
+            con.execute(f"CREATE TEMP TABLE {_q('_raw_' + src.table.name)} AS SELECT * FROM read_csv(?, {options})",
+                        [str(src.path)])
         except duckdb.Error as exc:
-            return [_csv_error_issue(src.path, exc)]
+            found, total = _csv_rejects(con, src.path, options, room)
+            return (found, total) if found else ([_csv_error_issue(src.path, exc)], 1)
     else:
         try:
             described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(src.path)]).fetchall()
         except duckdb.Error as exc:
             return [LoadIssue(src.file, None, None, None,
-                              f"无法读取 Parquet 文件 (cannot read Parquet): {str(exc).splitlines()[0][:200]}")]
+                              f"无法读取 Parquet 文件 (cannot read Parquet): {str(exc).splitlines()[0][:200]}")], 1
         header = [r[0] for r in described]
         src.source_types = {f"c{i}": r[1] for i, r in enumerate(described)}
     seen: set[str] = set()
@@ -401,17 +471,18 @@ def _read_header(con: duckdb.DuckDBPyConnection, src: _Source, warnings: list[st
                                         f"缺少必填列 {col.name} (missing required column)"))
             else:
                 warnings.append(f"{src.file}: 未提供可选列 {col.name}, 按空值处理 (optional column absent: empty)")
-    return issues
+    return issues, len(issues)
 
 
-def _stage(con: duckdb.DuckDBPyConnection, src: _Source) -> None:
-    """Create the typed staging table _stg_<table>: _row, typed contract columns, packed fault codes _f<n>."""
+def _stage(con: duckdb.DuckDBPyConnection, src: _Source, zone: str = "Asia/Shanghai") -> None:
+    """Create the typed staging table _stg_<table>: _row, typed contract columns, packed fault codes _f<n>
+    (times with a UTC offset as wall time of ``zone``)."""
     relation, params = _raw_relation(src)
     inner, outer = ["_row"], ["_row"]
     words: dict[str, list[str]] = {}
     for col in src.table.columns:
         raw = src.columns.get(col.name)
-        typed, present, fault = _cell_exprs(col, raw, src.source_types.get(raw) if raw else None)
+        typed, present, fault = _cell_exprs(col, raw, src.source_types.get(raw) if raw else None, zone)
         inner.append(f"{typed} AS {_q(col.name)}")
         if present is not None:
             inner.append(f"{present} AS {_q('_p_' + col.name)}")
@@ -452,11 +523,35 @@ def _raw_values(con: duckdb.DuckDBPyConnection, src: _Source, wanted: list[tuple
     return out
 
 
-def _fault_reason(col: Column, code: int) -> str:
+def _out_of_range(col: Column, value: str | None) -> str | None:
+    """The reason for a mistyped cell that is a well-formed number too large for its column's type (INTEGER,
+    BIGINT, DECIMAL(14,2)), naming the limit; None for any other mistyped value."""
+    limit = TYPE_MAX.get(col.type)
+    if limit is None or value is None:
+        return None
+    try:
+        number = decimal.Decimal(value.strip())
+    except decimal.InvalidOperation:
+        return None
+    if not number.is_finite() or abs(number) <= limit:
+        return None
+    if col.type != "money" and number != number.to_integral_value():
+        return None          # not a whole number first of all
+    if number < 0 and col.min is not None:
+        return _fault_reason(col, F_MIN)          # "must not be negative" says more than the type's minimum
+    bound = f"{limit:.2f}" if col.type == "money" else str(limit)
+    if number > 0:
+        return f"超出范围, 最大 {bound} (out of range: at most {bound})"
+    bound = f"-{bound}" if col.type == "money" else str(-limit - 1)
+    return f"超出范围, 最小 {bound} (out of range: at least {bound})"
+
+
+def _fault_reason(col: Column, code: int, value: str | None = None) -> str:
+    """The reason text of a fault code (``value``: the cell's original text, to tell overflow from format)."""
     if code == F_MISSING:
         return "必填项为空 (required value is empty)"
     if code == F_TYPE:
-        return _FORMAT_HINT.get(col.type, "类型不符 (wrong type)")
+        return _out_of_range(col, value) or _FORMAT_HINT.get(col.type, "类型不符 (wrong type)")
     if code == F_DOMAIN:
         return f"取值不在代码表中 (not one of: {', '.join(col.domain or ())})"
     if code == F_MIN:
@@ -481,7 +576,8 @@ def _check_cells(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) 
                          [max(issues.room, 1)]).fetchall()
     values = _raw_values(con, src, [(r, c) for r, c, code in sample if code != F_MISSING])
     found = [LoadIssue(src.file, row, name, values.get((row, name)) if code != F_MISSING else None,
-                       _fault_reason(src.table.column(name), code)) for row, name, code in sample]
+                       _fault_reason(src.table.column(name), code, values.get((row, name))))
+             for row, name, code in sample]
     issues.add_counted(found, total)
 
 
@@ -519,17 +615,31 @@ def _check_keys(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -
     issues.add_counted(found, total)
 
 
+def _rule_columns(table: Table, rule: str) -> list[str]:
+    """The contract columns a check's SQL condition names, in the order the condition names them."""
+    found = {c: m.start() for c in table.column_names if (m := re.search(rf"\b{re.escape(c)}\b", rule))}
+    return sorted(found, key=found.get)  # type: ignore[arg-type]
+
+
 def _check_rules(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) -> None:
-    """Report rows that break a table-level check of the contract (only rows whose cells are all valid)."""
+    """Report rows that break a table-level check of the contract (only rows whose cells are all valid), with the
+    row's values of the columns the check names."""
     all_cols = src.table.column_names
     for rule in src.table.checks:
-        sql = f"SELECT _row FROM {_q(src.stage)} WHERE {_clean(src.table, all_cols)} AND ({rule}) IS NOT TRUE"
+        cols = _rule_columns(src.table, rule)
+        shown = "".join(f", CAST({_q(c)} AS VARCHAR)" for c in cols)
+        sql = (f"SELECT _row{shown} FROM {_q(src.stage)} "
+               f"WHERE {_clean(src.table, all_cols)} AND ({rule}) IS NOT TRUE")
         total = con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0]
         if not total:
             continue
-        rows = [r[0] for r in con.execute(sql + " ORDER BY _row LIMIT ?", [max(issues.room, 1)]).fetchall()]
-        issues.add_counted([LoadIssue(src.file, r, None, None, f"不满足校验规则 (check failed): {rule}")
-                            for r in rows], total)
+        rows = con.execute(sql + " ORDER BY _row LIMIT ?", [max(issues.room, 1)]).fetchall()
+        found = []
+        for row in rows:
+            values = ", ".join(f"{c}={'空 (empty)' if v is None else v}" for c, v in zip(cols, row[1:]))
+            found.append(LoadIssue(src.file, row[0], None, None,
+                                   f"不满足校验规则 (check failed): {rule}; 本行 (this row): {values}"))
+        issues.add_counted(found, total)
 
 
 def _check_refs(con: duckdb.DuckDBPyConnection, src: _Source, staged: dict[str, _Source],
@@ -578,33 +688,50 @@ def _key_join(table: Table, left: str, right: str) -> str:
 
 
 def _affected_months(con: duckdb.DuckDBPyConnection, sources: list[_Source]
-                     ) -> tuple[list[str] | None, list[str], dict[str, int]]:
-    """(months whose rollups change — None when a table without a period changed —, months of the new rows,
-    rows each table with a period already holds under the staged keys).
+                     ) -> tuple[list[str], list[str], dict[str, int]]:
+    """(months whose rollups the staged rows can change, months of the new rows, rows each table with a period
+    already holds under the staged keys).
 
-    The replaced-row count comes out of the same key join that finds the old months, so ``_apply`` need not join
-    the table to its staging copy a second time.
+    A row changes its own month, and — for a replaced row — its old month; it also changes the months of
+    :data:`mart.rollups.MONTH_SPANS` for its new and old values (an admission makes discharges up to 31 days
+    earlier readmissions). Tables without a period add no month: the rollups that read them are rebuilt by
+    table (``rollups.rebuild_plan``). The replaced-row count comes out of the same key join that finds the old
+    months, so ``_apply`` need not join the table to its staging copy a second time.
     """
     months: set[str] = set()
     new: set[str] = set()
     replaced: dict[str, int] = {}
-    everything = False
     for src in sources:
         table = src.table
         if table.period_column is None:
-            everything = True
             continue
         stg = _q(src.stage)
         key, fmt = _month_expr(table, "s")
         new |= {r[0] for r in con.execute(f"SELECT {fmt} FROM (SELECT DISTINCT {key} AS m FROM {stg} s)").fetchall()}
         # rows being replaced may move between months: their old month changes too
         key, fmt = _month_expr(table, "t")
-        old = con.execute(f"SELECT {fmt}, n FROM (SELECT {key} AS m, count(*) AS n FROM {_q(table.name)} t "
-                          f"SEMI JOIN {stg} s ON {_key_join(table, 't', 's')} GROUP BY 1)").fetchall()
+        old_rows = f"{_q(table.name)} t SEMI JOIN {stg} s ON {_key_join(table, 't', 's')}"
+        old = con.execute(f"SELECT {fmt}, n FROM (SELECT {key} AS m, count(*) AS n FROM {old_rows} "
+                          f"GROUP BY 1)").fetchall()
         months |= {r[0] for r in old}
         replaced[table.name] = sum(r[1] for r in old)
+        spans = [rollups.span_sql(table.name, "s", f"{stg} s")]
+        if replaced[table.name]:
+            spans.append(rollups.span_sql(table.name, "t", old_rows))
+        for sql in spans:
+            if sql:
+                months |= rollups.span_months(con.execute(sql).fetchall())
     months |= new
-    return (None if everything else sorted(m for m in months if m)), sorted(m for m in new if m), replaced
+    return sorted(m for m in months if m), sorted(m for m in new if m), replaced
+
+
+def report_months(plan: dict[str, list[str] | None], months: list[str]) -> list[str] | None:
+    """What ``LoadReport.months`` says: None when a month-partitioned rollup was rebuilt for every month (a
+    dimension it reads changed), else the affected months (empty when only other rollups were rebuilt)."""
+    partitioned = [t for t in plan if t in rollups.ROW_SQL or t in rollups.COARSE]
+    if any(plan[t] is None for t in partitioned):
+        return None
+    return months if partitioned else []
 
 
 def _apply(con: duckdb.DuckDBPyConnection, src: _Source, replaced: int | None = None) -> int:
@@ -634,14 +761,16 @@ def _apply(con: duckdb.DuckDBPyConnection, src: _Source, replaced: int | None = 
     return int(replaced)
 
 
-def _extend_calendar(con: duckdb.DuckDBPyConnection, new_months: list[str]) -> None:
-    """Keep calendar_month continuous over every month that holds data."""
+def _extend_calendar(con: duckdb.DuckDBPyConnection, new_months: list[str]) -> bool:
+    """Keep calendar_month continuous over every month that holds data; True when it gained months (the
+    rollups spread over every calendar month then change)."""
     if not new_months:
-        return
-    first, last = con.execute("SELECT min(month), max(month) FROM calendar_month").fetchone()
+        return False
+    first, last, count = con.execute("SELECT min(month), max(month), count(*) FROM calendar_month").fetchone()
     lo = min([m for m in (first, new_months[0]) if m])
     hi = max([m for m in (last, new_months[-1]) if m])
     fill_calendar(con, lo, hi)
+    return con.execute("SELECT count(*) FROM calendar_month").fetchone()[0] != count
 
 
 def _log(con: duckdb.DuckDBPyConnection, source: str, rows: dict[str, int], months: list[str] | None) -> None:
@@ -699,17 +828,22 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
         # Staging and validation only create TEMP tables of this connection: they run before the transaction so
         # that staged row ids are plain file order. The writer holds the mart's file lock throughout, so nothing
         # can change the mart between validation and the write transaction.
+        zone = cfg.mart_timezone
+        try:
+            con.execute("SELECT timezone(?, TIMESTAMPTZ '2000-01-01 00:00:00+00')", [zone])
+        except duckdb.Error:
+            raise LoadError([LoadIssue("MART_TIMEZONE", None, None, zone,
+                                       "未知的时区 (unknown time zone; e.g. Asia/Shanghai)")], 1, warnings) from None
         try:
             failed: set[str] = set()
             for src in sources:
                 say(f"读取 {src.file} …")
-                header_issues = _read_header(con, src, warnings)
-                if header_issues:
+                header_issues, count = _read_header(con, src, warnings, issues.room)
+                if count:
                     failed.add(src.table.name)
-                    for issue in header_issues:
-                        issues.add(issue)
+                    issues.add_counted(header_issues, count)
                     continue
-                _stage(con, src)
+                _stage(con, src, zone)
                 if src.rows == 0:
                     failed.add(src.table.name)
                     issues.add(LoadIssue(src.file, None, None, None, "文件没有数据行 (no data rows)"))
@@ -727,16 +861,19 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
             good = list(staged.values())
             con.execute("BEGIN TRANSACTION")
             try:
-                months, new_months, known_replaced = _affected_months(con, good)
+                affected, new_months, known_replaced = _affected_months(con, good)
                 rows: dict[str, int] = {}
                 replaced: dict[str, int] = {}
                 for src in good:
                     say(f"写入 {src.table.name} ({src.rows} 行) …")
                     replaced[src.table.name] = _apply(con, src, known_replaced.get(src.table.name))
                     rows[src.table.name] = src.rows
-                _extend_calendar(con, new_months)
+                changed = set(rows)
+                if _extend_calendar(con, new_months):
+                    changed.add("calendar_month")
                 say("更新汇总表 (rollups) …")
-                rollups.build_rollups(con, months=months)
+                plan = rollups.build_rollups(con, months=affected, changed=changed)
+                months = report_months(plan, affected)
                 version = bump_data_version(con)
                 _log(con, str(directory), rows, months)
                 con.execute("COMMIT")
@@ -748,4 +885,4 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
                 con.execute(f"DROP TABLE IF EXISTS {_q(src.stage)}")
                 con.execute(f"DROP TABLE IF EXISTS {_q('_raw_' + src.table.name)}")
     return LoadReport(source=str(directory), rows=rows, replaced=replaced, warnings=warnings, months=months,
-                      seconds=time.perf_counter() - started, data_version=version)
+                      seconds=time.perf_counter() - started, data_version=version, rollups=plan)

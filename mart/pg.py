@@ -26,7 +26,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import duckdb
 
@@ -143,49 +143,69 @@ def _data_months_pg(cur) -> tuple[str, str] | None:  # noqa: ANN001
     return (min(los), max(his)) if los else None
 
 
-def build_rollups_pg(cur, months: list[str] | None = None) -> None:  # noqa: ANN001
-    """(Re)build the rollups on the server inside the caller's transaction: ``months`` only (all when None) for
-    the month-partitioned tables (inpatients also each previous month, for 31-day readmissions), the small
-    whole-history tables entirely — the same rule as :func:`mart.rollups.build_rollups`."""
-    from mart.rollups import (_SOURCE, COARSE, ROLLUP_KEYS, ROW_SQL, WHOLE_SQL, WHOLE_TABLES, _prev_month,
-                              coarse_group_by, coarse_sql)
+def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str] | None = None):  # noqa: ANN001, ANN201
+    """(Re)build the rollups on the server inside the caller's transaction by the same plan as
+    :func:`mart.rollups.build_rollups` (:func:`mart.rollups.rebuild_plan`: everything when ``months`` and
+    ``changed`` are None; with ``changed``, the tables a load wrote, only the rollups reading them, for ``months``
+    or whole); returns the plan carried out."""
+    from mart.rollups import (_SOURCE, COARSE, ROLLUP_KEYS, ROLLUP_TABLES, ROW_SQL, WHOLE_TABLES, _checked,
+                              coarse_group_by, coarse_sql, fact_filter, month_filter, month_list, rebuild_plan,
+                              rebuild_statements, span_months, span_sql)
+    changed_set = None if changed is None else set(changed)
+    cur.execute("SELECT count(*) FROM calendar_month")
+    calendar_before = cur.fetchone()[0]
     rng = _data_months_pg(cur)
     if rng is not None:
         fill_calendar_pg(cur, *rng)
-    # a coarse table new to this mart is filled for every month, not just ``months``
+    cur.execute("SELECT count(*) FROM calendar_month")
+    if changed_set is not None and cur.fetchone()[0] != calendar_before:
+        changed_set.add("calendar_month")
+    # a rollup table new to this mart is filled for every month, not just ``months``
     cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")
-    new_coarse = set(COARSE) - {r[0] for r in cur.fetchall()}
+    present = {r[0] for r in cur.fetchall()}
     _ensure_rollup_tables(cur)
+    plan = rebuild_plan(months, changed_set, [t for t in ROLLUP_TABLES if t not in present])
+    if changed_set is None and months is not None and plan.get("r_ip_month") is not None:
+        # explicit months without table information: add the months whose readmission flags they touch
+        cur.execute(to_postgres(span_sql("inpatient_discharge", "d", "inpatient_discharge d WHERE "
+                                         + month_filter("d.discharge_time", "datetime", months))))
+        extra = span_months(cur.fetchall())
+        for table in ("r_ip_month", *[t for t, (fine, _k) in COARSE.items() if fine == "r_ip_month"]):
+            if plan.get(table) is not None:
+                plan[table] = _checked(set(plan[table]) | extra)
     for table in _SOURCE:
+        if table not in plan:
+            continue
+        wanted = plan[table]
         keys = ", ".join(ROLLUP_KEYS[table])
         cur.execute(f"SELECT * FROM ({to_postgres(ROW_SQL[table])}) x LIMIT 0")
         cols = [d[0] for d in cur.description if d[0] not in ROLLUP_KEYS[table]]
         measures = ", ".join(f"sum({c}) AS {c}" for c in cols)
-        select = f"SELECT {keys}, {measures} FROM ({to_postgres(ROW_SQL[table])}) x"
-        if months is None:
-            cur.execute(f"DELETE FROM {table}")
-            cur.execute(f"INSERT INTO {table} {select} GROUP BY {keys}")
-            continue
-        wanted = set(months) | ({_prev_month(m) for m in months} if table == "r_ip_month" else set())
-        cur.execute(f"DELETE FROM {table} WHERE month = ANY(%s)", [sorted(wanted)])
-        cur.execute(f"INSERT INTO {table} {select} WHERE x.month = ANY(%s) GROUP BY {keys}", [sorted(wanted)])
+        where = "" if wanted is None else f" WHERE {fact_filter(table, wanted)}"
+        cur.execute(f"DELETE FROM {table}" if wanted is None
+                    else f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
+        cur.execute(f"INSERT INTO {table} SELECT {keys}, {measures} FROM ({to_postgres(ROW_SQL[table] + where)}) x "
+                    f"GROUP BY {keys}")
     # coarse rollups from the fine ones, same months
     for table, (fine, _keys) in COARSE.items():
+        if table not in plan:
+            continue
+        wanted = plan[table]
         cur.execute(f"SELECT * FROM {fine} LIMIT 0")
         insert = coarse_sql(table, [d[0] for d in cur.description])[1]
-        if months is None or table in new_coarse:
+        if wanted is None:
             cur.execute(f"DELETE FROM {table}")
             cur.execute(insert + coarse_group_by(table))
             continue
-        wanted = set(months) | ({_prev_month(m) for m in months} if fine == "r_ip_month" else set())
-        cur.execute(f"DELETE FROM {table} WHERE month = ANY(%s)", [sorted(wanted)])
-        cur.execute(f"{insert} WHERE x.month = ANY(%s){coarse_group_by(table)}", [sorted(wanted)])
+        cur.execute(f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
+        cur.execute(f"{insert} WHERE x.month IN ({month_list(wanted)}){coarse_group_by(table)}")
     for table in WHOLE_TABLES:
-        cur.execute(f"DELETE FROM {table}")
-    for stmt in WHOLE_SQL:
-        cur.execute(to_postgres(stmt))
-    for table in ROW_SQL.keys() | set(COARSE) | set(WHOLE_TABLES):
+        if table in plan:
+            for stmt in rebuild_statements(table, plan[table], changed_set):
+                cur.execute(to_postgres(stmt))
+    for table in plan:
         cur.execute(f"ANALYZE {table}")
+    return plan
 
 
 def bump_data_version_pg(cur) -> str:  # noqa: ANN001
@@ -253,7 +273,7 @@ def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[st
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pgstage_") as tmp:
         stage_cfg = Config(data_dir=Path(tmp), mart_url=f"duckdb:///{Path(tmp) / 'stage.duckdb'}",
-                           app_db_url=cfg.app_db_url, cache_url="")
+                           app_db_url=cfg.app_db_url, cache_url="", mart_timezone=cfg.mart_timezone)
         # mirror the reference tables, so that the staging validation sees the server's codes
         from mart.db import writer
         with pg_transaction(cfg.mart_url) as cur:
@@ -268,11 +288,12 @@ def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[st
         duck = duckdb.connect(str(Path(tmp) / "stage.duckdb"), read_only=True)
         try:
             with pg_transaction(cfg.mart_url) as cur:
-                months, replaced = _apply_pg(cur, duck, list(staged.rows), Path(tmp))
+                affected, replaced = _apply_pg(cur, duck, list(staged.rows), Path(tmp))
                 # keys of mirrored tables that already existed: the staging load counted them against the mirror
                 replaced.update({t: n for t, n in staged.replaced.items() if t in REFERENCE_TABLES})
                 say("更新汇总表 (rollups) …")
-                build_rollups_pg(cur, months)
+                plan = build_rollups_pg(cur, affected, changed=staged.rows)
+                months = loader.report_months(plan, affected)
                 version = bump_data_version_pg(cur)
                 cur.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log")
                 load_id = cur.fetchone()[0]
@@ -283,13 +304,16 @@ def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[st
         finally:
             duck.close()
     return loader.LoadReport(source=str(directory), rows=staged.rows, replaced=replaced, warnings=staged.warnings,
-                             months=months, seconds=time.perf_counter() - started, data_version=version)
+                             months=months, seconds=time.perf_counter() - started, data_version=version,
+                             rollups=plan)
 
 
 def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: Path):  # noqa: ANN001, ANN202
-    """Replace by key the rows of ``tables`` on the server with the staging rows; returns (affected months or
-    None when a table without a period changed, replaced row counts)."""
-    months: set[str] | None = set()
+    """Replace by key the rows of ``tables`` on the server with the staging rows; returns (the months whose
+    rollups the changed rows touch — their old and new months plus :data:`mart.rollups.MONTH_SPANS` —, replaced
+    row counts). The same month rule as the DuckDB loader's ``_affected``."""
+    from mart.rollups import span_months, span_sql
+    months: set[str] = set()
     replaced: dict[str, int] = {}
     for name in [t for t in LOAD_ORDER if t in tables]:
         table = TABLES[name]
@@ -301,19 +325,21 @@ def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: 
             select += f" EXCEPT SELECT {', '.join(cols)} FROM _mirror_{name}"
         copy_to_pg(duck, cur, name, cols, select, target=tmp, workdir=workdir)
         on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
-        if table.period_column is None:
-            months = None
-        elif months is not None:
+        if table.period_column is not None:
             col = table.column(table.period_column)
             expr = (lambda a: f"{a}.{col.name}") if col.type == "month" else \
                 (lambda a: f"to_char({a}.{col.name}, 'YYYY-MM')")
             cur.execute(f"SELECT DISTINCT {expr('s')} FROM {tmp} s UNION "
                         f"SELECT DISTINCT {expr('t')} FROM {name} t JOIN {tmp} s ON {on}")
             months |= {r[0] for r in cur.fetchall() if r[0]}
+            for sql in (span_sql(name, "s", f"{tmp} s"), span_sql(name, "t", f"{name} t JOIN {tmp} s ON {on}")):
+                if sql:
+                    cur.execute(to_postgres(sql))
+                    months |= span_months(cur.fetchall())
         cur.execute(f"DELETE FROM {name} t USING {tmp} s WHERE {on}")
         replaced[name] = cur.rowcount
         cur.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {tmp}")
-    return (None if months is None else sorted(months)), replaced
+    return sorted(months), replaced
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -37,14 +37,27 @@ the engine reads the coarsest one that can answer a level (``queries.measures.LE
 * ``r_ip_month_dept``  month, inst_code, dept_code, res_area, is_insured
 * ``r_op_month_doc``   month, inst_code, dept_code, doctor_code               (doctor, measures without a residence
 * ``r_ip_month_doc``   month, inst_code, dept_code, doctor_code, is_insured   filter)
+
+What a load rebuilds (:func:`rebuild_plan`): each rollup declares what it reads (:data:`READS`) — tables whose
+rows land in a month of the rollup (a change there rebuilds only the affected months) and tables it reads whole
+(a change there rebuilds every month). The loader passes the tables it changed and the affected months, which
+include :data:`MONTH_SPANS` (an admission changes the 31-day readmission flag of earlier discharges); a rollup
+reading none of the changed tables is left alone.
 """
 from __future__ import annotations
 
+import re
 import time
+from dataclasses import dataclass
+from typing import Iterable
 
 import duckdb
 
-from mart.db import fill_calendar
+from mart.db import fill_calendar, month_range
+from mart.schema import TABLES
+
+# A discharge counts as readmitted when the same patient is admitted again within this many days.
+READMIT_DAYS = 31
 
 # Per-fact-row projections. Column order = keys then measures (the build sums the measures).
 ROW_SQL: dict[str, str] = {
@@ -69,10 +82,11 @@ SELECT strftime(d.discharge_time, '%Y-%m') AS month, d.inst_code, d.dept_code, d
        CASE WHEN EXISTS (SELECT 1 FROM inpatient_discharge n
                          WHERE n.patient_id = d.patient_id AND n.discharge_id <> d.discharge_id
                            AND n.admit_time >= d.discharge_time
-                           AND n.admit_time <= d.discharge_time + INTERVAL 31 DAY) THEN 1 ELSE 0 END AS readmit31,
+                           AND n.admit_time <= d.discharge_time + INTERVAL READMIT_DAYS DAY) THEN 1 ELSE 0 END AS readmit31,
        CAST(d.total_cost AS DOUBLE) AS total_cost, CAST(d.drug_cost AS DOUBLE) AS drug_cost,
        CAST(d.material_cost AS DOUBLE) AS material_cost, CAST(d.insurance_paid AS DOUBLE) AS insurance_paid
-FROM inpatient_discharge d LEFT JOIN area a ON a.area_code = d.patient_area_code""",
+FROM inpatient_discharge d LEFT JOIN area a ON a.area_code = d.patient_area_code""".replace("READMIT_DAYS",
+                                                                                  str(READMIT_DAYS)),
     "r_lab_month": """
 SELECT strftime(l.order_time, '%Y-%m') AS month, l.ordering_inst_code, l.performing_inst_code,
        1 AS orders,
@@ -176,8 +190,9 @@ _FULL_DDL = [
   days BIGINT NOT NULL)""",
 ]
 
-ROLLUP_TABLES = tuple(ROW_SQL) + tuple(COARSE) + ("r_chronic_month", "r_chronic_hosp", "r_posting_month",
-                                                  "r_inst_day", "r_inst_month")
+
+WHOLE_TABLES = ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day", "r_inst_month")
+ROLLUP_TABLES = tuple(ROW_SQL) + tuple(COARSE) + WHOLE_TABLES
 
 
 _MEASURES: dict[str, list[str]] = {}
@@ -220,94 +235,253 @@ def data_months(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     return (lo, hi) if lo else None
 
 
-def _prev_month(month: str) -> str:
+@dataclass(frozen=True)
+class Reads:
+    """What one rollup is computed from.
+
+    ``by_month``: tables whose rows each land in one month of the rollup — a change to such a row changes only
+    that month (and the months of :data:`MONTH_SPANS`). ``whole``: tables the rollup joins or spreads over every
+    month — a change there may change any month.
+    """
+    by_month: frozenset[str]
+    whole: frozenset[str] = frozenset()
+
+
+def _reads(by_month: Iterable[str], whole: Iterable[str] = ()) -> Reads:
+    return Reads(frozenset(by_month), frozenset(whole))
+
+
+# Every table each rollup's SQL reads (tests/test_rollup_plan.py checks this against the SQL). calendar_month is
+# a dependency only of the rollups spread over every calendar month: its rows never change (days and weekdays of a
+# month are fixed), it only gains months, and a new month holds resource rows only when the load brought them
+# (they are in the load's months), so r_res_month's join with it needs no rule of its own.
+READS: dict[str, Reads] = {
+    "r_op_month": _reads({"outpatient_visit"}, {"area"}),
+    "r_ip_month": _reads({"inpatient_discharge"}, {"area"}),
+    "r_lab_month": _reads({"lab_order"}),
+    "r_ref_month": _reads({"referral"}),
+    "r_os_month": _reads({"outside_settlement"}, {"area"}),
+    "r_res_month": _reads({"resource_month"}),
+    "r_chronic_month": _reads((), {"chronic_patient", "calendar_month"}),
+    "r_chronic_hosp": _reads({"inpatient_discharge", "outside_settlement"}, {"chronic_patient"}),
+    "r_posting_month": _reads((), {"posting", "institution", "staff", "calendar_month"}),
+    "r_inst_day": _reads({"outpatient_visit", "inpatient_discharge", "lab_order"}),
+    "r_inst_month": _reads({"outpatient_visit", "inpatient_discharge", "lab_order", "resource_month"}),
+}
+READS.update({table: READS[fine] for table, (fine, _keys) in COARSE.items()})
+
+# A fact row changes rollup rows outside its own month too: an admission at A makes every discharge of the same
+# patient in [A - 31 days, A] a 31-day readmission (r_ip_month.readmit31). Per table: (first, last) SQL
+# expressions over the row (table alias ``{a}``); every month from first's through last's is affected by the row
+# being added, replaced (old and new values) or removed.
+MONTH_SPANS: dict[str, tuple[tuple[str, str], ...]] = {
+    "inpatient_discharge": ((f"{{a}}.admit_time - INTERVAL {READMIT_DAYS} DAY", "{a}.admit_time"),),
+}
+
+
+def span_sql(table: str, alias: str, from_sql: str) -> str | None:
+    """SELECT of the distinct ('YYYY-MM', 'YYYY-MM') month pairs that the rows of ``from_sql`` (which names the
+    table ``alias``) span by :data:`MONTH_SPANS`; None when the table has no spans. DuckDB spelling (PostgreSQL
+    through ``mart.pg.to_postgres``); rows are grouped by truncated month before any text is formatted."""
+    spans = MONTH_SPANS.get(table)
+    if not spans:
+        return None
+    parts = [f"SELECT DISTINCT date_trunc('month', {lo.format(a=alias)}) AS f, "
+             f"date_trunc('month', {hi.format(a=alias)}) AS l FROM {from_sql}" for lo, hi in spans]
+    return f"SELECT strftime(f, '%Y-%m'), strftime(l, '%Y-%m') FROM ({' UNION '.join(parts)}) q"
+
+
+def span_months(pairs: Iterable[tuple[str | None, str | None]]) -> set[str]:
+    """Every month of the (first, last) pairs returned by :func:`span_sql`."""
+    out: set[str] = set()
+    for first, last in pairs:
+        if first and last:
+            out.update(month_range(first, last))
+    return out
+
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def _checked(months: Iterable[str]) -> list[str]:
+    """The months sorted, each checked to be 'YYYY-MM' (they are written into SQL text)."""
+    out = sorted(set(months))
+    for m in out:
+        if not _MONTH.fullmatch(m):
+            raise ValueError(f"not a month YYYY-MM: {m!r}")
+    return out
+
+
+def month_list(months: Iterable[str]) -> str:
+    """SQL list of month literals for ``month IN (…)`` (portable)."""
+    return ", ".join(f"'{m}'" for m in _checked(months)) or "NULL"
+
+
+def month_filter(column: str, kind: str, months: Iterable[str]) -> str:
+    """SQL condition (DuckDB and PostgreSQL alike): ``column`` lies in one of ``months``.
+
+    ``kind`` is the column's contract type: 'month' (text 'YYYY-MM'), 'date' or 'datetime'. Dates and times are
+    compared with ranges over runs of consecutive months — plain comparisons with constants of the column's own
+    type, which DuckDB checks against each row group's min/max and skips the groups outside.
+    """
+    wanted = _checked(months)
+    if not wanted:
+        return "FALSE"
+    if kind == "month":
+        return f"{column} IN ({month_list(wanted)})"
+    runs: list[list[str]] = []
+    for m in wanted:
+        if runs and _next_month(runs[-1][1]) == m:
+            runs[-1][1] = m
+        else:
+            runs.append([m, m])
+    literal = "TIMESTAMP" if kind == "datetime" else "DATE"
+    return "(" + " OR ".join(f"({column} >= {literal} '{lo}-01' AND {column} < {literal} '{_next_month(hi)}-01')"
+                             for lo, hi in runs) + ")"
+
+
+def _next_month(month: str) -> str:
     y, m = int(month[:4]), int(month[5:7])
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
 
 
-def build_rollups(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -> None:
-    """(Re)build the rollup tables for the given months (all months when None), in the caller's transaction
-    when one is open (the loader), else in one transaction of its own.
+Plan = dict[str, "list[str] | None"]
 
-    Month-partitioned rollups delete and re-insert only ``months`` (plus, for inpatients, each previous month:
-    a new admission can turn an earlier discharge into a 31-day readmission). The small registration, posting
-    and completeness tables are rebuilt whole because they depend on every month.
+
+def rebuild_plan(months: list[str] | None = None, changed: Iterable[str] | None = None,
+                 missing: Iterable[str] = ()) -> Plan:
+    """Which rollups to rebuild, and for which months: {rollup table: months, or None for every month}; a table
+    absent from the plan is left as it is.
+
+    * ``changed`` None (the demo builder, tests, older callers): ``months`` None rebuilds everything;
+      explicit ``months`` rebuild those months of the month-partitioned rollups (the builder adds the months whose
+      readmission flags the inpatients of these months touch) and every other rollup whole.
+    * ``changed`` given (the loader: the contract tables it wrote, plus ``calendar_month`` when the calendar
+      grew): a rollup is rebuilt whole when it reads a changed table whole, for ``months`` when it reads a
+      changed table by month (``months`` must then hold every affected month, spans included), else not at all.
+    * ``missing``: rollup tables that did not exist before this build: filled whole.
+    """
+    missing = set(missing)
+    changed_set = None if changed is None else set(changed)
+    plan: Plan = {}
+    for table in ROLLUP_TABLES:
+        reads = READS[table]
+        if table in missing or (months is None and changed_set is None):
+            plan[table] = None
+        elif changed_set is None:
+            plan[table] = _checked(months) if (table in ROW_SQL or table in COARSE) else None  # type: ignore[arg-type]
+        elif reads.whole & changed_set:
+            plan[table] = None
+        elif reads.by_month & changed_set:
+            if months is None:
+                plan[table] = None
+            elif months:
+                plan[table] = _checked(months)
+    for table, (fine, _keys) in COARSE.items():      # a fine table filled whole takes its coarse tables along
+        if fine in plan and plan[fine] is None:
+            plan[table] = None
+    return plan
+
+
+def build_rollups(con: duckdb.DuckDBPyConnection, months: list[str] | None = None,
+                  changed: Iterable[str] | None = None) -> Plan:
+    """(Re)build the rollup tables in the caller's transaction when one is open (the loader), else in one
+    transaction of its own; returns the plan carried out (see :func:`rebuild_plan`).
+
+    ``months`` None and ``changed`` None rebuild everything. With explicit ``months`` only, the month-partitioned
+    rollups are rebuilt for those months plus the months whose 31-day readmission flags the inpatient rows of
+    those months can change (rows that were deleted or moved away are not seen: pass their old months too), the
+    other rollups whole. With ``changed`` (the tables a load wrote) only the rollups reading them are rebuilt.
     """
     own_tx = not _in_transaction(con)
     if own_tx:
         con.execute("BEGIN TRANSACTION")
     try:
+        changed_set = None if changed is None else set(changed)
+        calendar_before = con.execute("SELECT count(*) FROM calendar_month").fetchone()[0]
         rng = data_months(con)
         if rng is not None:
             fill_calendar(con, rng[0], rng[1])
-        # a coarse table new to this mart (made before it existed) is filled for every month, not just ``months``
+        if changed_set is not None and \
+                con.execute("SELECT count(*) FROM calendar_month").fetchone()[0] != calendar_before:
+            changed_set.add("calendar_month")
+        # a rollup table new to this mart (made before it existed) is filled for every month, not just ``months``
         present = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()").fetchall()}
-        new_coarse = [t for t in COARSE if t not in present]
         _ensure_tables(con)
-        con.execute("CREATE OR REPLACE TEMP TABLE _rb_months (month VARCHAR PRIMARY KEY)")
+        plan = rebuild_plan(months, changed_set, [t for t in ROLLUP_TABLES if t not in present])
+        if changed_set is None and months is not None and plan.get("r_ip_month") is not None:
+            extra = span_months(con.execute(span_sql(
+                "inpatient_discharge", "d", "inpatient_discharge d WHERE "
+                + month_filter("d.discharge_time", "datetime", months))).fetchall())  # type: ignore[arg-type]
+            for table in ("r_ip_month", *[t for t, (fine, _k) in COARSE.items() if fine == "r_ip_month"]):
+                if plan.get(table) is not None:
+                    plan[table] = _checked(set(plan[table]) | extra)  # type: ignore[arg-type]
         for table in _SOURCE:
-            if months is None:
-                con.execute(f"DELETE FROM {table}")
-                con.execute(_fine_insert(con, table, month_filter=False))
-                continue
-            wanted = set(months)
-            if table == "r_ip_month":
-                wanted |= {_prev_month(m) for m in months}
-            con.execute("DELETE FROM _rb_months")
-            con.executemany("INSERT INTO _rb_months VALUES (?)", [[m] for m in sorted(wanted)])
-            con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM _rb_months)")
-            con.execute(_fine_insert(con, table, month_filter=True))
-        _build_coarse(con, months, new_coarse)
-        _build_whole(con)
+            if table in plan:
+                wanted = plan[table]
+                con.execute(f"DELETE FROM {table}" if wanted is None
+                            else f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
+                con.execute(_fine_insert(con, table, wanted))
+        _build_coarse(con, plan)
+        for table in WHOLE_TABLES:
+            if table in plan:
+                for stmt in rebuild_statements(table, plan[table], changed_set):
+                    con.execute(stmt)
         if own_tx:
             con.execute("COMMIT")
+        return plan
     except Exception:
         if own_tx:
             con.execute("ROLLBACK")
         raise
 
 
-def _fine_insert(con: duckdb.DuckDBPyConnection, table: str, month_filter: bool) -> str:
-    """INSERT … SELECT filling one fine rollup from ``ROW_SQL`` (only the months of ``_rb_months`` when
-    ``month_filter``).
+def fact_filter(table: str, months: list[str]) -> str:
+    """SQL condition placing the source fact rows of a month-partitioned rollup in ``months`` (on the alias used
+    by ``ROW_SQL``)."""
+    src, alias, col = _SOURCE[table]
+    return month_filter(f"{alias}.{col}", TABLES[src].column(col).type, months)
+
+
+def _fine_insert(con: duckdb.DuckDBPyConnection, table: str, months: list[str] | None) -> str:
+    """INSERT … SELECT filling one fine rollup from ``ROW_SQL`` (only the facts of ``months`` when given).
 
     Rows are grouped by the month's first instant (``date_trunc``) and only the grouped rows are formatted as
     'YYYY-MM': formatting every one of millions of fact rows with strftime costs more than the whole grouping.
-    The result is the same as grouping ``ROW_SQL`` itself, which the engine's fact mode does.
+    The result is the same as grouping ``ROW_SQL`` itself, which the engine's fact mode does. The month filter is
+    a range on the fact's own time column (appended to ``ROW_SQL``, whose outer query ends in its FROM clause), so
+    DuckDB skips the row groups of other months.
     """
     _src, alias, col = _SOURCE[table]
     keys = ROLLUP_KEYS[table]
     measures = ", ".join(f"sum({c}) AS {c}" for c in _measure_columns(con, table))
+    where = "" if months is None else f" WHERE {fact_filter(table, months)}"
     if col == "month":       # already a 'YYYY-MM' column
-        where = " WHERE x.month IN (SELECT month FROM _rb_months)" if month_filter else ""
-        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {measures} FROM ({ROW_SQL[table]}) x{where} "
+        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {measures} FROM ({ROW_SQL[table]}{where}) x "
                 f"GROUP BY {', '.join(keys)}")
     formatted = f"strftime({alias}.{col}, '%Y-%m') AS month"
     assert formatted in ROW_SQL[table], f"{table}: ROW_SQL must define month as {formatted}"
     row_sql = ROW_SQL[table].replace(formatted, f"date_trunc('month', {alias}.{col}) AS month")
-    where = (" WHERE x.month IN (SELECT strptime(month, '%Y-%m') FROM _rb_months)" if month_filter else "")
     outer = ", ".join("strftime(g.month, '%Y-%m')" if k == "month" else f"g.{k}" for k in keys)
     return (f"INSERT INTO {table} SELECT {outer}, g.* EXCLUDE ({', '.join(keys)}) FROM ("
-            f"SELECT {', '.join(keys)}, {measures} FROM ({row_sql}) x{where} GROUP BY {', '.join(keys)}) g")
+            f"SELECT {', '.join(keys)}, {measures} FROM ({row_sql}{where}) x GROUP BY {', '.join(keys)}) g")
 
 
-def _build_coarse(con: duckdb.DuckDBPyConnection, months: list[str] | None, whole: list[str]) -> None:
-    """Rebuild the coarse rollups from the fine ones for the months the fine ones were rebuilt (``_rb_months``),
-    or entirely when ``months`` is None or the table is in ``whole``."""
+def _build_coarse(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
+    """Rebuild the coarse rollups of the plan from the fine ones (which the plan rebuilt for the same months)."""
     for table in COARSE:
+        if table not in plan:
+            continue
         fine = COARSE[table][0]
         _create, insert = coarse_sql(table, [d[0] for d in con.execute(f"SELECT * FROM {fine} LIMIT 0").description])
-        if months is None or table in whole:
+        wanted = plan[table]
+        if wanted is None:
             con.execute(f"DELETE FROM {table}")
             con.execute(insert + coarse_group_by(table))
             continue
-        # _rb_months holds the last fine table's months: refill it with this table's (inpatients: + previous)
-        wanted = set(months) | ({_prev_month(m) for m in months} if fine == "r_ip_month" else set())
-        con.execute("DELETE FROM _rb_months")
-        con.executemany("INSERT INTO _rb_months VALUES (?)", [[m] for m in sorted(wanted)])
-        con.execute(f"DELETE FROM {table} WHERE month IN (SELECT month FROM _rb_months)")
-        con.execute(insert + " WHERE x.month IN (SELECT month FROM _rb_months)" + coarse_group_by(table))
+        con.execute(f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
+        con.execute(f"{insert} WHERE x.month IN ({month_list(wanted)}){coarse_group_by(table)}")
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
@@ -317,12 +491,11 @@ def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute("SELECT txid_current()").fetchone()[0] == first
 
 
-# Statements rebuilding the tables that depend on every month (registrations, postings, completeness); plain SQL
-# except DuckDB's strftime, which ``mart.pg`` translates for PostgreSQL.
+# The statements rebuilding the rollups that are not partitioned by a fact's month (registrations, postings,
+# completeness); plain SQL except DuckDB's strftime and INTERVAL, which ``mart.pg`` translates for PostgreSQL.
 _ACTIVE = ("c.registered_date <= m.month_end AND (c.deregistered_date IS NULL "
            "OR c.deregistered_date > m.month_end)")
-WHOLE_TABLES = ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day", "r_inst_month")
-WHOLE_SQL: list[str] = [
+_CHRONIC_MONTH = [
     # Registrations active on each calendar month's last day.
     f"""
 INSERT INTO r_chronic_month
@@ -335,14 +508,16 @@ INSERT INTO r_chronic_month
 SELECT m.month, c.area_code, NULL, 'any', count(DISTINCT c.patient_id), 0, 0
 FROM calendar_month m JOIN chronic_patient c ON {_ACTIVE}
 GROUP BY m.month, c.area_code""",
-    """
+]
+_CHRONIC_HOSP = """
 INSERT INTO r_chronic_hosp
 SELECT DISTINCT h.month, c.patient_id, c.disease, c.area_code, c.managing_inst_code, c.registered_date,
        c.deregistered_date
-FROM (SELECT patient_id, strftime(discharge_time, '%Y-%m') AS month FROM inpatient_discharge
-      UNION SELECT patient_id, strftime(settle_date, '%Y-%m') FROM outside_settlement WHERE setting = 'inpatient') h
-JOIN chronic_patient c ON c.patient_id = h.patient_id""",
-    """
+FROM (SELECT patient_id, strftime(discharge_time, '%Y-%m') AS month FROM inpatient_discharge WHERE {ip}
+      UNION SELECT patient_id, strftime(settle_date, '%Y-%m') FROM outside_settlement
+            WHERE setting = 'inpatient' AND {os}) h
+JOIN chronic_patient c ON c.patient_id = h.patient_id"""
+_POSTING_MONTH = """
 INSERT INTO r_posting_month
 SELECT m.month, p.to_inst_code, count(DISTINCT p.staff_code)
 FROM calendar_month m
@@ -351,26 +526,59 @@ JOIN institution f ON f.inst_code = p.from_inst_code AND f.level = 'county'
 JOIN institution t ON t.inst_code = p.to_inst_code AND t.level IN ('township', 'village')
 JOIN staff s ON s.staff_code = p.staff_code AND s.title IN ('senior', 'associate', 'intermediate')
 WHERE p.kind = 'long_term'
-GROUP BY m.month, p.to_inst_code""",
-    """
-INSERT INTO r_inst_day
-SELECT CAST(visit_time AS DATE), inst_code, 'outpatient_visit', count(*) FROM outpatient_visit GROUP BY 1, 2
-UNION ALL SELECT CAST(discharge_time AS DATE), inst_code, 'inpatient_discharge', count(*)
-          FROM inpatient_discharge GROUP BY 1, 2
-UNION ALL SELECT CAST(order_time AS DATE), ordering_inst_code, 'lab_order', count(*) FROM lab_order GROUP BY 1, 2""",
-    """
-INSERT INTO r_inst_month
-SELECT strftime(day, '%Y-%m'), inst_code, source, sum(n), count(*) FROM r_inst_day GROUP BY 1, 2, 3
-UNION ALL SELECT month, inst_code, 'resource_month', 1, 1 FROM resource_month""",
-]
+GROUP BY m.month, p.to_inst_code"""
+# r_inst_day's sources: fact table → (time column, institution column).
+_INST_DAY = {"outpatient_visit": ("visit_time", "inst_code"), "inpatient_discharge": ("discharge_time", "inst_code"),
+             "lab_order": ("order_time", "ordering_inst_code")}
 
 
-def _build_whole(con: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild the tables that depend on every month (registrations, postings, completeness)."""
-    for table in WHOLE_TABLES:
-        con.execute(f"DELETE FROM {table}")
-    for stmt in WHOLE_SQL:
-        con.execute(stmt)
+def rebuild_statements(table: str, months: list[str] | None, changed: Iterable[str] | None = None) -> list[str]:
+    """The DELETE and INSERT statements rebuilding one of :data:`WHOLE_TABLES`: entirely when ``months`` is None,
+    else only those months (of the changed sources, for the completeness tables r_inst_day / r_inst_month).
+
+    The registration and posting tables are only ever planned whole (:func:`rebuild_plan`). Statements are
+    DuckDB SQL that ``mart.pg.to_postgres`` turns into PostgreSQL; r_inst_day comes before r_inst_month (which
+    sums it) in :data:`WHOLE_TABLES`.
+    """
+    if table == "r_chronic_month":
+        return ["DELETE FROM r_chronic_month", *_CHRONIC_MONTH]
+    if table == "r_posting_month":
+        return ["DELETE FROM r_posting_month", _POSTING_MONTH]
+    if table == "r_chronic_hosp":
+        if months is None:
+            return ["DELETE FROM r_chronic_hosp", _CHRONIC_HOSP.format(ip="TRUE", os="TRUE")]
+        return [f"DELETE FROM r_chronic_hosp WHERE month IN ({month_list(months)})",
+                _CHRONIC_HOSP.format(ip=month_filter("discharge_time", "datetime", months),
+                                     os=month_filter("settle_date", "date", months))]
+    sources = READS[table].by_month if changed is None else READS[table].by_month & set(changed)
+    if table == "r_inst_day":
+        def insert(src: str, where: str) -> str:
+            col, inst = _INST_DAY[src]
+            return (f"INSERT INTO r_inst_day SELECT CAST({col} AS DATE), {inst}, '{src}', count(*) FROM {src}"
+                    f"{where} GROUP BY 1, 2")
+        if months is None:
+            return ["DELETE FROM r_inst_day", *[insert(src, "") for src in _INST_DAY]]
+        out = []
+        for src in [s for s in _INST_DAY if s in sources]:
+            out.append(f"DELETE FROM r_inst_day WHERE source = '{src}' AND {month_filter('day', 'date', months)}")
+            out.append(insert(src, f" WHERE {month_filter(_INST_DAY[src][0], 'datetime', months)}"))
+        return out
+    if table == "r_inst_month":
+        by_day = "SELECT strftime(day, '%Y-%m'), inst_code, source, sum(n), count(*) FROM r_inst_day"
+        resources = "SELECT month, inst_code, 'resource_month', 1, 1 FROM resource_month"
+        if months is None:
+            return ["DELETE FROM r_inst_month",
+                    f"INSERT INTO r_inst_month {by_day} GROUP BY 1, 2, 3 UNION ALL {resources}"]
+        out = [f"DELETE FROM r_inst_month WHERE source IN ({', '.join(repr(s) for s in sorted(sources))}) "
+               f"AND month IN ({month_list(months)})"]
+        days = [s for s in _INST_DAY if s in sources]
+        if days:
+            out.append(f"INSERT INTO r_inst_month {by_day} WHERE source IN ({', '.join(repr(s) for s in days)}) "
+                       f"AND {month_filter('day', 'date', months)} GROUP BY 1, 2, 3")
+        if "resource_month" in sources:
+            out.append(f"INSERT INTO r_inst_month {resources} WHERE month IN ({month_list(months)})")
+        return out
+    raise KeyError(table)
 
 
 def timed_build(con: duckdb.DuckDBPyConnection, months: list[str] | None = None) -> float:

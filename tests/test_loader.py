@@ -221,6 +221,42 @@ def test_bad_cell_is_rejected_and_named(loaded: Config, tmp_path: Path, table: s
     assert f"data row {row}" in str(issue)
 
 
+def test_numbers_beyond_their_type_say_out_of_range(loaded: Config, tmp_path: Path) -> None:
+    """A well-formed number too large for its column's type names the allowed maximum instead of a format hint."""
+    write_csv(tmp_path / "big", "area", AREA[:1] + [dict(AREA[1], population="99999999999"),
+                                                    dict(AREA[2], population="-99999999999")])
+    write_csv(tmp_path / "big", "outpatient_visit", [visit(40, total_cost="1e15"),
+                                                     visit(41, total_cost="1000000000000.00"),
+                                                     visit(42, total_cost="12.345")])
+    err = reject(loaded, tmp_path / "big")
+    find(err, file="area.csv", row=2, column="population", value="99999999999",
+         reason="超出范围, 最大 2147483647 (out of range: at most 2147483647)")
+    find(err, file="area.csv", row=3, column="population", reason="must not be negative")
+    find(err, file="outpatient_visit.csv", row=1, column="total_cost", value="1e15",
+         reason="out of range: at most 999999999999.99")
+    find(err, file="outpatient_visit.csv", row=2, column="total_cost", reason="out of range: at most 999999999999.99")
+    find(err, file="outpatient_visit.csv", row=3, column="total_cost", reason="at most 2 decimals")
+
+
+def test_every_malformed_csv_line_is_reported(loaded: Config, tmp_path: Path) -> None:
+    """Not only the first bad line: each ragged or badly quoted line, with its text."""
+    path = write_csv(tmp_path / "rag", "department", DEPARTMENT)
+    path.write_text(path.read_text(encoding="utf-8") + "H001-WK,H001\nH001-EK,H001,儿科,pediatrics\n"
+                    "H001-FK,H001,妇科,obstetrics,extra\nH001-ZK,H001,中医科,tcm\nH001-YK,H001,\"眼科,other\n",
+                    encoding="utf-8")
+    err = reject(loaded, tmp_path / "rag")
+    assert [e.row for e in err.errors] == [2, 4, 6] and err.total == 3, err.message()
+    assert err.errors[0].value == "H001-WK,H001" and "列数不足" in err.errors[0].reason
+    assert "列数过多" in err.errors[1].reason and "malformed CSV" in err.errors[2].reason
+
+
+def test_a_failed_check_shows_the_values_it_compared(loaded: Config, tmp_path: Path) -> None:
+    write_csv(tmp_path / "rule", "outpatient_visit", [visit(50, drug_cost="500.00")])
+    err = reject(loaded, tmp_path / "rule")
+    issue = find(err, row=1, reason="drug_cost + material_cost <= total_cost")
+    assert "drug_cost=500.00, material_cost=5.00, total_cost=186.50" in issue.reason, issue.reason
+
+
 def discharge(i: int, **over: str) -> dict[str, str]:
     row = dict(discharge_id=f"IP{i:06d}", admit_time="2025-03-01 10:00:00", discharge_time="2025-03-05 09:30:00",
                inst_code="H001", dept_code="H001-NK", doctor_code="D00012", patient_id=f"P{i:05d}",
@@ -362,7 +398,7 @@ def test_typed_parquet_columns_are_checked_like_text(tmp_path: Path) -> None:
     find(err, file=f, row=2, column="patient_id", reason="required value is empty")
     find(err, file=f, row=3, column="is_insured", value="2", reason="above maximum")
     find(err, file=f, row=4, column="total_cost", value="186.505", reason="at most 2 decimals")
-    find(err, file=f, row=5, column="insurance_paid", reason="at most 2 decimals")
+    find(err, file=f, row=5, column="insurance_paid", reason="out of range: at most 999999999999.99")
     find(err, file=f, row=6, column="visit_id", reason="same as data row 1")
     assert not [i for i in err.errors if i.row == 1], err.message()   # padded codes are trimmed, not faults
     assert err.total == 5, err.message()

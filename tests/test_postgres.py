@@ -316,3 +316,57 @@ def test_demo_and_load_commands_on_a_postgresql_mart(tmp_path: Path, pg_schema_u
     result = CliRunner().invoke(cli, ["load", str(good), "--quiet"])     # the fixture's codes are new here
     assert result.exit_code == 0, result.output
     assert _counts(url)["institution"] == counts["institution"] + 4
+
+
+# ------------------------------------------------------------------------------------------ partial rebuilds
+def _pg_rollups(cur) -> dict[str, list[tuple]]:  # noqa: ANN001
+    """Every rollup table's rows, doubles rounded to 6 places, sorted."""
+    from mart.rollups import ROLLUP_TABLES
+    out = {}
+    for table in ROLLUP_TABLES:
+        cur.execute(f"SELECT * FROM {table} LIMIT 0")
+        cols = [(d.name, d.type_code) for d in cur.description]
+        # type 701 = float8: summation order moves the last bits
+        select = ", ".join(f"round({c}::numeric, 6)" if t == 701 else c for c, t in cols)
+        cur.execute(f"SELECT {select} FROM {table} ORDER BY {', '.join(str(i + 1) for i in range(len(cols)))}")
+        out[table] = cur.fetchall()
+    return out
+
+
+def _assert_pg_rollups_equal_full_rebuild(url: str) -> None:
+    """The server's rollups equal a rebuild of everything, done in a transaction that is then rolled back."""
+    from mart.pg import build_rollups_pg, pg_transaction
+
+    class _Undo(Exception):
+        pass
+    with pytest.raises(_Undo):
+        with pg_transaction(url) as cur:
+            loaded = _pg_rollups(cur)
+            build_rollups_pg(cur, None)
+            full = _pg_rollups(cur)
+            for table in loaded:
+                assert loaded[table] == full[table], table
+            raise _Undo
+
+
+def test_partial_loads_on_the_server_rebuild_what_they_change(tmp_path: Path, pg_schema_url) -> None:  # noqa: ANN001
+    """The PostgreSQL write path follows the DuckDB loader's rules: an admission two months after a discharge
+    flags that earlier month's readmission (the month of the admission minus 31 days is rebuilt), a
+    department-only load rebuilds nothing (a sentinel row survives), and every rollup equals a full rebuild."""
+    from mart.loader import load_directory
+    from tests.test_loader import DEPARTMENT, GOOD, discharge, write_set
+    cfg = _pg_cfg(tmp_path, pg_schema_url())
+    load_directory(cfg, write_set(tmp_path / "base", dict(GOOD, inpatient_discharge=[
+        discharge(1, patient_id="P1", admit_time="2025-03-25 10:00:00", discharge_time="2025-03-31 09:00:00")])))
+    report = load_directory(cfg, write_set(tmp_path / "readmit", dict(inpatient_discharge=[
+        discharge(2, patient_id="P1", admit_time="2025-04-20 10:00:00", discharge_time="2025-05-10 09:00:00")])))
+    assert _rows(cfg.mart_url, "SELECT month, sum(readmit31) FROM r_ip_month GROUP BY 1 ORDER BY 1") == \
+        [("2025-03", 1), ("2025-05", 0)]
+    assert report.months == ["2025-03", "2025-04", "2025-05"]
+    _assert_pg_rollups_equal_full_rebuild(cfg.mart_url)
+    from mart.pg import pg_transaction
+    with pg_transaction(cfg.mart_url) as cur:
+        cur.execute("INSERT INTO r_op_month (month, inst_code, visits) VALUES ('2030-01', 'H001', 7)")
+    report = load_directory(cfg, write_set(tmp_path / "dept", dict(department=[dict(DEPARTMENT[0], name="内科门诊")])))
+    assert report.rollups == {} and report.months == []
+    assert _rows(cfg.mart_url, "SELECT visits FROM r_op_month WHERE month = '2030-01'") == [(7,)]
