@@ -280,7 +280,8 @@ def test_times_with_an_offset_are_stored_as_county_wall_time(tmp_path: Path, fmt
     cfg = make_cfg(tmp_path)
     load(cfg, tmp_path / "base", **{t: r for t, r in GOOD.items() if t != "outpatient_visit"})
     rows = [visit(1, visit_time="2025-03-01 12:15:00+08:00"), visit(2, visit_time="2025-03-31T23:30:00Z"),
-            visit(3, visit_time="2025-03-05 08:00:00")]
+            visit(3, visit_time="2025-03-05 08:00:00"), visit(4, visit_time="2025-03-10 09:00+0800"),
+            visit(5, visit_time="2025-03-10 09:00:00.5-05")]
     files = write_set(tmp_path / "csv", dict(outpatient_visit=rows))
     if fmt == "parquet":
         pq = tmp_path / "pq"
@@ -303,6 +304,7 @@ def test_times_with_an_offset_are_stored_as_county_wall_time(tmp_path: Path, fmt
     finally:
         con.close()
     assert got["OP000001"] == "2025-03-01 12:15" and got["OP000002"] == "2025-04-01 07:30"
+    assert got["OP000004"] == "2025-03-10 09:00" and got["OP000005"] == "2025-03-10 22:00"
     if fmt == "csv":
         assert got["OP000003"] == "2025-03-05 08:00"
     assert_rollups_equal_full_rebuild(cfg, tmp_path)
