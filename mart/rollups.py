@@ -524,7 +524,7 @@ FROM calendar_month m
 JOIN posting p ON p.start_date <= m.month_end AND (p.end_date IS NULL OR p.end_date >= m.month_end)
 JOIN institution f ON f.inst_code = p.from_inst_code AND f.level = 'county'
 JOIN institution t ON t.inst_code = p.to_inst_code AND t.level IN ('township', 'village')
-JOIN staff s ON s.staff_code = p.staff_code AND s.title IN ('senior', 'associate', 'intermediate')
+JOIN staff s ON s.staff_code = p.staff_code AND s.role = 'doctor' AND s.title IN ('senior', 'associate', 'intermediate')
 WHERE p.kind = 'long_term'
 GROUP BY m.month, p.to_inst_code"""
 # r_inst_day's sources: fact table → (time column, institution column).

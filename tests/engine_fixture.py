@@ -35,7 +35,8 @@ def build_fixture_mart(path: Path) -> str:
        "('D4', '丁医生', 'S2', 'S2-GP', 'doctor', 'junior', 1),"
        "('D5', '戊医生', 'V2', 'V2-GP', 'doctor', 'none', 0),"
        "('D6', '己医生', 'H1', 'H1-IM', 'doctor', 'junior', 0),"
-       "('D7', '庚医生', 'H1', 'H1-IM', 'doctor', 'associate', 0)")
+       "('D7', '庚医生', 'H1', 'H1-IM', 'doctor', 'associate', 0),"
+       "('N1', '辛护士', 'H1', 'H1-IM', 'nurse', 'intermediate', 0)")   # posted, but not a 医师
 
     # ---- outpatient: per month, per institution a fixed pattern
     # (inst, dept, doctor, n, cost2025, cost2024, drug, material, insurance, n_abx, n_tcm, residence pattern)
@@ -148,6 +149,7 @@ def build_fixture_mart(path: Path) -> str:
         ("D1", "H1", "S2", "2024-12-01", None, "rounds"),
         ("D6", "H1", "S2", "2024-12-01", None, "long_term"),
         ("D7", "H1", "V2", "2024-01-01", "2025-02-15", "long_term"),
+        ("N1", "H1", "S1", "2024-12-01", None, "long_term"),     # a nurse: not counted by posted_doctors_per_10k
     ])
     build_rollups(con)
     con.close()
