@@ -64,8 +64,17 @@ def secret_key(cfg: Config) -> str:
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     path = cfg.data_dir / "secret_key"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written under a temporary name and linked into place: several workers starting at once on a new
+        # DATA_DIR each try, exactly one link wins, and nobody ever reads a half-written key.
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass                    # another process won: use its key
+        finally:
+            tmp.unlink(missing_ok=True)
     os.chmod(path, 0o600)
     return path.read_text().strip()

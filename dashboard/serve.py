@@ -40,8 +40,11 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: 
     # Create the app-database tables once, before the workers fork: N workers racing through CREATE TABLE on
     # PostgreSQL collide on the catalog; the connections are closed so no worker inherits a socket.
     from dashboard.appdb import dispose_app_engines, init_app_db
-    init_app_db(load_config().app_db_url)
+    from dashboard.config import secret_key
+    cfg = load_config()
+    init_app_db(cfg.app_db_url)
     dispose_app_engines()
+    secret_key(cfg)         # made once here, not raced for by the workers of a new DATA_DIR
     _run_gunicorn(host, port, workers, threads)
 
 

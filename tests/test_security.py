@@ -464,3 +464,25 @@ def test_audit_log_masks_identifiers(app_cfg):  # noqa: ANN001
     row = rows(app_cfg, AuditLog, action="test.mask")[-1]
     assert row.target == "patient 110105********1234" and "138****5678" in row.before
     assert not has_unmasked(row.target + row.before)
+
+
+def test_secret_key_is_generated_once_when_workers_start_together(tmp_path) -> None:  # noqa: ANN001
+    """Several processes (gunicorn workers) starting at once on a new DATA_DIR all get the same key, mode 600."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.path.insert(0, %r)\n"
+            "from dashboard.config import load_config, secret_key\n"
+            "print(secret_key(load_config()))\n" % str(root))
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MART_URL", "APP_DB_URL")}
+    env["DATA_DIR"] = str(tmp_path)
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(6)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _out, err in outs]
+    keys = {out.strip() for out, _err in outs}
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["secret_key"]      # no temporary file left
