@@ -149,12 +149,12 @@ LABEL_FONT = 11                 # px; a CJK character is about as wide
 
 def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, other_pos: dict[str, float]) -> list[str]:
     """Nodes of one side sorted by the weighted mean position of the nodes they link to (fewer crossings)."""
-    def centre(code: str) -> float:
-        mine = links[links[key] == code]
-        w = mine["referrals"].astype(float)
-        pos = mine[other_key].map(other_pos).astype(float)
-        return float((w * pos).sum() / w.sum()) if w.sum() else 0.0
-    return sorted(nodes, key=lambda c: (c in REST_NODES, centre(c), c))     # the summed rest goes last
+    # one grouped pass (a filter per node cost ~2 ms each)
+    w = links["referrals"].astype(float)
+    weighted = (w * links[other_key].map(other_pos).astype(float)).groupby(links[key]).sum()
+    totals = w.groupby(links[key]).sum()
+    centre = {c: float(weighted[c] / totals[c]) if totals.get(c, 0) else 0.0 for c in totals.index}
+    return sorted(nodes, key=lambda c: (c in REST_NODES, centre.get(c, 0.0), c))     # the summed rest goes last
 
 
 def _centres(values: list[float], plot_px: float, ky: float) -> list[float]:
@@ -235,14 +235,16 @@ def flow_figure(search: str | None) -> go.Figure:
     right_px = max(_label_px(n) for n in node_names[len(left):]) + 16
     base_layout(fig, height)
     fig.update_layout(margin=dict(l=left_px, r=right_px, t=SANKEY_TOP, b=SANKEY_BOTTOM))
-    for i, name in enumerate(node_names):
-        on_left = i < len(left)
-        fig.add_annotation(text=name, xref="paper", yref="paper", x=0 if on_left else 1, y=round(1 - ys[i], 4),
-                           xanchor="right" if on_left else "left", yanchor="middle", xshift=-10 if on_left else 10,
-                           showarrow=False, font=dict(size=LABEL_FONT, color="#2c3e50"))
-    fig.add_annotation(text="蓝色：上转　绿色：下转（左：转出机构，右：转入机构）", xref="paper", yref="paper",
-                       x=0, y=1, yshift=24, showarrow=False, font=dict(size=11, color="#6b7785"), xanchor="left",
-                       xshift=-left_px + 10)
+    # all annotations in one assignment: add_annotation re-validates the whole list on every call (quadratic,
+    # 0.3 s for 34 names)
+    notes = [dict(text=name, xref="paper", yref="paper", x=0 if i < len(left) else 1, y=round(1 - ys[i], 4),
+                  xanchor="right" if i < len(left) else "left", yanchor="middle",
+                  xshift=-10 if i < len(left) else 10, showarrow=False, font=dict(size=LABEL_FONT, color="#2c3e50"))
+             for i, name in enumerate(node_names)]
+    notes.append(dict(text="蓝色：上转　绿色：下转（左：转出机构，右：转入机构）", xref="paper", yref="paper",
+                      x=0, y=1, yshift=24, showarrow=False, font=dict(size=11, color="#6b7785"), xanchor="left",
+                      xshift=-left_px + 10))
+    fig.update_layout(annotations=list(fig.layout.annotations) + notes)
     return fig
 
 
