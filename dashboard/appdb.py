@@ -146,20 +146,13 @@ def migration_connection(url: str) -> Iterator[Connection]:
 
 @contextmanager
 def _file_lock(db_file: Path | None) -> Iterator[None]:
-    """Exclusive lock on ``<db_file>.migrate.lock`` (no-op without a file or without fcntl, i.e. on Windows)."""
-    try:
-        import fcntl
-    except ImportError:
-        fcntl = None  # type: ignore[assignment]
-    if db_file is None or fcntl is None:
+    """Exclusive lock on ``<db_file>.migrate.lock`` (no-op without a file)."""
+    if db_file is None:
         yield
         return
-    with open(db_file.with_name(db_file.name + ".migrate.lock"), "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    from dashboard.filelock import file_lock
+    with file_lock(db_file.with_name(db_file.name + ".migrate.lock")):
+        yield
 
 
 def dispose_app_engines() -> None:

@@ -43,14 +43,9 @@ def writer_lock(cfg: Config) -> Iterator[None]:
     if path is None:
         yield
         return
-    import fcntl
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".writer.lock"), "a+b") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    from dashboard.filelock import file_lock
+    with file_lock(path.with_name(path.name + ".writer.lock")):
+        yield
 
 
 def is_reader_conflict(exc: BaseException) -> bool:
