@@ -149,7 +149,7 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
     ``changed`` are None; with ``changed``, the tables a load wrote, only the rollups reading them, for ``months``
     or whole); returns the plan carried out."""
     from mart.rollups import (_SOURCE, COARSE, ROLLUP_KEYS, ROLLUP_TABLES, ROW_SQL, WHOLE_TABLES, _checked,
-                              coarse_group_by, coarse_sql, fact_filter, month_filter, month_list, rebuild_plan,
+                              coarse_rebuild_statements, fact_filter, month_filter, month_list, rebuild_plan,
                               rebuild_statements, span_months, span_sql)
     changed_set = None if changed is None else set(changed)
     cur.execute("SELECT count(*) FROM calendar_month")
@@ -187,18 +187,11 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
         cur.execute(f"INSERT INTO {table} SELECT {keys}, {measures} FROM ({to_postgres(ROW_SQL[table] + where)}) x "
                     f"GROUP BY {keys}")
     # coarse rollups from the fine ones, same months
-    for table, (fine, _keys) in COARSE.items():
-        if table not in plan:
-            continue
-        wanted = plan[table]
+    def fine_columns(fine: str) -> list[str]:
         cur.execute(f"SELECT * FROM {fine} LIMIT 0")
-        insert = coarse_sql(table, [d[0] for d in cur.description])[1]
-        if wanted is None:
-            cur.execute(f"DELETE FROM {table}")
-            cur.execute(insert + coarse_group_by(table))
-            continue
-        cur.execute(f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
-        cur.execute(f"{insert} WHERE x.month IN ({month_list(wanted)}){coarse_group_by(table)}")
+        return [d[0] for d in cur.description]
+    for stmt in coarse_rebuild_statements(plan, fine_columns):
+        cur.execute(stmt)
     for table in WHOLE_TABLES:
         if table in plan:
             for stmt in rebuild_statements(table, plan[table], changed_set):

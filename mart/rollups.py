@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import duckdb
 
@@ -468,20 +468,30 @@ def _fine_insert(con: duckdb.DuckDBPyConnection, table: str, months: list[str] |
             f"SELECT {', '.join(keys)}, {measures} FROM ({row_sql}{where}) x GROUP BY {', '.join(keys)}) g")
 
 
-def _build_coarse(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
-    """Rebuild the coarse rollups of the plan from the fine ones (which the plan rebuilt for the same months)."""
+def coarse_rebuild_statements(plan: Plan, fine_columns: Callable[[str], list[str]]) -> list[str]:
+    """The statements rebuilding the coarse rollups of the plan from the fine ones (which the plan rebuilt for
+    the same months); plain SQL for DuckDB and PostgreSQL alike. ``fine_columns(fine)`` gives a fine table's
+    columns on the caller's connection."""
+    out: list[str] = []
     for table in COARSE:
         if table not in plan:
             continue
         fine = COARSE[table][0]
-        _create, insert = coarse_sql(table, [d[0] for d in con.execute(f"SELECT * FROM {fine} LIMIT 0").description])
+        insert = coarse_sql(table, fine_columns(fine))[1]
         wanted = plan[table]
         if wanted is None:
-            con.execute(f"DELETE FROM {table}")
-            con.execute(insert + coarse_group_by(table))
-            continue
-        con.execute(f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
-        con.execute(f"{insert} WHERE x.month IN ({month_list(wanted)}){coarse_group_by(table)}")
+            out += [f"DELETE FROM {table}", insert + coarse_group_by(table)]
+        else:
+            out += [f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})",
+                    f"{insert} WHERE x.month IN ({month_list(wanted)}){coarse_group_by(table)}"]
+    return out
+
+
+def _build_coarse(con: duckdb.DuckDBPyConnection, plan: Plan) -> None:
+    """Rebuild the coarse rollups of the plan (see :func:`coarse_rebuild_statements`)."""
+    for stmt in coarse_rebuild_statements(
+            plan, lambda fine: [d[0] for d in con.execute(f"SELECT * FROM {fine} LIMIT 0").description]):
+        con.execute(stmt)
 
 
 def _in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
