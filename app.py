@@ -17,7 +17,8 @@ from __future__ import annotations
 import click
 
 from dashboard.serve import serve_command, run_default
-from mart.cli import demo_command, export_command
+from dashboard.bootstrap import demo_command
+from mart.cli import export_command
 from mart.loader_cli import load_command
 from metrics.cli import indicators_command
 from dashboard.accounts.cli import users_group

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         from bench._common import prepare_data_dir
         t0 = time.perf_counter()
         prepare_data_dir(data_dir, args.scale)
-        from queries.connection import dispose_engines
+        from mart.connection import dispose_engines
         dispose_engines()       # the engine step reopens the mart for writing (rollup rebuild timing)
         print(f"demo data ready in {time.perf_counter() - t0:.1f} s")
     outputs: dict[str, str] = {}

@@ -12,7 +12,7 @@ import statistics
 from pathlib import Path
 from typing import Iterable
 
-from dashboard.config import Config
+from core.config import Config
 
 # A scale-1 demo mart another benchmark may already have built on this machine: copied, never written.
 REUSABLE_MARTS = {1.0: Path("/tmp/h4bench")}
@@ -118,7 +118,7 @@ def logged_in_client(data_dir: Path | str, scale: float = 1.0, role: str = "lead
     from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
     from dashboard.app import create_app
     from dashboard.appdb import init_app_db
-    from dashboard.config import load_config
+    from core.config import load_config
     from mart.db import mart_exists
     cfg = load_config()
     if not mart_exists(cfg):

@@ -20,13 +20,12 @@ def main() -> None:
     parser.add_argument("--townships", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    import tests.exchange_fixtures as fx
-    fx.TOWNSHIPS = args.townships
+    from mart import tiny
     from dashboard.exchange.quality import behind_schedule, last_upload, quality_daily
     from dashboard.exchange.seed import seed_demo_history
     from dashboard.exchange.service import job_runs, node_detail, node_states
-    cfg = fx.make_cfg(Path(tempfile.mkdtemp(prefix="bench-exchange-")))
-    fx.build_tiny_mart(cfg)
+    cfg = tiny.make_cfg(Path(tempfile.mkdtemp(prefix="bench-exchange-")))
+    tiny.build_tiny_mart(cfg, townships=args.townships)
     t0 = time.perf_counter()
     counts = seed_demo_history(cfg, days=30)
     rows = [("seed_demo_history 30 days", (time.perf_counter() - t0) * 1000, str(counts))]

@@ -34,8 +34,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--data", help="reuse an existing data dir (app.db with exchange history)")
     args = parser.parse_args()
-    import tests.exchange_fixtures as fx
-    fx.TOWNSHIPS = args.townships
+    from mart import tiny
     from dashboard.app import create_app
     from dashboard.callbacks import exchange as ex
     from dashboard.callbacks import quality as q
@@ -43,10 +42,10 @@ def main() -> None:
     from dashboard.exchange.seed import seed_demo_history
     from dashboard.exchange.service import job_runs, now_local
     if args.data:
-        cfg = fx.make_cfg(Path(args.data))
+        cfg = tiny.make_cfg(Path(args.data))
     else:
-        cfg = fx.make_cfg(Path(tempfile.mkdtemp(prefix="bench-expages-")))
-        fx.build_tiny_mart(cfg)
+        cfg = tiny.make_cfg(Path(tempfile.mkdtemp(prefix="bench-expages-")))
+        tiny.build_tiny_mart(cfg, townships=args.townships)
         seed_demo_history(cfg, days=30)
     app = create_app(cfg)
     failed = job_runs(cfg, status="failed", page_size=1)[0]["run_id"].iloc[0]

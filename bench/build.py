@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dashboard.config import Config  # noqa: E402
+from core.config import Config  # noqa: E402
 from mart import demo  # noqa: E402
 
 

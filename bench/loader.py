@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from dashboard.config import Config
+from core.config import Config
 from mart.loader import load_directory
 from mart.schema import TABLES
 

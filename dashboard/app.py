@@ -6,7 +6,7 @@ from pathlib import Path
 import dash
 from flask import Flask, abort, send_file
 
-from dashboard.config import Config, load_config, secret_key
+from core.config import Config, load_config, secret_key
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +25,10 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
 
     from dashboard.appdb import init_app_db
     init_app_db(cfg.app_db_url)
+    from dashboard.accounts.access import current_role, current_user_info
+    from dashboard.accounts.web import csrf_token
+    from layouts import request_context
+    request_context.install(user_info=current_user_info, role=current_role, csrf_token=csrf_token)
     from metrics.cache import init_app_cache
     init_app_cache(server, cfg.cache_url)   # engine results, keyed by the mart's data_version
 

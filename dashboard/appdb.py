@@ -150,7 +150,7 @@ def _file_lock(db_file: Path | None) -> Iterator[None]:
     if db_file is None:
         yield
         return
-    from dashboard.filelock import file_lock
+    from core.filelock import file_lock
     with file_lock(db_file.with_name(db_file.name + ".migrate.lock")):
         yield
 

@@ -6,7 +6,7 @@ import time
 
 import click
 
-from dashboard.config import Config
+from core.config import Config
 
 
 def build_demo_everything(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
@@ -27,3 +27,32 @@ def build_demo_everything(cfg: Config, scale: float = 1.0, seed: int = 42, years
         if accounts:
             click.echo(f"演示账号已写入 {accounts}")
     return counts
+
+
+@click.command("demo")
+@click.option("--scale", default=1.0, show_default=True, type=click.FloatRange(min=0.0001, max=1000),
+              help="residents and volumes × scale (1 = 300,000 residents)")
+@click.option("--seed", default=42, show_default=True, type=int, help="same seed → same data")
+@click.option("--years", default=3, show_default=True, type=click.IntRange(0, 30),
+              help="full calendar years before the current one")
+@click.option("--quiet", is_flag=True, help="no progress bar")
+def demo_command(scale: float, seed: int, years: int, quiet: bool) -> None:
+    """Build the demo county into the mart (replaces the mart atomically)."""
+    from core.config import load_config
+
+    cfg = load_config()
+    from mart.pg import is_postgres
+    if cfg.mart_path is None and not is_postgres(cfg.mart_url):
+        raise click.ClickException("演示数据只能写入 DuckDB 或 PostgreSQL 数据集市 "
+                                   "(MART_URL 须为 duckdb:///路径 或 postgresql://…)")
+    t0 = time.perf_counter()
+    try:
+        counts = build_demo_everything(cfg, scale=scale, seed=seed, years=years, quiet=quiet)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(f"演示数据生成失败: {exc}") from exc
+    width = max(len(name) for name in counts)
+    click.echo(f"{'table':<{width}}  {'rows':>12}")
+    for name, rows in counts.items():
+        click.echo(f"{name:<{width}}  {rows:>12,}")
+    click.echo(f"{'total':<{width}}  {sum(counts.values()):>12,}")
+    click.echo(f"elapsed {time.perf_counter() - t0:.1f} s  ({cfg.mart_path})")

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from dashboard.config import load_config
+from core.config import load_config
 
 
 def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
@@ -40,7 +40,7 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: 
     # Create the app-database tables once, before the workers fork: N workers racing through CREATE TABLE on
     # PostgreSQL collide on the catalog; the connections are closed so no worker inherits a socket.
     from dashboard.appdb import dispose_app_engines, init_app_db
-    from dashboard.config import secret_key
+    from core.config import secret_key
     cfg = load_config()
     init_app_db(cfg.app_db_url)
     dispose_app_engines()
@@ -70,7 +70,7 @@ def run_default() -> None:
         build_demo_everything(cfg)
     simulator = _start_demo_simulator(cfg, port)
     # Workers fork from this process: they must not inherit its open mart connections.
-    from queries.connection import dispose_engines
+    from mart.connection import dispose_engines
     dispose_engines()
     try:
         serve(port=port)

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping
 from urllib.parse import parse_qsl, quote, urlencode
 
+from core.labels import GRAIN_ZH as GRAIN_ZH, GRAINS as GRAINS  # re-exported for the callbacks
+
 log = logging.getLogger(__name__)
 
-GRAINS: tuple[str, ...] = ("year", "quarter", "month")
-GRAIN_ZH: dict[str, str] = {"year": "年", "quarter": "季", "month": "月"}
 DEFAULT_GRAIN = "month"
 RESERVED_KEYS = frozenset({"grain", "period", "org"})
 

@@ -18,7 +18,7 @@ def geo_group() -> None:
 @click.option("--crs", default=None, help="Source CRS when the file does not declare one, e.g. EPSG:4549.")
 def import_command(file: Path, key: str, name_field: str | None, crs: str | None) -> None:
     """Replace the demo geometry with a county's real township boundaries from FILE (GeoJSON, Shapefile …)."""
-    from dashboard.config import load_config
+    from core.config import load_config
     from geo.importer import GeoImportError, import_townships
     from queries.maps import township_areas
 
@@ -46,7 +46,7 @@ def import_command(file: Path, key: str, name_field: str | None, crs: str | None
 @geo_group.command("info")
 def info_command() -> None:
     """Print the current geometry: townships, display size and simplification tolerance."""
-    from dashboard.config import load_config
+    from core.config import load_config
     from geo.store import GeometryMissing, display_geometry
 
     cfg = load_config()

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from dash import dcc, html
 
-from dashboard.formatting import MISSING, fmt_pct_change, fmt_value
+from layouts.formatting import MISSING, fmt_pct_change, fmt_value
 from layouts import _ids as ids
 
 # ---------------------------------------------------------------------------------------------- look

@@ -84,7 +84,7 @@ def formula_text(entry: Any) -> str:
 
 def definition_panel(entry: Any) -> html.Div:
     """Formula with numerator and denominator names, unit, target, direction, basis and source."""
-    from dashboard.formatting import display_target
+    from layouts.formatting import display_target
     unit = _attr(entry, "unit") or ""
     available = _attr(entry, "available", True) is not False
     has_denominator = bool(_attr(entry, "denominator") or _attr(entry, "denominator_zh"))

@@ -13,7 +13,8 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from dashboard.urlstate import GRAIN_ZH, GRAINS
+from core.labels import GRAIN_ZH, GRAINS
+from layouts import request_context
 from layouts import _ids as ids
 from layouts._components import DROPDOWN_LABELS_ZH
 
@@ -75,18 +76,13 @@ NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专
 
 def user_info() -> dict | None:
     """The logged-in user (display name, role) or None; never raises (the layout is also built at startup)."""
-    try:
-        from dashboard.accounts.access import current_user_info
-        return current_user_info()
-    except Exception as exc:  # noqa: BLE001 — outside a request there is no user
-        log.debug("no user info: %s", exc)
-        return None
+    return request_context.user_info()
 
 
 def visible_nav(role: str | None) -> list[NavItem]:
-    """Navigation entries the role may open (``dashboard.accounts.roles``); all when that module is absent."""
+    """Navigation entries the role may open (``core.roles``); all when that module is absent."""
     try:
-        from dashboard.accounts import roles
+        from core import roles
     except ImportError:
         return list(NAV_ITEMS)
     may_open = getattr(roles, "may_open", None)
@@ -178,12 +174,7 @@ def _user_box(info: dict | None) -> html.Div:
 def _logout_form() -> html.Form:
     """退出: a POST with the session's CSRF token (a GET /logout only asks for confirmation, so a foreign page
     cannot log the user out with a link or an image)."""
-    try:
-        from dashboard.accounts.web import csrf_token
-        token = csrf_token()
-    except Exception as exc:  # noqa: BLE001 — outside a request (layout validation) there is no session
-        log.debug("no csrf token: %s", exc)
-        token = ""
+    token = request_context.csrf_token()
     return html.Form([
         dcc.Input(type="hidden", name="csrf_token", value=token, id="logout-csrf"),
         html.Button("退出", type="submit", className="logout-link", id="logout-button"),

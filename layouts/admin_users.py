@@ -9,7 +9,7 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from dashboard.accounts.roles import ROLE_ZH
+from core.roles import ROLE_ZH
 from layouts._components import column_def, data_table, page_header, section
 
 dash.register_page(__name__, path="/admin/users", title="系统管理 · 医共体运营监测平台", name="系统管理",

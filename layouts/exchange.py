@@ -10,7 +10,8 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from dashboard.exchange.models import JOB_NAMES_ZH
+from core.labels import JOB_NAMES_ZH
+from layouts import request_context
 from layouts import _exchange_parts as P
 from layouts._components import DROPDOWN_LABELS_ZH, column_def, data_table, echarts, page_header, section
 
@@ -41,11 +42,7 @@ RUN_COLUMNS = [
 
 
 def _role() -> str | None:
-    try:
-        from dashboard.accounts.access import current_role
-        return current_role()
-    except Exception:  # noqa: BLE001 — outside a request (page registry scan): nobody
-        return None
+    return request_context.current_role()
 
 
 def _settings_form(editable: bool) -> Any:

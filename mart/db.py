@@ -9,7 +9,7 @@ from typing import Iterator
 
 import duckdb
 
-from dashboard.config import Config, duckdb_path
+from core.config import Config, duckdb_path
 from mart.schema import all_ddl
 
 
@@ -43,7 +43,7 @@ def writer_lock(cfg: Config) -> Iterator[None]:
     if path is None:
         yield
         return
-    from dashboard.filelock import file_lock
+    from core.filelock import file_lock
     with file_lock(path.with_name(path.name + ".writer.lock")):
         yield
 
@@ -61,7 +61,7 @@ def shadow_copy(cfg: Config) -> Iterator[Config]:
     """Copy-on-write for a mart the dashboard is reading: yield a Config of a private copy of the mart file; when
     the block ends normally the copy (checkpointed by its writer) atomically replaces the mart, else it is
     deleted and the mart is untouched. Readers keep their snapshot until they notice the new file
-    (``queries.connection.mart_engine`` compares the file's identity on every use) and reopen it."""
+    (``mart.connection.mart_engine`` compares the file's identity on every use) and reopen it."""
     import dataclasses
     import os
     import shutil
@@ -150,7 +150,7 @@ def mart_exists(cfg: Config) -> bool:
         return False
     # DuckDB refuses a second connection to one file with another configuration in the same process, so
     # ask through the process's read-only engine (the one the web app and account services use).
-    from queries.connection import read_df
+    from mart.connection import read_df
     try:
         return int(read_df(cfg.mart_url, "SELECT count(*) AS n FROM institution")["n"].iloc[0]) > 0
     except Exception:  # noqa: BLE001  (a missing table, a locked or foreign file: not a built mart)

@@ -25,7 +25,7 @@ import pandas as pd
 from shapely.geometry import Point
 from tqdm import tqdm
 
-from dashboard.config import Config
+from core.config import Config
 from mart.db import bump_data_version, ensure_schema, fill_calendar, month_range, set_meta, writer_lock
 from mart.schema import LOAD_ORDER
 
@@ -275,7 +275,7 @@ def _staff_primary_by_volume(insts: list[Inst], seed: int) -> None:
 
 def _place_institutions(insts: list[Inst], shapes: dict, seed: int) -> None:
     """Random points inside each institution's township; county-level ones close to the 城关 centre."""
-    from geo.demo_geometry import random_points_in
+    from mart.demo_geometry import random_points_in
     rng = _rng(seed, 13)
     city = insts[0].area_code
     centre = shapes[city].representative_point()
@@ -440,7 +440,7 @@ def build_demo(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
             p.unlink(missing_ok=True)
         raise
     try:        # this process may hold read-only engines on the replaced file
-        from queries.connection import dispose_engines
+        from mart.connection import dispose_engines
         dispose_engines()
     except ImportError:  # pragma: no cover
         pass
@@ -460,7 +460,7 @@ class _Timer:
 
 def _build_into(con: duckdb.DuckDBPyConnection, cfg: Config, scale: float, seed: int,
                 first: dt.date, until: dt.date, quiet: bool) -> dict[str, int]:
-    from geo.demo_geometry import build_demo_geometry, demo_township_shapes
+    from mart.demo_geometry import build_demo_geometry, demo_township_shapes
     from mart.rollups import build_rollups
 
     timer = _Timer(con)

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dashboard.config import Config
+from core.config import Config
 from mart.schema import LOAD_ORDER, TABLES
-from queries.connection import duckdb_read_cursor
+from mart.connection import duckdb_read_cursor
 
 FORMATS = ("parquet", "csv")
 

@@ -34,7 +34,7 @@ from typing import Callable
 
 import duckdb
 
-from dashboard.config import Config
+from core.config import Config
 from mart import rollups
 from mart.db import bump_data_version, fill_calendar, writer
 from mart.schema import LOAD_ORDER, SQL_TYPES, TABLES, Column, Table

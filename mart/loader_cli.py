@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from dashboard.config import load_config
+from core.config import load_config
 
 
 @click.command("load")

@@ -30,7 +30,7 @@ from typing import Callable, Iterable, Iterator
 
 import duckdb
 
-from dashboard.config import Config
+from core.config import Config
 from mart.db import month_range
 from mart.schema import LOAD_ORDER, TABLES, all_ddl
 

@@ -11,7 +11,7 @@ serve, missing labels or bad targets raise :class:`CatalogueError` with the indi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 LEVELS = ("county", "township", "institution", "department", "doctor")
 GRAINS = ("year", "quarter", "month")
@@ -22,67 +22,11 @@ TOPICS: dict[str, str] = {
 LEVEL_ZH = {"county": "全县", "township": "乡镇", "institution": "机构", "department": "科室", "doctor": "医生"}
 BASIS_ZH = {"provider": "机构口径 (按就诊机构)", "residence": "居民口径 (按居住乡镇)", "county": "全县口径"}
 
-# What each rollup table can be grouped by: institution columns (provider basis), department/doctor columns,
-# and the residence-area column. ``population`` is the area table.
-TABLE_ORG: dict[str, dict] = {
-    "r_op_month": {"inst": ("inst_code",), "dept": "dept_code", "doctor": "doctor_code", "res": "res_area"},
-    "r_ip_month": {"inst": ("inst_code",), "dept": "dept_code", "doctor": "doctor_code", "res": "res_area"},
-    "r_lab_month": {"inst": ("ordering_inst_code", "performing_inst_code")},
-    "r_ref_month": {"inst": ("from_inst_code", "to_inst_code")},
-    "r_os_month": {"res": "res_area"},
-    "r_res_month": {"inst": ("inst_code",)},
-    "r_chronic_month": {"inst": ("managing_inst_code",), "res": "area_code"},
-    "r_chronic_hosp": {"res": "area_code"},
-    "r_posting_month": {"inst": ("to_inst_code",)},
-    "population": {"res": "area_code"},
-}
-# Source fact table of each rollup, for the completeness flag (None: not tied to monthly uploads of institutions).
-TABLE_SOURCE = {
-    "r_op_month": "outpatient_visit", "r_ip_month": "inpatient_discharge", "r_lab_month": "lab_order",
-    "r_res_month": "resource_month", "r_ref_month": None, "r_os_month": None, "r_chronic_month": None,
-    "r_chronic_hosp": None, "r_posting_month": None, "population": None,
-}
-# Named filters and the tables they apply to (their SQL is in queries.measures.FILTER_SQL).
-FILTERS: dict[str, tuple[str, ...]] = {
-    "resident": ("r_op_month", "r_ip_month"),
-    "insured_resident": ("r_ip_month",),
-    "primary": ("r_op_month", "r_ip_month", "r_res_month", "r_lab_month"),
-    "county_inst": ("r_ip_month", "r_ref_month"),
-    "lead": ("r_res_month",),
-    "village": ("r_res_month",),
-    "up": ("r_ref_month",), "down": ("r_ref_month",),
-    "to_in_county": ("r_ref_month",), "ref_accepted": ("r_ref_month",), "ref_decided": ("r_ref_month",),
-    "regional": ("r_lab_month",),
-    "os_inpatient": ("r_os_month",), "os_outpatient": ("r_os_month",),
-    "htn": ("r_chronic_month",), "dm": ("r_chronic_month",), "any_disease": ("r_chronic_month",),
-}
+from queries.measure_spec import FILTERS as FILTERS, TABLE_ORG as TABLE_ORG, TABLE_SOURCE as TABLE_SOURCE, Measure  # noqa: E402,E501
 
 
 class CatalogueError(ValueError):
     """The catalogue itself is inconsistent (raised at import)."""
-
-
-@dataclass(frozen=True)
-class Measure:
-    """One named, reusable aggregate.
-
-    kind: ``flow`` (sum over the period's months), ``last`` (stock: the period's last month), ``avg`` (stock:
-    monthly average), ``population`` (resident population of the area), ``distinct`` (distinct registered
-    chronic patients hospitalised in the period), ``sum`` (signed sum of ``parts``), ``ratio`` (parts[0]/parts[1]).
-    """
-    id: str
-    zh: str
-    table: str | None = None
-    column: str | None = None
-    filters: tuple[str, ...] = ()
-    kind: str = "flow"
-    inst_col: str | None = None       # institution column used for provider grouping and filters
-    is_count: bool = False            # a count of cases (small-sample rule applies as a denominator)
-    parts: tuple[tuple[str, int], ...] = ()
-
-    @property
-    def derived(self) -> bool:
-        return self.kind in ("sum", "ratio")
 
 
 @dataclass(frozen=True)

@@ -113,7 +113,7 @@ def periods(grain: str, start: str, end: str) -> list[Period]:
 def _config_url(mart_url: str | None) -> str:
     if mart_url:
         return mart_url
-    from dashboard.config import load_config
+    from core.config import load_config
     return load_config().mart_url
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from queries.connection import read_df
+from mart.connection import read_df
 
 
 def institutions_for_accounts(mart_url: str) -> pd.DataFrame:

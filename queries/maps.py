@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from queries.connection import read_df
+from mart.connection import read_df
 
 
 def township_areas(mart_url: str) -> pd.DataFrame:

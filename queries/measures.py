@@ -15,8 +15,8 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from mart.rollups import COARSE, ROW_SQL
-from metrics.catalogue import FILTERS, TABLE_ORG, Measure
-from queries.connection import mart_engine
+from queries.measure_spec import FILTERS, TABLE_ORG, Measure
+from mart.connection import mart_engine
 
 # SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
 FILTER_SQL: dict[str, str] = {
@@ -160,7 +160,7 @@ def _run(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable
 
 
 def read_df(mart_url: str, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """:func:`queries.connection.read_df` (same frames) on the connection of an open :func:`session`."""
+    """:func:`mart.connection.read_df` (same frames) on the connection of an open :func:`session`."""
     return _run(mart_url, sql, params or {})
 
 

@@ -60,7 +60,7 @@ def all_doctors(mart_url: str) -> pd.DataFrame:
 def _default_url(mart_url: str | None) -> str:
     if mart_url:
         return mart_url
-    from dashboard.config import load_config
+    from core.config import load_config
     return load_config().mart_url
 
 

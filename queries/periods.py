@@ -8,7 +8,7 @@ import time
 
 import pandas as pd
 
-from queries.connection import read_df
+from mart.connection import read_df
 
 
 def data_range(mart_url: str) -> tuple[str | None, str | None]:
@@ -26,7 +26,7 @@ _memo_lock = threading.Lock()
 
 
 def _mart_stamp(mart_url: str) -> int:
-    from dashboard.config import duckdb_path
+    from core.config import duckdb_path
     path = duckdb_path(mart_url)
     try:
         return os.stat(path).st_mtime_ns if path is not None else 0

@@ -12,7 +12,7 @@ from typing import Sequence
 import pandas as pd
 from sqlalchemy import bindparam, text
 
-from queries.connection import mart_engine
+from mart.connection import mart_engine
 
 DateLike = dt.date | dt.datetime | str
 

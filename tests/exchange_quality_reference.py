@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from dashboard.appdb import session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.exchange.models import JOB_NAMES_ZH, JobRun, NodePresenceHour, ExchangeNode
 from dashboard.exchange.quality import FIGURE_PARTS, _jobs
 from dashboard.exchange.service import _frame, now_local

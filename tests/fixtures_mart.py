@@ -12,7 +12,7 @@ from typing import Iterator
 import duckdb
 import pytest
 
-from dashboard.config import Config
+from core.config import Config
 
 DEMO_UNTIL = dt.date(2026, 11, 24)
 DEMO_SCALE = 0.01
@@ -46,10 +46,10 @@ def demo_cfg(tmp_path_factory: pytest.TempPathFactory) -> Config:
 def demo_con(demo_cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
     """Read-only DuckDB connection to the tiny demo mart, returned to the pool after the test.
 
-    It comes from the web process' own read-only engine (``queries.connection.mart_engine``): DuckDB refuses a
+    It comes from the web process' own read-only engine (``mart.connection.mart_engine``): DuckDB refuses a
     second connection to the same file with a different configuration in one process.
     """
-    from queries.connection import duckdb_read_cursor
+    from mart.connection import duckdb_read_cursor
 
     with duckdb_read_cursor(demo_cfg.mart_url) as con:
         yield con

@@ -4,6 +4,7 @@ from __future__ import annotations
 # ====================================================================================================
 # Accounts block (owned by the accounts work): app_cfg, flask_app, client_as(role)
 # ====================================================================================================
+from tests.http_text import body_text
 import re as _re
 from pathlib import Path as _Path
 
@@ -23,7 +24,7 @@ def app_cfg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     """Config with its own DATA_DIR and app DB (demo accounts created), reading the tiny demo mart if available."""
     from dashboard.accounts.service import ensure_demo_accounts
     from dashboard.appdb import init_app_db
-    from dashboard.config import Config
+    from core.config import Config
 
     data_dir = tmp_path_factory.mktemp("webdata")
     demo = _tiny_mart_cfg(request)
@@ -54,7 +55,7 @@ def login_client(app, username: str, password: str, next_path: str = ""):  # noq
     """A Flask test client logged in through the real /login form; returns (client, response)."""
     client = app.server.test_client()
     page = client.get("/login")
-    token = _re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    token = _re.search(r'name="csrf_token" value="([^"]+)"', body_text(page)).group(1)
     resp = client.post("/login", data={"username": username, "password": password, "csrf_token": token,
                                        "next": next_path})
     return client, resp
@@ -91,11 +92,10 @@ _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
 def _require_chromium() -> None:
-    """Skip browser tests without Chromium locally; fail in CI (env CI set), where it must be present."""
+    """Browser tests need Debian's Chromium: without it they fail (a missing fixture is not a pass)."""
     if not _Path(CHROMIUM).exists():
-        if _os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing in CI")
-        pytest.skip(f"{CHROMIUM} is missing: browser tests need Chromium")
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium chromium-driver fonts-noto-cjk "
+                    "(or run only the other tests with -m 'not browser')")
 
 
 def read_accounts_file(path: _Path) -> dict[str, tuple[str, str]]:

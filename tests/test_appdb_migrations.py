@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import dashboard.models  # noqa: F401  (every model on Base.metadata)
 from dashboard.appdb import Base, app_engine, dispose_app_engines, init_app_db, session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.migrations import BASELINE, BASELINE_TABLES, HEAD, alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]

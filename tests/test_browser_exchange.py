@@ -28,7 +28,7 @@ def ex_server(tmp_path_factory):  # noqa: ANN001, ANN201
     from dashboard.accounts.service import ensure_demo_accounts
     from dashboard.app import create_app
     from dashboard.appdb import init_app_db
-    from dashboard.config import Config
+    from core.config import Config
     from dashboard.exchange.seed import seed_demo_history
     from mart.demo import build_demo
 

@@ -13,6 +13,8 @@ import pytest
 
 from layouts import _pageparts as L
 
+pytestmark = pytest.mark.browser
+
 IND = "op_antibiotic_rate"
 IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
 
@@ -30,8 +32,7 @@ def _settle(page) -> None:  # noqa: ANN001
 def quarter(app_cfg) -> str:  # noqa: ANN001
     from dashboard.urlstate import month_to_period
     from queries.periods import last_complete_month
-    if app_cfg.mart_path is None or not app_cfg.mart_path.exists():
-        pytest.skip("no tiny demo mart")
+    assert app_cfg.mart_path is not None and app_cfg.mart_path.exists(), "the tiny demo mart was not built"
     return month_to_period(last_complete_month(app_cfg.mart_url), "quarter")
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlparse
 
+import pytest
+
 from layouts import _ids as ids
 from tests.shell_bridge_page import SHELL_PATH
+
+pytestmark = pytest.mark.browser
 
 PERIOD_SEL = f"#{ids.PERIOD}"
 
@@ -123,9 +127,7 @@ def test_echarts_bridge_renders_canvas_and_click_reaches_store(page_as):
 
 
 def test_org_picker_cascades_and_back_undoes_the_drill(page_as, app_cfg):
-    import pytest
-    if app_cfg.mart_path is None or not app_cfg.mart_path.exists():
-        pytest.skip("no tiny demo mart: the demo_cfg fixture of tests/fixtures_mart.py is not available yet")
+    assert app_cfg.mart_path is not None and app_cfg.mart_path.exists(), "the tiny demo mart was not built"
     from queries.org import org_tree, townships
     towns = townships(app_cfg.mart_url)
     insts = org_tree(app_cfg.mart_url)

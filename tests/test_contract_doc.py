@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.config import Config
+from core.config import Config
 from mart.contract_doc import DOC_PATH, main, render
 from mart.loader import LoadError, load_directory
 from mart.schema import TABLES

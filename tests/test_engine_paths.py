@@ -75,7 +75,7 @@ class CountingCache(SimpleCache):
 
 def test_cached_equals_computed_and_a_load_invalidates(fx_url):
     from mart.db import bump_data_version, connect_writer
-    from queries.connection import dispose_engines
+    from mart.connection import dispose_engines
 
     ids = computable_ids("institution")
     plain = compute(ids, "institution", "quarter", "2025-01", "2025-03", mart_url=fx_url)

@@ -1,6 +1,7 @@
 """The exchange-node REST API on the real Flask app with a real SQLite app DB."""
 from __future__ import annotations
 
+from tests.http_text import body_text
 import datetime as dt
 import json
 
@@ -88,7 +89,7 @@ def test_bad_fields_are_400_naming_the_field(client, ex_cfg, path, body, field):
     if "ack" in path:
         _failed_run_with_command(client, ex_cfg, h)
     r = client.post(path, json=body, headers=h)
-    assert r.status_code == 400, r.get_data(as_text=True)
+    assert r.status_code == 400, body_text(r)
     fields = [e["field"] for e in r.get_json()["errors"]]
     assert any(f == field or f.endswith("." + field) for f in fields), fields
     assert all(e["message"] for e in r.get_json()["errors"])

@@ -5,6 +5,7 @@ SQLite app DB and a real node token; the curl text in the document is parsed bac
 """
 from __future__ import annotations
 
+from tests.http_text import body_text
 import datetime as dt
 import json
 import os
@@ -130,7 +131,7 @@ def test_walkthrough_replays_as_documented(client, ex_cfg, beijing_time):  # noq
             request_rerun(ex_cfg, ex.operator_rerun, "operator")
         r = _send(client, ex, token)
         where = f"step {number} ({ex.title})"
-        assert r.status_code == ex.status, f"{where}: {r.status_code} {r.get_data(as_text=True)}"
+        assert r.status_code == ex.status, f"{where}: {r.status_code} {body_text(r)}"
         if ex.response is None:
             assert r.data == b"", where
             continue

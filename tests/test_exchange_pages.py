@@ -6,6 +6,7 @@ save node settings (one audit row per change), the operator cannot; every view a
 """
 from __future__ import annotations
 
+from tests.http_text import body_text
 import json
 import threading
 from pathlib import Path
@@ -26,7 +27,7 @@ def env(tmp_path_factory):  # noqa: ANN001, ANN201
     from dashboard.app import create_app
     from dashboard.appdb import init_app_db
     from dashboard.exchange.seed import seed_demo_history
-    from queries.connection import dispose_engines
+    from mart.connection import dispose_engines
     cfg = make_cfg(Path(tmp_path_factory.mktemp("expages")))
     build_tiny_mart(cfg)
     dispose_engines()
@@ -114,11 +115,11 @@ def test_operator_rerun_creates_one_command_and_one_audit_row(env) -> None:  # n
     cfg, app, clients = env
     run_id = _failed_run(cfg)
     first = _rerun(env, "operator", run_id)
-    assert first.status_code == 200, first.get_data(as_text=True)
-    assert "发送重跑命令" in first.get_data(as_text=True)
+    assert first.status_code == 200, body_text(first)
+    assert "发送重跑命令" in body_text(first)
     second = _rerun(env, "operator", run_id)
     assert second.status_code == 200
-    assert "未重复创建" in second.get_data(as_text=True)
+    assert "未重复创建" in body_text(second)
     assert len(_commands(cfg, run_id)) == 1
     assert _audits(cfg, "job.rerun", run_id) == 1
 
@@ -159,7 +160,7 @@ def test_rerun_of_a_successful_run_is_refused_with_a_message(env) -> None:  # no
     from dashboard.exchange.service import job_runs
     run_id = job_runs(cfg, status="success", page_size=1)[0]["run_id"].iloc[0]
     resp = _rerun(env, "operator", run_id)
-    assert resp.status_code == 200 and "只能重跑失败的任务" in resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "只能重跑失败的任务" in body_text(resp)
     assert _commands(cfg, run_id) == [] and _audits(cfg, "job.rerun", run_id) == 0
 
 
@@ -182,12 +183,12 @@ def test_admin_saves_settings_with_one_audit_row_operator_cannot(env) -> None:  
     assert _save(env, "operator", code, 119.7, 29.2).status_code == 403
     assert _node(cfg, code)["lon"] == before["lon"] and _audits(cfg, "node.settings", code) == 0
     resp = _save(env, "admin", code, 119.7, 29.2, 12, "示范市", "城关镇卫生路 1 号")
-    assert resp.status_code == 200 and "已保存" in resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "已保存" in body_text(resp)
     after = _node(cfg, code)
     assert (after["lon"], after["lat"], after["zoom"], after["city"]) == (119.7, 29.2, 12, "示范市")
     assert _audits(cfg, "node.settings", code) == 1
     # the same values again change nothing and write no audit row
-    assert "没有修改" in _save(env, "admin", code, 119.7, 29.2, 12, "示范市", "城关镇卫生路 1 号").get_data(as_text=True)
+    assert "没有修改" in body_text(_save(env, "admin", code, 119.7, 29.2, 12, "示范市", "城关镇卫生路 1 号"))
     assert _audits(cfg, "node.settings", code) == 1
 
 
@@ -196,7 +197,7 @@ def test_invalid_settings_store_nothing(env) -> None:  # noqa: ANN001
     code = "EX-T003"
     before = _node(cfg, code)
     resp = _save(env, "admin", code, 500, 29.2)
-    assert resp.status_code == 200 and "未保存" in resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "未保存" in body_text(resp)
     assert _node(cfg, code)["lon"] == before["lon"] and _audits(cfg, "node.settings", code) == 0
 
 
@@ -204,7 +205,7 @@ def _log_view(env, role: str, run_id: str) -> tuple[int, str]:  # noqa: ANN001
     cfg, app, clients = env
     resp = call(app, clients[role], "callbacks.exchange", "ex-log-head.children",
                 {"ex-run.data": run_id, "ex-interval.n_intervals": 0, "ex-tick.data": 0})
-    return resp.status_code, resp.get_data(as_text=True)
+    return resp.status_code, body_text(resp)
 
 
 def test_log_view_has_rerun_button_only_for_operators(env) -> None:  # noqa: ANN001
@@ -242,14 +243,14 @@ def test_quality_views_by_role_and_scope(env) -> None:  # noqa: ANN001
         resp = call(app, clients[role], "callbacks.quality", "q-inst.children",
                     {"q-ready.data": True, "q-days.value": 7})
         assert resp.status_code == 200, role
-        text = resp.get_data(as_text=True)
+        text = body_text(resp)
         assert "T001" in text and "H001" in text
     for role in ("admin", "auditor"):
         assert call(app, clients[role], "callbacks.quality", "q-inst.children",
                     {"q-ready.data": True, "q-days.value": 7}).status_code == 403
     kpis = call(app, clients["leader"], "callbacks.quality", "q-kpis.children",
                 {"q-ready.data": True, "q-days.value": 7})
-    assert kpis.status_code == 200 and "数据上传及时率" in kpis.get_data(as_text=True)
+    assert kpis.status_code == 200 and "数据上传及时率" in body_text(kpis)
 
 
 def _inst_rows(env, role: str) -> list[dict]:  # noqa: ANN001
@@ -293,32 +294,32 @@ def test_settings_messages_are_chinese_and_out_of_range_zoom_is_refused(env) -> 
              ((119.7, 29.2, 2.5), "缩放级别：须为整数"),
              ((None, 29.2, 12), "经度：必填")]
     for (lon, lat, zoom), message in cases:
-        text = _save(env, "admin", code, lon, lat, zoom, "示范市", "卫生路 2 号").get_data(as_text=True)
+        text = body_text(_save(env, "admin", code, lon, lat, zoom, "示范市", "卫生路 2 号"))
         assert "未保存" in text and message in text, (lon, lat, zoom, text)
         assert "Input should" not in text and "Field required" not in text
     after = _node(cfg, code)
     assert (after["lon"], after["lat"]) == (before["lon"], before["lat"])
     assert after["city"] in (None, "") and _audits(cfg, "node.settings", code) == 0
     # a valid zoom at the model's upper bound is saved
-    assert "已保存" in _save(env, "admin", code, 119.7, 29.2, 20).get_data(as_text=True)
+    assert "已保存" in body_text(_save(env, "admin", code, 119.7, 29.2, 20))
     assert _node(cfg, code)["zoom"] == 20
 
 
 def test_detail_panel_shows_city_and_address(env) -> None:  # noqa: ANN001
     cfg, app, clients = env
     code = "EX-T005"
-    assert "已保存" in _save(env, "admin", code, 119.61, 29.05, 13, "丰安县", "桃源镇卫生路 8 号").get_data(as_text=True)
+    assert "已保存" in body_text(_save(env, "admin", code, 119.61, 29.05, 13, "丰安县", "桃源镇卫生路 8 号"))
     resp = call(app, clients["operator"], "callbacks.exchange", "ex-detail.children",
                 {"ex-node.data": code, "ex-interval.n_intervals": 0, "ex-tick.data": 0})
     assert resp.status_code == 200
-    text = resp.get_data(as_text=True)
+    text = body_text(resp)
     assert "城市" in text and "丰安县" in text and "地址" in text and "桃源镇卫生路 8 号" in text
 
 
 def test_selecting_a_node_with_a_zoom_focuses_the_map_without_one_leaves_it(env) -> None:  # noqa: ANN001
     cfg, app, clients = env
     code = "EX-T006"
-    assert "已保存" in _save(env, "admin", code, 119.68, 29.06, 14).get_data(as_text=True)
+    assert "已保存" in body_text(_save(env, "admin", code, 119.68, 29.06, 14))
     out = call(app, clients["operator"], "callbacks.exchange", "ex-node.data",
                {"ex-nodes.cellClicked": {"rowId": code, "colId": "name"}}).json["response"]
     assert out["ex-node"]["data"] == code

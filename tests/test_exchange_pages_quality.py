@@ -21,7 +21,7 @@ def seeded(tmp_path_factory):  # noqa: ANN001, ANN201
     from dashboard.appdb import init_app_db, session_factory
     from dashboard.exchange.models import ExchangeNode
     from dashboard.exchange.seed import seed_demo_history
-    from queries.connection import dispose_engines
+    from mart.connection import dispose_engines
     cfg = make_cfg(Path(tmp_path_factory.mktemp("qref")))
     build_tiny_mart(cfg)
     dispose_engines()

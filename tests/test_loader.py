@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from dashboard.config import Config
+from core.config import Config
 from mart.loader import MAX_ISSUES, LoadError, LoadIssue, load_directory
 from mart.loader_cli import load_command
 from mart.schema import TABLES
@@ -463,11 +463,8 @@ def test_demo_mart_round_trips_through_export_and_load(request: pytest.FixtureRe
     """Every table of the tiny demo mart, written by ``export_mart`` and loaded into a fresh mart, is reproduced
     exactly (row counts and row hashes)."""
     from mart.export import export_mart
-    try:
-        demo_cfg = request.getfixturevalue("demo_cfg")
-        con = request.getfixturevalue("demo_con")   # the process' own read-only connection to the demo mart
-    except pytest.FixtureLookupError:
-        pytest.skip("the tiny demo fixture is not available yet")
+    demo_cfg = request.getfixturevalue("demo_cfg")
+    con = request.getfixturevalue("demo_con")   # the process' own read-only connection to the demo mart
     original = {table: con.execute(f"SELECT count(*), sum(hash(t)) FROM {table} t").fetchone() for table in TABLES}
     exported = export_mart(demo_cfg, tmp_path / "export", fmt=fmt)
     assert sorted(p.name for p in (tmp_path / "export").iterdir()) == sorted(f"{t}.{fmt}" for t in TABLES)
@@ -550,7 +547,7 @@ def _mart_files(cfg: Config) -> list[str]:
 def test_pages_of_this_process_see_a_load_at_their_next_query(loaded: Config, tmp_path: Path) -> None:
     """The web process's read-only engine notices the replaced file and reopens it (same process as the loader
     here, which DuckDB also treats as a reader conflict)."""
-    from queries.connection import dispose_engines, read_df
+    from mart.connection import dispose_engines, read_df
     try:
         assert read_df(loaded.mart_url, "SELECT count(*) AS n FROM outpatient_visit")["n"].iloc[0] == 6
         load_directory(loaded, write_set(tmp_path / "more", dict(outpatient_visit=[visit(9)])))

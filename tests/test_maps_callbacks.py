@@ -5,6 +5,7 @@ stay under 1 MB, and survive hostile URL values.
 """
 from __future__ import annotations
 
+from tests.http_text import body_text
 import json
 
 import pandas as pd
@@ -37,7 +38,7 @@ def _post(client, outputs: list[tuple], inputs: list[tuple], state: list[tuple] 
     resp = client.post("/_dash-update-component", json=payload)
     if resp.status_code == 204:
         return {}
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    assert resp.status_code == 200, body_text(resp)[:500]
     assert len(resp.get_data()) < 1_000_000
     return resp.get_json()["response"]
 
@@ -78,7 +79,7 @@ def restored_panel(app, client, page: str, search: str) -> str | None:  # noqa: 
     resp = client.post("/_dash-update-component", json=payload)
     if resp.status_code == 204:
         return None
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    assert resp.status_code == 200, body_text(resp)[:500]
     panel = resp.get_json()["response"].get(P.mid(page, "panel"))
     return None if panel is None else json.dumps(panel["children"], ensure_ascii=False)
 

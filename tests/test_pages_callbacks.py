@@ -5,6 +5,7 @@ checks the answer against ``metrics.engine.compute`` (the numbers) or the scope 
 """
 from __future__ import annotations
 
+from tests.http_text import body_text
 import base64
 import csv
 import io
@@ -35,7 +36,7 @@ def call(client, outputs: list[tuple[str, str]], trigger: tuple, search: str, ex
     """POST one callback; returns {component id: {property: value}}."""
     resp = client.post("/_dash-update-component",
                        json=_payload(outputs, [trigger], [*extra_states, ("url", "search", search)]))
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
+    assert resp.status_code == 200, body_text(resp)[:500]
     return resp.get_json()["response"]
 
 
@@ -177,7 +178,7 @@ def _export_call(client, search: str, fmt: str, indicator: str = IND) -> dict:  
                        [(L.ID, "data", indicator), ("url", "search", search)])
     payload["changedPropIds"] = [f"{trigger_id}.n_clicks"]
     resp = client.post("/_dash-update-component", json=payload)
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert resp.status_code == 200, body_text(resp)[:300]
     return resp.get_json()["response"]
 
 
@@ -394,7 +395,7 @@ def _toolbar(client, search: str) -> dict:  # noqa: ANN001
                                  ("shell-period", "value", None), ("shell-township", "value", None),
                                  ("shell-inst", "value", None)], [])
     resp = client.post("/_dash-update-component", json=payload)
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+    assert resp.status_code == 200, body_text(resp)[:300]
     out = resp.get_json()["response"]
     return {"township": out["shell-township"]["value"], "inst": out["shell-inst"]["value"],
             "note": out["shell-org-label"]["children"]}

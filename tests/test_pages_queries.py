@@ -8,10 +8,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from dashboard.config import Config
+from core.config import Config
 from mart.db import connect_writer, ensure_schema
 from queries import referrals as q
-from queries.connection import dispose_engines
+from mart.connection import dispose_engines
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboard.config import Config
+from core.config import Config
 from mart.schema import LOAD_ORDER, TABLES
 from metrics.catalogue import computable_ids
 from metrics.engine import compute, ranking
@@ -50,7 +50,7 @@ def pg_schema_url() -> Iterator:
         made.append(name)
         return f"{PG}{'&' if '?' in PG else '?'}options=-csearch_path%3D{name}"
     yield new
-    from queries.connection import dispose_engines
+    from mart.connection import dispose_engines
     dispose_engines()
     conn = _admin()
     try:
@@ -173,7 +173,7 @@ def test_rollups_equal_facts_on_the_server(fixture_pair) -> None:  # noqa: ANN00
 
 
 def test_reads_carry_the_time_limit_and_keep_the_url_options(fixture_pair) -> None:  # noqa: ANN001
-    from queries.connection import read_df
+    from mart.connection import read_df
     _duck, pg = fixture_pair
     assert read_df(pg, "SHOW statement_timeout").iloc[0, 0] == "30s"
     assert read_df(pg, "SELECT current_schema() AS s").iloc[0, 0] == pg.rsplit("%3D", 1)[1]

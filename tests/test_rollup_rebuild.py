@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from dashboard.config import Config
+from core.config import Config
 from mart.loader import load_directory
 from mart.rollups import (COARSE, READS, ROLLUP_TABLES, ROW_SQL, WHOLE_TABLES, build_rollups, rebuild_plan,
                           rebuild_statements)

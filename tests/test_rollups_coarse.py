@@ -12,7 +12,7 @@ from mart.rollups import COARSE, ROLLUP_KEYS, build_rollups
 from metrics.catalogue import LEVELS, MEASURES, computable_ids
 from metrics.engine import compute
 from queries import measures as qm
-from queries.connection import dispose_engines
+from mart.connection import dispose_engines
 from tests.engine_fixture import build_fixture_mart
 from tests.test_engine_paths import assert_same
 

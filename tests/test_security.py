@@ -1,6 +1,7 @@
 """Login, sessions, lockout, redirects, password policy, cross-site requests, audit rows, masking."""
 from __future__ import annotations
 
+from tests.http_text import body_text
 import datetime as dt
 import os
 import re
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from dashboard.accounts import clock
-from dashboard.accounts.masking import has_unmasked, mask_text
+from core.masking import has_unmasked, mask_text
 from dashboard.accounts.models import AuditLog, LoginLog, UserSession
 from dashboard.accounts.service import (AccountError, authenticate, create_user, get_user_view, password_problems,
                                         purge_logs, read_demo_accounts)
@@ -95,7 +96,7 @@ def test_anonymous_resources_as_documented(flask_app):  # noqa: ANN001
 
 
 def test_login_each_role_lands_on_allowed_page(flask_app, app_cfg):  # noqa: ANN001
-    from dashboard.accounts.roles import home_path
+    from core.roles import home_path
     for role, (user, pw) in read_demo_accounts(app_cfg).items():
         c, r = login_client(flask_app, user, pw)
         assert r.status_code == 302 and r.headers["Location"] == home_path(role)
@@ -134,7 +135,7 @@ def test_session_cookie_flags(flask_app, app_cfg):  # noqa: ANN001
     # Over HTTPS the same cookie is Secure.
     c = flask_app.server.test_client()
     page = c.get("/login", base_url="https://localhost")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', body_text(page)).group(1)
     r = c.post("/login", base_url="https://localhost", data={"username": user, "password": pw, "csrf_token": token})
     cookie = [h for h in r.headers.get_all("Set-Cookie") if h.startswith("ygt_session=")][0]
     assert "Secure" in cookie
@@ -149,7 +150,7 @@ def test_lockout_after_five_failures_audited_once(flask_app, app_cfg, frozen_clo
         assert r.status_code == 401
     assert not get_user_view(app_cfg, "lockme").locked
     _c, r = login_client(flask_app, "lockme", "wrong-Pass1!")
-    assert "已锁定" in r.get_data(as_text=True)
+    assert "已锁定" in body_text(r)
     assert get_user_view(app_cfg, "lockme").locked
     # Right password while locked: refused.
     _c, r = login_client(flask_app, "lockme", pw)
@@ -190,7 +191,7 @@ def test_rate_limited_login_is_a_chinese_429_page_and_logged(flask_app, app_cfg)
         flask_app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
     assert [r.status_code for r in answers] == [401, 401, 429, 429]
     limited = answers[-1]
-    page = limited.get_data(as_text=True)
+    page = body_text(limited)
     assert "登录尝试过于频繁" in page and "后再试" in page and 'lang="zh-CN"' in page
     assert "Too Many Requests" not in page and "per 1 minute" not in page
     assert "login.css" in page                              # the login page's style
@@ -269,7 +270,7 @@ def test_logout_replay_rejected(flask_app, app_cfg):  # noqa: ANN001
 
 def logout(client) -> None:  # noqa: ANN001
     """Log out as the browser does: the confirm page's form (POST with the CSRF token)."""
-    page = client.get("/logout").get_data(as_text=True)
+    page = body_text(client.get("/logout"))
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     r = client.post("/logout", data={"csrf_token": token}, headers={"Origin": "http://localhost"})
     assert r.status_code == 302 and r.headers["Location"] == "/login"
@@ -280,7 +281,7 @@ def test_get_logout_only_asks_and_post_needs_the_csrf_token(flask_app, app_cfg):
     pw = _new_user(app_cfg, "stayer")
     c, _ = login_client(flask_app, "stayer", pw)
     r = c.get("/logout")
-    page = r.get_data(as_text=True)
+    page = body_text(r)
     assert r.status_code == 200 and "确定要退出登录吗" in page and 'method="post"' in page
     assert c.get("/").status_code == 200                     # still logged in after the GET
     assert c.post("/logout").status_code == 400               # no token
@@ -335,11 +336,11 @@ def test_admin_created_account_must_change_password(flask_app, app_cfg):  # noqa
     assert r.headers["Location"].startswith("/password")
     assert c.get("/").status_code == 302
     assert c.post("/_dash-update-component", json=page_call("/")).status_code == 403
-    page = c.get("/password").get_data(as_text=True)
+    page = body_text(c.get("/password"))
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     bad = c.post("/password", data={"csrf_token": token, "old_password": "First-Pass1", "new_password": "weak",
                                     "confirm_password": "weak"})
-    assert bad.status_code == 400 and "至少 8 位" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "至少 8 位" in body_text(bad)
     ok = c.post("/password", data={"csrf_token": token, "old_password": "First-Pass1",
                                    "new_password": "Second-Pass2", "confirm_password": "Second-Pass2"})
     assert ok.status_code == 302
@@ -474,7 +475,7 @@ def test_secret_key_is_generated_once_when_workers_start_together(tmp_path) -> N
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]
     code = ("import sys; sys.path.insert(0, %r)\n"
-            "from dashboard.config import load_config, secret_key\n"
+            "from core.config import load_config, secret_key\n"
             "print(secret_key(load_config()))\n" % str(root))
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "MART_URL", "APP_DB_URL")}
     env["DATA_DIR"] = str(tmp_path)

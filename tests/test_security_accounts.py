@@ -5,6 +5,7 @@ fresh app DB of its own.
 """
 from __future__ import annotations
 
+from tests.http_text import body_text
 import pytest
 
 from dashboard.accounts.models import UserSession
@@ -42,10 +43,10 @@ def test_admin_cannot_change_own_role_or_disable_self(flask_app, app_cfg):  # no
     c = _admin_client(flask_app, app_cfg, "selfadmin")
     r = c.post("/_dash-update-component", json=_edit_body(flask_app, "admin-save", "selfadmin", "auditor"),
                headers=SAME_SITE)
-    assert r.status_code == 200 and "不能修改自己的角色" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "不能修改自己的角色" in body_text(r)
     r = c.post("/_dash-update-component", json=_edit_body(flask_app, "admin-toggle", "selfadmin"),
                headers=SAME_SITE)
-    assert r.status_code == 200 and "不能停用自己的账号" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "不能停用自己的账号" in body_text(r)
     view = get_user_view(app_cfg, "selfadmin")
     assert view.role == "admin" and view.is_active
     assert not rows(app_cfg, UserSession, user_id=view.id, end_reason="role")
@@ -54,7 +55,7 @@ def test_admin_cannot_change_own_role_or_disable_self(flask_app, app_cfg):  # no
     # saving the own account unchanged is not a role change and is accepted
     r = c.post("/_dash-update-component", json=_edit_body(flask_app, "admin-save", "selfadmin", "admin"),
                headers=SAME_SITE)
-    assert "已保存 selfadmin" in r.get_data(as_text=True)
+    assert "已保存 selfadmin" in body_text(r)
 
 
 def test_admin_may_change_another_admin(flask_app, app_cfg):  # noqa: ANN001
@@ -62,19 +63,18 @@ def test_admin_may_change_another_admin(flask_app, app_cfg):  # noqa: ANN001
     create_user(app_cfg, "admin-b", "admin", "Qx7!b-nimda-pw", is_demo=True)
     r = c.post("/_dash-update-component", json=_edit_body(flask_app, "admin-save", "admin-b", "auditor"),
                headers=SAME_SITE)
-    assert "已保存 admin-b" in r.get_data(as_text=True)
+    assert "已保存 admin-b" in body_text(r)
     assert get_user_view(app_cfg, "admin-b").role == "auditor"
 
 
 def test_admin_form_refuses_unknown_institution(flask_app, app_cfg):  # noqa: ANN001
     from mart.db import mart_exists
-    if not mart_exists(app_cfg):
-        pytest.skip("no tiny demo mart to check institution codes against")
+    assert mart_exists(app_cfg), "the tiny demo mart was not built"
     c = _admin_client(flask_app, app_cfg, "admin-inst")
     create_user(app_cfg, "scoped", "leader", "Qx7!depocs-pw", is_demo=True)
     r = c.post("/_dash-update-component",
                json=_edit_body(flask_app, "admin-save", "scoped", "manager", ["ZZZ999"]), headers=SAME_SITE)
-    assert "机构代码不存在：ZZZ999" in r.get_data(as_text=True)
+    assert "机构代码不存在：ZZZ999" in body_text(r)
     assert get_user_view(app_cfg, "scoped").role == "leader"
 
 
@@ -82,7 +82,7 @@ def test_admin_form_refuses_unknown_institution(flask_app, app_cfg):  # noqa: AN
 def fresh_cfg(tmp_path):  # noqa: ANN001, ANN201
     """An app DB of its own with exactly one administrator (the shared one has several)."""
     from dashboard.appdb import init_app_db
-    from dashboard.config import Config
+    from core.config import Config
     cfg = Config(data_dir=tmp_path, mart_url=f"duckdb:///{tmp_path / 'mart.duckdb'}",
                  app_db_url=f"sqlite:///{tmp_path / 'app.db'}", cache_url="")
     init_app_db(cfg.app_db_url)

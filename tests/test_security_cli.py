@@ -15,8 +15,8 @@ def _tiny_mart(tmp_path, monkeypatch) -> None:  # noqa: ANN001
     """Institutions H001…, T001… in DATA_DIR's mart (the CLI checks --inst codes against it)."""
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     monkeypatch.delenv("MART_URL", raising=False)
-    from dashboard.config import load_config
-    from queries.connection import dispose_engines
+    from core.config import load_config
+    from mart.connection import dispose_engines
     from tests.exchange_fixtures import build_tiny_mart
     build_tiny_mart(load_config())
     dispose_engines()
@@ -44,7 +44,7 @@ def test_users_commands(tmp_path, monkeypatch):  # noqa: ANN001
     from dashboard.accounts.models import AuditLog
     from dashboard.accounts.service import authenticate
     from dashboard.appdb import session_factory
-    from dashboard.config import load_config
+    from core.config import load_config
     cfg = load_config()
     assert authenticate(cfg, "wang", "Other-Pw22")[1] == "success"
     with session_factory(cfg.app_db_url)() as s:
@@ -57,7 +57,7 @@ def test_demo_accounts_written_once(tmp_path, monkeypatch):  # noqa: ANN001
     import stat
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
     from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
-    from dashboard.config import load_config
+    from core.config import load_config
     cfg = load_config()
     path = ensure_demo_accounts(cfg)
     assert path == cfg.demo_accounts_path and stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -89,7 +89,7 @@ def test_create_refuses_unknown_institution(tmp_path, monkeypatch):  # noqa: ANN
     r = _run(tmp_path, monkeypatch, ["users", "set", "zhou", "--inst", "ZZZ999"])
     assert r.exit_code != 0 and "机构代码不存在" in r.output
     from dashboard.accounts.service import get_user_view
-    from dashboard.config import load_config
+    from core.config import load_config
     cfg = load_config()
     assert get_user_view(cfg, "early") is None and get_user_view(cfg, "zhou").inst_codes == ("T001",)
 
@@ -106,6 +106,6 @@ def test_set_keeps_one_active_admin(tmp_path, monkeypatch):  # noqa: ANN001
     r = _run(tmp_path, monkeypatch, ["users", "set", "root2", "--disable"])
     assert r.exit_code != 0 and "至少须保留一个启用的系统管理员" in r.output
     from dashboard.accounts.service import get_user_view
-    from dashboard.config import load_config
+    from core.config import load_config
     cfg = load_config()
     assert get_user_view(cfg, "root1").role == "auditor" and get_user_view(cfg, "root2").is_active

@@ -6,12 +6,13 @@ a replay of the same run or lines stays idempotent.
 """
 from __future__ import annotations
 
+from tests.http_text import body_text
 import datetime as dt
 import sqlite3
 
 from sqlalchemy import select
 
-from dashboard.accounts.masking import has_unmasked
+from core.masking import has_unmasked
 from dashboard.appdb import session_factory
 from dashboard.exchange.models import JobRun, RunLog
 from dashboard.exchange.service import job_runs, run_logs
@@ -41,7 +42,7 @@ def _db_text(cfg) -> str:  # noqa: ANN001
 def test_failed_run_error_is_masked_on_ingest_and_replay_is_idempotent(client, ex_cfg):  # noqa: ANN001, F811
     h = token_for(ex_cfg, "EX-T001")
     r = client.post("/api/exchange/runs", json=_failed("PII-1"), headers=h)
-    assert r.status_code == 201, r.get_data(as_text=True)
+    assert r.status_code == 201, body_text(r)
     assert r.get_json()["error"] == MASKED_ERROR
     with session_factory(ex_cfg.app_db_url)() as s:
         assert s.scalar(select(JobRun.error).where(JobRun.run_id == "PII-1")) == MASKED_ERROR

@@ -2,6 +2,7 @@
 failures, the audit row detail. Real app, real app DB, Dash callbacks through the Flask test client."""
 from __future__ import annotations
 
+from tests.http_text import body_text
 import json
 import re
 
@@ -103,7 +104,7 @@ def test_callback_drawing_an_error_card_is_logged_as_failure(flask_app, app_cfg,
         r = leader.post("/_dash-update-component", json=callback_body(key, entry), headers=SAME_SITE)
         if r.status_code != 200:
             continue
-        has_card = bool(ERROR_CARD_RE.search(r.get_data(as_text=True)))
+        has_card = bool(ERROR_CARD_RE.search(body_text(r)))
         if has_card and failing is None:
             failing = key
         if not has_card and fine is None:

@@ -1,13 +1,14 @@
 """Access matrix: the URL map walked anonymously, every callback × every role, pages × roles, scope, masking."""
 from __future__ import annotations
 
+from tests.http_text import body_text
 import json
 import re
 
 import pytest
 
-from dashboard.accounts.masking import has_unmasked
-from dashboard.accounts.roles import ADMIN, AUDITOR, NAV, ROLES, roles_for_callback_module, roles_for_path
+from core.masking import has_unmasked
+from core.roles import ADMIN, AUDITOR, NAV, ROLES, roles_for_callback_module, roles_for_path
 from dashboard.accounts.service import read_demo_accounts
 from tests.test_security import page_call
 
@@ -139,7 +140,7 @@ def test_admin_and_auditor_separated(flask_app, app_cfg, client_as):  # noqa: AN
     logs_body["inputs"][0]["value"] = "audit"
     assert admin.post("/_dash-update-component", json=logs_body).status_code == 403
     r = auditor.post("/_dash-update-component", json=logs_body)
-    assert r.status_code == 200 and "user.create" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "user.create" in body_text(r)
     body = _create_body(flask_app, create, "mallory")
     assert auditor.post("/_dash-update-component", json=body, headers={"Origin": "http://localhost"}
                         ).status_code == 403
@@ -169,14 +170,14 @@ def test_admin_creates_user_once_audited_and_csrf_checked(flask_app, app_cfg, cl
                       headers={"Origin": "https://evil.example"}).status_code == 403
     assert get_user_view(app_cfg, "carol") is None
     r = admin.post("/_dash-update-component", json=body, headers={"Origin": "http://localhost"})
-    assert r.status_code == 200 and "初始密码" in r.get_data(as_text=True)
+    assert r.status_code == 200 and "初始密码" in body_text(r)
     view = get_user_view(app_cfg, "carol")
     assert view.role == "leader" and view.must_change_password
     audits = rows(app_cfg, AuditLog, action="user.create", target="carol")
     assert len(audits) == 1 and audits[0].actor == read_demo_accounts(app_cfg)["admin"][0]
     # Creating it again is refused with a message and no second row.
     r = admin.post("/_dash-update-component", json=body, headers={"Origin": "http://localhost"})
-    assert "已存在" in r.get_data(as_text=True)
+    assert "已存在" in body_text(r)
     assert len(rows(app_cfg, AuditLog, action="user.create", target="carol")) == 1
 
 
@@ -200,9 +201,8 @@ def test_scope_computed_on_server(flask_app, app_cfg):  # noqa: ANN001
 
 def _mart_or_skip(app_cfg):  # noqa: ANN001, ANN202
     from mart.db import mart_exists
-    if not mart_exists(app_cfg):
-        pytest.skip("no tiny demo mart (tests/fixtures_mart.py demo_cfg) to test data scope against")
-    from queries.connection import read_df
+    assert mart_exists(app_cfg), "the tiny demo mart was not built"
+    from mart.connection import read_df
     return read_df
 
 
@@ -224,7 +224,7 @@ def test_manager_cannot_pull_other_institution_detail(flask_app, app_cfg, client
         body = page_call(path)
         body["inputs"][1]["value"] = search
         r = c.post("/_dash-update-component", json=body)
-        if pat.search(r.get_data(as_text=True)):
+        if pat.search(body_text(r)):
             leaks.append(f"page {path}")
     for key, entry in server_callbacks(flask_app):
         if "manager" not in expected_roles(key, entry):
@@ -239,7 +239,7 @@ def test_manager_cannot_pull_other_institution_detail(flask_app, app_cfg, client
                 dep["value"] = other
         r = c.post("/_dash-update-component", json=body, headers={"Origin": "http://localhost"})
         assert r.status_code in (200, 204, 403, 500), (key, r.status_code)
-        if r.status_code == 200 and pat.search(r.get_data(as_text=True)):
+        if r.status_code == 200 and pat.search(body_text(r)):
             leaks.append(key)
     assert not leaks, leaks
 
@@ -250,17 +250,17 @@ def test_no_unmasked_identifiers_in_pages_logs_and_exports(flask_app, app_cfg, c
         c = client_as(role)
         for path, _ in NAV:
             r = c.post("/_dash-update-component", json=page_call(path))
-            if has_unmasked(r.get_data(as_text=True)):
+            if has_unmasked(body_text(r)):
                 leaks.append((role, path))
         for key, entry in server_callbacks(flask_app):
             if role in expected_roles(key, entry) and not any(w in key for w in ("create", "edit-result")):
                 r = c.post("/_dash-update-component", json=callback_body(key, entry))
-                if has_unmasked(r.get_data(as_text=True)):
+                if has_unmasked(body_text(r)):
                     leaks.append((role, key))
     leader = client_as("leader")
     for rule in flask_app.server.url_map.iter_rules():
         if "export" in rule.rule and "GET" in rule.methods:
             r = leader.get(_concrete(rule))
-            if has_unmasked(r.get_data(as_text=True)):
+            if has_unmasked(body_text(r)):
                 leaks.append(("export", rule.rule))
     assert not leaks, leaks

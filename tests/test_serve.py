@@ -177,7 +177,7 @@ def test_workers_share_engine_results_in_redis(served, demo_cfg) -> None:  # noq
 def test_a_query_over_the_time_limit_fails_and_the_engine_keeps_serving(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import duckdb
-    from queries import connection as qc
+    from mart import connection as qc
     path = tmp_path / "slow.duckdb"
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE t AS SELECT range AS i FROM range(2000)")
@@ -208,7 +208,7 @@ def test_app_database_on_postgresql_with_two_workers(demo_cfg, tmp_path: Path) -
 
     from dashboard.accounts.service import ensure_demo_accounts
     from dashboard.appdb import dispose_app_engines
-    from dashboard.config import Config
+    from core.config import Config
     from mart.pg import libpq_dsn
     schema = "t_" + uuid.uuid4().hex[:12]
     admin = psycopg2.connect(libpq_dsn(PG))

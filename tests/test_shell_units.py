@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dashboard import formatting as f
+from layouts import formatting as f
 from dashboard import urlstate as us
 
 

@@ -28,7 +28,7 @@ ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background
 def _credentials(role: str, username: str | None, password: str | None) -> tuple[str, str]:
     if username and password:
         return username, password
-    from dashboard.config import load_config
+    from core.config import load_config
     path = load_config().demo_accounts_path
     if not path.exists():
         raise click.ClickException(f"{path} not found: pass --username and --password")

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.exceptions import Forbidden
 
-from dashboard.accounts.roles import LEADER, MANAGER, ROLE_ZH, ROLES
+from core.roles import LEADER, MANAGER, ROLE_ZH, ROLES
 from metrics.scope import FULL_SCOPE, NO_SCOPE, Scope, manager_scope
 
 F = TypeVar("F", bound=Callable)

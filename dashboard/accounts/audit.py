@@ -16,9 +16,9 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from dashboard.accounts import clock
-from dashboard.accounts.masking import mask_text, mask_value
+from core.masking import mask_text, mask_value
 from dashboard.accounts.models import AuditLog, ServiceLog
-from dashboard.config import Config
+from core.config import Config
 
 
 def _to_json(value: Any) -> str | None:
@@ -58,7 +58,7 @@ def _cfg(cfg: Config | None) -> Config:
     from flask import current_app, has_app_context
     if has_app_context() and "DASHBOARD_CONFIG" in current_app.config:
         return current_app.config["DASHBOARD_CONFIG"]
-    from dashboard.config import load_config
+    from core.config import load_config
     return load_config()
 
 

@@ -5,12 +5,12 @@ import sys
 
 import click
 
-from dashboard.accounts.roles import ROLES
+from core.roles import ROLES
 
 
 def _cfg():  # noqa: ANN202
     from dashboard.appdb import init_app_db
-    from dashboard.config import load_config
+    from core.config import load_config
     cfg = load_config()
     init_app_db(cfg.app_db_url)
     return cfg

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from dashboard.accounts.roles import MANAGER
+from core.roles import MANAGER
 from dashboard.accounts.service import AccountError
-from dashboard.config import Config
+from core.config import Config
 
 
 class UnknownInstitution(AccountError):

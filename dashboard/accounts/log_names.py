@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dashboard.accounts.roles import NAV, ROLE_ZH
+from core.roles import NAV, ROLE_ZH
 
 # Callback module (last dotted part) → feature area.
 MODULE_ZH: dict[str, str] = {

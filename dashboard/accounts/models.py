@@ -11,7 +11,7 @@ from sqlalchemy import (Boolean, CheckConstraint, DateTime, Float, ForeignKey, I
                         UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from dashboard.accounts.roles import ROLES
+from core.roles import ROLES
 from dashboard.appdb import Base
 
 _ROLE_CHECK = "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")"

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
-from dashboard.accounts.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES
+from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES
 from dashboard.appdb import init_app_db, session_factory
-from dashboard.config import Config
+from core.config import Config
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_LIFETIME = dt.timedelta(hours=12)

@@ -23,9 +23,9 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from dashboard.accounts import service
 from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
 from dashboard.accounts.audit import service_log_buffer
-from dashboard.accounts.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, home_path, roles_for_callback_module,
+from core.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, home_path, roles_for_callback_module,
                                       roles_for_path)
-from dashboard.config import Config
+from core.config import Config
 
 PUBLIC_PATHS = {"/login"}
 PUBLIC_PREFIXES = ("/auth/static/",)

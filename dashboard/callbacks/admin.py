@@ -11,7 +11,7 @@ from dashboard.accounts import logs as logs_service
 from dashboard.accounts import service
 from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.accounts.institutions import check_institutions, describe_institutions, institution_names
-from dashboard.accounts.roles import ADMIN, AUDITOR
+from core.roles import ADMIN, AUDITOR
 
 
 def _cfg():  # noqa: ANN202
@@ -150,7 +150,7 @@ def register(app: dash.Dash) -> None:
         whose data this auditor was just sent, so nothing new is read."""
         require_roles(AUDITOR)
         from dashboard.accounts.log_names import change_rows
-        from dashboard.accounts.masking import mask_value
+        from core.masking import mask_value
         from layouts._admin_parts import audit_detail
         row = selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], dict) else None
         if row is None:

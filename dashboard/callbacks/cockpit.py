@@ -7,8 +7,8 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
-from dashboard.callbacks import _pagekit as kit
-from dashboard.formatting import display_target, fmt_period_zh, fmt_value, is_flat_change, zh_only
+from dashboard.views import pagekit as kit
+from layouts.formatting import display_target, fmt_period_zh, fmt_value, is_flat_change, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import kpi_card, status_badge

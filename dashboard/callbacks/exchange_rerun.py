@@ -26,7 +26,7 @@ def rerun_action(run_id: Any) -> tuple[Any, bool]:
     """
     from dashboard.accounts.access import current_user_info, require_state_change
     from dashboard.accounts.audit import add_audit_row
-    from dashboard.accounts.roles import OPERATOR
+    from core.roles import OPERATOR
     from dashboard.app import get_config
     require_state_change(OPERATOR)
     if not isinstance(run_id, str) or not run_id or len(run_id) > 64:

@@ -120,7 +120,7 @@ def save_settings(code: Any, lon: Any, lat: Any, zoom: Any, city: Any, address: 
     """
     from dashboard.accounts.access import current_user_info, require_state_change
     from dashboard.accounts.audit import add_audit_row
-    from dashboard.accounts.roles import ADMIN
+    from core.roles import ADMIN
     require_state_change(ADMIN)
     if not isinstance(code, str) or not code:
         return html.Span("请先选择一台前置机", className="ex-msg-bad"), False

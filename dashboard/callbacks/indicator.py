@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard.callbacks import _pagekit as kit
-from dashboard.callbacks._figures import bar_figure, no_data_figure, trend_figure
-from dashboard.formatting import display_target, fmt_period_zh, zh_only
+from dashboard.views import pagekit as kit
+from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
+from layouts.formatting import display_target, fmt_period_zh, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table

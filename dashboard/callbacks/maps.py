@@ -23,8 +23,8 @@ import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 from flask_caching import Cache
 
-from dashboard.callbacks import _pagekit as kit
-from dashboard.formatting import fmt_number, fmt_period_zh, fmt_value
+from dashboard.views import pagekit as kit
+from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
 from dashboard.urlstate import ViewState, to_search
 from geo.classify import METHODS, classify
 from geo.options import (

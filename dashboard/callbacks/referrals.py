@@ -14,10 +14,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 
-from dashboard.callbacks import _pagekit as kit
-from dashboard.callbacks._figures import base_layout, no_data_figure
+from dashboard.views import pagekit as kit
+from dashboard.views.figures import base_layout, no_data_figure
 from dashboard.callbacks.cockpit import _card, _compute_each
-from dashboard.formatting import fmt_month_zh, fmt_number, fmt_period_zh
+from layouts.formatting import fmt_month_zh, fmt_number, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, column_def, data_table

@@ -13,7 +13,7 @@ import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, no_update
 
 from dashboard import urlstate
-from dashboard.formatting import fmt_period_zh
+from layouts.formatting import fmt_period_zh
 from layouts import _ids as ids
 from layouts._shell import NAV_ITEMS, shows_toolbar
 

@@ -7,9 +7,9 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc
 
-from dashboard.callbacks import _pagekit as kit
+from dashboard.views import pagekit as kit
 from dashboard.callbacks.cockpit import SPARK_MONTHS, _card, _compute_each
-from dashboard.formatting import display_target, fmt_period_zh
+from layouts.formatting import display_target, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import kpi_card

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.appdb import session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.exchange import service
 from dashboard.exchange.schemas import AckIn, HeartbeatIn, LogsIn, RunIn, RUN_ID_PATTERN, field_errors
 

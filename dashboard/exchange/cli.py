@@ -15,7 +15,7 @@ def nodes_group() -> None:
 def list_command(create: bool) -> None:
     """Print node codes, institution and state."""
     from dashboard.appdb import init_app_db
-    from dashboard.config import load_config
+    from core.config import load_config
     from dashboard.exchange.service import ensure_nodes, node_states
     cfg = load_config()
     init_app_db(cfg.app_db_url)
@@ -38,7 +38,7 @@ def list_command(create: bool) -> None:
 @click.argument("node")
 def token_command(node: str) -> None:
     """Issue a new token for NODE (printed as the last line; the old token stops working)."""
-    from dashboard.config import load_config
+    from core.config import load_config
     from dashboard.exchange.service import issue_token
     cfg = load_config()
     try:
@@ -59,7 +59,7 @@ def token_command(node: str) -> None:
 def simulate_command(url: str, speed: float, duration: float | None, seed: int | None,
                      offline_after: float) -> None:
     """Run every institution's node against a running server (heartbeats, scheduled jobs, failures, re-runs)."""
-    from dashboard.config import load_config
+    from core.config import load_config
     from dashboard.exchange.simulator import Simulator
     cfg = load_config()
     sim = Simulator(cfg, url, speed=speed, seed=seed, offline_after=None if offline_after < 0 else offline_after)

@@ -11,12 +11,11 @@ import datetime as dt
 from sqlalchemy import (BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from core.labels import JOB_NAMES_ZH as JOB_NAMES_ZH  # re-exported: one definition in core
 from dashboard.appdb import Base
 
 # Source systems a node extracts from (DESIGN §7); every node has HIS_OP.
 JOB_CODES: tuple[str, ...] = ("HIS_OP", "HIS_IP", "LIS", "PACS", "EMR", "PH")
-JOB_NAMES_ZH: dict[str, str] = {"HIS_OP": "HIS门诊", "HIS_IP": "HIS住院", "LIS": "检验LIS", "PACS": "影像PACS",
-                                "EMR": "电子病历EMR", "PH": "公共卫生"}
 RUN_STATUSES: tuple[str, ...] = ("running", "success", "failed")
 RUN_STATUS_ZH: dict[str, str] = {"running": "运行中", "success": "成功", "failed": "失败"}
 COMMAND_STATES: tuple[str, ...] = ("requested", "picked", "done", "failed")

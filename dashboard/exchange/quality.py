@@ -23,7 +23,7 @@ import pandas as pd
 from sqlalchemy import String, and_, case, cast, func, or_, select
 
 from dashboard.appdb import session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.exchange.models import JOB_NAMES_ZH, ExchangeJob, ExchangeNode, JobRun, NodePresenceHour
 from dashboard.exchange.service import OFFLINE_AFTER_INTERVALS, _frame, now_local
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from dashboard.appdb import init_app_db, session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.exchange.models import (ExchangeCommand, ExchangeJob, ExchangeNode, Heartbeat, JobRun,
                                        NodePresenceHour, RunLog)
 from dashboard.exchange.service import ensure_nodes, now_local

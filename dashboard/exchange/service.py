@@ -28,9 +28,9 @@ import pandas as pd
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from dashboard.accounts.masking import mask_text
+from core.masking import mask_text
 from dashboard.appdb import init_app_db, session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.exchange.models import (COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH, ExchangeCommand,
                                        ExchangeJob, ExchangeNode, Heartbeat, JobRun, NodePresenceHour, RunLog)
 from dashboard.exchange.schemas import NodeSettingsIn

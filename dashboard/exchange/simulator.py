@@ -27,7 +27,7 @@ import requests
 from sqlalchemy import select
 
 from dashboard.appdb import init_app_db, session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.exchange.models import ExchangeJob, ExchangeNode
 from dashboard.exchange.seed import DAILY_VISITS, RETRIES, RETRY_S, pick_failure, retry_message, rows_for
 from dashboard.exchange.service import ensure_nodes, issue_tokens

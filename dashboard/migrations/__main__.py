@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
 
     url = args.url
     if not url:
-        from dashboard.config import load_config
+        from core.config import load_config
         url = load_config().app_db_url
     cfg = alembic_config(url)
     if args.cmd == "current":

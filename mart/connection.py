@@ -44,7 +44,7 @@ def _file_identity(mart_url: str) -> tuple[int, int] | None:
     """(device, inode) of a DuckDB mart file; None for a server database or a missing file."""
     if not mart_url.startswith("duckdb:"):
         return None
-    from dashboard.config import duckdb_path
+    from core.config import duckdb_path
     path = duckdb_path(mart_url)
     try:
         st = os.stat(path) if path is not None else None

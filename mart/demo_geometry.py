@@ -17,7 +17,7 @@ from shapely.geometry import MultiPoint, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
-from dashboard.config import Config
+from core.config import Config
 
 CENTER_LON = 119.6
 CENTER_LAT = 29.1
