@@ -31,7 +31,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                  "bed_occupancy", "bed_turnover", "alos", "doctor_daily_visits"),
                 chart="bed_occupancy", rank="bed_occupancy"),
     SectionSpec("quality", "三、医疗服务与质量",
-                ("op_visit_count", "discharge_count", "surgery_count", "op_antibiotic_rate", "ip_antibiotic_rate",
+                ("op_antibiotic_rate", "ip_antibiotic_rate",
                  "antibiotic_intensity", "surgery_share", "surgery_34_share", "low_risk_mortality",
                  "readmission_31d", "lab_timeliness", "critical_notify_rate"),
                 chart="op_antibiotic_rate", rank="op_antibiotic_rate"),
