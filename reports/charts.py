@@ -33,7 +33,7 @@ def cjk_font() -> str:
 
 def _short(month: str, first: bool) -> str:
     """'3月'; the first month and every January with its year ('2026年1月')."""
-    return f"{month[:4]}年{int(month[5:])}月" if first or month.endswith("-01") else f"{int(month[5:])}月"
+    return f"{int(month[5:])}月\n{month[:4]}" if first or month.endswith("-01") else f"{int(month[5:])}月"
 
 
 def render_trend(chart: Chart, width_in: float = 6.2, height_in: float = 2.6, dpi: int = 150) -> bytes:

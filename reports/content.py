@@ -162,15 +162,18 @@ def _ranking(ind: Indicator, org_level: str, org: str | None, month: str, scope:
         ascending = ind.direction == "down"
     df = df.sort_values("_key", ascending=ascending, kind="stable").reset_index(drop=True)
     df["rank"] = range(1, len(df) + 1)
-    if len(df) > RANK_ROWS:
+    cut = len(df) > RANK_ROWS
+    if cut:
         half = RANK_ROWS // 2
         df = pd.concat([df.head(half), df.tail(half)])
-    rows = [{"rank": int(r["rank"]), "org_name": str(r["org_name"]),
+    rows: list[dict] = [{"rank": int(r["rank"]), "org_name": str(r["org_name"]),
              "value_text": T.value_text(r["value"], ind.decimals),
              "status": "" if T.missing(r["status"]) else str(r["status"]),
              "note": "；".join(n for n, on in (("样本量小", r["small_sample"]), ("数据不完整", not r["complete"])) if on)}
             for r in df.to_dict("records")]
     unit = f"（{ind.unit}）" if ind.unit else ""
+    if cut:
+        rows.insert(RANK_ROWS // 2, {"rank": "…", "org_name": "…", "value_text": "", "status": "", "note": ""})
     ranking = Ranking(ind.id, f"{ind.zh}{unit}排名", LEVEL_ZH[level], rows)
     ranking.excluded_small = small
     return ranking
@@ -210,7 +213,8 @@ def _data_quality(month: str, org: str | None, org_level: str, url: str | None, 
     para = (f"本月共有 {n_inst} 家机构数据上报不完整（{total} 项数据源，下表列出前 {len(rows)} 项），相关指标已标注“数据不完整”，"
             f"其数值可能偏低，请结合上报情况解读。" if n_inst else "本月各机构数据按时完整上报。")
     if incomplete_lines:
-        para += f"受影响的指标：{'、'.join(incomplete_lines)}。"
+        shown = "、".join(incomplete_lines[:8]) + (f"等 {len(incomplete_lines)} 项" if len(incomplete_lines) > 8 else "")
+        para += f"受影响的指标：{shown}（各部分表中已逐项标注）。"
     return Section("data_quality", "七、数据上报质量", para, [], None, None, [], rows)
 
 

@@ -64,29 +64,32 @@ def _styles(doc: Document) -> None:
     body.paragraph_format.first_line_indent = Pt(24)
 
 
+def _set_style(paragraph, style_id: str) -> None:  # noqa: ANN001
+    """Set a paragraph's style by id (python-docx's ``paragraph.style =`` scans the style list every time)."""
+    paragraph._p.get_or_add_pPr().style = style_id  # noqa: SLF001
+
+
 def _table(doc: Document, header: list[str], rows: list[list[str]], status_col: int | None = None,
            widths: list[float] | None = None) -> None:
     t = doc.add_table(rows=1 + len(rows), cols=len(header))
     t.style = "Table Grid"
     t.alignment = WD_TABLE_ALIGNMENT.CENTER
-    for c, text in enumerate(header):
-        cell = t.rows[0].cells[c]
-        cell.text = ""
+    style_id = doc.styles[TABLE_STYLE].style_id
+    for cell, text in zip(t.rows[0].cells, header):
         run = cell.paragraphs[0].add_run(text)
         run.bold = True
-        cell.paragraphs[0].style = TABLE_STYLE
-    for r, row in enumerate(rows, start=1):
-        for c, text in enumerate(row):
-            cell = t.rows[r].cells[c]
+        _set_style(cell.paragraphs[0], style_id)
+    for table_row, row in zip(t.rows[1:], rows):
+        for c, (cell, text) in enumerate(zip(table_row.cells, row)):
             para = cell.paragraphs[0]
-            para.style = TABLE_STYLE
+            _set_style(para, style_id)
             run = para.add_run(text)
             if c == status_col and text in STATUS_COLOUR:
                 run.font.color.rgb = STATUS_COLOUR[text]
     if widths:
         for row in t.rows:
-            for c, w in enumerate(widths):
-                row.cells[c].width = Cm(w)
+            for cell, w in zip(row.cells, widths):
+                cell.width = Cm(w)
 
 
 def _value(line: Line) -> str:
