@@ -113,7 +113,7 @@ def report_list() -> Any:
             column_def("state", "状态"), column_def("by", "生成人"), column_def("at", "生成时间"),
             column_def("size", "大小(KB)", "int"),
             column_def("link", "下载", cellRenderer="markdown", sortable=False, filter=False)]
-    return data_table("rep-list-grid", data, cols, page_size=10)
+    return data_table("rep-list-grid", data, cols, page_size=10, height=min(120 + 42 * len(data), 520))
 
 
 def _spec(ids, level, grain, start, end, orgs):  # noqa: ANN001, ANN202
@@ -131,7 +131,8 @@ def preview(spec: Any) -> tuple[Any, Any]:
     if df.empty:
         return kit.notice("所选范围无数据"), ""
     rows = display_rows(df.head(PREVIEW_ROWS))
-    cols = [column_def(k, v, "number" if k in ("numerator", "denominator") else "text")
+    cols = [column_def(k, v, "number" if k in ("numerator", "denominator") else "text",
+                       **({"minWidth": 190, "pinned": "left"} if k == "indicator" else {}))
             for k, v in COLUMNS_ZH.items()]
     note = "" if len(df) <= PREVIEW_ROWS else kit.notice(f"共 {len(df)} 行，预览前 {PREVIEW_ROWS} 行；导出包含全部")
     return note, data_table("rep-custom-grid", rows, cols, page_size=20)
