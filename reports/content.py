@@ -101,8 +101,13 @@ class Report:
     caveats: list[str]
 
     @property
+    def heading(self) -> str:
+        """'丰安县医共体运行监测月报' (county), '丰安县总医院运行监测月报' (a township or institution)."""
+        return f"{self.org_name}{'医共体' if self.org_level == 'county' else ''}运行监测月报"
+
+    @property
     def title(self) -> str:
-        return f"{self.org_name}医共体运行监测月报（{T.month_zh(self.month)}）"
+        return f"{self.heading}（{T.month_zh(self.month)}）"
 
     def charts(self) -> list[Chart]:
         return [s.chart for s in self.sections if s.chart is not None]
@@ -244,7 +249,8 @@ def build_report(month: str, org: str | None = None, alerts: list[dict] | None =
     current = compute(all_ids, org_level, "month", month, month, org=org, scope=scope, mart_url=url)
     rows = _row_map(current)
     step(0.25, "计算月度趋势")
-    chart_ids = [s.chart for s in SECTIONS if s.chart in all_ids]
+    chart_of = {s.key: next((i for i in (s.chart, s.rank) if i in all_ids), None) for s in SECTIONS}
+    chart_ids = [i for i in chart_of.values() if i]
     first = f"{int(month[:4]) - (1 if int(month[5:]) < TREND_MONTHS else 0)}-" \
             f"{(int(month[5:]) - TREND_MONTHS) % 12 + 1:02d}"
     trend = compute(chart_ids, org_level, "month", first, month, org=org, scope=scope, mart_url=url)
@@ -262,7 +268,7 @@ def build_report(month: str, org: str | None = None, alerts: list[dict] | None =
         rank_ind = INDICATORS.get(spec.rank) if spec.rank else None
         sections.append(Section(
             spec.key, spec.title, _paragraph(ids, rows), [_line(INDICATORS[i], rows.get(i)) for i in ids],
-            _chart(INDICATORS[spec.chart], trend) if spec.chart in all_ids else None,
+            _chart(INDICATORS[chart_of[spec.key]], trend) if chart_of[spec.key] else None,
             _ranking(rank_ind, org_level, org, month, scope, url) if rank_ind else None,
             _alerts_of(spec, alerts)))
     last = qperiods.last_data_date(url)

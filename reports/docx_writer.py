@@ -143,7 +143,7 @@ def render_docx(report: Report) -> bytes:
     doc.core_properties.author = f"{report.county_name}医共体运营监测平台"
     for _ in range(6):
         doc.add_paragraph()
-    doc.add_paragraph(f"{report.org_name}医共体运行监测月报", style="Title").alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.add_paragraph(report.heading, style="Title").alignment = WD_ALIGN_PARAGRAPH.CENTER
     for text in (T.month_zh(report.month), f"{report.county_name}卫生健康局",
                  f"数据截至 {report.as_of} · 生成于 {report.generated_at}"):
         doc.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.CENTER

@@ -1,7 +1,7 @@
 """What the monthly report holds: the headline indicators and the sections with their indicators.
 
-``chart`` is the indicator whose 12-month trend is drawn; ``rank`` the indicator by which the section's child
-orgs are ranked. Ids not in the catalogue or not computable at a level are left out by the engine (its refusals).
+``chart`` is the indicator whose 12-month trend is drawn (``rank`` instead where ``chart`` is not computable at
+the report's level); ``rank`` the indicator by which the section's child orgs are ranked. Ids not in the catalogue or not computable at a level are left out by the engine (its refusals).
 """
 from __future__ import annotations
 
