@@ -241,3 +241,21 @@ def test_custom_template_saved_per_user(app_cfg) -> None:  # noqa: ANN001
     assert load_template(app_cfg, "manager", tid) is None                     # another user's template
     with pytest.raises(ValueError):
         save_template(app_cfg, "leader", "  ", spec)
+
+
+def test_custom_report_keeps_to_the_managers_institutions(demo_cfg, month) -> None:  # noqa: ANN001
+    from metrics.engine import IndicatorError
+    from metrics.scope import manager_scope
+    from queries import org as qorg
+    from reports.custom import CustomSpec, custom_frame
+
+    tree = qorg.org_tree(demo_cfg.mart_url)
+    own = sorted(tree.loc[tree["level"] != "village", "inst_code"])[:2]
+    spec = CustomSpec(["op_cost_per_visit", "alos"], level="institution", grain="quarter", start="2026-01", end=month)
+    df = custom_frame(spec, manager_scope(own), demo_cfg.mart_url)
+    assert not df.empty and set(df["org_code"]) <= set(own)
+    assert len(set(custom_frame(spec, mart_url=demo_cfg.mart_url)["org_code"])) > len(own)
+    with pytest.raises(IndicatorError, match="请至少选择一个指标"):
+        custom_frame(CustomSpec([], start="2026-01", end=month), mart_url=demo_cfg.mart_url)
+    with pytest.raises(IndicatorError, match="起始月份晚于结束月份"):
+        custom_frame(CustomSpec(["alos"], start=month, end="2026-01"), mart_url=demo_cfg.mart_url)

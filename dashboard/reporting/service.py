@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 AUTO_FORMATS = ("docx", "pdf")
 AUTO_USER = "auto"
 PROGRESS_EVERY_S = 0.5
+STALE_AFTER = dt.timedelta(minutes=30)    # a 'running' row older than this lost its worker (restart): 中断
 
 
 class ReportDenied(AccessDenied):
@@ -78,8 +79,12 @@ def check_access(cfg: Config, scope: Scope, org: str | None, what: str, username
 
 
 def _view(row: GeneratedReport) -> ReportRow:
-    return ReportRow(row.id, row.month, row.org_code, row.org_name, row.fmt, row.state,
-                     REPORT_STATE_ZH.get(row.state, row.state), float(row.progress or 0), row.message or "",
+    state = row.state
+    if state == "running" and row.created_at < _now() - STALE_AFTER:
+        state = "failed"
+    message = "生成中断（服务重启），请重新生成" if state != row.state else row.message or ""
+    return ReportRow(row.id, row.month, row.org_code, row.org_name, row.fmt, state,
+                     REPORT_STATE_ZH.get(state, state), float(row.progress or 0), message,
                      row.created_by, f"{row.created_at:%Y-%m-%d %H:%M}", row.size_bytes)
 
 
