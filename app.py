@@ -9,6 +9,7 @@
     python app.py users ...       manage accounts
     python app.py nodes ...       exchange nodes: list, token, simulate
     python app.py geo import ...  replace the demo geometry with a real county's townships
+    python app.py report ...      the monthly report as Word/PDF/HTML [--month --org --format --out]; report auto
 
 ``server`` is the WSGI app for gunicorn: ``gunicorn 'app:server'``.
 """
@@ -24,6 +25,7 @@ from metrics.cli import indicators_command
 from dashboard.accounts.cli import users_group
 from dashboard.exchange.cli import nodes_group
 from geo.cli import geo_group
+from dashboard.reporting.cli import report_group
 
 
 @click.group(invoke_without_command=True)
@@ -42,6 +44,7 @@ cli.add_command(indicators_command)
 cli.add_command(users_group)
 cli.add_command(nodes_group)
 cli.add_command(geo_group)
+cli.add_command(report_group)
 
 
 def __getattr__(name: str):  # noqa: ANN202

@@ -24,6 +24,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/exchange": frozenset({OPERATOR, ADMIN}),  # 数据交换监测 (admin: node map settings)
     "/admin/users": frozenset({ADMIN}),        # 系统管理
     "/admin/logs": frozenset({AUDITOR}),       # 审计日志
+    "/reports": VIEWERS,                       # 报表中心
 }
 
 # Navigation entries in display order (path, label); the shell shows those allowed for the role.
@@ -32,7 +33,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/indicators", "指标分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
     ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
     ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
-    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"),
+    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"),
 )
 
 # Callback module (last dotted part, matched as a prefix) → roles allowed to call its callbacks.
@@ -47,6 +48,7 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     # dashboard/callbacks/admin.py holds both admin pages; each callback narrows to ADMIN or AUDITOR itself.
     "admin": frozenset({ADMIN, AUDITOR}),
     "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}),
+    "reports": VIEWERS,
 }
 
 # Dash-internal modules whose callbacks are gated elsewhere (the page router: by the requested path).

@@ -56,6 +56,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     init_accounts(app, cfg)
     from dashboard.exchange.api import init_exchange_api
     init_exchange_api(server, cfg)
+    from dashboard.reporting.web import init_reports_web
+    init_reports_web(server, cfg)
     return app
 
 

@@ -66,12 +66,13 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("双向转诊", "/referrals"),
     NavItem("数据交换监测", "/exchange"),
     NavItem("数据质量", "/quality"),
+    NavItem("报表中心", "/reports"),
     NavItem("系统管理", "/admin/users"),
     NavItem("审计日志", "/admin/logs"),
 )
 
 NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
-             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰"}
+             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦"}
 
 
 def user_info() -> dict | None:
