@@ -180,7 +180,7 @@ def test_manager_cannot_generate_or_download_other_report(flask_app, app_cfg, cl
     from dashboard.accounts.service import get_user_view, read_demo_accounts
     from dashboard.reporting import service
     from metrics.scope import FULL_SCOPE
-    from queries.connection import read_df
+    from mart.connection import read_df
     from tests.test_security import rows
 
     manager = read_demo_accounts(app_cfg)["manager"][0]

@@ -7,7 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html, no_update
 
-from dashboard.callbacks import _pagekit as kit
+from dashboard.views import pagekit as kit
 from layouts import _report_parts as L
 from layouts._components import column_def, data_table
 

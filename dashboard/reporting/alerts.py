@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.config import Config
+from core.config import Config
 from metrics.scope import Scope
 
 STATUS_PENDING = "待处置"

@@ -23,7 +23,7 @@ def report_group(ctx: click.Context, month: str | None, org: str | None, fmt: st
     """生成医共体运行监测月报（Word / PDF / HTML）；`report auto` 按月自动生成。"""
     if ctx.invoked_subcommand is not None:
         return
-    from dashboard.config import load_config
+    from core.config import load_config
     from dashboard.reporting.alerts import month_alerts
     from metrics.engine import IndicatorError
     from metrics.scope import FULL_SCOPE
@@ -60,7 +60,7 @@ def report_group(ctx: click.Context, month: str | None, org: str | None, fmt: st
 def report_auto() -> None:
     """为最近一个数据完整的月份生成全县月报（Word 和 PDF，已生成的跳过），保存在 DATA_DIR/reports/。"""
     from dashboard.appdb import init_app_db
-    from dashboard.config import load_config
+    from core.config import load_config
     from dashboard.reporting.service import generate_due_reports, reports_dir
 
     cfg = load_config()

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from dashboard.accounts.access import AccessDenied
 from dashboard.accounts.audit import record_audit
 from dashboard.appdb import session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.reporting.models import REPORT_STATE_ZH, GeneratedReport
 from metrics.scope import Scope
 

@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from dashboard.appdb import session_factory
-from dashboard.config import Config
+from core.config import Config
 from dashboard.reporting.models import CustomReportTemplate
 from reports.custom import CustomSpec
 

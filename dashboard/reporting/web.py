@@ -13,8 +13,8 @@ from dataclasses import asdict
 from flask import Blueprint, Flask, abort, jsonify, request, send_file
 
 from dashboard.accounts.access import check_same_origin, current_scope, current_user_info, require_roles
-from dashboard.accounts.roles import LEADER, MANAGER
-from dashboard.config import Config
+from core.roles import LEADER, MANAGER
+from core.config import Config
 from dashboard.reporting import service
 
 
