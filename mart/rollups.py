@@ -79,14 +79,14 @@ SELECT strftime(d.discharge_time, '%Y-%m') AS month, d.inst_code, d.dept_code, d
        CAST(d.is_low_risk AS BIGINT) AS low_risk,
        CASE WHEN d.is_low_risk = 1 AND d.outcome = 'died' THEN 1 ELSE 0 END AS low_risk_died,
        CASE WHEN d.outcome = 'died' THEN 1 ELSE 0 END AS died,
-       CASE WHEN EXISTS (SELECT 1 FROM inpatient_discharge n
-                         WHERE n.patient_id = d.patient_id AND n.discharge_id <> d.discharge_id
-                           AND n.admit_time >= d.discharge_time
-                           AND n.admit_time <= d.discharge_time + INTERVAL READMIT_DAYS DAY) THEN 1 ELSE 0 END AS readmit31,
+       CASE WHEN r.discharge_id IS NULL THEN 0 ELSE 1 END AS readmit31,
        CAST(d.total_cost AS DOUBLE) AS total_cost, CAST(d.drug_cost AS DOUBLE) AS drug_cost,
        CAST(d.material_cost AS DOUBLE) AS material_cost, CAST(d.insurance_paid AS DOUBLE) AS insurance_paid
-FROM inpatient_discharge d LEFT JOIN area a ON a.area_code = d.patient_area_code""".replace("READMIT_DAYS",
-                                                                                  str(READMIT_DAYS)),
+FROM inpatient_discharge d LEFT JOIN area a ON a.area_code = d.patient_area_code
+LEFT JOIN (SELECT DISTINCT p.discharge_id FROM inpatient_discharge p JOIN inpatient_discharge n
+           ON n.patient_id = p.patient_id AND n.discharge_id <> p.discharge_id
+          AND n.admit_time >= p.discharge_time AND n.admit_time <= p.discharge_time + INTERVAL READMIT_DAYS DAY
+          ) r ON r.discharge_id = d.discharge_id""".replace("READMIT_DAYS", str(READMIT_DAYS)),
     "r_lab_month": """
 SELECT strftime(l.order_time, '%Y-%m') AS month, l.ordering_inst_code, l.performing_inst_code,
        1 AS orders,
