@@ -34,6 +34,9 @@ from dashboard.config import Config
 from mart.db import month_range
 from mart.schema import LOAD_ORDER, TABLES, all_ddl
 
+# (phase, seconds, rows) of the last server demo copy / rollup build, read by bench/engines.py
+PHASES: list[tuple[str, float, int]] = []
+
 # Tables the loader's reference checks read (mirrored into the staging DuckDB before validation).
 REFERENCE_TABLES = ("area", "institution", "department", "staff")
 
@@ -182,22 +185,30 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
         cols = [d[0] for d in cur.description if d[0] not in ROLLUP_KEYS[table]]
         measures = ", ".join(f"sum({c}) AS {c}" for c in cols)
         where = "" if wanted is None else f" WHERE {fact_filter(table, wanted)}"
+        t0 = time.perf_counter()
         cur.execute(f"DELETE FROM {table}" if wanted is None
                     else f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
         cur.execute(f"INSERT INTO {table} SELECT {keys}, {measures} FROM ({to_postgres(ROW_SQL[table] + where)}) x "
                     f"GROUP BY {keys}")
+        PHASES.append((f"rollup {table}", time.perf_counter() - t0, cur.rowcount))
     # coarse rollups from the fine ones, same months
     def fine_columns(fine: str) -> list[str]:
         cur.execute(f"SELECT * FROM {fine} LIMIT 0")
         return [d[0] for d in cur.description]
+    t0 = time.perf_counter()
     for stmt in coarse_rebuild_statements(plan, fine_columns):
         cur.execute(stmt)
+    PHASES.append(("rollups coarse", time.perf_counter() - t0, 0))
     for table in WHOLE_TABLES:
         if table in plan:
+            t0 = time.perf_counter()
             for stmt in rebuild_statements(table, plan[table], changed_set):
                 cur.execute(to_postgres(stmt))
+            PHASES.append((f"rollup {table}", time.perf_counter() - t0, 0))
+    t0 = time.perf_counter()
     for table in plan:
         cur.execute(f"ANALYZE {table}")
+    PHASES.append(("analyze rollups", time.perf_counter() - t0, 0))
     return plan
 
 
@@ -351,17 +362,22 @@ def copy_mart_to_pg(source: Path | duckdb.DuckDBPyConnection, url: str, meta: di
             for name in reversed(LOAD_ORDER):
                 cur.execute(f"DELETE FROM {name}")
             cur.execute("DELETE FROM mart_meta")
+            PHASES.clear()
             for name in LOAD_ORDER:
                 cols = TABLES[name].column_names
                 say(f"复制 {name} …")
+                t0 = time.perf_counter()
                 counts[name] = copy_to_pg(duck, cur, name, cols, f"SELECT {', '.join(cols)} FROM {name}",
                                           workdir=Path(tmp))
+                PHASES.append((f"copy {name}", time.perf_counter() - t0, counts[name]))
             for key, value in duck.execute("SELECT key, value FROM mart_meta").fetchall():
                 set_meta_pg(cur, key, value)
             for key, value in (meta or {}).items():
                 set_meta_pg(cur, key, value)
+            t0 = time.perf_counter()
             for name in LOAD_ORDER:
                 cur.execute(f"ANALYZE {name}")
+            PHASES.append(("analyze facts", time.perf_counter() - t0, 0))
             say("更新汇总表 (rollups) …")
             build_rollups_pg(cur, None)
             bump_data_version_pg(cur)
@@ -379,6 +395,6 @@ def build_demo_pg(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 
     with tempfile.TemporaryDirectory(prefix="pgdemo_", dir=cfg.data_dir if cfg.data_dir.exists() else None) as tmp:
         local = Config(data_dir=cfg.data_dir, mart_url=f"duckdb:///{Path(tmp) / 'demo.duckdb'}",
                        app_db_url=cfg.app_db_url, cache_url=cfg.cache_url)
-        counts = build_demo(local, scale=scale, seed=seed, years=years, quiet=quiet, until=until)
+        counts = build_demo(local, scale=scale, seed=seed, years=years, quiet=quiet, until=until, rollups=False)
         copy_mart_to_pg(Path(tmp) / "demo.duckdb", cfg.mart_url)
     return counts
