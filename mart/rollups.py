@@ -453,19 +453,26 @@ def _fine_insert(con: duckdb.DuckDBPyConnection, table: str, months: list[str] |
     a range on the fact's own time column (appended to ``ROW_SQL``, whose outer query ends in its FROM clause), so
     DuckDB skips the row groups of other months.
     """
+    return fine_insert_sql(table, _measure_columns(con, table), months)
+
+
+def fine_insert_sql(table: str, measures: list[str], months: list[str] | None) -> str:
+    """The INSERT … SELECT of :func:`_fine_insert` for the given measure columns, in DuckDB SQL that
+    ``mart.pg.to_postgres`` (PostgreSQL) and ``mart.spark`` (sqlglot) translate: the one build statement of a fine
+    rollup on every engine."""
     _src, alias, col = _SOURCE[table]
     keys = ROLLUP_KEYS[table]
-    measures = ", ".join(f"sum({c}) AS {c}" for c in _measure_columns(con, table))
+    sums = ", ".join(f"sum({c}) AS {c}" for c in measures)
     where = "" if months is None else f" WHERE {fact_filter(table, months)}"
     if col == "month":       # already a 'YYYY-MM' column
-        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {measures} FROM ({ROW_SQL[table]}{where}) x "
+        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {sums} FROM ({ROW_SQL[table]}{where}) x "
                 f"GROUP BY {', '.join(keys)}")
     formatted = f"strftime({alias}.{col}, '%Y-%m') AS month"
     assert formatted in ROW_SQL[table], f"{table}: ROW_SQL must define month as {formatted}"
     row_sql = ROW_SQL[table].replace(formatted, f"date_trunc('month', {alias}.{col}) AS month")
     outer = ", ".join("strftime(g.month, '%Y-%m')" if k == "month" else f"g.{k}" for k in keys)
-    return (f"INSERT INTO {table} SELECT {outer}, g.* EXCLUDE ({', '.join(keys)}) FROM ("
-            f"SELECT {', '.join(keys)}, {measures} FROM ({row_sql}{where}) x GROUP BY {', '.join(keys)}) g")
+    return (f"INSERT INTO {table} SELECT {outer}, {', '.join(f'g.{c}' for c in measures)} FROM ("
+            f"SELECT {', '.join(keys)}, {sums} FROM ({row_sql}{where}) x GROUP BY {', '.join(keys)}) g")
 
 
 def coarse_rebuild_statements(plan: Plan, fine_columns: Callable[[str], list[str]]) -> list[str]:
