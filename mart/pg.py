@@ -168,7 +168,7 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
     :func:`mart.rollups.build_rollups` (:func:`mart.rollups.rebuild_plan`: everything when ``months`` and
     ``changed`` are None; with ``changed``, the tables a load wrote, only the rollups reading them, for ``months``
     or whole); returns the plan carried out."""
-    from mart.rollups import (_SOURCE, COARSE, ROLLUP_KEYS, ROLLUP_TABLES, ROW_SQL, WHOLE_TABLES, _checked,
+    from mart.rollups import (_SOURCE, COARSE, ROLLUP_TABLES, SPECS, WHOLE_TABLES, _checked,
                               coarse_rebuild_statements, fine_insert_sql, month_filter, month_list, rebuild_plan,
                               rebuild_statements, span_months, span_sql)
     changed_set = None if changed is None else set(changed)
@@ -197,8 +197,7 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
         if table not in plan:
             continue
         wanted = plan[table]
-        cur.execute(f"SELECT * FROM ({to_postgres(ROW_SQL[table])}) x LIMIT 0")
-        cols = [d[0] for d in cur.description if d[0] not in ROLLUP_KEYS[table]]
+        cols = list(SPECS[table].measures)
         t0 = time.perf_counter()
         cur.execute(f"DELETE FROM {table}" if wanted is None
                     else f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
