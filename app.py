@@ -17,7 +17,7 @@ from __future__ import annotations
 import click
 
 from dashboard.serve import serve_command, run_default
-from mart.cli import demo_command, export_command
+from mart.cli import demo_command, export_command, rollups_command
 from mart.loader_cli import load_command
 from metrics.cli import indicators_command
 from dashboard.accounts.cli import users_group
@@ -37,6 +37,7 @@ cli.add_command(serve_command)
 cli.add_command(demo_command)
 cli.add_command(load_command)
 cli.add_command(export_command)
+cli.add_command(rollups_command)
 cli.add_command(indicators_command)
 cli.add_command(users_group)
 cli.add_command(nodes_group)
