@@ -72,7 +72,7 @@ def spark_session(master: str = DEFAULT_MASTER):  # noqa: ANN201
     return (SparkSession.builder.master(master).appName("yigongti-rollups")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.sql.shuffle.partitions", "2")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")

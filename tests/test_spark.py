@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.spark, pytest.mark.timeout(1200)]
 pytest.importorskip("pyspark")
 if shutil.which("java") is None:
     pytest.skip("no Java runtime for Spark", allow_module_level=True)
@@ -66,7 +66,7 @@ def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):  # noq
     con.close()
     env = {**os.environ, "DATA_DIR": str(data), "MART_URL": url, "APP_DB_URL": f"sqlite:///{data / 'app.db'}"}
     run = subprocess.run([sys.executable, "app.py", "rollups", "--engine", "spark", "--master", cluster],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=540)
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=1100)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "汇总表重建完成 (spark)" in run.stdout
     got = _indicators(url)
