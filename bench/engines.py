@@ -28,7 +28,7 @@ CASES = [("institution", "month"), ("county", "month"), ("township", "quarter"),
 
 
 def _uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
 
 
 def _reset_pg(url: str) -> None:
@@ -130,10 +130,10 @@ def _explain(url: str, start: str, end: str) -> None:
     from mart.pg import libpq_dsn
     conn = psycopg2.connect(libpq_dsn(url))
     with conn.cursor() as cur:
-        for sql in ("SELECT month, inst_code, res_area, sum(visits), sum(total_cost) FROM r_op_month_inst "
-                    "WHERE month BETWEEN %s AND %s GROUP BY 1, 2, 3",
-                    "SELECT month, inst_code, dept_code, doctor_code, sum(discharges), sum(readmit31) "
-                    "FROM r_ip_month_doc WHERE month BETWEEN %s AND %s GROUP BY 1, 2, 3, 4"):
+        for sql in (("SELECT month, inst_code, res_area, sum(visits), sum(total_cost) FROM r_op_month_inst "
+                     "WHERE month BETWEEN %s AND %s GROUP BY 1, 2, 3"),
+                    ("SELECT month, inst_code, dept_code, doctor_code, sum(discharges), sum(readmit31) "
+                     "FROM r_ip_month_doc WHERE month BETWEEN %s AND %s GROUP BY 1, 2, 3, 4")):
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, [start, end])
             print("\n" + "\n".join(r[0] for r in cur.fetchall()))
     conn.close()

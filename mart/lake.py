@@ -24,7 +24,7 @@ EXTRA_TABLES = ("calendar_month",)
 
 def month_expression(table: str) -> str | None:
     """SQL giving a row's 'YYYY-MM' partition, or None for a table without a period."""
-    spec = TABLES[table] if table in TABLES else None
+    spec = TABLES.get(table)
     if spec is None or spec.period_column is None:
         return None
     col = spec.column(spec.period_column)

@@ -50,7 +50,14 @@ def _select_of(insert: str, table: str) -> str:
 def rollup_selects(columns: dict[str, list[str]]) -> dict[str, list[str]]:
     """Every rollup's SELECT statements (DuckDB SQL; a table filled by several INSERTs has several, unioned),
     derived from the declarations of ``mart.rollups`` exactly as the DuckDB build runs them."""
-    from mart.rollups import COARSE, SPECS, WHOLE_TABLES, coarse_group_by, coarse_sql, rebuild_statements
+    from mart.rollups import (
+        COARSE,
+        SPECS,
+        WHOLE_TABLES,
+        coarse_group_by,
+        coarse_sql,
+        rebuild_statements,
+    )
     out: dict[str, list[str]] = {t: [s.build_select(None)] for t, s in SPECS.items()}
     for table, (fine, _keys) in COARSE.items():
         out[table] = [_select_of(coarse_sql(table, columns[fine])[1] + coarse_group_by(table), table)]
@@ -157,7 +164,12 @@ def _write_duckdb(cfg: Config, frames: dict[str, pd.DataFrame]) -> str:
 
 
 def _write_pg(url: str, frames: dict[str, pd.DataFrame]) -> str:
-    from mart.pg import bump_data_version_pg, copy_to_pg, ensure_schema_pg, pg_transaction
+    from mart.pg import (
+        bump_data_version_pg,
+        copy_to_pg,
+        ensure_schema_pg,
+        pg_transaction,
+    )
     staging = duckdb.connect()
     try:
         with tempfile.TemporaryDirectory(prefix="sparkpg_") as tmp, pg_transaction(url) as cur:
