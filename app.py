@@ -4,7 +4,8 @@
     python app.py serve           serve (production WSGI server) [--host --port --workers]
     python app.py demo            build the demo county        [--scale --seed --years]
     python app.py load DIR        validate and load <table>.csv|parquet files atomically
-    python app.py export DIR      write the mart's tables as files the loader accepts [--format --table]
+    python app.py export DIR      write the mart's tables as files the loader accepts [--format --table --partition]
+    python app.py rollups         rebuild every rollup [--engine mart|spark --master --lake]
     python app.py indicators ...  compute indicators (CSV/JSON)
     python app.py users ...       manage accounts
     python app.py nodes ...       exchange nodes: list, token, simulate
