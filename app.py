@@ -4,7 +4,8 @@
     python app.py serve           serve (production WSGI server) [--host --port --workers]
     python app.py demo            build the demo county        [--scale --seed --years]
     python app.py load DIR        validate and load <table>.csv|parquet files atomically
-    python app.py export DIR      write the mart's tables as files the loader accepts [--format --table]
+    python app.py export DIR      write the mart's tables as files the loader accepts [--format --table --partition]
+    python app.py rollups         rebuild every rollup [--engine mart|spark --master --lake]
     python app.py indicators ...  compute indicators (CSV/JSON)
     python app.py users ...       manage accounts
     python app.py nodes ...       exchange nodes: list, token, simulate
@@ -19,7 +20,7 @@ import click
 
 from dashboard.serve import serve_command, run_default
 from dashboard.bootstrap import demo_command
-from mart.cli import export_command
+from mart.cli import export_command, rollups_command
 from mart.loader_cli import load_command
 from metrics.cli import indicators_command
 from dashboard.accounts.cli import users_group
@@ -40,6 +41,7 @@ cli.add_command(serve_command)
 cli.add_command(demo_command)
 cli.add_command(load_command)
 cli.add_command(export_command)
+cli.add_command(rollups_command)
 cli.add_command(indicators_command)
 cli.add_command(users_group)
 cli.add_command(nodes_group)

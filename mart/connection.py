@@ -83,7 +83,12 @@ def mart_engine(mart_url: str) -> Engine:
                     url = url.set(drivername="postgresql+psycopg2")
                 options = url.query.get("options") or ""
                 options = " ".join(([options] if isinstance(options, str) else list(options))
-                                   + [f"-c statement_timeout={QUERY_TIMEOUT_S * 1000}"]).strip()
+                                   + [f"-c statement_timeout={QUERY_TIMEOUT_S * 1000}",
+                                      # the mart's reads are short scans of rollups: compiling them (JIT, on by
+                                      # default since PostgreSQL 12) costs more than it saves
+                                      "-c jit=off",
+                                      # the widest reads hash tens of thousands of groups: in memory, not spilled
+                                      "-c work_mem=64MB"]).strip()
                 engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
             _engines[mart_url] = engine
             _identities[mart_url] = identity

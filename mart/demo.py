@@ -403,8 +403,10 @@ PHASES: list[tuple[str, float, int]] = []   # (phase, seconds, rows) of the last
 
 
 def build_demo(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
-               until: dt.date | None = None, quiet: bool = False) -> dict[str, int]:
-    """(Re)create the DuckDB mart at ``cfg.mart_path`` with the demo county; return row counts per table."""
+               until: dt.date | None = None, quiet: bool = False, rollups: bool = True) -> dict[str, int]:
+    """(Re)create the DuckDB mart at ``cfg.mart_path`` with the demo county; return row counts per table.
+
+    ``rollups`` False leaves the rollup tables out (the PostgreSQL demo builds them on the server)."""
     if scale <= 0 or scale > 1000:
         raise ValueError(f"scale must be in (0, 1000], got {scale}")
     if years < 0 or years > 30:
@@ -428,7 +430,7 @@ def build_demo(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
         con = duckdb.connect(str(tmp))
         try:
             _x(con, "SET enable_progress_bar = false")
-            counts = _build_into(con, cfg, scale, seed, first, until, quiet)
+            counts = _build_into(con, cfg, scale, seed, first, until, quiet, rollups)
             _x(con, "CHECKPOINT")
         finally:
             con.close()
@@ -459,7 +461,7 @@ class _Timer:
 
 
 def _build_into(con: duckdb.DuckDBPyConnection, cfg: Config, scale: float, seed: int,
-                first: dt.date, until: dt.date, quiet: bool) -> dict[str, int]:
+                first: dt.date, until: dt.date, quiet: bool, rollups: bool = True) -> dict[str, int]:
     from mart.demo_geometry import build_demo_geometry, demo_township_shapes
     from mart.rollups import build_rollups
 
@@ -582,8 +584,9 @@ FROM g_daily x) y""")
                 [",".join(LOAD_ORDER), 0, f"{months[0]}..{months[-1]}"])
     for name in ("g_daily", "g_n", "g_day"):
         _x(con, f"DROP TABLE IF EXISTS {name}")
-    build_rollups(con)
-    timer.lap("rollups")
+    if rollups:
+        build_rollups(con)
+        timer.lap("rollups")
     bump_data_version(con)
     counts = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in LOAD_ORDER}
     _x(con, "UPDATE load_log SET rows_loaded = ? WHERE load_id = 1", [sum(counts.values())])

@@ -50,13 +50,18 @@ def resolve_tables(names: list[str] | tuple[str, ...] | None) -> list[str]:
 
 
 def export_mart(cfg: Config, directory: str | Path, fmt: str = "parquet",
-                tables: list[str] | tuple[str, ...] | None = None) -> ExportReport:
+                tables: list[str] | tuple[str, ...] | None = None, partition: str | None = None) -> ExportReport:
     """Write the chosen contract tables of the DuckDB mart into ``directory`` (created if missing).
 
     Only contract columns are written, in contract order, so the files load back unchanged with
     ``python app.py load``. Raises ValueError for an unknown format or table, a mart that is not a DuckDB file
     or does not exist.
     """
+    if partition is not None:
+        if partition != "month" or fmt != "parquet":
+            raise ValueError("分区导出只支持 --format parquet --partition month (Hive 分区的 Parquet 数据湖)")
+        from mart.lake import export_lake
+        return export_lake(cfg, directory, tables)
     if fmt not in FORMATS:
         raise ValueError(f"未知的格式 (unknown format) {fmt!r}; 可选 (known): {', '.join(FORMATS)}")
     chosen = resolve_tables(tables)

@@ -34,6 +34,9 @@ from core.config import Config
 from mart.db import month_range
 from mart.schema import LOAD_ORDER, TABLES, all_ddl
 
+# (phase, seconds, rows) of the last server demo copy / rollup build, read by bench/engines.py
+PHASES: list[tuple[str, float, int]] = []
+
 # Tables the loader's reference checks read (mirrored into the staging DuckDB before validation).
 REFERENCE_TABLES = ("area", "institution", "department", "staff")
 
@@ -98,20 +101,37 @@ def _ensure_rollup_tables(cur) -> None:  # noqa: ANN001
     for table, row_sql in ROW_SQL.items():
         keys = ", ".join(ROLLUP_KEYS[table])
         cur.execute(f"SELECT * FROM ({to_postgres(row_sql)}) x LIMIT 0")
-        cols = [d[0] for d in cur.description]
-        measures = ", ".join(f"sum({c}) AS {c}" for c in cols if c not in ROLLUP_KEYS[table])
+        # measures typed BIGINT (counts) or DOUBLE PRECISION (money): sum() of an integer is NUMERIC in
+        # PostgreSQL, several times slower to hash, sum and fetch than BIGINT
+        measures = ", ".join(f"CAST({d[0]} AS {'DOUBLE PRECISION' if d[1] == _FLOAT8 else 'BIGINT'}) AS {d[0]}"
+                             for d in cur.description if d[0] not in ROLLUP_KEYS[table])
         cur.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {keys}, {measures} "
-                    f"FROM ({to_postgres(row_sql)}) x WHERE false GROUP BY {keys}")
+                    f"FROM ({to_postgres(row_sql)}) x WHERE false")
+        _numeric_to_bigint(cur, table)
     from mart.rollups import COARSE, coarse_sql
     for table, (fine, _keys) in COARSE.items():
         cur.execute(f"SELECT * FROM {fine} LIMIT 0")
         cur.execute(coarse_sql(table, [d[0] for d in cur.description])[0])
+    for table in COARSE:
+        _numeric_to_bigint(cur, table)
     for stmt in _FULL_DDL:
         cur.execute(to_postgres(stmt))
     # every engine query filters a month range, and the loader rebuilds by month: an index on month per rollup
     # (DuckDB needs none: its zone maps skip row groups)
     for table in [*ROW_SQL, *COARSE]:
         cur.execute(f"CREATE INDEX IF NOT EXISTS {table}_month_idx ON {table} (month)")
+
+
+_FLOAT8 = 701      # PostgreSQL type oid of DOUBLE PRECISION
+
+
+def _numeric_to_bigint(cur, table: str) -> None:  # noqa: ANN001
+    """Retype the NUMERIC measure columns of a rollup made by an earlier version (sum() of integers) to BIGINT."""
+    cur.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                "AND table_name = %s AND data_type = 'numeric'", [table])
+    cols = [r[0] for r in cur.fetchall()]
+    if cols:
+        cur.execute(f"ALTER TABLE {table} " + ", ".join(f"ALTER COLUMN {c} TYPE BIGINT" for c in cols))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -148,8 +168,8 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
     :func:`mart.rollups.build_rollups` (:func:`mart.rollups.rebuild_plan`: everything when ``months`` and
     ``changed`` are None; with ``changed``, the tables a load wrote, only the rollups reading them, for ``months``
     or whole); returns the plan carried out."""
-    from mart.rollups import (_SOURCE, COARSE, ROLLUP_KEYS, ROLLUP_TABLES, ROW_SQL, WHOLE_TABLES, _checked,
-                              coarse_rebuild_statements, fact_filter, month_filter, month_list, rebuild_plan,
+    from mart.rollups import (_SOURCE, COARSE, ROLLUP_TABLES, SPECS, WHOLE_TABLES, _checked,
+                              coarse_rebuild_statements, fine_insert_sql, month_filter, month_list, rebuild_plan,
                               rebuild_statements, span_months, span_sql)
     changed_set = None if changed is None else set(changed)
     cur.execute("SELECT count(*) FROM calendar_month")
@@ -177,27 +197,30 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
         if table not in plan:
             continue
         wanted = plan[table]
-        keys = ", ".join(ROLLUP_KEYS[table])
-        cur.execute(f"SELECT * FROM ({to_postgres(ROW_SQL[table])}) x LIMIT 0")
-        cols = [d[0] for d in cur.description if d[0] not in ROLLUP_KEYS[table]]
-        measures = ", ".join(f"sum({c}) AS {c}" for c in cols)
-        where = "" if wanted is None else f" WHERE {fact_filter(table, wanted)}"
+        cols = list(SPECS[table].measures)
+        t0 = time.perf_counter()
         cur.execute(f"DELETE FROM {table}" if wanted is None
                     else f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
-        cur.execute(f"INSERT INTO {table} SELECT {keys}, {measures} FROM ({to_postgres(ROW_SQL[table] + where)}) x "
-                    f"GROUP BY {keys}")
+        cur.execute(to_postgres(fine_insert_sql(table, cols, wanted)))
+        PHASES.append((f"rollup {table}", time.perf_counter() - t0, cur.rowcount))
     # coarse rollups from the fine ones, same months
     def fine_columns(fine: str) -> list[str]:
         cur.execute(f"SELECT * FROM {fine} LIMIT 0")
         return [d[0] for d in cur.description]
+    t0 = time.perf_counter()
     for stmt in coarse_rebuild_statements(plan, fine_columns):
         cur.execute(stmt)
+    PHASES.append(("rollups coarse", time.perf_counter() - t0, 0))
     for table in WHOLE_TABLES:
         if table in plan:
+            t0 = time.perf_counter()
             for stmt in rebuild_statements(table, plan[table], changed_set):
                 cur.execute(to_postgres(stmt))
+            PHASES.append((f"rollup {table}", time.perf_counter() - t0, 0))
+    t0 = time.perf_counter()
     for table in plan:
         cur.execute(f"ANALYZE {table}")
+    PHASES.append(("analyze rollups", time.perf_counter() - t0, 0))
     return plan
 
 
@@ -351,17 +374,22 @@ def copy_mart_to_pg(source: Path | duckdb.DuckDBPyConnection, url: str, meta: di
             for name in reversed(LOAD_ORDER):
                 cur.execute(f"DELETE FROM {name}")
             cur.execute("DELETE FROM mart_meta")
+            PHASES.clear()
             for name in LOAD_ORDER:
                 cols = TABLES[name].column_names
                 say(f"复制 {name} …")
+                t0 = time.perf_counter()
                 counts[name] = copy_to_pg(duck, cur, name, cols, f"SELECT {', '.join(cols)} FROM {name}",
                                           workdir=Path(tmp))
+                PHASES.append((f"copy {name}", time.perf_counter() - t0, counts[name]))
             for key, value in duck.execute("SELECT key, value FROM mart_meta").fetchall():
                 set_meta_pg(cur, key, value)
             for key, value in (meta or {}).items():
                 set_meta_pg(cur, key, value)
+            t0 = time.perf_counter()
             for name in LOAD_ORDER:
                 cur.execute(f"ANALYZE {name}")
+            PHASES.append(("analyze facts", time.perf_counter() - t0, 0))
             say("更新汇总表 (rollups) …")
             build_rollups_pg(cur, None)
             bump_data_version_pg(cur)
@@ -379,6 +407,6 @@ def build_demo_pg(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 
     with tempfile.TemporaryDirectory(prefix="pgdemo_", dir=cfg.data_dir if cfg.data_dir.exists() else None) as tmp:
         local = Config(data_dir=cfg.data_dir, mart_url=f"duckdb:///{Path(tmp) / 'demo.duckdb'}",
                        app_db_url=cfg.app_db_url, cache_url=cfg.cache_url)
-        counts = build_demo(local, scale=scale, seed=seed, years=years, quiet=quiet, until=until)
+        counts = build_demo(local, scale=scale, seed=seed, years=years, quiet=quiet, until=until, rollups=False)
         copy_mart_to_pg(Path(tmp) / "demo.duckdb", cfg.mart_url)
     return counts

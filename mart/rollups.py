@@ -1,8 +1,9 @@
 """Rollups: the mart pre-aggregated by month × institution × department × doctor × residence township.
 
-The engine (``metrics.engine``) answers from these tables instead of scanning facts per click. Every rollup table
-is declared once here as ``ROW_SQL`` — a per-fact-row projection with the rollup's column names — plus its
-grouping keys. The build aggregates that projection (``INSERT … SELECT keys, sum(…) … GROUP BY keys``) and the
+The engine (``metrics.engine``) answers from these tables instead of scanning facts per click. Every
+month-partitioned rollup is declared once here as a :class:`RollupSpec` (:data:`SPECS`) — a per-fact-row
+projection with the rollup's column names, its grouping keys and measures, its source, the tables it reads and
+its coarse variants — from which the DuckDB, PostgreSQL (``mart.pg``) and Spark (``mart.spark``) builders derive. The build aggregates that projection (``INSERT … SELECT keys, sum(…) … GROUP BY keys``) and the
 engine's fact mode (used by tests to prove rollups equal facts) aggregates the very same projection on the fly.
 
 Tables (all money as DOUBLE yuan, counts as BIGINT):
@@ -48,7 +49,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import duckdb
@@ -60,7 +61,7 @@ from mart.schema import TABLES
 READMIT_DAYS = 31
 
 # Per-fact-row projections. Column order = keys then measures (the build sums the measures).
-ROW_SQL: dict[str, str] = {
+_ROW_SQL: dict[str, str] = {
     "r_op_month": """
 SELECT strftime(v.visit_time, '%Y-%m') AS month, v.inst_code, v.dept_code, v.doctor_code, a.area_code AS res_area,
        1 AS visits, CAST(v.has_antibiotic AS BIGINT) AS abx_visits, CAST(v.is_tcm AS BIGINT) AS tcm_visits,
@@ -79,14 +80,14 @@ SELECT strftime(d.discharge_time, '%Y-%m') AS month, d.inst_code, d.dept_code, d
        CAST(d.is_low_risk AS BIGINT) AS low_risk,
        CASE WHEN d.is_low_risk = 1 AND d.outcome = 'died' THEN 1 ELSE 0 END AS low_risk_died,
        CASE WHEN d.outcome = 'died' THEN 1 ELSE 0 END AS died,
-       CASE WHEN EXISTS (SELECT 1 FROM inpatient_discharge n
-                         WHERE n.patient_id = d.patient_id AND n.discharge_id <> d.discharge_id
-                           AND n.admit_time >= d.discharge_time
-                           AND n.admit_time <= d.discharge_time + INTERVAL READMIT_DAYS DAY) THEN 1 ELSE 0 END AS readmit31,
+       CASE WHEN r.discharge_id IS NULL THEN 0 ELSE 1 END AS readmit31,
        CAST(d.total_cost AS DOUBLE) AS total_cost, CAST(d.drug_cost AS DOUBLE) AS drug_cost,
        CAST(d.material_cost AS DOUBLE) AS material_cost, CAST(d.insurance_paid AS DOUBLE) AS insurance_paid
-FROM inpatient_discharge d LEFT JOIN area a ON a.area_code = d.patient_area_code""".replace("READMIT_DAYS",
-                                                                                  str(READMIT_DAYS)),
+FROM inpatient_discharge d LEFT JOIN area a ON a.area_code = d.patient_area_code
+LEFT JOIN (SELECT DISTINCT p.discharge_id FROM inpatient_discharge p JOIN inpatient_discharge n
+           ON n.patient_id = p.patient_id AND n.discharge_id <> p.discharge_id
+          AND n.admit_time >= p.discharge_time AND n.admit_time <= p.discharge_time + INTERVAL READMIT_DAYS DAY
+          ) r ON r.discharge_id = d.discharge_id""".replace("READMIT_DAYS", str(READMIT_DAYS)),
     "r_lab_month": """
 SELECT strftime(l.order_time, '%Y-%m') AS month, l.ordering_inst_code, l.performing_inst_code,
        1 AS orders,
@@ -123,24 +124,86 @@ SELECT r.month, r.inst_code,
 FROM resource_month r JOIN calendar_month c ON c.month = r.month""",
 }
 
-ROLLUP_KEYS: dict[str, tuple[str, ...]] = {
-    "r_op_month": ("month", "inst_code", "dept_code", "doctor_code", "res_area"),
-    "r_ip_month": ("month", "inst_code", "dept_code", "doctor_code", "res_area", "is_insured"),
-    "r_lab_month": ("month", "ordering_inst_code", "performing_inst_code"),
-    "r_ref_month": ("month", "direction", "status", "from_inst_code", "to_inst_code"),
-    "r_os_month": ("month", "res_area", "setting"),
-    "r_res_month": ("month", "inst_code"),
-}
+@dataclass(frozen=True)
+class Reads:
+    """What one rollup is computed from.
 
+    ``by_month``: tables whose rows each land in one month of the rollup — a change to such a row changes only
+    that month (and the months of :data:`MONTH_SPANS`). ``whole``: tables the rollup joins or spreads over every
+    month — a change there may change any month.
+    """
+    by_month: frozenset[str]
+    whole: frozenset[str] = frozenset()
+
+
+def _reads(by_month: Iterable[str], whole: Iterable[str] = ()) -> Reads:
+    return Reads(frozenset(by_month), frozenset(whole))
+
+
+
+@dataclass(frozen=True)
+class RollupSpec:
+    """The one declaration of a month-partitioned rollup, from which every engine's builder derives: DuckDB
+    (:func:`build_rollups`), PostgreSQL (``mart.pg``, :func:`mart.pg.to_postgres`), Spark (``mart.spark``, sqlglot)
+    and the engine's fact mode (``queries.measures`` aggregates :attr:`row_sql`).
+
+    ``row_sql`` is the per-fact-row projection (DuckDB SQL, outer query ending in its FROM clause): ``keys`` then
+    ``measures`` (summed by the build). ``source`` = (fact table, its alias in ``row_sql``, the column placing a row
+    in a month). ``coarse``: coarse variants, table → keys (a subset of ``keys``; same measures), read by the
+    levels that never look at the dropped keys. ``reads``: the tables ``row_sql`` reads (what a load rebuilds).
+    """
+    table: str
+    row_sql: str
+    keys: tuple[str, ...]
+    measures: tuple[str, ...]
+    source: tuple[str, str, str]
+    reads: Reads
+    coarse: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def build_select(self, months: list[str] | None = None) -> str:
+        """The SELECT filling this rollup (DuckDB SQL; only the facts of ``months`` when given)."""
+        return fine_insert_sql(self.table, list(self.measures), months).split(" ", 3)[3]
+
+
+_OP_COSTS = ("total_cost", "drug_cost", "material_cost", "insurance_paid")
+SPECS: dict[str, RollupSpec] = {s.table: s for s in (
+    RollupSpec("r_op_month", _ROW_SQL["r_op_month"], ("month", "inst_code", "dept_code", "doctor_code", "res_area"),
+               ("visits", "abx_visits", "tcm_visits", "emergency_visits", *_OP_COSTS),
+               ("outpatient_visit", "v", "visit_time"), _reads({"outpatient_visit"}, {"area"}),
+               {"r_op_month_inst": ("month", "inst_code", "res_area"),
+                "r_op_month_dept": ("month", "inst_code", "dept_code", "res_area"),
+                "r_op_month_doc": ("month", "inst_code", "dept_code", "doctor_code")}),
+    RollupSpec("r_ip_month", _ROW_SQL["r_ip_month"],
+               ("month", "inst_code", "dept_code", "doctor_code", "res_area", "is_insured"),
+               ("discharges", "abx_discharges", "antibiotic_ddd", "bed_days", "surgeries", "surgeries_34",
+                "mis_surgeries", "low_risk", "low_risk_died", "died", "readmit31", *_OP_COSTS),
+               ("inpatient_discharge", "d", "discharge_time"), _reads({"inpatient_discharge"}, {"area"}),
+               {"r_ip_month_inst": ("month", "inst_code", "res_area", "is_insured"),
+                "r_ip_month_dept": ("month", "inst_code", "dept_code", "res_area", "is_insured"),
+                "r_ip_month_doc": ("month", "inst_code", "dept_code", "doctor_code", "is_insured")}),
+    RollupSpec("r_lab_month", _ROW_SQL["r_lab_month"], ("month", "ordering_inst_code", "performing_inst_code"),
+               ("orders", "timely", "critical", "critical_15"), ("lab_order", "l", "order_time"),
+               _reads({"lab_order"})),
+    RollupSpec("r_ref_month", _ROW_SQL["r_ref_month"],
+               ("month", "direction", "status", "from_inst_code", "to_inst_code"), ("referrals", "responded_24h"),
+               ("referral", "r", "request_time"), _reads({"referral"})),
+    RollupSpec("r_os_month", _ROW_SQL["r_os_month"], ("month", "res_area", "setting"),
+               ("settlements", "referred", "total_cost", "insurance_paid"),
+               ("outside_settlement", "o", "settle_date"), _reads({"outside_settlement"}, {"area"})),
+    RollupSpec("r_res_month", _ROW_SQL["r_res_month"], ("month", "inst_code"),
+               ("open_beds", "occupied_bed_days", "bed_capacity", "doctors", "doctor_workdays", "nurses", "gps",
+                "ecg_devices", "has_ecg", "reporting", "medical_revenue", "medical_service_revenue",
+                "personnel_expense", "business_expense", "paid_staff"),
+               ("resource_month", "r", "month"), _reads({"resource_month"})),
+)}
+
+# Views of the declarations by table (what older callers and the other modules read).
+ROW_SQL: dict[str, str] = {t: s.row_sql for t, s in SPECS.items()}
+ROLLUP_KEYS: dict[str, tuple[str, ...]] = {t: s.keys for t, s in SPECS.items()}
 # Coarse rollups: table → (fine rollup it sums, its keys: a subset of the fine keys). Measures are the fine ones.
-COARSE: dict[str, tuple[str, tuple[str, ...]]] = {
-    "r_op_month_inst": ("r_op_month", ("month", "inst_code", "res_area")),
-    "r_op_month_dept": ("r_op_month", ("month", "inst_code", "dept_code", "res_area")),
-    "r_op_month_doc": ("r_op_month", ("month", "inst_code", "dept_code", "doctor_code")),
-    "r_ip_month_inst": ("r_ip_month", ("month", "inst_code", "res_area", "is_insured")),
-    "r_ip_month_dept": ("r_ip_month", ("month", "inst_code", "dept_code", "res_area", "is_insured")),
-    "r_ip_month_doc": ("r_ip_month", ("month", "inst_code", "dept_code", "doctor_code", "is_insured")),
-}
+COARSE: dict[str, tuple[str, tuple[str, ...]]] = {c: (t, keys) for t, s in SPECS.items()
+                                                  for c, keys in s.coarse.items()}
+_SOURCE: dict[str, tuple[str, str, str]] = {t: s.source for t, s in SPECS.items()}
 
 
 def coarse_sql(table: str, fine_columns: list[str]) -> tuple[str, str]:
@@ -164,16 +227,6 @@ def coarse_group_by(table: str) -> str:
     return " GROUP BY " + ", ".join(COARSE[table][1])
 
 
-# The source fact table of each month-partitioned rollup and the expression that places a fact row in a month.
-_SOURCE = {
-    "r_op_month": ("outpatient_visit", "v", "visit_time"),
-    "r_ip_month": ("inpatient_discharge", "d", "discharge_time"),
-    "r_lab_month": ("lab_order", "l", "order_time"),
-    "r_ref_month": ("referral", "r", "request_time"),
-    "r_os_month": ("outside_settlement", "o", "settle_date"),
-    "r_res_month": ("resource_month", "r", "month"),
-}
-
 _FULL_DDL = [
     """CREATE TABLE IF NOT EXISTS r_chronic_month (
   month VARCHAR NOT NULL, area_code VARCHAR, managing_inst_code VARCHAR, disease VARCHAR NOT NULL,
@@ -194,17 +247,25 @@ _FULL_DDL = [
 WHOLE_TABLES = ("r_chronic_month", "r_chronic_hosp", "r_posting_month", "r_inst_day", "r_inst_month")
 ROLLUP_TABLES = tuple(ROW_SQL) + tuple(COARSE) + WHOLE_TABLES
 
+# Every table each rollup's SQL reads (tests/test_rollup_plan.py checks this against the SQL). calendar_month is
+# a dependency only of the rollups spread over every calendar month: its rows never change (days and weekdays of a
+# month are fixed), it only gains months, and a new month holds resource rows only when the load brought them
+# (they are in the load's months), so r_res_month's join with it needs no rule of its own.
+READS: dict[str, Reads] = {
+    **{spec.table: spec.reads for spec in SPECS.values()},
+    **{coarse: spec.reads for spec in SPECS.values() for coarse in spec.coarse},
+    "r_chronic_month": _reads((), {"chronic_patient", "calendar_month"}),
+    "r_chronic_hosp": _reads({"inpatient_discharge", "outside_settlement"}, {"chronic_patient"}),
+    "r_posting_month": _reads((), {"posting", "institution", "staff", "calendar_month"}),
+    "r_inst_day": _reads({"outpatient_visit", "inpatient_discharge", "lab_order"}),
+    "r_inst_month": _reads({"outpatient_visit", "inpatient_discharge", "lab_order", "resource_month"}),
+}
 
-_MEASURES: dict[str, list[str]] = {}
 
 
-def _measure_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """The measure columns of a fine rollup: ``ROW_SQL``'s select list minus the keys (fixed by the code, so
-    asked of DuckDB once per process: planning the projection costs every load a few tens of milliseconds)."""
-    if table not in _MEASURES:
-        cols = [d[0] for d in con.execute(f"SELECT * FROM ({ROW_SQL[table]}) x LIMIT 0").description]
-        _MEASURES[table] = [c for c in cols if c not in ROLLUP_KEYS[table]]
-    return list(_MEASURES[table])
+def _measure_columns(_con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The measure columns of a fine rollup (declared by its :class:`RollupSpec`)."""
+    return list(SPECS[table].measures)
 
 
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -234,41 +295,6 @@ def data_months(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
     hi = max(x for x in (row[1], rmax) if x) if (row[1] or rmax) else None
     return (lo, hi) if lo else None
 
-
-@dataclass(frozen=True)
-class Reads:
-    """What one rollup is computed from.
-
-    ``by_month``: tables whose rows each land in one month of the rollup — a change to such a row changes only
-    that month (and the months of :data:`MONTH_SPANS`). ``whole``: tables the rollup joins or spreads over every
-    month — a change there may change any month.
-    """
-    by_month: frozenset[str]
-    whole: frozenset[str] = frozenset()
-
-
-def _reads(by_month: Iterable[str], whole: Iterable[str] = ()) -> Reads:
-    return Reads(frozenset(by_month), frozenset(whole))
-
-
-# Every table each rollup's SQL reads (tests/test_rollup_plan.py checks this against the SQL). calendar_month is
-# a dependency only of the rollups spread over every calendar month: its rows never change (days and weekdays of a
-# month are fixed), it only gains months, and a new month holds resource rows only when the load brought them
-# (they are in the load's months), so r_res_month's join with it needs no rule of its own.
-READS: dict[str, Reads] = {
-    "r_op_month": _reads({"outpatient_visit"}, {"area"}),
-    "r_ip_month": _reads({"inpatient_discharge"}, {"area"}),
-    "r_lab_month": _reads({"lab_order"}),
-    "r_ref_month": _reads({"referral"}),
-    "r_os_month": _reads({"outside_settlement"}, {"area"}),
-    "r_res_month": _reads({"resource_month"}),
-    "r_chronic_month": _reads((), {"chronic_patient", "calendar_month"}),
-    "r_chronic_hosp": _reads({"inpatient_discharge", "outside_settlement"}, {"chronic_patient"}),
-    "r_posting_month": _reads((), {"posting", "institution", "staff", "calendar_month"}),
-    "r_inst_day": _reads({"outpatient_visit", "inpatient_discharge", "lab_order"}),
-    "r_inst_month": _reads({"outpatient_visit", "inpatient_discharge", "lab_order", "resource_month"}),
-}
-READS.update({table: READS[fine] for table, (fine, _keys) in COARSE.items()})
 
 # A fact row changes rollup rows outside its own month too: an admission at A makes every discharge of the same
 # patient in [A - 31 days, A] a 31-day readmission (r_ip_month.readmit31). Per table: (first, last) SQL
@@ -453,19 +479,26 @@ def _fine_insert(con: duckdb.DuckDBPyConnection, table: str, months: list[str] |
     a range on the fact's own time column (appended to ``ROW_SQL``, whose outer query ends in its FROM clause), so
     DuckDB skips the row groups of other months.
     """
+    return fine_insert_sql(table, _measure_columns(con, table), months)
+
+
+def fine_insert_sql(table: str, measures: list[str], months: list[str] | None) -> str:
+    """The INSERT … SELECT of :func:`_fine_insert` for the given measure columns, in DuckDB SQL that
+    ``mart.pg.to_postgres`` (PostgreSQL) and ``mart.spark`` (sqlglot) translate: the one build statement of a fine
+    rollup on every engine."""
     _src, alias, col = _SOURCE[table]
     keys = ROLLUP_KEYS[table]
-    measures = ", ".join(f"sum({c}) AS {c}" for c in _measure_columns(con, table))
+    sums = ", ".join(f"sum({c}) AS {c}" for c in measures)
     where = "" if months is None else f" WHERE {fact_filter(table, months)}"
     if col == "month":       # already a 'YYYY-MM' column
-        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {measures} FROM ({ROW_SQL[table]}{where}) x "
+        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {sums} FROM ({ROW_SQL[table]}{where}) x "
                 f"GROUP BY {', '.join(keys)}")
     formatted = f"strftime({alias}.{col}, '%Y-%m') AS month"
     assert formatted in ROW_SQL[table], f"{table}: ROW_SQL must define month as {formatted}"
     row_sql = ROW_SQL[table].replace(formatted, f"date_trunc('month', {alias}.{col}) AS month")
     outer = ", ".join("strftime(g.month, '%Y-%m')" if k == "month" else f"g.{k}" for k in keys)
-    return (f"INSERT INTO {table} SELECT {outer}, g.* EXCLUDE ({', '.join(keys)}) FROM ("
-            f"SELECT {', '.join(keys)}, {measures} FROM ({row_sql}{where}) x GROUP BY {', '.join(keys)}) g")
+    return (f"INSERT INTO {table} SELECT {outer}, {', '.join(f'g.{c}' for c in measures)} FROM ("
+            f"SELECT {', '.join(keys)}, {sums} FROM ({row_sql}{where}) x GROUP BY {', '.join(keys)}) g")
 
 
 def coarse_rebuild_statements(plan: Plan, fine_columns: Callable[[str], list[str]]) -> list[str]:

@@ -317,3 +317,18 @@ def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
     with pytest.raises(LoadError) as err:
         load(cfg, tmp_path / "base", **GOOD)
     assert "MART_TIMEZONE" in str(err.value) and "Asia/Nowhere" in str(err.value)
+
+
+def test_rollup_specs_declare_exactly_the_row_projection_columns() -> None:
+    """Each RollupSpec's keys and measures are the columns of its row projection, in order (DuckDB plans it)."""
+    import duckdb
+
+    from mart.db import ensure_schema
+    from mart.rollups import SPECS, _ensure_tables
+    con = duckdb.connect()
+    ensure_schema(con)
+    _ensure_tables(con)
+    for table, spec in SPECS.items():
+        cols = [d[0] for d in con.execute(f"SELECT * FROM ({spec.row_sql}) x LIMIT 0").description]
+        assert cols == [*spec.keys, *spec.measures], table
+        assert [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description] == cols, table
