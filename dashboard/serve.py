@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 
 import click
@@ -26,6 +27,12 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("control_socket_disable", True)
             self.cfg.set("accesslog", None)
             self.cfg.set("preload_app", False)
+            # our own Chinese start and stop lines say what matters; gunicorn's INFO lines are English noise
+            self.cfg.set("loglevel", "warning")
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("worker_int", _worker_stop)
+            self.cfg.set("worker_exit", _worker_exit)
+            self.cfg.set("on_exit", lambda _arbiter: click.echo("医共体运营监测平台已停止"))
 
         def load(self):  # noqa: ANN202
             from dashboard.app import create_app
@@ -34,9 +41,40 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     _App().run()
 
 
+def _close_worker_resources() -> None:
+    """Write the buffered service log and close the mart and app-database connections of this worker."""
+    try:
+        from dashboard.accounts.audit import flush_service_log
+        flush_service_log()
+    except Exception:  # noqa: BLE001 — stopping must not fail on a log that cannot be written
+        pass
+    from dashboard.appdb import dispose_app_engines
+    from queries.connection import dispose_engines
+    dispose_engines()
+    dispose_app_engines()
+
+
+def _worker_stop(worker) -> None:  # noqa: ANN001
+    """Ctrl+C / SIGINT in a worker: close the connections and leave at once.
+
+    A normal interpreter exit runs DuckDB's C++ destructors while its background threads are still joinable,
+    which aborts the process (``terminate called without an active exception``; gunicorn then reports the
+    worker as killed by SIGABRT). Nothing is left to do after the connections are closed, so the worker exits
+    without that teardown.
+    """
+    _close_worker_resources()
+    os._exit(0)
+
+
+def _worker_exit(_arbiter, _worker) -> None:  # noqa: ANN001
+    """SIGTERM (graceful stop) after the last request finished: the same clean exit as :func:`_worker_stop`."""
+    _close_worker_resources()
+    os._exit(0)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: int = 4) -> None:
     """Serve the dashboard with gunicorn (N worker processes, each opening the mart read-only)."""
-    click.echo(f"医共体运营监测平台 → http://{host}:{port}/  (workers={workers}, Ctrl+C to stop)")
+    click.echo(f"医共体运营监测平台已启动 → http://{host}:{port}/ （{workers} 个工作进程，按 Ctrl+C 停止）")
     # Create the app-database tables once, before the workers fork: N workers racing through CREATE TABLE on
     # PostgreSQL collide on the catalog; the connections are closed so no worker inherits a socket.
     from dashboard.appdb import dispose_app_engines, init_app_db

@@ -89,7 +89,14 @@ FIELD_ZH: dict[str, str] = {
     "reason": "原因", "status": "状态", "login_log": "登录日志行数", "service_log": "服务日志行数",
     "audit_log": "审计日志行数", "user_sessions": "会话行数", "lon": "经度", "lat": "纬度", "zoom": "缩放级别",
     "city": "城市", "address": "地址", "command_id": "指令号", "job_code": "任务", "run_id": "运行号",
+    "job": "任务", "node": "前置机", "state": "指令状态", "message": "说明",
 }
+
+
+def _code_names() -> dict[str, dict[str, str]]:
+    """Field → (code → Chinese label) for audit values that are codes (run status, command state, job)."""
+    from dashboard.exchange.models import COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH
+    return {"status": RUN_STATUS_ZH, "state": COMMAND_STATE_ZH, "job": JOB_NAMES_ZH, "job_code": JOB_NAMES_ZH}
 
 
 def strip_hash(raw: str) -> str:
@@ -169,6 +176,9 @@ def _value_text(key: str, value: Any) -> str:
         return "是" if value else "否"
     if key == "role" and isinstance(value, str):
         return ROLE_ZH.get(value, value)
+    if isinstance(value, str) and key in ("status", "state", "job", "job_code"):
+        label = _code_names()[key].get(value)
+        return f"{label}（{value}）" if label and key.startswith("job") else (label or value)
     if isinstance(value, list):
         return "、".join(str(v) for v in value) or "（无）"
     if isinstance(value, dict):
