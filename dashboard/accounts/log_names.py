@@ -28,6 +28,7 @@ OUTPUT_ZH: dict[str, tuple[str | None, str]] = {
     "admin-users-table": ("系统管理", "加载账号列表"), "admin-create-result": ("系统管理", "创建账号"),
     "admin-edit-result": ("系统管理", "修改账号（保存/重置密码/解锁/停用）"),
     "admin-edit-role": ("系统管理", "读取账号设置"),
+    "admin-reset-confirm": ("系统管理", "确认重置密码或停用账号"),
     "logs-body": ("审计日志", "查询日志"), "logs-audit-detail": ("审计日志", "查看审计详情"),
     # shell
     "url": (None, "同步地址栏与工具栏"), "nav-link": (None, "导航高亮"), "shell-toolbar": (None, "工具栏"),

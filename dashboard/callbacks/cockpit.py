@@ -35,7 +35,7 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
-    value = status = yoy = None
+    value = status = yoy = mom = None
     span = months_with_data() if is_count(entry) else None
     if span:
         # a count without rows is zero (nobody referred), not missing — inside the mart's months only
@@ -46,6 +46,7 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
     if row is not None:
         value, status = kit.clean(row.get("value")), kit.clean(row.get("status"))
         yoy = kit.relative_yoy(row.get("value"), row.get("yoy_value"))
+        mom = kit.relative_yoy(row.get("value"), row.get("mom_value"))     # the same ratio against last period
         if not kit.is_missing(row.get("complete")) and not bool(row.get("complete")):
             notes.append("数据不完整")
         if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
@@ -57,24 +58,15 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
     notes = [zh_only(n) for n in notes]
     spark_values = list(spark.sort_values("period")["value"]) if not spark.empty else None
     spark_x = list(spark.sort_values("period")["period"]) if not spark.empty else None
-    flat = is_flat_change(yoy)
     card = kpi_card(kit.attr(entry, "zh", indicator_id), value, unit,
                     decimals=int(kit.attr(entry, "decimals", 1) or 0),
                     target_text=display_target(kit.attr(entry, "target_text")), status=status,
-                    yoy=None if flat else yoy, direction=_direction(entry), spark=spark_values, spark_x=spark_x,
+                    # a change that rounds to 0.0 % reads 持平 (trend_arrow draws 持平 for an exact 0)
+                    yoy=0.0 if is_flat_change(yoy) else yoy, mom=0.0 if is_flat_change(mom) else mom,
+                    show_mom=True, direction=_direction(entry), spark=spark_values, spark_x=spark_x,
                     href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
                     card_id={"type": card_type, "id": indicator_id})
-    if flat:
-        _set_trend(card, html.Span(["同比 ", "持平"], className="trend trend-neutral"))
     return card
-
-
-def _set_trend(card: Any, span: Any) -> None:
-    """Replace the card's YoY span: a change that rounds to 0.0% reads 持平 (kpi_card would draw "–0.0%")."""
-    for child in card.children:
-        if "kpi-meta" in (getattr(child, "className", "") or ""):
-            child.children[1] = span
-            return
 
 
 def _zero_months(spark: pd.DataFrame, first: str, last: str, span: tuple[str, str]) -> pd.DataFrame:
