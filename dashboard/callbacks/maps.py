@@ -386,8 +386,10 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
     n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
     # a map click narrowed the flows: one click back to the whole county
-    reset = (dcc.Link("显示全县流向 ›", href="/map/reform" + search_with(search, **{P.URL_SELECTION: None}),
-                      className="map-drill map-flow-reset")
+    # (a plain link: the selection reached the address bar without Dash knowing, so a dcc.Link to the same
+    # search would not count as a change)
+    reset = (html.A("显示全县流向 ›", href="/map/reform" + search_with(search, **{P.URL_SELECTION: None}),
+                    className="map-drill map-flow-reset")
              if focus_name and not state.view.org else None)
     legend = html.Div([
         P.flow_legend(n_shown, total, focus_name), reset,
