@@ -60,15 +60,25 @@ def _worker_stop(worker) -> None:  # noqa: ANN001
     A normal interpreter exit runs DuckDB's C++ destructors while its background threads are still joinable,
     which aborts the process (``terminate called without an active exception``; gunicorn then reports the
     worker as killed by SIGABRT). Nothing is left to do after the connections are closed, so the worker exits
-    without that teardown.
+    without that teardown. The closing gets at most :data:`CLOSE_WAIT_S` (a request thread may hold the app
+    database's write lock): a stop must never wait for gunicorn's SIGKILL.
     """
-    _close_worker_resources()
-    os._exit(0)
+    _close_then_exit()
 
 
 def _worker_exit(_arbiter, _worker) -> None:  # noqa: ANN001
     """SIGTERM (graceful stop) after the last request finished: the same clean exit as :func:`_worker_stop`."""
-    _close_worker_resources()
+    _close_then_exit()
+
+
+CLOSE_WAIT_S = 3.0
+
+
+def _close_then_exit() -> None:
+    import threading
+    closer = threading.Thread(target=_close_worker_resources, name="close-on-stop", daemon=True)
+    closer.start()
+    closer.join(CLOSE_WAIT_S)
     os._exit(0)
 
 
@@ -100,16 +110,13 @@ def run_default() -> None:
     """First run: build the demo mart if missing, then serve on 127.0.0.1:8050 (``PORT`` overrides the port)."""
     import os
     port = int(os.environ.get("PORT") or 8050)
-    from mart.db import mart_exists
     cfg = load_config()
-    if not mart_exists(cfg):
+    # Everything that opens the DuckDB mart runs in a child process: a worker forked from a process that had
+    # DuckDB open inherits its engine without its threads and hangs on Ctrl+C until gunicorn kills it.
+    if not _in_child(_mart_ready):
         click.echo(f"未找到数据集市，正在生成演示县数据 → {cfg.mart_path}")
-        from dashboard.bootstrap import build_demo_everything
-        build_demo_everything(cfg)
+        _in_child(_build_demo)
     simulator = _start_demo_simulator(cfg, port)
-    # Workers fork from this process: they must not inherit its open mart connections.
-    from queries.connection import dispose_engines
-    dispose_engines()
     try:
         serve(port=port)
     finally:
@@ -127,10 +134,9 @@ def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa:
     import os
     import subprocess
 
-    from queries.periods import mart_meta
     if os.environ.get("DEMO_SIMULATE", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
-    if mart_meta(cfg.mart_url, "source") != "demo":
+    if _in_child(_mart_source) != "demo":
         return None
     log_path = cfg.data_dir / "demo-simulator.log"
     log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life
@@ -140,6 +146,29 @@ def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa:
     atexit.register(lambda: child.poll() is None and child.terminate())
     click.echo(f"演示前置机模拟器已启动 (python app.py nodes simulate, 日志 {log_path}); 设置 DEMO_SIMULATE=0 可关闭")
     return child
+
+
+def _in_child(fn):  # noqa: ANN001, ANN202
+    """``fn()`` run in a fresh (spawned) Python process; its result. Keeps DuckDB out of the serving process."""
+    import concurrent.futures
+    import multiprocessing as mp
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(fn).result()
+
+
+def _mart_ready() -> bool:
+    from mart.db import mart_exists
+    return mart_exists(load_config())
+
+
+def _build_demo() -> None:
+    from dashboard.bootstrap import build_demo_everything
+    build_demo_everything(load_config())
+
+
+def _mart_source() -> str:
+    from queries.periods import mart_meta
+    return mart_meta(load_config().mart_url, "source")
 
 
 def _project_root():  # noqa: ANN202
