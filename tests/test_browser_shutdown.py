@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -33,7 +34,7 @@ def _wait_up(port: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            raise AssertionError(f"server exited early: {proc.stdout.read() if proc.stdout else ''}")
+            raise AssertionError("server exited early")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2)
             return
@@ -52,6 +53,10 @@ def test_server_starts_in_chinese_and_stops_cleanly(browser, app_cfg, command, s
     args = [sys.executable, str(ROOT / "app.py"), *command] + (["--port", str(port)] if command else [])
     proc = subprocess.Popen(args, cwd=str(ROOT), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True)
+    # read the output as it comes, as a terminal does: a full pipe would block the server's writes
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
+    reader.start()
     try:
         _wait_up(port, proc)
         # a real page in a real browser: the worker opens the mart (DuckDB) and the app database
@@ -62,8 +67,10 @@ def test_server_starts_in_chinese_and_stops_cleanly(browser, app_cfg, command, s
         problems.check()
         started = time.monotonic()
         os.killpg(proc.pid, sig)            # Ctrl+C reaches the whole process group, as in a terminal
-        out, _ = proc.communicate(timeout=40)
+        proc.wait(timeout=40)
         took = time.monotonic() - started
+        reader.join(timeout=10)
+        out = "".join(lines)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
