@@ -529,8 +529,11 @@ def node_states(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterabl
     for row in nodes.itertuples(index=False):
         run_jobs = sorted(running_map.get(int(row.id), []))
         fail_jobs = sorted(failed_map.get(int(row.id), []))
-        states.append(_state(row.last_heartbeat_at, row.heartbeat_interval_s, fail_jobs, run_jobs, now))
-        running_col.append(run_jobs)
+        state = _state(row.last_heartbeat_at, row.heartbeat_interval_s, fail_jobs, run_jobs, now)
+        states.append(state)
+        # a silent node's "running" runs are its last word, not work in progress: the list and the map must not
+        # say 离线 and 运行中 of one node at once
+        running_col.append([] if state == "offline" else run_jobs)
         failed_col.append(fail_jobs)
     nodes["state"] = pd.Series(states, index=nodes.index, dtype=object)
     nodes["state_zh"] = nodes["state"].map(STATE_ZH)
