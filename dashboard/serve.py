@@ -42,25 +42,26 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
 
 
 def _close_worker_resources() -> None:
-    """Write the buffered service log and close the mart and app-database connections of this worker."""
+    """Write the buffered service log of this worker (the app database; SQLite or PostgreSQL).
+
+    The mart's DuckDB connections are deliberately not closed: closing one while a request thread is inside a
+    query can wait on that query with the interpreter lock held, and the stop then hangs until gunicorn's SIGKILL.
+    The process ends with ``os._exit`` right after, so there is nothing to clean up in DuckDB.
+    """
     try:
         from dashboard.accounts.audit import flush_service_log
         flush_service_log()
     except Exception:  # noqa: BLE001 — stopping must not fail on a log that cannot be written
         pass
-    from dashboard.appdb import dispose_app_engines
-    from queries.connection import dispose_engines
-    dispose_engines()
-    dispose_app_engines()
 
 
 def _worker_stop(worker) -> None:  # noqa: ANN001
-    """Ctrl+C / SIGINT in a worker: close the connections and leave at once.
+    """Ctrl+C / SIGINT in a worker: write the service log and leave at once.
 
     A normal interpreter exit runs DuckDB's C++ destructors while its background threads are still joinable,
     which aborts the process (``terminate called without an active exception``; gunicorn then reports the
-    worker as killed by SIGABRT). Nothing is left to do after the connections are closed, so the worker exits
-    without that teardown. The closing gets at most :data:`CLOSE_WAIT_S` (a request thread may hold the app
+    worker as killed by SIGABRT), and closing DuckDB connections under running requests can hang. So the worker
+    writes its service log and leaves without that teardown. The closing gets at most :data:`CLOSE_WAIT_S` (a request thread may hold the app
     database's write lock): a stop must never wait for gunicorn's SIGKILL.
     """
     _close_then_exit()
