@@ -138,21 +138,24 @@ def test_reset_password_and_disable_ask_first(page_as, app_cfg):  # noqa: ANN001
     page.click("#admin-edit-username")
     page.keyboard.type("issue14user")
     page.keyboard.press("Enter")
-    dialogs: list[str] = []
-
-    def dismiss(d) -> None:  # noqa: ANN001
-        dialogs.append(d.message)
-        d.dismiss()
-    page.once("dialog", dismiss)
-    page.click("#admin-reset")
-    page.wait_for_timeout(1500)
-    assert dialogs and "issue14user" in dialogs[0] and "重置" in dialogs[0], dialogs
-    assert "已重置" not in page.inner_text("#admin-edit-result")
-    page.once("dialog", lambda d: (dialogs.append(d.message), d.accept()))
-    page.click("#admin-reset")
-    page.wait_for_function("() => document.querySelector('#admin-edit-result').innerText.includes('已重置')",
+    page.wait_for_function("() => document.querySelector('#admin-edit-username').innerText.includes('issue14user')",
                            timeout=20_000)
-    page.once("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.click("#admin-toggle")
-    page.wait_for_timeout(1500)
-    assert "停用" in dialogs[-1] and get_user_view(app_cfg, "issue14user").is_active
+
+    def answer(button: str, accept: bool) -> str:
+        with page.expect_event("dialog", timeout=30_000) as info:
+            page.click(button)
+        dialog = info.value
+        message = dialog.message
+        dialog.accept() if accept else dialog.dismiss()
+        return message
+
+    message = answer("#admin-reset", accept=False)
+    assert "issue14user" in message and "重置" in message, message
+    page.wait_for_timeout(1000)
+    assert "已重置" not in page.inner_text("#admin-edit-result")
+    answer("#admin-reset", accept=True)
+    page.wait_for_function("() => document.querySelector('#admin-edit-result').innerText.includes('已重置')",
+                           timeout=30_000)
+    message = answer("#admin-toggle", accept=False)
+    page.wait_for_timeout(1000)
+    assert "停用" in message and get_user_view(app_cfg, "issue14user").is_active
