@@ -21,6 +21,8 @@ def build_demo_everything(cfg: Config, scale: float = 1.0, seed: int = 42, years
     counts = build_demo(cfg, scale=scale, seed=seed, years=years, until=until, quiet=quiet)
     init_app_db(cfg.app_db_url)
     accounts = ensure_demo_accounts(cfg)
+    if not quiet:
+        click.echo("正在生成演示账号与前置机近 30 天的交换记录…")
     seed_demo_history(cfg, days=30)
     if not quiet:
         click.echo(f"演示数据已生成，用时 {time.perf_counter() - t0:.1f} 秒")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 
 import click
@@ -26,6 +27,12 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("control_socket_disable", True)
             self.cfg.set("accesslog", None)
             self.cfg.set("preload_app", False)
+            # our own Chinese start and stop lines say what matters; gunicorn's INFO lines are English noise
+            self.cfg.set("loglevel", "warning")
+            self.cfg.set("graceful_timeout", 10)
+            self.cfg.set("worker_int", _worker_stop)
+            self.cfg.set("worker_exit", _worker_exit)
+            self.cfg.set("on_exit", lambda _arbiter: click.echo("医共体运营监测平台已停止"))
 
         def load(self):  # noqa: ANN202
             from dashboard.app import create_app
@@ -34,9 +41,51 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     _App().run()
 
 
+def _close_worker_resources() -> None:
+    """Write the buffered service log of this worker (the app database; SQLite or PostgreSQL).
+
+    The mart's DuckDB connections are deliberately not closed: closing one while a request thread is inside a
+    query can wait on that query with the interpreter lock held, and the stop then hangs until gunicorn's SIGKILL.
+    The process ends with ``os._exit`` right after, so there is nothing to clean up in DuckDB.
+    """
+    try:
+        from dashboard.accounts.audit import flush_service_log
+        flush_service_log()
+    except Exception:  # noqa: BLE001 — stopping must not fail on a log that cannot be written
+        pass
+
+
+def _worker_stop(worker) -> None:  # noqa: ANN001
+    """Ctrl+C / SIGINT in a worker: write the service log and leave at once.
+
+    A normal interpreter exit runs DuckDB's C++ destructors while its background threads are still joinable,
+    which aborts the process (``terminate called without an active exception``; gunicorn then reports the
+    worker as killed by SIGABRT), and closing DuckDB connections under running requests can hang. So the worker
+    writes its service log and leaves without that teardown. The closing gets at most :data:`CLOSE_WAIT_S` (a request thread may hold the app
+    database's write lock): a stop must never wait for gunicorn's SIGKILL.
+    """
+    _close_then_exit()
+
+
+def _worker_exit(_arbiter, _worker) -> None:  # noqa: ANN001
+    """SIGTERM (graceful stop) after the last request finished: the same clean exit as :func:`_worker_stop`."""
+    _close_then_exit()
+
+
+CLOSE_WAIT_S = 3.0
+
+
+def _close_then_exit() -> None:
+    import threading
+    closer = threading.Thread(target=_close_worker_resources, name="close-on-stop", daemon=True)
+    closer.start()
+    closer.join(CLOSE_WAIT_S)
+    os._exit(0)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: int = 4) -> None:
     """Serve the dashboard with gunicorn (N worker processes, each opening the mart read-only)."""
-    click.echo(f"医共体运营监测平台 → http://{host}:{port}/  (workers={workers}, Ctrl+C to stop)")
+    click.echo(f"医共体运营监测平台已启动 → http://{host}:{port}/ （{workers} 个工作进程，按 Ctrl+C 停止）")
     # Create the app-database tables once, before the workers fork: N workers racing through CREATE TABLE on
     # PostgreSQL collide on the catalog; the connections are closed so no worker inherits a socket.
     from dashboard.appdb import dispose_app_engines, init_app_db
@@ -62,16 +111,13 @@ def run_default() -> None:
     """First run: build the demo mart if missing, then serve on 127.0.0.1:8050 (``PORT`` overrides the port)."""
     import os
     port = int(os.environ.get("PORT") or 8050)
-    from mart.db import mart_exists
     cfg = load_config()
-    if not mart_exists(cfg):
+    # Everything that opens the DuckDB mart runs in a child process: a worker forked from a process that had
+    # DuckDB open inherits its engine without its threads and hangs on Ctrl+C until gunicorn kills it.
+    if not _in_child(_mart_ready):
         click.echo(f"未找到数据集市，正在生成演示县数据 → {cfg.mart_path}")
-        from dashboard.bootstrap import build_demo_everything
-        build_demo_everything(cfg)
+        _in_child(_build_demo)
     simulator = _start_demo_simulator(cfg, port)
-    # Workers fork from this process: they must not inherit its open mart connections.
-    from mart.connection import dispose_engines
-    dispose_engines()
     try:
         serve(port=port)
     finally:
@@ -89,10 +135,9 @@ def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa:
     import os
     import subprocess
 
-    from queries.periods import mart_meta
     if os.environ.get("DEMO_SIMULATE", "1").strip().lower() in ("0", "false", "no", "off"):
         return None
-    if mart_meta(cfg.mart_url, "source") != "demo":
+    if _in_child(_mart_source) != "demo":
         return None
     log_path = cfg.data_dir / "demo-simulator.log"
     log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life
@@ -102,6 +147,29 @@ def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa:
     atexit.register(lambda: child.poll() is None and child.terminate())
     click.echo(f"演示前置机模拟器已启动 (python app.py nodes simulate, 日志 {log_path}); 设置 DEMO_SIMULATE=0 可关闭")
     return child
+
+
+def _in_child(fn):  # noqa: ANN001, ANN202
+    """``fn()`` run in a fresh (spawned) Python process; its result. Keeps DuckDB out of the serving process."""
+    import concurrent.futures
+    import multiprocessing as mp
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(fn).result()
+
+
+def _mart_ready() -> bool:
+    from mart.db import mart_exists
+    return mart_exists(load_config())
+
+
+def _build_demo() -> None:
+    from dashboard.bootstrap import build_demo_everything
+    build_demo_everything(load_config())
+
+
+def _mart_source() -> str:
+    from queries.periods import mart_meta
+    return mart_meta(load_config().mart_url, "source")
 
 
 def _project_root():  # noqa: ANN202

@@ -131,19 +131,23 @@ def kpi_card(title: str, value: float | None, unit: str | None = None, *, decima
              target_text: str | None = None, status: str | None = None, yoy: float | None = None,
              direction: str | None = None, spark: Sequence[float | None] | None = None,
              spark_x: Sequence[Any] | None = None, href: str | None = None, note: str | None = None,
-             card_id: Any = None) -> html.Div | dcc.Link:
+             card_id: Any = None, mom: float | None = None, show_mom: bool = False) -> html.Div | dcc.Link:
     """A headline card: title, value with unit, target, status colour, YoY arrow, sparkline; a link when href.
 
     status: '达标' | '预警' | '未达标' | None; yoy: relative change vs. the same period last year;
-    direction: 'up' (higher is better) | 'down' | 'band'/None; note: e.g. '样本量小' or '数据不完整'.
+    direction: 'up' (higher is better) | 'down' | 'band'/None; note: e.g. '样本量小' or '数据不完整';
+    show_mom: also show 环比 (``mom``: relative change vs. the previous period) beside 同比.
     """
+    trends = trend_arrow(yoy, direction)
+    if show_mom:
+        trends = html.Span([trends, trend_arrow(mom, direction, label="环比")], className="kpi-trends")
     body = [
         html.Div([html.Span(title, className="kpi-title"), status_badge(status) if status else None],
                  className="kpi-head"),
         html.Div(fmt_value(value, unit, decimals), className="kpi-value"),
         html.Div([
             html.Span(f"目标 {target_text}" if target_text else "无目标值", className="kpi-target"),
-            trend_arrow(yoy, direction),
+            trends,
         ], className="kpi-meta"),
     ]
     if note:

@@ -37,6 +37,7 @@ TREND_BOX = "ind-trend-box"
 BREAKDOWN = "ind-breakdown"
 BREAKDOWN_BOX = "ind-breakdown-box"
 BREAKDOWN_TITLE = "ind-breakdown-title"
+BREAKDOWN_MODE = "ind-breakdown-mode"     # 按贡献 (share of the numerator) | 按比率 (the rate)
 RANKING = "ind-ranking"
 RANKING_BOX = "ind-ranking-box"
 RANKING_TITLE = "ind-ranking-title"

@@ -57,6 +57,9 @@ def layout(**_query: Any) -> html.Div:
                     html.Button("停用 / 启用", id="admin-toggle", n_clicks=0, className="btn btn-danger"),
                 ], className="form-actions"),
                 html.Div(id="admin-edit-result", className="form-result", role="status"),
+                # destructive actions ask first: the callbacks act on the dialog's OK, not on the button
+                dcc.ConfirmDialog(id="admin-reset-confirm", message=""),
+                dcc.ConfirmDialog(id="admin-toggle-confirm", message=""),
             ], className="form-grid")),
         ], className="admin-forms"),
     ], className="page page-admin")

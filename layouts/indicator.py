@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from layouts._components import page_header, section
 from layouts._pageparts import (CRUMBS, EXPORT_CSV, EXPORT_MSG, EXPORT_XLSX, DOWNLOAD, ID, NOTICE, SUBTITLE, TREND_BOX,
-                                BREAKDOWN_BOX, BREAKDOWN_TITLE, RANKING_BOX, RANKING_TITLE, TABLE_BOX, _attr,
+                                BREAKDOWN_BOX, BREAKDOWN_MODE, BREAKDOWN_TITLE, RANKING_BOX, RANKING_TITLE, TABLE_BOX, _attr,
                                 definition_panel)
 
 dash.register_page(__name__, path_template="/indicator/<indicator_id>", title="指标分析 · 医共体运营监测平台",
@@ -53,7 +53,14 @@ def layout(indicator_id: str | None = None, **_query: Any) -> html.Div:
         ], className="grid-12"),
         html.Div([
             section("下级分布", dcc.Loading(html.Div(_placeholder(), id=BREAKDOWN_BOX), type="dot"),
-                    actions=html.Span(id=BREAKDOWN_TITLE, className="section-hint"), className="span-6"),
+                    actions=html.Div([
+                        # "who drives it" is the share of the numerator; the rate ranks who does it most often
+                        dcc.RadioItems(id=BREAKDOWN_MODE, options=[{"label": "按贡献", "value": "share"},
+                                                                   {"label": "按比率", "value": "rate"}],
+                                       value="share", inline=True, className="breakdown-mode grain-switch",
+                                       inputClassName="grain-input", labelClassName="grain-option"),
+                        html.Span(id=BREAKDOWN_TITLE, className="section-hint")], className="breakdown-actions"),
+                    className="span-6"),
             section("同类机构排名", dcc.Loading(html.Div(_placeholder(), id=RANKING_BOX), type="dot"),
                     actions=html.Span(id=RANKING_TITLE, className="section-hint"), className="span-6"),
         ], className="grid-12"),

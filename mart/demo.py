@@ -585,6 +585,8 @@ FROM g_daily x) y""")
     for name in ("g_daily", "g_n", "g_day"):
         _x(con, f"DROP TABLE IF EXISTS {name}")
     if rollups:
+        if not quiet:
+            tqdm.write("正在计算汇总表…")
         build_rollups(con)
         timer.lap("rollups")
     bump_data_version(con)

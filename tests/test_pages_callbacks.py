@@ -20,6 +20,7 @@ from layouts import _pageparts as L
 from metrics.scope import FULL_SCOPE
 
 IND = "op_antibiotic_rate"
+RATE_MODE = [(L.BREAKDOWN_MODE, "value", "rate")]     # the breakdown's 按比率 view (an Input, sent before url)
 
 
 def _payload(outputs: list[tuple[str, str]], inputs: list[tuple], states: list[tuple]) -> dict:
@@ -42,7 +43,7 @@ def call(client, outputs: list[tuple[str, str]], trigger: tuple, search: str, ex
 
 def breakdown(client, search: str) -> dict:  # noqa: ANN001
     return call(client, [(L.BREAKDOWN_BOX, "children"), (L.BREAKDOWN_TITLE, "children"), (L.TABLE_BOX, "children")],
-                (L.ID, "data", IND), search)
+                (L.ID, "data", IND), search, RATE_MODE)
 
 
 def _find(tree, pred) -> list[dict]:  # noqa: ANN001
@@ -377,7 +378,7 @@ def test_indicator_not_counted_at_the_orgs_level_explains_itself(client_as, ctx)
     search = _search(ctx, ctx["other"])
     outs = [call(client, [(L.TREND_BOX, "children")], (L.ID, "data", "primary_visit_share"), search),
             call(client, [(L.BREAKDOWN_BOX, "children"), (L.BREAKDOWN_TITLE, "children"),
-                          (L.TABLE_BOX, "children")], (L.ID, "data", "primary_visit_share"), search),
+                          (L.TABLE_BOX, "children")], (L.ID, "data", "primary_visit_share"), search, RATE_MODE),
             call(client, [(L.CRUMBS, "children"), (L.SUBTITLE, "children"), (L.NOTICE, "children")],
                  (L.ID, "data", "primary_visit_share"), search)]
     text = json.dumps(outs, ensure_ascii=False)
@@ -443,7 +444,7 @@ def test_zero_count_is_a_value_and_count_formula_has_no_denominator(client_as, c
     centre = _centre_without_down_referrals(ctx)
     search = _search(ctx, centre)
     out = call(client, [(L.BREAKDOWN_BOX, "children"), (L.BREAKDOWN_TITLE, "children"), (L.TABLE_BOX, "children")],
-               (L.ID, "data", "down_referrals"), search)
+               (L.ID, "data", "down_referrals"), search, RATE_MODE)
     rows = _grid_rows(out[L.TABLE_BOX]["children"])
     assert [(r["org_code"], r["value"]) for r in rows] == [(centre, 0)]
     trend = call(client, [(L.TREND_BOX, "children")], (L.ID, "data", "down_referrals"), search)

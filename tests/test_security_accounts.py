@@ -27,7 +27,7 @@ def _admin_client(flask_app, app_cfg, username: str):  # noqa: ANN001, ANN202
 
 
 def _edit_body(app, action: str, username: str, role: str | None = None, insts=None) -> dict:  # noqa: ANN001
-    key = next(k for k in app.callback_map if "admin-edit-result" in k)
+    key = next(k for k in app.callback_map if "admin-edit-result" in k and "admin-users-refresh" in k)
     body = callback_body(key, app.callback_map[key])
     for dep in body["inputs"]:
         dep["value"] = 1 if dep["id"] == action else 0

@@ -28,6 +28,7 @@ OUTPUT_ZH: dict[str, tuple[str | None, str]] = {
     "admin-users-table": ("系统管理", "加载账号列表"), "admin-create-result": ("系统管理", "创建账号"),
     "admin-edit-result": ("系统管理", "修改账号（保存/重置密码/解锁/停用）"),
     "admin-edit-role": ("系统管理", "读取账号设置"),
+    "admin-reset-confirm": ("系统管理", "确认重置密码或停用账号"),
     "logs-body": ("审计日志", "查询日志"), "logs-audit-detail": ("审计日志", "查看审计详情"),
     # shell
     "url": (None, "同步地址栏与工具栏"), "nav-link": (None, "导航高亮"), "shell-toolbar": (None, "工具栏"),
@@ -89,7 +90,14 @@ FIELD_ZH: dict[str, str] = {
     "reason": "原因", "status": "状态", "login_log": "登录日志行数", "service_log": "服务日志行数",
     "audit_log": "审计日志行数", "user_sessions": "会话行数", "lon": "经度", "lat": "纬度", "zoom": "缩放级别",
     "city": "城市", "address": "地址", "command_id": "指令号", "job_code": "任务", "run_id": "运行号",
+    "job": "任务", "node": "前置机", "state": "指令状态", "message": "说明",
 }
+
+
+def _code_names() -> dict[str, dict[str, str]]:
+    """Field → (code → Chinese label) for audit values that are codes (run status, command state, job)."""
+    from dashboard.exchange.models import COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH
+    return {"status": RUN_STATUS_ZH, "state": COMMAND_STATE_ZH, "job": JOB_NAMES_ZH, "job_code": JOB_NAMES_ZH}
 
 
 def strip_hash(raw: str) -> str:
@@ -169,6 +177,9 @@ def _value_text(key: str, value: Any) -> str:
         return "是" if value else "否"
     if key == "role" and isinstance(value, str):
         return ROLE_ZH.get(value, value)
+    if isinstance(value, str) and key in ("status", "state", "job", "job_code"):
+        label = _code_names()[key].get(value)
+        return f"{label}（{value}）" if label and key.startswith("job") else (label or value)
     if isinstance(value, list):
         return "、".join(str(v) for v in value) or "（无）"
     if isinstance(value, dict):

@@ -431,7 +431,7 @@ def purge_logs(cfg: Config, days: int = RETENTION_DAYS, actor: tuple[str, str, s
         counts["user_sessions"] = session.execute(
             delete(UserSession).where(UserSession.ended_at.is_not(None), UserSession.ended_at < cutoff)
             .execution_options(synchronize_session=False)).rowcount
-        add_audit_row(session, "logs.purge", f"older than {days} days", None, counts, actor=actor)
+        add_audit_row(session, "logs.purge", f"{days} 天以前的日志", None, counts, actor=actor)
     return counts
 
 

@@ -88,16 +88,40 @@ def register(app: dash.Dash) -> None:
             return None, []
         return user.role, list(user.inst_codes)
 
+    @app.callback(Output("admin-reset-confirm", "displayed"), Output("admin-reset-confirm", "message"),
+                  Output("admin-toggle-confirm", "displayed"), Output("admin-toggle-confirm", "message"),
+                  Output("admin-edit-result", "children", allow_duplicate=True),
+                  Input("admin-reset", "n_clicks"), Input("admin-toggle", "n_clicks"),
+                  State("admin-edit-username", "value"), prevent_initial_call=True)
+    def confirm(_reset, _toggle, username):  # noqa: ANN001, ANN202
+        """Ask before a destructive action (reset a password, disable an account)."""
+        require_roles(ADMIN)
+        if not username:
+            return False, no_update, False, no_update, _err("请先选择账号")
+        if ctx.triggered_id == "admin-reset":
+            return (True, f"确定重置账号 {username} 的密码吗？\n原密码立即失效，新密码只显示一次。",
+                    False, no_update, no_update)
+        from flask_login import current_user
+        if username == current_user.username:
+            return False, no_update, False, no_update, _err("不能停用自己的账号")
+        current = service.get_user_view(_cfg(), username)
+        if current is None:
+            return False, no_update, False, no_update, _err(f"用户不存在：{username}")
+        text = (f"确定停用账号 {username} 吗？\n停用后该账号立即退出登录、不能再登录。" if current.is_active
+                else f"确定启用账号 {username} 吗？")
+        return False, no_update, True, text, no_update
+
     @app.callback(Output("admin-edit-result", "children"), Output("admin-users-refresh", "data",
                                                                    allow_duplicate=True),
-                  Input("admin-save", "n_clicks"), Input("admin-reset", "n_clicks"),
-                  Input("admin-unlock", "n_clicks"), Input("admin-toggle", "n_clicks"),
+                  Input("admin-save", "n_clicks"), Input("admin-reset-confirm", "submit_n_clicks"),
+                  Input("admin-unlock", "n_clicks"), Input("admin-toggle-confirm", "submit_n_clicks"),
                   State("admin-edit-username", "value"), State("admin-edit-role", "value"),
                   State("admin-edit-insts", "value"), State("admin-users-refresh", "data"),
                   prevent_initial_call=True)
     def edit(_save, _reset, _unlock, _toggle, username, role, insts, refresh):  # noqa: ANN001, ANN202
         require_state_change(ADMIN)
-        action = ctx.triggered_id
+        action = {"admin-reset-confirm": "admin-reset", "admin-toggle-confirm": "admin-toggle"}.get(
+            ctx.triggered_id, ctx.triggered_id)
         if action not in ("admin-save", "admin-reset", "admin-unlock", "admin-toggle"):
             return no_update, no_update
         if not username:

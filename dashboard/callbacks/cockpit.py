@@ -35,7 +35,7 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
-    value = status = yoy = None
+    value = status = yoy = mom = None
     span = months_with_data() if is_count(entry) else None
     if span:
         # a count without rows is zero (nobody referred), not missing — inside the mart's months only
@@ -46,6 +46,7 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
     if row is not None:
         value, status = kit.clean(row.get("value")), kit.clean(row.get("status"))
         yoy = kit.relative_yoy(row.get("value"), row.get("yoy_value"))
+        mom = kit.relative_yoy(row.get("value"), row.get("mom_value"))     # the same ratio against last period
         if not kit.is_missing(row.get("complete")) and not bool(row.get("complete")):
             notes.append("数据不完整")
         if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
@@ -57,24 +58,15 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
     notes = [zh_only(n) for n in notes]
     spark_values = list(spark.sort_values("period")["value"]) if not spark.empty else None
     spark_x = list(spark.sort_values("period")["period"]) if not spark.empty else None
-    flat = is_flat_change(yoy)
     card = kpi_card(kit.attr(entry, "zh", indicator_id), value, unit,
                     decimals=int(kit.attr(entry, "decimals", 1) or 0),
                     target_text=display_target(kit.attr(entry, "target_text")), status=status,
-                    yoy=None if flat else yoy, direction=_direction(entry), spark=spark_values, spark_x=spark_x,
+                    # a change that rounds to 0.0 % reads 持平 (trend_arrow draws 持平 for an exact 0)
+                    yoy=0.0 if is_flat_change(yoy) else yoy, mom=0.0 if is_flat_change(mom) else mom,
+                    show_mom=True, direction=_direction(entry), spark=spark_values, spark_x=spark_x,
                     href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
                     card_id={"type": card_type, "id": indicator_id})
-    if flat:
-        _set_trend(card, html.Span(["同比 ", "持平"], className="trend trend-neutral"))
     return card
-
-
-def _set_trend(card: Any, span: Any) -> None:
-    """Replace the card's YoY span: a change that rounds to 0.0% reads 持平 (kpi_card would draw "–0.0%")."""
-    for child in card.children:
-        if "kpi-meta" in (getattr(child, "className", "") or ""):
-            child.children[1] = span
-            return
 
 
 def _zero_months(spark: pd.DataFrame, first: str, last: str, span: tuple[str, str]) -> pd.DataFrame:
@@ -231,17 +223,34 @@ def _shown(names: list[str], limit: int = FRESH_NAMES) -> str:
     return "、".join(names[:limit]) + (f"等{len(names)}家" if len(names) > limit else "")
 
 
-def incomplete_names(url: str, month: str, user: Any) -> list[str]:
-    """Names of the institutions the user may see whose uploads of ``month`` are incomplete, one per institution
-    (``incomplete_institutions`` gives a row per institution and source)."""
-    from queries import periods
-    missing = periods.incomplete_institutions(url, month)
-    if missing is None or len(missing) == 0:
-        return []
-    if isinstance(missing, pd.DataFrame) and "inst_code" in missing.columns:
-        missing = missing[[user.may_see_institution(c) for c in missing["inst_code"]]]
-        return list(dict.fromkeys(str(n) for n in missing.drop_duplicates("inst_code")["name"]))
-    return list(dict.fromkeys(_names(missing)))
+def view_gaps(url: str, start: str, end: str, path: list, user: Any) -> tuple[list[str], int]:
+    """Institutions under the viewed org (``path``'s last node) with upload gaps in ``start..end``, by the rule the
+    engine's ``complete`` flag uses (``queries.measures.missing_uploads``): (names the user may see, how many
+    more the user may not name)."""
+    from queries import measures as qm
+    from queries import org as qorg
+    gaps = qm.missing_uploads(url, start, end)
+    if gaps is None or gaps.empty:
+        return [], 0
+    under = kit.institutions_under(path)
+    codes = [str(c) for c in pd.unique(gaps["inst_code"])]
+    if under is not None:
+        keep = set(under)
+        codes = [c for c in codes if c in keep]
+    tree = qorg.org_tree(url)
+    name_of = dict(zip(tree["inst_code"].astype(str), tree["name"].astype(str)))
+    shown = [name_of.get(c, c) for c in sorted(codes) if user.may_see_institution(c)]
+    return list(dict.fromkeys(shown)), len(codes) - len(shown)
+
+
+def incomplete_cards(state: Any, level: str, start: str, end: str) -> int:
+    """How many headline cards the engine flags incomplete (``complete`` false) for this view: the same call,
+    and so the same cached rows, as the cards themselves."""
+    df = kit.compute(headline_ids(), level, state.grain, start, end, state.org)
+    if df.empty or "complete" not in df.columns:
+        return 0
+    last = df.sort_values("period").groupby("indicator_id").tail(1)
+    return int(sum(1 for v in last["complete"] if not kit.is_missing(v) and not bool(v)))
 
 
 def exchange_problems(user: Any, now: Any = None) -> tuple[list[str], list[str]]:
@@ -271,22 +280,32 @@ def exchange_problems(user: Any, now: Any = None) -> tuple[list[str], list[str]]
 
 
 def render_freshness(search: str | None) -> Any:
-    """'数据更新至 …', the institutions (in the user's scope) with incomplete data in the period's last month, and
-    the exchange side now: nodes offline or failing, institutions behind their upload schedule (link to /quality)."""
+    """'数据更新至 …', whether the viewed org's data of the viewed period is complete — by the engine's rule and at
+    the cards' scope (the org in view, the whole period), so the banner never says 完整 while a card says
+    数据不完整 — with the institutions that have upload gaps, and the exchange side now: nodes offline or failing, institutions behind their upload schedule (link to /quality)."""
     from queries import periods
     state = kit.view_state(search)
-    _, end = kit.bounds(state)
+    start, end = kit.bounds(state)
     url = kit.mart_url()
     user = kit.scope()
+    path = kit.org_path(state.org)
+    level = path[-1].level if path else "county"
+    org_name = path[-1].name if path and level != "county" else "全县"
     last = periods.last_data_date(url)
-    names = incomplete_names(url, end, user)
+    names, hidden = view_gaps(url, start, end, path, user)
+    n_cards = incomplete_cards(state, level, start, end)
     last_text = f"{last.year}年{last.month}月{last.day}日" if last is not None and hasattr(last, "year") else "—"
     parts = [html.Span(f"数据更新至 {last_text}", className="fresh-date")]
-    if names:
-        parts.append(html.Span(f"{fmt_period_zh('month', end)}数据不完整：{_shown(names)}", className="fresh-warn"))
+    where = f"{fmt_period_zh(state.grain, state.period)}{org_name}"
+    if names or hidden or n_cards:
+        who = _shown(names) if names else ""
+        if hidden:
+            who += ("，另有" if who else "") + f"{hidden}家机构"
+        text = f"{where}数据不完整" + (f"（{n_cards}项核心指标受影响）" if n_cards else "（不影响核心指标）")
+        parts.append(html.Span(text + (f"：{who}上传有缺口" if who else ""), className="fresh-warn fresh-mart"))
     else:
-        parts.append(html.Span(f"{fmt_period_zh('month', end)}各机构数据完整", className="fresh-ok"))
-    warn = bool(names)
+        parts.append(html.Span(f"{where}各机构数据完整", className="fresh-ok fresh-mart"))
+    warn = bool(names or hidden or n_cards)
     try:
         down, behind = exchange_problems(user)
     except Exception:  # noqa: BLE001 — the mart part of the banner stays useful without the exchange side
@@ -303,7 +322,7 @@ def render_freshness(search: str | None) -> Any:
             texts.append(f"上传滞后 {len(behind)} 家：{_shown(behind, 3)}")
         parts.append(html.Span("；".join(texts), className="fresh-warn fresh-exchange"))
     else:
-        parts.append(html.Span("数据交换正常", className="fresh-ok fresh-exchange"))
+        parts.append(html.Span("当前数据交换正常", className="fresh-ok fresh-exchange"))
     parts.append(dcc.Link("数据质量 ›", href="/quality", className="fresh-link"))
     return html.Div(parts, className="freshness-banner" + (" has-warn" if warn else ""))
 

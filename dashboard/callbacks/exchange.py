@@ -235,9 +235,13 @@ def command_state(run_id: str) -> tuple[Any, bool]:
     if mine.empty:
         return None, False
     c = mine.iloc[0]
-    # an open command, or one that finished with a new run, makes another re-run pointless
-    open_ = c["state"] in ("requested", "picked") or (c["state"] == "done" and bool(c["result_run_id"]))
-    text = [f"重跑命令 #{int(c['id'])}：", html.B(COMMAND_STATE_ZH.get(c["state"], c["state"])),
+    # an open command, or one that finished with a new run, makes another re-run pointless — unless the node has
+    # not run it in time (超时): then the operator may ask again
+    timed_out = svc.command_timed_out(c["state"], c["requested_at"])
+    open_ = not timed_out and (c["state"] in ("requested", "picked") or
+                               (c["state"] == "done" and bool(c["result_run_id"])))
+    label = "超时" if timed_out else COMMAND_STATE_ZH.get(c["state"], c["state"])
+    text = [f"重跑命令 #{int(c['id'])}：", html.B(label, className="ex-cmd-timeout" if timed_out else None),
             f"（{c['requester']} 于 {fmt_ts(c['requested_at'])} 发起）"]
     result = c["result_run_id"] if isinstance(c["result_run_id"], str) and c["result_run_id"] else None
     if result:
@@ -249,7 +253,16 @@ def command_state(run_id: str) -> tuple[Any, bool]:
             text += [" ", html.Span(RUN_STATUS_ZH.get(status, status), className=f"ex-pill ex-run-pill-{status}")]
     if c["message"]:
         text.append(f"：{c['message']}")
-    return html.Div(text, className=f"ex-cmd ex-cmd-{c['state']}"), open_
+    if timed_out:
+        text.append(f"；{svc.COMMAND_TIMEOUT_TEXT}，可重试")
+    return html.Div(text, className=f"ex-cmd ex-cmd-{'timeout' if timed_out else c['state']}"), open_
+
+
+def _command_waiting(run_id: str) -> bool:
+    """Whether the run has a re-run command its node has not finished yet (and that has not timed out)."""
+    cmds = svc.pending_commands(_cfg(), include_finished=False, limit=500)
+    mine = cmds[cmds["run_id"] == run_id]
+    return any(not svc.command_timed_out(st, t) for st, t in zip(mine["state"], mine["requested_at"]))
 
 
 def log_view(run_id: str | None, role: str | None) -> tuple[Any, Any, str]:
@@ -272,10 +285,14 @@ def log_view(run_id: str | None, role: str | None) -> tuple[Any, Any, str]:
     ])
     cmd, open_ = command_state(run_id)
     box: list[Any] = []
+    offline = svc.offline_node_of_run(_cfg(), run_id) if r["status"] == "failed" else None
     if r["status"] == "failed" and role == "operator":
-        box.append(html.Button("重跑" if not open_ else "已请求重跑", id=P.EX_RERUN_BTN, n_clicks=0,
-                               className="btn btn-danger", disabled=open_,
+        retry = cmd is not None and not open_
+        box.append(html.Button("已请求重跑" if open_ else "重试" if retry else "重跑", id=P.EX_RERUN_BTN,
+                               n_clicks=0, className="btn btn-danger", disabled=open_ or offline is not None,
                                title="请求该前置机重新执行这次失败的任务"))
+        if offline is not None:
+            box.append(html.Span(svc.offline_note(offline) + "，恢复在线后才能重跑", className="ex-msg-bad ex-offline"))
     elif r["status"] == "failed":
         box.append(html.Span("仅运维人员可重跑失败任务", className="ex-muted"))
     if cmd is not None:
@@ -448,11 +465,17 @@ def register(app: dash.Dash) -> None:
         return settings_values(code)
 
     @app.callback(Output(P.EX_LOG_HEAD, "children"), Output(P.EX_RERUN_BOX, "children"),
-                  Output(P.EX_LOG, "children"),
-                  Input(P.EX_RUN, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"))
+                  Output(P.EX_LOG, "children"), Output(P.EX_RERUN_MSG, "children", allow_duplicate=True),
+                  Input(P.EX_RUN, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"),
+                  prevent_initial_call="initial_duplicate")
     def _log(run_id, _n, _tick):  # noqa: ANN001, ANN202
+        run_id = run_id if isinstance(run_id, str) else None
         try:
-            return _timed("log", log_view, run_id if isinstance(run_id, str) else None, _role())
+            head, box, text = _timed("log", log_view, run_id, _role())
         except Exception:  # noqa: BLE001
             log.exception("exchange log view failed")
-            return error_card("日志加载失败", "请稍后重试"), None, ""
+            return error_card("日志加载失败", "请稍后重试"), None, "", no_update
+        # The one-off "已发送… 等待前置机执行" line goes once the box shows the command's state, and when
+        # another run is picked; the box itself keeps saying where the command is.
+        settled = ctx.triggered_id == P.EX_RUN or (run_id is not None and not _command_waiting(run_id))
+        return head, box, text, "" if settled else no_update

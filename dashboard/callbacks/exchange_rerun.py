@@ -32,6 +32,10 @@ def rerun_action(run_id: Any) -> tuple[Any, bool]:
     if not isinstance(run_id, str) or not run_id or len(run_id) > 64:
         return html.Span("请先选择一次失败的运行", className="ex-msg-bad"), False
     user = current_user_info() or {}
+    offline = svc.offline_node_of_run(get_config(), run_id)
+    if offline is not None:
+        return html.Span(svc.offline_note(offline) + "，重跑命令无法送达，未发送；请待其恢复在线后再试。",
+                         className="ex-msg-bad"), False
 
     def audit(session, info: svc.CommandInfo) -> None:  # noqa: ANN001
         add_audit_row(session, "job.rerun", run_id, before={"status": "failed"},

@@ -15,7 +15,7 @@ from dash import Input, Output, State, dcc, html, no_update
 
 from dashboard.views import pagekit as kit
 from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
-from layouts.formatting import display_target, fmt_period_zh, zh_only
+from layouts.formatting import display_target, fmt_period_zh, fmt_value, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table
@@ -328,8 +328,19 @@ def render_trend(indicator_id: str, search: str | None) -> Any:
                                                      or ""), config=GRAPH_CONFIG)
 
 
-def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, Any]:
-    """(breakdown chart box, its hint, table box)."""
+def share_rows(kids: pd.DataFrame, unit: str, decimals: int) -> pd.DataFrame:
+    """The breakdown by contribution: each child's share of the numerator (percent) as the bar value, largest
+    first, with the child's own rate in the label — the answer to "which department drives it"."""
+    rows = kids.dropna(subset=["share"]).copy()
+    rows["rate_text"] = [fmt_value(kit.clean(v), unit, decimals) for v in rows["value"]]
+    rows["value"] = rows["share"].astype(float) * 100.0
+    rows["target"] = float("nan")
+    return rows
+
+
+def render_breakdown(indicator_id: str, search: str | None, mode: str = "share") -> tuple[Any, Any, Any]:
+    """(breakdown chart box, its hint, table box). ``mode`` 'share' ranks the children by their share of the
+    numerator (按贡献, the default), 'rate' by the indicator's value (按比率)."""
     entry = _entry(indicator_id)
     unit, dec = _unit(entry)
     state = kit.view_state(search)
@@ -343,10 +354,22 @@ def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, A
         hint = ""
     else:
         kids = df[~df["_own"]] if not df.empty else df
-        fig = (bar_figure(kids, unit, dec, _higher_is_worse(entry), links=drill_links(search, kids["org_code"]))
-               if not kids.empty else no_data_figure())
+        by_share = mode != "rate" and not kids.empty and kids["share"].notna().any()
+        if by_share:
+            rows = share_rows(kids, unit, dec)
+            fig = bar_figure(rows, "%", 1, True, links=drill_links(search, rows["org_code"]))
+            if fig.data:
+                fig.data[0].text = [f"{t}（{r}）" for t, r in zip(fig.data[0].text, rows.sort_values(
+                    "value", ascending=False).iloc[::-1]["rate_text"])]
+                # room on the right for "40.3%（13.4%）" beside the longest bar
+                fig.update_xaxes(title_text="占分子的比例（%）；括号内为本级指标值",
+                                 range=[0, float(rows["value"].max()) * 1.38])
+        else:
+            fig = (bar_figure(kids, unit, dec, _higher_is_worse(entry), links=drill_links(search, kids["org_code"]))
+                   if not kids.empty else no_data_figure())
         chart = dcc.Graph(id=L.BREAKDOWN, figure=fig, config=GRAPH_CONFIG, clear_on_unhover=True)
-        hint = f"按{kit.LEVEL_ZH[child]}，点击柱条下钻"
+        hint = (f"按{kit.LEVEL_ZH[child]}占分子的比例排序，点击柱条下钻" if by_share
+                else f"按{kit.LEVEL_ZH[child]}，点击柱条下钻")
     if df.empty or df["value"].isna().all():
         # An institution outside a manager's scope has no own row either (the engine hides it): say why.
         table = kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）" if info["denied"] else kit.NO_DATA)
@@ -488,10 +511,11 @@ def register(app: dash.Dash) -> None:
         return _permission_guard("趋势", lambda: render_trend(indicator_id, search))
 
     @app.callback(Output(L.BREAKDOWN_BOX, "children"), Output(L.BREAKDOWN_TITLE, "children"),
-                  Output(L.TABLE_BOX, "children"), Input(L.ID, "data"), State(ids.URL, "search"))
-    def _breakdown(indicator_id, search):  # noqa: ANN001, ANN202
+                  Output(L.TABLE_BOX, "children"), Input(L.ID, "data"), Input(L.BREAKDOWN_MODE, "value"),
+                  State(ids.URL, "search"))
+    def _breakdown(indicator_id, mode, search):  # noqa: ANN001, ANN202
         try:
-            return render_breakdown(indicator_id, search)
+            return render_breakdown(indicator_id, search, mode or "share")
         except (PermissionError, NotAtLevel) as exc:
             return kit.empty_box(str(exc)), "", kit.empty_box(str(exc))
         except Exception:  # noqa: BLE001

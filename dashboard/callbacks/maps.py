@@ -21,6 +21,7 @@ from typing import Any, Callable
 import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 from flask_caching import Cache
 
 from dashboard.views import pagekit as kit
@@ -369,7 +370,8 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
                      state.first, state.last, scoped=False)
     if not scope.all_institutions and not outside.empty:
         outside = outside[outside["from_inst_code"].map(scope.may_see_institution)]
-    focus_name, focus_codes = _flow_focus(state.view.org, disp, all_pts)
+    focus_org = state.view.org or _selected_org(state)
+    focus_name, focus_codes = _flow_focus(focus_org, disp, all_pts)
     if focus_codes is not None:
         # a chosen institution (or township) shows only its own flows: the county's top flows would hide them
         if not flows.empty:
@@ -377,14 +379,20 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         if not outside.empty:
             outside = outside[outside["from_inst_code"].isin(focus_codes)]
     shown = select_flows(flows, top_n=state.top, min_share=0.05)
-    highlight = state.view.org if state.view.org in positions else None
+    highlight = focus_org if focus_org in positions else None
     option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight)
     # the flows of a township or institution reach across the county: outline it, do not zoom away the other ends
     _focus(option, disp, state.view.org, pts, zoom_in=False)
     total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
     n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
+    # a map click narrowed the flows: one click back to the whole county
+    # (a plain link: the selection reached the address bar without Dash knowing, so a dcc.Link to the same
+    # search would not count as a change)
+    reset = (html.A("显示全县流向 ›", href="/map/reform" + search_with(search, **{P.URL_SELECTION: None}),
+                    className="map-drill map-flow-reset")
+             if focus_name and not state.view.org else None)
     legend = html.Div([
-        P.flow_legend(n_shown, total, focus_name),
+        P.flow_legend(n_shown, total, focus_name), reset,
         P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
     ])
     volume = {d: int(v) for d, v in flows.groupby("direction")["referrals"].sum().items()} if not flows.empty else {}
@@ -396,6 +404,12 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     subtitle = _subtitle(state, *figures, f"乡镇着色：{zh}")
     note = None if scope.all_institutions else "仅显示与授权机构相关的转诊流向。"
     return option, subtitle, legend, _notice(note)
+
+
+def _selected_org(state: MapState) -> str | None:
+    """The institution or township clicked on the map (kept in the URL), whose flows the map narrows to."""
+    sel = parse_selection(state.view.extra.get(P.URL_SELECTION))
+    return sel[1] if sel is not None and sel[0] in ("inst", "town") else None
 
 
 def _flow_focus(org: str | None, disp, pts: pd.DataFrame) -> tuple[str | None, set[str] | None]:  # noqa: ANN001
@@ -669,6 +683,20 @@ def register(app: dash.Dash) -> None:
     def _reform(search, _ready):  # noqa: ANN001, ANN202
         try:
             return _timed("reform", reform_view, search)
+        except Exception as exc:  # noqa: BLE001
+            return _failure(exc, 0)
+
+    # a click on an institution or township narrows the flows to its own (the URL keeps the selection)
+    @app.callback(Output(ids.echarts_option(P.chart_name("reform")), "data", allow_duplicate=True),
+                  Output(P.mid("reform", "subtitle"), "children", allow_duplicate=True),
+                  Output(P.mid("reform", "legend"), "children", allow_duplicate=True),
+                  Output(P.mid("reform", "notice"), "children", allow_duplicate=True),
+                  Input(P.mid("reform", "sel"), "data"), State(ids.URL, "search"), prevent_initial_call=True)
+    def _reform_focus(sel, search):  # noqa: ANN001, ANN202
+        if not isinstance(sel, str) or not sel.startswith(("inst:", "town:")):
+            raise PreventUpdate
+        try:
+            return _timed("reform", reform_view, search_with(search, **{P.URL_SELECTION: sel}))
         except Exception as exc:  # noqa: BLE001
             return _failure(exc, 0)
 

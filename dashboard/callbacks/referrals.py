@@ -141,7 +141,33 @@ def _aggregate_unseen(df: pd.DataFrame, user) -> pd.DataFrame:  # noqa: ANN001
             ["referrals"].sum().sort_values("referrals", ascending=False))
 
 
-REST_NODES = ("other-src", "other-dst")     # the smallest flows, summed (see flow_figure)
+def _group_small_flows(df: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The ``limit`` largest flows as they are; the smaller ones summed by township, so that every band still
+    names where patients come from and go to ("白沙镇其他机构 → 丰安县总医院"), never "其他机构 → 其他机构".
+    An institution that has a node of its own (in a large flow) keeps it; the others merge into their township."""
+    head, tail = df.iloc[:limit], df.iloc[limit:].copy()
+    keep_to = set(head["to_inst_code"])
+    town = {e: tail[f"{e}_township"].fillna("").astype(str) if f"{e}_township" in tail.columns
+            else pd.Series("", index=tail.index) for e in ("from", "to")}
+    merge_from = ~tail["from_inst_code"].isin(set(head["from_inst_code"]))
+    tail.loc[merge_from, "from_name"] = (town["from"][merge_from].where(town["from"][merge_from] != "", "县内")
+                                         + "其他机构")
+    tail.loc[merge_from, "from_inst_code"] = "agg-src-" + town["from"][merge_from]
+    merge_to = ~tail["to_inst_code"].isin(keep_to)
+    tail.loc[merge_to, "to_name"] = town["to"][merge_to].where(town["to"][merge_to] != "", "县内") + "其他机构"
+    tail.loc[merge_to, "to_inst_code"] = "agg-dst-" + town["to"][merge_to]
+    rest = (tail.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
+            ["referrals"].sum())
+    out = pd.concat([head, rest], ignore_index=True)
+    return (out.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False,
+                        sort=False)["referrals"].sum().sort_values("referrals", ascending=False, kind="stable"))
+
+
+REST_PREFIXES = ("agg-src-", "agg-dst-")     # the smallest flows, summed by township (see _group_small_flows)
+
+
+def _is_rest(code: str) -> bool:
+    return str(code).startswith(REST_PREFIXES)
 SANKEY_PAD = 14                 # px between nodes of the busier side
 SANKEY_TOP, SANKEY_BOTTOM = 40, 10
 LABEL_FONT = 11                 # px; a CJK character is about as wide
@@ -154,7 +180,7 @@ def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, othe
     weighted = (w * links[other_key].map(other_pos).astype(float)).groupby(links[key]).sum()
     totals = w.groupby(links[key]).sum()
     centre = {c: float(weighted[c] / totals[c]) if totals.get(c, 0) else 0.0 for c in totals.index}
-    return sorted(nodes, key=lambda c: (c in REST_NODES, centre.get(c, 0.0), c))     # the summed rest goes last
+    return sorted(nodes, key=lambda c: (_is_rest(c), centre.get(c, 0.0), c))     # the summed rest goes last
 
 
 def _centres(values: list[float], plot_px: float, ky: float) -> list[float]:
@@ -189,12 +215,7 @@ def flow_figure(search: str | None) -> go.Figure:
     if df.empty:
         return no_data_figure()
     if len(df) > FLOW_LIMIT:
-        # the smallest flows are summed per direction so the picture stays readable and totals stay right
-        head, tail = df.iloc[:FLOW_LIMIT], df.iloc[FLOW_LIMIT:]
-        rest = tail.groupby("direction", as_index=False)["referrals"].sum()
-        rest = rest.assign(from_inst_code="other-src", from_name="其他机构", to_inst_code="other-dst",
-                           to_name="其他机构")
-        df = pd.concat([head, rest], ignore_index=True)
+        df = _group_small_flows(df, FLOW_LIMIT)
     df = df[df["referrals"] > 0].reset_index(drop=True)
     if df.empty:
         return no_data_figure()
@@ -202,7 +223,7 @@ def flow_figure(search: str | None) -> go.Figure:
     rnames = dict(zip(df["to_inst_code"], df["to_name"]))
     left_total = df.groupby("from_inst_code")["referrals"].sum()
     right_total = df.groupby("to_inst_code")["referrals"].sum()
-    right = sorted(right_total.index, key=lambda c: (c in REST_NODES, -right_total[c], c))
+    right = sorted(right_total.index, key=lambda c: (_is_rest(c), -right_total[c], c))
     left = _order(list(left_total.index), df, "from_inst_code", "to_inst_code",
                   {c: i for i, c in enumerate(right)})
     right = _order(right, df, "to_inst_code", "from_inst_code", {c: i for i, c in enumerate(left)})

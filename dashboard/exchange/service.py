@@ -37,6 +37,9 @@ from dashboard.exchange.schemas import NodeSettingsIn
 
 OFFLINE_AFTER_INTERVALS = 3
 RUNNING_STALE_AFTER = dt.timedelta(hours=12)
+# A re-run command its node has not finished within this time is shown as 超时 and may be asked again.
+COMMAND_TIMEOUT = dt.timedelta(minutes=10)
+COMMAND_TIMEOUT_TEXT = f"超时：前置机 {int(COMMAND_TIMEOUT.total_seconds() // 60)} 分钟内未执行"
 HEARTBEAT_KEEP_DAYS = 7
 DEFAULT_HEARTBEAT_S = 60
 
@@ -406,6 +409,10 @@ def request_rerun(cfg: Config, run_id: str, requester: str,
         node = s.get(ExchangeNode, run.node_id)
         cmd = s.scalar(select(ExchangeCommand).where(ExchangeCommand.run_id == run_id,
                                                      ExchangeCommand.state.in_(("requested", "picked"))))
+        if cmd is not None and command_timed_out(cmd.state, cmd.requested_at):
+            # the node never ran it: close it as failed (超时) and ask again
+            cmd.state, cmd.finished_at, cmd.message = "failed", now_local(), COMMAND_TIMEOUT_TEXT
+            cmd = None
         created = cmd is None
         if created:
             cmd = ExchangeCommand(node_id=run.node_id, kind="rerun", run_id=run_id, job_code=run.job_code,
@@ -418,6 +425,35 @@ def request_rerun(cfg: Config, run_id: str, requester: str,
         if created and on_created is not None:
             on_created(s, info)
         return info
+
+
+def command_timed_out(state: str, requested_at: Any, now: dt.datetime | None = None) -> bool:
+    """True when an open command (requested/picked) was asked more than :data:`COMMAND_TIMEOUT` ago."""
+    if state not in ("requested", "picked") or requested_at is None or pd.isna(requested_at):
+        return False
+    return (now or now_local()) - pd.Timestamp(requested_at).to_pydatetime() > COMMAND_TIMEOUT
+
+
+def offline_node_of_run(cfg: Config, run_id: str, now: dt.datetime | None = None) -> dict[str, Any] | None:
+    """The node of ``run_id`` when it is offline now ({code, name, last_heartbeat_at}), else None: a re-run
+    command sent to it could not be picked up."""
+    with _session(cfg) as s:
+        code = s.scalar(select(ExchangeNode.code).join(JobRun, JobRun.node_id == ExchangeNode.id)
+                        .where(JobRun.run_id == run_id))
+    if code is None:
+        return None
+    states = node_states(cfg, now, codes=[code])
+    if states.empty or states.iloc[0]["state"] != "offline":
+        return None
+    row = states.iloc[0]
+    return {"code": code, "name": row["name"], "last_heartbeat_at": row["last_heartbeat_at"]}
+
+
+def offline_note(node: dict[str, Any]) -> str:
+    """'节点离线：<name>（最后心跳 MM-DD HH:MM）' for a node of :func:`offline_node_of_run`."""
+    last = node.get("last_heartbeat_at")
+    when = "从未上报" if last is None or pd.isna(last) else pd.Timestamp(last).strftime("%m-%d %H:%M")
+    return f"节点离线：{node.get('name') or node.get('code')}（最后心跳 {when}）"
 
 
 def pending_commands(cfg: Config, node_code: str | None = None, include_finished: bool = False,
@@ -493,8 +529,11 @@ def node_states(cfg: Config, now: dt.datetime | None = None, inst_codes: Iterabl
     for row in nodes.itertuples(index=False):
         run_jobs = sorted(running_map.get(int(row.id), []))
         fail_jobs = sorted(failed_map.get(int(row.id), []))
-        states.append(_state(row.last_heartbeat_at, row.heartbeat_interval_s, fail_jobs, run_jobs, now))
-        running_col.append(run_jobs)
+        state = _state(row.last_heartbeat_at, row.heartbeat_interval_s, fail_jobs, run_jobs, now)
+        states.append(state)
+        # a silent node's "running" runs are its last word, not work in progress: the list and the map must not
+        # say 离线 and 运行中 of one node at once
+        running_col.append([] if state == "offline" else run_jobs)
         failed_col.append(fail_jobs)
     nodes["state"] = pd.Series(states, index=nodes.index, dtype=object)
     nodes["state_zh"] = nodes["state"].map(STATE_ZH)
