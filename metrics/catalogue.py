@@ -115,6 +115,12 @@ class Indicator:
     township_by: str = "provider"     # how township rows group: by institution location or by residence
     target_by_inst_level: tuple[tuple[str, float | None, float | None], ...] = ()
     note: str = ""
+    # What an org without a single row reads as (like MetricFlow's ``fill_nulls_with``): 0 for counts and for the
+    # numerator/denominator of ratios of counted things ("none"); None keeps a missing value ("missing").
+    fill_nulls_with: float | None = 0.0
+    # A flow over a stock (bed-days available, doctor workdays, population): in a period the data covers only in
+    # part, the stock denominator is scaled to the days covered, so the running month reads like a whole one.
+    scale_denominator: bool = False
 
     @property
     def topic_zh(self) -> str:
@@ -309,14 +315,15 @@ _INDICATOR_LIST = [
     _i("nurse_doctor_ratio", "医护比", "Nurse-to-doctor ratio", "resources", "nurses_last", "doctors_last",
        1, "", 2, "up", 1.2, None, "≥ 1.2 (参考)", "provider", INST3, _PERF),
     _i("bed_occupancy", "病床使用率", "Bed occupancy rate", "resources", "occupied_bed_days", "bed_capacity",
-       100, "%", 1, "band", 75, 93, "75%–93%", "provider", INST3, _STAT),
+       100, "%", 1, "band", 75, 93, "75%–93%", "provider", INST3, _STAT, scale_denominator=True),
     _i("bed_turnover", "病床周转次数", "Bed turnover", "resources", "discharges", "open_beds_avg",
-       1, "次", 2, "up", None, None, "参考: 每月 ≥ 2.5 次", "provider", INST3, _STAT),
+       1, "次", 2, "up", None, None, "参考: 每月 ≥ 2.5 次", "provider", INST3, _STAT, scale_denominator=True),
     _i("alos", "平均住院日", "Average length of stay", "resources", "bed_days", "discharges",
        1, "天", 1, "down", None, 9, "县级 ≤ 9 天, 乡镇 ≤ 7 天", "provider", ALL5, _PERF,
        target_by_inst_level=(("township", None, 7.0), ("village", None, 7.0))),
     _i("doctor_daily_visits", "医师日均担负诊疗人次", "Daily visits per doctor", "resources", "op_visits",
-       "doctor_workdays", 1, "人次", 1, "band", 8, 20, "8–20 (参考)", "provider", INST3, _STAT),
+       "doctor_workdays", 1, "人次", 1, "band", 8, 20, "8–20 (参考)", "provider", INST3, _STAT,
+       scale_denominator=True),
     _i("posted_doctors_per_10k", "每万常住人口派驻基层医师数", "County doctors posted to primary care per 10,000 "
        "residents", "resources", "posted_doctors_last", "population", 10000, "人", 2, "up", 1, None, "≥ 1 (参考)",
        "county", C1, _M2024 + " #4"),
@@ -438,11 +445,13 @@ _INDICATOR_LIST = [
        township_by="residence", note="乡镇按居住地; 机构按管理机构"),
     _i("chronic_hospitalization_rate", "慢性病健康管理人群住院率", "Hospitalisation rate of managed chronic patients",
        "health", "chronic_hosp_persons", "chronic_persons", 100, "%", 1, "down", None, None, "参考", "residence",
-       RES2, _M2024 + " #13", township_by="residence"),
+       RES2, _M2024 + " #13", township_by="residence", scale_denominator=True),
     _i("visits_per_capita", "居民人均就诊次数", "Visits per resident", "health", "resident_visits_all", "population",
-       1, "次", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence"),
+       1, "次", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence",
+       scale_denominator=True),
     _i("hospitalization_rate", "居民住院率", "Resident hospitalisation rate", "health", "resident_admissions_all",
-       "population", 100, "%", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence"),
+       "population", 100, "%", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence",
+       scale_denominator=True),
     # ---- data quality and exchange (app database; computed by the exchange module)
     _i("upload_timeliness", "数据上传及时率", "Upload timeliness", "exchange", None, None, 100, "%", 1, "up", 98,
        None, "≥ 98%", "provider", ("county", "institution"), _EXCHANGE_SRC, kind="exchange",

@@ -8,7 +8,7 @@ import sys
 import click
 
 HEADER = ["indicator_id", "level", "org_code", "org_name", "period", "numerator", "denominator", "value", "target",
-          "status", "yoy_value", "mom_value", "complete", "small_sample", "note"]
+          "status", "yoy_value", "mom_value", "complete", "small_sample", "note", "partial"]
 
 
 def _number(x: object, decimals: int | None = None) -> float | int | None:
@@ -79,6 +79,7 @@ def indicators_command(ids: str, level: str, grain: str, start: str, end: str, o
             "value": _number(r.value, dec), "target": _number(None if r.target is None else float(r.target)),
             "status": r.status or None, "yoy_value": _number(r.yoy_value, dec), "mom_value": _number(r.mom_value, dec),
             "complete": bool(r.complete), "small_sample": bool(r.small_sample), "note": r.note or None,
+            "partial": int(r.partial),
             "_decimals": dec})
     if fmt == "json":
         click.echo(json.dumps([{k: v for k, v in rec.items() if not k.startswith("_")} for rec in records],

@@ -41,7 +41,7 @@ from queries import periods as qperiods
 SMALL_SAMPLE = 30
 COLUMNS = ["indicator_id", "level", "org_code", "org_name", "parent_code", "period", "period_start", "months",
            "numerator", "denominator", "value", "target", "status", "yoy_value", "yoy_change", "mom_value",
-           "mom_change", "complete", "small_sample", "note"]
+           "mom_change", "complete", "small_sample", "note", "partial", "days"]
 
 
 _IND_ORDER = {iid: n for n, iid in enumerate(INDICATORS)}     # result rows follow the catalogue
@@ -80,10 +80,32 @@ class Period:
     months: tuple[int, ...]   # months actually covered (clipped to the range)
     size: int                 # calendar months in the full period
     running: bool = False     # holds the data's last month while that month is still running
+    last_day: int | None = None   # day of month of the last data day when ``running``
+    open: bool = False        # the period is not over yet by the calendar (it holds today)
+
+    @property
+    def days(self) -> int:
+        """Calendar days of the covered months the data covers (the running month up to its last data day)."""
+        total = sum(_days_in_month(m) for m in self.months)
+        if self.running and self.last_day is not None:
+            total -= _days_in_month(self.months[-1]) - self.last_day
+        return total
+
+    @property
+    def day_share(self) -> float:
+        """Covered days ÷ calendar days of the covered months, for a period not over yet (1 otherwise: a period
+        that is over had its stock all along; data ending early there means late uploads, flagged incomplete)."""
+        full = sum(_days_in_month(m) for m in self.months)
+        return self.days / full if full and self.open else 1.0
 
     @property
     def partial(self) -> bool:
         return self.running or len(self.months) < self.size
+
+
+def _days_in_month(index: int) -> int:
+    y, m0 = divmod(index, 12)
+    return (dt.date(y + (m0 == 11), (m0 + 1) % 12 + 1, 1) - dt.date(y, m0 + 1, 1)).days
 
 
 def _period_of(index: int, grain: str) -> tuple[str, int, int]:
@@ -186,6 +208,7 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     # empty future month, a monthly average would divide by months not yet lived, and YoY would compare a part of
     # this period with the whole of last year's.
     last_day = qperiods.last_data_date(url)
+    first_month = qperiods.first_data_month(url)
     running_month = None        # the month of the last data day when that day is not the month's last
     if last_day is not None:
         last_month = f"{last_day.year:04d}-{last_day.month:02d}"
@@ -225,7 +248,9 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         return empty
     scope_insts = None if scope.all_institutions else frozenset(scope.inst_codes)
 
-    main = [replace(p, running=True) if running_month in p.months else p for p in periods(grain, start, end)]
+    this_month = _mi(dt.date.today().strftime("%Y-%m"))
+    main = [replace(p, running=True, last_day=last_day.day, open=running_month >= this_month)
+            if running_month in p.months else p for p in periods(grain, start, end)]
     # month sets needed: each main period, its YoY twin, its MoM predecessor (+ their YoY twins for growth)
     specs: dict[tuple[int, ...], int] = {}
     has_growth = any(i.kind == "growth" for i in wanted)
@@ -247,6 +272,9 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     tree = qorg.org_tree(url)
     orgs = _org_frame(url, level, tree)
     inst_township = dict(zip(tree["inst_code"], tree["township_code"]))
+    # complete rows: every org of the level under ``org`` and in scope, for every period inside the data
+    every_org = _orgs_under(orgs, level, org_level, org, inst_township, scope_insts if below else None)
+    inside = [p for p in main if first_month is not None and _ms(max(p.months)) >= first_month]
     missing = qm.missing_uploads(url, _ms(min(m for p in main for m in p.months)), end)
     # Townships group either by institution location or by residence: the same measure differs between the
     # two, so each grouping is computed on its own (below township level and at county level it does not matter).
@@ -257,7 +285,10 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     for township_by, inds in groups.items():
         wide = _measure_table(inds, specs, level, township_by, org_level, org, url, lo, hi,
                               scope_insts if below else None, from_facts)
-        out.append(_assemble(inds, wide, specs, plan, level, orgs, missing, inst_township, comparisons))
+        every = every_org if township_by == "provider" or level != "township" else \
+            _orgs_under(orgs, level, org_level, org, inst_township, None)
+        out.append(_assemble(inds, wide, specs, plan, level, orgs, missing, inst_township, comparisons,
+                             every, [specs[p.months] for p in inside]))
     out = [o for o in out if not o.empty]
     if len(out) == 1:       # each grouping comes back sorted already
         result = out[0].reindex(columns=COLUMNS)
@@ -271,6 +302,28 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         result[col] = result[col].astype(object).where(result[col].notna(), None)
     result.attrs["refused"] = refused
     return result
+
+
+def _orgs_under(orgs: pd.DataFrame, level: str, org_level: str | None, org: str | None, inst_township: dict,
+                scope_insts: frozenset[str] | None) -> list[str]:
+    """org_keys of ``level`` inside the subtree of ``org`` (all when None) and, below township, in scope."""
+    if level == "county":
+        return ["__county__"]
+    keys = orgs["org_key"]
+    mask = np.ones(len(orgs), dtype=bool)
+    if org_level and org:
+        if org_level == level:
+            mask = (keys == org).to_numpy()
+        elif org_level == "township":
+            town = orgs["parent_code"] if level == "institution" else orgs["inst"].map(inst_township)
+            mask = (town == org).to_numpy()
+        elif org_level == "institution":
+            mask = (orgs["inst"] == org).to_numpy()
+        elif org_level == "department":
+            mask = (orgs["parent_code"] == org).to_numpy()
+    if scope_insts is not None and level in _INST_LEVELS:
+        mask = mask & orgs["inst"].isin(scope_insts).to_numpy()
+    return keys[mask].tolist()
 
 
 def _calc_of(ind: Indicator) -> Indicator:
@@ -438,17 +491,25 @@ def _org_frame(url: str, level: str, tree: pd.DataFrame | None = None) -> pd.Dat
                          "inst": s["inst_code"], "inst_level": s["inst_code"].map(levels)})
 
 
-def _vectors(calc: Indicator, cols: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """numerator, denominator, value of a (non-growth) indicator for every row of the measure columns ``cols``."""
+def _vectors(calc: Indicator, cols: dict[str, np.ndarray], n: int, den_scale: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numerator, denominator, value of a (non-growth) indicator for every row of the measure columns ``cols``.
+
+    Without rows a measure reads as the indicator's ``fill_nulls_with`` (0: none; None: missing). ``den_scale``
+    scales a stock denominator to the days the data covers (1 where the period is covered whole).
+    """
     nan = np.full(n, np.nan)
-    # a numerator with no rows at all (NaN) gives no value; a count without rows is zero
+    fill = calc.fill_nulls_with
     num = cols[calc.numerator].copy() if calc.numerator in cols else nan.copy()
+    if fill is not None and MEASURES[calc.numerator].kind != "ratio":
+        num = np.nan_to_num(num, nan=fill)
     if calc.denominator is None:
-        num = np.nan_to_num(num, nan=0.0)
         return num, nan.copy(), num * calc.factor
     den = cols[calc.denominator].copy() if calc.denominator in cols else nan.copy()
     if MEASURES[calc.denominator].kind != "ratio":
-        den = np.nan_to_num(den, nan=0.0)
+        den = np.nan_to_num(den, nan=0.0 if fill is None else fill)
+    if den_scale is not None and calc.scale_denominator:
+        den = den * den_scale
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(den != 0, calc.factor * num / np.where(den != 0, den, 1.0), np.nan)
     return num, den, value
@@ -459,15 +520,18 @@ def _take(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.where(pos >= 0, out, np.nan)
 
 
-_NOTE_TEXTS = ("部分期间 (partial period)", "样本量小", "数据不完整 (incomplete uploads)")
-# note of each combination of (partial, small sample, incomplete), indexed by partial + 2·small + 4·incomplete
+_NOTE_TEXTS = ("部分期间 (partial period)", "样本量小", "数据不完整 (incomplete uploads)", "无病例 (no cases)",
+               "无数据 (no data)")
+# note of each combination of (partial, small sample, incomplete, no cases, no data), indexed by
+# partial + 2·small + 4·incomplete + 8·no cases + 16·no data
 _NOTES = np.array([None if not code else "; ".join(t for bit, t in enumerate(_NOTE_TEXTS) if code >> bit & 1)
-                   for code in range(8)], dtype=object)
+                   for code in range(32)], dtype=object)
 _INST_LEVELS = ("institution", "department", "doctor")
 
 
 def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list, level: str, orgs: pd.DataFrame,
-              missing: pd.DataFrame, inst_township: dict, comparisons: bool) -> pd.DataFrame:
+              missing: pd.DataFrame, inst_township: dict, comparisons: bool, every_org: list[str] | None = None,
+              inside_specs: list[int] | None = None) -> pd.DataFrame:
     """Result rows of every indicator of one grouping, vectorised over orgs and periods.
 
     Rows of ``wide`` are addressed through a dense (spec × org key) position matrix, so a row's year-earlier,
@@ -480,6 +544,10 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         # the county row exists for every main period even without data
         need = pd.MultiIndex.from_tuples([(specs[cur], "__county__") for _p, cur, _y, _m in plan],
                                          names=["spec", "org_key"])
+        wide = wide.reindex(wide.index.union(need))
+    if every_org and inside_specs:
+        # complete rows: every org in scope for every period inside the data, with or without rows
+        need = pd.MultiIndex.from_product([sorted(set(inside_specs)), every_org], names=["spec", "org_key"])
         wide = wide.reindex(wide.index.union(need))
     idx = wide.index
     cols = {c: wide[c].to_numpy(dtype=float) for c in wide.columns}
@@ -508,6 +576,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     start_of = np.zeros(n_specs, dtype="datetime64[us]")
     nmonths_of = np.zeros(n_specs, dtype=np.int64)
     partial_of = np.zeros(n_specs, dtype=bool)
+    days_of = np.zeros(n_specs, dtype=np.int64)
+    share_of = np.ones(n_specs, dtype=float)       # covered days ÷ calendar days of each main spec
     main_months: dict[int, tuple[int, ...]] = {}
     for p, cur, yoy, mom in plan:
         sid = specs[cur]
@@ -518,6 +588,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         start_of[sid] = np.datetime64(f"{p.start_index // 12:04d}-{p.start_index % 12 + 1:02d}-01", "us")
         nmonths_of[sid] = len(p.months)
         partial_of[sid] = p.partial
+        days_of[sid] = p.days
+        share_of[sid] = p.day_share
         main_months[sid] = cur
 
     sel = np.flatnonzero(is_main[spec_arr])
@@ -540,6 +612,10 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     row_inst = np.where(keep_org, org_inst[safe_pos] if len(orgs) else None, None)
     row_inst_level = np.where(keep_org, org_inst_level[safe_pos] if len(orgs) else None, None)
     is_county_row = sel_keys == "__county__"
+    is_complete_row = np.isin(sel_keys, np.asarray(every_org or [], dtype=object)) & \
+        np.isin(spec_sel, np.asarray(inside_specs or [], dtype=np.int64))
+    row_share = share_of[spec_sel]
+    den_scale = np.where(is_main[spec_arr], share_of[spec_arr], 1.0)
 
     # completeness per source set: rows covering an institution that missed an upload in the period
     incomplete_cache: dict[tuple, np.ndarray] = {}
@@ -584,10 +660,11 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         return np.array([values(u) for u in uniq], dtype=float)[codes] if len(uniq) else np.zeros(0)
 
     parts: dict[str, list] = {c: [] for c in ("ind", "rows", "numerator", "denominator", "value", "target",
-                                              "status", "yoy", "mom", "complete", "small")}
+                                              "status", "yoy", "mom", "complete", "small", "why")}
     for ind in inds:
         calc = _calc_of(ind)
-        num_all, den_all, val_all = _vectors(calc, cols, len(idx))
+        raw_den = cols.get(calc.denominator) if calc.denominator else None
+        num_all, den_all, val_all = _vectors(calc, cols, len(idx), den_scale)
         if ind.kind == "growth":
             cur, prev = val_all, _take(val_all, prev_pos)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -596,7 +673,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
             has = ~np.isnan(cur[sel]) | ~np.isnan(prev[sel])
         else:
             has = (np.nan_to_num(num_all[sel]) != 0) | (np.nan_to_num(den_all[sel]) != 0)
-        keep = keep_org & (has | is_county_row)
+        keep = keep_org & (has | is_county_row | is_complete_row)
         if not keep.any():
             continue
         k = np.flatnonzero(keep)
@@ -630,7 +707,20 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         parts["value"].append(value)
         parts["target"].append(np.where(np.isnan(target), None, target))
         parts["status"].append(status)
-        parts["yoy"].append(_take(val_all, yoy_pos[k]))
+        yoy_val = _take(val_all, yoy_pos[k])
+        if calc.denominator is None and ind.kind != "growth":
+            # a count of a period the data covers in part compares the same share of last year's period
+            yoy_val = yoy_val * row_share[k]
+        parts["yoy"].append(yoy_val)
+        why = np.zeros(n, dtype=np.int64)
+        if ind.kind != "growth" and calc.denominator is not None:
+            empty_value = np.isnan(value)
+            no_rows = np.isnan(raw_den[sel][k]) if raw_den is not None else np.ones(n, dtype=bool)
+            cases = MEASURES[calc.denominator].is_count
+            why = np.where(empty_value & ~no_rows & cases, 8, np.where(empty_value & (no_rows | ~cases), 16, 0))
+        elif ind.kind == "growth":
+            why = np.where(np.isnan(value), 16, 0)
+        parts["why"].append(why)
         parts["mom"].append(_take(val_all, mom_pos[k]))
         parts["complete"].append(complete)
         parts["small"].append(small)
@@ -648,7 +738,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     specs_out = spec_sel[rows]
     opos = org_pos[rows]
     value, yoy, mom = cat["value"], cat["yoy"], cat["mom"]
-    note_code = partial_of[specs_out] * 1 + cat["small"] * 2 + (~cat["complete"]) * 4
+    note_code = partial_of[specs_out] * 1 + cat["small"] * 2 + (~cat["complete"]) * 4 + cat["why"]
     # explicit dtypes: inferring them from object arrays costs more than the rest of the assembly
     text = pd.StringDtype(na_value=np.nan)
     nrows = len(rows)
@@ -664,6 +754,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         "target": pd.Series(cat["target"], dtype=object), "status": pd.Series(cat["status"], dtype=object),
         "yoy_value": yoy, "yoy_change": value - yoy, "mom_value": mom, "mom_change": value - mom,
         "complete": cat["complete"], "small_sample": cat["small"], "note": pd.Series(_NOTES[note_code], dtype=object),
+        "partial": partial_of[specs_out].astype(np.int64), "days": days_of[specs_out],
     })
     return df
 

@@ -247,7 +247,13 @@ def test_org_drill_and_partial_period(fx_url):
     df = compute(["op_antibiotic_rate"], "institution", "quarter", "2025-01", "2025-03", org="T2", mart_url=fx_url)
     assert sorted(df.org_code) == ["S2", "V2"]
     dept = compute(["alos"], "doctor", "month", "2025-01", "2025-01", org="H1", mart_url=fx_url)
-    assert list(dept.org_code) == ["D2"] and dept.iloc[0].parent_code == "H1-SU"
+    # every doctor of H1 has a row (complete rows); only D2 discharged anyone, the others read 无病例 / 无数据
+    with_value = dept[dept["value"].notna()]
+    assert list(with_value.org_code) == ["D2"] and with_value.iloc[0].parent_code == "H1-SU"
+    assert len(dept) > 1 and dept["org_code"].is_unique
+    empty = dept[dept["value"].isna()]
+    assert (empty["numerator"] == 0).all() and (empty["denominator"] == 0).all()
+    assert empty["note"].str.contains("无病例|无数据").all()
     part = compute(["op_antibiotic_rate"], "county", "quarter", "2025-02", "2025-03", mart_url=fx_url)
     row = part.iloc[0]
     assert row.period == "2025Q1" and row.months == 2 and "部分期间" in row.note
