@@ -32,6 +32,8 @@ import pandas as pd
 from metrics.catalogue import (GRAINS, INDICATORS, LEVEL_ZH, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
                                base_measures)
 from metrics import cache as result_cache
+from metrics import sources
+from metrics.appdb import appdb_measures
 from metrics.scope import FULL_SCOPE, Scope
 from metrics.status import status_of, target_value
 from queries import measures as qm
@@ -143,8 +145,9 @@ def refusal(ind: Indicator, level: str, org_level: str | None = None) -> str | N
     """Why ``ind`` cannot be computed at ``level`` (under an org of ``org_level``), or None."""
     if not ind.available:
         return f"{ind.zh}: {ind.unavailable_reason}"
-    if ind.kind == "exchange":
-        return f"{ind.zh}: 由数据交换模块计算 (computed by the exchange module)"
+    if ind.kind == "exchange" and any(sources.reader(MEASURES[m].table) is None for m in ind.measures):
+        return (f"{ind.zh}: 应用数据库度量来源未安装，请通过 app.py 或网页端计算 "
+                f"(the app-database measure source is not installed)")
     if level not in ind.levels:
         allowed = "、".join(LEVEL_ZH[lv] for lv in ind.levels)
         return (f"{ind.zh} 不能按{LEVEL_ZH[level]}计算，口径只支持: {allowed} "
@@ -174,7 +177,9 @@ def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: s
 def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: str, org: str | None,
              scope: Scope, url: str, comparisons: bool, from_facts: bool, use_cache: bool) -> pd.DataFrame:
     """:func:`compute` inside one mart session."""
-    if use_cache and result_cache.backend() is not None:
+    live = any(INDICATORS[i].kind == "exchange" for i in ([indicator_ids] if isinstance(indicator_ids, str)
+                                                           else indicator_ids) if i in INDICATORS)
+    if use_cache and not live and result_cache.backend() is not None:   # app-database figures change any time
         ids_key = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
         key = result_cache.make_key(url, qperiods.data_version(url), tuple(ids_key), level, grain, start, end, org,
                                     scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates,
@@ -334,7 +339,8 @@ def _calc_of(ind: Indicator) -> Indicator:
 def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: str, org_level: str | None,
                    org: str | None, url: str, lo: str, hi: str, scope_insts: frozenset[str] | None,
                    from_facts: bool) -> pd.DataFrame:
-    """Every measure of ``inds`` per (spec, org_key): one query per rollup table and institution column."""
+    """Every measure of ``inds`` per (spec, org_key): one query per rollup table and institution column (and one
+    read per registered application-database source)."""
     needed: dict[tuple[str, str | None], list] = {}
     special: set[str] = set()
     for ind in inds:
@@ -350,6 +356,13 @@ def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: 
     spec_months = [(sid, _ms(m), m == max(months), len(months)) for months, sid in specs.items() for m in months]
     parts = []
     for (table, inst_col), ms in needed.items():
+        if ms[0].kind == "appdb":
+            tree = qorg.org_tree(url)
+            df = appdb_measures(table, ms, specs, level, org_level, org, scope_insts,
+                                dict(zip(tree["inst_code"], tree["township_code"])))
+            if not df.empty:
+                parts.append(df)
+            continue
         df = qm.period_measures(url, table, inst_col, ms, level, township_by, spec_months, org_level, org,
                                 scope_insts, from_facts=from_facts)
         if not df.empty:
@@ -693,9 +706,9 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         status = _status_vec(np.round(value, ind.decimals), lows, highs)
         target = np.where(np.isnan(highs), lows, highs) if ind.direction == "down" else \
             np.where(np.isnan(lows), highs, lows)
-        sources = frozenset({TABLE_SOURCE[MEASURES[b].table] for mid in calc.measures
+        uploads = frozenset({TABLE_SOURCE.get(MEASURES[b].table) for mid in calc.measures
                              for b in base_measures(mid)} - {None})
-        complete = ~incomplete(sources, ind.township_by == "residence")[k]
+        complete = ~incomplete(uploads, ind.township_by == "residence")[k]
         den_is_count = ind.kind != "growth" and ind.denominator is not None and \
             MEASURES[ind.denominator].is_count and MEASURES[ind.denominator].kind != "population"
         den = den_all[sel][k]

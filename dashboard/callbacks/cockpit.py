@@ -31,18 +31,10 @@ def _direction(entry: Any) -> str | None:
 
 def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  # noqa: ANN001
           card_type: str = "home-card") -> Any:
-    from dashboard.callbacks.indicator import is_count, months_with_data
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
     value = status = yoy = None
-    span = months_with_data() if is_count(entry) else None
-    if span:
-        # a count without rows is zero (nobody referred), not missing — inside the mart's months only
-        start, end = kit.bounds(state)
-        if row is None and start <= span[1] and end >= span[0]:
-            row = pd.Series({"value": 0.0})
-        spark = _zero_months(spark, kit.add_months(end, -(SPARK_MONTHS - 1)), end, span)
     if row is not None:
         value, status = kit.clean(row.get("value")), kit.clean(row.get("status"))
         yoy = kit.relative_yoy(row.get("value"), row.get("yoy_value"))
@@ -51,7 +43,8 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
         if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
             notes.append("样本量小")
         if value is None and not kit.is_missing(row.get("note")):
-            notes.append(str(row.get("note")))
+            # the engine says why a value is empty (无病例 / 无数据); 无数据 reads 本期无数据 on a card
+            notes.append(str(row.get("note")).replace("无数据 (no data)", kit.NO_DATA))
     if value is None and not notes:
         notes.append(kit.NO_DATA)
     notes = [zh_only(n) for n in notes]
@@ -75,20 +68,6 @@ def _set_trend(card: Any, span: Any) -> None:
         if "kpi-meta" in (getattr(child, "className", "") or ""):
             child.children[1] = span
             return
-
-
-def _zero_months(spark: pd.DataFrame, first: str, last: str, span: tuple[str, str]) -> pd.DataFrame:
-    """The sparkline of a count with a 0 for every month of the mart's range that has no row."""
-    months = []
-    month = max(first, span[0])
-    while month <= min(last, span[1]):
-        months.append(month)
-        month = kit.add_months(month, 1)
-    have = set(spark["period"]) if not spark.empty else set()
-    extra = pd.DataFrame({"period": [m for m in months if m not in have], "value": 0.0})
-    if extra.empty:
-        return spark
-    return pd.concat([spark[["period", "value"]] if not spark.empty else spark, extra], ignore_index=True)
 
 
 def _compute_each(ids_: list[str], *args: Any) -> tuple[pd.DataFrame, set[str]]:
