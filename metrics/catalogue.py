@@ -643,6 +643,13 @@ validate(INDICATORS, MEASURES)
 
 
 def computable_ids(level: str | None = None) -> list[str]:
-    """Ids of the indicators the engine computes (optionally only those allowed at ``level``); the exchange ones
-    need the app-database measure source (installed by the web app and the command line)."""
-    return [i.id for i in INDICATORS.values() if i.available and (level is None or level in i.levels)]
+    """Ids of the indicators the engine computes from the mart (optionally only those allowed at ``level``); the
+    exchange ones (:func:`appdb_ids`) need the app-database measure source the web app and the CLI install."""
+    return [i.id for i in INDICATORS.values() if i.available and i.kind != "exchange"
+            and (level is None or level in i.levels)]
+
+
+def appdb_ids(level: str | None = None) -> list[str]:
+    """Ids of the indicators computed from the application database (exchange figures)."""
+    return [i.id for i in INDICATORS.values() if i.available and i.kind == "exchange"
+            and (level is None or level in i.levels)]

@@ -49,14 +49,14 @@ def indicators_command(ids: str, level: str, grain: str, start: str, end: str, o
     """Compute indicators from the mart and print CSV (or JSON). Exit code 2 on a refused request."""
     import csv
 
-    from metrics.catalogue import INDICATORS, LEVELS, computable_ids
+    from metrics.catalogue import INDICATORS, LEVELS, appdb_ids, computable_ids
     from metrics.engine import IndicatorError, compute
 
     if level not in LEVELS:
         _fail(f"未知层级 {level!r} (unknown level; one of {', '.join(LEVELS)})")
     if ids.strip() == "all":
-        wanted = computable_ids(level)
-        skipped = [i for i in computable_ids() if i not in wanted]
+        wanted = computable_ids(level) + appdb_ids(level)
+        skipped = [i for i in computable_ids() + appdb_ids() if i not in wanted]
         if skipped:
             click.echo(f"按{level}不可计算, 已跳过 (not allowed at level {level}, skipped): {', '.join(skipped)}",
                        err=True)

@@ -146,8 +146,8 @@ def refusal(ind: Indicator, level: str, org_level: str | None = None) -> str | N
     if not ind.available:
         return f"{ind.zh}: {ind.unavailable_reason}"
     if ind.kind == "exchange" and any(sources.reader(MEASURES[m].table) is None for m in ind.measures):
-        return (f"{ind.zh}: 应用数据库度量来源未安装，请通过 app.py 或网页端计算 "
-                f"(the app-database measure source is not installed)")
+        return (f"{ind.zh}: 由数据交换模块的应用数据库度量来源提供，当前未安装 "
+                f"(computed by the exchange module's app-database measure source, which is not installed)")
     if level not in ind.levels:
         allowed = "、".join(LEVEL_ZH[lv] for lv in ind.levels)
         return (f"{ind.zh} 不能按{LEVEL_ZH[level]}计算，口径只支持: {allowed} "

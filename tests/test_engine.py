@@ -48,6 +48,15 @@ E = [
     ("antibiotic_intensity", "county", "Q", "C", 57, 132), ("antibiotic_intensity", "county", "J", "C", 19, 44),
     ("antibiotic_intensity", "institution", "Q", "H1", 45, 84),
     ("antibiotic_intensity", "institution", "J", "H1", 15, 28),
+    # volumes (counts), the numerators/denominators worked out above
+    ("op_er_visits", "county", "Q", "C", 140, None), ("op_er_visits", "county", "J", "C", 50, None),
+    ("op_er_visits", "institution", "Q", "H1", 30, None), ("op_er_visits", "institution", "J", "H1", 10, None),
+    ("discharges", "county", "Q", "C", 21, None), ("discharges", "county", "J", "C", 7, None),
+    ("discharges", "institution", "Q", "H1", 12, None), ("discharges", "institution", "J", "S1", 2, None),
+    ("surgeries", "county", "Q", "C", 6, None), ("surgeries", "county", "J", "C", 2, None),
+    ("surgeries", "institution", "Q", "H1", 6, None), ("surgeries", "institution", "J", "H1", 2, None),
+    ("lab_orders", "county", "Q", "C", 9, None), ("lab_orders", "county", "J", "C", 6, None),
+    ("lab_orders", "institution", "Q", "S1", 5, None), ("lab_orders", "institution", "J", "H1", 2, None),
     ("surgery_share", "county", "Q", "C", 6, 21), ("surgery_share", "county", "J", "C", 2, 7),
     ("surgery_share", "institution", "Q", "H1", 6, 12), ("surgery_share", "institution", "J", "H1", 2, 4),
     ("surgery_34_share", "county", "Q", "C", 3, 6), ("surgery_34_share", "county", "J", "C", 1, 2),
@@ -269,7 +278,7 @@ def test_refusals(fx_url):
         compute(["alos"], "county", "month", "2025-1", "2025-01", mart_url=fx_url)
     with pytest.raises(IndicatorError, match="after"):
         compute(["alos"], "county", "month", "2025-03", "2025-01", mart_url=fx_url)
-    with pytest.raises(IndicatorError, match="exchange module"):
+    with pytest.raises(IndicatorError, match="exchange module"):      # no app-database source installed
         compute(["reject_rate"], "county", "month", "2025-01", "2025-01", mart_url=fx_url)
     with pytest.raises(IndicatorError, match="death registry"):
         compute(["premature_chronic_mortality"], "county", "month", "2025-01", "2025-01", mart_url=fx_url)

@@ -138,7 +138,8 @@ def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT
                 per_indicator: int = ALERTS_PER_INDICATOR) -> pd.DataFrame:
     """Institution × indicator rows out of target, ranked for a leader's short list.
 
-    Rows on a small sample or flagged incomplete are left out (their value is not a finding), and so are
+    Rows on a small sample, flagged incomplete or of a period not over yet (``partial``) are left out (their value
+    is not a finding), and so are
     structural zeros (``ALERT_INST_LEVELS``: 下转与上转人次比 of a township centre); the rest rank by
     relative gap to the target (未达标 before 预警), at most ``per_indicator`` rows per indicator so that the list
     is diverse, county- and township-level institutions first — village clinics only when nothing else is out of
@@ -150,7 +151,7 @@ def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT
     structural = [i in ALERT_INST_LEVELS and inst_level.get(c) not in ALERT_INST_LEVELS[i]
                   for i, c in zip(df["indicator_id"], df["org_code"])]
     df = df[[not s for s in structural]]
-    for flag, bad in (("small_sample", True), ("complete", False)):
+    for flag, bad in (("small_sample", True), ("complete", False), ("partial", True)):
         if flag in df.columns:
             df = df[[kit.is_missing(v) or bool(v) != bad for v in df[flag]]]
     if df.empty:
