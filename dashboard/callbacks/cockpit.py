@@ -119,6 +119,8 @@ def alert_ids() -> list[str]:
         levels = kit.attr(entry, "levels") or ()
         if kit.attr(entry, "available", True) is False or "institution" not in levels:
             continue
+        if kit.attr(entry, "kind") == "exchange":     # live app-database figures: the 数据质量 page alerts on them
+            continue
         target = str(kit.attr(entry, "target_text") or "")
         if not target or "监测" in target or target.lower().startswith("monitor"):
             continue
