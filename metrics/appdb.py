@@ -10,6 +10,7 @@ import datetime as dt
 
 import pandas as pd
 
+from core.periods import month_first_day, month_last_day
 from metrics import sources
 from metrics.catalogue import Measure
 
@@ -19,10 +20,7 @@ class SourceMissing(LookupError):
 
 
 def _month_bounds(index: int) -> tuple[dt.date, dt.date]:
-    y, m0 = divmod(index, 12)
-    first = dt.date(y, m0 + 1, 1)
-    nxt = dt.date(y + (m0 == 11), (m0 + 1) % 12 + 1, 1)
-    return first, nxt - dt.timedelta(days=1)
+    return month_first_day(index), month_last_day(index)
 
 
 def appdb_measures(table: str, measures: list[Measure], specs: dict[tuple[int, ...], int], level: str,

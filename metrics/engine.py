@@ -29,6 +29,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from core.periods import days_in_month, month_index, month_str
+
 from metrics.catalogue import (GRAINS, INDICATORS, LEVEL_ZH, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
                                base_measures)
 from metrics import cache as result_cache
@@ -59,13 +61,8 @@ class IndicatorError(ValueError):
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def _mi(month: str) -> int:
-    """'YYYY-MM' → month index."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def _ms(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+_mi = month_index          # 'YYYY-MM' → month index (core.periods, the one month helper)
+_ms = month_str
 
 
 def parse_month(value: str, what: str = "month") -> str:
@@ -105,9 +102,7 @@ class Period:
         return self.running or len(self.months) < self.size
 
 
-def _days_in_month(index: int) -> int:
-    y, m0 = divmod(index, 12)
-    return (dt.date(y + (m0 == 11), (m0 + 1) % 12 + 1, 1) - dt.date(y, m0 + 1, 1)).days
+_days_in_month = days_in_month
 
 
 def _period_of(index: int, grain: str) -> tuple[str, int, int]:
