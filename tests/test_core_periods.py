@@ -4,7 +4,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from core.periods import add_months, days_in_month, month_first_day, month_index, month_last_day, month_str
+from core.periods import (
+    add_months,
+    days_in_month,
+    month_first_day,
+    month_index,
+    month_last_day,
+    month_str,
+)
 
 
 def test_month_arithmetic() -> None:
