@@ -33,6 +33,11 @@ from dashboard.reporting.cli import report_group
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """医共体运营监测平台 (county medical community operations monitoring)."""
+    if ctx.invoked_subcommand == "indicators":
+        # the exchange indicators read the app database through a measure source the web package owns
+        from core.config import load_config
+        from dashboard.exchange.measures import install
+        install(load_config())
     if ctx.invoked_subcommand is None:
         run_default()
 

@@ -31,6 +31,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     request_context.install(user_info=current_user_info, role=current_role, csrf_token=csrf_token)
     from metrics.cache import init_app_cache
     init_app_cache(server, cfg.cache_url)   # engine results, keyed by the mart's data_version
+    from dashboard.exchange.measures import install as install_exchange_measures
+    install_exchange_measures(cfg)          # the exchange indicators' measure source for the engine
 
     @server.get("/vendor/echarts.min.js")
     def _echarts():  # noqa: ANN202

@@ -122,12 +122,16 @@ def month_to_period(month: str, grain: str) -> str:
     raise ValueError(f"invalid grain {grain!r}")
 
 
-def convert_period(period: str, grain: str) -> str | None:
-    """A period of any grain expressed at ``grain`` (via its last month); None when malformed."""
+def convert_period(period: str, grain: str, last_complete: str | None = None) -> str | None:
+    """A period of any grain expressed at ``grain`` (via its last month, but never past ``last_complete`` — so
+    月 → 季 → 月 comes back to the last complete month, not the running one); None when malformed."""
     source = _grain_of(period)
     if source is None or grain not in GRAINS:
         return None
-    return month_to_period(period_bounds(source, period)[1], grain)
+    month = period_bounds(source, period)[1]
+    if last_complete and month > last_complete and period_bounds(source, period)[0] <= last_complete:
+        month = last_complete
+    return month_to_period(month, grain)
 
 
 def periods_between(grain: str, first_month: str, last_month: str) -> list[str]:

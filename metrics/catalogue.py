@@ -59,6 +59,12 @@ class Indicator:
     township_by: str = "provider"     # how township rows group: by institution location or by residence
     target_by_inst_level: tuple[tuple[str, float | None, float | None], ...] = ()
     note: str = ""
+    # What an org without a single row reads as (like MetricFlow's ``fill_nulls_with``): 0 for counts and for the
+    # numerator/denominator of ratios of counted things ("none"); None keeps a missing value ("missing").
+    fill_nulls_with: float | None = 0.0
+    # A flow over a stock (bed-days available, doctor workdays, population): in a period the data covers only in
+    # part, the stock denominator is scaled to the days covered, so the running month reads like a whole one.
+    scale_denominator: bool = False
 
     @property
     def topic_zh(self) -> str:
@@ -192,6 +198,12 @@ _MEASURE_LIST = [
        inst=None, count=True),
     Measure("chronic_hosp_persons", "期内有住院 (县域内出院或县外住院结算) 的期末在管慢病患者人数 (去重)",
             "r_chronic_hosp", "patient_id", kind="distinct"),
+    # data exchange (application database, per institution and day; source registered by the web package)
+    *[Measure(mid, zh, "exchange", mid, kind="appdb", inst_col="inst_code", is_count=True) for mid, zh in (
+        ("scheduled_slots", "计划作业次数"), ("timely_slots", "在规定时间窗内成功的计划作业次数"),
+        ("finished_runs", "已结束的作业次数"), ("success_runs", "状态为成功的作业次数"),
+        ("expected_hours", "节点应在线小时数"), ("online_hours", "节点有心跳的小时数"),
+        ("rows_extracted", "抽取行数之和"), ("rows_rejected", "被拒收行数之和"))],
     # derived
     _sum("self_pay", "个人自付费用 (门诊+住院 总费用−医保支付)", ("op_total_cost", 1), ("op_insurance_paid", -1),
          ("ip_total_cost", 1), ("ip_insurance_paid", -1)),
@@ -253,20 +265,30 @@ _INDICATOR_LIST = [
     _i("nurse_doctor_ratio", "医护比", "Nurse-to-doctor ratio", "resources", "nurses_last", "doctors_last",
        1, "", 2, "up", 1.2, None, "≥ 1.2 (参考)", "provider", INST3, _PERF),
     _i("bed_occupancy", "病床使用率", "Bed occupancy rate", "resources", "occupied_bed_days", "bed_capacity",
-       100, "%", 1, "band", 75, 93, "75%–93%", "provider", INST3, _STAT),
+       100, "%", 1, "band", 75, 93, "75%–93%", "provider", INST3, _STAT, scale_denominator=True),
     _i("bed_turnover", "病床周转次数", "Bed turnover", "resources", "discharges", "open_beds_avg",
-       1, "次", 2, "up", None, None, "参考: 每月 ≥ 2.5 次", "provider", INST3, _STAT),
+       1, "次", 2, "up", None, None, "参考: 每月 ≥ 2.5 次", "provider", INST3, _STAT, scale_denominator=True),
     _i("alos", "平均住院日", "Average length of stay", "resources", "bed_days", "discharges",
        1, "天", 1, "down", None, 9, "县级 ≤ 9 天, 乡镇 ≤ 7 天", "provider", ALL5, _PERF,
        target_by_inst_level=(("township", None, 7.0), ("village", None, 7.0))),
     _i("doctor_daily_visits", "医师日均担负诊疗人次", "Daily visits per doctor", "resources", "op_visits",
-       "doctor_workdays", 1, "人次", 1, "band", 8, 20, "8–20 (参考)", "provider", INST3, _STAT),
+       "doctor_workdays", 1, "人次", 1, "band", 8, 20, "8–20 (参考)", "provider", INST3, _STAT,
+       scale_denominator=True),
     _i("posted_doctors_per_10k", "每万常住人口派驻基层医师数", "County doctors posted to primary care per 10,000 "
        "residents", "resources", "posted_doctors_last", "population", 10000, "人", 2, "up", 1, None, "≥ 1 (参考)",
        "county", C1, _M2024 + " #4"),
     _i("village_ecg_coverage", "心电设备村级覆盖率", "Village clinics with an ECG device", "resources",
        "village_ecg_last", "village_clinics_last", 100, "%", 1, "up", 100, None, "100%", "county", RES2,
        _M2024 + " #5", note="乡镇按村卫生室所在地统计"),
+    # volumes leaders read (counts: a month without a case is 0)
+    _i("op_er_visits", "门急诊人次", "Outpatient and emergency visits", "resources", "op_visits", None, 1, "人次", 0,
+       "band", None, None, "监测", "provider", ALL5, _STAT, kind="count"),
+    _i("discharges", "出院人次", "Discharges", "resources", "discharges", None, 1, "人次", 0, "band", None, None,
+       "监测", "provider", ALL5, _STAT, kind="count"),
+    _i("surgeries", "手术台次", "Surgeries", "resources", "surgeries", None, 1, "台次", 0, "band", None, None, "监测",
+       "provider", ALL5, _STAT, kind="count", note="出院患者中手术级别≥1的人次"),
+    _i("lab_orders", "检验人次", "Lab orders", "resources", "lab_orders", None, 1, "人次", 0, "band", None, None,
+       "监测", "provider", INST3, _STAT, kind="count", note="按开单机构"),
     # ---- quality
     _i("op_antibiotic_rate", "门诊抗菌药物使用率", "Outpatient antibiotic use rate", "quality", "op_abx_visits",
        "op_visits", 100, "%", 1, "down", None, 20, "≤ 20%", "provider", ALL5, "抗菌药物临床应用管理"),
@@ -382,22 +404,28 @@ _INDICATOR_LIST = [
        township_by="residence", note="乡镇按居住地; 机构按管理机构"),
     _i("chronic_hospitalization_rate", "慢性病健康管理人群住院率", "Hospitalisation rate of managed chronic patients",
        "health", "chronic_hosp_persons", "chronic_persons", 100, "%", 1, "down", None, None, "参考", "residence",
-       RES2, _M2024 + " #13", township_by="residence"),
+       RES2, _M2024 + " #13", township_by="residence", scale_denominator=True),
     _i("visits_per_capita", "居民人均就诊次数", "Visits per resident", "health", "resident_visits_all", "population",
-       1, "次", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence"),
+       1, "次", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence",
+       scale_denominator=True),
     _i("hospitalization_rate", "居民住院率", "Resident hospitalisation rate", "health", "resident_admissions_all",
-       "population", 100, "%", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence"),
-    # ---- data quality and exchange (app database; computed by the exchange module)
-    _i("upload_timeliness", "数据上传及时率", "Upload timeliness", "exchange", None, None, 100, "%", 1, "up", 98,
+       "population", 100, "%", 2, "band", None, None, "监测", "residence", RES2, _STAT, township_by="residence",
+       scale_denominator=True),
+    # ---- data quality and exchange (app database, through the measure source the web package registers)
+    _i("upload_timeliness", "数据上传及时率", "Upload timeliness", "exchange",
+       "timely_slots", "scheduled_slots", 100, "%", 1, "up", 98,
        None, "≥ 98%", "provider", ("county", "institution"), _EXCHANGE_SRC, kind="exchange",
        numerator_zh="在规定时间窗内成功的计划作业次数", denominator_zh="计划作业次数"),
-    _i("job_success_rate", "交换作业成功率", "Exchange job success rate", "exchange", None, None, 100, "%", 1, "up",
+    _i("job_success_rate", "交换作业成功率", "Exchange job success rate", "exchange",
+       "success_runs", "finished_runs", 100, "%", 1, "up",
        99, None, "≥ 99%", "provider", ("county", "institution"), _EXCHANGE_SRC, kind="exchange",
        numerator_zh="状态为成功的作业次数", denominator_zh="已结束的作业次数"),
-    _i("node_online_rate", "交换节点在线率", "Exchange nodes online", "exchange", None, None, 100, "%", 1, "up", 100,
+    _i("node_online_rate", "交换节点在线率", "Exchange nodes online", "exchange",
+       "online_hours", "expected_hours", 100, "%", 1, "up", 100,
        None, "100%", "provider", ("county",), _EXCHANGE_SRC, kind="exchange",
-       numerator_zh="最近3个心跳周期内有心跳的节点数", denominator_zh="节点数"),
-    _i("reject_rate", "数据拒收率", "Rejected rows rate", "exchange", None, None, 100, "%", 2, "down", None, 0.5,
+       numerator_zh="节点有心跳的小时数 (整点小时内至少一次心跳)", denominator_zh="节点应在线小时数"),
+    _i("reject_rate", "数据拒收率", "Rejected rows rate", "exchange",
+       "rows_rejected", "rows_extracted", 100, "%", 2, "down", None, 0.5,
        "≤ 0.5%", "provider", ("county", "institution"), _EXCHANGE_SRC, kind="exchange",
        numerator_zh="被拒收行数之和", denominator_zh="抽取行数之和"),
     # ---- not computable from the data contract
@@ -458,7 +486,7 @@ def validate(indicators: dict[str, Indicator], measures: dict[str, Measure]) -> 
     for m in measures.values():
         if not m.zh:
             raise CatalogueError(f"measure {m.id}: missing zh label")
-        if m.kind not in ("flow", "last", "avg", "population", "distinct", "sum", "ratio"):
+        if m.kind not in ("flow", "last", "avg", "population", "distinct", "sum", "ratio", "appdb"):
             raise CatalogueError(f"measure {m.id}: unknown kind {m.kind!r}")
         if m.derived:
             for part, sign in m.parts:
@@ -466,6 +494,8 @@ def validate(indicators: dict[str, Indicator], measures: dict[str, Measure]) -> 
                     raise CatalogueError(f"measure {m.id}: unknown part measure {part!r}")
                 if sign not in (1, -1):
                     raise CatalogueError(f"measure {m.id}: sign must be ±1")
+            continue
+        if m.kind == "appdb":
             continue
         if m.table not in TABLE_ORG:
             raise CatalogueError(f"measure {m.id}: unknown table {m.table!r}")
@@ -501,6 +531,9 @@ def validate(indicators: dict[str, Indicator], measures: dict[str, Measure]) -> 
                 raise CatalogueError(f"{where}: missing unavailable_zh (the reason pages show)")
             continue
         if ind.kind == "exchange":
+            if any(mid not in measures or measures[mid].kind != "appdb" for mid in ind.measures) or \
+                    len(ind.measures) != 2:
+                raise CatalogueError(f"{where}: an exchange indicator needs appdb numerator and denominator")
             continue
         if ind.numerator is None:
             raise CatalogueError(f"{where}: missing numerator")
@@ -552,6 +585,13 @@ validate(INDICATORS, MEASURES)
 
 
 def computable_ids(level: str | None = None) -> list[str]:
-    """Ids of the indicators the mart engine computes (optionally only those allowed at ``level``)."""
+    """Ids of the indicators the engine computes from the mart (optionally only those allowed at ``level``); the
+    exchange ones (:func:`appdb_ids`) need the app-database measure source the web app and the CLI install."""
     return [i.id for i in INDICATORS.values() if i.available and i.kind != "exchange"
+            and (level is None or level in i.levels)]
+
+
+def appdb_ids(level: str | None = None) -> list[str]:
+    """Ids of the indicators computed from the application database (exchange figures)."""
+    return [i.id for i in INDICATORS.values() if i.available and i.kind == "exchange"
             and (level is None or level in i.levels)]

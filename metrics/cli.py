@@ -8,7 +8,7 @@ import sys
 import click
 
 HEADER = ["indicator_id", "level", "org_code", "org_name", "period", "numerator", "denominator", "value", "target",
-          "status", "yoy_value", "mom_value", "complete", "small_sample", "note"]
+          "status", "yoy_value", "mom_value", "complete", "small_sample", "note", "partial"]
 
 
 def _number(x: object, decimals: int | None = None) -> float | int | None:
@@ -49,14 +49,14 @@ def indicators_command(ids: str, level: str, grain: str, start: str, end: str, o
     """Compute indicators from the mart and print CSV (or JSON). Exit code 2 on a refused request."""
     import csv
 
-    from metrics.catalogue import INDICATORS, LEVELS, computable_ids
+    from metrics.catalogue import INDICATORS, LEVELS, appdb_ids, computable_ids
     from metrics.engine import IndicatorError, compute
 
     if level not in LEVELS:
         _fail(f"未知层级 {level!r} (unknown level; one of {', '.join(LEVELS)})")
     if ids.strip() == "all":
-        wanted = computable_ids(level)
-        skipped = [i for i in computable_ids() if i not in wanted]
+        wanted = computable_ids(level) + appdb_ids(level)
+        skipped = [i for i in computable_ids() + appdb_ids() if i not in wanted]
         if skipped:
             click.echo(f"按{level}不可计算, 已跳过 (not allowed at level {level}, skipped): {', '.join(skipped)}",
                        err=True)
@@ -79,6 +79,7 @@ def indicators_command(ids: str, level: str, grain: str, start: str, end: str, o
             "value": _number(r.value, dec), "target": _number(None if r.target is None else float(r.target)),
             "status": r.status or None, "yoy_value": _number(r.yoy_value, dec), "mom_value": _number(r.mom_value, dec),
             "complete": bool(r.complete), "small_sample": bool(r.small_sample), "note": r.note or None,
+            "partial": int(r.partial),
             "_decimals": dec})
     if fmt == "json":
         click.echo(json.dumps([{k: v for k, v in rec.items() if not k.startswith("_")} for rec in records],

@@ -14,7 +14,11 @@ def render() -> str:
     out = ["# 指标参考 Indicator reference", "",
            "Generated from `metrics/catalogue.py` by `python -m metrics.docs` — do not edit by hand.", "",
            "值 = 系数 × Σ分子 ÷ Σ分母 (ratio of sums at the requested level); 分母为 0 时无值 (—)。"
-           "分母为病例数且 < 30 时标记“样本量小”。存量指标 (床位、人员、设备、在管慢病患者) 取期末月。", ""]
+           "分母为病例数且 < 30 时标记“样本量小”。存量指标 (床位、人员、设备、在管慢病患者) 取期末月。", "",
+           "每个机构 (范围内)、每个数据覆盖的期间都有一行：计数没有记录时为 0；比率分母为 0 时值为空，说明写"
+           "“无病例”(有记录但分母为 0) 或“无数据”(没有记录)。尚未结束的期间标记 partial=1 (部分期间)；"
+           "其中以存量为分母的指标 (实际开放总床日数、医师工作日、常住人口、平均开放床位、在管慢病患者) 的分母"
+           "按数据覆盖的天数折算，计数的同比按去年同期同样比例的天数比较。", ""]
     for topic, zh in TOPICS.items():
         out += [f"## {zh} ({topic})", "",
                 "| id | 名称 | 定义 | 单位 | 方向 | 目标 | 口径 | 层级 | 来源 |", "|---|---|---|---|---|---|---|---|---|"]
@@ -26,7 +30,7 @@ def render() -> str:
             if not ind.available:
                 definition = f"{ind.unavailable_zh}<br>{ind.unavailable_reason}"
             elif ind.kind == "exchange":
-                definition += " — computed by the exchange module (app database)"
+                definition += " — app database (exchange measure source)"
             out.append(f"| `{ind.id}` | {ind.zh}<br>{ind.en} | {definition} | {ind.unit or '—'} | "
                        f"{_DIR[ind.direction]} | {ind.target_text} | {BASIS_ZH[ind.basis]} | {levels} | {ind.source} |")
         out.append("")

@@ -29,9 +29,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from core.periods import days_in_month, month_index, month_str
+
 from metrics.catalogue import (GRAINS, INDICATORS, LEVEL_ZH, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
                                base_measures)
 from metrics import cache as result_cache
+from metrics import sources
+from metrics.appdb import appdb_measures
 from metrics.scope import FULL_SCOPE, Scope
 from metrics.status import status_of, target_value
 from queries import measures as qm
@@ -41,7 +45,7 @@ from queries import periods as qperiods
 SMALL_SAMPLE = 30
 COLUMNS = ["indicator_id", "level", "org_code", "org_name", "parent_code", "period", "period_start", "months",
            "numerator", "denominator", "value", "target", "status", "yoy_value", "yoy_change", "mom_value",
-           "mom_change", "complete", "small_sample", "note"]
+           "mom_change", "complete", "small_sample", "note", "partial", "days"]
 
 
 _IND_ORDER = {iid: n for n, iid in enumerate(INDICATORS)}     # result rows follow the catalogue
@@ -57,13 +61,8 @@ class IndicatorError(ValueError):
 _MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
-def _mi(month: str) -> int:
-    """'YYYY-MM' → month index."""
-    return int(month[:4]) * 12 + int(month[5:7]) - 1
-
-
-def _ms(index: int) -> str:
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+_mi = month_index          # 'YYYY-MM' → month index (core.periods, the one month helper)
+_ms = month_str
 
 
 def parse_month(value: str, what: str = "month") -> str:
@@ -80,10 +79,30 @@ class Period:
     months: tuple[int, ...]   # months actually covered (clipped to the range)
     size: int                 # calendar months in the full period
     running: bool = False     # holds the data's last month while that month is still running
+    last_day: int | None = None   # day of month of the last data day when ``running``
+    open: bool = False        # the period is not over yet by the calendar (it holds today)
+
+    @property
+    def days(self) -> int:
+        """Calendar days of the covered months the data covers (the running month up to its last data day)."""
+        total = sum(_days_in_month(m) for m in self.months)
+        if self.running and self.last_day is not None:
+            total -= _days_in_month(self.months[-1]) - self.last_day
+        return total
+
+    @property
+    def day_share(self) -> float:
+        """Covered days ÷ calendar days of the covered months, for a period not over yet (1 otherwise: a period
+        that is over had its stock all along; data ending early there means late uploads, flagged incomplete)."""
+        full = sum(_days_in_month(m) for m in self.months)
+        return self.days / full if full and self.open else 1.0
 
     @property
     def partial(self) -> bool:
         return self.running or len(self.months) < self.size
+
+
+_days_in_month = days_in_month
 
 
 def _period_of(index: int, grain: str) -> tuple[str, int, int]:
@@ -121,8 +140,9 @@ def refusal(ind: Indicator, level: str, org_level: str | None = None) -> str | N
     """Why ``ind`` cannot be computed at ``level`` (under an org of ``org_level``), or None."""
     if not ind.available:
         return f"{ind.zh}: {ind.unavailable_reason}"
-    if ind.kind == "exchange":
-        return f"{ind.zh}: 由数据交换模块计算 (computed by the exchange module)"
+    if ind.kind == "exchange" and any(sources.reader(MEASURES[m].table) is None for m in ind.measures):
+        return (f"{ind.zh}: 由数据交换模块的应用数据库度量来源提供，当前未安装 "
+                f"(computed by the exchange module's app-database measure source, which is not installed)")
     if level not in ind.levels:
         allowed = "、".join(LEVEL_ZH[lv] for lv in ind.levels)
         return (f"{ind.zh} 不能按{LEVEL_ZH[level]}计算，口径只支持: {allowed} "
@@ -152,7 +172,9 @@ def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: s
 def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: str, org: str | None,
              scope: Scope, url: str, comparisons: bool, from_facts: bool, use_cache: bool) -> pd.DataFrame:
     """:func:`compute` inside one mart session."""
-    if use_cache and result_cache.backend() is not None:
+    live = any(INDICATORS[i].kind == "exchange" for i in ([indicator_ids] if isinstance(indicator_ids, str)
+                                                           else indicator_ids) if i in INDICATORS)
+    if use_cache and not live and result_cache.backend() is not None:   # app-database figures change any time
         ids_key = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
         key = result_cache.make_key(url, qperiods.data_version(url), tuple(ids_key), level, grain, start, end, org,
                                     scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates,
@@ -186,6 +208,7 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     # empty future month, a monthly average would divide by months not yet lived, and YoY would compare a part of
     # this period with the whole of last year's.
     last_day = qperiods.last_data_date(url)
+    first_month = qperiods.first_data_month(url)
     running_month = None        # the month of the last data day when that day is not the month's last
     if last_day is not None:
         last_month = f"{last_day.year:04d}-{last_day.month:02d}"
@@ -225,7 +248,9 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         return empty
     scope_insts = None if scope.all_institutions else frozenset(scope.inst_codes)
 
-    main = [replace(p, running=True) if running_month in p.months else p for p in periods(grain, start, end)]
+    this_month = _mi(dt.date.today().strftime("%Y-%m"))
+    main = [replace(p, running=True, last_day=last_day.day, open=running_month >= this_month)
+            if running_month in p.months else p for p in periods(grain, start, end)]
     # month sets needed: each main period, its YoY twin, its MoM predecessor (+ their YoY twins for growth)
     specs: dict[tuple[int, ...], int] = {}
     has_growth = any(i.kind == "growth" for i in wanted)
@@ -247,6 +272,9 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     tree = qorg.org_tree(url)
     orgs = _org_frame(url, level, tree)
     inst_township = dict(zip(tree["inst_code"], tree["township_code"]))
+    # complete rows: every org of the level under ``org`` and in scope, for every period inside the data
+    every_org = _orgs_under(orgs, level, org_level, org, inst_township, scope_insts if below else None)
+    inside = [p for p in main if first_month is not None and _ms(max(p.months)) >= first_month]
     missing = qm.missing_uploads(url, _ms(min(m for p in main for m in p.months)), end)
     # Townships group either by institution location or by residence: the same measure differs between the
     # two, so each grouping is computed on its own (below township level and at county level it does not matter).
@@ -257,7 +285,10 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     for township_by, inds in groups.items():
         wide = _measure_table(inds, specs, level, township_by, org_level, org, url, lo, hi,
                               scope_insts if below else None, from_facts)
-        out.append(_assemble(inds, wide, specs, plan, level, orgs, missing, inst_township, comparisons))
+        every = every_org if township_by == "provider" or level != "township" else \
+            _orgs_under(orgs, level, org_level, org, inst_township, None)
+        out.append(_assemble(inds, wide, specs, plan, level, orgs, missing, inst_township, comparisons,
+                             every, [specs[p.months] for p in inside]))
     out = [o for o in out if not o.empty]
     if len(out) == 1:       # each grouping comes back sorted already
         result = out[0].reindex(columns=COLUMNS)
@@ -273,6 +304,28 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     return result
 
 
+def _orgs_under(orgs: pd.DataFrame, level: str, org_level: str | None, org: str | None, inst_township: dict,
+                scope_insts: frozenset[str] | None) -> list[str]:
+    """org_keys of ``level`` inside the subtree of ``org`` (all when None) and, below township, in scope."""
+    if level == "county":
+        return ["__county__"]
+    keys = orgs["org_key"]
+    mask = np.ones(len(orgs), dtype=bool)
+    if org_level and org:
+        if org_level == level:
+            mask = (keys == org).to_numpy()
+        elif org_level == "township":
+            town = orgs["parent_code"] if level == "institution" else orgs["inst"].map(inst_township)
+            mask = (town == org).to_numpy()
+        elif org_level == "institution":
+            mask = (orgs["inst"] == org).to_numpy()
+        elif org_level == "department":
+            mask = (orgs["parent_code"] == org).to_numpy()
+    if scope_insts is not None and level in _INST_LEVELS:
+        mask = mask & orgs["inst"].isin(scope_insts).to_numpy()
+    return keys[mask].tolist()
+
+
 def _calc_of(ind: Indicator) -> Indicator:
     """The indicator whose numerator/denominator are computed (a growth indicator's base)."""
     return INDICATORS[ind.growth_of] if ind.kind == "growth" else ind
@@ -281,7 +334,8 @@ def _calc_of(ind: Indicator) -> Indicator:
 def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: str, org_level: str | None,
                    org: str | None, url: str, lo: str, hi: str, scope_insts: frozenset[str] | None,
                    from_facts: bool) -> pd.DataFrame:
-    """Every measure of ``inds`` per (spec, org_key): one query per rollup table and institution column."""
+    """Every measure of ``inds`` per (spec, org_key): one query per rollup table and institution column (and one
+    read per registered application-database source)."""
     needed: dict[tuple[str, str | None], list] = {}
     special: set[str] = set()
     for ind in inds:
@@ -297,6 +351,13 @@ def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: 
     spec_months = [(sid, _ms(m), m == max(months), len(months)) for months, sid in specs.items() for m in months]
     parts = []
     for (table, inst_col), ms in needed.items():
+        if ms[0].kind == "appdb":
+            tree = qorg.org_tree(url)
+            df = appdb_measures(table, ms, specs, level, org_level, org, scope_insts,
+                                dict(zip(tree["inst_code"], tree["township_code"])))
+            if not df.empty:
+                parts.append(df)
+            continue
         df = qm.period_measures(url, table, inst_col, ms, level, township_by, spec_months, org_level, org,
                                 scope_insts, from_facts=from_facts)
         if not df.empty:
@@ -438,17 +499,25 @@ def _org_frame(url: str, level: str, tree: pd.DataFrame | None = None) -> pd.Dat
                          "inst": s["inst_code"], "inst_level": s["inst_code"].map(levels)})
 
 
-def _vectors(calc: Indicator, cols: dict[str, np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """numerator, denominator, value of a (non-growth) indicator for every row of the measure columns ``cols``."""
+def _vectors(calc: Indicator, cols: dict[str, np.ndarray], n: int, den_scale: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numerator, denominator, value of a (non-growth) indicator for every row of the measure columns ``cols``.
+
+    Without rows a measure reads as the indicator's ``fill_nulls_with`` (0: none; None: missing). ``den_scale``
+    scales a stock denominator to the days the data covers (1 where the period is covered whole).
+    """
     nan = np.full(n, np.nan)
-    # a numerator with no rows at all (NaN) gives no value; a count without rows is zero
+    fill = calc.fill_nulls_with
     num = cols[calc.numerator].copy() if calc.numerator in cols else nan.copy()
+    if fill is not None and MEASURES[calc.numerator].kind != "ratio":
+        num = np.nan_to_num(num, nan=fill)
     if calc.denominator is None:
-        num = np.nan_to_num(num, nan=0.0)
         return num, nan.copy(), num * calc.factor
     den = cols[calc.denominator].copy() if calc.denominator in cols else nan.copy()
     if MEASURES[calc.denominator].kind != "ratio":
-        den = np.nan_to_num(den, nan=0.0)
+        den = np.nan_to_num(den, nan=0.0 if fill is None else fill)
+    if den_scale is not None and calc.scale_denominator:
+        den = den * den_scale
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(den != 0, calc.factor * num / np.where(den != 0, den, 1.0), np.nan)
     return num, den, value
@@ -459,15 +528,18 @@ def _take(arr: np.ndarray, pos: np.ndarray) -> np.ndarray:
     return np.where(pos >= 0, out, np.nan)
 
 
-_NOTE_TEXTS = ("部分期间 (partial period)", "样本量小", "数据不完整 (incomplete uploads)")
-# note of each combination of (partial, small sample, incomplete), indexed by partial + 2·small + 4·incomplete
+_NOTE_TEXTS = ("部分期间 (partial period)", "样本量小", "数据不完整 (incomplete uploads)", "无病例 (no cases)",
+               "无数据 (no data)")
+# note of each combination of (partial, small sample, incomplete, no cases, no data), indexed by
+# partial + 2·small + 4·incomplete + 8·no cases + 16·no data
 _NOTES = np.array([None if not code else "; ".join(t for bit, t in enumerate(_NOTE_TEXTS) if code >> bit & 1)
-                   for code in range(8)], dtype=object)
+                   for code in range(32)], dtype=object)
 _INST_LEVELS = ("institution", "department", "doctor")
 
 
 def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list, level: str, orgs: pd.DataFrame,
-              missing: pd.DataFrame, inst_township: dict, comparisons: bool) -> pd.DataFrame:
+              missing: pd.DataFrame, inst_township: dict, comparisons: bool, every_org: list[str] | None = None,
+              inside_specs: list[int] | None = None) -> pd.DataFrame:
     """Result rows of every indicator of one grouping, vectorised over orgs and periods.
 
     Rows of ``wide`` are addressed through a dense (spec × org key) position matrix, so a row's year-earlier,
@@ -480,6 +552,10 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         # the county row exists for every main period even without data
         need = pd.MultiIndex.from_tuples([(specs[cur], "__county__") for _p, cur, _y, _m in plan],
                                          names=["spec", "org_key"])
+        wide = wide.reindex(wide.index.union(need))
+    if every_org and inside_specs:
+        # complete rows: every org in scope for every period inside the data, with or without rows
+        need = pd.MultiIndex.from_product([sorted(set(inside_specs)), every_org], names=["spec", "org_key"])
         wide = wide.reindex(wide.index.union(need))
     idx = wide.index
     cols = {c: wide[c].to_numpy(dtype=float) for c in wide.columns}
@@ -508,6 +584,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     start_of = np.zeros(n_specs, dtype="datetime64[us]")
     nmonths_of = np.zeros(n_specs, dtype=np.int64)
     partial_of = np.zeros(n_specs, dtype=bool)
+    days_of = np.zeros(n_specs, dtype=np.int64)
+    share_of = np.ones(n_specs, dtype=float)       # covered days ÷ calendar days of each main spec
     main_months: dict[int, tuple[int, ...]] = {}
     for p, cur, yoy, mom in plan:
         sid = specs[cur]
@@ -518,6 +596,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         start_of[sid] = np.datetime64(f"{p.start_index // 12:04d}-{p.start_index % 12 + 1:02d}-01", "us")
         nmonths_of[sid] = len(p.months)
         partial_of[sid] = p.partial
+        days_of[sid] = p.days
+        share_of[sid] = p.day_share
         main_months[sid] = cur
 
     sel = np.flatnonzero(is_main[spec_arr])
@@ -540,6 +620,10 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     row_inst = np.where(keep_org, org_inst[safe_pos] if len(orgs) else None, None)
     row_inst_level = np.where(keep_org, org_inst_level[safe_pos] if len(orgs) else None, None)
     is_county_row = sel_keys == "__county__"
+    is_complete_row = np.isin(sel_keys, np.asarray(every_org or [], dtype=object)) & \
+        np.isin(spec_sel, np.asarray(inside_specs or [], dtype=np.int64))
+    row_share = share_of[spec_sel]
+    den_scale = np.where(is_main[spec_arr], share_of[spec_arr], 1.0)
 
     # completeness per source set: rows covering an institution that missed an upload in the period
     incomplete_cache: dict[tuple, np.ndarray] = {}
@@ -584,10 +668,11 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         return np.array([values(u) for u in uniq], dtype=float)[codes] if len(uniq) else np.zeros(0)
 
     parts: dict[str, list] = {c: [] for c in ("ind", "rows", "numerator", "denominator", "value", "target",
-                                              "status", "yoy", "mom", "complete", "small")}
+                                              "status", "yoy", "mom", "complete", "small", "why")}
     for ind in inds:
         calc = _calc_of(ind)
-        num_all, den_all, val_all = _vectors(calc, cols, len(idx))
+        raw_den = cols.get(calc.denominator) if calc.denominator else None
+        num_all, den_all, val_all = _vectors(calc, cols, len(idx), den_scale)
         if ind.kind == "growth":
             cur, prev = val_all, _take(val_all, prev_pos)
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -596,7 +681,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
             has = ~np.isnan(cur[sel]) | ~np.isnan(prev[sel])
         else:
             has = (np.nan_to_num(num_all[sel]) != 0) | (np.nan_to_num(den_all[sel]) != 0)
-        keep = keep_org & (has | is_county_row)
+        keep = keep_org & (has | is_county_row | is_complete_row)
         if not keep.any():
             continue
         k = np.flatnonzero(keep)
@@ -616,9 +701,9 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         status = _status_vec(np.round(value, ind.decimals), lows, highs)
         target = np.where(np.isnan(highs), lows, highs) if ind.direction == "down" else \
             np.where(np.isnan(lows), highs, lows)
-        sources = frozenset({TABLE_SOURCE[MEASURES[b].table] for mid in calc.measures
+        uploads = frozenset({TABLE_SOURCE.get(MEASURES[b].table) for mid in calc.measures
                              for b in base_measures(mid)} - {None})
-        complete = ~incomplete(sources, ind.township_by == "residence")[k]
+        complete = ~incomplete(uploads, ind.township_by == "residence")[k]
         den_is_count = ind.kind != "growth" and ind.denominator is not None and \
             MEASURES[ind.denominator].is_count and MEASURES[ind.denominator].kind != "population"
         den = den_all[sel][k]
@@ -630,7 +715,20 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         parts["value"].append(value)
         parts["target"].append(np.where(np.isnan(target), None, target))
         parts["status"].append(status)
-        parts["yoy"].append(_take(val_all, yoy_pos[k]))
+        yoy_val = _take(val_all, yoy_pos[k])
+        if calc.denominator is None and ind.kind != "growth":
+            # a count of a period the data covers in part compares the same share of last year's period
+            yoy_val = yoy_val * row_share[k]
+        parts["yoy"].append(yoy_val)
+        why = np.zeros(n, dtype=np.int64)
+        if ind.kind != "growth" and calc.denominator is not None:
+            empty_value = np.isnan(value)
+            no_rows = np.isnan(raw_den[sel][k]) if raw_den is not None else np.ones(n, dtype=bool)
+            cases = MEASURES[calc.denominator].is_count
+            why = np.where(empty_value & ~no_rows & cases, 8, np.where(empty_value & (no_rows | ~cases), 16, 0))
+        elif ind.kind == "growth":
+            why = np.where(np.isnan(value), 16, 0)
+        parts["why"].append(why)
         parts["mom"].append(_take(val_all, mom_pos[k]))
         parts["complete"].append(complete)
         parts["small"].append(small)
@@ -648,7 +746,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     specs_out = spec_sel[rows]
     opos = org_pos[rows]
     value, yoy, mom = cat["value"], cat["yoy"], cat["mom"]
-    note_code = partial_of[specs_out] * 1 + cat["small"] * 2 + (~cat["complete"]) * 4
+    note_code = partial_of[specs_out] * 1 + cat["small"] * 2 + (~cat["complete"]) * 4 + cat["why"]
     # explicit dtypes: inferring them from object arrays costs more than the rest of the assembly
     text = pd.StringDtype(na_value=np.nan)
     nrows = len(rows)
@@ -664,6 +762,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         "target": pd.Series(cat["target"], dtype=object), "status": pd.Series(cat["status"], dtype=object),
         "yoy_value": yoy, "yoy_change": value - yoy, "mom_value": mom, "mom_change": value - mom,
         "complete": cat["complete"], "small_sample": cat["small"], "note": pd.Series(_NOTES[note_code], dtype=object),
+        "partial": partial_of[specs_out].astype(np.int64), "days": days_of[specs_out],
     })
     return df
 

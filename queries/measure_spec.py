@@ -48,7 +48,9 @@ class Measure:
 
     kind: ``flow`` (sum over the period's months), ``last`` (stock: the period's last month), ``avg`` (stock:
     monthly average), ``population`` (resident population of the area), ``distinct`` (distinct registered
-    chronic patients hospitalised in the period), ``sum`` (signed sum of ``parts``), ``ratio`` (parts[0]/parts[1]).
+    chronic patients hospitalised in the period), ``sum`` (signed sum of ``parts``), ``ratio`` (parts[0]/parts[1]),
+    ``appdb`` (a daily count per institution from a registered source of ``metrics.sources``, summed over the
+    period's days; ``table`` names the source).
     """
     id: str
     zh: str

@@ -49,6 +49,24 @@ def last_data_date(mart_url: str) -> dt.date | None:
     return value
 
 
+_first_memo: dict[tuple[str, int], tuple[float, str | None]] = {}
+
+
+def first_data_month(mart_url: str) -> str | None:
+    """The first month holding any upload ('YYYY-MM'; memoised like :func:`last_data_date`)."""
+    key = (mart_url, _mart_stamp(mart_url))
+    now = time.monotonic()
+    with _memo_lock:
+        hit = _first_memo.get(key)
+    if hit is not None and now - hit[0] < _MEMO_SECONDS:
+        return hit[1]
+    value = data_range(mart_url)[0]
+    with _memo_lock:
+        _first_memo.clear()
+        _first_memo[key] = (now, value)
+    return value
+
+
 def _query_last_data_date(mart_url: str) -> dt.date | None:
     df = read_df(mart_url, "SELECT MAX(day) AS d FROM r_inst_day")
     d = df.iloc[0]["d"]

@@ -10,7 +10,8 @@ from metrics import catalogue as cat
 from metrics.docs import DOC_PATH, render
 
 MD_IDS = """beds_per_1k doctors_per_1k nurses_per_1k gps_per_10k nurse_doctor_ratio bed_occupancy bed_turnover alos
-doctor_daily_visits posted_doctors_per_10k village_ecg_coverage op_antibiotic_rate ip_antibiotic_rate
+doctor_daily_visits posted_doctors_per_10k village_ecg_coverage op_er_visits discharges surgeries lab_orders
+op_antibiotic_rate ip_antibiotic_rate
 antibiotic_intensity surgery_share surgery_34_share mis_share low_risk_mortality ip_mortality readmission_31d
 lab_timeliness critical_notify_rate regional_lab_share op_cost_per_visit ip_cost_per_discharge op_drug_per_visit
 op_drug_share ip_drug_share ip_material_share op_cost_growth ip_cost_growth insured_ip_cost_in_county

@@ -32,7 +32,7 @@ def test_csv_header_and_values(cli_env):
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0] == \
         "indicator_id,level,org_code,org_name,period,numerator,denominator,value,target,status,yoy_value,mom_value," \
-        "complete,small_sample,note"
+        "complete,small_sample,note,partial"
     rows = {(x["indicator_id"], x["org_code"]): x for x in csv.DictReader(io.StringIO(r.stdout))}
     assert rows[("alos", "H1")]["value"] == "7.0" and rows[("alos", "H1")]["period"] == "2025-01"
     assert rows[("down_up_ratio", "H1")]["value"] == ""          # 1 down, 0 up: zero denominator

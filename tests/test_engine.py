@@ -48,6 +48,15 @@ E = [
     ("antibiotic_intensity", "county", "Q", "C", 57, 132), ("antibiotic_intensity", "county", "J", "C", 19, 44),
     ("antibiotic_intensity", "institution", "Q", "H1", 45, 84),
     ("antibiotic_intensity", "institution", "J", "H1", 15, 28),
+    # volumes (counts), the numerators/denominators worked out above
+    ("op_er_visits", "county", "Q", "C", 140, None), ("op_er_visits", "county", "J", "C", 50, None),
+    ("op_er_visits", "institution", "Q", "H1", 30, None), ("op_er_visits", "institution", "J", "H1", 10, None),
+    ("discharges", "county", "Q", "C", 21, None), ("discharges", "county", "J", "C", 7, None),
+    ("discharges", "institution", "Q", "H1", 12, None), ("discharges", "institution", "J", "S1", 2, None),
+    ("surgeries", "county", "Q", "C", 6, None), ("surgeries", "county", "J", "C", 2, None),
+    ("surgeries", "institution", "Q", "H1", 6, None), ("surgeries", "institution", "J", "H1", 2, None),
+    ("lab_orders", "county", "Q", "C", 9, None), ("lab_orders", "county", "J", "C", 6, None),
+    ("lab_orders", "institution", "Q", "S1", 5, None), ("lab_orders", "institution", "J", "H1", 2, None),
     ("surgery_share", "county", "Q", "C", 6, 21), ("surgery_share", "county", "J", "C", 2, 7),
     ("surgery_share", "institution", "Q", "H1", 6, 12), ("surgery_share", "institution", "J", "H1", 2, 4),
     ("surgery_34_share", "county", "Q", "C", 3, 6), ("surgery_34_share", "county", "J", "C", 1, 2),
@@ -247,7 +256,13 @@ def test_org_drill_and_partial_period(fx_url):
     df = compute(["op_antibiotic_rate"], "institution", "quarter", "2025-01", "2025-03", org="T2", mart_url=fx_url)
     assert sorted(df.org_code) == ["S2", "V2"]
     dept = compute(["alos"], "doctor", "month", "2025-01", "2025-01", org="H1", mart_url=fx_url)
-    assert list(dept.org_code) == ["D2"] and dept.iloc[0].parent_code == "H1-SU"
+    # every doctor of H1 has a row (complete rows); only D2 discharged anyone, the others read 无病例 / 无数据
+    with_value = dept[dept["value"].notna()]
+    assert list(with_value.org_code) == ["D2"] and with_value.iloc[0].parent_code == "H1-SU"
+    assert len(dept) > 1 and dept["org_code"].is_unique
+    empty = dept[dept["value"].isna()]
+    assert (empty["numerator"] == 0).all() and (empty["denominator"] == 0).all()
+    assert empty["note"].str.contains("无病例|无数据").all()
     part = compute(["op_antibiotic_rate"], "county", "quarter", "2025-02", "2025-03", mart_url=fx_url)
     row = part.iloc[0]
     assert row.period == "2025Q1" and row.months == 2 and "部分期间" in row.note
@@ -263,7 +278,7 @@ def test_refusals(fx_url):
         compute(["alos"], "county", "month", "2025-1", "2025-01", mart_url=fx_url)
     with pytest.raises(IndicatorError, match="after"):
         compute(["alos"], "county", "month", "2025-03", "2025-01", mart_url=fx_url)
-    with pytest.raises(IndicatorError, match="exchange module"):
+    with pytest.raises(IndicatorError, match="exchange module"):      # no app-database source installed
         compute(["reject_rate"], "county", "month", "2025-01", "2025-01", mart_url=fx_url)
     with pytest.raises(IndicatorError, match="death registry"):
         compute(["premature_chronic_mortality"], "county", "month", "2025-01", "2025-01", mart_url=fx_url)

@@ -31,18 +31,10 @@ def _direction(entry: Any) -> str | None:
 
 def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  # noqa: ANN001
           card_type: str = "home-card") -> Any:
-    from dashboard.callbacks.indicator import is_count, months_with_data
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
     value = status = yoy = mom = None
-    span = months_with_data() if is_count(entry) else None
-    if span:
-        # a count without rows is zero (nobody referred), not missing — inside the mart's months only
-        start, end = kit.bounds(state)
-        if row is None and start <= span[1] and end >= span[0]:
-            row = pd.Series({"value": 0.0})
-        spark = _zero_months(spark, kit.add_months(end, -(SPARK_MONTHS - 1)), end, span)
     if row is not None:
         value, status = kit.clean(row.get("value")), kit.clean(row.get("status"))
         yoy = kit.relative_yoy(row.get("value"), row.get("yoy_value"))
@@ -52,7 +44,8 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
         if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
             notes.append("样本量小")
         if value is None and not kit.is_missing(row.get("note")):
-            notes.append(str(row.get("note")))
+            # the engine says why a value is empty (无病例 / 无数据); 无数据 reads 本期无数据 on a card
+            notes.append(str(row.get("note")).replace("无数据 (no data)", kit.NO_DATA))
     if value is None and not notes:
         notes.append(kit.NO_DATA)
     notes = [zh_only(n) for n in notes]
@@ -67,20 +60,6 @@ def _card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state, 
                     href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
                     card_id={"type": card_type, "id": indicator_id})
     return card
-
-
-def _zero_months(spark: pd.DataFrame, first: str, last: str, span: tuple[str, str]) -> pd.DataFrame:
-    """The sparkline of a count with a 0 for every month of the mart's range that has no row."""
-    months = []
-    month = max(first, span[0])
-    while month <= min(last, span[1]):
-        months.append(month)
-        month = kit.add_months(month, 1)
-    have = set(spark["period"]) if not spark.empty else set()
-    extra = pd.DataFrame({"period": [m for m in months if m not in have], "value": 0.0})
-    if extra.empty:
-        return spark
-    return pd.concat([spark[["period", "value"]] if not spark.empty else spark, extra], ignore_index=True)
 
 
 def _compute_each(ids_: list[str], *args: Any) -> tuple[pd.DataFrame, set[str]]:
@@ -132,6 +111,8 @@ def alert_ids() -> list[str]:
         levels = kit.attr(entry, "levels") or ()
         if kit.attr(entry, "available", True) is False or "institution" not in levels:
             continue
+        if kit.attr(entry, "kind") == "exchange":     # live app-database figures: the 数据质量 page alerts on them
+            continue
         target = str(kit.attr(entry, "target_text") or "")
         if not target or "监测" in target or target.lower().startswith("monitor"):
             continue
@@ -151,7 +132,8 @@ def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT
                 per_indicator: int = ALERTS_PER_INDICATOR) -> pd.DataFrame:
     """Institution × indicator rows out of target, ranked for a leader's short list.
 
-    Rows on a small sample or flagged incomplete are left out (their value is not a finding), and so are
+    Rows on a small sample, flagged incomplete or of a period not over yet (``partial``) are left out (their value
+    is not a finding), and so are
     structural zeros (``ALERT_INST_LEVELS``: 下转与上转人次比 of a township centre); the rest rank by
     relative gap to the target (未达标 before 预警), at most ``per_indicator`` rows per indicator so that the list
     is diverse, county- and township-level institutions first — village clinics only when nothing else is out of
@@ -163,7 +145,7 @@ def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT
     structural = [i in ALERT_INST_LEVELS and inst_level.get(c) not in ALERT_INST_LEVELS[i]
                   for i, c in zip(df["indicator_id"], df["org_code"])]
     df = df[[not s for s in structural]]
-    for flag, bad in (("small_sample", True), ("complete", False)):
+    for flag, bad in (("small_sample", True), ("complete", False), ("partial", True)):
         if flag in df.columns:
             df = df[[kit.is_missing(v) or bool(v) != bad for v in df[flag]]]
     if df.empty:

@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import dash
-import numpy as np
 import pandas as pd
-from dash import Input, Output, State, dcc, html, no_update
+from dash import Input, Output, State, dcc, no_update
 
 from dashboard.views import pagekit as kit
 from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
@@ -103,70 +102,6 @@ def is_count(entry: Any) -> bool:
     return kit.attr(entry, "kind") == "count"
 
 
-def months_with_data() -> tuple[str, str] | None:
-    """(first, last) month of the mart's uploads, None for an empty mart."""
-    from queries.periods import data_range
-    first, last = data_range(kit.mart_url())
-    return (first, last) if first and last else None
-
-
-def within_data(start: str, end: str) -> bool:
-    """Does [start, end] overlap the months the mart holds? (Only there is a missing count a zero.)"""
-    span = months_with_data()
-    return span is not None and start <= span[1] and end >= span[0]
-
-
-def zero_rows(indicator_id: str, level: str, period: str, orgs: list[tuple[str, str, str | None]],
-              have: pd.DataFrame) -> pd.DataFrame:
-    """Rows of value 0 for ``orgs`` (code, name, parent) that ``have`` lacks in ``period``.
-
-    The engine leaves out orgs whose numerator and denominator are both zero; for a count that drops true zeros
-    (a township centre that referred nobody down shows 0, not 本期无数据).
-    """
-    seen = set(have.loc[have["period"] == period, "org_code"].astype(str)) if not have.empty else set()
-    missing = [(c, n, p) for c, n, p in orgs if str(c) not in seen]
-    if not missing:
-        return have.iloc[0:0]
-    return pd.DataFrame({
-        "indicator_id": indicator_id, "level": level, "org_code": [c for c, _, _ in missing],
-        "org_name": [n for _, n, _ in missing], "parent_code": [p for _, _, p in missing], "period": period,
-        "numerator": 0.0, "denominator": np.nan, "value": 0.0, "target": None, "status": None,
-        "yoy_value": np.nan, "yoy_change": np.nan, "mom_value": np.nan, "mom_change": np.nan, "complete": True,
-        "small_sample": False, "note": None})
-
-
-def _with_zeros(df: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    if rows.empty:
-        return df
-    if df.empty:
-        return rows.reset_index(drop=True)
-    return pd.concat([df, rows.reindex(columns=df.columns)], ignore_index=True)
-
-
-def _orgs_at(level: str, path: list[kit.OrgNode]) -> list[tuple[str, str, str | None]]:
-    """(code, name, parent) of the orgs of ``level`` under the path's last org that the user may see."""
-    from queries import org as qorg
-    user = kit.scope()
-    last = path[-1]
-    if level == last.level:
-        if level in ("institution", "department", "doctor") and not user.may_see_institution(last.inst_code):
-            return []
-        if level in ("county", "township") and not (user.aggregates or user.all_institutions):
-            return []
-        return [(str(last.code), last.name, None)]
-    tree = qorg.org_tree(kit.mart_url())
-    if level == "township" and last.level == "county":
-        if not (user.aggregates or user.all_institutions):
-            return []
-        towns = tree.drop_duplicates("township_code")
-        return [(str(c), str(n), str(last.code)) for c, n in zip(towns["township_code"], towns["township_name"])]
-    if level == "institution" and last.level in ("county", "township"):
-        rows = tree if last.level == "county" else tree[tree["township_code"] == last.code]
-        return [(str(c), str(n), str(t)) for c, n, t in zip(rows["inst_code"], rows["name"], rows["township_code"])
-                if user.may_see_institution(str(c))]
-    return []          # departments and doctors: no count indicator goes below institutions
-
-
 # ---------------------------------------------------------------------------------------------- frames
 def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa: ANN001
     """The drill table: the current org first, then its children (when allowed), with engine numbers.
@@ -191,10 +126,6 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa:
         child, denied = None, True
     own = kit.compute([indicator_id], level, state.grain, start, end, state.org)
     kids = kit.compute([indicator_id], child, state.grain, start, end, state.org) if child else None
-    if is_count(entry) and within_data(start, end):
-        own = _with_zeros(own, zero_rows(indicator_id, level, state.period, _orgs_at(level, path), own))
-        if child:
-            kids = _with_zeros(kids, zero_rows(indicator_id, child, state.period, _orgs_at(child, path), kids))
     frames = [own.assign(_own=True)] + ([kids.assign(_own=False)] if kids is not None else [])
     df = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(
         not f.empty for f in frames) else own.assign(_own=True)
@@ -217,7 +148,7 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa:
 def trend_frame(indicator_id: str, state) -> pd.DataFrame:  # noqa: ANN001
     """24 months of the current org ending with the period's last month (with last year's values)."""
     entry = _entry(indicator_id)
-    path, level, visible = org_context(state)
+    _path, level, visible = org_context(state)
     note = level_note(entry, level)
     if note:
         raise NotAtLevel(note)
@@ -226,22 +157,7 @@ def trend_frame(indicator_id: str, state) -> pd.DataFrame:  # noqa: ANN001
     _, end = kit.bounds(state)
     start = kit.add_months(end, -(TREND_MONTHS - 1))
     df = kit.compute([indicator_id], level, "month", start, end, state.org)
-    df = df[df["indicator_id"] == indicator_id] if not df.empty else df
-    span = months_with_data() if is_count(entry) else None
-    if span:
-        # a month without a single referral is a zero on the line, not a gap (only inside the mart's months)
-        orgs = _orgs_at(level, path)
-        for month in _months(max(start, span[0]), min(end, span[1])):
-            df = _with_zeros(df, zero_rows(indicator_id, level, month, orgs, df))
-    return df
-
-
-def _months(first: str, last: str) -> list[str]:
-    out, month = [], first
-    while month <= last:
-        out.append(month)
-        month = kit.add_months(month, 1)
-    return out
+    return df[df["indicator_id"] == indicator_id] if not df.empty else df
 
 
 @dataclass
@@ -268,28 +184,15 @@ def ranking_frame(indicator_id: str, state) -> RankingView:  # noqa: ANN001
         inst = next((n.inst_code for n in reversed(path) if n.inst_code), None)
         inst_type = kit.institution_type(inst) if inst else "township_center"
         df = kit.ranking(indicator_id, state.grain, start, end, inst_type)
-        if is_count(entry) and within_data(start, end):
-            df = _with_zeros(df, zero_rows(indicator_id, "institution", state.period, _peers(inst_type), df))
         return RankingView(df, kit.INST_TYPE_ZH.get(inst_type, inst_type or "机构"), inst)
     if "township" in levels and level == "county":
         # the breakdown beside it already ranks the townships of the county: say so instead of drawing it twice
         return RankingView(pd.DataFrame(), message=f"该指标{basis_phrase(entry)}，不做机构排名；各乡镇排名见下级分布")
     if "township" in levels:
         df = kit.compute([indicator_id], "township", state.grain, start, end, None, False)
-        if is_count(entry) and within_data(start, end):
-            df = _with_zeros(df, zero_rows(indicator_id, "township", state.period,
-                                           _orgs_at("township", path[:1]), df))
         suffix = "（按居民居住乡镇）" if basis_phrase(entry) == BASIS_PHRASE["residence"] else ""
         return RankingView(df, f"各乡镇{suffix}", kit.township_of(path), counter="个")
     return RankingView(pd.DataFrame(), message=f"该指标{basis_phrase(entry)}，不做机构或乡镇排名")
-
-
-def _peers(inst_type: str | None) -> list[tuple[str, str, str | None]]:
-    """(code, name, township) of every institution of a type (a ranking shows peers' names to managers too)."""
-    from queries import org as qorg
-    tree = qorg.org_tree(kit.mart_url())
-    rows = tree if not inst_type else tree[tree["inst_type"] == inst_type]
-    return [(str(c), str(n), str(t)) for c, n, t in zip(rows["inst_code"], rows["name"], rows["township_code"])]
 
 
 # ---------------------------------------------------------------------------------------------- rendering

@@ -110,8 +110,19 @@ def points() -> pd.DataFrame:
 
 
 def volumes(state: "MapState") -> pd.DataFrame:
-    return cached("volumes", lambda: qmaps.institution_volumes(kit.mart_url(), state.first, state.last),
-                  state.first, state.last, scoped=False)
+    """Outpatient visits and discharges per institution in the view's period (inst_code, op_visits, discharges):
+    the engine's volume indicators, for every institution (marker sizes are no one's detail)."""
+    def build() -> pd.DataFrame:
+        from metrics.engine import compute
+        from metrics.scope import FULL_SCOPE
+        df = compute(["op_er_visits", "discharges"], "institution", state.view.grain, state.first, state.last,
+                     scope=FULL_SCOPE, mart_url=kit.mart_url(), comparisons=False)
+        wide = df.pivot_table(index="org_code", columns="indicator_id", values="value", aggfunc="sum") \
+            if not df.empty else pd.DataFrame(columns=["op_er_visits", "discharges"])
+        wide = wide.reindex(columns=["op_er_visits", "discharges"]).fillna(0).astype("int64")
+        return wide.rename(columns={"op_er_visits": "op_visits"}).rename_axis(None, axis=1) \
+            .reset_index(names="inst_code")
+    return cached("volumes", build, state.view.grain, state.first, state.last, scoped=False)
 
 
 # ---------------------------------------------------------------------------------------------- state

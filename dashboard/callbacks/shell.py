@@ -142,7 +142,8 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
 
     new_state = state
     if trigger == ids.GRAIN and grain in urlstate.GRAINS:
-        new_state = state.with_(grain=grain, period=urlstate.convert_period(state.period, grain) or state.period)
+        new_state = state.with_(grain=grain, period=urlstate.convert_period(state.period, grain, default_month)
+                                or state.period)
     elif trigger == ids.PERIOD and period and urlstate.is_valid_period(state.grain, period):
         new_state = state.with_(period=period)
     elif trigger == ids.TOWNSHIP:

@@ -169,6 +169,8 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
             per_job[count_cols].sum().to_frame().T
         b = online.groupby(by, as_index=False)[["online_hours", "expected_hours"]].sum() if by else \
             online[["online_hours", "expected_hours"]].sum().to_frame().T
+        if "day" in by:     # an empty side comes back with an object-typed day column
+            a["day"], b["day"] = pd.to_datetime(a["day"]), pd.to_datetime(b["day"])
         out = a.merge(b, on=by, how="outer") if by else pd.concat([a, b], axis=1)
     for col in count_cols + ["online_hours", "expected_hours"]:
         out[col] = out[col].fillna(0).astype("int64")

@@ -45,14 +45,28 @@ def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str 
     rows = rows.sort_values("period")
     x = [fmt_month_zh(p) for p in rows["period"]]
     incomplete = [not bool(c) if not is_missing(c) else False for c in rows.get("complete", [True] * len(rows))]
+    partial = [bool(p) if not is_missing(p) else False for p in rows.get("partial", [False] * len(rows))]
+    hollow = [i or p for i, p in zip(incomplete, partial)]
     fig = go.Figure()
-    hover = [f"{xi}<br>本期 {_fmt(v, unit, decimals)}" + ("<br>数据不完整" if inc else "")
-             for xi, v, inc in zip(x, rows["value"], incomplete)]
+    hover = [f"{xi}<br>本期 {_fmt(v, unit, decimals)}" + ("<br>未结束（数据截至目前）" if p else "")
+             + ("<br>数据不完整" if inc else "") for xi, v, inc, p in zip(x, rows["value"], incomplete, partial)]
+    values = list(rows["value"])
+    # a period not over yet is drawn hollow at the end of a dashed segment, never as a solid point on the line
+    solid = [None if p else v for v, p in zip(values, partial)]
     fig.add_trace(go.Scatter(
-        x=x, y=rows["value"], name="本期", mode="lines+markers", line=dict(color=LINE, width=2.5),
-        marker=dict(size=[9 if i else 6 for i in incomplete], color=["white" if i else LINE for i in incomplete],
-                    line=dict(color=LINE, width=2), symbol=["circle-open" if i else "circle" for i in incomplete]),
+        x=x, y=solid, name="本期", mode="lines+markers", line=dict(color=LINE, width=2.5),
+        marker=dict(size=[9 if i else 6 for i in hollow], color=["white" if i else LINE for i in hollow],
+                    line=dict(color=LINE, width=2), symbol=["circle-open" if i else "circle" for i in hollow]),
         hovertext=hover, hoverinfo="text"))
+    if any(partial):
+        first = partial.index(True)
+        seg = list(range(max(first - 1, 0), len(values)))
+        fig.add_trace(go.Scatter(
+            x=[x[i] for i in seg], y=[values[i] for i in seg], name="未结束", mode="lines+markers",
+            line=dict(color=LINE, width=2, dash="dash"), showlegend=False,
+            marker=dict(size=[9 if partial[i] else 0.1 for i in seg], color="white", line=dict(color=LINE, width=2),
+                        symbol="circle-open"),
+            hovertext=[hover[i] for i in seg], hoverinfo="text"))
     if "yoy_value" in rows and rows["yoy_value"].notna().any():
         fig.add_trace(go.Scatter(
             x=x, y=rows["yoy_value"], name="去年同期", mode="lines", line=dict(color=LAST_YEAR, dash="dash"),
@@ -62,8 +76,9 @@ def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str 
     if not targets.empty:
         fig.add_trace(go.Scatter(x=x, y=rows["target"], name=f"目标 {target_text}".strip(), mode="lines",
                                  line=dict(color=TARGET, dash="dot", width=1.5), hoverinfo="skip"))
-    if any(incomplete):
-        fig.add_annotation(text="○ 空心点：数据不完整", xref="paper", yref="paper", x=1, y=1.12,
+    if any(hollow):
+        why = "、".join(t for t, on in (("数据不完整", any(incomplete)), ("未结束", any(partial))) if on)
+        fig.add_annotation(text=f"○ 空心点：{why}", xref="paper", yref="paper", x=1, y=1.12,
                            showarrow=False, font=dict(size=11, color="#b7791f"), xanchor="right")
     base_layout(fig)
     # never a negative axis for values that cannot be negative (a line of zeros would span −1 … 1)
