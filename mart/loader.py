@@ -35,7 +35,7 @@ from typing import Callable
 import duckdb
 
 from dashboard.config import Config
-from mart import readers, rollups
+from mart import integrity, readers, rollups
 from mart.db import bump_data_version, fill_calendar, writer
 from mart.schema import LOAD_ORDER, SQL_TYPES, TABLES, Column, Table
 
@@ -74,6 +74,7 @@ _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT
                             "UINTEGER", "UBIGINT", "UHUGEINT"})
 # Fault codes stored per cell in the staging table.
 F_OK, F_MISSING, F_TYPE, F_DOMAIN, F_MIN, F_MAX = 0, 1, 2, 3, 4, 5
+F_PATTERN = 6     # a code that does not look like one (Column.pattern: 3.31099E+08 as an area code)
 # The codes of a row are packed 3 bits per column into BIGINT columns _f0, _f1, … (20 columns each): one packed
 # column costs a quarter of the staging time that one TINYINT column per contract column did.
 _FAULT_BITS, _FAULTS_PER_WORD = 3, 20
@@ -328,6 +329,8 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None,
         fault = [f"CASE WHEN {name} IS NULL THEN {F_MISSING if col.required else F_OK}"]
         if col.domain:
             fault.append(f"WHEN {name} NOT IN ({', '.join(_lit(d) for d in col.domain)}) THEN {F_DOMAIN}")
+        if col.pattern:
+            fault.append(f"WHEN NOT regexp_full_match({name}, {_lit(col.pattern)}) THEN {F_PATTERN}")
         fault.append(f"ELSE {F_OK} END")
         return typed, None, " ".join(fault)
     if textual or col.type in ("code", "text", "month"):
@@ -376,6 +379,8 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None,
         fault.append(f"WHEN {name} < {col.min!r} THEN {F_MIN}")
     if col.max is not None:
         fault.append(f"WHEN {name} > {col.max!r} THEN {F_MAX}")
+    if col.pattern:
+        fault.append(f"WHEN NOT regexp_full_match({name}, {_lit(col.pattern)}) THEN {F_PATTERN}")
     fault.append(f"ELSE {F_OK} END")
     return typed, present, " ".join(fault)
 
@@ -526,6 +531,8 @@ def _fault_reason(col: Column, code: int, value: str | None = None) -> str:
         return neg
     if code == F_MAX:
         return f"不能大于 {col.max:g} (above maximum)"
+    if code == F_PATTERN:
+        return f"代码格式不符: {col.pattern_doc}"
     return "未知错误"
 
 
@@ -824,6 +831,10 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
                 _check_rules(con, src, issues)
             for src in staged.values():
                 _check_refs(con, src, staged, failed, issues)
+            if "institution" in staged:
+                for problem in integrity.lead_institution_issues(con, staged["institution"].stage,
+                                                                 staged["institution"].file):
+                    issues.add(LoadIssue(*problem))
             if issues:
                 raise LoadError(issues.items, issues.total, warnings)
 

@@ -108,10 +108,17 @@ def detect_encoding(path: Path) -> tuple[str | None, str]:
     if _first_bad_utf8(path) is None:
         return "utf-8", "UTF-8"
     from charset_normalizer import from_bytes
-    best = from_bytes(head).best()
-    guess = best.encoding if best else None
+    matches = list(from_bytes(head))
+    best = min((m.chaos for m in matches), default=None)
+    # Short Chinese text fits GB18030, Big5, Shift-JIS and EUC-KR equally well (a tie in chaos): a mainland county's
+    # files are GB18030/GBK, so that family wins a tie; any clear other winner is refused (a wrong codec would load
+    # garbled names without an error).
+    for m in matches:
+        if m.encoding in ("gb18030", "gbk", "gb2312") and m.chaos <= best + 0.05:
+            return "gb18030", "charset-normalizer"
+    guess = next((m.encoding for m in matches if m.chaos == best), None)
     if guess in _DETECTED:
-        return _DETECTED[guess], guess
+        return _DETECTED[guess], "charset-normalizer"
     return None, guess or "未知 (unknown)"
 
 
