@@ -107,19 +107,31 @@ def detect_encoding(path: Path) -> tuple[str | None, str]:
         return bom, "BOM"
     if _first_bad_utf8(path) is None:
         return "utf-8", "UTF-8"
+    # Mostly-ASCII files with a few Chinese names are too little for a statistical detector (charset-normalizer
+    # guesses Big5, cp874 or ISO-8859-5 for such GBK files): GB18030 (superset of GBK/GB2312, what Excel and HIS
+    # exports write on a Chinese Windows) is taken when the sample decodes and its non-ASCII text is Chinese.
+    if _chinese_text(head, "gb18030"):
+        return "gb18030", "GB18030"
     from charset_normalizer import from_bytes
     matches = list(from_bytes(head))
     best = min((m.chaos for m in matches), default=None)
-    # Short Chinese text fits GB18030, Big5, Shift-JIS and EUC-KR equally well (a tie in chaos): a mainland county's
-    # files are GB18030/GBK, so that family wins a tie; any clear other winner is refused (a wrong codec would load
-    # garbled names without an error).
-    for m in matches:
-        if m.encoding in ("gb18030", "gbk", "gb2312") and m.chaos <= best + 0.05:
-            return "gb18030", "charset-normalizer"
     guess = next((m.encoding for m in matches if m.chaos == best), None)
     if guess in _DETECTED:
         return _DETECTED[guess], "charset-normalizer"
     return None, guess or "未知 (unknown)"
+
+
+def _chinese_text(head: bytes, codec: str) -> bool:
+    """True when ``head`` (a sample that may end inside a character) decodes as ``codec`` and at least 90 % of its
+    non-ASCII characters are CJK ideographs, CJK punctuation or full-width forms."""
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    wide = [ch for ch in text if ord(ch) > 127]
+    cjk = sum(1 for ch in wide if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+              or "\u3400" <= ch <= "\u4dbf")
+    return bool(wide) and cjk >= 0.9 * len(wide)
 
 
 def _decode_error(path: Path, codec: str) -> Issue | None:

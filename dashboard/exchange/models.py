@@ -12,6 +12,7 @@ from sqlalchemy import (BigInteger, DateTime, Float, ForeignKey, Index, Integer,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.appdb import Base
+from dashboard.county_clock import county_now
 
 # Source systems a node extracts from (DESIGN §7); every node has HIS_OP.
 JOB_CODES: tuple[str, ...] = ("HIS_OP", "HIS_IP", "LIS", "PACS", "EMR", "PH")
@@ -24,7 +25,7 @@ COMMAND_STATE_ZH: dict[str, str] = {"requested": "已请求", "picked": "已领�
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
+    return county_now()     # county wall time (MART_TIMEZONE), not the server's OS zone
 
 
 class ExchangeNode(Base):
