@@ -294,5 +294,20 @@ def test_demo_export_as_gb18030_and_xlsx_gives_the_same_indicators(demo_cfg, tmp
     assert content["gb"] == content["utf8"] and content["xlsx"] == content["utf8"]
     reference = _indicators(marts["utf8"], tmp_path)
     assert len(reference.splitlines()) > 100
-    assert _indicators(marts["gb"], tmp_path) == reference
-    assert _indicators(marts["xlsx"], tmp_path) == reference
+    for name in ("gb", "xlsx"):
+        _same_indicators(_indicators(marts[name], tmp_path), reference)
+
+
+def _same_indicators(got: str, want: str) -> None:
+    """Equal indicator CSVs: every text field, numerator and denominator exactly; a derived decimal may differ in
+    its last printed digit only (DuckDB sums floats in parallel, so the order of additions, not the data, can move
+    a value such as 37.765 across a rounding edge; the marts' rows are checked identical above)."""
+    import io
+    got_rows, want_rows = list(csv.DictReader(io.StringIO(got))), list(csv.DictReader(io.StringIO(want)))
+    assert len(got_rows) == len(want_rows)
+    for g, w in zip(got_rows, want_rows):
+        for field, value in w.items():
+            if value == g[field]:
+                continue
+            assert field in ("value", "yoy_value", "mom_value", "target"), (field, g, w)
+            assert abs(float(value) - float(g[field])) <= 0.0100001, (field, g, w)
