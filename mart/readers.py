@@ -6,10 +6,12 @@ needs no change, else a UTF-8 copy in a temporary file), the delimiter and notes
 back as :class:`mart.loader.LoadIssue`-shaped tuples (file, row, column, value, reason) so that this module does
 not import the loader.
 
-- Encoding: UTF-8 (with or without BOM) is read as it is; UTF-16 (BOM) and, when the bytes are not UTF-8, what
-  ``charset-normalizer`` detects among GB18030/GBK/GB2312 and UTF-16 are converted (GBK and GB2312 are read as
-  GB18030, their superset). ``ReadOptions.encoding`` forces an encoding. Any other guess is refused with a hint
-  to use ``--encoding``: a wrong guess would load garbled names silently.
+- Encoding: UTF-8 (with or without BOM) is read as it is; UTF-16 (BOM) is converted; bytes that are not UTF-8
+  are read as GB18030 (superset of GBK/GB2312) when a sample decodes so and its non-ASCII text is Chinese (a
+  statistical detector cannot tell GBK from Big5 on a few names among ASCII codes), else as what
+  ``charset-normalizer`` detects among UTF-16/GB18030. ``ReadOptions.encoding`` forces an encoding. Any other
+  guess is refused with a hint to use ``--encoding``: a wrong guess would load garbled names silently. A file
+  that differs from UTF-8 only in its encoding is transcoded in chunks; DuckDB still splits the fields.
 - Delimiter: comma, tab or semicolon, chosen from the header only when exactly one of them splits it into
   contract column names.
 - Excel workbooks (python-calamine): the sheet named after the table (``area`` or ``行政区划``), else the first
@@ -308,6 +310,19 @@ def prepare_csv(path: Path, table: Table, options: ReadOptions) -> tuple[Prepare
     header = next(csv.reader([first], delimiter=delim))
     if plain_utf8 and not (options.lenient_dates or options.thousands):
         return Prepared(path, header, delim, notes), []
+    if not (options.lenient_dates or options.thousands):
+        # only the encoding differs: transcode in chunks (no CSV parsing in Python), DuckDB splits the fields
+        out, fh_out = _temp_csv(table.name)
+        decoder = codecs.getincrementaldecoder(codec)()
+        with fh_out, path.open("rb") as fh_in:
+            first_chunk = True
+            while chunk := fh_in.read(_CHUNK):
+                text = decoder.decode(chunk)
+                if first_chunk:
+                    text, first_chunk = text.lstrip("\ufeff"), False
+                fh_out.write(text)
+            fh_out.write(decoder.decode(b"", final=True))
+        return Prepared(out, header, delim, notes, temporary=True), []
     with path.open("r", encoding=codec, newline="") as fh:
         reader = csv.reader(fh, delimiter=delim)
         next(reader, None)
