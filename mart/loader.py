@@ -21,11 +21,9 @@ without quoted line breaks, data row N is line N + 1 of the file). ``row`` is No
 """
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import decimal
-import io
 import re
 import time
 from dataclasses import dataclass, field

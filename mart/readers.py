@@ -382,7 +382,8 @@ def prepare_excel(path: Path, table: Table, options: ReadOptions, cap: int = 100
         return None, [(path.name, None, None, None, f"无法读取 Excel 文件 (cannot read workbook): {str(exc)[:200]}")]
     names = book.sheet_names
     wanted = {table.name.lower(), table.zh}
-    sheet_name = next((n for n in names if n.strip().lower() in wanted or n.strip() in wanted), names[0] if names else None)
+    sheet_name = next((n for n in names if n.strip().lower() in wanted or n.strip() in wanted),
+                      names[0] if names else None)
     if sheet_name is None:
         return None, [(path.name, None, None, None, "工作簿中没有工作表 (workbook has no sheet)")]
     rows = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)

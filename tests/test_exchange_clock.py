@@ -25,7 +25,7 @@ cfg = make_cfg(Path(sys.argv[1]))
 build_tiny_mart(cfg); init_app_db(cfg.app_db_url); ensure_nodes(cfg)
 client = create_app(cfg).server.test_client()
 nodes = node_states(cfg)
-code = nodes.iloc[0]["code"] if hasattr(nodes, "iloc") else nodes[0]["code"]
+code = nodes.iloc[0]["code"]
 h = token_for(cfg, code)
 county = now_local()
 out = {"os_now": dt.datetime.now().isoformat(timespec="seconds"), "county_now": county.isoformat()}
@@ -35,7 +35,7 @@ run = {"run_id": "UTC-1", "job_code": "HIS_OP", "status": "running", "started_at
 r = client.post("/api/exchange/runs", json=run, headers=h)
 out["run"] = r.get_json()
 states = node_states(cfg)
-row = states[states["code"] == code].iloc[0] if hasattr(states, "iloc") else next(s for s in states if s["code"] == code)
+row = states[states["code"] == code].iloc[0]
 out["last_heartbeat_at"] = str(row["last_heartbeat_at"])
 out["state"] = str(row["state"])
 print(json.dumps(out))
