@@ -23,7 +23,8 @@ from dashboard.exchange.service import ensure_nodes, node_states, now_local
 from dashboard.app import create_app
 cfg = make_cfg(Path(sys.argv[1]))
 build_tiny_mart(cfg); init_app_db(cfg.app_db_url); ensure_nodes(cfg)
-client = create_app(cfg).server.test_client()
+app = create_app(cfg)
+client = app.server.test_client()
 nodes = node_states(cfg)
 code = nodes.iloc[0]["code"]
 h = token_for(cfg, code)
@@ -38,7 +39,12 @@ states = node_states(cfg)
 row = states[states["code"] == code].iloc[0]
 out["last_heartbeat_at"] = str(row["last_heartbeat_at"])
 out["state"] = str(row["state"])
-print(json.dumps(out))
+from dashboard.callbacks.exchange import refresh_overview
+with app.server.app_context():
+    _, _, subtitle, rows, _ = refresh_overview(True, None, None, None)
+out["subtitle"] = subtitle
+out["row"] = next(r for r in rows if r["code"] == code)["last_heartbeat"]
+print(json.dumps(out, ensure_ascii=False))
 '''
 
 
@@ -58,6 +64,11 @@ def test_utc_host_keeps_county_time(tmp_path: Path) -> None:
     assert out["state"] != "offline"
     # a time with an offset is converted to county time, not to the OS zone
     assert out["run"].get("started_at") == "2026-03-02T10:00:00", out
+    # the operator page (数据交换监测) shows county time: "更新于 <county now>" and the heartbeat seconds ago
+    shown = dt.datetime.strptime(out["subtitle"].split("更新于 ")[1][:19], "%Y-%m-%d %H:%M:%S")
+    assert abs(shown - county) < dt.timedelta(minutes=2), out["subtitle"]
+    beat = dt.datetime.strptime(f"{county.year}-{out['row'][:14]}", "%Y-%m-%d %H:%M:%S")
+    assert abs(beat - county) < dt.timedelta(minutes=2) and "秒前" in out["row"], out["row"]
 
 
 def test_walkthrough_on_a_utc_host() -> None:
