@@ -15,25 +15,41 @@ def geo_group() -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", required=True, help="Field holding the township code (matches area.area_code).")
 @click.option("--name", "name_field", default=None, help="Field holding the township name (default: the mart's).")
-@click.option("--crs", default=None, help="Source CRS when the file does not declare one, e.g. EPSG:4549.")
-def import_command(file: Path, key: str, name_field: str | None, crs: str | None) -> None:
+@click.option("--crs", default=None,
+              help="Source CRS when the file does not declare one, e.g. EPSG:4549; GCJ-02 or BD-09 for Chinese "
+                   "web-map coordinates (converted to WGS-84).")
+@click.option("--encoding", default=None, help="Text encoding of a shapefile's .dbf (e.g. gbk) when it has no .cpg.")
+@click.option("--match", type=click.Choice(["code", "name"]), default="code", show_default=True,
+              help="Match features to townships by code, or by code then by name (needs --name).")
+@click.option("--force", is_flag=True, help="Import even when institutions fall outside the boundaries.")
+def import_command(file: Path, key: str, name_field: str | None, crs: str | None, encoding: str | None,
+                   match: str, force: bool) -> None:
     """Replace the demo geometry with a county's real township boundaries from FILE (GeoJSON, Shapefile …)."""
     from core.config import load_config
     from geo.importer import GeoImportError, import_townships
-    from queries.maps import township_areas
+    from queries.maps import institution_points, township_areas
 
     cfg = load_config()
     try:
         townships = township_areas(cfg.mart_url)
+        institutions = institution_points(cfg.mart_url)[["inst_code", "name", "lon", "lat"]]
     except Exception as exc:  # noqa: BLE001 — no mart yet, or not readable: say so plainly
         raise click.ClickException(f"无法读取数据集市中的乡镇 ({cfg.mart_url}): {exc}") from exc
     try:
-        report = import_townships(file, key, townships, cfg.geo_dir, name_field=name_field, crs=crs)
+        report = import_townships(file, key, townships, cfg.geo_dir, name_field=name_field, crs=crs,
+                                  encoding=encoding, match=match, institutions=institutions, force=force)
     except GeoImportError as exc:
         raise click.ClickException(f"导入失败，未做任何修改：{exc}") from exc
     click.echo(f"已导入 {report.townships} 个乡镇边界 (源坐标系 {report.source_crs} → WGS84)")
-    if report.repaired:
-        click.echo(f"已修复无效几何: {', '.join(report.repaired)}")
+    for note in report.repair_notes:
+        click.echo(f"已修复无效几何: {note}")
+    for warning in report.warnings:
+        click.echo(f"警告 (--force): {warning}")
+    if match == "name":
+        click.echo("乡镇代码 | 乡镇名称 | 文件代码 | 文件名称 | 匹配方式")
+        for mart_code, mart_name, file_code, file_name, how in report.match_table:
+            shown = {"code": "代码", "name": "名称", "": "未匹配"}[how]
+            click.echo(f"{mart_code or '—'} | {mart_name or '—'} | {file_code or '—'} | {file_name or '—'} | {shown}")
     if report.merged_codes:
         click.echo(f"多个要素已合并为一个乡镇: {', '.join(report.merged_codes)}")
     if report.extra_codes:

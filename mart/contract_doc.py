@@ -40,11 +40,21 @@ INTRO = f"""\
 
 ## 1. 文件 (files)
 
-- **一表一文件**: 文件名为 `<表名>.csv` 或 `<表名>.parquet`, 例如 `outpatient_visit.csv`。表名见下文各节标题,
-  不区分大小写 (`Department.CSV` 即 `department.csv`)。一次导入可以只提供部分表; 同一张表只能有一个文件
-  (不能同时提供 CSV 和 Parquet)。目录中其他文件名会给出警告并被忽略。
-- **CSV**: UTF-8 编码 (可带 BOM; GBK/GB2312 文件会被拒绝, 请"另存为 UTF-8"), 逗号分隔 (制表符或分号分隔的
-  文件会被拒绝), 第一行为表头 (列名), 含逗号、引号或换行的值用英文双引号包围, 值内的双引号写成两个双引号 (`""`)。
+- **一表一文件**: 文件名为 `<表名>.csv`、`<表名>.xlsx` (或 `.xls`) 或 `<表名>.parquet`, 例如
+  `outpatient_visit.csv`。表名见下文各节标题, 不区分大小写 (`Department.CSV` 即 `department.csv`)。一次导入
+  可以只提供部分表; 同一张表只能有一个文件 (不能同时提供 CSV 和 Excel 或 Parquet)。目录中其他文件名会给出
+  警告并被忽略。
+- **CSV**: 编码可以是 UTF-8 (可带 BOM)、GBK/GB18030 (Excel "CSV (逗号分隔)" 和多数 HIS 导出的编码) 或 UTF-16
+  (Excel "Unicode 文本"), 自动识别并在结果中说明按哪种编码读取; 识别不可靠时拒绝并提示用 `--encoding`
+  指定 (如 `--encoding gb18030`)。分隔符为逗号、制表符或分号, 仅当表头只能按其中一种分出列名时自动选用。
+  第一行为表头 (列名), 含分隔符、引号或换行的值用英文双引号包围, 值内的双引号写成两个双引号 (`""`)。
+- **Excel** (`.xlsx`/`.xls`): 读取名为表名 (如 `area` 或 `行政区划`) 的工作表, 没有则读第一个工作表; 第一行为
+  表头。**代码列必须是文本格式的单元格**: 代码列中的数字单元格被拒绝并给出单元格位置 (如 `B7`), 因为 Excel
+  已经去掉了前导零或把 `330100101` 变成了 `3.30100E+08`; 请把该列设置为"文本"格式后重新录入或导入。数字、
+  日期和时间单元格按其值读取。
+- **宽松格式 (需显式打开)**: `--lenient-dates` 接受 `2025/3/7`、`2025.3.7`、`2025-3-7`、`20250307` (可带
+  `H:MM[:SS]` 时间) 形式的日期/时间和 `2025/3`、`202503` 形式的月份; `--thousands` 接受带千分位的数字
+  (`1,234.50`)。两者都报告改写了多少个单元格 (按列), 从不静默改写。
 - **Parquet**: 列名同 CSV 表头; 列可以是文本, 也可以是相应的原生类型 (整数、小数、DATE、TIMESTAMP)。
   不带时区的 TIMESTAMP 视为本地时间; 带时区的 TIMESTAMP WITH TIME ZONE 换算为本地时间 (见下文"时间")。
 - **列的顺序不限**; 表头必须包含全部必填列。缺少可选列时按空值处理。未知的多余列给出警告并被忽略。
@@ -67,6 +77,9 @@ INTRO = f"""\
   **数字**可以带小数点 (不接受 NaN/Infinity)。**金额**最大 {TYPE_MAX["money"]:.2f}。超出范围的值报告"超出范围"及最大值。
 - **标志** (是/否) 写 `1` 或 `0`。
 - **代码表**: "取值/范围"列列出的代码必须原样使用 (英文小写)。
+- **代码格式**: 区划代码 (`area_code`、`parent_code`、`patient_area_code`) 为 6、9 或 12 位数字 (县、乡镇、村),
+  不能是科学计数法 (`3.31099E+08`) 或带小数点 (`331099000.0`); 机构代码、人员代码不能含空格。
+- **牵头医院**: 导入后数据集市中 `is_lead = 1` 的机构最多一家 (移交牵头医院时在同一次导入中把原牵头医院改为 0)。
 - **引用**: "引用"列给出的 `表.列` 中必须存在该值 —— 要么已在数据集市中, 要么在同一次导入的文件中。
 - **患者**: `patient_id` 是假名化的患者标识, 不需要姓名和身份证号。`patient_area_code` 是患者居住乡镇的区划代码;
   不属于本县区划的代码表示非本县居民。
@@ -78,6 +91,10 @@ INTRO = f"""\
 - **按主键替换**: 主键 (每节的"主键") 已存在的行被新行替换, 不会产生重复; 其他行保持不变。
   因此重复导入同一批文件是安全的, 更正数据时只需重新提供更正后的行。
 - **同一文件中主键重复**是错误。
+- **删除**: 导入只会新增或替换行。要删除行, 在一个目录中为每张表放一个 `<表名>.delete.csv` (表头含该表的
+  主键列, 每行一个要删除的主键; 编码与分隔符同上), 运行 `python app.py load 目录 --delete`。同样全部成功或
+  全部不删除: 主键在数据集市中不存在, 或要删除的行仍被其他行引用 (如仍有门诊记录的机构) 时拒绝并列出; 引用它的
+  行可在同一次删除中一并提供 (如 `outpatient_visit.delete.csv`)。删除后重建受影响的汇总表。
 - **错误报告**: 每个错误给出 文件、数据行号、列、值 和 原因, 例如
 
       outpatient_visit.csv, 第 12 行数据 (data row 12), 列 total_cost, 值 '-5.00': 不能为负数 (must not be negative)
@@ -104,6 +121,8 @@ def _range(col: Column) -> str:
     parts = []
     if col.domain:
         parts.append(" / ".join(f"`{d}`" for d in col.domain))
+    if col.pattern_doc:
+        parts.append(col.pattern_doc)
     if col.type == "flag":
         parts.append("`0` / `1`")
     else:
@@ -120,7 +139,7 @@ def _table_section(table: Table) -> str:
     lines = [f"### `{table.name}` — {table.zh}", ""]
     if table.doc:
         lines += [table.doc, ""]
-    lines.append(f"- 文件: `{table.name}.csv` 或 `{table.name}.parquet`")
+    lines.append(f"- 文件: `{table.name}.csv`、`{table.name}.xlsx` 或 `{table.name}.parquet`")
     lines.append(f"- 主键 (key): {' + '.join(f'`{k}`' for k in table.key)}")
     if table.period_column:
         lines.append(f"- 按 `{table.period_column}` 归入月份 (month of the row)")

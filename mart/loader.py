@@ -21,11 +21,9 @@ without quoted line breaks, data row N is line N + 1 of the file). ``row`` is No
 """
 from __future__ import annotations
 
-import codecs
-import csv
+import dataclasses
 import datetime as dt
 import decimal
-import io
 import re
 import time
 from dataclasses import dataclass, field
@@ -35,13 +33,12 @@ from typing import Callable
 import duckdb
 
 from core.config import Config
-from mart import rollups
+from mart import integrity, readers, rollups
 from mart.db import bump_data_version, fill_calendar, writer
 from mart.schema import LOAD_ORDER, SQL_TYPES, TABLES, Column, Table
 
 MAX_ISSUES = 100
-FORMATS = ("csv", "parquet")
-_CHUNK = 4 << 20
+FORMATS = ("csv", "parquet", "xlsx", "xls")
 
 # Strict textual formats of the contract (DuckDB's casts alone are lenient: '2025-3-1', '12.5' → 13, '0x10').
 _FORMAT_RE = {
@@ -75,6 +72,7 @@ _INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT
                             "UINTEGER", "UBIGINT", "UHUGEINT"})
 # Fault codes stored per cell in the staging table.
 F_OK, F_MISSING, F_TYPE, F_DOMAIN, F_MIN, F_MAX = 0, 1, 2, 3, 4, 5
+F_PATTERN = 6     # a code that does not look like one (Column.pattern: 3.31099E+08 as an area code)
 # The codes of a row are packed 3 bits per column into BIGINT columns _f0, _f1, … (20 columns each): one packed
 # column costs a quarter of the staging time that one TINYINT column per contract column did.
 _FAULT_BITS, _FAULTS_PER_WORD = 3, 20
@@ -160,6 +158,7 @@ class _Source:
     source_types: dict[str, str] = field(default_factory=dict)  # c<i> → DuckDB type
     staged: bool = False
     rows: int = 0
+    prepared: readers.Prepared | None = None    # CSV/Excel as DuckDB reads it (UTF-8, delimiter; mart/readers.py)
 
     @property
     def file(self) -> str:
@@ -230,37 +229,6 @@ def discover(directory: Path) -> tuple[list[_Source], list[str], list[LoadIssue]
         issues.append(LoadIssue(str(directory), None, None, None,
                                 f"目录中没有可识别的数据文件 (no <table>.csv|parquet file found; e.g. {known} …)"))
     return sources, warnings, issues
-
-
-def check_utf8_csv(path: Path) -> tuple[list[str] | None, LoadIssue | None]:
-    """Check that a CSV file is UTF-8 and return its header names (None when the file is empty)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    newlines = 0
-    offset = 0
-    first = b""
-    with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(_CHUNK)
-            if offset == 0 and len(first) < 65536:
-                first += chunk[:65536]
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                bad = offset + exc.start
-                line = newlines + chunk.count(b"\n", 0, max(exc.start, 0)) + 1
-                where = "表头 (header)" if line == 1 else f"第 {line} 行 (line {line})"
-                return None, LoadIssue(path.name, line - 1 if line > 1 else None, None, None,
-                                       f"文件不是 UTF-8 编码 (not UTF-8; e.g. GBK), 首个无效字节在{where}, 偏移 {bad}; "
-                                       "请另存为 UTF-8 (save the file as UTF-8)")
-            if not chunk:
-                break
-            newlines += chunk.count(b"\n")
-            offset += len(chunk)
-    text = first.decode("utf-8", errors="ignore").lstrip("\ufeff")
-    head = text.splitlines()[0] if text.strip() else ""
-    if not head.strip():
-        return None, LoadIssue(path.name, None, None, None, "文件为空, 缺少表头行 (empty file: no header row)")
-    return next(csv.reader(io.StringIO(head))), None
 
 
 def _csv_error_issue(path: Path, exc: Exception) -> LoadIssue:
@@ -359,6 +327,8 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None,
         fault = [f"CASE WHEN {name} IS NULL THEN {F_MISSING if col.required else F_OK}"]
         if col.domain:
             fault.append(f"WHEN {name} NOT IN ({', '.join(_lit(d) for d in col.domain)}) THEN {F_DOMAIN}")
+        if col.pattern:
+            fault.append(f"WHEN NOT regexp_full_match({name}, {_lit(col.pattern)}) THEN {F_PATTERN}")
         fault.append(f"ELSE {F_OK} END")
         return typed, None, " ".join(fault)
     if textual or col.type in ("code", "text", "month"):
@@ -407,44 +377,44 @@ def _cell_exprs(col: Column, raw: str | None, src_type: str | None,
         fault.append(f"WHEN {name} < {col.min!r} THEN {F_MIN}")
     if col.max is not None:
         fault.append(f"WHEN {name} > {col.max!r} THEN {F_MAX}")
+    if col.pattern:
+        fault.append(f"WHEN NOT regexp_full_match({name}, {_lit(col.pattern)}) THEN {F_PATTERN}")
     fault.append(f"ELSE {F_OK} END")
     return typed, present, " ".join(fault)
 
 
 def _raw_relation(src: _Source) -> tuple[str, list]:
     """FROM-clause fragment (and its parameters) that yields the file with positional columns c<i> and _row."""
-    if src.fmt == "csv":
+    if src.fmt != "parquet":
         return f"(SELECT rowid + 1 AS _row, * FROM {_q('_raw_' + src.table.name)})", []
     names = ", ".join(_q(c) for c in src.source_types)
     return (f"(SELECT file_row_number + 1 AS _row, * FROM read_parquet(?, file_row_number = true) AS p({names}))",
             [str(src.path)])
 
 
-def _read_header(con: duckdb.DuckDBPyConnection, src: _Source, warnings: list[str], room: int = MAX_ISSUES
-                 ) -> tuple[list[LoadIssue], int]:
+def _read_header(con: duckdb.DuckDBPyConnection, src: _Source, warnings: list[str], room: int = MAX_ISSUES,
+                 options: readers.ReadOptions | None = None) -> tuple[list[LoadIssue], int]:
     """Read the file's header (and for CSV the raw rows), map it to the contract; return the header issues (at
     most ``room`` of them listed) and how many there are."""
     issues: list[LoadIssue] = []
-    if src.fmt == "csv":
-        header, issue = check_utf8_csv(src.path)
-        if issue:
-            return [issue], 1
-        assert header is not None
-        if any(sep in name for name in header for sep in ("\t", ";")):
-            # a tab- or semicolon-separated export reads as one column: say so once instead of a missing-column
-            # error for every required column
-            sep = "制表符 (tab)" if any("\t" in name for name in header) else "分号 (;)"
-            return [LoadIssue(src.file, None, None, None,
-                              f"文件须为逗号分隔 (comma-separated): 表头以{sep}分隔; 请另存为逗号分隔的 CSV")], 1
+    if src.fmt != "parquet":
+        prepared, problems = readers.prepare(src.path, src.fmt, src.table, options)
+        if problems:
+            return [LoadIssue(*p) for p in problems[:max(room, 1)]], len(problems)
+        assert prepared is not None
+        src.prepared = prepared
+        warnings.extend(prepared.notes)
+        header = [h.lstrip("\ufeff") for h in prepared.header]
         src.source_types = {f"c{i}": "VARCHAR" for i in range(len(header))}
         spec = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(header))) + "}"
-        options = (f"header = true, auto_detect = false, columns = {spec}, delim = ',', quote = '\"', "
-                   f"escape = '\"', strict_mode = true, null_padding = false")
+        csv_options = (f"header = true, auto_detect = false, columns = {spec}, quote = '\"', "
+                   f"escape = '\"', strict_mode = true, null_padding = false, delim = {_lit(prepared.delimiter)}")
         try:
-            con.execute(f"CREATE TEMP TABLE {_q('_raw_' + src.table.name)} AS SELECT * FROM read_csv(?, {options})",
-                        [str(src.path)])
+            con.execute(f"CREATE TEMP TABLE {_q('_raw_' + src.table.name)} AS SELECT * FROM read_csv(?, {csv_options})",
+                        [str(prepared.path)])
         except duckdb.Error as exc:
-            found, total = _csv_rejects(con, src.path, options, room)
+            found, total = _csv_rejects(con, prepared.path, csv_options, room)
+            found = [dataclasses.replace(i, file=src.file) for i in found]   # the name of the given file
             return (found, total) if found else ([_csv_error_issue(src.path, exc)], 1)
     else:
         try:
@@ -559,6 +529,8 @@ def _fault_reason(col: Column, code: int, value: str | None = None) -> str:
         return neg
     if code == F_MAX:
         return f"不能大于 {col.max:g} (above maximum)"
+    if code == F_PATTERN:
+        return f"代码格式不符: {col.pattern_doc}"
     return "未知错误"
 
 
@@ -785,7 +757,8 @@ def _log(con: duckdb.DuckDBPyConnection, source: str, rows: dict[str, int], mont
 
 
 def load_directory(cfg: Config, directory: str | Path,
-                   progress: Callable[[str], None] | None = None) -> LoadReport:
+                   progress: Callable[[str], None] | None = None,
+                   options: readers.ReadOptions | None = None) -> LoadReport:
     """Validate and load every ``<table>.csv|parquet`` of ``directory`` into the mart in one transaction.
 
     Raises ``LoadError`` (nothing loaded) when any file, row or cell is invalid; returns a ``LoadReport``.
@@ -793,13 +766,13 @@ def load_directory(cfg: Config, directory: str | Path,
     from mart.pg import is_postgres
     if is_postgres(cfg.mart_url):      # validated here in a staging DuckDB, written to the server (mart/pg.py)
         from mart.pg import load_directory_pg
-        return load_directory_pg(cfg, directory, progress)
+        return load_directory_pg(cfg, directory, progress, options)
     from mart.db import is_reader_conflict, shadow_copy, writer_lock
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     with writer_lock(cfg):
         try:
-            return _load_duckdb(cfg, directory, say, started)      # in place: nobody has the mart open
+            return _load_duckdb(cfg, directory, say, started, options)      # in place: nobody has the mart open
         except (duckdb.IOException, duckdb.ConnectionException) as exc:
             if not is_reader_conflict(exc):
                 raise
@@ -807,12 +780,13 @@ def load_directory(cfg: Config, directory: str | Path,
         # in, so the pages keep answering from the old data until the new file is complete.
         say("数据集市正在被读取 (dashboard running): 写入副本, 完成后原子替换 …")
         with shadow_copy(cfg) as copy_cfg:
-            report = _load_duckdb(copy_cfg, directory, say, started)
+            report = _load_duckdb(copy_cfg, directory, say, started, options)
         report.seconds = time.perf_counter() - started
         return report
 
 
-def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None], started: float) -> LoadReport:
+def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None], started: float,
+                 options: readers.ReadOptions | None = None) -> LoadReport:
     """The DuckDB load proper (see ``load_directory``), into the mart file of ``cfg``."""
     directory = Path(directory)
     if not directory.is_dir():
@@ -838,7 +812,7 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
             failed: set[str] = set()
             for src in sources:
                 say(f"读取 {src.file} …")
-                header_issues, count = _read_header(con, src, warnings, issues.room)
+                header_issues, count = _read_header(con, src, warnings, issues.room, options)
                 if count:
                     failed.add(src.table.name)
                     issues.add_counted(header_issues, count)
@@ -855,6 +829,10 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
                 _check_rules(con, src, issues)
             for src in staged.values():
                 _check_refs(con, src, staged, failed, issues)
+            if "institution" in staged:
+                for problem in integrity.lead_institution_issues(con, staged["institution"].stage,
+                                                                 staged["institution"].file):
+                    issues.add(LoadIssue(*problem))
             if issues:
                 raise LoadError(issues.items, issues.total, warnings)
 
@@ -882,6 +860,8 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
                 raise
         finally:
             for src in sources:
+                if src.prepared:
+                    src.prepared.discard()
                 con.execute(f"DROP TABLE IF EXISTS {_q(src.stage)}")
                 con.execute(f"DROP TABLE IF EXISTS {_q('_raw_' + src.table.name)}")
     return LoadReport(source=str(directory), rows=rows, replaced=replaced, warnings=warnings, months=months,

@@ -9,18 +9,34 @@ from core.config import load_config
 @click.command("load")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--quiet", is_flag=True, help="Only print the summary.")
-def load_command(directory: str, quiet: bool) -> None:
+@click.option("--encoding", default=None, metavar="ENC",
+              help="Read every CSV in this encoding (gb18030, gbk, utf-16, utf-8) instead of detecting it.")
+@click.option("--lenient-dates", is_flag=True, help="Accept 2025/3/7, 2025.3.7 and 20250307 as dates (cells counted).")
+@click.option("--thousands", is_flag=True, help="Accept numbers with thousands separators, 1,234.50 (cells counted).")
+@click.option("--delete", "delete", is_flag=True,
+              help="Delete the rows whose keys <table>.delete.csv lists (all or nothing; refused while facts "
+                   "reference them).")
+def load_command(directory: str, quiet: bool, encoding: str | None, lenient_dates: bool, thousands: bool,
+                 delete: bool) -> None:
     """Validate and load <table>.csv|parquet files from DIRECTORY in one transaction.
 
     On any error nothing is loaded, every error (file, data row, column, value, reason) is listed and the exit
-    status is 1. Rows whose key already exists in the mart are replaced.
+    status is 1. Rows whose key already exists in the mart are replaced. CSV may be UTF-8, GB18030/GBK or UTF-16
+    (detected; --encoding to force), separated by comma, tab or semicolon; <table>.xlsx workbooks are read too.
+    With --delete, <table>.delete.csv files list the keys of rows to delete instead.
     """
     from mart.loader import LoadError, load_directory
+    from mart.readers import ReadOptions
 
     cfg = load_config()
     say = None if quiet else (lambda msg: click.echo(msg, err=True))
+    options = ReadOptions(encoding=encoding, lenient_dates=lenient_dates, thousands=thousands)
+    if delete:
+        from mart.delete import delete_command_body
+        delete_command_body(cfg, directory, options, say)
+        return
     try:
-        report = load_directory(cfg, directory, progress=say)
+        report = load_directory(cfg, directory, progress=say, options=options)
     except LoadError as exc:
         for warning in exc.warnings:
             click.echo(f"警告 (warning): {warning}", err=True)

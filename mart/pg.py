@@ -278,7 +278,8 @@ def _copy_from_pg(cur, duck: duckdb.DuckDBPyConnection, table: str, columns: lis
 
 # ---------------------------------------------------------------------------------------------------------------
 # load
-def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[str], None] | None = None):  # noqa: ANN201
+def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[str], None] | None = None,  # noqa: ANN201
+                      options=None):  # noqa: ANN001 - mart.readers.ReadOptions
     """Validate ``directory`` like the DuckDB loader, then write it to the server in one transaction.
 
     Raises ``mart.loader.LoadError`` (nothing written) on any invalid file, row or cell; returns the loader's
@@ -299,7 +300,7 @@ def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[st
                     _copy_from_pg(cur, duck, table, TABLES[table].column_names)
                     # what the server holds, to send back only new or changed rows of these tables
                     duck.execute(f"CREATE TABLE _mirror_{table} AS SELECT * FROM {table}")
-        staged = loader.load_directory(stage_cfg, directory, progress=say)   # raises LoadError; server untouched
+        staged = loader.load_directory(stage_cfg, directory, progress=say, options=options)   # raises LoadError; server untouched
         say("写入 PostgreSQL …")
         duck = duckdb.connect(str(Path(tmp) / "stage.duckdb"), read_only=True)
         try:

@@ -20,7 +20,7 @@ month      VARCHAR                      YYYY-MM
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 SQL_TYPES = {
     "code": "VARCHAR", "text": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "float": "DOUBLE",
@@ -38,6 +38,8 @@ class Column:
     min: float | None = None                   # inclusive lower bound for numbers
     max: float | None = None                   # inclusive upper bound for numbers
     ref: str | None = None                     # "table.column" this value must exist in
+    pattern: str | None = None                 # regular expression the whole text must match (codes)
+    pattern_doc: str = ""                      # that rule in words (Chinese first), for errors and the contract
     doc: str = ""                              # meaning (Chinese first, English after)
     example: str = ""
 
@@ -259,6 +261,24 @@ TABLES: dict[str, Table] = {t.name: t for t in [
 ]}
 
 # Order in which tables can be loaded so that references resolve.
+# What a code must look like (enforced by the loader, listed in docs/data-contract.md). An area code is the
+# national administrative division code of 6 (county), 9 (township) or 12 (village) digits: '3.31099E+08' or
+# '330100101.0' is what Excel made of it and would load as a new township nobody can match to a boundary.
+AREA_CODE = (r"[0-9]{6}([0-9]{3}){0,2}", "6、9 或 12 位数字, 不能是科学计数法或带小数点 (6, 9 or 12 digits)")
+NO_SPACE_CODE = (r"[^\s\x{3000}]+", "不能含空格 (no spaces)")
+CODE_PATTERNS: dict[tuple[str, str], tuple[str, str]] = {
+    ("area", "area_code"): AREA_CODE, ("area", "parent_code"): AREA_CODE,
+    ("institution", "area_code"): AREA_CODE, ("chronic_patient", "area_code"): AREA_CODE,
+    **{(t, "patient_area_code"): AREA_CODE for t in ("outpatient_visit", "inpatient_discharge",
+                                                     "outside_settlement", "referral", "chronic_patient")},
+    **{(t.name, c.name): NO_SPACE_CODE for t in TABLES.values() for c in t.columns
+       if c.name.endswith("inst_code") or c.name in ("staff_code", "doctor_code")},
+}
+for (_table, _column), (_regex, _doc) in CODE_PATTERNS.items():
+    if _column in TABLES[_table].column_names:
+        TABLES[_table] = replace(TABLES[_table], columns=tuple(
+            replace(c, pattern=_regex, pattern_doc=_doc) if c.name == _column else c for c in TABLES[_table].columns))
+
 LOAD_ORDER = ["area", "institution", "department", "staff", "resource_month", "outpatient_visit",
               "inpatient_discharge", "outside_settlement", "referral", "lab_order", "chronic_patient", "posting"]
 assert set(LOAD_ORDER) == set(TABLES)

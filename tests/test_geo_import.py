@@ -133,7 +133,7 @@ def test_missing_townships_are_listed_and_nothing_written(county_env, tmp_path):
     with pytest.raises(GeoImportError) as err:
         import_townships(src, "area_code", _townships(cfg), cfg.geo_dir)
     assert CODES[-1] in str(err.value) and CODES[-2] in str(err.value)
-    assert CODES[0] + "," not in str(err.value).split("文件中的代码示例")[0]
+    assert CODES[0] + "," not in str(err.value).split("文件中的代码 (按形式)")[0]
     assert _snapshot(cfg) == before
 
 

@@ -287,11 +287,17 @@ def test_faults_of_a_wide_table_span_packed_words(loaded: Config, tmp_path: Path
     assert load_directory(loaded, tmp_path / "wide_ok").rows == {"inpatient_discharge": 6}
 
 
-def test_wrong_encoding_gbk(loaded: Config, tmp_path: Path) -> None:
+def test_wrong_encoding_forced(loaded: Config, tmp_path: Path) -> None:
+    """A GBK file read as UTF-8 because --encoding says so is refused, naming the first bad row (GBK itself is
+    detected: tests/test_loader_inputs.py)."""
+    from mart.readers import ReadOptions
     write_csv(tmp_path / "gbk", "area", AREA, encoding="gbk")
-    err = reject(loaded, tmp_path / "gbk")
-    issue = find(err, file="area.csv", reason="UTF-8")
+    before = snapshot(loaded)
+    with pytest.raises(LoadError) as info:
+        load_directory(loaded, tmp_path / "gbk", options=ReadOptions(encoding="utf-8"))
+    issue = find(info.value, file="area.csv", reason="utf-8")
     assert issue.row == 1  # 示例县 is on the first data row
+    assert snapshot(loaded) == before
 
 
 @pytest.mark.parametrize("content", [b"", b"\n", ",".join(TABLES["area"].column_names).encode() + b"\n"])

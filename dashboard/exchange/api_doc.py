@@ -77,7 +77,7 @@ RESPONSE_DOCS: dict[str, dict[str, str]] = {
         "run_id": "运行标识",
         "job_code": "任务代码",
         "status": "平台保存的状态 (已结束的运行不会被改回 `running`)",
-        "started_at": "开始时间 (服务器本地时间, 无时区)",
+        "started_at": "开始时间 (县域时间, 见下文“时间”)",
         "finished_at": "结束时间或 `null`",
         "rows_extracted": "抽取行数或 `null`",
         "rows_loaded": "入库行数或 `null`",
@@ -94,7 +94,7 @@ RESPONSE_DOCS: dict[str, dict[str, str]] = {
         "kind": "命令种类; 目前只有 `rerun` (重跑)。节点应忽略不认识的种类",
         "run_id": "要重跑的失败运行",
         "job_code": "该运行的任务代码",
-        "requested_at": "运维人员请求的时间 (服务器本地时间)",
+        "requested_at": "运维人员请求的时间 (县域时间)",
         "state": " / ".join(f"`{k}` {v}" for k, v in COMMAND_STATE_ZH.items()),
         "message": "节点确认时给出的说明或 `null`",
         "result_run_id": "节点确认时给出的新运行 run_id 或 `null`",
@@ -481,9 +481,11 @@ INTRO = f"""\
 - **整数**字段 (`backlog`、`rows_*`、`seq`) 必须是 JSON 整数: `"12"`、`12.0`、`true` 都会被拒绝。
   百分比 (`cpu`、`mem`、`disk`) 是 0–100 的数字。
 - **时间**: ISO 8601, 如 `2026-03-02T10:00:00+08:00`; 日期与时间之间也可以用空格, 可带小数秒。
-  **建议带时区偏移** (`+08:00` 或 `Z`): 平台把带时区的时间换算成服务器本地时间保存; 不带时区的时间按
-  服务器本地时间 (北京时间) 理解。早于 {EARLIEST:%Y-%m-%d} 或晚于服务器当前时间 1 天以上的时间被拒绝 (400),
-  时钟严重错误的节点因此连心跳也无法上报: 请让前置机与 NTP 同步。响应中的时间是服务器本地时间, 不带时区。
+  平台只用一个时钟: **县域时间** (环境变量 `MART_TIMEZONE`, 默认 `Asia/Shanghai`, 与数据集市相同), 与服务器
+  操作系统的时区无关 (服务器设为 UTC 也一样)。**建议带时区偏移** (`+08:00` 或 `Z`): 带时区的时间换算成县域
+  时间保存 (`2026-03-02T02:00:00Z` 存为 `2026-03-02T10:00:00`); 不带时区的时间按县域时间理解。
+  早于 {EARLIEST:%Y-%m-%d} 或晚于县域当前时间 1 天以上的时间被拒绝 (400), 时钟严重错误的节点因此连心跳也
+  无法上报: 请让前置机与 NTP 同步。响应中和运维页面上的时间都是县域时间, 不带时区。
 - **在线判断**用服务器收到心跳的时间, 不用节点的 `ts`: 距最后一次心跳超过 {OFFLINE_AFTER_INTERVALS} 个心跳周期
   (默认 {OFFLINE_AFTER_INTERVALS} × {DEFAULT_HEARTBEAT_S} = {OFFLINE_AFTER_INTERVALS * DEFAULT_HEARTBEAT_S} 秒) 即为“离线”;
   从未发过心跳的节点也是离线。节点的心跳周期 `heartbeat_interval_s` 显示在平台的节点详情中。
@@ -513,7 +515,7 @@ INTRO = f"""\
 WALKTHROUGH_INTRO = f"""\
 ## 5. 完整示例 (walkthrough)
 
-以下请求按顺序执行 (节点 `{EXAMPLE_NODE}`, 县人民医院), 响应即平台的实际响应 (服务器时区为北京时间)。
+以下请求按顺序执行 (节点 `{EXAMPLE_NODE}`, 县人民医院), 响应即平台的实际响应 (县域时区 `MART_TIMEZONE=Asia/Shanghai`; 服务器操作系统时区不影响结果)。
 `-i` 显示状态行和响应头。Windows 上建议把请求体存成 UTF-8 文件, 用 `--data-binary @body.json` 发送。
 
 ```bash

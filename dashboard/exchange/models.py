@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from core.labels import JOB_NAMES_ZH as JOB_NAMES_ZH  # re-exported: one definition in core
 from dashboard.appdb import Base
+from dashboard.county_clock import county_now
 
 # Source systems a node extracts from (DESIGN §7); every node has HIS_OP.
 JOB_CODES: tuple[str, ...] = ("HIS_OP", "HIS_IP", "LIS", "PACS", "EMR", "PH")
@@ -23,7 +24,7 @@ COMMAND_STATE_ZH: dict[str, str] = {"requested": "已请求", "picked": "已领�
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now().replace(microsecond=0)
+    return county_now()     # county wall time (MART_TIMEZONE), not the server's OS zone
 
 
 class ExchangeNode(Base):

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
+from dashboard.county_clock import county_now, to_county
 from dashboard.exchange.models import JOB_CODES
 
 MAX_MESSAGE = 4000
@@ -22,17 +23,15 @@ RUN_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
 
 
 def to_local_naive(value: dt.datetime) -> dt.datetime:
-    """Aware → naive local time; naive stays as it is (taken as local time)."""
-    if value.tzinfo is not None:
-        value = value.astimezone().replace(tzinfo=None)
-    return value
+    """Aware → naive county wall time (MART_TIMEZONE); naive stays as it is (taken as county time)."""
+    return to_county(value)
 
 
 def _sane_time(value: dt.datetime) -> dt.datetime:
     value = to_local_naive(value)
     if value < EARLIEST:
         raise ValueError("time before 2000-01-01")
-    if value > dt.datetime.now() + dt.timedelta(days=1):
+    if value > county_now() + dt.timedelta(days=1):
         raise ValueError("time more than one day in the future")
     return value
 

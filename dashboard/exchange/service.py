@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from core.masking import mask_text
 from dashboard.appdb import init_app_db, session_factory
 from core.config import Config
+from dashboard.county_clock import county_now
 from dashboard.exchange.models import (COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH, ExchangeCommand,
                                        ExchangeJob, ExchangeNode, Heartbeat, JobRun, NodePresenceHour, RunLog)
 from dashboard.exchange.schemas import NodeSettingsIn
@@ -75,8 +76,9 @@ VILLAGE_NODES = 5
 
 
 def now_local() -> dt.datetime:
-    """Server time, naive local, to the second (every stored time uses this clock)."""
-    return dt.datetime.now().replace(microsecond=0)
+    """County wall time (MART_TIMEZONE), naive, to the second: every stored and shown time uses this clock,
+    whatever the server's OS time zone (``dashboard.county_clock``)."""
+    return county_now()
 
 
 def _session(cfg: Config) -> Session:

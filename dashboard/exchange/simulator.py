@@ -28,6 +28,7 @@ from sqlalchemy import select
 
 from dashboard.appdb import init_app_db, session_factory
 from core.config import Config
+from dashboard.county_clock import county_now
 from dashboard.exchange.models import ExchangeJob, ExchangeNode
 from dashboard.exchange.seed import DAILY_VISITS, RETRIES, RETRY_S, pick_failure, retry_message, rows_for
 from dashboard.exchange.service import ensure_nodes, issue_tokens
@@ -63,7 +64,7 @@ class SimStats:
 
 
 def _iso(t: dt.datetime | None = None) -> str:
-    return (t or dt.datetime.now()).replace(microsecond=0).isoformat()
+    return (t or county_now()).replace(microsecond=0).isoformat()
 
 
 class Simulator:
@@ -276,7 +277,7 @@ class Simulator:
         """Run until ``duration`` real seconds pass, ``stop`` is set, or Ctrl+C; returns counters."""
         stop = stop or threading.Event()
         self.t0 = time.monotonic()
-        self.sim_start = dt.datetime.now()
+        self.sim_start = county_now()
         for node in self.nodes:
             self._at(self.rng.uniform(0, 0.5), lambda n=node: self._heartbeat(n))
             self._at(self.rng.uniform(0, 1.0), lambda n=node: self._poll(n))
