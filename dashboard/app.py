@@ -40,6 +40,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
         assets_folder=str(ROOT / "assets"), title="医共体运营监测平台", update_title=None,
         suppress_callback_exceptions=True, serve_locally=True, compress=False,
         external_scripts=["/vendor/echarts.min.js"],  # served above; used by assets/echarts_bridge.js
+        # phones lay the page out at their own width (assets/mobile.css), not at a 980 px desktop width
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     from layouts._shell import shell
     app.layout = shell

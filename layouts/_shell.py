@@ -67,10 +67,11 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("数据质量", "/quality"),
     NavItem("系统管理", "/admin/users"),
     NavItem("审计日志", "/admin/logs"),
+    NavItem("指挥大屏", "/screen"),
 )
 
 NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
-             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰"}
+             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "指挥大屏": "▣"}
 
 
 def user_info() -> dict | None:
