@@ -200,6 +200,8 @@ def shell() -> html.Div:
         html.Header([
             html.Div([html.Span("医", className="brand-mark"), html.H1(PRODUCT_NAME, className="brand-name")],
                      className="brand"),
+            html.Button("☰ 菜单", className="nav-burger", type="button", title="导航菜单",
+                        **{"aria-controls": ids.NAV, "aria-expanded": "false"}),
             _user_box(info),
         ], className="app-header"),
         html.Div([
