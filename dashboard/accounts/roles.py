@@ -49,7 +49,7 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "exchange_rerun": frozenset({OPERATOR}), "exchange_settings": frozenset({ADMIN}),
     # dashboard/callbacks/admin.py holds both admin pages; each callback narrows to ADMIN or AUDITOR itself.
     "admin": frozenset({ADMIN, AUDITOR}),
-    "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}),
+    "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}), "admin_devices": frozenset({ADMIN}),
     "screen": frozenset({LEADER, SCREEN}),     # dashboard/callbacks/screen.py: the wall's panels
 }
 
