@@ -196,9 +196,14 @@ def _darken(option: dict, scale: float) -> dict:
         if isinstance(label, dict):
             label["fontSize"] = _fs(label.get("fontSize") or 13, scale)
             label["color"] = label.get("color") if series.get("type") != "scatter" else TEXT
+        grow = max(1.0, scale)      # symbols and lines keep their share of a 4K wall
+        if isinstance(series.get("symbolSize"), (int, float)):
+            series["symbolSize"] = float(series["symbolSize"]) * grow
         for item in series.get("data") or []:
             if isinstance(item, dict) and isinstance(item.get("symbolSize"), (int, float)):
-                item["symbolSize"] = float(item["symbolSize"]) * max(1.0, scale)
+                item["symbolSize"] = float(item["symbolSize"]) * grow
+            if isinstance(item, dict) and isinstance((item.get("lineStyle") or {}).get("width"), (int, float)):
+                item["lineStyle"] = {**item["lineStyle"], "width": float(item["lineStyle"]["width"]) * grow}
             if isinstance(item, dict) and isinstance(item.get("label"), dict):
                 item["label"]["fontSize"] = _fs(item["label"].get("fontSize") or 13, scale)
         effect = series.get("effect")
