@@ -185,7 +185,12 @@ def _darken(option: dict, scale: float) -> dict:
         g.setdefault("label", {}).update({"color": TEXT, "fontSize": _fs(14, scale)})
         g["layoutSize"] = "96%"
         for region in g.get("regions") or []:
-            region.setdefault("label", {}).update({"color": "#0b1a33", "fontSize": _fs(13, scale)})
+            # names on a choropleth's (light) fill stay dark; on the plain dark map they turn light
+            filled = (region.get("itemStyle") or {}).get("areaColor") not in (None, "#e8eef5")
+            if not filled:
+                region.setdefault("itemStyle", {})["areaColor"] = "#10325e"
+            region.setdefault("label", {}).update({"color": "#0b1a33" if filled else TEXT,
+                                                   "fontSize": _fs(13, scale)})
     for legend in option.get("legend") or []:
         legend.setdefault("textStyle", {}).update({"color": TEXT, "fontSize": _fs(15, scale)})
         legend["itemWidth"] = legend["itemHeight"] = _fs(14, scale)
