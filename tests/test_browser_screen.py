@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dashboard.accounts.service import create_user
-from tests.fixtures_web import BrowserProblems, CHROMIUM_ARGS, read_accounts_file  # noqa: F401
+from tests.fixtures_web import BrowserProblems, read_accounts_file
 
 pytestmark = pytest.mark.browser
 
