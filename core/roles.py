@@ -5,9 +5,11 @@ Deny by default: a page path or callback module not listed here is open to nobod
 from __future__ import annotations
 
 LEADER, MANAGER, OPERATOR, ADMIN, AUDITOR = "leader", "manager", "operator", "admin", "auditor"
-ROLES: tuple[str, ...] = (LEADER, MANAGER, OPERATOR, ADMIN, AUDITOR)
+SCREEN = "screen"   # the command-centre wall's PC: /screen only, read-only, no drill, no export
+ROLES: tuple[str, ...] = (LEADER, MANAGER, OPERATOR, ADMIN, AUDITOR, SCREEN)
 ROLE_ZH: dict[str, str] = {
     LEADER: "卫健局领导", MANAGER: "医院管理者", OPERATOR: "运维人员", ADMIN: "系统管理员", AUDITOR: "审计员",
+    SCREEN: "指挥中心大屏",
 }
 ALL = frozenset(ROLES)
 VIEWERS = frozenset({LEADER, MANAGER})
@@ -25,6 +27,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/admin/users": frozenset({ADMIN}),        # 系统管理
     "/admin/logs": frozenset({AUDITOR}),       # 审计日志
     "/reports": VIEWERS,                       # 报表中心
+    "/screen": frozenset({LEADER, SCREEN}),    # 指挥中心大屏
 }
 
 # Navigation entries in display order (path, label); the shell shows those allowed for the role.
@@ -33,7 +36,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/indicators", "指标分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
     ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
     ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
-    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"),
+    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"), ("/screen", "指挥大屏"),
 )
 
 # Callback module (last dotted part, matched as a prefix) → roles allowed to call its callbacks.
@@ -47,8 +50,9 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "exchange_rerun": frozenset({OPERATOR}), "exchange_settings": frozenset({ADMIN}),
     # dashboard/callbacks/admin.py holds both admin pages; each callback narrows to ADMIN or AUDITOR itself.
     "admin": frozenset({ADMIN, AUDITOR}),
-    "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}),
+    "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}), "admin_devices": frozenset({ADMIN}),
     "reports": VIEWERS,
+    "screen": frozenset({LEADER, SCREEN}),     # dashboard/callbacks/screen.py: the wall's panels
 }
 
 # Dash-internal modules whose callbacks are gated elsewhere (the page router: by the requested path).

@@ -47,6 +47,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
         suppress_callback_exceptions=True, serve_locally=True,
         compress=True,   # flask-compress: callback JSON shrinks ~10× (529 kB → 54 kB for one pass over all callbacks)
         external_scripts=["/vendor/echarts.min.js"],  # served above; used by assets/echarts_bridge.js
+        # phones lay the page out at their own width (assets/mobile.css), not at a 980 px desktop width
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     from layouts._shell import shell
     app.layout = shell

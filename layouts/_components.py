@@ -24,7 +24,8 @@ TEMPLATE_NAME = "ygt"
 
 # Plotly's zh-CN locale bundle is not shipped with the installed plotly/dash packages (checked: no
 # locale-zh-cn.js anywhere), and nothing may be loaded from a CDN, so the default locale stays.
-GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
+# The modebar is off on every chart: shown (even on hover) it sat over legends and colour bars (issue 17).
+GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "displayModeBar": False, "responsive": True}
 STATIC_GRAPH_CONFIG: dict[str, Any] = {"displaylogo": False, "staticPlot": True, "displayModeBar": False}
 
 DROPDOWN_LABELS_ZH: dict[str, str] = {

@@ -69,10 +69,11 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("报表中心", "/reports"),
     NavItem("系统管理", "/admin/users"),
     NavItem("审计日志", "/admin/logs"),
+    NavItem("指挥大屏", "/screen"),
 )
 
 NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
-             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦"}
+             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦", "指挥大屏": "▣"}
 
 
 def user_info() -> dict | None:
@@ -191,6 +192,8 @@ def shell() -> html.Div:
         html.Header([
             html.Div([html.Span("医", className="brand-mark"), html.H1(PRODUCT_NAME, className="brand-name")],
                      className="brand"),
+            html.Button("☰ 菜单", className="nav-burger", type="button", title="导航菜单",
+                        **{"aria-controls": ids.NAV, "aria-expanded": "false"}),
             _user_box(info),
         ], className="app-header"),
         html.Div([

@@ -21,6 +21,12 @@ USER_COLUMNS = [
     column_def("inst_codes", "机构范围"), column_def("state", "状态"), column_def("last_login_at", "最近登录"),
 ]
 
+DEVICE_COLUMNS = [
+    column_def("id", "编号"), column_def("username", "账号"), column_def("ip", "登录地址"),
+    column_def("created_at", "登录时间"), column_def("last_seen", "最近刷新"), column_def("state", "状态"),
+    column_def("user_agent", "浏览器"),
+]
+
 
 def _field(label: str, control: Any) -> html.Label:
     return html.Label([html.Span(label, className="form-label"), control], className="form-field")
@@ -62,4 +68,15 @@ def layout(**_query: Any) -> html.Div:
                 dcc.ConfirmDialog(id="admin-toggle-confirm", message=""),
             ], className="form-grid")),
         ], className="admin-forms"),
+        section("大屏设备会话", html.Div([
+            html.P("指挥中心大屏账号（角色“指挥中心大屏”）每次登录生成一个长期设备会话：大屏显示期间不因空闲超时退出，"
+                   "30 天后须重新登录。吊销后大屏在下一次刷新时回到登录页。", className="form-hint"),
+            dcc.Store(id="admin-devices-refresh", data=0),
+            data_table("admin-devices-table", [], DEVICE_COLUMNS, page_size=10,
+                       dashGridOptions={"rowSelection": {"mode": "singleRow"}}),
+            html.Div([
+                html.Button("吊销所选设备会话", id="admin-device-revoke", n_clicks=0, className="btn btn-danger"),
+                html.Div(id="admin-device-result", className="form-result", role="status"),
+            ], className="form-actions"),
+        ])),
     ], className="page page-admin")

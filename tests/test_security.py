@@ -65,7 +65,7 @@ def test_demo_accounts_file(app_cfg):  # noqa: ANN001
     path = app_cfg.demo_accounts_path
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     accounts = read_demo_accounts(app_cfg)
-    assert set(accounts) == {"leader", "manager", "operator", "admin", "auditor"}
+    assert set(accounts) == {"leader", "manager", "operator", "admin", "auditor", "screen"}
     for role, (username, password) in accounts.items():
         assert password_problems(password, username) == []
         view = get_user_view(app_cfg, username)

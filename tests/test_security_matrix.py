@@ -195,6 +195,10 @@ def test_scope_computed_on_server(flask_app, app_cfg):  # noqa: ANN001
         elif role == "manager":
             from dashboard.accounts.service import get_user_view
             assert not scope.all_institutions and scope.inst_codes == frozenset(get_user_view(app_cfg, user).inst_codes)
+        elif role == "screen":
+            # the wall shows county figures and institutions on its map; the gate lets it call /screen's
+            # callbacks only (no drill, rows or export: tests/test_screen.py)
+            assert scope.aggregates
         else:
             assert not scope.sees_anything
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from werkzeug.exceptions import Forbidden
 
-from core.roles import LEADER, MANAGER, ROLE_ZH, ROLES
+from core.roles import LEADER, MANAGER, ROLE_ZH, ROLES, SCREEN
 from metrics.scope import FULL_SCOPE, NO_SCOPE, Scope, manager_scope
 
 F = TypeVar("F", bound=Callable)
@@ -65,6 +65,10 @@ def current_scope() -> Scope:
         return FULL_SCOPE
     if user.role == MANAGER:
         return manager_scope(user.inst_codes)
+    if user.role == SCREEN:
+        # the wall shows county figures and institutions on the one-map; it can call no drill, row or export
+        # callback (roles.CALLBACK_MODULE_ROLES gives it the shell and /screen only)
+        return FULL_SCOPE
     return NO_SCOPE
 
 

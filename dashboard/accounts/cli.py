@@ -123,6 +123,30 @@ def list_cmd() -> None:
                    f"{'  (演示)' if u.is_demo else ''}")
 
 
+@users_group.command("devices")
+@click.option("--all", "show_all", is_flag=True, help="也列出已结束或已吊销的设备会话")
+def devices_cmd(show_all: bool) -> None:
+    """列出指挥中心大屏的设备会话。"""
+    from dashboard.accounts.devices import list_devices
+    rows = list_devices(_cfg(), include_ended=show_all)
+    click.echo(f"{'id':<6} {'username':<16} {'状态':<6} {'登录时间':<17} {'最近刷新':<17} ip")
+    for d in rows:
+        click.echo(f"{d.id:<6} {d.username:<16} {d.state_zh:<6} {d.created_at:%Y-%m-%d %H:%M}  "
+                   f"{d.last_seen:%Y-%m-%d %H:%M}  {d.ip}")
+
+
+@users_group.command("revoke-device")
+@click.argument("device_id", type=int)
+def revoke_device_cmd(device_id: int) -> None:
+    """吊销一个大屏设备会话 (大屏在下一次刷新时回到登录页)。"""
+    from dashboard.accounts.devices import DeviceError, revoke_device
+    try:
+        d = revoke_device(_cfg(), device_id)
+    except DeviceError as exc:
+        _fail(exc)
+    click.echo(f"已吊销 {d.username} 的设备会话 {d.id}")
+
+
 @users_group.command("purge-logs")
 @click.option("--days", default=184, show_default=True, type=int, help="保留天数 (不少于 184)")
 def purge_cmd(days: int) -> None:

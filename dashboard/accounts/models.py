@@ -68,6 +68,23 @@ class UserSession(Base):
     ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
 
 
+class DeviceSession(Base):
+    """A long-lived, revocable session of a wall-screen PC (role ``screen``): it outlives the 12 h lifetime and
+    stays alive while /screen refreshes; an administrator lists and revokes it (dashboard/accounts/devices.py)."""
+    __tablename__ = "device_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sid_hash: Mapped[str] = mapped_column(ForeignKey("user_sessions.sid_hash", ondelete="CASCADE"), nullable=False,
+                                          unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    ip: Mapped[str] = mapped_column(String(64), nullable=False, default="")
+    user_agent: Mapped[str] = mapped_column(String(256), nullable=False, default="")
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class LoginLog(Base):
     """登录日志: who, institution, IP, time, result."""
     __tablename__ = "login_log"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
-from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES
+from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES, SCREEN
 from dashboard.appdb import init_app_db, session_factory
 from core.config import Config
 
@@ -380,11 +380,20 @@ def session_user(cfg: Config, sid: str, touch: bool = True) -> User | None:
         if row is None or row.ended_at is not None:
             return None
         reason = None
-        if now - row.last_seen > IDLE_TIMEOUT:
+        user = session.get(User, row.user_id)
+        device = "not-a-device"
+        if user is not None and user.role == SCREEN:
+            # a wall screen's device session: its own lifetime, revocation, refresh ticks count as activity
+            from dashboard.accounts.devices import device_end_reason
+            device = reason = device_end_reason(session, row, now, touch)
+            if reason == "not-a-device":
+                reason = None
+        if device != "not-a-device":
+            pass
+        elif now - row.last_seen > IDLE_TIMEOUT:
             reason = "idle"
         elif now - row.created_at > ABSOLUTE_LIFETIME:
             reason = "expired"
-        user = session.get(User, row.user_id)
         if reason is None and (user is None or not user.is_active):
             reason = "disabled"
         if reason:
@@ -439,7 +448,7 @@ def purge_logs(cfg: Config, days: int = RETENTION_DAYS, actor: tuple[str, str, s
 
 DEMO_ACCOUNTS = (
     (LEADER, "leader", "演示领导"), (MANAGER, "manager", "演示医院管理者"), (OPERATOR, "operator", "演示运维人员"),
-    (ADMIN, "admin", "演示系统管理员"), (AUDITOR, "auditor", "演示审计员"),
+    (ADMIN, "admin", "演示系统管理员"), (AUDITOR, "auditor", "演示审计员"), (SCREEN, "screen", "演示指挥大屏"),
 )
 
 

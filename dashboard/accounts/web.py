@@ -23,8 +23,8 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from dashboard.accounts import service
 from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
 from dashboard.accounts.audit import service_log_buffer
-from core.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, home_path, roles_for_callback_module,
-                                      roles_for_path)
+from core.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, SCREEN, home_path,
+                                      roles_for_callback_module, roles_for_path)
 from core.config import Config
 
 PUBLIC_PATHS = {"/login"}
@@ -237,6 +237,10 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
                                    username=username, csrf_token=_csrf_token()), 401
         session.clear()   # a fresh session on login (no fixation)
         sid = service.start_session(_cfg(), user.id, ip=request.remote_addr or "")
+        if user.role == SCREEN:     # the wall's PC: a long-lived device session an administrator can revoke
+            from dashboard.accounts.devices import register_device
+            register_device(_cfg(), service._sid_hash(sid), user.id, ip=request.remote_addr or "",  # noqa: SLF001
+                            user_agent=request.headers.get("User-Agent", ""))
         session.permanent = True
         login_user(LoggedIn(sid, user))
         _csrf_token()
