@@ -518,7 +518,7 @@ def test_cards_say_flat_and_no_target(app_cfg, flask_app):  # noqa: ANN001
     """A YoY change that rounds to 0.0% reads 同比 持平 (was "–0.0%"); a bare "参考" target reads 无目标值."""
     import pandas as pd
 
-    from dashboard.callbacks.cockpit import _card
+    from dashboard.views.cards import card as _card
     from dashboard.urlstate import ViewState
     state = ViewState("quarter", "2026Q3", None)
     with flask_app.server.app_context():

@@ -461,7 +461,7 @@ def register(app: dash.Dash) -> None:
                   Output(P.EX_SET_ZOOM, "value"), Output(P.EX_SET_CITY, "value"), Output(P.EX_SET_ADDR, "value"),
                   Input(P.EX_NODE, "data"), Input(P.EX_TICK, "data"))
     def _fill(code, _tick):  # noqa: ANN001, ANN202
-        from dashboard.callbacks.exchange_settings import settings_values
+        from dashboard.views.exchange_settings import settings_values
         return settings_values(code)
 
     @app.callback(Output(P.EX_LOG_HEAD, "children"), Output(P.EX_RERUN_BOX, "children"),

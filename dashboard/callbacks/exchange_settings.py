@@ -19,6 +19,7 @@ from dash import Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.exchange import service as svc
+from dashboard.views.exchange_settings import settings_values  # noqa: F401 — the form's values, shared
 from layouts import _exchange_parts as P
 
 FIELD_ZH = {"lon": "经度", "lat": "纬度", "zoom": "缩放级别", "city": "城市", "address": "地址"}
@@ -96,21 +97,6 @@ def message_zh(message: str) -> str:
         if m:
             return text.format(*m.groups())
     return "格式不正确"
-
-
-def settings_values(code: Any) -> tuple[Any, ...]:
-    """(node label, lon, lat, zoom, city, address) of the selected node for the form."""
-    if not isinstance(code, str) or not code:
-        return html.Span("先在地图或列表中选择一台前置机", className="ex-muted"), None, None, None, "", ""
-    nodes = svc.node_states(_cfg(), codes=[code])
-    if nodes.empty:
-        return html.Span("该前置机不存在", className="ex-msg-bad"), None, None, None, "", ""
-    r = nodes.iloc[0]
-
-    def num(v: Any) -> Any:
-        return None if v is None or v != v else v
-    return (html.Span([html.B(r["name"]), f"（{code}）"]), num(r["lon"]), num(r["lat"]), num(r["zoom"]),
-            r["city"] or "", r["address"] or "")
 
 
 def save_settings(code: Any, lon: Any, lat: Any, zoom: Any, city: Any, address: Any) -> tuple[Any, bool]:

@@ -13,6 +13,8 @@ import pandas as pd
 from dash import Input, Output, State, dcc, no_update
 
 from dashboard.views import pagekit as kit
+from dashboard.views.pagekit import BASIS_PHRASE, basis_phrase, level_note
+from dashboard.views.pagekit import levels_of as _levels
 from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
 from layouts.formatting import display_target, fmt_period_zh, fmt_value, zh_only
 from layouts import _ids as ids
@@ -31,7 +33,6 @@ EXPORT_HEADERS = {"org_code": "代码", "org_name": "机构/单位", "level_zh":
 NO_EXPORT = "无权导出该机构明细（该机构数值见同类机构排名）"
 # How each basis reads in a sentence ("该指标按居民居住乡镇统计"): a residence-based township row counts the
 # residents of the township wherever they were treated, so it is no institution's number.
-BASIS_PHRASE = {"residence": "按居民居住乡镇统计", "county": "按全县口径统计", "provider": "按就诊机构统计"}
 
 
 class NotAtLevel(Exception):
@@ -54,11 +55,6 @@ def _higher_is_worse(entry: Any) -> bool:
     return str(kit.attr(entry, "direction") or "").lower() in ("down", "↓", "lower")
 
 
-def _levels(entry: Any) -> tuple[str, ...]:
-    levels = kit.attr(entry, "levels")
-    return tuple(levels) if levels else kit.LEVELS
-
-
 def _flags(row: pd.Series) -> str:
     """The 说明 cell: incomplete data, small sample and the engine's notes, in Chinese, each once."""
     notes: list[str] = []
@@ -71,22 +67,6 @@ def _flags(row: pd.Series) -> str:
         # the engine's notes carry English asides ("部分期间 (partial period)") and repeat the flags above
         notes += [t.strip() for t in zh_only(note).replace("；", ";").split(";") if t.strip()]
     return "；".join(dict.fromkeys(notes))
-
-
-def basis_phrase(entry: Any) -> str:
-    """How the indicator is counted, as a phrase: "按居民居住乡镇统计", "按全县口径统计" …"""
-    if kit.attr(entry, "township_by") == "residence" or kit.attr(entry, "basis") == "residence":
-        return BASIS_PHRASE["residence"]
-    return BASIS_PHRASE.get(str(kit.attr(entry, "basis")), BASIS_PHRASE["provider"])
-
-
-def level_note(entry: Any, level: str) -> str | None:
-    """Why the indicator has no value at ``level`` (None when it has): derived from its basis and levels."""
-    levels = _levels(entry)
-    if level in levels:
-        return None
-    allowed = "、".join(kit.LEVEL_ZH[lv] for lv in levels)
-    return f"该指标{basis_phrase(entry)}，只统计到{allowed}，不能按{kit.LEVEL_ZH.get(level, level)}查看"
 
 
 def org_context(state) -> tuple[list[kit.OrgNode], str, bool]:  # noqa: ANN001

@@ -7,10 +7,8 @@ operators see every institution (exchange figures hold no patient rows).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import math
-import threading
 import time
 from typing import Any, Iterable
 
@@ -21,6 +19,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from dashboard.exchange import quality as qsvc
+from dashboard.views.minute_cache import CACHE_SECONDS, cached  # noqa: F401 — CACHE_SECONDS read by tests
 from dashboard.exchange.service import now_local
 from layouts import _exchange_parts as P
 from layouts._components import (GRAPH_CONFIG, base_figure_layout, column_def, data_table, empty_state,
@@ -76,51 +75,8 @@ def _ratio(num: float, den: float) -> float:
     return num / den if den else float("nan")
 
 
-_cache_lock = threading.Lock()
-CACHE_SECONDS = 120          # keys carry the minute: an entry is only read during its minute
 PAST_BUCKET_MINUTES = 10     # settled days before today are recomputed at most every 10 minutes
 COUNT_COLS = [c for f in qsvc.FIGURES for c in qsvc.FIGURE_PARTS[f]]
-
-
-def _cache():  # noqa: ANN202
-    """The app's result cache (``metrics.cache``: Flask-Caching, Redis when CACHE_URL is set, else per process);
-    an app built without it gets a per-process SimpleCache of its own on first use."""
-    from flask import current_app
-
-    from metrics.cache import backend
-    app_cache = backend()
-    if app_cache is not None:
-        return app_cache
-    with _cache_lock:
-        cache = current_app.extensions.get("exchange_quality_cache")
-        if cache is None:
-            from flask_caching import Cache
-            cache = Cache(config={"CACHE_TYPE": "SimpleCache", "CACHE_KEY_PREFIX": "exq:"})
-            cache.init_app(current_app)
-            current_app.extensions["exchange_quality_cache"] = cache
-    return cache
-
-
-def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *parts: Any,  # noqa: ANN001
-           timeout: int = CACHE_SECONDS) -> Any:
-    """``compute()`` once per minute of ``now``, scope and ``parts`` (per process, or shared through Redis)."""
-    scope_key = "all" if codes is None else ",".join(sorted(codes))
-    key = "exq:" + hashlib.sha1((f"{name}|{_cfg().app_db_url}|{now:%Y%m%d%H%M}|{scope_key}|"
-                                 + "|".join(map(str, parts))).encode()).hexdigest()
-    try:
-        cache = _cache()
-        hit = cache.get(key)
-    except Exception:  # noqa: BLE001 — a cache outage must not break the page
-        cache, hit = None, None
-    if hit is not None:
-        return hit
-    value = compute()
-    if cache is not None:
-        try:
-            cache.set(key, value, timeout=timeout)
-        except Exception:  # noqa: BLE001
-            log.warning("quality cache write failed", exc_info=True)
-    return value
 
 
 def quality_frame(days: Any, now: dt.datetime, codes: Iterable[str] | None) -> pd.DataFrame:

@@ -16,7 +16,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.views import pagekit as kit
 from dashboard.views.figures import base_layout, no_data_figure
-from dashboard.callbacks.cockpit import _card, _compute_each
+from dashboard.views.cards import card as _card, compute_each as _compute_each
 from layouts.formatting import fmt_month_zh, fmt_number, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L

@@ -8,7 +8,7 @@ import pandas as pd
 from dash import Input, Output, State, dcc
 
 from dashboard.views import pagekit as kit
-from dashboard.callbacks.cockpit import SPARK_MONTHS, _card, _compute_each
+from dashboard.views.cards import SPARK_MONTHS, card as _card, compute_each as _compute_each
 from layouts.formatting import display_target, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L
@@ -27,8 +27,7 @@ def unavailable_note(entry: Any, level: str) -> str:
         return kit.attr(entry, "unavailable_zh") or "暂不可计算"
     if kit.attr(entry, "kind") == "exchange":
         return "数据交换指标，见数据质量页"
-    from dashboard.callbacks.indicator import level_note
-    return level_note(entry, level) or f"不支持按{kit.LEVEL_ZH.get(level, level)}统计"
+    return kit.level_note(entry, level) or f"不支持按{kit.LEVEL_ZH.get(level, level)}统计"
 
 
 def render_tabs(topic: str, search: str | None) -> list[Any]:

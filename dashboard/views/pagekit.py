@@ -230,3 +230,29 @@ def empty_box(message: str = NO_DATA) -> Any:
 
 def notice(message: str) -> html.Div:
     return html.Div(message, className="page-notice", role="status")
+
+
+# ---------------------------------------------------------------------------------------------- levels
+BASIS_PHRASE = {"residence": "按居民居住乡镇统计", "county": "按全县口径统计", "provider": "按就诊机构统计"}
+
+
+def levels_of(entry: Any) -> tuple[str, ...]:
+    """The org levels the indicator is counted at (all levels when the catalogue names none)."""
+    levels = attr(entry, "levels")
+    return tuple(levels) if levels else LEVELS
+
+
+def basis_phrase(entry: Any) -> str:
+    """How the indicator is counted, as a phrase: "按居民居住乡镇统计", "按全县口径统计" …"""
+    if attr(entry, "township_by") == "residence" or attr(entry, "basis") == "residence":
+        return BASIS_PHRASE["residence"]
+    return BASIS_PHRASE.get(str(attr(entry, "basis")), BASIS_PHRASE["provider"])
+
+
+def level_note(entry: Any, level: str) -> str | None:
+    """Why the indicator has no value at ``level`` (None when it has): derived from its basis and levels."""
+    levels = levels_of(entry)
+    if level in levels:
+        return None
+    allowed = "、".join(LEVEL_ZH[lv] for lv in levels)
+    return f"该指标{basis_phrase(entry)}，只统计到{allowed}，不能按{LEVEL_ZH.get(level, level)}查看"
