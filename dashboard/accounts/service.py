@@ -13,7 +13,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.accounts import clock
@@ -302,40 +302,59 @@ def _request_ip() -> str:
 def authenticate(cfg: Config, username: str, password: str, ip: str = "", user_agent: str = "") -> tuple[User | None, str]:
     """Check a login; returns (user, "success") or (None, reason). Writes the login log; locks after 5 failures.
 
-    Reasons: unknown_user, bad_password, locked, disabled. The page shows one message for all of them so that a
-    stranger cannot tell which usernames exist.
+    Reasons: unknown_user, bad_password, bad_password_locked, locked, disabled. The page shows one message for all
+    of them, and every path does the same hash work, so that a stranger can tell neither which usernames exist nor
+    which accounts are locked.
+
+    The failure count and the lock are one conditional UPDATE (``failed_logins + 1``, evaluated by the database,
+    only on an unlocked row): N parallel wrong passwords count N, exactly one of them sets the lock and writes the
+    one ``user.lock`` audit row, and the rest find the row locked.
     """
     now = clock.now()
     username = (username or "").strip()[:64]
-    with _session(cfg) as session, session.begin():
+    with _session(cfg) as session:
         user = session.scalar(select(User).where(User.username == username)) if username else None
-        inst = ",".join(user.inst_codes) if user else ""
+        if user is not None:
+            session.expunge(user)
+    # The slow scrypt check runs outside any transaction (a write lock is never held across it).
+    password_ok = verify_password(user.password_hash if user is not None else _DUMMY_HASH(), password)
+    inst = ",".join(user.inst_codes) if user is not None else ""
+    unlocked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    with _session(cfg) as session, session.begin():
         if user is None:
-            # Spend the same time as a real check so that timing does not reveal unknown usernames.
-            verify_password(_DUMMY_HASH(), password)
             result = "unknown_user"
         elif not user.is_active:
             result = "disabled"
-        elif user.locked_until and user.locked_until > now:
-            result = "locked"
-        elif verify_password(user.password_hash, password):
-            result = "success"
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
+        elif password_ok:
+            done = session.execute(update(User).where(User.id == user.id, unlocked)
+                                   .values(failed_logins=0, locked_until=None, last_login_at=now)
+                                   .execution_options(synchronize_session=False))
+            result = "success" if done.rowcount == 1 else "locked"
         else:
-            result = "bad_password"
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= LOCKOUT_THRESHOLD:
-                user.locked_until = now + LOCKOUT_DURATION
-                user.failed_logins = 0
-                add_audit_row(session, "user.lock", username, None,
-                              {"locked_until": user.locked_until, "reason": f"{LOCKOUT_THRESHOLD} 次密码错误"},
-                              actor=("system", "", ip))
-                result = "bad_password_locked"
+            result = _count_failure(session, user, now, unlocked, ip)
         session.add(LoginLog(ts=now, username=username or "-", inst_code=inst, ip=ip[:64], result=result,
                              user_agent=(user_agent or "")[:256]))
-        return (user if result == "success" else None), result
+    return (user if result == "success" else None), result
+
+
+def _count_failure(session: Session, user: User, now: dt.datetime, unlocked, ip: str) -> str:  # noqa: ANN001
+    """One atomic step: add the failure, and lock (count back to 0) when it reaches the threshold."""
+    until = now + LOCKOUT_DURATION
+    reaches = User.failed_logins + 1 >= LOCKOUT_THRESHOLD
+    row = session.execute(
+        update(User).where(User.id == user.id, unlocked)
+        .values(failed_logins=case((reaches, 0), else_=User.failed_logins + 1),
+                locked_until=case((reaches, until), else_=User.locked_until))
+        .returning(User.failed_logins, User.locked_until)
+        .execution_options(synchronize_session=False)).first()
+    if row is None:
+        return "locked"                     # another attempt locked it first: nothing counted twice
+    if row.locked_until is not None and row.locked_until > now:
+        add_audit_row(session, "user.lock", user.username, None,
+                      {"locked_until": until, "reason": f"{LOCKOUT_THRESHOLD} 次密码错误"},
+                      actor=("system", "", ip))
+        return "bad_password_locked"
+    return "bad_password"
 
 
 def record_login_attempt(cfg: Config, username: str, result: str, ip: str = "", user_agent: str = "") -> None:
