@@ -25,6 +25,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
 
     from dashboard.appdb import init_app_db
     init_app_db(cfg.app_db_url)
+    from mart.db import remove_dead_copies
+    remove_dead_copies(cfg)     # write copies of loads killed before they swapped (their process is gone)
     from metrics.cache import init_app_cache
     init_app_cache(server, cfg.cache_url)   # engine results, keyed by the mart's data_version
 

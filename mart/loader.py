@@ -794,18 +794,14 @@ def load_directory(cfg: Config, directory: str | Path,
     if is_postgres(cfg.mart_url):      # validated here in a staging DuckDB, written to the server (mart/pg.py)
         from mart.pg import load_directory_pg
         return load_directory_pg(cfg, directory, progress)
-    from mart.db import is_reader_conflict, shadow_copy, writer_lock
+    from mart.db import remove_dead_copies, shadow_copy, writer_lock
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     with writer_lock(cfg):
-        try:
-            return _load_duckdb(cfg, directory, say, started)      # in place: nobody has the mart open
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
-            if not is_reader_conflict(exc):
-                raise
-        # The dashboard is reading the mart (DuckDB admits one writer or readers): load into a copy and swap it
-        # in, so the pages keep answering from the old data until the new file is complete.
-        say("数据集市正在被读取 (dashboard running): 写入副本, 完成后原子替换 …")
+        remove_dead_copies(cfg, holding_writer_lock=True)      # copies of loads killed before they swapped
+        # Always into a copy swapped in at the end: the pages keep answering from the old data (DuckDB admits one
+        # writer or readers, so writing in place would refuse every reader for the whole load).
+        say("写入数据集市副本, 完成后原子替换 (读取中的页面不受影响) …")
         with shadow_copy(cfg) as copy_cfg:
             report = _load_duckdb(copy_cfg, directory, say, started)
         report.seconds = time.perf_counter() - started
