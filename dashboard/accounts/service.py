@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
+from dashboard.accounts.masking import mask_text
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
 from dashboard.accounts.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES
 from dashboard.appdb import init_app_db, session_factory
@@ -118,7 +119,7 @@ class UserView:
 
 def _view(user: User, now: dt.datetime | None = None) -> UserView:
     now = now or clock.now()
-    return UserView(user.id, user.username, user.display_name, user.role, ROLE_ZH.get(user.role, user.role),
+    return UserView(user.id, user.username, mask_text(user.display_name), user.role, ROLE_ZH.get(user.role, user.role),
                     tuple(user.inst_codes), bool(user.is_active), bool(user.is_demo),
                     bool(user.locked_until and user.locked_until > now), password_change_required(user, now),
                     user.last_login_at, user.created_at)
@@ -163,7 +164,7 @@ def create_user(cfg: Config, username: str, role: str, password: str, inst_codes
     with _session(cfg) as session, session.begin():
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise AccountError(f"用户名已存在：{username}")
-        user = User(username=username, display_name=(display_name or username).strip()[:128], role=role,
+        user = User(username=username, display_name=mask_text((display_name or username).strip())[:128], role=role,
                     password_hash=hash_password(password), password_changed_at=now,
                     must_change_password=not is_demo, is_demo=is_demo, is_active=True, failed_logins=0,
                     created_at=now, institutions=[UserInstitution(inst_code=c) for c in codes])
@@ -207,7 +208,7 @@ def update_user(cfg: Config, username: str, *, role: str | None = None, inst_cod
             have = set(user.inst_codes)
             user.institutions.extend(UserInstitution(inst_code=c) for c in codes if c not in have)
         if display_name is not None:
-            user.display_name = display_name.strip()[:128] or user.username
+            user.display_name = mask_text(display_name.strip())[:128] or user.username
         if is_active is not None:
             user.is_active = bool(is_active)
         after = _snapshot(user)

@@ -23,6 +23,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from dashboard.accounts import service
 from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
 from dashboard.accounts.audit import service_log_buffer
+from dashboard.accounts.masking import mask_text
 from dashboard.accounts.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, home_path, roles_for_callback_module,
                                       roles_for_path)
 from dashboard.config import Config
@@ -54,7 +55,7 @@ class LoggedIn(UserMixin):
         self.sid = sid
         self.user_id = user.id
         self.username = user.username
-        self.display_name = user.display_name
+        self.display_name = mask_text(user.display_name)
         self.role = user.role
         self.inst_codes = tuple(user.inst_codes)
         self.change_required = service.password_change_required(user)
