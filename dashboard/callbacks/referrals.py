@@ -49,6 +49,12 @@ def _context(search: str | None) -> dict:
             "scope": kit.scope()}
 
 
+def _allowed(search: str | None) -> bool:
+    """The referral page is built from rows (diagnoses, flows, pending lists): an org outside the user's
+    institutions — a township where none of them stands included — is refused, never shown as a wrong 0."""
+    return kit.org_allowed(kit.org_path(kit.view_state(search).org), kit.scope(), township_rows=True)
+
+
 def _scoped_insts(ctx: dict) -> list[str] | None:
     """Institutions whose rows (pending list) the user may see, within the chosen org."""
     user = ctx["scope"]
@@ -342,6 +348,8 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(L.REF_KPIS, "children"), Output(L.REF_SUBTITLE, "children"),
                   Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _kpis(_r, search):  # noqa: ANN001, ANN202
+        if not _allowed(search):
+            return [kit.empty_box(kit.NO_ACCESS)], ""
         try:
             return render_kpis(search)
         except Exception:  # noqa: BLE001
@@ -355,10 +363,14 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.REF_PENDING, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _pending(_r, search):  # noqa: ANN001, ANN202
+        if not _allowed(search):
+            return kit.empty_box(kit.NO_ACCESS)
         return kit.guarded("待响应转诊", lambda: render_pending(search))
 
 
 def _register_graph(app: dash.Dash, box: str, title: str, build) -> None:  # noqa: ANN001
     @app.callback(Output(box, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _section(_r, search):  # noqa: ANN001, ANN202
+        if not _allowed(search):
+            return kit.empty_box(kit.NO_ACCESS)
         return kit.guarded(title, lambda: _graph(build(search)))
