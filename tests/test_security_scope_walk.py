@@ -91,3 +91,12 @@ def test_referral_page_refuses_an_out_of_scope_township(flask_app, client_as, pr
         theirs = json.dumps(leader.post("/_dash-update-component", json=body).get_json(), ensure_ascii=False)
         assert REFUSED in mine, key
         assert REFUSED not in theirs, key
+
+
+@pytest.mark.parametrize("path", ["//admin/users", "//exchange", "/./admin/users", "/admin//users", "/%2Fadmin/users",
+                                  "\\admin\\users"])
+def test_router_normalises_paths_before_the_role_check(client_as, path):  # noqa: ANN001
+    from tests.test_security import page_call
+    manager = client_as("manager")
+    assert manager.post("/_dash-update-component", json=page_call(path)).status_code == 403
+    assert manager.post("/_dash-update-component", json=page_call("/")).status_code == 200

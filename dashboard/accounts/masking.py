@@ -24,11 +24,12 @@ from typing import Any
 _FULL_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "Ｘ": "X", "ｘ": "x",
                              "\u3000": " ", "－": "-", "＋": "+"})
 _SEP = r"[ \-.]?"      # one optional separator, only between the groups people write
-# 18-digit ID (last may be X) as 6-8-4 or 6-4-4-4 groups, or the old 15-digit ID as 6-6-3; not inside a digit run.
-ID_RE = re.compile(rf"(?<!\d)(\d{{6}}{_SEP}(?:\d{{8}}|\d{{4}}{_SEP}\d{{4}}){_SEP}\d{{3}}[\dXx]"
+# 18-digit ID (last may be X) as 6-8-4 or 6-4-4-4 groups, or the old 15-digit ID as 6-6-3; not inside a digit run
+# nor the decimals of a number (63.926940639269404).
+ID_RE = re.compile(rf"(?<!\d)(?<!\d\.)(\d{{6}}{_SEP}(?:\d{{8}}|\d{{4}}{_SEP}\d{{4}}){_SEP}\d{{3}}[\dXx]"
                    rf"|\d{{6}}{_SEP}\d{{6}}{_SEP}\d{{3}})(?!\d)")
 # Mainland mobile as 3-4-4 groups, optionally with a country prefix (+86, 0086, 86); not inside a digit run.
-PHONE_RE = re.compile(rf"(?<![\d+])((?:(?:\+|00)?86[ \-]?)?)(1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}})(?!\d)")
+PHONE_RE = re.compile(rf"(?<![\d+])(?<!\d\.)((?:(?:\+|00)?86[ \-]?)?)(1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}})(?!\d)")
 
 def _digits(s: str) -> str:
     return re.sub(r"[^\dXx]", "", s)

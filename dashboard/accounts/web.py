@@ -25,7 +25,7 @@ from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origi
 from dashboard.accounts.audit import service_log_buffer
 from dashboard.accounts.masking import mask_text
 from dashboard.accounts.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, home_path, roles_for_callback_module,
-                                      roles_for_path)
+                                      normalize_path, roles_for_path)
 from dashboard.config import Config
 
 PUBLIC_PATHS = {"/login"}
@@ -163,7 +163,7 @@ def _renders_error_card(response: Response) -> bool:
 def _router_path(body: dict) -> str | None:
     for item in body.get("inputs") or []:
         if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "pathname":
-            return str(item.get("value") or "/")
+            return normalize_path(str(item.get("value") or "/"))
     return None
 
 
