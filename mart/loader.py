@@ -37,7 +37,7 @@ import duckdb
 from dashboard.config import Config
 from mart import rollups
 from mart.db import bump_data_version, fill_calendar, writer
-from mart.schema import LOAD_ORDER, SQL_TYPES, TABLES, Column, Table
+from mart.schema import DATE_MAX_DAYS_AFTER_LOAD, DATE_MIN, LOAD_ORDER, SQL_TYPES, TABLES, Column, Table
 
 MAX_ISSUES = 100
 FORMATS = ("csv", "parquet")
@@ -642,6 +642,33 @@ def _check_rules(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) 
         issues.add_counted(found, total)
 
 
+def date_bounds(zone: str, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """(first, last) day a date or time of a load may fall on: the contract's DATE_MIN and the load's day (in the
+    county's zone) plus DATE_MAX_DAYS_AFTER_LOAD."""
+    if today is None:
+        from zoneinfo import ZoneInfo
+        today = dt.datetime.now(ZoneInfo(zone)).date()
+    return dt.date.fromisoformat(DATE_MIN), today + dt.timedelta(days=DATE_MAX_DAYS_AFTER_LOAD)
+
+
+def _check_date_bounds(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues, zone: str) -> None:
+    """Report valid date/time cells outside ``date_bounds`` (a 2999 or 1900 date is a typo, not data)."""
+    first, last = date_bounds(zone)
+    for col in src.table.columns:
+        if col.type not in ("date", "datetime") or col.name not in src.columns:
+            continue
+        c = _q(col.name)
+        sql = (f"SELECT _row, CAST({c} AS VARCHAR) FROM {_q(src.stage)} WHERE {c} IS NOT NULL "
+               f"AND {_fault(src.table, col.name)} = 0 AND (CAST({c} AS DATE) < ? OR CAST({c} AS DATE) > ?)")
+        total = con.execute(f"SELECT count(*) FROM ({sql})", [first, last]).fetchone()[0]
+        if not total:
+            continue
+        rows = con.execute(sql + " ORDER BY _row LIMIT ?", [first, last, max(issues.room, 1)]).fetchall()
+        issues.add_counted([LoadIssue(src.file, r, col.name, v,
+                                      f"日期超出合理范围，须在 {first} 至 {last}（导入当日后 {DATE_MAX_DAYS_AFTER_LOAD} 天）"
+                                      f"之间 (date out of range)") for r, v in rows], total)
+
+
 def _check_refs(con: duckdb.DuckDBPyConnection, src: _Source, staged: dict[str, _Source],
                 failed: set[str], issues: _Issues) -> None:
     """Report values whose referenced row exists neither in the mart nor in the files of this call."""
@@ -849,6 +876,7 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
                 _check_cells(con, src, issues)
                 _check_keys(con, src, issues)
                 _check_rules(con, src, issues)
+                _check_date_bounds(con, src, issues, zone)
             for src in staged.values():
                 _check_refs(con, src, staged, failed, issues)
             if issues:
