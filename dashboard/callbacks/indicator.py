@@ -18,7 +18,7 @@ from dashboard.callbacks._figures import bar_figure, no_data_figure, trend_figur
 from dashboard.formatting import display_target, fmt_period_zh, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
-from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table
+from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table, safe_figure
 
 TREND_MONTHS = 24
 # AG Grid refuses HTML overlay templates (console error); our empty tables show an empty state instead.
@@ -324,8 +324,8 @@ def render_trend(indicator_id: str, search: str | None) -> Any:
         if not visible and level == "institution":
             # The engine hides an out-of-scope institution's own rows: say why instead of "no data".
             return kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）")
-    return dcc.Graph(id=L.TREND, figure=trend_figure(df, unit, dec, display_target(kit.attr(entry, "target_text"))
-                                                     or ""), config=GRAPH_CONFIG)
+    fig = trend_figure(df, unit, dec, display_target(kit.attr(entry, "target_text")) or "")
+    return dcc.Graph(id=L.TREND, figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
 def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, Any]:
@@ -345,7 +345,7 @@ def render_breakdown(indicator_id: str, search: str | None) -> tuple[Any, Any, A
         kids = df[~df["_own"]] if not df.empty else df
         fig = (bar_figure(kids, unit, dec, _higher_is_worse(entry), links=drill_links(search, kids["org_code"]))
                if not kids.empty else no_data_figure())
-        chart = dcc.Graph(id=L.BREAKDOWN, figure=fig, config=GRAPH_CONFIG, clear_on_unhover=True)
+        chart = dcc.Graph(id=L.BREAKDOWN, figure=safe_figure(fig), config=GRAPH_CONFIG, clear_on_unhover=True)
         hint = f"按{kit.LEVEL_ZH[child]}，点击柱条下钻"
     if df.empty or df["value"].isna().all():
         # An institution outside a manager's scope has no own row either (the engine hides it): say why.
@@ -397,7 +397,7 @@ def render_ranking(indicator_id: str, search: str | None) -> tuple[Any, Any]:
         df = keep
     fig = bar_figure(df, unit, dec, worse_high, highlight=inst, links=drill_links(search, df["org_code"]))
     what = "该乡镇" if view.counter == "个" else "该机构"
-    return (dcc.Graph(id=L.RANKING, figure=fig, config=GRAPH_CONFIG),
+    return (dcc.Graph(id=L.RANKING, figure=safe_figure(fig), config=GRAPH_CONFIG),
             f"{view.title}共{len(df)}{view.counter}，最差在上，点击柱条查看{what}")
 
 

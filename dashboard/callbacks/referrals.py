@@ -20,7 +20,7 @@ from dashboard.callbacks.cockpit import _card, _compute_each
 from dashboard.formatting import fmt_month_zh, fmt_number, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L
-from layouts._components import GRAPH_CONFIG, column_def, data_table
+from layouts._components import GRAPH_CONFIG, column_def, data_table, safe_figure
 
 MONTHS = 12
 FLOW_LIMIT = 30
@@ -339,7 +339,7 @@ def _table_height(n_rows: int, page_size: int = 10) -> int:
 
 
 def _graph(fig: go.Figure) -> dcc.Graph:
-    return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
+    return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
 def register(app: dash.Dash) -> None:
