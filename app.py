@@ -14,6 +14,8 @@
 """
 from __future__ import annotations
 
+import os
+
 import click
 
 from dashboard.serve import serve_command, run_default
@@ -29,6 +31,7 @@ from geo.cli import geo_group
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """医共体运营监测平台 (county medical community operations monitoring)."""
+    os.umask(0o077)     # the mart, app database, exports and logs hold personal data: owner only (mode 600)
     if ctx.invoked_subcommand is None:
         run_default()
 

@@ -47,7 +47,8 @@ def _session(cfg: Config) -> Session:
 def password_problems(password: str, username: str = "") -> list[str]:
     """Why ``password`` breaks the policy (empty list: acceptable).
 
-    Policy: at least 8 characters, at least 3 of 4 classes (lower, upper, digit, symbol), not containing the username.
+    Policy: at least 8 characters, at least 3 of 4 classes (lower, upper, digit, symbol), not containing the
+    username, not a common password with digits or symbols appended (``Password1!``).
     """
     problems = []
     if len(password) < 8:
@@ -58,7 +59,30 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append("密码须包含大写字母、小写字母、数字、符号中的至少 3 类")
     if username and username.lower() in password.lower():
         problems.append("密码不得包含用户名")
+    if _common_core(password) in COMMON_PASSWORDS:
+        problems.append("密码过于常见，容易被猜中，请换一个")
     return problems
+
+
+# The passwords attackers try first (lists of leaked passwords, common Chinese office choices), compared after
+# dropping the trailing digits and symbols people append and mapping look-alike characters (P@ssw0rd = password).
+COMMON_PASSWORDS = frozenset({
+    "password", "passw", "pass", "admin", "administrator", "root", "qwer", "qwert", "qwerty", "qwertyuiop",
+    "asdf", "asdfgh", "zxcv", "abc", "abcd", "abcde", "abcdef", "aa", "aaa", "welcome", "letmein", "iloveyou",
+    "woaini", "test", "test1", "user", "guest", "hello", "changeme", "default", "system", "manager", "leader",
+    "1qaz", "1qaz@wsx", "1qaz2wsx", "qazwsx", "zaq1", "zaq12wsx", "q1w2e3r4", "a1b2c3", "yiyuan", "weijian",
+    "weishengju", "hospital", "doctor", "yigongti", "china", "beijing", "shanghai", "monkey", "dragon", "master",
+    "sunshine", "princess", "football", "baseball", "superman", "trustno", "p", "pw", "pwd", "secret", "love",
+})
+_LOOKALIKE = str.maketrans({"@": "a", "0": "o", "1": "l", "3": "e", "$": "s", "5": "s", "!": "i", "4": "a"})
+
+
+def _common_core(password: str) -> str:
+    """The password reduced to what makes it guessable: lower case, trailing digits/symbols dropped, look-alike
+    characters mapped (``Password1!``, ``P@ssw0rd2024``, ``Admin@123`` all reduce to a listed word)."""
+    core = password.lower().rstrip("0123456789!@#$%^&*.-_=+?~ ")
+    plain = core.translate(_LOOKALIKE)
+    return core if core in COMMON_PASSWORDS else plain
 
 
 def check_password_policy(password: str, username: str = "") -> None:

@@ -450,6 +450,12 @@ def export_file(indicator_id: str, search: str | None, fmt: str) -> dict:
     org_name = info["path"][-1].name if info["path"] and info["level"] != "county" else "全县"
     stem = f"{kit.attr(entry, 'zh', indicator_id)}_{state.period}_{org_name}"
     title = f"{kit.attr(entry, 'zh', indicator_id)} · {fmt_period_zh(state.grain, state.period)} · {org_name}"
+    from dashboard.accounts.audit import record_audit
+    # who exported what: indicator, org, period, format and the number of rows (data leaving the platform)
+    record_audit("data.export", f"{indicator_id} {state.org or '全县'} {state.period}", None,
+                 {"indicator": indicator_id, "org": state.org or "county", "org_name": org_name,
+                  "grain": state.grain, "period": state.period, "format": "xlsx" if fmt == "xlsx" else "csv",
+                  "rows": int(len(df))})
     if fmt == "xlsx":
         return dcc.send_bytes(to_xlsx_bytes(df, headers, title=title, decimals=decimals),
                               export_filename(stem, "xlsx"), type=XLSX_MIME)
