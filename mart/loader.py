@@ -282,6 +282,15 @@ _CSV_ERROR_ZH = {
 }
 
 
+def _reject_reason(kind: object, message: object) -> str:
+    """The reason of a rejected CSV line; DuckDB names no kind for a line beyond its line-size limit (one
+    value of several MB): say so rather than 'format error (None)'."""
+    if kind is None and message is None:
+        return ("CSV 格式错误 (malformed CSV): 该行无法读取, 多半是某个值或整行过长 (单行上限 2 MB), "
+                "请检查是否误把文件或大段文本放进了一个单元格 (line too long or unreadable)")
+    return f"CSV 格式错误 (malformed CSV): {_CSV_ERROR_ZH.get(str(kind), '格式错误')} ({message})"
+
+
 def _csv_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str, cap: int
                  ) -> tuple[list[LoadIssue], int]:
     """The malformed lines of a CSV that the strict reader refused: (up to ``cap`` issues, how many in all).
@@ -306,8 +315,7 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str, cap: 
         con.execute(f"DROP TABLE IF EXISTS {scans}")
     issues = [LoadIssue(path.name, int(line) - 1 if line and line > 1 else None, None,
                         (text or "").rstrip("\r\n"),
-                        f"CSV 格式错误 (malformed CSV): {_CSV_ERROR_ZH.get(str(kind), '格式错误')} ({message})")
-              for line, kind, message, text in rows]
+                        _reject_reason(kind, message)) for line, kind, message, text in rows]
     return issues, int(total)
 
 

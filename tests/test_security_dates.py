@@ -27,3 +27,9 @@ def test_tomorrow_is_accepted_the_day_after_is_not(loaded, tmp_path: Path) -> No
     assert load_directory(loaded, ok).rows == {"outpatient_visit": 1}
     later = write_set(tmp_path / "later", dict(outpatient_visit=[visit(8, visit_time=f"{last + dt.timedelta(days=1)} 00:10:00")]))
     assert "日期超出合理范围" in str(reject(loaded, later))
+
+
+def test_a_five_megabyte_field_gets_a_sensible_message(loaded, tmp_path: Path) -> None:  # noqa: ANN001, F811
+    huge = write_set(tmp_path / "huge", dict(outpatient_visit=[visit(7, diagnosis_code="J" + "x" * 5_000_000)]))
+    text = str(reject(loaded, huge))
+    assert "过长" in text and "(None)" not in text
