@@ -16,6 +16,8 @@
 """
 from __future__ import annotations
 
+import os
+
 import click
 
 from dashboard.serve import serve_command, run_default
@@ -33,6 +35,7 @@ from dashboard.reporting.cli import report_group
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """医共体运营监测平台 (county medical community operations monitoring)."""
+    os.umask(0o077)     # the mart, app database, exports and logs hold personal data: owner only (mode 600)
     if ctx.invoked_subcommand == "indicators":
         # the exchange indicators read the app database through a measure source the web package owns
         from core.config import load_config

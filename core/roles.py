@@ -59,9 +59,22 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
 DASH_INTERNAL_MODULES = ("dash.",)
 
 
+def normalize_path(path: str) -> str:
+    """The page a path names, as the router resolves it: no query or fragment, percent-decoded, backslashes as
+    slashes, repeated slashes and ``.``/``..`` segments collapsed (``//admin/users`` → ``/admin/users``), so the
+    role check and the page router never disagree about which page is asked for."""
+    import posixpath
+    from urllib.parse import unquote
+    raw = unquote(str(path or "/").split("?", 1)[0].split("#", 1)[0]).replace("\\", "/")
+    trailing = raw.endswith("/") and raw.strip("/") != ""
+    norm = posixpath.normpath("/" + raw.lstrip("/"))
+    norm = "/" + norm.lstrip("/")
+    return norm + "/" if trailing and norm != "/" else norm
+
+
 def roles_for_path(path: str) -> frozenset[str] | None:
     """Roles that may open ``path``; None when the path is not a gated page (e.g. Dash's 404 page)."""
-    path = path.split("?", 1)[0] or "/"
+    path = normalize_path(path)
     if path != "/" and path.endswith("/") and path not in PAGE_ROLES:
         path = path.rstrip("/")
     if path in PAGE_ROLES:

@@ -17,9 +17,27 @@ def echarts_js_path() -> Path:
     return Path(vizly.__file__).parent / "assets" / "echarts.min.js"
 
 
+def restrict_files(cfg: Config) -> None:
+    """Files this process creates are its owner's only (umask 077), and the mart and a SQLite app database made
+    before that rule are set to mode 600: they hold personal data."""
+    import os
+    os.umask(0o077)
+    paths = [cfg.mart_path] if cfg.mart_path is not None else []
+    if cfg.app_db_url.startswith("sqlite:///"):
+        db = Path(cfg.app_db_url[len("sqlite:///"):].split("?", 1)[0])
+        paths += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    for path in paths:
+        try:
+            if path.exists() and path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except OSError:
+            pass
+
+
 def create_app(cfg: Config | None = None) -> dash.Dash:
     """Build the Dash app (pages, callbacks, auth, exchange API) on a fresh Flask server."""
     cfg = cfg or load_config()
+    restrict_files(cfg)
     server = Flask(__name__, static_folder=None)
     server.config.update(SECRET_KEY=secret_key(cfg), DASHBOARD_CONFIG=cfg, JSON_AS_ASCII=False)
 
@@ -29,6 +47,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     from dashboard.accounts.web import csrf_token
     from layouts import request_context
     request_context.install(user_info=current_user_info, role=current_role, csrf_token=csrf_token)
+    from mart.db import remove_dead_copies
+    remove_dead_copies(cfg)     # write copies of loads killed before they swapped (their process is gone)
     from metrics.cache import init_app_cache
     init_app_cache(server, cfg.cache_url)   # engine results, keyed by the mart's data_version
     from dashboard.exchange.measures import install as install_exchange_measures

@@ -5,6 +5,8 @@ the ECharts bridge container and the common Plotly look (``base_figure_layout``,
 """
 from __future__ import annotations
 
+import re
+
 from typing import Any, Iterable, Sequence
 
 import dash_ag_grid as dag
@@ -113,6 +115,56 @@ def trend_arrow(change: float | None, direction: str | None, label: str = "同�
         cls = "trend-bad"
     return html.Span([f"{label} ", html.Span(arrow, className="trend-arrow"), text.lstrip("+-")],
                      className=f"trend {cls}")
+
+
+_ACTIVE_TAG = re.compile(r"<(?=\s*/?\s*(?:a|span|img|svg|script|style|iframe)\b)", re.IGNORECASE)
+_TEXT_ATTRS = ("x", "y", "text", "hovertext", "labels", "name", "legendgrouptitle", "ids")
+
+
+def plotly_text(value: Any) -> Any:
+    """A data string made safe for Plotly's HTML-ish labels: link and style tags (``<a href=…>`` in an
+    institution's name) are shown as text, never rendered; other values pass unchanged."""
+    if isinstance(value, str) and "<" in value:
+        return _ACTIVE_TAG.sub("&lt;", value)
+    return value
+
+
+def _escape_seq(values: Any) -> Any:
+    if isinstance(values, str):
+        return plotly_text(values)
+    if isinstance(values, (list, tuple)) or hasattr(values, "tolist"):
+        seq = values.tolist() if hasattr(values, "tolist") else list(values)
+        if any(isinstance(v, str) and "<" in v for v in seq):
+            return [plotly_text(v) for v in seq]
+    return values
+
+
+def safe_figure(fig: Any) -> Any:
+    """Escape every text a figure takes from data (trace x/y/text/labels/names, Sankey node and link labels,
+    annotations, tick labels, titles) so that names from the mart cannot inject links into a chart."""
+    for trace in getattr(fig, "data", ()):
+        for attr in _TEXT_ATTRS:
+            if attr in trace and trace[attr] is not None and not isinstance(trace[attr], dict):
+                try:
+                    trace[attr] = _escape_seq(trace[attr])
+                except (ValueError, TypeError):
+                    pass
+        for part in ("node", "link"):
+            if part in trace and trace[part] is not None and trace[part]["label"] is not None:
+                trace[part]["label"] = _escape_seq(trace[part]["label"])
+    layout = getattr(fig, "layout", None)
+    if layout is not None:
+        for ann in layout.annotations or ():
+            ann.text = plotly_text(ann.text)
+        if layout.title and layout.title.text:
+            layout.title.text = plotly_text(layout.title.text)
+        for key in [k for k in layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+            axis = layout[key]
+            if axis.ticktext is not None:
+                axis.ticktext = _escape_seq(axis.ticktext)
+            if axis.title and axis.title.text:
+                axis.title.text = plotly_text(axis.title.text)
+    return fig
 
 
 def sparkline(values: Sequence[float | None], x: Sequence[Any] | None = None, color: str = "#2e86c1",

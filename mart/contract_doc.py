@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from mart.loader import TYPE_MAX, MAX_ISSUES
-from mart.schema import LOAD_ORDER, TABLES, Column, Table
+from mart.schema import DATE_MAX_DAYS_AFTER_LOAD, DATE_MIN, LOAD_ORDER, TABLES, Column, Table
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "data-contract.md"
 
@@ -72,6 +72,9 @@ INTRO = f"""\
 - **带 UTC 偏移的时间** (`2025-03-01 12:15:00+08:00`, `2025-03-01T04:15:00Z`, `+0800`, `+08`) 以及 Parquet 的
   TIMESTAMP WITH TIME ZONE 列会换算为县域本地时间 (环境变量 `MART_TIMEZONE`, 默认 `Asia/Shanghai`) 后存储:
   上面两个例子都存为 `2025-03-01 12:15:00`。数据集市只存本地时间, 行按本地时间归入日和月。
+- **日期范围**: 每个日期和时间须在 {DATE_MIN} 至导入当日后 {DATE_MAX_DAYS_AFTER_LOAD} 天之间 (`2999-01-01`、
+  `1900-01-01` 这类录入错误会被拒绝并报告行和列; 范围在 `mart/schema.py` 的 `DATE_MIN`、
+  `DATE_MAX_DAYS_AFTER_LOAD` 中配置)。
 - **金额**单位为元, 最多 2 位小数, 不带千分位和货币符号 (`1234.50`, 不是 `1,234.50` 或 `¥1234.5`)。
 - **整数**不带小数点, 最大 {TYPE_MAX["int"]} (`bigint` 列最大 {TYPE_MAX["bigint"]});
   **数字**可以带小数点 (不接受 NaN/Infinity)。**金额**最大 {TYPE_MAX["money"]:.2f}。超出范围的值报告"超出范围"及最大值。

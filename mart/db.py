@@ -56,33 +56,105 @@ def is_reader_conflict(exc: BaseException) -> bool:
         (isinstance(exc, duckdb.ConnectionException) and "different configuration" in text)
 
 
+WRITE_COPY_MARK = ".write-"
+COMPACT_FREE_SHARE = 0.25      # rewrite the new file compactly when more than this share of its blocks is free
+
+
+def write_copy_path(path: Path, pid: int | None = None) -> Path:
+    """The private copy a writer with ``pid`` builds the new mart in (``.<mart>.write-<pid>``)."""
+    import os
+    return path.with_name(f".{path.name}{WRITE_COPY_MARK}{os.getpid() if pid is None else pid}")
+
+
+def _pid_alive(pid: int) -> bool:
+    import os
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_dead_copies(cfg: Config, *, holding_writer_lock: bool = False) -> list[Path]:
+    """Delete the write copies (and their WALs, compaction files) left by writers that died (``kill -9``, power
+    loss). Under the writer lock every copy is a dead writer's; without it only those whose process is gone.
+    Returns the removed paths."""
+    path = cfg.mart_path
+    if path is None or not path.parent.exists():
+        return []
+    removed = []
+    for stale in path.parent.glob(f".{path.name}{WRITE_COPY_MARK}*"):
+        tail = stale.name[len(f".{path.name}{WRITE_COPY_MARK}"):]
+        pid = tail.split(".", 1)[0]
+        if not pid.isdigit():
+            continue
+        if holding_writer_lock or not _pid_alive(int(pid)):
+            stale.unlink(missing_ok=True)
+            removed.append(stale)
+    return removed
+
+
+def _free_share(con: duckdb.DuckDBPyConnection) -> float:
+    """Share of the database file's blocks that are free (left by replaced rows)."""
+    row = con.execute("SELECT total_blocks, free_blocks FROM pragma_database_size() "
+                      "WHERE database_name = current_database()").fetchone()
+    return (row[1] / row[0]) if row and row[0] else 0.0
+
+
+def compact_into(src: Path, dst: Path) -> None:
+    """Write the database ``src`` into a fresh file ``dst`` (``COPY FROM DATABASE``): only live blocks."""
+    dst.unlink(missing_ok=True)
+    con = duckdb.connect(str(src))
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute("ATTACH ? AS compacted", [str(dst)])
+        source = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f'COPY FROM DATABASE "{source}" TO compacted')
+        con.execute("DETACH compacted")
+    finally:
+        con.close()
+
+
 @contextmanager
 def shadow_copy(cfg: Config) -> Iterator[Config]:
-    """Copy-on-write for a mart the dashboard is reading: yield a Config of a private copy of the mart file; when
-    the block ends normally the copy (checkpointed by its writer) atomically replaces the mart, else it is
-    deleted and the mart is untouched. Readers keep their snapshot until they notice the new file
-    (``mart.connection.mart_engine`` compares the file's identity on every use) and reopen it."""
+    """Copy-on-write for every DuckDB load: yield a Config of a private copy of the mart file; when the block
+    ends normally the copy (checkpointed, rewritten compactly when replaced rows left much free space) atomically
+    replaces the mart, else it is deleted and the mart is untouched. Readers are never blocked: they keep their
+    snapshot until they notice the new file (``mart.connection.mart_engine`` compares the file's identity on
+    every use) and reopen it. Call under ``writer_lock``."""
     import dataclasses
     import os
     import shutil
     path = cfg.mart_path
     assert path is not None
-    copy = path.with_name(f".{path.name}.write-{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    copy = write_copy_path(path)
+    compacted = copy.with_name(copy.name + ".compact")
     wal, copy_wal = Path(str(path) + ".wal"), Path(str(copy) + ".wal")
     try:
-        shutil.copyfile(path, copy)
-        if wal.exists():            # committed but not yet checkpointed changes belong to the copy too
-            shutil.copyfile(wal, copy_wal)
+        if path.exists():
+            shutil.copyfile(path, copy)
+            if wal.exists():            # committed but not yet checkpointed changes belong to the copy too
+                shutil.copyfile(wal, copy_wal)
         yield dataclasses.replace(cfg, mart_url=f"duckdb:///{copy}")
-        if copy_wal.exists():       # the writer closes with a checkpoint; a WAL left means it did not
-            con = duckdb.connect(str(copy))
-            con.execute("CHECKPOINT")
+        con = duckdb.connect(str(copy))
+        try:
+            con.execute("CHECKPOINT")   # the writer closes with one; a WAL left means it did not
+            compact = _free_share(con) > COMPACT_FREE_SHARE
+        finally:
             con.close()
+        final = copy
+        if compact:
+            compact_into(copy, compacted)
+            final = compacted
+        os.chmod(final, 0o600)
         wal.unlink(missing_ok=True)     # a stale WAL must never be replayed on the new file
-        os.replace(copy, path)
+        os.replace(final, path)
     finally:
-        copy.unlink(missing_ok=True)
-        copy_wal.unlink(missing_ok=True)
+        for leftover in (copy, copy_wal, compacted, Path(str(compacted) + ".wal")):
+            leftover.unlink(missing_ok=True)
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -35,7 +35,7 @@ import duckdb
 from core.config import Config
 from mart import integrity, readers, rollups
 from mart.db import bump_data_version, fill_calendar, writer
-from mart.schema import LOAD_ORDER, SQL_TYPES, TABLES, Column, Table
+from mart.schema import DATE_MAX_DAYS_AFTER_LOAD, DATE_MIN, LOAD_ORDER, SQL_TYPES, TABLES, Column, Table
 
 MAX_ISSUES = 100
 FORMATS = ("csv", "parquet", "xlsx", "xls")
@@ -250,6 +250,15 @@ _CSV_ERROR_ZH = {
 }
 
 
+def _reject_reason(kind: object, message: object) -> str:
+    """The reason of a rejected CSV line; DuckDB names no kind for a line beyond its line-size limit (one
+    value of several MB): say so rather than 'format error (None)'."""
+    if kind is None and message is None:
+        return ("CSV 格式错误 (malformed CSV): 该行无法读取, 多半是某个值或整行过长 (单行上限 2 MB), "
+                "请检查是否误把文件或大段文本放进了一个单元格 (line too long or unreadable)")
+    return f"CSV 格式错误 (malformed CSV): {_CSV_ERROR_ZH.get(str(kind), '格式错误')} ({message})"
+
+
 def _csv_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str, cap: int
                  ) -> tuple[list[LoadIssue], int]:
     """The malformed lines of a CSV that the strict reader refused: (up to ``cap`` issues, how many in all).
@@ -274,8 +283,7 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, path: Path, options: str, cap: 
         con.execute(f"DROP TABLE IF EXISTS {scans}")
     issues = [LoadIssue(path.name, int(line) - 1 if line and line > 1 else None, None,
                         (text or "").rstrip("\r\n"),
-                        f"CSV 格式错误 (malformed CSV): {_CSV_ERROR_ZH.get(str(kind), '格式错误')} ({message})")
-              for line, kind, message, text in rows]
+                        _reject_reason(kind, message)) for line, kind, message, text in rows]
     return issues, int(total)
 
 
@@ -614,6 +622,33 @@ def _check_rules(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues) 
         issues.add_counted(found, total)
 
 
+def date_bounds(zone: str, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """(first, last) day a date or time of a load may fall on: the contract's DATE_MIN and the load's day (in the
+    county's zone) plus DATE_MAX_DAYS_AFTER_LOAD."""
+    if today is None:
+        from zoneinfo import ZoneInfo
+        today = dt.datetime.now(ZoneInfo(zone)).date()
+    return dt.date.fromisoformat(DATE_MIN), today + dt.timedelta(days=DATE_MAX_DAYS_AFTER_LOAD)
+
+
+def _check_date_bounds(con: duckdb.DuckDBPyConnection, src: _Source, issues: _Issues, zone: str) -> None:
+    """Report valid date/time cells outside ``date_bounds`` (a 2999 or 1900 date is a typo, not data)."""
+    first, last = date_bounds(zone)
+    for col in src.table.columns:
+        if col.type not in ("date", "datetime") or col.name not in src.columns:
+            continue
+        c = _q(col.name)
+        sql = (f"SELECT _row, CAST({c} AS VARCHAR) FROM {_q(src.stage)} WHERE {c} IS NOT NULL "
+               f"AND {_fault(src.table, col.name)} = 0 AND (CAST({c} AS DATE) < ? OR CAST({c} AS DATE) > ?)")
+        total = con.execute(f"SELECT count(*) FROM ({sql})", [first, last]).fetchone()[0]
+        if not total:
+            continue
+        rows = con.execute(sql + " ORDER BY _row LIMIT ?", [first, last, max(issues.room, 1)]).fetchall()
+        issues.add_counted([LoadIssue(src.file, r, col.name, v,
+                                      f"日期超出合理范围，须在 {first} 至 {last}（导入当日后 {DATE_MAX_DAYS_AFTER_LOAD} 天）"
+                                      f"之间 (date out of range)") for r, v in rows], total)
+
+
 def _check_refs(con: duckdb.DuckDBPyConnection, src: _Source, staged: dict[str, _Source],
                 failed: set[str], issues: _Issues) -> None:
     """Report values whose referenced row exists neither in the mart nor in the files of this call."""
@@ -767,18 +802,14 @@ def load_directory(cfg: Config, directory: str | Path,
     if is_postgres(cfg.mart_url):      # validated here in a staging DuckDB, written to the server (mart/pg.py)
         from mart.pg import load_directory_pg
         return load_directory_pg(cfg, directory, progress, options)
-    from mart.db import is_reader_conflict, shadow_copy, writer_lock
+    from mart.db import remove_dead_copies, shadow_copy, writer_lock
     started = time.perf_counter()
     say = progress or (lambda _msg: None)
     with writer_lock(cfg):
-        try:
-            return _load_duckdb(cfg, directory, say, started, options)      # in place: nobody has the mart open
-        except (duckdb.IOException, duckdb.ConnectionException) as exc:
-            if not is_reader_conflict(exc):
-                raise
-        # The dashboard is reading the mart (DuckDB admits one writer or readers): load into a copy and swap it
-        # in, so the pages keep answering from the old data until the new file is complete.
-        say("数据集市正在被读取 (dashboard running): 写入副本, 完成后原子替换 …")
+        remove_dead_copies(cfg, holding_writer_lock=True)      # copies of loads killed before they swapped
+        # Always into a copy swapped in at the end: the pages keep answering from the old data (DuckDB admits one
+        # writer or readers, so writing in place would refuse every reader for the whole load).
+        say("写入数据集市副本, 完成后原子替换 (读取中的页面不受影响) …")
         with shadow_copy(cfg) as copy_cfg:
             report = _load_duckdb(copy_cfg, directory, say, started, options)
         report.seconds = time.perf_counter() - started
@@ -827,6 +858,7 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
                 _check_cells(con, src, issues)
                 _check_keys(con, src, issues)
                 _check_rules(con, src, issues)
+                _check_date_bounds(con, src, issues, zone)
             for src in staged.values():
                 _check_refs(con, src, staged, failed, issues)
             if "institution" in staged:

@@ -22,6 +22,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+# Plausible time range of every date and datetime cell (the loader refuses the rest with the row and column):
+# nothing before DATE_MIN, nothing after the day of the load plus DATE_MAX_DAYS_AFTER_LOAD days (a clock one
+# day ahead at a hospital is tolerated; 2999-01-01 would make the cockpit say 数据更新至 2999年).
+DATE_MIN = "2000-01-01"
+DATE_MAX_DAYS_AFTER_LOAD = 1
+
 SQL_TYPES = {
     "code": "VARCHAR", "text": "VARCHAR", "int": "INTEGER", "bigint": "BIGINT", "float": "DOUBLE",
     "money": "DECIMAL(14,2)", "flag": "SMALLINT", "date": "DATE", "datetime": "TIMESTAMP", "month": "VARCHAR",

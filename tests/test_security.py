@@ -17,6 +17,7 @@ from dashboard.accounts.models import AuditLog, LoginLog, UserSession
 from dashboard.accounts.service import (AccountError, authenticate, create_user, get_user_view, password_problems,
                                         purge_logs, read_demo_accounts)
 from dashboard.appdb import session_factory
+from dashboard.accounts.web import LOGIN_REFUSED
 from tests.fixtures_web import login_client
 
 PAGE_CALL = {"output": ".._pages_content.children..._pages_store.data..",
@@ -51,6 +52,13 @@ def frozen_clock():  # noqa: ANN201
     clock.set_clock(lambda: f.t)
     yield f
     clock.set_clock(None)
+
+
+def _message(resp) -> str:  # noqa: ANN001
+    """The login page's error message."""
+    import html
+    found = re.search(r'class="[^"]*(?:error|message|alert)[^"]*"[^>]*>([^<]*)<', resp.get_data(as_text=True))
+    return html.unescape(found.group(1).strip()) if found else ""
 
 
 def _new_user(cfg, name: str, role: str = "leader", insts=(), demo=True) -> str:  # noqa: ANN001
@@ -150,11 +158,13 @@ def test_lockout_after_five_failures_audited_once(flask_app, app_cfg, frozen_clo
         assert r.status_code == 401
     assert not get_user_view(app_cfg, "lockme").locked
     _c, r = login_client(flask_app, "lockme", "wrong-Pass1!")
-    assert "已锁定" in body_text(r)
+    assert r.status_code == 401 and LOGIN_REFUSED in body_text(r)
     assert get_user_view(app_cfg, "lockme").locked
-    # Right password while locked: refused.
+    # Right password while locked: refused with the very message an unknown user gets (no account probing).
     _c, r = login_client(flask_app, "lockme", pw)
     assert r.status_code == 401
+    _c, unknown = login_client(flask_app, "nobody-at-all", pw)
+    assert _message(r) == _message(unknown) == LOGIN_REFUSED
     assert len(rows(app_cfg, AuditLog, action="user.lock", target="lockme")) == 1
     results = [x.result for x in rows(app_cfg, LoginLog, username="lockme")]
     assert results == ["bad_password"] * 4 + ["bad_password_locked", "locked"]
@@ -324,8 +334,11 @@ def test_shell_logout_is_a_post_form_with_the_session_token(flask_app, app_cfg):
 
 # ---------------------------------------------------------------- password policy and forced change
 
-@pytest.mark.parametrize("pw, ok", [("Abcdef1!", True), ("abcdef12", False), ("Ab1!", False), ("ABCDEFG1", False),
-                                    ("abcDEF12", True), ("xx-Alice-9", False), ("Passw0rd", True)])
+@pytest.mark.parametrize("pw, ok", [("Kvbdmf1!", True), ("abcdef12", False), ("Ab1!", False), ("ABCDEFG1", False),
+                                    ("kvbDMF12", True), ("xx-Alice-9", False), ("Rivers7!", True),
+                                    # common passwords with digits/symbols appended or look-alikes: refused
+                                    ("Abcdef1!", False), ("abcDEF12", False), ("Passw0rd", False),
+                                    ("Password1!", False)])
 def test_password_policy(pw, ok):  # noqa: ANN001
     assert (password_problems(pw, "alice") == []) is ok
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 import threading
 import time
 from typing import Any
@@ -87,6 +88,24 @@ class ServiceLogBuffer:
         self._rows: list[dict] = []
         self._lock = threading.Lock()
         self._last_flush = time.monotonic()
+        self._timer_pid = 0
+
+    def _ensure_timer(self) -> None:
+        """A daemon thread flushing every ``max_age`` seconds, so rows never wait for the next request (one per
+        process: a forked worker starts its own)."""
+        if self._timer_pid == os.getpid():
+            return
+        self._timer_pid = os.getpid()
+
+        def tick() -> None:
+            while True:
+                time.sleep(self.max_age)
+                if self._rows:
+                    try:
+                        self.flush()
+                    except Exception:  # noqa: BLE001  (kept for the next tick; the app database may be busy)
+                        pass
+        threading.Thread(target=tick, name="service-log-flush", daemon=True).start()
 
     def add(self, username: str, module: str, function: str, status: int, duration_ms: float,
             success: bool | None = None) -> None:
@@ -96,6 +115,7 @@ class ServiceLogBuffer:
         row = dict(ts=clock.now(), username=username, module=mask_text(module)[:128],
                    function=mask_text(function)[:256], status=int(status), success=ok,
                    duration_ms=round(float(duration_ms), 2))
+        self._ensure_timer()
         with self._lock:
             self._rows.append(row)
             due = len(self._rows) >= self.max_rows or time.monotonic() - self._last_flush >= self.max_age

@@ -81,7 +81,7 @@ ACTION_ZH: dict[str, str] = {
     "user.create": "创建账号", "user.role": "修改角色", "user.scope": "修改机构范围", "user.disable": "停用账号",
     "user.enable": "启用账号", "user.update": "修改账号", "user.reset_password": "重置密码",
     "user.change_password": "本人修改密码", "user.unlock": "解除锁定", "user.lock": "锁定账号（连续登录失败）",
-    "logs.purge": "清理过期日志", "job.rerun": "重新执行任务", "node.settings": "修改前置机设置",
+    "logs.purge": "清理过期日志", "job.rerun": "重新执行任务", "node.settings": "修改前置机设置", "data.export": "导出数据",
 }
 
 FIELD_ZH: dict[str, str] = {
@@ -91,6 +91,8 @@ FIELD_ZH: dict[str, str] = {
     "audit_log": "审计日志行数", "user_sessions": "会话行数", "lon": "经度", "lat": "纬度", "zoom": "缩放级别",
     "city": "城市", "address": "地址", "command_id": "指令号", "job_code": "任务", "run_id": "运行号",
     "job": "任务", "node": "前置机", "state": "指令状态", "message": "说明",
+    "indicator": "指标", "org": "机构代码", "org_name": "机构", "grain": "粒度", "period": "期间", "format": "格式",
+    "rows": "行数",
 }
 
 

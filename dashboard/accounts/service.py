@@ -13,11 +13,12 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
+from core.masking import mask_text
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
 from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES, SCREEN
 from dashboard.appdb import init_app_db, session_factory
@@ -46,7 +47,8 @@ def _session(cfg: Config) -> Session:
 def password_problems(password: str, username: str = "") -> list[str]:
     """Why ``password`` breaks the policy (empty list: acceptable).
 
-    Policy: at least 8 characters, at least 3 of 4 classes (lower, upper, digit, symbol), not containing the username.
+    Policy: at least 8 characters, at least 3 of 4 classes (lower, upper, digit, symbol), not containing the
+    username, not a common password with digits or symbols appended (``Password1!``).
     """
     problems = []
     if len(password) < 8:
@@ -57,7 +59,30 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append("密码须包含大写字母、小写字母、数字、符号中的至少 3 类")
     if username and username.lower() in password.lower():
         problems.append("密码不得包含用户名")
+    if _common_core(password) in COMMON_PASSWORDS:
+        problems.append("密码过于常见，容易被猜中，请换一个")
     return problems
+
+
+# The passwords attackers try first (lists of leaked passwords, common Chinese office choices), compared after
+# dropping the trailing digits and symbols people append and mapping look-alike characters (P@ssw0rd = password).
+COMMON_PASSWORDS = frozenset({
+    "password", "passw", "pass", "admin", "administrator", "root", "qwer", "qwert", "qwerty", "qwertyuiop",
+    "asdf", "asdfgh", "zxcv", "abc", "abcd", "abcde", "abcdef", "aa", "aaa", "welcome", "letmein", "iloveyou",
+    "woaini", "test", "test1", "user", "guest", "hello", "changeme", "default", "system", "manager", "leader",
+    "1qaz", "1qaz@wsx", "1qaz2wsx", "qazwsx", "zaq1", "zaq12wsx", "q1w2e3r4", "a1b2c3", "yiyuan", "weijian",
+    "weishengju", "hospital", "doctor", "yigongti", "china", "beijing", "shanghai", "monkey", "dragon", "master",
+    "sunshine", "princess", "football", "baseball", "superman", "trustno", "p", "pw", "pwd", "secret", "love",
+})
+_LOOKALIKE = str.maketrans({"@": "a", "0": "o", "1": "l", "3": "e", "$": "s", "5": "s", "!": "i", "4": "a"})
+
+
+def _common_core(password: str) -> str:
+    """The password reduced to what makes it guessable: lower case, trailing digits/symbols dropped, look-alike
+    characters mapped (``Password1!``, ``P@ssw0rd2024``, ``Admin@123`` all reduce to a listed word)."""
+    core = password.lower().rstrip("0123456789!@#$%^&*.-_=+?~ ")
+    plain = core.translate(_LOOKALIKE)
+    return core if core in COMMON_PASSWORDS else plain
 
 
 def check_password_policy(password: str, username: str = "") -> None:
@@ -118,7 +143,7 @@ class UserView:
 
 def _view(user: User, now: dt.datetime | None = None) -> UserView:
     now = now or clock.now()
-    return UserView(user.id, user.username, user.display_name, user.role, ROLE_ZH.get(user.role, user.role),
+    return UserView(user.id, user.username, mask_text(user.display_name), user.role, ROLE_ZH.get(user.role, user.role),
                     tuple(user.inst_codes), bool(user.is_active), bool(user.is_demo),
                     bool(user.locked_until and user.locked_until > now), password_change_required(user, now),
                     user.last_login_at, user.created_at)
@@ -163,7 +188,7 @@ def create_user(cfg: Config, username: str, role: str, password: str, inst_codes
     with _session(cfg) as session, session.begin():
         if session.scalar(select(User.id).where(User.username == username)) is not None:
             raise AccountError(f"用户名已存在：{username}")
-        user = User(username=username, display_name=(display_name or username).strip()[:128], role=role,
+        user = User(username=username, display_name=mask_text((display_name or username).strip())[:128], role=role,
                     password_hash=hash_password(password), password_changed_at=now,
                     must_change_password=not is_demo, is_demo=is_demo, is_active=True, failed_logins=0,
                     created_at=now, institutions=[UserInstitution(inst_code=c) for c in codes])
@@ -207,7 +232,7 @@ def update_user(cfg: Config, username: str, *, role: str | None = None, inst_cod
             have = set(user.inst_codes)
             user.institutions.extend(UserInstitution(inst_code=c) for c in codes if c not in have)
         if display_name is not None:
-            user.display_name = display_name.strip()[:128] or user.username
+            user.display_name = mask_text(display_name.strip())[:128] or user.username
         if is_active is not None:
             user.is_active = bool(is_active)
         after = _snapshot(user)
@@ -302,40 +327,59 @@ def _request_ip() -> str:
 def authenticate(cfg: Config, username: str, password: str, ip: str = "", user_agent: str = "") -> tuple[User | None, str]:
     """Check a login; returns (user, "success") or (None, reason). Writes the login log; locks after 5 failures.
 
-    Reasons: unknown_user, bad_password, locked, disabled. The page shows one message for all of them so that a
-    stranger cannot tell which usernames exist.
+    Reasons: unknown_user, bad_password, bad_password_locked, locked, disabled. The page shows one message for all
+    of them, and every path does the same hash work, so that a stranger can tell neither which usernames exist nor
+    which accounts are locked.
+
+    The failure count and the lock are one conditional UPDATE (``failed_logins + 1``, evaluated by the database,
+    only on an unlocked row): N parallel wrong passwords count N, exactly one of them sets the lock and writes the
+    one ``user.lock`` audit row, and the rest find the row locked.
     """
     now = clock.now()
     username = (username or "").strip()[:64]
-    with _session(cfg) as session, session.begin():
+    with _session(cfg) as session:
         user = session.scalar(select(User).where(User.username == username)) if username else None
-        inst = ",".join(user.inst_codes) if user else ""
+        if user is not None:
+            session.expunge(user)
+    # The slow scrypt check runs outside any transaction (a write lock is never held across it).
+    password_ok = verify_password(user.password_hash if user is not None else _DUMMY_HASH(), password)
+    inst = ",".join(user.inst_codes) if user is not None else ""
+    unlocked = or_(User.locked_until.is_(None), User.locked_until <= now)
+    with _session(cfg) as session, session.begin():
         if user is None:
-            # Spend the same time as a real check so that timing does not reveal unknown usernames.
-            verify_password(_DUMMY_HASH(), password)
             result = "unknown_user"
         elif not user.is_active:
             result = "disabled"
-        elif user.locked_until and user.locked_until > now:
-            result = "locked"
-        elif verify_password(user.password_hash, password):
-            result = "success"
-            user.failed_logins = 0
-            user.locked_until = None
-            user.last_login_at = now
+        elif password_ok:
+            done = session.execute(update(User).where(User.id == user.id, unlocked)
+                                   .values(failed_logins=0, locked_until=None, last_login_at=now)
+                                   .execution_options(synchronize_session=False))
+            result = "success" if done.rowcount == 1 else "locked"
         else:
-            result = "bad_password"
-            user.failed_logins = (user.failed_logins or 0) + 1
-            if user.failed_logins >= LOCKOUT_THRESHOLD:
-                user.locked_until = now + LOCKOUT_DURATION
-                user.failed_logins = 0
-                add_audit_row(session, "user.lock", username, None,
-                              {"locked_until": user.locked_until, "reason": f"{LOCKOUT_THRESHOLD} 次密码错误"},
-                              actor=("system", "", ip))
-                result = "bad_password_locked"
+            result = _count_failure(session, user, now, unlocked, ip)
         session.add(LoginLog(ts=now, username=username or "-", inst_code=inst, ip=ip[:64], result=result,
                              user_agent=(user_agent or "")[:256]))
-        return (user if result == "success" else None), result
+    return (user if result == "success" else None), result
+
+
+def _count_failure(session: Session, user: User, now: dt.datetime, unlocked, ip: str) -> str:  # noqa: ANN001
+    """One atomic step: add the failure, and lock (count back to 0) when it reaches the threshold."""
+    until = now + LOCKOUT_DURATION
+    reaches = User.failed_logins + 1 >= LOCKOUT_THRESHOLD
+    row = session.execute(
+        update(User).where(User.id == user.id, unlocked)
+        .values(failed_logins=case((reaches, 0), else_=User.failed_logins + 1),
+                locked_until=case((reaches, until), else_=User.locked_until))
+        .returning(User.failed_logins, User.locked_until)
+        .execution_options(synchronize_session=False)).first()
+    if row is None:
+        return "locked"                     # another attempt locked it first: nothing counted twice
+    if row.locked_until is not None and row.locked_until > now:
+        add_audit_row(session, "user.lock", user.username, None,
+                      {"locked_until": until, "reason": f"{LOCKOUT_THRESHOLD} 次密码错误"},
+                      actor=("system", "", ip))
+        return "bad_password_locked"
+    return "bad_password"
 
 
 def record_login_attempt(cfg: Config, username: str, result: str, ip: str = "", user_agent: str = "") -> None:

@@ -23,9 +23,10 @@ from flask_login import LoginManager, UserMixin, current_user, login_user, logou
 from dashboard.accounts import service
 from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
 from dashboard.accounts.audit import service_log_buffer
-from core.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, SCREEN, home_path,
-                                      roles_for_callback_module, roles_for_path)
 from core.config import Config
+from core.masking import mask_text
+from core.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, SCREEN, home_path, normalize_path,
+                        roles_for_callback_module, roles_for_path)
 
 PUBLIC_PATHS = {"/login"}
 PUBLIC_PREFIXES = ("/auth/static/",)
@@ -34,6 +35,7 @@ DASH_CALLBACK_PATH = "/_dash-update-component"
 NON_PAGE_PREFIXES = ("/_dash-", "/_reload-hash", "/_favicon.ico", "/assets/", "/vendor/", "/auth/", "/api/",
                      "/login", "/logout", "/password")
 DEFAULT_LOGIN_RATE_LIMIT = "10 per minute;100 per hour"
+LOGIN_REFUSED = "用户名或密码错误（连续 5 次错误账号将锁定 30 分钟；如仍无法登录请稍后再试或联系系统管理员）"
 
 
 def _api_public_prefixes() -> tuple[str, ...]:
@@ -53,7 +55,7 @@ class LoggedIn(UserMixin):
         self.sid = sid
         self.user_id = user.id
         self.username = user.username
-        self.display_name = user.display_name
+        self.display_name = mask_text(user.display_name)
         self.role = user.role
         self.inst_codes = tuple(user.inst_codes)
         self.change_required = service.password_change_required(user)
@@ -161,7 +163,7 @@ def _renders_error_card(response: Response) -> bool:
 def _router_path(body: dict) -> str | None:
     for item in body.get("inputs") or []:
         if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "pathname":
-            return str(item.get("value") or "/")
+            return normalize_path(str(item.get("value") or "/"))
     return None
 
 
@@ -230,9 +232,8 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
                                             ip=request.remote_addr or "",
                                             user_agent=request.headers.get("User-Agent", ""))
         if user is None:
-            message = {"locked": "账号已锁定，请 30 分钟后再试或联系系统管理员",
-                       "bad_password_locked": "连续 5 次登录失败，账号已锁定 30 分钟"}.get(
-                result, "用户名或密码错误")
+            # One message for unknown, wrong and locked alike: the page must not tell which accounts exist
+            message = LOGIN_REFUSED
             return render_template("login.html", title="用户登录", message=message, next=nxt,
                                    username=username, csrf_token=_csrf_token()), 401
         session.clear()   # a fresh session on login (no fixation)
@@ -394,11 +395,20 @@ def login_rate_limit_from_env() -> str:
     return value
 
 
+def limiter_storage_uri(cfg: Config) -> str:
+    """Where the login limiter counts: Redis when CACHE_URL is one (shared by every server), else a SQLite file
+    in DATA_DIR (shared by the workers of one host; see ``ratelimit_store``)."""
+    if cfg.cache_url.startswith(("redis://", "rediss://")):
+        return cfg.cache_url
+    from dashboard.accounts import ratelimit_store  # noqa: F401  (registers the ycty-sqlite storage scheme)
+    return f"ycty-sqlite:///{cfg.data_dir / 'ratelimit.db'}"
+
+
 def _make_limiter(server: Flask, cfg: Config):  # noqa: ANN202
-    """Per-IP limiter (memory per process; Redis shared by workers when CACHE_URL is set)."""
+    """Per-IP limiter whose counts all workers share (Redis, or a SQLite file beside the app database)."""
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
-    storage = cfg.cache_url if cfg.cache_url.startswith(("redis://", "rediss://")) else "memory://"
+    storage = limiter_storage_uri(cfg)
     return Limiter(get_remote_address, app=server, storage_uri=storage, default_limits=[],
                    headers_enabled=True, strategy="fixed-window")
 

@@ -19,7 +19,7 @@ from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
 from layouts.formatting import display_target, fmt_period_zh, fmt_value, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
-from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table
+from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table, safe_figure
 
 TREND_MONTHS = 24
 # AG Grid refuses HTML overlay templates (console error); our empty tables show an empty state instead.
@@ -207,8 +207,8 @@ def render_trend(indicator_id: str, search: str | None) -> Any:
         if not visible and level == "institution":
             # The engine hides an out-of-scope institution's own rows: say why instead of "no data".
             return kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）")
-    return dcc.Graph(id=L.TREND, figure=trend_figure(df, unit, dec, display_target(kit.attr(entry, "target_text"))
-                                                     or ""), config=GRAPH_CONFIG)
+    fig = trend_figure(df, unit, dec, display_target(kit.attr(entry, "target_text")) or "")
+    return dcc.Graph(id=L.TREND, figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
 def share_rows(kids: pd.DataFrame, unit: str, decimals: int) -> pd.DataFrame:
@@ -250,7 +250,7 @@ def render_breakdown(indicator_id: str, search: str | None, mode: str = "share")
         else:
             fig = (bar_figure(kids, unit, dec, _higher_is_worse(entry), links=drill_links(search, kids["org_code"]))
                    if not kids.empty else no_data_figure())
-        chart = dcc.Graph(id=L.BREAKDOWN, figure=fig, config=GRAPH_CONFIG, clear_on_unhover=True)
+        chart = dcc.Graph(id=L.BREAKDOWN, figure=safe_figure(fig), config=GRAPH_CONFIG, clear_on_unhover=True)
         hint = (f"按{kit.LEVEL_ZH[child]}占分子的比例排序，点击柱条下钻" if by_share
                 else f"按{kit.LEVEL_ZH[child]}，点击柱条下钻")
     if df.empty or df["value"].isna().all():
@@ -303,7 +303,7 @@ def render_ranking(indicator_id: str, search: str | None) -> tuple[Any, Any]:
         df = keep
     fig = bar_figure(df, unit, dec, worse_high, highlight=inst, links=drill_links(search, df["org_code"]))
     what = "该乡镇" if view.counter == "个" else "该机构"
-    return (dcc.Graph(id=L.RANKING, figure=fig, config=GRAPH_CONFIG),
+    return (dcc.Graph(id=L.RANKING, figure=safe_figure(fig), config=GRAPH_CONFIG),
             f"{view.title}共{len(df)}{view.counter}，最差在上，点击柱条查看{what}")
 
 
@@ -356,6 +356,12 @@ def export_file(indicator_id: str, search: str | None, fmt: str) -> dict:
     org_name = info["path"][-1].name if info["path"] and info["level"] != "county" else "全县"
     stem = f"{kit.attr(entry, 'zh', indicator_id)}_{state.period}_{org_name}"
     title = f"{kit.attr(entry, 'zh', indicator_id)} · {fmt_period_zh(state.grain, state.period)} · {org_name}"
+    from dashboard.accounts.audit import record_audit
+    # who exported what: indicator, org, period, format and the number of rows (data leaving the platform)
+    record_audit("data.export", f"{indicator_id} {state.org or '全县'} {state.period}", None,
+                 {"indicator": indicator_id, "org": state.org or "county", "org_name": org_name,
+                  "grain": state.grain, "period": state.period, "format": "xlsx" if fmt == "xlsx" else "csv",
+                  "rows": int(len(df))})
     if fmt == "xlsx":
         return dcc.send_bytes(to_xlsx_bytes(df, headers, title=title, decimals=decimals),
                               export_filename(stem, "xlsx"), type=XLSX_MIME)

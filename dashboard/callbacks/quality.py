@@ -22,7 +22,7 @@ from dashboard.exchange import quality as qsvc
 from dashboard.views.minute_cache import CACHE_SECONDS, cached  # noqa: F401 — CACHE_SECONDS read by tests
 from dashboard.exchange.service import now_local
 from layouts import _exchange_parts as P
-from layouts._components import (GRAPH_CONFIG, base_figure_layout, column_def, data_table, empty_state,
+from layouts._components import (GRAPH_CONFIG, base_figure_layout, safe_figure, column_def, data_table, empty_state,
                                  error_card, kpi_card)
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ def trend(days: Any, now: dt.datetime | None = None, codes: Iterable[str] | None
                                  name=f"拒收率目标 {getattr(ind, 'target_text', '')}".strip(), hoverinfo="skip",
                                  line=dict(color=FIG_COLORS["reject_rate"], width=1, dash="dash"), opacity=0.5))
     fig.update_xaxes(type="category")
-    return dcc.Graph(figure=fig, config=GRAPH_CONFIG, style={"height": "320px"})
+    return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG, style={"height": "320px"})
 
 
 def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable[str] | None = None) -> Any:
@@ -223,7 +223,7 @@ def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable
                                hovertemplate="%{y}<br>%{x}<br>" + qsvc.FIGURE_ZH[figure] + "：%{z}%<extra></extra>"))
     fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=150, r=16, t=16, b=56)))
     fig.update_xaxes(type="category", tickangle=-45, automargin=True)
-    return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
+    return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
 # Headers wrap and set their own height rather than being cut off; each figure is a column group (its name over

@@ -20,7 +20,7 @@ from dashboard.views.cards import card as _card, compute_each as _compute_each
 from layouts.formatting import fmt_month_zh, fmt_number, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L
-from layouts._components import GRAPH_CONFIG, column_def, data_table
+from layouts._components import GRAPH_CONFIG, column_def, data_table, safe_figure
 
 MONTHS = 12
 FLOW_LIMIT = 30
@@ -47,6 +47,12 @@ def _context(search: str | None) -> dict:
     return {"state": state, "path": path, "level": path[-1].level, "start": start, "end": end,
             "insts": kit.institutions_under(path), "areas": [township] if township else None,
             "scope": kit.scope()}
+
+
+def _allowed(search: str | None) -> bool:
+    """The referral page is built from rows (diagnoses, flows, pending lists): an org outside the user's
+    institutions — a township where none of them stands included — is refused, never shown as a wrong 0."""
+    return kit.org_allowed(kit.org_path(kit.view_state(search).org), kit.scope(), township_rows=True)
 
 
 def _scoped_insts(ctx: dict) -> list[str] | None:
@@ -354,7 +360,7 @@ def _table_height(n_rows: int, page_size: int = 10) -> int:
 
 
 def _graph(fig: go.Figure) -> dcc.Graph:
-    return dcc.Graph(figure=fig, config=GRAPH_CONFIG)
+    return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
 def register(app: dash.Dash) -> None:
@@ -363,6 +369,8 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(L.REF_KPIS, "children"), Output(L.REF_SUBTITLE, "children"),
                   Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _kpis(_r, search):  # noqa: ANN001, ANN202
+        if not _allowed(search):
+            return [kit.empty_box(kit.NO_ACCESS)], ""
         try:
             return render_kpis(search)
         except Exception:  # noqa: BLE001
@@ -376,10 +384,14 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.REF_PENDING, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _pending(_r, search):  # noqa: ANN001, ANN202
+        if not _allowed(search):
+            return kit.empty_box(kit.NO_ACCESS)
         return kit.guarded("待响应转诊", lambda: render_pending(search))
 
 
 def _register_graph(app: dash.Dash, box: str, title: str, build) -> None:  # noqa: ANN001
     @app.callback(Output(box, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _section(_r, search):  # noqa: ANN001, ANN202
+        if not _allowed(search):
+            return kit.empty_box(kit.NO_ACCESS)
         return kit.guarded(title, lambda: _graph(build(search)))

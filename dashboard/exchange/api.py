@@ -12,10 +12,12 @@ seq are stored every time. Answer 201 ``{"run_id", "stored": <new lines>, "dupli
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from dashboard.appdb import session_factory
@@ -25,6 +27,8 @@ from dashboard.exchange.schemas import AckIn, HeartbeatIn, LogsIn, RunIn, RUN_ID
 
 PUBLIC_PREFIX = "/api/exchange/"
 MAX_BODY_BYTES = 2 * 1024 * 1024   # 1000 log lines of 4000 chars fit; anything bigger is refused unread
+MAX_DEPTH = 8                       # the deepest valid body is {"logs": [{...}]}: 3 levels
+DEFAULT_NODE_RATE_LIMIT = "600 per minute"   # a node sends a heartbeat a minute plus runs and log batches
 
 
 def _errors(status: int, errors: list[dict[str, str]]) -> Response:
@@ -38,13 +42,44 @@ def _errors(status: int, errors: list[dict[str, str]]) -> Response:
 def _json_body() -> Any:
     if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         raise service.ApiError(413, "body", f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = request.get_data(cache=False)
+    raw = request.get_data(cache=True)      # kept: a request retried after a race reads it again
     if len(raw) > MAX_BODY_BYTES:
         raise service.ApiError(413, "body", f"body larger than {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise service.ApiError(400, "body", f"invalid JSON: {exc}") from None
+    if _nesting(text) > MAX_DEPTH:
+        raise service.ApiError(400, "body", f"JSON nested deeper than {MAX_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError, ValueError) as exc:
+        raise service.ApiError(400, "body", f"invalid JSON: {str(exc)[:200]}") from None
+
+
+def _nesting(text: str) -> int:
+    """Deepest bracket nesting of a JSON text (brackets inside strings not counted), without parsing it."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    return deepest
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def _parse(model: type[BaseModel], data: Any) -> Any:
@@ -65,20 +100,41 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 return _errors(401, [{"field": "Authorization", "message": "bearer token required"}])
-            with factory() as s:
-                try:
-                    with s.begin():
-                        node = service.node_for_token(s, token.strip())
-                        if node is None:
-                            return _errors(401, [{"field": "Authorization", "message": "invalid token"}])
-                        g.exchange_node_code = node.code
-                        return fn(s, node, **kwargs)
-                except service.ApiError as exc:
-                    return _errors(exc.status, exc.errors)
-                except ValidationError as exc:
-                    return _errors(400, field_errors(exc))
-        wrapper.__name__ = fn.__name__
-        return wrapper
+            for attempt in (1, 2):
+                with factory() as s:
+                    try:
+                        with s.begin():
+                            node = service.node_for_token(s, token.strip())
+                            if node is None:
+                                return _errors(401, [{"field": "Authorization", "message": "invalid token"}])
+                            g.exchange_node_code = node.code
+                            if attempt == 1 and not _within_rate(node.code):
+                                resp = _errors(429, [{"field": "node", "message":
+                                                      f"too many requests from node {node.code}; slow down"}])
+                                resp.headers["Retry-After"] = "60"
+                                return resp
+                            return fn(s, node, **kwargs)
+                    except service.ApiError as exc:
+                        return _errors(exc.status, exc.errors)
+                    except ValidationError as exc:
+                        return _errors(400, field_errors(exc))
+                    except RecursionError:
+                        return _errors(400, [{"field": "body", "message": "JSON nested too deeply"}])
+                    except (IntegrityError, OperationalError):
+                        # two identical requests raced to insert one run (or log seq): the other one stored it;
+                        # the retry finds the row and answers as for a replay (200), never a 500
+                        if attempt == 2:
+                            return _errors(409, [{"field": "body", "message": "conflicting concurrent request"}])
+            return _errors(409, [{"field": "body", "message": "conflicting concurrent request"}])
+
+        def json_wrapper(**kwargs: Any) -> Any:
+            try:
+                return wrapper(**kwargs)
+            except Exception:  # noqa: BLE001  (a node reads JSON: never the HTML error page)
+                server.logger.exception("exchange API error on %s", request.path)
+                return _errors(500, [{"field": "server", "message": "internal error; the request stored nothing"}])
+        json_wrapper.__name__ = fn.__name__
+        return json_wrapper
 
     @bp.post("/heartbeat")
     @node_route
@@ -126,6 +182,18 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
         return jsonify(service.command_json(cmd))
 
     server.register_blueprint(bp)
+
+    from limits import parse_many
+    from limits.storage import storage_from_string
+    from limits.strategies import FixedWindowRateLimiter
+
+    from dashboard.accounts.web import limiter_storage_uri
+    node_limits = parse_many(os.environ.get("NODE_RATE_LIMIT", "").strip() or DEFAULT_NODE_RATE_LIMIT)
+    node_limiter = FixedWindowRateLimiter(storage_from_string(limiter_storage_uri(cfg)))
+
+    def _within_rate(node_code: str) -> bool:
+        """Per-node request budget (shared by every worker: the login limiter's storage)."""
+        return all([node_limiter.hit(limit, "exchange-node", node_code) for limit in node_limits])
 
     @server.before_request
     def _api_paths_answer_json() -> Response | None:

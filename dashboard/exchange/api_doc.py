@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from dashboard.exchange.api import MAX_BODY_BYTES, PUBLIC_PREFIX
+from dashboard.exchange.api import DEFAULT_NODE_RATE_LIMIT, MAX_BODY_BYTES, MAX_DEPTH, PUBLIC_PREFIX
 from dashboard.exchange.models import COMMAND_STATE_ZH, JOB_CODES, JOB_NAMES_ZH
 from dashboard.exchange.schemas import (EARLIEST, MAX_LOG_LINES, MAX_LOG_SEQ, MAX_MESSAGE, MAX_ROWS,
                                         RUN_ID_PATTERN, AckIn, HeartbeatIn, LogLineIn, LogsIn, RunIn)
@@ -492,11 +492,14 @@ INTRO = f"""\
 - **节点状态**: 离线 (见上) 优先; 否则某任务最近一次失败的运行晚于其最近一次成功 → “失败”; 否则有运行中的
   任务 → “运行中”; 否则 “正常”。
 - **限制 (limits)**: 请求体 ≤ {MAX_BODY_BYTES // (1024 * 1024)} MiB ({MAX_BODY_BYTES} 字节), 超过 → 413, 不读取;
+  JSON 嵌套 ≤ {MAX_DEPTH} 层, 超过 → 400; 数值字段必须是 JSON 数值 (`"cpu": "10"` → 400);
+  每个节点每分钟的请求数有上限 (平台环境变量 `NODE_RATE_LIMIT`, 默认 `{DEFAULT_NODE_RATE_LIMIT}`), 超过 → 429,
+  响应头 `Retry-After` 给出等待秒数;
   {_LOG_LINE_LIMITS};
   行数 (`backlog`、`rows_*`) 0 – {MAX_ROWS}; `version` ≤ {_max_length(HeartbeatIn, 'version')} 字符;
   `run_id` 1–64 个字符, 匹配 `{RUN_ID_PATTERN}` (字母或数字开头, 其后可用字母、数字和 `._:-`)。
 - **事务**: 每个请求整体保存或整体不保存。
-- **错误响应体** (400、401、403、404、409、413): `Content-Type: application/json`,
+- **错误响应体** (400、401、403、404、409、413、429、500): `Content-Type: application/json`,
 
   ```json
   {{"errors": [{{"field": "finished_at", "message": "required when status is success or failed"}}]}}
@@ -506,7 +509,7 @@ INTRO = f"""\
   (不是 JSON、不是对象、过大) 为 `body`; `message` 是英文说明。一个请求可能有多条错误。
 - **状态码一览**: `200`/`201`/`204` 成功; `400` 请求体或字段错误 (修正后再发, 重发同样的请求没有用);
   `401` 令牌; `403` 别的节点的对象; `404` 运行或命令不存在; `409` 与平台已有记录冲突; `413` 请求体过大;
-  `5xx` 或超时: 稍后用相同请求体重发。路径不对时为 `404` (`field` 为 `path`), 方法不对时为 `405`
+  `429` 请求过于频繁 (按 `Retry-After` 等待后重发); `5xx` (也是 JSON) 或超时: 稍后用相同请求体重发。路径不对时为 `404` (`field` 为 `path`), 方法不对时为 `405`
   (`field` 为 `method`, 响应头 `Allow` 给出该路径可用的方法), 同样是上述 JSON 格式。
 
 ## 4. 接口 (endpoints)

@@ -38,7 +38,7 @@ def _sane_time(value: dt.datetime) -> dt.datetime:
 
 Timestamp = Annotated[dt.datetime, AfterValidator(_sane_time)]
 RowCount = Annotated[int, Field(ge=0, le=MAX_ROWS, strict=True)]
-Percent = Annotated[float, Field(ge=0, le=100)]
+Percent = Annotated[float, Field(ge=0, le=100, strict=True)]   # "cpu": "10" is refused
 
 
 class _Body(BaseModel):

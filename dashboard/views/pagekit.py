@@ -105,7 +105,34 @@ def org_path(org: str | None) -> list[OrgNode]:
             inst = n.code
         out.append(OrgNode(n.level, n.code, n.name,
                            n.inst_code or (inst if n.level in ("institution", "department", "doctor") else None)))
-    return out
+    return redact_path(out, scope())
+
+
+HIDDEN_NAME = "（无权查看）"
+
+
+def redact_path(path: list[OrgNode], user_scope) -> list[OrgNode]:  # noqa: ANN001
+    """The one scope check of every org a callback takes from the URL or a click: below an institution the user
+    may not see in detail, department and doctor names (and codes) are replaced, so no breadcrumb, title or
+    subtitle names them (staff codes are sequential: a name per code would list every doctor)."""
+    inst = next((n.inst_code for n in reversed(path) if n.inst_code), None)
+    if inst is None or user_scope.may_see_institution(inst):
+        return path
+    return [n if n.level in ("county", "township", "institution")
+            else OrgNode(n.level, None, LEVEL_ZH.get(n.level, "") + HIDDEN_NAME, n.inst_code) for n in path]
+
+
+def org_allowed(path: list[OrgNode], user_scope, *, township_rows: bool = False) -> bool:  # noqa: ANN001
+    """May the user see data of this org? Institutions and below: the institution in scope. A township: its
+    aggregates for any user with aggregates; with ``township_rows`` (sections built from rows, not from the
+    engine's aggregates: referral diagnoses, flows, pending lists) only when one of the user's institutions
+    stands there."""
+    if not visible_detail(path, user_scope):
+        return False
+    last = path[-1]
+    if township_rows and last.level == "township" and not user_scope.all_institutions:
+        return bool(set(institutions_under(path) or ()) & set(user_scope.inst_codes))
+    return True
 
 
 def institutions_under(path: list[OrgNode]) -> list[str] | None:
