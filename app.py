@@ -6,6 +6,7 @@
     python app.py load DIR        validate and load <table>.csv|parquet files atomically
     python app.py export DIR      write the mart's tables as files the loader accepts [--format --table]
     python app.py indicators ...  compute indicators (CSV/JSON)
+    python app.py forecast ...    forecast indicators / backtest the forecasts (CSV/JSON)
     python app.py users ...       manage accounts
     python app.py nodes ...       exchange nodes: list, token, simulate
     python app.py geo import ...  replace the demo geometry with a real county's townships
@@ -20,6 +21,7 @@ from dashboard.serve import serve_command, run_default
 from mart.cli import demo_command, export_command
 from mart.loader_cli import load_command
 from metrics.cli import indicators_command
+from metrics.forecast_cli import forecast_command
 from dashboard.accounts.cli import users_group
 from dashboard.exchange.cli import nodes_group
 from geo.cli import geo_group
@@ -38,6 +40,7 @@ cli.add_command(demo_command)
 cli.add_command(load_command)
 cli.add_command(export_command)
 cli.add_command(indicators_command)
+cli.add_command(forecast_command)
 cli.add_command(users_group)
 cli.add_command(nodes_group)
 cli.add_command(geo_group)
