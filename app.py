@@ -9,6 +9,7 @@
     python app.py forecast ...    forecast indicators / backtest the forecasts (CSV/JSON)
     python app.py users ...       manage accounts
     python app.py nodes ...       exchange nodes: list, token, simulate
+    python app.py alerts ...      early warnings: run, list, ack/handle/close, rules, channels
     python app.py geo import ...  replace the demo geometry with a real county's townships
 
 ``server`` is the WSGI app for gunicorn: ``gunicorn 'app:server'``.
@@ -25,6 +26,7 @@ from metrics.forecast_cli import forecast_command
 from dashboard.accounts.cli import users_group
 from dashboard.exchange.cli import nodes_group
 from geo.cli import geo_group
+from dashboard.alerts.cli import alerts_group
 
 
 @click.group(invoke_without_command=True)
@@ -44,6 +46,7 @@ cli.add_command(forecast_command)
 cli.add_command(users_group)
 cli.add_command(nodes_group)
 cli.add_command(geo_group)
+cli.add_command(alerts_group)
 
 
 def __getattr__(name: str):  # noqa: ANN202
