@@ -26,7 +26,8 @@ from metrics.forecast_cli import forecast_command
 from dashboard.accounts.cli import users_group
 from dashboard.exchange.cli import nodes_group
 from geo.cli import geo_group
-from dashboard.alerts.cli import alerts_group
+from dashboard.alerts.cli import alerts_group, after_data_change
+from mart.loader_cli import AFTER_DATA_CHANGE
 
 
 @click.group(invoke_without_command=True)
@@ -47,6 +48,7 @@ cli.add_command(users_group)
 cli.add_command(nodes_group)
 cli.add_command(geo_group)
 cli.add_command(alerts_group)
+AFTER_DATA_CHANGE.append(after_data_change)     # alerts after each load and demo build
 
 
 def __getattr__(name: str):  # noqa: ANN202

@@ -16,6 +16,14 @@ def _cfg():  # noqa: ANN202
     return load_config()
 
 
+def after_data_change(cfg) -> None:  # noqa: ANN001
+    """Evaluate the rules after a load or a demo build (registered by app.py)."""
+    from dashboard.alerts.run import run_alerts
+    res = run_alerts(cfg)
+    click.echo(f"预警评估 {res.month}: 新增 {len(res.counts.get('opened', []))}，"
+               f"自动恢复 {len(res.counts.get('auto_closed', []))}，用时 {res.seconds:.1f} 秒")
+
+
 @click.group("alerts")
 def alerts_group() -> None:
     """预警：评估、清单、处置、规则与通知渠道。"""
