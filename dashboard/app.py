@@ -51,6 +51,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     init_accounts(app, cfg)
     from dashboard.exchange.api import init_exchange_api
     init_exchange_api(server, cfg)
+    from dashboard.alerts.scheduler import start_scheduler
+    start_scheduler(cfg)        # rule evaluation on a schedule (one runner at a time across workers)
     return app
 
 

@@ -177,3 +177,26 @@ def test_cli_list_rules_and_refusals(demo_copy) -> None:  # noqa: ANN001
     assert bad.exit_code != 0 and "JSON" in bad.output
     assert runner.invoke(cli, ["alerts", "rule-set", "R01", "--severity", "low"]).exit_code == 0
     assert "R01\t启用\ttarget_breach\tlow" in runner.invoke(cli, ["alerts", "rules"]).output
+
+
+def test_only_one_runner_at_a_time(demo_copy) -> None:  # noqa: ANN001
+    """While one process holds the runner lock, a scheduled run skips instead of evaluating twice."""
+    from dashboard.alerts.run import _runner_lock, run_alerts
+    with _runner_lock(demo_copy) as mine:
+        assert mine
+        assert run_alerts(demo_copy, send=False, wait=False).skipped
+    assert not run_alerts(demo_copy, send=False, wait=False).skipped
+
+
+def test_scheduler_starts_once_per_process(demo_copy, monkeypatch) -> None:  # noqa: ANN001
+    from dashboard.alerts import scheduler
+    monkeypatch.setenv("ALERTS_SCHEDULE_MINUTES", "0")
+    assert scheduler.start_scheduler(demo_copy) is None
+    monkeypatch.setenv("ALERTS_SCHEDULE_MINUTES", "30")
+    first = scheduler.start_scheduler(demo_copy)
+    try:
+        assert first is scheduler.start_scheduler(demo_copy)
+        assert [j.id for j in first.get_jobs()] == ["alerts-run"]
+    finally:
+        first.shutdown(wait=False)
+        scheduler._started.clear()
