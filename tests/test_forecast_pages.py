@@ -1,0 +1,30 @@
+"""The indicator trend shows the forecast: a dashed line and a shaded 95 % band for the coming months."""
+from __future__ import annotations
+
+from layouts import _pageparts as L
+from tests.test_pages_callbacks import _find, call
+
+
+def _trend(client, indicator_id: str, search: str) -> list[dict]:  # noqa: ANN001
+    out = call(client, [(L.TREND_BOX, "children")], (L.ID, "data", indicator_id), search)
+    figs = _find(out, lambda n: n.get("type") == "Graph")
+    assert len(figs) == 1
+    return figs[0]["props"]["figure"]["data"]
+
+
+def test_trend_at_the_last_month_has_forecast_band(client_as, app_cfg) -> None:  # noqa: ANN001
+    from queries.periods import last_complete_month
+    month = last_complete_month(app_cfg.mart_url)
+    client = client_as("leader")
+    traces = _trend(client, "op_antibiotic_rate", f"?grain=month&period={month}&org=T007")
+    names = [t.get("name") for t in traces]
+    assert "预测" in names and "预测区间 95%" in names
+    line = traces[names.index("预测")]
+    band = traces[names.index("预测区间 95%")]
+    assert line["line"]["dash"] == "dash" and band["fill"] == "toself"
+    assert len(line["x"]) == 4 and len(band["x"]) == 6          # last actual month + 3 forecast months
+    # an earlier period: history only, no forecast
+    y, m = int(month[:4]), int(month[5:])
+    earlier = f"{y - 1}-{m:02d}"
+    names = [t.get("name") for t in _trend(client, "op_antibiotic_rate", f"?grain=month&period={earlier}")]
+    assert "预测" not in names
