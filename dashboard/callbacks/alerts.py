@@ -33,14 +33,7 @@ def visible_alerts(status: str | None) -> pd.DataFrame:
     return df
 
 
-def drill_href(row: Any) -> str:
-    """The indicator drill at the alert's org and period (the quality page for upload and node alerts)."""
-    if not row["indicator_id"]:
-        return "/quality"
-    period = str(row["period"])
-    grain = "year" if len(period) == 4 else "month"
-    org = "" if row["level"] == "county" else f"&org={row['org_code']}"
-    return f"/indicator/{row['indicator_id']}?grain={grain}&period={period}{org}"
+from dashboard.alerts.view import drill_href  # noqa: E402
 
 
 def _item(row: Any) -> html.Div:

@@ -204,6 +204,11 @@ def alerts_frame(search: str | None) -> pd.DataFrame:
 
 
 def render_alerts(search: str | None) -> Any:
+    from dashboard.alerts.view import open_alert_list
+    from dashboard.app import get_config
+    stored = open_alert_list(get_config().app_db_url, kit.scope())     # the same store as 预警中心
+    if stored is not None:
+        return stored
     state = kit.view_state(search)
     df = alerts_frame(search)
     if df.empty:
