@@ -12,9 +12,28 @@ from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
 dash.register_page(__name__, path="/alerts", title="预警中心 · 医共体运营监测平台", name="预警中心",
                    toolbar=False, order=5)
 
-from layouts._alerts_parts import (A_ACK, A_CLOSE, A_HANDLE, A_INST, A_KIND, A_LIST, A_MSG, A_NOTE, A_PICK,
-                                   A_READY, A_SEVERITY, A_STATUS, A_SUBTITLE, A_THEME, A_TICK, A_TOWNSHIP,
-                                   KIND_OPTIONS, SEVERITY_OPTIONS, STATUS_OPTIONS)
+from layouts._alerts_parts import (
+    A_ACK,
+    A_CLOSE,
+    A_HANDLE,
+    A_INST,
+    A_KIND,
+    A_LIST,
+    A_MSG,
+    A_NOTE,
+    A_PICK,
+    A_READY,
+    A_SEVERITY,
+    A_STATUS,
+    A_SUBTITLE,
+    A_THEME,
+    A_TICK,
+    A_TOWNSHIP,
+    KIND_OPTIONS,
+    SEVERITY_OPTIONS,
+    STATUS_OPTIONS,
+)
+
 
 def _dd(dd_id: str, options: list, placeholder: str, value: Any = None, clearable: bool = True) -> dcc.Dropdown:
     return dcc.Dropdown(id=dd_id, options=options, value=value, placeholder=placeholder, clearable=clearable,

@@ -21,7 +21,13 @@ from typing import Any
 import pandas as pd
 
 from metrics.catalogue import INDICATORS, Indicator
-from metrics.forecast import forecast_from_rows, forecastable, month_index, month_label, year_end_from_rows
+from metrics.forecast import (
+    forecast_from_rows,
+    forecastable,
+    month_index,
+    month_label,
+    year_end_from_rows,
+)
 
 KINDS = ("target_breach", "year_end_miss", "worsening", "anomaly", "upload_gap", "node_failure")
 KIND_ZH = {"target_breach": "目标未达", "year_end_miss": "全年预计未达标", "worsening": "连续恶化",

@@ -12,7 +12,14 @@ import numpy as np
 import pandas as pd
 
 from metrics.catalogue import INDICATORS
-from metrics.forecast import _ratio, _series, forecast_series, month_index, seasonal_naive, SEASON
+from metrics.forecast import (
+    SEASON,
+    _ratio,
+    _series,
+    forecast_series,
+    month_index,
+    seasonal_naive,
+)
 
 BACKTEST_COLUMNS = ["indicator_id", "level", "org_code", "horizon", "mape", "mase"]
 

@@ -187,6 +187,13 @@ def forecast_from_rows(history: pd.DataFrame, horizon: int, through: str) -> pd.
     return pd.concat(out, ignore_index=True)
 
 
+def _scope_key(scope) -> tuple | None:
+    """A stable cache-key part of a Scope (sorted institution codes: the same key in every worker)."""
+    if scope is None:
+        return None
+    return (scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates)
+
+
 def _mart(mart_url: str | None) -> str:
     if mart_url:
         return mart_url
@@ -195,7 +202,7 @@ def _mart(mart_url: str | None) -> str:
 
 
 def history_rows(ids: list[str], level: str, org: str | None, through: str | None = None,
-                 mart_url: str | None = None, scope=None) -> tuple[pd.DataFrame, str]:  # noqa: ANN001
+                 mart_url: str | None = None, scope=None) -> tuple[pd.DataFrame, str]:
     """The engine's monthly rows of ``ids`` at ``level`` from the data's first month through ``through`` (default:
     the last complete month), and that month."""
     from metrics.engine import compute
@@ -221,13 +228,13 @@ def history_rows(ids: list[str], level: str, org: str | None, through: str | Non
 
 
 def forecast(ids: list[str], level: str, org: str | None = None, horizon: int = 3, through: str | None = None,
-             mart_url: str | None = None, scope=None) -> pd.DataFrame:  # noqa: ANN001
+             mart_url: str | None = None, scope=None) -> pd.DataFrame:
     """Forecasts of ``ids`` at ``level`` (optionally one org's subtree) for ``horizon`` months after the last
     complete month (or ``through``); cached per data version."""
     from queries import periods as qperiods
     url = _mart(mart_url)
     key = "forecast:" + result_cache.make_key(url, qperiods.data_version(url), tuple(ids), level, org, horizon,
-                                              through, None if scope is None else repr(scope))
+                                              through, _scope_key(scope))
     hit = _cache_get(key)
     if hit is not None:
         return hit
@@ -308,12 +315,12 @@ def year_end_from_rows(history: pd.DataFrame, through: str) -> pd.DataFrame:
 
 
 def year_end(ids: list[str], level: str, org: str | None = None, mart_url: str | None = None,
-             scope=None) -> pd.DataFrame:  # noqa: ANN001
+             scope=None) -> pd.DataFrame:
     """:func:`year_end_from_rows` for ``ids`` at ``level`` from the engine; cached per data version."""
     from queries import periods as qperiods
     url = _mart(mart_url)
     key = "yearend:" + result_cache.make_key(url, qperiods.data_version(url), tuple(ids), level, org,
-                                             None if scope is None else repr(scope))
+                                             _scope_key(scope))
     hit = _cache_get(key)
     if hit is not None:
         return hit

@@ -15,7 +15,7 @@ from tests.fixtures_mart import make_config
 
 
 @pytest.fixture
-def demo_copy(demo_cfg, tmp_path: Path, monkeypatch):  # noqa: ANN001, ANN201
+def demo_copy(demo_cfg, tmp_path: Path, monkeypatch):
     """A private copy of the tiny demo's mart and app database (alerts write to the app database)."""
     from dashboard.appdb import dispose_app_engines
     for name in ("mart.duckdb", "app.db"):
@@ -28,13 +28,13 @@ def demo_copy(demo_cfg, tmp_path: Path, monkeypatch):  # noqa: ANN001, ANN201
     dispose_app_engines()
 
 
-def _alerts(cfg):  # noqa: ANN001, ANN202
+def _alerts(cfg):
     from dashboard.alerts.store import list_alerts
     from metrics.scope import FULL_SCOPE
     return list_alerts(cfg.app_db_url, FULL_SCOPE)
 
 
-def _loosen_for_tiny_demo(cfg) -> None:  # noqa: ANN001
+def _loosen_for_tiny_demo(cfg) -> None:
     """The tiny demo (scale 0.01) has a hundredth of the cases: the admin lowers the sample floors."""
     from dashboard.alerts.admin import save_rule
     for code in ("R02", "R04", "R05"):
@@ -42,7 +42,7 @@ def _loosen_for_tiny_demo(cfg) -> None:  # noqa: ANN001
                                          '"direction": {"doctor_daily_visits": "up"}}'})
 
 
-def test_run_raises_planted_problems_and_rerun_updates(demo_copy) -> None:  # noqa: ANN001
+def test_run_raises_planted_problems_and_rerun_updates(demo_copy) -> None:
     from dashboard.alerts.run import run_alerts
     _loosen_for_tiny_demo(demo_copy)
     res = run_alerts(demo_copy, send=False)
@@ -63,7 +63,7 @@ def test_run_raises_planted_problems_and_rerun_updates(demo_copy) -> None:  # no
     assert len(_alerts(demo_copy)) == len(df)                       # never duplicated
 
 
-def _inject_jump(cfg, tmp_path: Path, inst: str, month: str, n: int) -> None:  # noqa: ANN001
+def _inject_jump(cfg, tmp_path: Path, inst: str, month: str, n: int) -> None:
     """Load ``n`` extra outpatient visits of ``inst`` in ``month`` at 20× the usual cost (a real load)."""
     from mart.loader import load_directory
     from queries.connection import duckdb_read_cursor
@@ -88,7 +88,7 @@ def _inject_jump(cfg, tmp_path: Path, inst: str, month: str, n: int) -> None:  #
     load_directory(cfg, str(folder))
 
 
-def test_injected_jump_raises_an_anomaly_alert(demo_copy, tmp_path: Path) -> None:  # noqa: ANN001
+def test_injected_jump_raises_an_anomaly_alert(demo_copy, tmp_path: Path) -> None:
     from dashboard.alerts.admin import save_rule
     from dashboard.alerts.run import run_alerts
     save_rule(demo_copy, "R05", {"indicators": "op_cost_per_visit", "levels": "institution",
@@ -105,7 +105,7 @@ def test_injected_jump_raises_an_anomaly_alert(demo_copy, tmp_path: Path) -> Non
     assert "高于预期区间上限" in hit.iloc[0]["message"] and "门诊次均费用" in hit.iloc[0]["message"]
 
 
-def test_lifecycle_scope_audit_and_auto_close(demo_copy) -> None:  # noqa: ANN001
+def test_lifecycle_scope_audit_and_auto_close(demo_copy) -> None:
     from dashboard.accounts.models import AuditLog
     from dashboard.alerts.models import AlertEvent
     from dashboard.alerts.store import AlertError, set_status, sync_findings
@@ -154,7 +154,7 @@ def test_lifecycle_scope_audit_and_auto_close(demo_copy) -> None:  # noqa: ANN00
     assert set(list_alerts(demo_copy.app_db_url, manager)["alert_id"]) == {mine}     # manager's view
 
 
-def test_cli_list_rules_and_refusals(demo_copy) -> None:  # noqa: ANN001
+def test_cli_list_rules_and_refusals(demo_copy) -> None:
     from app import cli
     runner = CliRunner()
     res = runner.invoke(cli, ["alerts", "run", "--no-notify"])
@@ -179,7 +179,7 @@ def test_cli_list_rules_and_refusals(demo_copy) -> None:  # noqa: ANN001
     assert "R01\t启用\ttarget_breach\tlow" in runner.invoke(cli, ["alerts", "rules"]).output
 
 
-def test_only_one_runner_at_a_time(demo_copy) -> None:  # noqa: ANN001
+def test_only_one_runner_at_a_time(demo_copy) -> None:
     """While one process holds the runner lock, a scheduled run skips instead of evaluating twice."""
     from dashboard.alerts.run import _runner_lock, run_alerts
     with _runner_lock(demo_copy) as mine:
@@ -188,7 +188,7 @@ def test_only_one_runner_at_a_time(demo_copy) -> None:  # noqa: ANN001
     assert not run_alerts(demo_copy, send=False, wait=False).skipped
 
 
-def test_scheduler_starts_once_per_process(demo_copy, monkeypatch) -> None:  # noqa: ANN001
+def test_scheduler_starts_once_per_process(demo_copy, monkeypatch) -> None:
     from dashboard.alerts import scheduler
     monkeypatch.setenv("ALERTS_SCHEDULE_MINUTES", "0")
     assert scheduler.start_scheduler(demo_copy) is None

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import select
 
 
 class _Robot(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict]] = []
-    fail_first: dict[str, int] = {}
+    received: ClassVar[list[tuple[str, dict]]] = []
+    fail_first: ClassVar[dict[str, int]] = {}
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])).decode("utf-8"))
         left = self.fail_first.get(self.path, 0)
         if left:
@@ -32,7 +33,7 @@ class _Robot(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(answer)
 
-    def log_message(self, *args) -> None:  # noqa: ANN002
+    def log_message(self, *args) -> None:
         pass
 
 
@@ -48,7 +49,7 @@ def robot() -> Iterator[str]:
 
 
 @pytest.fixture
-def smtp_server():  # noqa: ANN201
+def smtp_server():
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Message
 
@@ -57,7 +58,7 @@ def smtp_server():  # noqa: ANN201
             super().__init__()
             self.messages: list = []
 
-        def handle_message(self, message) -> None:  # noqa: ANN001
+        def handle_message(self, message) -> None:
             self.messages.append(message)
 
     import socket
@@ -114,7 +115,7 @@ def test_unreachable_robot_gives_up_after_the_retries(app_db: str, robot: str) -
     assert _log(app_db) == [("wx", 1, False), ("wx", 2, False)]
 
 
-def test_smtp_mail_reaches_the_server(app_db: str, smtp_server) -> None:  # noqa: ANN001
+def test_smtp_mail_reaches_the_server(app_db: str, smtp_server) -> None:
     from dashboard.alerts.notify import SmtpSettings, send
     host, port, inbox = smtp_server
     ok = send(app_db, {"name": "mail", "kind": "email", "target": "leader@example.org,ops@example.org"},
@@ -131,9 +132,10 @@ def test_smtp_mail_reaches_the_server(app_db: str, smtp_server) -> None:  # noqa
     assert _log(app_db)[-1] == ("mail", 1, False)
 
 
-def test_run_notifies_new_alerts_once(demo_cfg, tmp_path: Path, robot: str, smtp_server, monkeypatch) -> None:  # noqa: ANN001
+def test_run_notifies_new_alerts_once(demo_cfg, tmp_path: Path, robot: str, smtp_server, monkeypatch) -> None:
     """A rule run with channels set: each channel gets the new alerts once; a re-run sends nothing new."""
     import shutil
+
     from dashboard.alerts.admin import save_channel, save_rule
     from dashboard.alerts.run import run_alerts
     from dashboard.appdb import dispose_app_engines

@@ -8,13 +8,13 @@ from sqlalchemy import select
 IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
 
 
-def _settle(page) -> None:  # noqa: ANN001
+def _settle(page) -> None:
     page.wait_for_load_state("networkidle")
     page.wait_for_function(IDLE, timeout=30000)
 
 
 @pytest.fixture(scope="module")
-def alerts_ready(app_cfg):  # noqa: ANN001, ANN201
+def alerts_ready(app_cfg):
     """The rules evaluated on the tiny demo (sample floors lowered by the admin, as test_alerts does), plus an
     upload-gap alert of the demo manager's first institution."""
     from dashboard.accounts.service import demo_manager_institutions
@@ -35,7 +35,7 @@ def alerts_ready(app_cfg):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.browser
-def test_leader_badge_to_alert_to_drill(page_as, alerts_ready) -> None:  # noqa: ANN001
+def test_leader_badge_to_alert_to_drill(page_as, alerts_ready) -> None:
     page = page_as("leader")
     page.goto(page.url.split("/", 3)[0] + "//" + page.url.split("/")[2] + "/")
     _settle(page)
@@ -44,7 +44,8 @@ def test_leader_badge_to_alert_to_drill(page_as, alerts_ready) -> None:  # noqa:
     badge.click()
     page.wait_for_url("**/alerts")
     _settle(page)
-    item = page.locator(".alert-item", has_text="石门镇卫生院 门诊抗菌药物使用率").first
+    item = page.locator(".alert-item").filter(has_text="石门镇卫生院 门诊抗菌药物使用率").filter(
+        has_text="高于目标上限").first
     item.wait_for(timeout=30000)
     assert "高于目标上限" in item.inner_text()
     item.locator(".alert-link").click()
@@ -54,7 +55,7 @@ def test_leader_badge_to_alert_to_drill(page_as, alerts_ready) -> None:  # noqa:
 
 
 @pytest.mark.browser
-def test_manager_acknowledges_handles_and_closes(page_as, app_cfg, alerts_ready) -> None:  # noqa: ANN001
+def test_manager_acknowledges_handles_and_closes(page_as, app_cfg, alerts_ready) -> None:
     from dashboard.accounts.models import AuditLog
     from dashboard.appdb import session_factory
     alert_id = alerts_ready["manager_alert"]
@@ -66,13 +67,14 @@ def test_manager_acknowledges_handles_and_closes(page_as, app_cfg, alerts_ready)
     texts = page.locator(".alert-item").all_inner_texts()
     assert texts and not any("石门镇卫生院" in t for t in texts)      # T007 is not the manager's
     assert any(f"#{alert_id}" in t for t in texts)
-    for button, status in (("#al-ack", "已确认"), ("#al-handle", "处置中"), ("#al-close", None)):
+    for button, status, done in (("#al-ack", "已确认", "已确认"), ("#al-handle", "处置中", "已转为处置中"),
+                                 ("#al-close", None, "已关闭")):
         page.click("#al-pick")
         page.locator(".Select-option, .VirtualizedSelectOption, [role=option]", has_text=f"#{alert_id}").first.click()
         if status is None:
             page.fill("#al-note", "已联系信息科补传数据")
         page.click(button)
-        page.wait_for_selector(".alert-msg .form-ok")
+        page.locator(".alert-msg .form-ok", has_text=f"预警 #{alert_id} {done}").wait_for(timeout=30000)
         _settle(page)
         if status:
             assert status in page.locator(f"#alert-{alert_id}").inner_text()

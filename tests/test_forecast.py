@@ -11,8 +11,14 @@ import pytest
 from click.testing import CliRunner
 
 from metrics.backtest import backtest_series
-from metrics.forecast import (fit_series, forecast_from_rows, forecast_series, month_label, seasonal_naive,
-                              year_end_from_rows)
+from metrics.forecast import (
+    fit_series,
+    forecast_from_rows,
+    forecast_series,
+    month_label,
+    seasonal_naive,
+    year_end_from_rows,
+)
 
 
 def _seasonal(n: int, seed: int = 1, noise: float = 3.0) -> np.ndarray:
@@ -79,7 +85,7 @@ def test_count_forecast_has_no_denominator() -> None:
     assert (fc["value"] > 5).all() and (fc["lower"] >= 0).all()
 
 
-def _run(demo_cfg, monkeypatch, *args: str):  # noqa: ANN001, ANN202
+def _run(demo_cfg, monkeypatch, *args: str):
     from app import cli
     monkeypatch.setenv("DATA_DIR", str(demo_cfg.data_dir))
     monkeypatch.setenv("MART_URL", demo_cfg.mart_url)
@@ -87,7 +93,7 @@ def _run(demo_cfg, monkeypatch, *args: str):  # noqa: ANN001, ANN202
     return CliRunner().invoke(cli, list(args))
 
 
-def test_cli_forecast_csv_json_and_errors(demo_cfg, monkeypatch) -> None:  # noqa: ANN001
+def test_cli_forecast_csv_json_and_errors(demo_cfg, monkeypatch) -> None:
     res = _run(demo_cfg, monkeypatch, "forecast", "--ids", "op_antibiotic_rate", "--level", "county",
                "--horizon", "3", "--format", "csv")
     assert res.exit_code == 0, res.output

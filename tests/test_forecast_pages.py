@@ -5,14 +5,14 @@ from layouts import _pageparts as L
 from tests.test_pages_callbacks import _find, call
 
 
-def _trend(client, indicator_id: str, search: str) -> list[dict]:  # noqa: ANN001
+def _trend(client, indicator_id: str, search: str) -> list[dict]:
     out = call(client, [(L.TREND_BOX, "children")], (L.ID, "data", indicator_id), search)
     figs = _find(out, lambda n: n.get("type") == "Graph")
     assert len(figs) == 1
     return figs[0]["props"]["figure"]["data"]
 
 
-def test_trend_at_the_last_month_has_forecast_band(client_as, app_cfg) -> None:  # noqa: ANN001
+def test_trend_at_the_last_month_has_forecast_band(client_as, app_cfg) -> None:
     from queries.periods import last_complete_month
     month = last_complete_month(app_cfg.mart_url)
     client = client_as("leader")
@@ -30,7 +30,7 @@ def test_trend_at_the_last_month_has_forecast_band(client_as, app_cfg) -> None: 
     assert "预测" not in names
 
 
-def test_cockpit_alert_list_reads_the_alert_store(client_as, app_cfg) -> None:  # noqa: ANN001
+def test_cockpit_alert_list_reads_the_alert_store(client_as, app_cfg) -> None:
     """With open alerts in the store, the cockpit lists them (worst first) and links to 预警中心."""
     from dashboard.alerts.store import sync_findings
     from dashboard.appdb import session_factory

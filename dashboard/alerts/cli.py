@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
 
 import click
@@ -11,12 +12,12 @@ import click
 from dashboard.alerts.store import LIST_COLUMNS
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.config import load_config
     return load_config()
 
 
-def after_data_change(cfg) -> None:  # noqa: ANN001
+def after_data_change(cfg) -> None:
     """Evaluate the rules after a load or a demo build (registered by app.py)."""
     from dashboard.alerts.run import run_alerts
     res = run_alerts(cfg)
@@ -53,7 +54,7 @@ def list_command(status: str | None, fmt: str) -> None:
     cfg = _cfg()
     init_app_db(cfg.app_db_url)
     df = list_alerts(cfg.app_db_url, FULL_SCOPE, status)
-    records = [{k: (None if (isinstance(v, float) and v != v) else v) for k, v in rec.items() if k in LIST_COLUMNS}
+    records = [{k: (None if (isinstance(v, float) and math.isnan(v)) else v) for k, v in rec.items() if k in LIST_COLUMNS}
                for rec in df.to_dict("records")]
     if fmt == "json":
         click.echo(json.dumps(records, ensure_ascii=False, indent=1, default=str))
@@ -119,7 +120,7 @@ def rules_command() -> None:
 @click.option("--params", default=None, help="JSON object")
 @click.option("--notify", default=None, help="comma list of channel names")
 @click.option("--enable/--disable", default=None)
-def rule_set_command(code: str, **changes) -> None:  # noqa: ANN003
+def rule_set_command(code: str, **changes) -> None:
     """Create or change a rule (audited)."""
     from dashboard.alerts.admin import RuleError, save_rule
     try:

@@ -43,7 +43,7 @@ class SmtpSettings:
     sender: str = "yigongti-alerts@localhost"
 
     @classmethod
-    def from_env(cls) -> "SmtpSettings | None":
+    def from_env(cls) -> SmtpSettings | None:
         host = os.environ.get("ALERT_SMTP_HOST", "")
         if not host:
             return None
@@ -66,7 +66,7 @@ def _post_json(url: str, body: dict[str, Any], timeout: float = 10.0) -> str:
     req = urllib.request.Request(url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
                                  headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:    # noqa: S310 (URL set by the admin)
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
             answer = resp.read().decode("utf-8", "replace")
     except (urllib.error.URLError, OSError) as exc:
         raise SendError(f"请求失败: {exc}") from exc

@@ -17,7 +17,7 @@ def _job(cfg: Config) -> None:
     from dashboard.alerts.run import run_alerts
     try:
         res = run_alerts(cfg, wait=False)
-    except Exception:  # noqa: BLE001 — a failed run is logged; the next one tries again
+    except Exception:
         log.exception("定时预警评估失败")
         return
     if res.skipped:

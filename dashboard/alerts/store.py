@@ -4,8 +4,9 @@ in the same transaction as the change."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict
-from typing import Any, Iterable
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select

@@ -16,7 +16,7 @@ TOPIC_ZH = {"resources": "资源", "quality": "质量", "cost": "费用", "refer
             "health": "健康管理", "volume": "服务量", "exchange": "数据质量与交换"}
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
@@ -33,7 +33,7 @@ def visible_alerts(status: str | None) -> pd.DataFrame:
     return df
 
 
-from dashboard.alerts.view import drill_href  # noqa: E402
+from dashboard.alerts.view import drill_href
 
 
 def _item(row: Any) -> html.Div:
@@ -51,7 +51,7 @@ def _item(row: Any) -> html.Div:
     ], className="alert-item", id=f"alert-{row['alert_id']}")
 
 
-def render(status, severity, kind, theme, township, inst, _tick, _ready):  # noqa: ANN001, ANN201
+def render(status, severity, kind, theme, township, inst, _tick, _ready):
     df = visible_alerts(status)
     themes = [{"label": TOPIC_ZH.get(t, t), "value": t} for t in sorted(df["theme"].unique())]
     towns = df[df["level"] == "township"][["org_code", "org_name"]].drop_duplicates()
@@ -71,7 +71,7 @@ def render(status, severity, kind, theme, township, inst, _tick, _ready):  # noq
     return items, f"共 {len(df)} 条", themes, town_opts, inst_opts, pick
 
 
-def act(n_ack, n_handle, n_close, alert_id, note, tick):  # noqa: ANN001, ANN201
+def act(n_ack, n_handle, n_close, alert_id, note, tick):
     from dashboard.accounts.access import current_scope
     from dashboard.accounts.audit import current_actor
     from dashboard.alerts.store import AlertError, set_status
@@ -85,8 +85,8 @@ def act(n_ack, n_handle, n_close, alert_id, note, tick):  # noqa: ANN001, ANN201
         a = set_status(_cfg().app_db_url, int(alert_id), to, current_scope(), current_actor(), note or "")
     except AlertError as exc:
         return html.Span(str(exc), className="form-error"), no_update
-    return html.Span(f"预警 #{a['alert_id']} 已{STATUS_ZH[to] if to != 'acknowledged' else '确认'}",
-                     className="form-ok"), (tick or 0) + 1
+    done = {"acknowledged": "已确认", "in_progress": "已转为处置中", "closed": "已关闭"}[to]
+    return html.Span(f"预警 #{a['alert_id']} {done}", className="form-ok"), (tick or 0) + 1
 
 
 def register(app: dash.Dash) -> None:
