@@ -7,8 +7,10 @@
     python app.py export DIR      write the mart's tables as files the loader accepts [--format --table --partition]
     python app.py rollups         rebuild every rollup [--engine mart|spark --master --lake]
     python app.py indicators ...  compute indicators (CSV/JSON)
+    python app.py forecast ...    forecast indicators / backtest the forecasts (CSV/JSON)
     python app.py users ...       manage accounts
     python app.py nodes ...       exchange nodes: list, token, simulate
+    python app.py alerts ...      early warnings: run, list, ack/handle/close, rules, channels
     python app.py geo import ...  replace the demo geometry with a real county's townships
     python app.py report ...      the monthly report as Word/PDF/HTML [--month --org --format --out]; report auto
 
@@ -25,10 +27,13 @@ from dashboard.bootstrap import demo_command
 from mart.cli import export_command, rollups_command
 from mart.loader_cli import load_command
 from metrics.cli import indicators_command
+from metrics.forecast_cli import forecast_command
 from dashboard.accounts.cli import users_group
 from dashboard.exchange.cli import nodes_group
 from geo.cli import geo_group
 from dashboard.reporting.cli import report_group
+from dashboard.alerts.cli import alerts_group, after_data_change
+from mart.loader_cli import AFTER_DATA_CHANGE
 
 
 @click.group(invoke_without_command=True)
@@ -51,10 +56,13 @@ cli.add_command(load_command)
 cli.add_command(export_command)
 cli.add_command(rollups_command)
 cli.add_command(indicators_command)
+cli.add_command(forecast_command)
 cli.add_command(users_group)
 cli.add_command(nodes_group)
 cli.add_command(geo_group)
 cli.add_command(report_group)
+cli.add_command(alerts_group)
+AFTER_DATA_CHANGE.append(after_data_change)     # alerts after each load and demo build
 
 
 def __getattr__(name: str):  # noqa: ANN202

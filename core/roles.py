@@ -22,6 +22,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/indicators": VIEWERS,
     "/topic/": VIEWERS,                        # 专题
     "/referrals": VIEWERS,                     # 双向转诊
+    "/alerts": VIEWERS,                        # 预警中心
     "/quality": VIEWERS | {OPERATOR},          # 数据质量
     "/exchange": frozenset({OPERATOR, ADMIN}),  # 数据交换监测 (admin: node map settings)
     "/admin/users": frozenset({ADMIN}),        # 系统管理
@@ -32,7 +33,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 
 # Navigation entries in display order (path, label); the shell shows those allowed for the role.
 NAV: tuple[tuple[str, str], ...] = (
-    ("/", "驾驶舱"), ("/map/institutions", "医疗机构运行"), ("/map/health", "居民健康"), ("/map/reform", "医改动态监测"),
+    ("/", "驾驶舱"), ("/alerts", "预警中心"), ("/map/institutions", "医疗机构运行"), ("/map/health", "居民健康"), ("/map/reform", "医改动态监测"),
     ("/indicators", "指标分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
     ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
     ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
@@ -44,7 +45,7 @@ NAV: tuple[tuple[str, str], ...] = (
 CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "shell": ALL,
     "home": VIEWERS, "cockpit": VIEWERS, "indicator": VIEWERS, "topic": VIEWERS, "map": VIEWERS,
-    "referral": VIEWERS, "quality": VIEWERS | {OPERATOR},
+    "referral": VIEWERS, "quality": VIEWERS | {OPERATOR}, "alerts": VIEWERS,
     "exchange": frozenset({OPERATOR, ADMIN}),
     # the two acts of /exchange, narrowed by module: re-run (operator), node map settings (admin)
     "exchange_rerun": frozenset({OPERATOR}), "exchange_settings": frozenset({ADMIN}),

@@ -46,7 +46,13 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     from dashboard.accounts.access import current_role, current_user_info
     from dashboard.accounts.web import csrf_token
     from layouts import request_context
-    request_context.install(user_info=current_user_info, role=current_role, csrf_token=csrf_token)
+    from dashboard.alerts.store import open_count
+
+    def alert_count() -> int | None:
+        from dashboard.accounts.access import current_scope
+        return open_count(get_config().app_db_url, current_scope())
+    request_context.install(user_info=current_user_info, role=current_role, csrf_token=csrf_token,
+                            alert_count=alert_count)
     from mart.db import remove_dead_copies
     remove_dead_copies(cfg)     # write copies of loads killed before they swapped (their process is gone)
     from metrics.cache import init_app_cache
@@ -82,6 +88,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     init_exchange_api(server, cfg)
     from dashboard.reporting.web import init_reports_web
     init_reports_web(server, cfg)
+    from dashboard.alerts.scheduler import start_scheduler
+    start_scheduler(cfg)        # rule evaluation on a schedule (one runner at a time across workers)
     return app
 
 

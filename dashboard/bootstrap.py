@@ -58,3 +58,5 @@ def demo_command(scale: float, seed: int, years: int, quiet: bool) -> None:
         click.echo(f"{name:<{width}}  {rows:>12,}")
     click.echo(f"{'total':<{width}}  {sum(counts.values()):>12,}")
     click.echo(f"elapsed {time.perf_counter() - t0:.1f} s  ({cfg.mart_path})")
+    from mart.loader_cli import _evaluate_alerts
+    _evaluate_alerts(cfg)       # the warning rules see the new data (hooks registered by app.py)

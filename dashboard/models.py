@@ -2,3 +2,4 @@
 from dashboard.accounts import models as _accounts  # noqa: F401
 from dashboard.exchange import models as _exchange  # noqa: F401
 from dashboard.reporting import models as _reporting  # noqa: F401
+from dashboard.alerts import models as _alerts  # noqa: F401

@@ -157,7 +157,7 @@ def open_alerts(limit: int = 20) -> list[dict[str, str]]:
 
     The one seam to the alert store: when the alert centre exists, read its open alerts here instead.
     """
-    from dashboard.callbacks.cockpit import alerts_frame
+    from dashboard.views.alert_list import alerts_frame
     df = alerts_frame("?grain=month")
     out = []
     for r in df.head(limit).itertuples():
@@ -227,7 +227,7 @@ def _darken(option: dict, scale: float) -> dict:
 
 def centre_map(view: str, scale: float) -> tuple[dict | None, str]:
     """(dark option, caption) of one centre view: ``reform`` flows, ``inst`` institutions, ``health`` townships."""
-    from dashboard.callbacks import maps
+    from dashboard.views import maps
     build = {"reform": maps.reform_view, "inst": maps.institutions_view, "health": maps.health_view}[view]
     option, subtitle, _legend, _notice = build("?grain=month")
     if option is None:

@@ -54,6 +54,7 @@ def _default_indicator() -> str:
 
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("驾驶舱", "/"),
+    NavItem("预警中心", "/alerts"),
     NavItem("医疗机构运行", "/map/institutions", "一张图"),
     NavItem("居民健康", "/map/health", "一张图"),
     NavItem("医改动态监测", "/map/reform", "一张图"),
@@ -73,7 +74,12 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 )
 
 NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
-             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦", "指挥大屏": "▣"}
+             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦", "指挥大屏": "▣", "预警中心": "⚑"}
+
+
+def open_alert_count() -> int | None:
+    """Open alerts the logged-in user may see (the 预警中心 badge); None outside a request or on any failure."""
+    return request_context.open_alert_count()
 
 
 def user_info() -> dict | None:
@@ -135,7 +141,11 @@ def _nav(items: list[NavItem]) -> html.Nav:
                                       item.group], className="nav-group"))
         current_group = item.group
         icon = None if item.group else html.Span(NAV_ICONS.get(item.label, "•"), className="nav-icon")
-        children.append(dcc.Link([icon, html.Span(item.label)], href=item.href, id=ids.nav_link(item.href),
+        badge = None
+        if item.href == "/alerts":
+            count = open_alert_count()
+            badge = html.Span(str(count), className="nav-badge", id="alerts-badge") if count else None
+        children.append(dcc.Link([icon, html.Span(item.label), badge], href=item.href, id=ids.nav_link(item.href),
                                  className="nav-link nav-sub" if item.group else "nav-link"))
     return html.Nav(children, id=ids.NAV, className="side-nav", **{"aria-label": "导航"})
 

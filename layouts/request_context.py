@@ -14,9 +14,11 @@ _readers: dict[str, Callable[[], object]] = {}
 
 
 def install(*, user_info: Callable[[], dict | None], role: Callable[[], str | None],
-            csrf_token: Callable[[], str]) -> None:
+            csrf_token: Callable[[], str], alert_count: Callable[[], int | None] | None = None) -> None:
     """Set the readers of the logged-in user (called by the app factory)."""
     _readers.update(user_info=user_info, role=role, csrf_token=csrf_token)
+    if alert_count is not None:
+        _readers["alert_count"] = alert_count
 
 
 def _read(name: str, default: object) -> object:
@@ -43,3 +45,9 @@ def current_role() -> str | None:
 def csrf_token() -> str:
     """The session's CSRF token, or '' outside a request."""
     return str(_read("csrf_token", "") or "")
+
+
+def open_alert_count() -> int | None:
+    """Open alerts the logged-in user may see (the header badge), or None."""
+    value = _read("alert_count", None)
+    return int(value) if isinstance(value, int) else None

@@ -5,6 +5,10 @@ import click
 
 from core.config import load_config
 
+# Called with the Config after every successful load and demo build (app.py registers the alert evaluation:
+# mart/ must not import the app).
+AFTER_DATA_CHANGE: list = []
+
 
 @click.command("load")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
@@ -13,11 +17,12 @@ from core.config import load_config
               help="Read every CSV in this encoding (gb18030, gbk, utf-16, utf-8) instead of detecting it.")
 @click.option("--lenient-dates", is_flag=True, help="Accept 2025/3/7, 2025.3.7 and 20250307 as dates (cells counted).")
 @click.option("--thousands", is_flag=True, help="Accept numbers with thousands separators, 1,234.50 (cells counted).")
+@click.option("--no-alerts", is_flag=True, help="do not evaluate the warning rules after the load")
 @click.option("--delete", "delete", is_flag=True,
               help="Delete the rows whose keys <table>.delete.csv lists (all or nothing; refused while facts "
                    "reference them).")
 def load_command(directory: str, quiet: bool, encoding: str | None, lenient_dates: bool, thousands: bool,
-                 delete: bool) -> None:
+                 delete: bool, no_alerts: bool) -> None:
     """Validate and load <table>.csv|parquet files from DIRECTORY in one transaction.
 
     On any error nothing is loaded, every error (file, data row, column, value, reason) is listed and the exit
@@ -34,6 +39,8 @@ def load_command(directory: str, quiet: bool, encoding: str | None, lenient_date
     if delete:
         from mart.delete import delete_command_body
         delete_command_body(cfg, directory, options, say)
+        if not no_alerts:
+            _evaluate_alerts(cfg)
         return
     try:
         report = load_directory(cfg, directory, progress=say, options=options)
@@ -50,3 +57,15 @@ def load_command(directory: str, quiet: bool, encoding: str | None, lenient_date
     months = "全部 (all)" if report.months is None else (", ".join(report.months) or "无 (none)")
     click.echo(f"合计 {report.total_rows:,} 行, 用时 {report.seconds:.2f} s, {report.rows_per_second:,.0f} 行/秒 "
                f"(rows/s); 重建汇总月份 (rollup months): {months}; 数据版本 {report.data_version}")
+    if not no_alerts:
+        _evaluate_alerts(cfg)
+
+
+def _evaluate_alerts(cfg) -> None:  # noqa: ANN001
+    """Run the hooks registered for "the mart changed" (the app registers the warning-rule evaluation); a
+    failing hook is reported but never undoes the load."""
+    for hook in AFTER_DATA_CHANGE:
+        try:
+            hook(cfg)
+        except Exception as exc:  # noqa: BLE001  (the data are loaded; the hook can be run again)
+            click.echo(f"警告: 数据装载后的处理失败（数据已装载）：{exc}", err=True)

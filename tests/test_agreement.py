@@ -116,7 +116,7 @@ def test_views_agree_with_the_engine(ind, leader, app_cfg, month, cli_rows):  # 
             for r in eng_kids.itertuples():
                 for col in ("numerator", "denominator", "value"):
                     assert _same(kids.loc[r.org_code, col], getattr(r, col)), (ind, "drill child", r.org_code, col)
-            from dashboard.callbacks import maps as vmaps
+            from dashboard.views import maps as vmaps
             mstate = vmaps.map_state("health", f"?grain=month&period={month}")
             mapped = vmaps.township_values(ind, mstate).set_index("area_code")
             for r in eng_kids.itertuples():

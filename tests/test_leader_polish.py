@@ -82,7 +82,7 @@ def test_freshness_banner_respects_a_managers_scope(client_as, app_cfg):  # noqa
 # ---------------------------------------------------------------------------------------------- alert list
 
 def test_alert_list_is_diverse_and_skips_unreliable_rows(app_cfg):  # noqa: ANN001
-    from dashboard.callbacks.cockpit import ALERTS_PER_INDICATOR, alert_ids, rank_alerts
+    from dashboard.views.alert_list import ALERTS_PER_INDICATOR, alert_ids, rank_alerts
     from queries.periods import last_complete_month
     month = last_complete_month(app_cfg.mart_url)
     df = compute(alert_ids(), "institution", "month", month, month, mart_url=app_cfg.mart_url, comparisons=False)
@@ -105,7 +105,7 @@ def test_alert_list_is_diverse_and_skips_unreliable_rows(app_cfg):  # noqa: ANN0
 
 
 def test_rank_alerts_rules_on_a_small_frame():
-    from dashboard.callbacks.cockpit import rank_alerts
+    from dashboard.views.alert_list import rank_alerts
     rows = []
     for n in range(6):              # one indicator with six failing township centres
         rows.append(("a", f"T{n}", 10.0 + n, 5.0, "未达标", True, False))
@@ -126,7 +126,7 @@ def test_rank_alerts_rules_on_a_small_frame():
 
 def test_alerts_leave_out_structural_zero_ratios(app_cfg):  # noqa: ANN001
     """Township centres never refer down by design: their 下转与上转人次比 0.00 took 3 of the top 4 alerts."""
-    from dashboard.callbacks.cockpit import ALERT_INST_LEVELS, alert_ids, rank_alerts
+    from dashboard.views.alert_list import ALERT_INST_LEVELS, alert_ids, rank_alerts
     from queries.periods import last_complete_month
     month = last_complete_month(app_cfg.mart_url)
     df = compute(alert_ids(), "institution", "month", month, month, mart_url=app_cfg.mart_url, comparisons=False)

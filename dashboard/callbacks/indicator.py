@@ -207,8 +207,36 @@ def render_trend(indicator_id: str, search: str | None) -> Any:
         if not visible and level == "institution":
             # The engine hides an out-of-scope institution's own rows: say why instead of "no data".
             return kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）")
-    fig = trend_figure(df, unit, dec, display_target(kit.attr(entry, "target_text")) or "")
+    fig = trend_figure(df, unit, dec, display_target(kit.attr(entry, "target_text")) or "",
+                       forecast=forecast_frame(indicator_id, state, df))
     return dcc.Graph(id=L.TREND, figure=safe_figure(fig), config=GRAPH_CONFIG)
+
+
+FORECAST_MONTHS = 3
+
+
+def forecast_frame(indicator_id: str, state, trend: pd.DataFrame) -> pd.DataFrame | None:  # noqa: ANN001
+    """The next months' forecast (95 % band) when the trend reaches the last complete month; None otherwise.
+    Cached per data version by ``metrics.forecast``: a click never refits."""
+    from metrics.forecast import ForecastError, forecast, forecastable
+    from queries.periods import last_complete_month
+    entry = kit.indicator(indicator_id)
+    _, level, visible = org_context(state)
+    if entry is None or not forecastable(entry) or level not in ("county", "township", "institution") \
+            or (level == "institution" and not visible) or trend.empty:
+        return None
+    last = last_complete_month(kit.mart_url())
+    if last is None or str(trend["period"].max()) < last:
+        return None
+    try:
+        fc = forecast([indicator_id], level, state.org if level != "county" else None, FORECAST_MONTHS,
+                      mart_url=kit.mart_url(), scope=kit.scope())
+    except (ForecastError, ValueError) as exc:
+        kit.log.info("no forecast for %s: %s", indicator_id, exc)
+        return None
+    if state.org and level != "county":
+        fc = fc[fc["org_code"] == state.org]
+    return fc if not fc.empty else None
 
 
 def share_rows(kids: pd.DataFrame, unit: str, decimals: int) -> pd.DataFrame:

@@ -20,7 +20,7 @@ SEVERITY = {"未达标": "未达标", "预警": "预警"}
 def month_alerts(cfg: Config, month: str, org: str | None, scope: Scope) -> list[dict]:
     """The month's alerts within ``scope`` (and under ``org`` when given), worst first, as dicts:
     ``org_name``, ``org_code``, ``indicator`` (indicator id), ``message``, ``severity``, ``status``."""
-    from dashboard.callbacks.cockpit import alert_ids, rank_alerts
+    from dashboard.views.alert_list import alert_ids, rank_alerts
     from metrics.catalogue import INDICATORS
     from metrics.engine import compute
     from queries import org as qorg

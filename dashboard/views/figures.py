@@ -38,8 +38,10 @@ def _fmt(v: Any, unit: str, decimals: int) -> str:
     return fmt_value(clean(v), unit, decimals)
 
 
-def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str = "") -> go.Figure:
-    """Monthly trend: this period's line, last year dashed, target line; incomplete months marked hollow."""
+def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str = "",
+                 forecast: pd.DataFrame | None = None) -> go.Figure:
+    """Monthly trend: this period's line, last year dashed, target line; incomplete months marked hollow; the
+    forecast of the coming months (when given) as a dashed line in a shaded 95 % band."""
     if rows.empty or rows["value"].isna().all():
         return no_data_figure()
     rows = rows.sort_values("period")
@@ -76,6 +78,8 @@ def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str 
     if not targets.empty:
         fig.add_trace(go.Scatter(x=x, y=rows["target"], name=f"目标 {target_text}".strip(), mode="lines",
                                  line=dict(color=TARGET, dash="dot", width=1.5), hoverinfo="skip"))
+    if forecast is not None and not forecast.empty:
+        _add_forecast(fig, x[-1], rows["value"].iloc[-1], forecast, unit, decimals)
     if any(hollow):
         why = "、".join(t for t, on in (("数据不完整", any(incomplete)), ("未结束", any(partial))) if on)
         fig.add_annotation(text=f"○ 空心点：{why}", xref="paper", yref="paper", x=1, y=1.12,
@@ -86,6 +90,22 @@ def trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str 
     fig.update_yaxes(ticksuffix="%" if unit == "%" else "", separatethousands=True,
                      rangemode="nonnegative" if lowest >= 0 else "normal")
     return fig
+
+
+def _add_forecast(fig: go.Figure, last_x: str, last_value: Any, fc: pd.DataFrame, unit: str,
+                  decimals: int) -> None:
+    """Dashed forecast line from the last actual month and its shaded 95 % prediction band."""
+    fx = [fmt_month_zh(p) for p in fc["period"]]
+    upper, lower = list(fc["upper"]), list(fc["lower"])
+    fig.add_trace(go.Scatter(x=fx + fx[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
+                             line=dict(width=0), fillcolor="rgba(46,134,193,0.15)", name="预测区间 95%",
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=[last_x] + fx, y=[last_value] + list(fc["value"]), name="预测", mode="lines+markers",
+        line=dict(color=LINE, dash="dash", width=2), marker=dict(size=5),
+        hovertext=[f"{last_x}<br>本期 {_fmt(last_value, unit, decimals)}"] + [
+            f"{xi}<br>预测 {_fmt(v, unit, decimals)}（95%区间 {_fmt(lo, unit, decimals)}–{_fmt(hi, unit, decimals)}）"
+            for xi, v, lo, hi in zip(fx, fc["value"], lower, upper)], hoverinfo="text"))
 
 
 def bar_figure(rows: pd.DataFrame, unit: str, decimals: int, worst_first_desc: bool,

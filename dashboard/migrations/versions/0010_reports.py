@@ -2,7 +2,7 @@
 (saved 自定义报表 selections per user).
 
 Revision ID: 0010_reports
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-04
 """
 from typing import Sequence, Union
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_reports"
-down_revision: Union[str, Sequence[str], None] = "0003"
+down_revision: Union[str, Sequence[str], None] = "0004"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
