@@ -23,8 +23,7 @@ def alerts_ready(app_cfg):
     from dashboard.alerts.store import sync_findings
     from dashboard.appdb import session_factory
     from metrics.alert_rules import Finding
-    if app_cfg.mart_path is None or not app_cfg.mart_path.exists():
-        pytest.skip("no tiny demo mart")
+    assert not (app_cfg.mart_path is None or not app_cfg.mart_path.exists()), "the tiny demo mart was not built"
     save_rule(app_cfg, "R02", {"params": '{"min_denominator": 20}'})
     res = run_alerts(app_cfg, send=False)
     inst = demo_manager_institutions(app_cfg)[0]
