@@ -200,3 +200,20 @@ def test_scheduler_starts_once_per_process(demo_copy, monkeypatch) -> None:
     finally:
         first.shutdown(wait=False)
         scheduler._started.clear()
+
+
+def test_scheduled_job_also_writes_the_monthly_report_once(demo_copy) -> None:
+    """The scheduled job evaluates the rules and, in the worker that evaluated, generates the county report of the
+    last complete month once (a second run finds it and generates nothing)."""
+    from dashboard.alerts import scheduler
+    from dashboard.reporting.service import AUTO_FORMATS, list_reports
+    from metrics.scope import FULL_SCOPE
+    from queries.periods import last_complete_month
+    month = last_complete_month(demo_copy.mart_url)
+    scheduler._job(demo_copy)
+    rows = [r for r in list_reports(demo_copy, FULL_SCOPE) if r.month == month and r.org_code is None]
+    assert sorted(r.fmt for r in rows) == sorted(AUTO_FORMATS)
+    assert all(r.state == "done" for r in rows)
+    scheduler._job(demo_copy)
+    again = [r for r in list_reports(demo_copy, FULL_SCOPE) if r.month == month and r.org_code is None]
+    assert len(again) == len(rows)

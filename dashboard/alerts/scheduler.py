@@ -1,4 +1,4 @@
-"""The in-process schedule of the rule evaluation (APScheduler). Every web worker starts one; a run takes the
+"""The in-process schedule of the rule evaluation and the monthly report (APScheduler). Every web worker starts one; a run takes the
 non-blocking runner lock (``dashboard.alerts.run``), so when several workers fire at once only one evaluates and
 the others skip. ``ALERTS_SCHEDULE_MINUTES`` (default 60; 0 turns it off; cron can use ``alerts run`` instead)."""
 from __future__ import annotations
@@ -22,6 +22,17 @@ def _job(cfg: Config) -> None:
         return
     if res.skipped:
         log.info("定时预警评估：另一进程正在评估，本次跳过")
+        return
+    # The worker that evaluated the rules also writes the monthly county report once a month's data is complete
+    # (generate_due_reports does nothing while that month's report exists), so one schedule serves both.
+    from dashboard.reporting.service import generate_due_reports
+    try:
+        made = generate_due_reports(cfg)
+    except Exception:
+        log.exception("定时生成月报失败")
+        return
+    if made:
+        log.info("已自动生成月报：%s", "、".join(f"{r.month} {r.fmt}" for r in made))
 
 
 def start_scheduler(cfg: Config) -> Any | None:
