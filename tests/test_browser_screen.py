@@ -162,7 +162,9 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "i
 
 
 @pytest.mark.parametrize("path,ready", [("/", ".kpi-card"), ("/indicator/op_antibiotic_rate", ".js-plotly-plot"),
-                                        ("/map/reform", ".echarts-box[data-rendered]")])
+                                        ("/map/reform", ".echarts-box[data-rendered]"),
+                                        ("/alerts", ".page-alerts .alert-actions"),
+                                        ("/reports", ".page-reports")])
 def test_phone_pages_do_not_scroll_sideways(browser, live_server, app_cfg, shots_dir, path, ready):  # noqa: ANN001
     user, pw = read_accounts_file(app_cfg.demo_accounts_path)["leader"]
     ctx, page, problems = _open(browser, live_server, user, pw, path, **PHONE)
