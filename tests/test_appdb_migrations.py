@@ -367,3 +367,44 @@ def test_backlog_beyond_32_bits_is_stored_on_both_dialects(new_url) -> None:  # 
     with session_factory(url)() as s:
         assert s.get(ExchangeNode, 1).last_backlog == big
         assert s.scalars(select(Heartbeat.backlog)).all() == [big]
+
+
+def test_run_ids_per_node_upgrade_keeps_rows_and_downgrade_renames_shared_ids(new_url) -> None:  # noqa: ANN001
+    """Revision 0012 on a database with runs, logs and a command: the rows stay, a second node may then use the
+    same run id; the downgrade renames the later run (and its node's command and rerun_of) instead of failing,
+    and upgrading again works."""
+    url = new_url()
+    command.upgrade(alembic_config(url), "0011_device_sessions")
+    _some_rows(url)
+    with app_engine(url).begin() as conn:
+        conn.exec_driver_sql("INSERT INTO exchange_node (id, code, inst_code, name, heartbeat_interval_s, created_at)"
+                             " VALUES (2, 'EX-H002', 'H002', '中医院前置机', 60, CURRENT_TIMESTAMP)")
+        with pytest.raises(IntegrityError), conn.begin_nested():     # before 0012: unique platform-wide
+            conn.exec_driver_sql("INSERT INTO exchange_run (id, run_id, node_id, job_code, started_at, status, "
+                                 "received_at) VALUES (2, 'R-1', 2, 'HIS_OP', CURRENT_TIMESTAMP, 'failed', "
+                                 "CURRENT_TIMESTAMP)")
+    command.upgrade(alembic_config(url), "0012_run_ids_per_node")
+    assert _revision(url) == HEAD and _diff(url) == []
+    _assert_rows_kept(url)
+    with app_engine(url).begin() as conn:
+        conn.exec_driver_sql("INSERT INTO exchange_run (id, run_id, node_id, job_code, started_at, status, "
+                             "received_at, rerun_of) VALUES (2, 'R-1', 2, 'HIS_OP', CURRENT_TIMESTAMP, 'failed', "
+                             "CURRENT_TIMESTAMP, 'R-1')")
+        conn.exec_driver_sql("INSERT INTO exchange_command (node_id, kind, run_id, job_code, requester, requested_at,"
+                             " state, result_run_id) VALUES (2, 'rerun', 'R-1', 'HIS_OP', 'op', CURRENT_TIMESTAMP, "
+                             "'done', 'R-1')")
+        with pytest.raises(IntegrityError), conn.begin_nested():     # still unique within one node
+            conn.exec_driver_sql("INSERT INTO exchange_run (id, run_id, node_id, job_code, started_at, status, "
+                                 "received_at) VALUES (3, 'R-1', 2, 'HIS_OP', CURRENT_TIMESTAMP, 'failed', "
+                                 "CURRENT_TIMESTAMP)")
+    dispose_app_engines()
+    command.downgrade(alembic_config(url), "0011_device_sessions")
+    with app_engine(url).connect() as conn:
+        runs = conn.exec_driver_sql("SELECT id, node_id, run_id, rerun_of FROM exchange_run ORDER BY id").all()
+        cmds = conn.exec_driver_sql("SELECT node_id, run_id, result_run_id FROM exchange_command").all()
+    assert [tuple(r) for r in runs] == [(1, 1, "R-1", None), (2, 2, "R-1~2", "R-1~2")]
+    assert [tuple(c) for c in cmds] == [(2, "R-1~2", "R-1~2")]
+    _assert_rows_kept(url)
+    dispose_app_engines()
+    init_app_db(url)
+    assert _revision(url) == HEAD and _diff(url) == []
