@@ -5,8 +5,11 @@ No Dash code here. The pages (/exchange, /quality) call:
 * ``node_states(cfg, now=None)``                → DataFrame, one row per node with its state
 * ``node_detail(cfg, code, now=None)``          → dict: node fields, state, jobs (DataFrame), heartbeats (DataFrame)
 * ``job_runs(cfg, ..., page, page_size)``       → (DataFrame, total)
-* ``run_logs(cfg, run_id)``                     → DataFrame
-* ``request_rerun(cfg, run_id, requester)``     → CommandInfo (the page records the audit, see below)
+* ``run_logs(cfg, run_id, node_code=…)``       → DataFrame
+* ``request_rerun(cfg, run_id, requester, node_code=…)`` → CommandInfo (the page records the audit, see below)
+
+Run ids are the node's own (unique per node, migration 0012): a run is (node, run_id); the page names it
+``run_key(node_code, run_id)`` = ``<node code>/<run id>``.
 * ``pending_commands(cfg, node_code=None)``     → DataFrame
 * ``update_node_settings(cfg, code, ...)``      → dict of changed fields {field: (old, new)} (the page audits)
 
