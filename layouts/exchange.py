@@ -120,7 +120,7 @@ def layout(**_query: Any) -> html.Div:
                                     className="ex-dates"),
             ], className="ex-filters"),
             data_table(P.EX_RUNS, [], RUN_COLUMNS, page_size=P.RUN_PAGE_SIZE, height=440,
-                       getRowId="params.data.run_id",
+                       getRowId="params.data.run_key",        # <node>/<run id>: run ids are per node
                        dashGridOptions={"pagination": False, "tooltipShowDelay": 300}),
             html.Div([
                 html.Button("上一页", id=P.EX_R_PREV, n_clicks=0, className="btn"),

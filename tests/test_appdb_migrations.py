@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import (Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, insert, inspect,
-                        select)
+                        UniqueConstraint, select)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import dashboard.models  # noqa: F401  (every model on Base.metadata)
@@ -101,6 +101,7 @@ def _metadata_before_alembic(tables: set[str] | frozenset[str] = BASELINE_TABLES
             for column in ("last_backlog", "backlog"):       # 32-bit before revision 0003
                 if column in copy.c:
                     copy.c[column].type = Integer()
+            _before_run_ids_per_node(copy)
             continue
         Table(t.name, md,                               # the RunLog model before revision 0002
               Column("id", Integer, primary_key=True),
@@ -110,6 +111,16 @@ def _metadata_before_alembic(tables: set[str] | frozenset[str] = BASELINE_TABLES
               Column("message", Text, nullable=False),
               Index("ix_exchange_run_log_run_ts", "run_pk", "ts"))
     return md
+
+
+def _before_run_ids_per_node(table: Table) -> None:
+    """Revision 0012 in reverse on a copied table: run ids unique platform-wide, commands indexed by run id."""
+    if table.name == "exchange_run":
+        table.constraints.discard(next(c for c in table.constraints if c.name == "uq_exchange_run_node_run"))
+        table.append_constraint(UniqueConstraint("run_id"))
+    elif table.name == "exchange_command":
+        table.indexes.discard(next(ix for ix in table.indexes if ix.name == "ix_exchange_command_node_run"))
+        Index("ix_exchange_command_run", table.c.run_id)
 
 
 def _some_rows(url: str) -> None:
@@ -169,11 +180,17 @@ def test_baseline_is_what_create_all_made(tmp_path: Path) -> None:
             return {(t, n): " ".join((sql or "").split()) for t, n, sql in
                     con.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '%alembic%'")}
     # revision 0003 widened the backlog columns since: the models now declare BIGINT where 0001 has INTEGER
-    # and revision 0011 added the role screen (device_sessions is left out above)
+    # and revision 0011 added the role screen (device_sessions is left out above); revision 0012 made run ids
+    # unique per node and indexes commands by (node, run id)
     before_0003 = {k: v.replace("last_backlog BIGINT", "last_backlog INTEGER").replace(" backlog BIGINT",
                                                                                          " backlog INTEGER")
                    .replace(", 'auditor', 'screen')", ", 'auditor')")
+                   .replace("CONSTRAINT uq_exchange_run_node_run UNIQUE (node_id, run_id)", "UNIQUE (run_id)")
+                   .replace("ix_exchange_command_node_run ON exchange_command (node_id, run_id)",
+                            "ix_exchange_command_run ON exchange_command (run_id)")
                    for k, v in ddl(old).items()}
+    renamed = ("index", "ix_exchange_command_node_run")
+    before_0003[("index", "ix_exchange_command_run")] = before_0003.pop(renamed)
     assert before_0003 == ddl(new)
 
 
@@ -350,3 +367,44 @@ def test_backlog_beyond_32_bits_is_stored_on_both_dialects(new_url) -> None:  # 
     with session_factory(url)() as s:
         assert s.get(ExchangeNode, 1).last_backlog == big
         assert s.scalars(select(Heartbeat.backlog)).all() == [big]
+
+
+def test_run_ids_per_node_upgrade_keeps_rows_and_downgrade_renames_shared_ids(new_url) -> None:  # noqa: ANN001
+    """Revision 0012 on a database with runs, logs and a command: the rows stay, a second node may then use the
+    same run id; the downgrade renames the later run (and its node's command and rerun_of) instead of failing,
+    and upgrading again works."""
+    url = new_url()
+    command.upgrade(alembic_config(url), "0011_device_sessions")
+    _some_rows(url)
+    with app_engine(url).begin() as conn:
+        conn.exec_driver_sql("INSERT INTO exchange_node (id, code, inst_code, name, heartbeat_interval_s, created_at)"
+                             " VALUES (2, 'EX-H002', 'H002', '中医院前置机', 60, CURRENT_TIMESTAMP)")
+        with pytest.raises(IntegrityError), conn.begin_nested():     # before 0012: unique platform-wide
+            conn.exec_driver_sql("INSERT INTO exchange_run (id, run_id, node_id, job_code, started_at, status, "
+                                 "received_at) VALUES (2, 'R-1', 2, 'HIS_OP', CURRENT_TIMESTAMP, 'failed', "
+                                 "CURRENT_TIMESTAMP)")
+    command.upgrade(alembic_config(url), "0012_run_ids_per_node")
+    assert _revision(url) == HEAD and _diff(url) == []
+    _assert_rows_kept(url)
+    with app_engine(url).begin() as conn:
+        conn.exec_driver_sql("INSERT INTO exchange_run (id, run_id, node_id, job_code, started_at, status, "
+                             "received_at, rerun_of) VALUES (2, 'R-1', 2, 'HIS_OP', CURRENT_TIMESTAMP, 'failed', "
+                             "CURRENT_TIMESTAMP, 'R-1')")
+        conn.exec_driver_sql("INSERT INTO exchange_command (node_id, kind, run_id, job_code, requester, requested_at,"
+                             " state, result_run_id) VALUES (2, 'rerun', 'R-1', 'HIS_OP', 'op', CURRENT_TIMESTAMP, "
+                             "'done', 'R-1')")
+        with pytest.raises(IntegrityError), conn.begin_nested():     # still unique within one node
+            conn.exec_driver_sql("INSERT INTO exchange_run (id, run_id, node_id, job_code, started_at, status, "
+                                 "received_at) VALUES (3, 'R-1', 2, 'HIS_OP', CURRENT_TIMESTAMP, 'failed', "
+                                 "CURRENT_TIMESTAMP)")
+    dispose_app_engines()
+    command.downgrade(alembic_config(url), "0011_device_sessions")
+    with app_engine(url).connect() as conn:
+        runs = conn.exec_driver_sql("SELECT id, node_id, run_id, rerun_of FROM exchange_run ORDER BY id").all()
+        cmds = conn.exec_driver_sql("SELECT node_id, run_id, result_run_id FROM exchange_command").all()
+    assert [tuple(r) for r in runs] == [(1, 1, "R-1", None), (2, 2, "R-1~2", "R-1~2")]
+    assert [tuple(c) for c in cmds] == [(2, "R-1~2", "R-1~2")]
+    _assert_rows_kept(url)
+    dispose_app_engines()
+    init_app_db(url)
+    assert _revision(url) == HEAD and _diff(url) == []

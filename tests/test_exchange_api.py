@@ -123,24 +123,47 @@ def test_run_create_update_and_replay(client, ex_cfg):  # noqa: ANN001, F811
     assert _count(ex_cfg, JobRun) == 1
 
 
-def test_foreign_run_and_command_are_403(client, ex_cfg):  # noqa: ANN001, F811
+def test_run_ids_are_per_node_and_commands_stay_with_their_node(client, ex_cfg):  # noqa: ANN001, F811
+    """Issue 13 item 8: node B using run id "A-1" that node A already used gets its own run (201), its logs go to
+    its run; A's command stays A's (403 for B), and an ack names a run of the acking node only."""
+    from dashboard.exchange.service import RerunRefused
     a, b = token_for(ex_cfg, "EX-T001"), token_for(ex_cfg, "EX-T002")
     cmd_id = _failed_run_with_command(client, ex_cfg, a, run_id="A-1")
-    # B may not update, log into or acknowledge A's run and command
     r = client.post("/api/exchange/runs", json=_run("A-1"), headers=b)
-    assert r.status_code == 403
-    assert client.post("/api/exchange/runs/A-1/logs", headers=b,
-                       json=[{"ts": NOW.isoformat(), "level": "INFO", "message": "x"}]).status_code == 403
+    assert r.status_code == 201 and r.get_json()["status"] == "running"
+    assert client.post("/api/exchange/runs", json=_run("A-1"), headers=b).status_code == 200     # B's own run
+    line = {"ts": NOW.isoformat(), "level": "INFO", "message": "B 的日志", "seq": 0}
+    r = client.post("/api/exchange/runs/A-1/logs", headers=b, json=[line])
+    assert r.status_code == 201 and r.get_json() == {"run_id": "A-1", "stored": 1, "duplicates": 0}
+    r = client.post("/api/exchange/runs/A-1/logs", headers=a, json=[dict(line, message="A 的日志")])
+    assert r.get_json() == {"run_id": "A-1", "stored": 1, "duplicates": 0}    # same seq, other run: stored
+    assert run_logs(ex_cfg, "A-1", node_code="EX-T001")["message"].tolist() == ["A 的日志"]
+    assert run_logs(ex_cfg, "A-1", node_code="EX-T002")["message"].tolist() == ["B 的日志"]
+    with session_factory(ex_cfg.app_db_url)() as s:
+        runs = s.execute(select(ExchangeNode.code, JobRun.status).join(JobRun, JobRun.node_id == ExchangeNode.id)
+                         .where(JobRun.run_id == "A-1").order_by(ExchangeNode.code)).all()
+    assert [tuple(r) for r in runs] == [("EX-T001", "failed"), ("EX-T002", "running")]
+    # A's command is A's: B may not acknowledge it nor sees it
     assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "picked"}, headers=b).status_code == 403
     assert client.get("/api/exchange/commands", headers=b).get_json() == {"commands": []}
-    # nor claim A's run as its own re-run result
+    # an ack names a run of the acking node: B's run B-1 is unknown to A
     client.post("/api/exchange/runs", json=_run("B-1"), headers=b)
-    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "done", "run_id": "A-1"},
+    r = client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "done", "run_id": "B-1"}, headers=a)
+    assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "run_id"
+    # A's re-run reported as A-2 marks A's A-2 only
+    client.post("/api/exchange/runs", json=_run("A-2"), headers=a)
+    client.post("/api/exchange/runs", json=_run("A-2"), headers=b)
+    assert client.post(f"/api/exchange/commands/{cmd_id}/ack", json={"state": "done", "run_id": "A-2"},
                        headers=a).status_code == 200
     with session_factory(ex_cfg.app_db_url)() as s:
-        run = s.scalar(select(JobRun).where(JobRun.run_id == "A-1"))
-        assert run.status == "failed" and run.node_id == s.scalar(
-            select(ExchangeNode.id).where(ExchangeNode.code == "EX-T001"))
+        marked = s.execute(select(ExchangeNode.code, JobRun.rerun_of).join(JobRun, JobRun.node_id == ExchangeNode.id)
+                           .where(JobRun.run_id == "A-2").order_by(ExchangeNode.code)).all()
+    assert [tuple(r) for r in marked] == [("EX-T001", "A-1"), ("EX-T002", None)]
+    # the operator's re-run of a run id two nodes use must say which node
+    with pytest.raises(RerunRefused, match="多台前置机"):
+        request_rerun(ex_cfg, "A-2", "operator")
+    with pytest.raises(RerunRefused, match="只能重跑失败的任务"):         # B's A-1 is running, A's failed
+        request_rerun(ex_cfg, "A-1", "operator", node_code="EX-T002")
 
 
 def test_logs_all_or_nothing_and_limits(client, ex_cfg):  # noqa: ANN001, F811

@@ -410,3 +410,43 @@ def test_every_running_job_line_has_length_and_the_platform_is_clear(demo_cfg) -
     # a fixed point is used as given
     fixed = exchange_option(disp, nodes, platform_at=(minx + 0.01, miny + 0.01))
     assert {s["name"]: s for s in fixed["series"]}[PLATFORM_NAME]["data"][0]["value"] == [minx + 0.01, miny + 0.01]
+
+
+def test_same_run_id_on_two_nodes_shows_two_runs_with_their_own_logs_and_rerun(env) -> None:  # noqa: ANN001
+    """Issue 13 item 8: two nodes both report run "DUP-1"; /exchange lists both, each row opens its own run's
+    log (rows are keyed <node>/<run id>), and the operator's re-run goes to the chosen node only."""
+    from dashboard.exchange.models import ExchangeCommand, ExchangeNode
+    from dashboard.exchange.service import issue_token, now_local
+    cfg, app, clients = env
+    now = now_local().replace(microsecond=0)
+    node_api = app.server.test_client()
+    for code, text in (("EX-T001", "甲节点的错误"), ("EX-T002", "乙节点的错误")):
+        headers = {"Authorization": f"Bearer {issue_token(cfg, code)}"}
+        body = {"run_id": "DUP-1", "job_code": "HIS_OP", "started_at": now.isoformat(), "status": "failed",
+                "finished_at": now.isoformat(), "error": text}
+        assert node_api.post("/api/exchange/runs", json=body, headers=headers).status_code == 201
+        assert node_api.post("/api/exchange/runs/DUP-1/logs", headers=headers,
+                             json=[{"ts": now.isoformat(), "level": "ERROR", "message": text, "seq": 0}]
+                             ).status_code == 201
+    resp = call(app, clients["operator"], "callbacks.exchange", "ex-runs.rowData",
+                {"ex-page.data": 1, "ex-interval.n_intervals": 0, "ex-tick.data": 0},
+                {"ex-r-status.value": "failed", "ex-r-node.value": None, "ex-r-job.value": None,
+                 "ex-r-dates.start_date": None, "ex-r-dates.end_date": None})
+    assert resp.status_code == 200, body_text(resp)
+    rows = resp.json["response"]["ex-runs"]["rowData"]
+    dup = sorted((r["run_key"], r["error"]) for r in rows if r["run_id"] == "DUP-1")
+    assert dup == [("EX-T001/DUP-1", "甲节点的错误"), ("EX-T002/DUP-1", "乙节点的错误")]
+    status, text = _log_view(env, "operator", "EX-T002/DUP-1")
+    assert status == 200 and "乙节点的错误" in text and "甲节点的错误" not in text
+    status, text = _log_view(env, "operator", "EX-T001/DUP-1")
+    assert status == 200 and "甲节点的错误" in text and "乙节点的错误" not in text
+    status, text = _log_view(env, "operator", "DUP-1")              # a bare id used twice: refused, not mixed
+    assert status == 200 and not ("甲节点的错误" in text and "乙节点的错误" in text)
+    assert "多台前置机" in body_text(_rerun(env, "operator", "DUP-1"))
+    resp = _rerun(env, "operator", "EX-T002/DUP-1")
+    assert resp.status_code == 200 and "发送重跑命令" in body_text(resp)
+    from dashboard.appdb import session_factory
+    with session_factory(cfg.app_db_url)() as s:
+        nodes = s.scalars(select(ExchangeNode.code).join(ExchangeCommand, ExchangeCommand.node_id == ExchangeNode.id)
+                          .where(ExchangeCommand.run_id == "DUP-1")).all()
+    assert nodes == ["EX-T002"]

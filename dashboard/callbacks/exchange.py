@@ -130,11 +130,12 @@ def refresh_overview(first: bool, states: list[str] | None, level: str | None, t
     return option, summary(nodes), subtitle, node_rows(shown, now), options
 
 
-def _run_link(run_id: str | None, text: str) -> Any:
-    if not run_id:
+def _run_link(key: str | None, text: str) -> Any:
+    """A button selecting the run ``key`` (:func:`svc.run_key`: node code and run id)."""
+    if not key:
         return text
-    return html.Button(text, id={"type": RUN_LINK, "run": run_id}, className="ex-link", n_clicks=0,
-                       title=f"查看运行 {run_id} 的日志")
+    return html.Button(text, id={"type": RUN_LINK, "run": key}, className="ex-link", n_clicks=0,
+                       title=f"查看运行 {svc.split_run_key(key)[1]} 的日志")
 
 
 def detail_panel(code: str | None, now: dt.datetime | None = None) -> Any:
@@ -152,7 +153,7 @@ def detail_panel(code: str | None, now: dt.datetime | None = None) -> Any:
         status = j.last_status or ""
         rows.append(html.Tr([
             html.Td(j.job_name or j.job_code), html.Td(j.schedule_zh),
-            html.Td(_run_link(j.last_run_id, f"{j.last_status_zh or '—'} {fmt_ts(j.last_started_at)}")
+            html.Td(_run_link(svc.run_key(code, j.last_run_id), f"{j.last_status_zh or '—'} {fmt_ts(j.last_started_at)}")
                     if j.last_run_id else "无运行", className=f"ex-run-{status}"),
             html.Td(fmt_ts(j.last_success_at)),
         ]))
@@ -221,17 +222,23 @@ def runs_view(status: str | None, node: str | None, job: str | None, start: str 
         df, total = svc.job_runs(_cfg(), node_code=node or None, job_code=job or None, status=status or None,
                                  start=t0, end=t1, page=page, page_size=P.RUN_PAGE_SIZE)
     df = df.assign(started=[fmt_ts(v) for v in df["started_at"]])
-    rows = df[["run_id", "started", "node_name", "job_name", "status", "status_zh", "duration_s",
+    rows = df[["run_key", "run_id", "started", "node_name", "job_name", "status", "status_zh", "duration_s",
                "rows_extracted", "rows_loaded", "rows_rejected", "error"]]
     records = rows.astype(object).where(rows.notna(), None).to_dict("records")
     label = f"第 {page} / {pages} 页，共 {total} 条"
     return records, label, page <= 1, page >= pages
 
 
-def command_state(run_id: str) -> tuple[Any, bool]:
-    """(text about the newest re-run command of the run, whether one is still open)."""
-    cmds = svc.pending_commands(_cfg(), include_finished=True, limit=500)
-    mine = cmds[cmds["run_id"] == run_id]
+def _commands_of(key: str, include_finished: bool) -> pd.DataFrame:
+    """Re-run commands of the run ``key`` (node code and run id; a bare run id: any node's), newest first."""
+    node, run_id = svc.split_run_key(key)
+    cmds = svc.pending_commands(_cfg(), node_code=node, include_finished=include_finished, limit=500)
+    return cmds[cmds["run_id"] == run_id]
+
+
+def command_state(key: str) -> tuple[Any, bool]:
+    """(text about the newest re-run command of the run ``key``, whether one is still open)."""
+    mine = _commands_of(key, include_finished=True)
     if mine.empty:
         return None, False
     c = mine.iloc[0]
@@ -246,8 +253,8 @@ def command_state(run_id: str) -> tuple[Any, bool]:
     result = c["result_run_id"] if isinstance(c["result_run_id"], str) and c["result_run_id"] else None
     if result:
         # the command is done when the node ran it; whether the new run succeeded is the run's own status
-        new, found = svc.job_runs(_cfg(), run_id=result, page_size=1)
-        text += ["，新运行 ", _run_link(result, result)]
+        new, found = svc.job_runs(_cfg(), node_code=c["node_code"], run_id=result, page_size=1)
+        text += ["，新运行 ", _run_link(svc.run_key(c["node_code"], result), result)]
         if found:
             status = str(new.iloc[0]["status"])
             text += [" ", html.Span(RUN_STATUS_ZH.get(status, status), className=f"ex-pill ex-run-pill-{status}")]
@@ -258,21 +265,23 @@ def command_state(run_id: str) -> tuple[Any, bool]:
     return html.Div(text, className=f"ex-cmd ex-cmd-{'timeout' if timed_out else c['state']}"), open_
 
 
-def _command_waiting(run_id: str) -> bool:
+def _command_waiting(key: str) -> bool:
     """Whether the run has a re-run command its node has not finished yet (and that has not timed out)."""
-    cmds = svc.pending_commands(_cfg(), include_finished=False, limit=500)
-    mine = cmds[cmds["run_id"] == run_id]
+    mine = _commands_of(key, include_finished=False)
     return any(not svc.command_timed_out(st, t) for st, t in zip(mine["state"], mine["requested_at"]))
 
 
-def log_view(run_id: str | None, role: str | None) -> tuple[Any, Any, str]:
-    """(head: the run's facts, re-run box, log text) of the selected run."""
-    if not run_id:
+def log_view(key: str | None, role: str | None) -> tuple[Any, Any, str]:
+    """(head: the run's facts, re-run box, log text) of the selected run ``key`` (:func:`svc.run_key`; a bare
+    run id shows the newest run of that id)."""
+    if not key:
         return html.Div("在上方表格中点击一次运行查看其日志", className="ex-muted"), None, ""
-    runs, total = svc.job_runs(_cfg(), run_id=run_id, page_size=1)
+    node, run_id = svc.split_run_key(key)
+    runs, total = svc.job_runs(_cfg(), node_code=node, run_id=run_id, page_size=1)
     if not total:
         return empty_state("该运行不存在", run_id), None, ""
     r = runs.iloc[0]
+    node, key = r["node_code"], r["run_key"]
     head = html.Div([
         html.Div([html.Span(f"{r['node_name']} · {r['job_name']}", className="ex-log-title"),
                   html.Span(r["status_zh"], className=f"ex-pill ex-run-pill-{r['status']}")],
@@ -283,9 +292,9 @@ def log_view(run_id: str | None, role: str | None) -> tuple[Any, Any, str]:
                  ("错误", r["error"] if isinstance(r["error"], str) else None),
                  ("重跑自", r["rerun_of"] if isinstance(r["rerun_of"], str) else None)]),
     ])
-    cmd, open_ = command_state(run_id)
+    cmd, open_ = command_state(key)
     box: list[Any] = []
-    offline = svc.offline_node_of_run(_cfg(), run_id) if r["status"] == "failed" else None
+    offline = svc.offline_node_of_run(_cfg(), run_id, node_code=node) if r["status"] == "failed" else None
     if r["status"] == "failed" and role == "operator":
         retry = cmd is not None and not open_
         box.append(html.Button("已请求重跑" if open_ else "重试" if retry else "重跑", id=P.EX_RERUN_BTN,
@@ -297,7 +306,7 @@ def log_view(run_id: str | None, role: str | None) -> tuple[Any, Any, str]:
         box.append(html.Span("仅运维人员可重跑失败任务", className="ex-muted"))
     if cmd is not None:
         box.append(cmd)
-    logs = svc.run_logs(_cfg(), run_id)
+    logs = svc.run_logs(_cfg(), run_id, node_code=node)
     text = "\n".join(f"{fmt_ts(t)}  {lv:<5s}  {m}" for t, lv, m in logs.itertuples(index=False)) \
         if len(logs) else "（该运行没有日志）"
     return head, box or None, text

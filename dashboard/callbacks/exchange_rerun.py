@@ -19,8 +19,9 @@ from layouts import _exchange_parts as P
 log = logging.getLogger(__name__)
 
 
-def rerun_action(run_id: Any) -> tuple[Any, bool]:
-    """Ask for a re-run of ``run_id`` as the logged-in operator: (message, whether a command was created).
+def rerun_action(key: Any) -> tuple[Any, bool]:
+    """Ask for a re-run of the run ``key`` (``<node code>/<run id>``, see ``svc.run_key``; a bare run id used by
+    one node only is accepted too) as the logged-in operator: (message, whether a command was created).
 
     Raises AccessDenied (403) for any other role or a cross-site request.
     """
@@ -29,10 +30,11 @@ def rerun_action(run_id: Any) -> tuple[Any, bool]:
     from core.roles import OPERATOR
     from dashboard.app import get_config
     require_state_change(OPERATOR)
-    if not isinstance(run_id, str) or not run_id or len(run_id) > 64:
+    node, run_id = svc.split_run_key(key) if isinstance(key, str) else (None, "")
+    if not run_id or len(run_id) > 64 or (node is not None and len(node) > 32):
         return html.Span("请先选择一次失败的运行", className="ex-msg-bad"), False
     user = current_user_info() or {}
-    offline = svc.offline_node_of_run(get_config(), run_id)
+    offline = svc.offline_node_of_run(get_config(), run_id, node_code=node)
     if offline is not None:
         return html.Span(svc.offline_note(offline) + "，重跑命令无法送达，未发送；请待其恢复在线后再试。",
                          className="ex-msg-bad"), False
@@ -42,7 +44,7 @@ def rerun_action(run_id: Any) -> tuple[Any, bool]:
                       after={"command_id": info.id, "node": info.node_code, "job": info.job_code,
                              "state": info.state})
     try:
-        info = svc.request_rerun(get_config(), run_id, user.get("username", ""), on_created=audit)
+        info = svc.request_rerun(get_config(), run_id, user.get("username", ""), on_created=audit, node_code=node)
     except svc.RerunRefused as exc:
         return html.Span(str(exc), className="ex-msg-bad"), False
     if info.created:
@@ -57,8 +59,8 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(P.EX_RERUN_MSG, "children"), Output(P.EX_TICK, "data", allow_duplicate=True),
                   Input(P.EX_RERUN_CONFIRM, "submit_n_clicks"), State(P.EX_RUN, "data"), State(P.EX_TICK, "data"),
                   prevent_initial_call=True)
-    def _rerun(n, run_id, tick):  # noqa: ANN001, ANN202
+    def _rerun(n, key, tick):  # noqa: ANN001, ANN202
         if not n:
             raise PreventUpdate
-        msg, created = rerun_action(run_id)
+        msg, created = rerun_action(key)
         return msg, ((tick or 0) + 1) if created else no_update

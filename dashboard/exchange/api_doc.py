@@ -44,7 +44,7 @@ FIELD_DOCS: dict[type[BaseModel], dict[str, str]] = {
         "backlog": "待上传积压条数 (rows or batches not yet uploaded), 页面显示为“待传积压 N 条”",
     },
     RunIn: {
-        "run_id": "运行标识 (run id), 由节点生成, **全平台唯一**, 建议 `<节点编码>-<任务>-<开始时间>-<随机数>`; "
+        "run_id": "运行标识 (run id), 由节点生成, **在本节点内唯一** (各节点的 run_id 互不相干: 另一节点用了同一个 run_id 是另一次运行), 建议 `<节点编码>-<任务>-<开始时间>-<随机数>`; "
                   "同一 run_id 再次提交即更新该运行 (upsert key)",
         "job_code": "任务代码 = 源系统 (source system), 必须是本节点已配置的任务 (见第 6 节)",
         "started_at": "开始时间 (start of the run)",
@@ -234,13 +234,14 @@ ENDPOINTS: list[Endpoint] = [
         "- run_id 已结束 (`success`/`failed`): 重发完全相同的结束报告 → **200**, 不变; 迟到的 `running` 报告 → "
         "**200**, 不变, 响应是平台保存的已结束运行; 不同的结束结果 → **409**。已结束的运行不能再修改, "
         "再执行一次请用新的 run_id。\n"
-        "- run_id 属于其他节点 → **403**; 同一 run_id 换了 job_code → **409**。\n\n"
+        "- 同一 run_id 换了 job_code → **409**。\n"
+        "- run_id 按节点区分: 其他节点用过的 run_id 在本节点仍是新运行 (**201**), 两者互不影响。\n\n"
         f"运行开始后超过 {int(RUNNING_STALE_AFTER.total_seconds() // 3600)} 小时仍未报告结束的运行不再算作"
         "“运行中” (节点多半已崩溃; 离线由心跳规则反映)。",
         RunIn,
         [(201, "新建的运行 (下表)"), (200, "已有的运行, 更新后或原样 (下表)"),
          (400, f"字段错误, 或本节点没有该任务 (`job_code`) {_ERR}"), (401, "没有令牌或令牌无效"),
-         (403, "run_id 属于其他节点"), (409, "已结束的运行收到不同的结果, 或 job_code 与已有运行不同"),
+         (409, "已结束的运行收到不同的结果, 或 job_code 与已有运行不同"),
          (413, "请求体过大")],
         "run"),
     Endpoint(
@@ -253,7 +254,7 @@ ENDPOINTS: list[Endpoint] = [
         "页面按 `ts`、再按 `seq` 排列日志, 同一秒内的行保持节点给出的顺序。",
         LogLineIn,
         [(201, "已处理 (下表; 全部是重复行时也是 201)"), (400, f"字段错误或 run_id 格式错误 {_ERR}"),
-         (401, "没有令牌或令牌无效"), (403, "运行属于其他节点"), (404, "run_id 不存在 (请先 `POST /runs`)"),
+         (401, "没有令牌或令牌无效"), (404, "本节点没有该 run_id 的运行 (请先 `POST /runs`)"),
          (413, "请求体过大")],
         "logs",
         fields_note=f"请求体: 日志行数组, 1–{MAX_LOG_LINES} 行; 每行的字段:"),
@@ -275,8 +276,8 @@ ENDPOINTS: list[Endpoint] = [
         "日志、结束) → `done` 并在 `run_id` 中给出新运行 (失败则 `failed` 并在 `message` 中说明)。原运行保持"
         "“失败”; 该任务在节点上的失败状态在有一次开始时间更晚的成功运行后解除。",
         AckIn,
-        [(200, "确认后的命令 (字段同 4.4 的命令)"), (400, f"字段错误, 或 `run_id` 不存在 {_ERR}"),
-         (401, "没有令牌或令牌无效"), (403, "命令或 `run_id` 属于其他节点"), (404, "命令不存在"),
+        [(200, "确认后的命令 (字段同 4.4 的命令)"), (400, f"字段错误, 或本节点没有该 `run_id` 的运行 {_ERR}"),
+         (401, "没有令牌或令牌无效"), (403, "命令属于其他节点"), (404, "命令不存在"),
          (409, "状态不能倒退"), (413, "请求体过大")]),
 ]
 
@@ -441,7 +442,7 @@ INTRO = f"""\
 ## 1. 流程 (flow)
 
 1. **心跳**: 每 {DEFAULT_HEARTBEAT_S} 秒 `POST {API}/heartbeat`。
-2. **运行开始**: 每次抽取开始时 `POST {API}/runs`, `status: running`, 带节点生成的唯一 `run_id`。
+2. **运行开始**: 每次抽取开始时 `POST {API}/runs`, `status: running`, 带节点生成、在本节点内唯一的 `run_id`。
 3. **日志**: 运行中 `POST {API}/runs/<run_id>/logs`, 每行带本运行内的行号 `seq`; 超时后原样重发, 平台按
    `seq` 去重。
 4. **运行结束**: 用同一个 `run_id` 再次 `POST {API}/runs`, `status: success` 或 `failed`, 带 `finished_at`
@@ -470,8 +471,9 @@ INTRO = f"""\
   `WWW-Authenticate: Bearer realm="exchange"`, 响应体
   `{{"errors": [{{"field": "Authorization", "message": "bearer token required"}}]}}` (没有令牌) 或
   `… "message": "invalid token"` (令牌无效)。不要自动重试, 请检查令牌配置。
-- **403 Forbidden**: 令牌有效, 但请求涉及**其他节点**的运行或命令 (例如 run_id 与别的节点重复)。
-  响应体如 `{{"errors": [{{"field": "run_id", "message": "run belongs to another node"}}]}}`。
+- **403 Forbidden**: 令牌有效, 但请求涉及**其他节点**的命令。响应体如
+  `{{"errors": [{{"field": "id", "message": "command belongs to another node"}}]}}`。run_id 按节点区分, 不会
+  因为与别的节点重复而被拒绝。
 
 ## 3. 约定 (conventions)
 

@@ -84,16 +84,18 @@ class ExchangeJob(Base):
 
 
 class JobRun(Base):
-    """One run of a job, reported by its node (``run_id`` is chosen by the node and unique platform-wide)."""
+    """One run of a job, reported by its node (``run_id`` is chosen by the node and unique per node: two nodes
+    may both use "R1" and each has its own run; a run is named by (node, run_id) everywhere)."""
     __tablename__ = "exchange_run"
     __table_args__ = (
+        UniqueConstraint("node_id", "run_id", name="uq_exchange_run_node_run"),
         Index("ix_exchange_run_node_job_status_start", "node_id", "job_code", "status", "started_at"),
         Index("ix_exchange_run_status_start", "status", "started_at"),
         Index("ix_exchange_run_start", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    run_id: Mapped[str] = mapped_column(String(64), nullable=False)
     node_id: Mapped[int] = mapped_column(ForeignKey("exchange_node.id", ondelete="CASCADE"), nullable=False)
     job_code: Mapped[str] = mapped_column(String(16), nullable=False)
     started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
@@ -103,7 +105,7 @@ class JobRun(Base):
     rows_loaded: Mapped[int | None] = mapped_column(BigInteger)
     rows_rejected: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(Text)
-    rerun_of: Mapped[str | None] = mapped_column(String(64))      # run_id this run re-ran (set via a command ack)
+    rerun_of: Mapped[str | None] = mapped_column(String(64))      # run_id (same node) this run re-ran (command ack)
     received_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=_now)
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
@@ -155,10 +157,11 @@ class NodePresenceHour(Base):
 
 
 class ExchangeCommand(Base):
-    """A re-run request of a failed run: requested → picked → done/failed."""
+    """A re-run request of a failed run: requested → picked → done/failed. The run is (node_id, run_id), and
+    ``result_run_id`` names a run of the same node."""
     __tablename__ = "exchange_command"
     __table_args__ = (Index("ix_exchange_command_node_state", "node_id", "state"),
-                      Index("ix_exchange_command_run", "run_id"))
+                      Index("ix_exchange_command_node_run", "node_id", "run_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     node_id: Mapped[int] = mapped_column(ForeignKey("exchange_node.id", ondelete="CASCADE"), nullable=False)

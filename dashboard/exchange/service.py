@@ -5,8 +5,11 @@ No Dash code here. The pages (/exchange, /quality) call:
 * ``node_states(cfg, now=None)``                → DataFrame, one row per node with its state
 * ``node_detail(cfg, code, now=None)``          → dict: node fields, state, jobs (DataFrame), heartbeats (DataFrame)
 * ``job_runs(cfg, ..., page, page_size)``       → (DataFrame, total)
-* ``run_logs(cfg, run_id)``                     → DataFrame
-* ``request_rerun(cfg, run_id, requester)``     → CommandInfo (the page records the audit, see below)
+* ``run_logs(cfg, run_id, node_code=…)``       → DataFrame
+* ``request_rerun(cfg, run_id, requester, node_code=…)`` → CommandInfo (the page records the audit, see below)
+
+Run ids are the node's own (unique per node, migration 0012): a run is (node, run_id); the page names it
+``run_key(node_code, run_id)`` = ``<node code>/<run id>``.
 * ``pending_commands(cfg, node_code=None)``     → DataFrame
 * ``update_node_settings(cfg, code, ...)``      → dict of changed fields {field: (old, new)} (the page audits)
 
@@ -240,15 +243,13 @@ def upsert_run(s: Session, node: ExchangeNode, body: Any) -> tuple[JobRun, bool]
     # before it is stored or compared, so a replay of the same run still matches the stored (masked) row.
     values = {f: getattr(body, f) for f in RUN_FIELDS}
     values["error"] = mask_text(values["error"])
-    run = s.scalar(select(JobRun).where(JobRun.run_id == body.run_id))
-    if run is None:
+    run = s.scalar(select(JobRun).where(JobRun.node_id == node.id, JobRun.run_id == body.run_id))
+    if run is None:      # run ids are the node's own: another node's run of the same id is another run
         run = JobRun(run_id=body.run_id, node_id=node.id, job_code=body.job_code, received_at=now_local(),
                      **values)
         s.add(run)
         s.flush()
         return run, True
-    if run.node_id != node.id:
-        raise ApiError(403, "run_id", "run belongs to another node")
     if run.job_code != body.job_code:
         raise ApiError(409, "job_code", f"run {run.run_id} is a {run.job_code} run")
     if run.status != "running":
@@ -274,11 +275,9 @@ def add_logs(s: Session, node: ExchangeNode, run_id: str, lines: list[Any]) -> t
     A line with a ``seq`` the run already has — from an earlier POST or earlier in this one — is a duplicate and
     is skipped (a node's retried POST stores nothing twice). Lines without seq are always stored.
     """
-    run = s.scalar(select(JobRun).where(JobRun.run_id == run_id))
+    run = s.scalar(select(JobRun).where(JobRun.node_id == node.id, JobRun.run_id == run_id))
     if run is None:
         raise ApiError(404, "run_id", f"unknown run {run_id}")
-    if run.node_id != node.id:
-        raise ApiError(403, "run_id", "run belongs to another node")
     rows, seen = [], set()
     for line in lines:
         if line.seq is not None:
@@ -337,11 +336,9 @@ def ack_command(s: Session, node: ExchangeNode, command_id: int, body: Any) -> E
     if cmd.node_id != node.id:
         raise ApiError(403, "id", "command belongs to another node")
     if body.run_id is not None:
-        run = s.scalar(select(JobRun).where(JobRun.run_id == body.run_id))
+        run = s.scalar(select(JobRun).where(JobRun.node_id == node.id, JobRun.run_id == body.run_id))
         if run is None:
             raise ApiError(400, "run_id", f"unknown run {body.run_id}")
-        if run.node_id != node.id:
-            raise ApiError(403, "run_id", "run belongs to another node")
     if cmd.state == body.state:
         return cmd                                   # replay of the same acknowledgement
     if cmd.state not in _ACK_FROM[body.state]:
@@ -357,7 +354,8 @@ def ack_command(s: Session, node: ExchangeNode, command_id: int, body: Any) -> E
         cmd.picked_at = cmd.picked_at or ts
     if body.run_id is not None:
         cmd.result_run_id = body.run_id
-        s.execute(update(JobRun).where(JobRun.run_id == body.run_id).values(rerun_of=cmd.run_id))
+        s.execute(update(JobRun).where(JobRun.node_id == node.id, JobRun.run_id == body.run_id)
+                  .values(rerun_of=cmd.run_id))
     return cmd
 
 
@@ -385,13 +383,40 @@ class CommandInfo:
     created: bool
 
 
+def _run_where(run_id: str, node_code: str | None) -> list[Any]:
+    """WHERE terms of the run ``run_id`` of node ``node_code`` (of any node when None)."""
+    where: list[Any] = [JobRun.run_id == run_id]
+    if node_code is not None:
+        where.append(JobRun.node_id == select(ExchangeNode.id).where(ExchangeNode.code == node_code)
+                     .scalar_subquery())
+    return where
+
+
+RUN_KEY_SEP = "/"     # never in a run id (RUN_ID_PATTERN), so the last one splits a key
+
+
+def run_key(node_code: str, run_id: str) -> str:
+    """The page's name of one run, ``<node code>/<run id>`` (run ids are unique per node only)."""
+    return f"{node_code}{RUN_KEY_SEP}{run_id}"
+
+
+def split_run_key(key: str) -> tuple[str | None, str]:
+    """(node code or None, run id) of a :func:`run_key`; a bare run id gives (None, run id)."""
+    node, _, run_id = key.rpartition(RUN_KEY_SEP)
+    return (node or None), run_id
+
+
 class RerunRefused(ValueError):
     """The run cannot be re-run (unknown, or not failed); the message is shown to the operator (Chinese)."""
 
 
 def request_rerun(cfg: Config, run_id: str, requester: str,
-                  on_created: Callable[[Session, CommandInfo], None] | None = None) -> CommandInfo:
+                  on_created: Callable[[Session, CommandInfo], None] | None = None,
+                  node_code: str | None = None) -> CommandInfo:
     """Ask the run's node to re-run a failed run. One open command per run: asking again returns it.
+
+    A run is (node, run_id): ``node_code`` names the node; without it the run id must be used by one node only
+    (else RerunRefused asks which one).
 
     ``on_created(session, info)`` runs inside the same transaction when a command is created (the page adds its
     audit row there, so a command is never stored without its audit row; the service stays free of the
@@ -402,14 +427,19 @@ def request_rerun(cfg: Config, run_id: str, requester: str,
         raise RerunRefused("缺少操作人")
     with _session(cfg) as s, s.begin():
         # take the write lock before reading the open commands (see docstring)
-        s.execute(update(JobRun).where(JobRun.run_id == run_id).values(run_id=JobRun.run_id))
-        run = s.scalar(select(JobRun).where(JobRun.run_id == run_id))
-        if run is None:
+        where = _run_where(run_id, node_code)
+        s.execute(update(JobRun).where(*where).values(run_id=JobRun.run_id))
+        runs = s.scalars(select(JobRun).where(*where).limit(2)).all()
+        if not runs:
             raise RerunRefused(f"任务运行 {run_id} 不存在")
+        if len(runs) > 1:
+            raise RerunRefused(f"多台前置机都有运行 {run_id}，请在运行记录中选择具体的一次")
+        run = runs[0]
         if run.status != "failed":
             raise RerunRefused(f"只能重跑失败的任务（当前状态：{RUN_STATUS_ZH.get(run.status, run.status)}）")
         node = s.get(ExchangeNode, run.node_id)
-        cmd = s.scalar(select(ExchangeCommand).where(ExchangeCommand.run_id == run_id,
+        cmd = s.scalar(select(ExchangeCommand).where(ExchangeCommand.node_id == run.node_id,
+                                                     ExchangeCommand.run_id == run_id,
                                                      ExchangeCommand.state.in_(("requested", "picked"))))
         if cmd is not None and command_timed_out(cmd.state, cmd.requested_at):
             # the node never ran it: close it as failed (超时) and ask again
@@ -436,12 +466,13 @@ def command_timed_out(state: str, requested_at: Any, now: dt.datetime | None = N
     return (now or now_local()) - pd.Timestamp(requested_at).to_pydatetime() > COMMAND_TIMEOUT
 
 
-def offline_node_of_run(cfg: Config, run_id: str, now: dt.datetime | None = None) -> dict[str, Any] | None:
-    """The node of ``run_id`` when it is offline now ({code, name, last_heartbeat_at}), else None: a re-run
-    command sent to it could not be picked up."""
+def offline_node_of_run(cfg: Config, run_id: str, now: dt.datetime | None = None,
+                        node_code: str | None = None) -> dict[str, Any] | None:
+    """The node of run ``run_id`` (of node ``node_code`` when given) when it is offline now ({code, name,
+    last_heartbeat_at}), else None: a re-run command sent to it could not be picked up."""
     with _session(cfg) as s:
         code = s.scalar(select(ExchangeNode.code).join(JobRun, JobRun.node_id == ExchangeNode.id)
-                        .where(JobRun.run_id == run_id))
+                        .where(*_run_where(run_id, node_code)).limit(1))
     if code is None:
         return None
     states = node_states(cfg, now, codes=[code])
@@ -612,7 +643,7 @@ def node_detail(cfg: Config, code: str, now: dt.datetime | None = None) -> dict[
     return info
 
 
-RUN_COLUMNS = ["run_id", "node_code", "inst_code", "node_name", "job_code", "job_name", "status", "status_zh",
+RUN_COLUMNS = ["run_key", "run_id", "node_code", "inst_code", "node_name", "job_code", "job_name", "status", "status_zh",
                "started_at", "finished_at", "duration_s", "rows_extracted", "rows_loaded", "rows_rejected", "error",
                "rerun_of"]
 
@@ -652,6 +683,7 @@ def job_runs(cfg: Config, node_code: str | None = None, job_code: str | None = N
             .join(ExchangeNode, ExchangeNode.id == JobRun.node_id).where(where)
             .order_by(JobRun.started_at.desc(), JobRun.id.desc())
             .offset((page - 1) * page_size).limit(page_size)))
+    df["run_key"] = [run_key(n, r) for n, r in zip(df["node_code"], df["run_id"])]
     df["job_name"] = df["job_code"].map(JOB_NAMES_ZH)
     df["status_zh"] = df["status"].map(RUN_STATUS_ZH)
     started = pd.to_datetime(df["started_at"])
@@ -660,8 +692,9 @@ def job_runs(cfg: Config, node_code: str | None = None, job_code: str | None = N
     return df.reindex(columns=RUN_COLUMNS), int(total or 0)
 
 
-def run_logs(cfg: Config, run_id: str, limit: int = 5000) -> pd.DataFrame:
-    """Log lines of one run in time order (ts, level, message); empty when the run is unknown.
+def run_logs(cfg: Config, run_id: str, limit: int = 5000, node_code: str | None = None) -> pd.DataFrame:
+    """Log lines of one run in time order (ts, level, message); empty when the run is unknown. The run is
+    ``run_id`` of node ``node_code`` (any node's run of that id when None: tests and single-node tools).
 
     Lines of one second keep the node's order by seq (lines without seq after them, SQLite and PostgreSQL alike),
     then the order they arrived in.
@@ -669,7 +702,7 @@ def run_logs(cfg: Config, run_id: str, limit: int = 5000) -> pd.DataFrame:
     with _session(cfg) as s:
         return _frame(s.execute(
             select(RunLog.ts, RunLog.level, RunLog.message).join(JobRun, JobRun.id == RunLog.run_pk)
-            .where(JobRun.run_id == run_id)
+            .where(*_run_where(run_id, node_code))
             .order_by(RunLog.ts, RunLog.seq.asc().nulls_last(), RunLog.id).limit(limit)))
 
 
