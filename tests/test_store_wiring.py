@@ -109,3 +109,58 @@ def test_wall_ticker_rolls_the_stores_open_alerts(store_copy) -> None:  # noqa: 
     assert "error-card" not in text
     assert str(open_.iloc[0]["message"]) in text
     assert "当前无超出目标的机构指标" not in text
+
+
+def test_cockpit_cards_show_year_end_projection_once_cached(flask_app, app_cfg, client_as) -> None:  # noqa: ANN001
+    """A cold cockpit starts the projection in the background and shows none; once cached, every card of an
+    indicator with an annual target shows 预计全年 with the forecast module's value and status, the others none."""
+    import time
+
+    from bench.pages import _payload
+    from dashboard.views.cards import projection_ids
+    from layouts._pageparts import HEADLINE_IDS
+    from layouts.formatting import fmt_value
+    from metrics.catalogue import INDICATORS
+    from metrics.forecast import year_end
+    from metrics.scope import FULL_SCOPE
+    from queries.periods import last_complete_month
+    month = last_complete_month(app_cfg.mart_url)
+    client = client_as("leader")
+    body = _payload([("home-cards", "children"), ("home-subtitle", "children")], ("home-ready", "data", True),
+                    f"?grain=month&period={month}")
+
+    def cards() -> dict[str, str | None]:
+        r = client.post("/_dash-update-component", json=body)
+        assert r.status_code == 200
+        out = {}
+        for c in r.get_json()["response"]["home-cards"]["children"]:
+            kids = c["props"]["children"]
+            cid = (c["props"].get("id") or {}).get("id")
+            lines = [k["props"]["children"] for k in kids
+                     if isinstance(k, dict) and k.get("props", {}).get("className") == "kpi-projection"]
+            out[cid] = lines[0] if lines else None
+        return out
+
+    first = cards()
+    deadline = time.time() + 120
+    shown = first
+    while time.time() < deadline and not any(shown.values()):
+        time.sleep(0.5)
+        shown = cards()
+    pids = projection_ids(list(HEADLINE_IDS))
+    assert pids
+    expected = year_end(pids, "county", None, app_cfg.mart_url, FULL_SCOPE)
+    assert str(int(expected["year"].iloc[0])) == month[:4]
+    want = {}
+    for r in expected.to_dict("records"):
+        ind = INDICATORS[r["indicator_id"]]
+        want[r["indicator_id"]] = f"预计全年 {fmt_value(r['projected'], ind.unit or '', ind.decimals)}（{r['status']}）"
+    for iid, line in shown.items():
+        if iid in want:
+            assert line == want[iid], iid
+        else:
+            assert line is None, iid          # no annual target or not forecastable: nothing
+    assert set(want) <= set(shown)
+    # a period of an earlier year: no projection line
+    body["state"][0]["value"] = f"?grain=month&period={int(month[:4]) - 1}{month[4:]}"
+    assert not any(cards().values())
