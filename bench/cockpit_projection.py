@@ -18,7 +18,7 @@ from bench.pages import _payload
 CARDS = [("home-cards", "children"), ("home-subtitle", "children")]
 
 
-def _post(client, search: str) -> tuple[float, str]:  # noqa: ANN001
+def _post(client, search: str) -> tuple[float, str]:
     t0 = time.perf_counter()
     resp = client.post("/_dash-update-component", json=_payload(CARDS, ("home-ready", "data", True), search))
     return (time.perf_counter() - t0) * 1000, resp.get_data(as_text=True)

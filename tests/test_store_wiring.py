@@ -12,7 +12,7 @@ from tests.fixtures_mart import make_config
 
 
 @pytest.fixture
-def store_copy(demo_cfg, tmp_path: Path, monkeypatch):  # noqa: ANN001, ANN201
+def store_copy(demo_cfg, tmp_path: Path, monkeypatch):
     """A private copy of the tiny demo's mart and app database, alerts evaluated into the store."""
     from dashboard.alerts.run import run_alerts
     from dashboard.appdb import dispose_app_engines
@@ -28,13 +28,13 @@ def store_copy(demo_cfg, tmp_path: Path, monkeypatch):  # noqa: ANN001, ANN201
     dispose_app_engines()
 
 
-def _store(cfg, month: str, scope):  # noqa: ANN001, ANN202
+def _store(cfg, month: str, scope):
     from dashboard.alerts.store import list_alerts
     df = list_alerts(cfg.app_db_url, scope)
     return df[df["period"].astype(str).isin([month, month[:4]])]
 
 
-def test_report_alerts_are_the_stores_with_lifecycle_status(store_copy) -> None:  # noqa: ANN001
+def test_report_alerts_are_the_stores_with_lifecycle_status(store_copy) -> None:
     from dashboard.alerts.store import set_status
     from dashboard.reporting.alerts import month_alerts
     from metrics.scope import FULL_SCOPE, manager_scope
@@ -68,7 +68,7 @@ def test_report_alerts_are_the_stores_with_lifecycle_status(store_copy) -> None:
     assert mine and {a["org_code"] for a in mine} == {inst}
 
 
-def test_report_falls_back_to_computed_alerts_marked_unregistered(store_copy) -> None:  # noqa: ANN001
+def test_report_falls_back_to_computed_alerts_marked_unregistered(store_copy) -> None:
     from sqlalchemy import delete
 
     from dashboard.alerts.models import Alert, AlertEvent
@@ -86,11 +86,11 @@ def test_report_falls_back_to_computed_alerts_marked_unregistered(store_copy) ->
     assert any("未登记" in c for c in report.caveats)
 
 
-def test_wall_ticker_rolls_the_stores_open_alerts(store_copy) -> None:  # noqa: ANN001
+def test_wall_ticker_rolls_the_stores_open_alerts(store_copy) -> None:
+    from core.roles import SCREEN
     from dashboard.accounts.service import create_user, ensure_demo_accounts
     from dashboard.alerts.store import list_alerts
     from dashboard.app import create_app
-    from core.roles import SCREEN
     from metrics.scope import FULL_SCOPE
     from tests.fixtures_web import login_client
     from tests.test_screen import PW, _refresh_body
@@ -111,7 +111,7 @@ def test_wall_ticker_rolls_the_stores_open_alerts(store_copy) -> None:  # noqa: 
     assert "当前无超出目标的机构指标" not in text
 
 
-def test_cockpit_cards_show_year_end_projection_once_cached(flask_app, app_cfg, client_as) -> None:  # noqa: ANN001
+def test_cockpit_cards_show_year_end_projection_once_cached(flask_app, app_cfg, client_as) -> None:
     """A cold cockpit starts the projection in the background and shows none; once cached, every card of an
     indicator with an annual target shows 预计全年 with the forecast module's value and status, the others none."""
     import time
