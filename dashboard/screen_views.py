@@ -153,10 +153,11 @@ def in_county_gauge_option(scale: float) -> tuple[dict, str]:
 
 # ---------------------------------------------------------------------------------------------- alerts (seam)
 def open_alerts(limit: int = 20) -> list[dict[str, str]]:
-    """Open alerts worst first as {org, indicator, value, target, status}: today the cockpit's alert list.
-
-    The one seam to the alert store: when the alert centre exists, read its open alerts here instead.
-    """
+    """Open alerts worst first as {org, indicator, value, target, status, message}: the alert store's open alerts
+    in the wall's scope (the county); the cockpit's computed threshold list only while the store holds none."""
+    stored = stored_open_alerts(limit)
+    if stored:
+        return stored
     from dashboard.views.alert_list import alerts_frame
     df = alerts_frame("?grain=month")
     out = []
@@ -166,6 +167,28 @@ def open_alerts(limit: int = 20) -> list[dict[str, str]]:
                     "value": fmt_value(kit.clean(r.value), kit.attr(entry, "unit") or "",
                                        int(kit.attr(entry, "decimals", 1) or 0)),
                     "target": display_target(kit.attr(entry, "target_text")) or "—", "status": str(r.status)})
+    return out
+
+
+STORE_SEVERITY_STATUS = {"high": "严重", "medium": "一般", "low": "提示"}
+
+
+def stored_open_alerts(limit: int = 20) -> list[dict[str, str]]:
+    """The alert store's open alerts the wall's user may see, worst first (empty when the store has none)."""
+    from dashboard.alerts.store import list_alerts
+    from dashboard.app import get_config
+    try:
+        df = list_alerts(get_config().app_db_url, kit.scope(), "open")
+    except Exception:  # noqa: BLE001 — the wall never shows an error; the computed list stands in
+        log.exception("大屏读取预警库失败，改用计算的预警列表")
+        return []
+    out = []
+    for r in df.head(limit).to_dict("records"):
+        entry = kit.indicator(r["indicator_id"]) if r["indicator_id"] else None
+        out.append({"org": str(r["org_name"] or ""),
+                    "indicator": kit.attr(entry, "zh", r["indicator_id"]) if entry else "",
+                    "value": "", "target": "", "status": STORE_SEVERITY_STATUS.get(r["severity"], "一般"),
+                    "message": str(r["message"])})
     return out
 
 

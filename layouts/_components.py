@@ -184,12 +184,14 @@ def kpi_card(title: str, value: float | None, unit: str | None = None, *, decima
              target_text: str | None = None, status: str | None = None, yoy: float | None = None,
              direction: str | None = None, spark: Sequence[float | None] | None = None,
              spark_x: Sequence[Any] | None = None, href: str | None = None, note: str | None = None,
-             card_id: Any = None, mom: float | None = None, show_mom: bool = False) -> html.Div | dcc.Link:
+             card_id: Any = None, mom: float | None = None, show_mom: bool = False,
+             projection: str | None = None) -> html.Div | dcc.Link:
     """A headline card: title, value with unit, target, status colour, YoY arrow, sparkline; a link when href.
 
     status: '达标' | '预警' | '未达标' | None; yoy: relative change vs. the same period last year;
     direction: 'up' (higher is better) | 'down' | 'band'/None; note: e.g. '样本量小' or '数据不完整';
-    show_mom: also show 环比 (``mom``: relative change vs. the previous period) beside 同比.
+    show_mom: also show 环比 (``mom``: relative change vs. the previous period) beside 同比;
+    projection: a small line such as '预计全年 65.2%（达标）' (None: no line).
     """
     trends = trend_arrow(yoy, direction)
     if show_mom:
@@ -203,6 +205,8 @@ def kpi_card(title: str, value: float | None, unit: str | None = None, *, decima
             trends,
         ], className="kpi-meta"),
     ]
+    if projection:
+        body.append(html.Div(projection, className="kpi-projection"))
     if note:
         body.append(html.Div(note, className="kpi-note"))
     if spark is not None and len(spark) > 1:

@@ -315,14 +315,15 @@ def year_end_from_rows(history: pd.DataFrame, through: str) -> pd.DataFrame:
 
 
 def year_end(ids: list[str], level: str, org: str | None = None, mart_url: str | None = None,
-             scope=None) -> pd.DataFrame:
-    """:func:`year_end_from_rows` for ``ids`` at ``level`` from the engine; cached per data version."""
+             scope=None, cached_only: bool = False) -> pd.DataFrame | None:
+    """:func:`year_end_from_rows` for ``ids`` at ``level`` from the engine; cached per data version.
+    With ``cached_only`` only the cache is asked (None when this data version has not been projected yet)."""
     from queries import periods as qperiods
     url = _mart(mart_url)
     key = "yearend:" + result_cache.make_key(url, qperiods.data_version(url), tuple(ids), level, org,
                                              _scope_key(scope))
     hit = _cache_get(key)
-    if hit is not None:
+    if hit is not None or cached_only:
         return hit
     rows, through = history_rows(ids, level, org, None, url, scope)
     result = year_end_from_rows(rows, through)

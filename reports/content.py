@@ -285,6 +285,8 @@ def build_report(month: str, org: str | None = None, alerts: list[dict] | None =
         caveats.append(f"本月受上报不完整影响的指标：{'、'.join(incomplete)}。")
     if not any(s.alerts for s in sections) and not alerts:
         caveats.append("本月无预警记录。")
+    elif any(a.get("status") == "未登记" for a in alerts):
+        caveats.append("预警中心尚无本月预警登记：各部分所列预警按目标值计算得出，处置状态为“未登记”。")
     summary = _paragraph([i for i in HEADLINE_IDS if i in rows], rows, limit=5)
     step(0.95, "内容完成")
     return Report(county["name"] or "全县", org, org_name, org_level, month,

@@ -10,7 +10,7 @@ from dash import Input, Output, State, dcc, html
 from dashboard.views import pagekit as kit
 from dashboard.views.alert_list import (ALERT_INST_LEVELS, ALERT_LIMIT, ALERTS_PER_INDICATOR,  # noqa: F401
                                         STATUS_ORDER, alert_ids, alerts_frame, rank_alerts)
-from dashboard.views.cards import SPARK_MONTHS, card as _card, compute_each as _compute_each
+from dashboard.views.cards import SPARK_MONTHS, card as _card, compute_each as _compute_each, year_end_lines
 from layouts.formatting import display_target, fmt_period_zh, fmt_value
 from layouts import _ids as ids
 from layouts import _pageparts as L
@@ -34,6 +34,7 @@ def render_cards(search: str | None) -> tuple[list[Any], str]:
     current, failed = _compute_each(hid, level, state.grain, start, end, state.org)
     months, failed_spark = _compute_each(hid, level, "month", kit.add_months(end, -(SPARK_MONTHS - 1)), end,
                                          state.org, False)
+    projected = year_end_lines(hid, level, state.org, state.period)
     cards = []
     for i in hid:
         if i in failed:
@@ -43,7 +44,8 @@ def render_cards(search: str | None) -> tuple[list[Any], str]:
         spark = months[months["indicator_id"] == i] if i not in failed_spark else months.iloc[0:0]
         cards.append(kit.guarded(kit.attr(kit.indicator(i), "zh", i),
                                  lambda i=i, rows=rows, spark=spark: _card(
-                                     i, rows.iloc[-1] if not rows.empty else None, spark, state)))
+                                     i, rows.iloc[-1] if not rows.empty else None, spark, state,
+                                     projection=projected.get(i))))
     org_name = path[-1].name if path and level != "county" else "全县"
     return cards, f"{fmt_period_zh(state.grain, state.period)} · {org_name}"
 

@@ -19,7 +19,8 @@ from layouts import _screen_parts as S
 
 log = logging.getLogger(__name__)
 
-STATUS_CLASS = {"达标": "st-ok", "预警": "st-warn", "未达标": "st-bad"}
+STATUS_CLASS = {"达标": "st-ok", "预警": "st-warn", "未达标": "st-bad", "严重": "st-bad", "一般": "st-warn",
+                "提示": "st-warn"}
 
 
 def _safe(name: str, n_out: int, build: Callable[[], tuple]) -> tuple:
@@ -57,6 +58,8 @@ def ticker_items(alerts: list[dict[str, str]]) -> list[Any]:
     if not alerts:
         return [html.Span("当前无超出目标的机构指标", className="sc-alert sc-alert-none")]
     return [html.Span([html.Span(f"【{a['status']}】", className=STATUS_CLASS.get(a["status"], "")),
+                       a["message"]] if a.get("message") else
+                      [html.Span(f"【{a['status']}】", className=STATUS_CLASS.get(a["status"], "")),
                        a["org"], html.B(a["indicator"]), f"{a['value']}（目标 {a['target']}）"],
                       className="sc-alert") for a in alerts]
 

@@ -1,13 +1,15 @@
 """Indicator cards as the cockpit, the topic boards and the referral page draw them, from the engine's rows."""
 from __future__ import annotations
 
+import math
+import threading
 from typing import Any
 
 import pandas as pd
 
 from dashboard.views import pagekit as kit
 from layouts._components import kpi_card
-from layouts.formatting import display_target, is_flat_change, zh_only
+from layouts.formatting import display_target, fmt_value, is_flat_change, zh_only
 
 SPARK_MONTHS = 12
 
@@ -18,7 +20,7 @@ def direction(entry: Any) -> str | None:
 
 
 def card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  # noqa: ANN001
-          card_type: str = "home-card") -> Any:
+          card_type: str = "home-card", projection: str | None = None) -> Any:
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
@@ -46,7 +48,7 @@ def card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  
                     yoy=0.0 if is_flat_change(yoy) else yoy, mom=0.0 if is_flat_change(mom) else mom,
                     show_mom=True, direction=direction(entry), spark=spark_values, spark_x=spark_x,
                     href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
-                    card_id={"type": card_type, "id": indicator_id})
+                    card_id={"type": card_type, "id": indicator_id}, projection=projection)
     return card
 
 
@@ -66,3 +68,98 @@ def compute_each(ids_: list[str], *args: Any) -> tuple[pd.DataFrame, set[str]]:
     frames = [f for f in frames if not f.empty]
     return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["indicator_id", "period", "value"])), failed
+
+
+# ---------------------------------------------------------------------------------------------- 预计全年
+_warming: set[str] = set()
+_warming_lock = threading.Lock()
+
+
+def projection_ids(ids_: list[str]) -> list[str]:
+    """Of ``ids_``, the indicators with an annual target that the forecast module can project."""
+    from metrics.catalogue import INDICATORS
+    from metrics.forecast import forecastable
+    return [i for i in ids_ if i in INDICATORS and forecastable(INDICATORS[i])
+            and any(t is not None for t in INDICATORS[i].target_for(None))]
+
+
+def year_end_lines(ids_: list[str], level: str, org: str | None, period: str | None) -> dict[str, str]:
+    """{indicator id: '预计全年 X（达标）'} for the cards at ``level``/``org``, from the cached year-end projection
+    of this data version only (a cold projection takes seconds: on a miss it is computed in a background thread
+    and the cards show it from the next render on). Empty for a period outside the projected year, for
+    indicators without a target or forecast, and on any error."""
+    from metrics.forecast import year_end
+    pids = projection_ids(ids_)
+    if not pids:
+        return {}
+    url, scope = kit.mart_url(), kit.scope()
+    org = None if level == "county" else org
+    try:
+        df = year_end(pids, level, org, url, scope, cached_only=True)
+    except Exception:  # noqa: BLE001 — a projection never breaks a card
+        kit.log.exception("读取预计全年缓存失败")
+        return {}
+    if df is None:
+        warm_year_end(pids, level, org, url, scope)
+        return {}
+    lines = {}
+    for r in df.to_dict("records"):
+        if period and str(period)[:4] != f"{int(r['year']):04d}":
+            continue
+        if org and level != "county" and str(r["org_code"]) != str(org):
+            continue
+        value = r["projected"]
+        if value is None or (isinstance(value, float) and not math.isfinite(value)) or not r["status"]:
+            continue
+        entry = kit.indicator(r["indicator_id"])
+        text = fmt_value(float(value), kit.attr(entry, "unit") or "", int(kit.attr(entry, "decimals", 1) or 0))
+        lines[r["indicator_id"]] = f"预计全年 {text}（{r['status']}）"
+    return lines
+
+
+def warm_year_end(pids: list[str], level: str, org: str | None, mart_url: str, scope: Any,
+                  background: bool = True) -> None:
+    """Compute the year-end projection into the result cache (once per key at a time; in a daemon thread inside
+    the current Flask app when ``background``)."""
+    from metrics.forecast import year_end
+    key = repr((tuple(pids), level, org, mart_url, scope))
+    with _warming_lock:
+        if key in _warming:
+            return
+        _warming.add(key)
+    app = None
+    try:
+        from flask import current_app, has_app_context
+        app = current_app._get_current_object() if has_app_context() else None
+    except ImportError:  # pragma: no cover
+        pass
+
+    def work() -> None:
+        try:
+            if app is not None:
+                with app.app_context():
+                    year_end(pids, level, org, mart_url, scope)
+            else:
+                year_end(pids, level, org, mart_url, scope)
+        except Exception:  # noqa: BLE001 — no projection: the cards show none
+            kit.log.warning("预计全年计算失败 %s %s", level, org, exc_info=True)
+        finally:
+            with _warming_lock:
+                _warming.discard(key)
+    if background:
+        threading.Thread(target=work, daemon=True, name="year-end-warm").start()
+    else:
+        work()
+
+
+def warm_headline_year_end(mart_url: str) -> None:
+    """After a load (``alerts run``): the county cockpit's year-end projection into the result cache, when this
+    process has one (the web app's scheduler, or a shared Redis cache); nothing otherwise."""
+    from layouts._pageparts import HEADLINE_IDS
+    from metrics import cache as result_cache
+    from metrics.scope import FULL_SCOPE
+    if result_cache.backend() is None:
+        return
+    pids = projection_ids(list(HEADLINE_IDS))
+    if pids:
+        warm_year_end(pids, "county", None, mart_url, FULL_SCOPE, background=False)
