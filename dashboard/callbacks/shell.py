@@ -134,7 +134,8 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
     from dashboard.app import get_config
     mart_url = get_config().mart_url
     default_month = urlstate.default_period(mart_url)
-    state = urlstate.parse_state(search, default_month)
+    first_month = urlstate.first_month(mart_url)
+    state = urlstate.parse_state(search, default_month, first_month)
     orgs = org_choices(mart_url)
     insts = _scope_filter(orgs["institutions"])
     township_codes = {t["code"] for t in orgs["townships"]}
@@ -142,8 +143,11 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
 
     new_state = state
     if trigger == ids.GRAIN and grain in urlstate.GRAINS:
-        new_state = state.with_(grain=grain, period=urlstate.convert_period(state.period, grain, default_month)
-                                or state.period)
+        # no period chosen yet: the new grain's default (its last complete period); else the chosen one converted
+        chosen = "period" in urlstate.parse_qs_keys(search)
+        period = (urlstate.convert_period(state.period, grain, default_month) if chosen
+                  else urlstate.last_complete_period(grain, default_month, first_month))
+        new_state = state.with_(grain=grain, period=period or state.period)
     elif trigger == ids.PERIOD and period and urlstate.is_valid_period(state.grain, period):
         new_state = state.with_(period=period)
     elif trigger == ids.TOWNSHIP:
