@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.labels import LEVEL_ZH
+
 LEVELS = ("county", "township", "institution", "department", "doctor")
 GRAINS = ("year", "quarter", "month")
 TOPICS: dict[str, str] = {
     "resources": "资源", "quality": "质量", "cost": "费用", "referrals": "转诊与分级诊疗",
     "health": "健康管理", "exchange": "数据质量与交换",
 }
-LEVEL_ZH = {"county": "全县", "township": "乡镇", "institution": "机构", "department": "科室", "doctor": "医生"}
 BASIS_ZH = {"provider": "机构口径 (按就诊机构)", "residence": "居民口径 (按居住乡镇)", "county": "全县口径"}
 
 from queries.measure_spec import FILTERS as FILTERS, TABLE_ORG as TABLE_ORG, TABLE_SOURCE as TABLE_SOURCE, Measure  # noqa: E402,E501

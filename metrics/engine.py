@@ -29,9 +29,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from core.labels import LEVEL_ZH
 from core.periods import days_in_month, month_index, month_str
 
-from metrics.catalogue import (GRAINS, INDICATORS, LEVEL_ZH, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
+from metrics.catalogue import (GRAINS, INDICATORS, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
                                base_measures)
 from metrics import cache as result_cache
 from metrics import sources

@@ -13,7 +13,8 @@ from typing import Callable
 
 import pandas as pd
 
-from metrics.catalogue import INDICATORS, LEVEL_ZH, Indicator
+from core.labels import LEVEL_ZH
+from metrics.catalogue import INDICATORS, Indicator
 from metrics.engine import compute
 from metrics.scope import FULL_SCOPE, Scope
 from queries import org as qorg

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from geo.classify import NO_DATA_COLOR, classify
-from geo.options import STATUS_COLORS
+from core.labels import STATUS_COLORS
 from layouts import _ids as ids
 from layouts import map_parts as P
 

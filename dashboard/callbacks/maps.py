@@ -25,11 +25,12 @@ from dash.exceptions import PreventUpdate
 from flask_caching import Cache
 
 from dashboard.views import pagekit as kit
+from core.labels import INST_TYPE_ZH
 from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
 from dashboard.urlstate import ViewState, to_search
 from geo.classify import METHODS, classify
 from geo.options import (
-    INST_TYPE_ZH, VALUE_MODE_NOTE, health_option, institutions_option, reform_option, select_flows,
+    VALUE_MODE_NOTE, health_option, institutions_option, reform_option, select_flows,
 )
 from geo.store import GeometryMissing, display_geometry, institution_overrides
 from layouts import _ids as ids
@@ -419,7 +420,8 @@ def _referral_totals(state: MapState, org: str | None, disp) -> dict[str, int]: 
     level = "county" if not org else "township" if org in disp.code_to_name else "institution"
     df = engine(["up_referrals", "up_referrals_outside", "down_referrals"], level, state, org)
     value = {} if df.empty else dict(zip(df["indicator_id"], pd.to_numeric(df["value"], errors="coerce")))
-    def count(ind: str) -> int:  # noqa: E306
+
+    def count(ind: str) -> int:
         v = value.get(ind)
         return 0 if v is None or pd.isna(v) else int(v)
     return {"up": count("up_referrals"), "outside": count("up_referrals_outside"), "down": count("down_referrals")}

@@ -13,16 +13,12 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 from dash import html
 
-from layouts._components import STATUS_COLORS  # noqa: F401 — re-exported for the figure builders
+from core.labels import INST_TYPE_ZH as INST_TYPE_ZH, LEVEL_ZH as LEVEL_ZH, STATUS_COLORS as STATUS_COLORS
 from dashboard.urlstate import ViewState, current_state, period_bounds, to_search  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 LEVELS = ("county", "township", "institution", "department", "doctor")
-INST_TYPE_ZH = {"general_hospital": "综合医院", "county_hospital": "县级医院", "tcm_hospital": "中医院",
-               "maternal_child": "妇幼保健院", "community_center": "社区卫生服务中心",
-               "township_center": "乡镇卫生院", "village_clinic": "村卫生室"}
-LEVEL_ZH = {"county": "全县", "township": "乡镇", "institution": "机构", "department": "科室", "doctor": "医生"}
 CHILD_LEVEL = {"county": "township", "township": "institution", "institution": "department",
                "department": "doctor"}
 NO_DATA = "本期无数据"
