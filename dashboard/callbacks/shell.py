@@ -12,6 +12,7 @@ from typing import Any
 import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, no_update
 
+from core.periods import add_months
 from dashboard import urlstate
 from layouts.formatting import fmt_period_zh
 from layouts import _ids as ids
@@ -88,9 +89,7 @@ def month_range_of_mart(mart_url: str, default_month: str) -> tuple[str, str]:
             return str(first), str(last)
     except Exception as exc:  # noqa: BLE001 — an empty mart still shows a usable picker
         log.warning("data_range failed (%s); offering the last 36 months", exc)
-    y, m = int(default_month[:4]), int(default_month[5:7])
-    total = y * 12 + (m - 1) - 35
-    return f"{total // 12:04d}-{total % 12 + 1:02d}", default_month
+    return add_months(default_month, -35), default_month
 
 
 def period_options(grain: str, first: str, last: str, last_complete: str, current: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ import pandas as pd
 from dash import html
 
 from core.labels import INST_TYPE_ZH as INST_TYPE_ZH, LEVEL_ZH as LEVEL_ZH, STATUS_COLORS as STATUS_COLORS
+from core.periods import add_months as add_months  # the callbacks call kit.add_months
 from dashboard.urlstate import ViewState, current_state, period_bounds, to_search  # noqa: F401
 
 log = logging.getLogger(__name__)
@@ -41,13 +42,6 @@ def scope():  # noqa: ANN201 — metrics.scope.Scope
 def view_state(search: str | None) -> ViewState:
     """The page's view state from the URL query string (default period from the mart)."""
     return current_state(search)
-
-
-def add_months(month: str, n: int) -> str:
-    """``add_months('2025-03', -2) → '2025-01'``."""
-    y, m = int(month[:4]), int(month[5:7])
-    idx = y * 12 + (m - 1) + n
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
 
 
 def bounds(state: ViewState) -> tuple[str, str]:
