@@ -19,6 +19,11 @@ def add_months(month: str, n: int) -> str:
     return month_str(month_index(month) + n)
 
 
+def month_range(first: str, last: str) -> list[str]:
+    """All months 'YYYY-MM' from ``first`` to ``last`` inclusive (empty when last is before first)."""
+    return [month_str(i) for i in range(month_index(first), month_index(last) + 1)]
+
+
 def month_first_day(index: int) -> dt.date:
     """First calendar day of a month index."""
     return dt.date(index // 12, index % 12 + 1, 1)

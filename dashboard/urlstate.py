@@ -19,6 +19,7 @@ from typing import Mapping
 from urllib.parse import parse_qsl, quote, urlencode
 
 from core.labels import GRAIN_ZH as GRAIN_ZH, GRAINS as GRAINS  # re-exported for the callbacks
+from core.periods import add_months
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,19 @@ def convert_period(period: str, grain: str, last_complete: str | None = None) ->
     return month_to_period(month, grain)
 
 
+def last_complete_period(grain: str, last_complete: str, first_month: str | None = None) -> str:
+    """The newest period of ``grain`` that ends by the month ``last_complete`` (the default of a view): the last
+    complete month, the last quarter or year whose final month is complete — not the running one. When the data
+    starts after that period (``first_month``), the running period is the only one with data and is returned."""
+    period = month_to_period(last_complete, grain)
+    if grain == "month" or period_bounds(grain, period)[1] == last_complete:
+        return period
+    previous = month_to_period(add_months(period_bounds(grain, period)[0], -1), grain)
+    if first_month and is_valid_period("month", first_month) and period_bounds(grain, previous)[1] < first_month:
+        return period
+    return previous
+
+
 def periods_between(grain: str, first_month: str, last_month: str) -> list[str]:
     """Every period of ``grain`` touching the months first..last, newest first."""
     if not (is_valid_period("month", first_month) and is_valid_period("month", last_month)):
@@ -167,12 +181,13 @@ def _clean_extra(items) -> dict[str, str]:  # noqa: ANN001
     return out
 
 
-def parse_state(search: str | None, default_month: str | None = None) -> ViewState:
+def parse_state(search: str | None, default_month: str | None = None,
+                first_month: str | None = None) -> ViewState:
     """Parse a query string ('?a=b&…' or 'a=b&…') into a valid ViewState; never raises.
 
     Bad or missing grain → 'month'; a period of another grain is converted to the chosen grain (via its last
-    month); a bad or missing period → the period containing ``default_month`` (default: the last complete
-    calendar month); a malformed org code → None (全县); unknown keys are kept in ``extra`` when well-formed.
+    month); a bad or missing period → the last complete period of the grain up to ``default_month`` (default: the
+    last complete calendar month; see :func:`last_complete_period`, ``first_month`` is where the data starts); a malformed org code → None (全县); unknown keys are kept in ``extra`` when well-formed.
     The first occurrence of a repeated key wins.
     """
     text = search if isinstance(search, str) else ""
@@ -196,7 +211,7 @@ def parse_state(search: str | None, default_month: str | None = None) -> ViewSta
     raw_period = first.get("period", "")
     period = raw_period if is_valid_period(grain, raw_period) else convert_period(raw_period, grain)
     if period is None:
-        period = month_to_period(default_month, grain)
+        period = last_complete_period(grain, default_month, first_month)
 
     org = first.get("org")
     if org is None or not _ORG_RE.match(org):
@@ -204,6 +219,15 @@ def parse_state(search: str | None, default_month: str | None = None) -> ViewSta
 
     extra = _clean_extra((k, v) for k, v in pairs if k not in RESERVED_KEYS)
     return ViewState(grain=grain, period=period, org=org, extra=extra)
+
+
+def parse_qs_keys(search: str | None) -> set[str]:
+    """The keys present in a query string ('?a=b&…' or 'a=b&…'), with a non-empty value."""
+    text = (search if isinstance(search, str) else "")[:MAX_SEARCH_LEN].lstrip("?")
+    try:
+        return {k for k, _v in parse_qsl(text, keep_blank_values=False, errors="replace", max_num_fields=200)}
+    except ValueError:
+        return set()
 
 
 def to_search(state: ViewState) -> str:
@@ -231,7 +255,19 @@ def default_period(mart_url: str) -> str:
     return calendar_last_complete_month()
 
 
+def first_month(mart_url: str) -> str | None:
+    """The mart's first month with data (``queries.periods.first_data_month``), None when it cannot answer."""
+    try:
+        from queries.periods import first_data_month
+        month = first_data_month(mart_url)
+    except Exception as exc:  # noqa: BLE001 — an unreadable mart must not break the shell
+        log.warning("first data month failed (%s)", exc)
+        return None
+    return str(month) if month and is_valid_period("month", str(month)) else None
+
+
 def current_state(search: str | None) -> ViewState:
     """parse_state with the default month of the running app's mart (call inside a request)."""
     from dashboard.app import get_config
-    return parse_state(search, default_period(get_config().mart_url))
+    mart_url = get_config().mart_url
+    return parse_state(search, default_period(mart_url), first_month(mart_url))

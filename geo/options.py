@@ -20,17 +20,12 @@ from shapely import affinity
 from pyecharts import options as opts
 from pyecharts.charts import Geo
 
+from core.labels import INST_TYPE_ZH, STATUS_COLORS
 from geo.classify import NO_DATA_COLOR, NO_DATA_LABEL, Classification
 from geo.store import DisplayGeometry
 
-STATUS_COLORS: dict[str | None, str] = {"达标": "#2e9d5b", "预警": "#f0a202", "未达标": "#d64545", None: "#8c96a3"}
 STATUS_NONE_LABEL = "无目标/无数据"
 
-INST_TYPE_ZH = {
-    "general_hospital": "县人民医院(总院)", "county_hospital": "县级医院", "tcm_hospital": "中医院",
-    "maternal_child": "妇幼保健院", "community_center": "社区卫生服务中心", "township_center": "乡镇卫生院",
-    "village_clinic": "村卫生室",
-}
 # Symbol groups shown in the legend: county hospitals as pins, primary centres as circles, village clinics dots.
 SYMBOL_GROUPS: list[tuple[str, tuple[str, ...], str]] = [
     ("县级医院", ("general_hospital", "county_hospital", "tcm_hospital", "maternal_child"), "pin"),

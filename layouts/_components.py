@@ -14,13 +14,13 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from dash import dcc, html
 
+from core.labels import STATUS_COLORS
 from layouts.formatting import MISSING, fmt_pct_change, fmt_value
 from layouts import _ids as ids
 
 # ---------------------------------------------------------------------------------------------- look
 FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Source Han Sans SC", sans-serif'
 COLORWAY = ["#1f4e79", "#2e86c1", "#f39c12", "#27ae60", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d"]
-STATUS_COLORS = {"达标": "#2e8b57", "预警": "#e0a100", "未达标": "#c0392b", None: "#8c96a0"}
 STATUS_CLASS = {"达标": "status-ok", "预警": "status-warn", "未达标": "status-bad"}
 TEMPLATE_NAME = "ygt"
 

@@ -111,7 +111,8 @@ SYMBOL_NOTE = "形状：机构类型；大小：门急诊+出院人次"
 
 def status_legend() -> html.Div:
     """Colour legend of the institution map for an indicator with a target: the status, and symbol meaning."""
-    from geo.options import STATUS_COLORS, STATUS_NONE_LABEL
+    from core.labels import STATUS_COLORS
+    from geo.options import STATUS_NONE_LABEL
     rows = [html.Div([html.Span(className="map-swatch map-swatch-dot", style={"background": STATUS_COLORS[s]}),
                       html.Span(s or STATUS_NONE_LABEL)], className="map-legend-row")
             for s in ("达标", "预警", "未达标", None)]

@@ -10,6 +10,7 @@ from typing import Iterator
 import duckdb
 
 from core.config import Config, duckdb_path
+from core.periods import month_first_day, month_index, month_last_day, month_range
 from mart.schema import all_ddl
 
 
@@ -176,26 +177,12 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     set_meta(con, "schema_ddl", fingerprint)
 
 
-def month_range(first: str, last: str) -> list[str]:
-    """All months 'YYYY-MM' from first to last inclusive."""
-    y, m = int(first[:4]), int(first[5:7])
-    ly, lm = int(last[:4]), int(last[5:7])
-    out = []
-    while (y, m) <= (ly, lm):
-        out.append(f"{y:04d}-{m:02d}")
-        m += 1
-        if m == 13:
-            y, m = y + 1, 1
-    return out
-
-
 def fill_calendar(con: duckdb.DuckDBPyConnection, first: str, last: str) -> None:
     """Insert the months first..last (YYYY-MM) into calendar_month (idempotent)."""
     rows = []
     for month in month_range(first, last):
         y, m = int(month[:4]), int(month[5:7])
-        start = dt.date(y, m, 1)
-        end = (dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1))
+        start, end = month_first_day(month_index(month)), month_last_day(month_index(month))
         days = end.day
         weekdays = sum(1 for d in range(days) if (start + dt.timedelta(days=d)).weekday() < 5)
         rows.append((month, start, end, y, f"{y}Q{(m - 1) // 3 + 1}", days, weekdays))

@@ -26,7 +26,8 @@ from shapely.geometry import Point
 from tqdm import tqdm
 
 from core.config import Config
-from mart.db import bump_data_version, ensure_schema, fill_calendar, month_range, set_meta, writer_lock
+from core.periods import add_months, month_range
+from mart.db import bump_data_version, ensure_schema, fill_calendar, set_meta, writer_lock
 from mart.schema import LOAD_ORDER
 
 COUNTY_CODE = "331099"
@@ -952,7 +953,7 @@ WITH ip AS (
   SELECT area_code, aidx, pool, month, mi, first_day, days, setting, unnest(range(n)) AS i FROM plan WHERE n > 0
 )
 SELECT rows.*, (aidx::BIGINT * 100000 + mi) * 1000000 + (setting = 'inpatient')::INTEGER * 500000 + i AS k
-FROM rows""", {"start": m0 + "-01", "end": _next_month(m1) + "-01", "m0": m0, "m1": m1,
+FROM rows""", {"start": m0 + "-01", "end": add_months(m1, 1) + "-01", "m0": m0, "m1": m1,
                "op_rate": OUTSIDE_OP_PER_RESIDENT})
     hospitals = "[" + ", ".join(f"'{h}'" for h in OUTSIDE_HOSPITALS) + "]"
     _x(con, f"""
@@ -987,11 +988,6 @@ FROM g_out2 o JOIN g_centre c ON c.area_code = o.area_code
 WHERE referred""")
     _x(con, "DROP TABLE g_out")
     _x(con, "DROP TABLE g_out2")
-
-
-def _next_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:])
-    return f"{y + (m == 12):04d}-{m % 12 + 1:02d}"
 
 
 def _chronic(con: duckdb.DuckDBPyConnection, towns: pd.DataFrame, insts: list[Inst], std_rate: dict[str, float],

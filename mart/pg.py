@@ -31,7 +31,7 @@ from typing import Callable, Iterable, Iterator
 import duckdb
 
 from core.config import Config
-from mart.db import month_range
+from core.periods import month_first_day, month_index, month_last_day, month_range
 from mart.schema import LOAD_ORDER, TABLES, all_ddl
 
 # (phase, seconds, rows) of the last server demo copy / rollup build, read by bench/engines.py
@@ -141,8 +141,7 @@ def fill_calendar_pg(cur, first: str, last: str) -> None:  # noqa: ANN001
     rows = []
     for month in month_range(first, last):
         y, m = int(month[:4]), int(month[5:7])
-        start = dt.date(y, m, 1)
-        end = dt.date(y + (m == 12), m % 12 + 1, 1) - dt.timedelta(days=1)
+        start, end = month_first_day(month_index(month)), month_last_day(month_index(month))
         weekdays = sum(1 for d in range(end.day) if (start + dt.timedelta(days=d)).weekday() < 5)
         rows.append((month, start, end, y, f"{y}Q{(m - 1) // 3 + 1}", end.day, weekdays))
     from psycopg2.extras import execute_values

@@ -54,7 +54,8 @@ from typing import Callable, Iterable
 
 import duckdb
 
-from mart.db import fill_calendar, month_range
+from core.periods import add_months, month_range
+from mart.db import fill_calendar
 from mart.schema import TABLES
 
 # A discharge counts as readmitted when the same patient is admitted again within this many days.
@@ -262,7 +263,6 @@ READS: dict[str, Reads] = {
 }
 
 
-
 def _measure_columns(_con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     """The measure columns of a fine rollup (declared by its :class:`RollupSpec`)."""
     return list(SPECS[table].measures)
@@ -357,18 +357,13 @@ def month_filter(column: str, kind: str, months: Iterable[str]) -> str:
         return f"{column} IN ({month_list(wanted)})"
     runs: list[list[str]] = []
     for m in wanted:
-        if runs and _next_month(runs[-1][1]) == m:
+        if runs and add_months(runs[-1][1], 1) == m:
             runs[-1][1] = m
         else:
             runs.append([m, m])
     literal = "TIMESTAMP" if kind == "datetime" else "DATE"
-    return "(" + " OR ".join(f"({column} >= {literal} '{lo}-01' AND {column} < {literal} '{_next_month(hi)}-01')"
+    return "(" + " OR ".join(f"({column} >= {literal} '{lo}-01' AND {column} < {literal} '{add_months(hi, 1)}-01')"
                              for lo, hi in runs) + ")"
-
-
-def _next_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
 
 
 Plan = dict[str, "list[str] | None"]

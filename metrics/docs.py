@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from metrics.catalogue import BASIS_ZH, INDICATORS, LEVEL_ZH, MEASURES, TOPICS
+from core.labels import LEVEL_ZH
+from metrics.catalogue import BASIS_ZH, INDICATORS, MEASURES, TOPICS
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "indicators.md"
 _DIR = {"up": "↑ 越高越好", "down": "↓ 越低越好", "band": "◇ 区间"}

@@ -29,9 +29,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from core.periods import days_in_month, month_index, month_str
+from core.labels import LEVEL_ZH
+from core.periods import days_in_month, month_index, month_last_day, month_str
 
-from metrics.catalogue import (GRAINS, INDICATORS, LEVEL_ZH, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
+from metrics.catalogue import (GRAINS, INDICATORS, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
                                base_measures)
 from metrics import cache as result_cache
 from metrics import sources
@@ -453,8 +454,7 @@ def _add_special(wide: pd.DataFrame, special: set[str], specs: dict, level: str,
     if "chronic_hosp_persons" in special:
         spec_ends = []
         for months, sid in specs.items():
-            y, m = divmod(max(months), 12)
-            end_day = dt.date(y + (m == 11), (m + 1) % 12 + 1, 1) - dt.timedelta(days=1)
+            end_day = month_last_day(max(months))
             spec_ends += [(sid, _ms(mi), end_day.isoformat()) for mi in months]
         counts = qm.chronic_hosp_counts(url, spec_ends, by_area=level != "county",
                                         township_only=level == "township" or org_level == "township",
@@ -593,7 +593,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         yoy_spec[sid] = specs.get(yoy, -1)
         mom_spec[sid] = specs.get(mom, -1)
         label_of[sid] = p.label
-        start_of[sid] = np.datetime64(f"{p.start_index // 12:04d}-{p.start_index % 12 + 1:02d}-01", "us")
+        start_of[sid] = np.datetime64(f"{month_str(p.start_index)}-01", "us")
         nmonths_of[sid] = len(p.months)
         partial_of[sid] = p.partial
         days_of[sid] = p.days

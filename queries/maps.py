@@ -77,21 +77,3 @@ ORDER BY referrals DESC, from_inst_code, to_inst_code""", {"first": first_month,
     if not df.empty:
         df["referrals"] = df["referrals"].astype(int)
     return df
-
-
-def outside_referrals(mart_url: str, first_month: str, last_month: str) -> pd.DataFrame:
-    """Up referrals that left the county (no receiving institution) in the months first..last, by sender.
-
-    Columns: from_inst_code, referrals. With ``referral_flows``' up rows they make the engine's up_referrals.
-    """
-    df = read_df(mart_url, """
-SELECT from_inst_code, sum(referrals) AS referrals
-FROM r_ref_month
-WHERE month >= :first AND month <= :last AND direction = 'up' AND (to_inst_code IS NULL OR to_inst_code = '')
-GROUP BY from_inst_code
-ORDER BY from_inst_code""", {"first": first_month, "last": last_month})
-    if not df.empty:
-        df["referrals"] = df["referrals"].astype(int)
-    return df
-
-

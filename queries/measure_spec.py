@@ -35,7 +35,7 @@ FILTERS: dict[str, tuple[str, ...]] = {
     "lead": ("r_res_month",),
     "village": ("r_res_month",),
     "up": ("r_ref_month",), "down": ("r_ref_month",),
-    "to_in_county": ("r_ref_month",), "ref_accepted": ("r_ref_month",), "ref_decided": ("r_ref_month",),
+    "to_in_county": ("r_ref_month",), "to_outside": ("r_ref_month",), "ref_accepted": ("r_ref_month",), "ref_decided": ("r_ref_month",),
     "regional": ("r_lab_month",),
     "os_inpatient": ("r_os_month",), "os_outpatient": ("r_os_month",),
     "htn": ("r_chronic_month",), "dm": ("r_chronic_month",), "any_disease": ("r_chronic_month",),

@@ -29,6 +29,7 @@ FILTER_SQL: dict[str, str] = {
     "up": "f.direction = 'up'",
     "down": "f.direction = 'down'",
     "to_in_county": "f.to_inst_code IS NOT NULL AND f.to_inst_code <> ''",
+    "to_outside": "f.to_inst_code IS NULL OR f.to_inst_code = ''",
     "ref_accepted": "f.status IN ('accepted', 'completed')",
     "ref_decided": "f.status IN ('accepted', 'completed', 'rejected')",
     "regional": "f.performing_inst_code <> f.ordering_inst_code",
@@ -74,6 +75,7 @@ LEVEL_TABLE: dict[tuple[str, str], str] = {
 FILTER_COLUMNS: dict[str, frozenset[str]] = {
     "resident": frozenset({"res_area"}), "insured_resident": frozenset({"res_area", "is_insured"}),
     "up": frozenset({"direction"}), "down": frozenset({"direction"}), "to_in_county": frozenset({"to_inst_code"}),
+    "to_outside": frozenset({"to_inst_code"}),
     "ref_accepted": frozenset({"status"}), "ref_decided": frozenset({"status"}),
     "regional": frozenset({"performing_inst_code", "ordering_inst_code"}), "os_inpatient": frozenset({"setting"}),
     "os_outpatient": frozenset({"setting"}), "htn": frozenset({"disease"}), "dm": frozenset({"disease"}),

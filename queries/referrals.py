@@ -1,7 +1,8 @@
 """Extra reads of the mart for the 双向转诊 page: flows, outside destinations, diagnoses, pending referrals.
 
-Indicator numbers (volumes, ratio, acceptance, 24-hour response) come from ``metrics.engine.compute``; these
-queries return the lists and matrices the engine does not. One function per query; every value is a bound
+Indicator numbers (volumes, ratio, acceptance, 24-hour response) come from ``metrics.engine.compute``; so do the
+totals of outside-county care (``outside_referred`` / ``outside_unreferred``); these queries return the lists and
+matrices the engine does not (the flow pairs between institutions: the engine has no (from, to) dimension). One function per query; every value is a bound
 parameter; lists of codes are bound as expanding parameters. Periods are half-open ``[start, end_excl)``.
 """
 from __future__ import annotations
@@ -108,33 +109,6 @@ LIMIT :limit"""
     if not df.empty:
         df["total_cost"] = df["total_cost"].astype(float)
     return df
-
-
-def outside_monthly(mart_url: str, start: DateLike, end_excl: DateLike,
-                    area_codes: Sequence[str] | None = None) -> pd.DataFrame:
-    """Outside-county settlements per month split orderly (with referral) / unorderly.
-
-    Columns: month ('YYYY-MM'), orderly, unorderly.
-    """
-    where, exp = ("", [])
-    if area_codes is not None:
-        where, exp = " AND s.patient_area_code IN :areas", ["areas"]
-    sql = f"""
-SELECT extract(year FROM s.settle_date) AS y, extract(month FROM s.settle_date) AS m,
-       sum(CASE WHEN s.referral_id IS NOT NULL AND s.referral_id <> '' THEN 1 ELSE 0 END) AS orderly,
-       sum(CASE WHEN s.referral_id IS NULL OR s.referral_id = '' THEN 1 ELSE 0 END) AS unorderly
-FROM outside_settlement s
-WHERE s.settle_date >= :start AND s.settle_date < :end_excl{where}
-GROUP BY 1, 2 ORDER BY 1, 2"""
-    params = {"start": _day(start), "end_excl": _day(end_excl)}
-    if area_codes is not None:
-        params["areas"] = list(area_codes) or ["\x00"]
-    df = _run(mart_url, sql, params, exp)
-    # extract() is portable (DuckDB and PostgreSQL); the YYYY-MM label is made here, not in SQL.
-    month = [f"{int(y):04d}-{int(m):02d}" for y, m in zip(df["y"], df["m"])]
-    out = pd.DataFrame({"month": month, "orderly": df["orderly"].astype(int) if not df.empty else [],
-                        "unorderly": df["unorderly"].astype(int) if not df.empty else []})
-    return out
 
 
 def top_up_diagnoses(mart_url: str, start: DateLike, end_excl: DateLike,

@@ -13,7 +13,9 @@ from typing import Callable
 
 import pandas as pd
 
-from metrics.catalogue import INDICATORS, LEVEL_ZH, Indicator
+from core.labels import LEVEL_ZH
+from core.periods import add_months
+from metrics.catalogue import INDICATORS, Indicator
 from metrics.engine import compute
 from metrics.scope import FULL_SCOPE, Scope
 from queries import org as qorg
@@ -251,8 +253,7 @@ def build_report(month: str, org: str | None = None, alerts: list[dict] | None =
     step(0.25, "计算月度趋势")
     chart_of = {s.key: next((i for i in (s.chart, s.rank) if i in all_ids), None) for s in SECTIONS}
     chart_ids = [i for i in chart_of.values() if i]
-    first = f"{int(month[:4]) - (1 if int(month[5:]) < TREND_MONTHS else 0)}-" \
-            f"{(int(month[5:]) - TREND_MONTHS) % 12 + 1:02d}"
+    first = add_months(month, 1 - TREND_MONTHS)
     trend = compute(chart_ids, org_level, "month", first, month, org=org, scope=scope, mart_url=url)
     alerts = list(alerts or [])
     headline = [_line(INDICATORS[i], rows.get(i)) for i in HEADLINE_IDS if i in all_ids]

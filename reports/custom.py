@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from metrics.catalogue import INDICATORS, LEVEL_ZH, TOPICS
+from core.labels import LEVEL_ZH
+from metrics.catalogue import INDICATORS, TOPICS
 from metrics.engine import IndicatorError, compute
 from metrics.scope import FULL_SCOPE, Scope
 from reports import text as T

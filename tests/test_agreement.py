@@ -172,3 +172,30 @@ def test_cli_prints_exchange_indicators(app_cfg, month):  # noqa: ANN001
             assert r["value"] is None and "无" in r["note"]
     frame = pd.DataFrame(rows)
     assert frame["period"].eq(month).all()
+
+
+def test_referral_page_totals_agree_with_the_engine(leader, app_cfg, month):  # noqa: ANN001
+    """/referrals' monthly up/down bars and outside-county bars, and the reform map's referral totals, are the
+    engine's up_referrals / down_referrals / outside_referred / outside_unreferred / up_referrals_outside."""
+    from dashboard.callbacks import maps as vmaps
+    from dashboard.callbacks import referrals as vref
+    from metrics.engine import compute
+
+    ids = ["up_referrals", "down_referrals", "up_referrals_outside", "outside_referred", "outside_unreferred",
+           "outside_settlements"]
+    eng = compute(ids, "county", "month", month, month, mart_url=app_cfg.mart_url, comparisons=False)
+    val = dict(zip(eng["indicator_id"], eng["value"]))
+    assert val["outside_referred"] + val["outside_unreferred"] == val["outside_settlements"] > 0
+    assert 0 < val["up_referrals_outside"] < val["up_referrals"]
+    search = f"?grain=month&period={month}"
+    with leader:
+        leader.get("/")
+        bars = {t.name: list(t.y)[-1] for t in vref.volume_figure(search).data if t.type == "bar"}
+        assert bars == {"上转人次": val["up_referrals"], "下转人次": val["down_referrals"]}
+        outside = {t.name: list(t.y)[-1] for t in vref.outside_figure(search).data}
+        assert outside == {"有序转诊": val["outside_referred"], "自行外出": val["outside_unreferred"]}
+        subtitle = vmaps.reform_view(search)[1]
+    inside = int(val["up_referrals"] - val["up_referrals_outside"])
+    assert f"县内上转 {inside:,} 人次" in subtitle, subtitle
+    assert f"转县外 {int(val['up_referrals_outside']):,} 人次" in subtitle
+    assert f"下转 {int(val['down_referrals']):,} 人次" in subtitle

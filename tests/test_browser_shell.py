@@ -150,3 +150,20 @@ def test_org_picker_cascades_and_back_undoes_the_drill(page_as, app_cfg):
     page.go_back()
     page.wait_for_function("() => !location.search.includes('org=')")
     page.wait_for_function(f"() => document.querySelector('#{ids.TOWNSHIP}').innerText.includes('全县')")
+
+
+def test_grain_switch_without_a_period_lands_on_the_last_complete_quarter(page_as, app_cfg):  # noqa: ANN001
+    """No period in the URL: 季 goes to the last complete quarter (the running one only when chosen)."""
+    from dashboard.urlstate import default_period, first_month, last_complete_period, period_bounds
+    month = default_period(app_cfg.mart_url)
+    quarter = last_complete_period("quarter", month, first_month(app_cfg.mart_url))
+    assert period_bounds("quarter", quarter)[1] <= month
+    page = page_as("leader")
+    page.goto(page.base_url + SHELL_PATH + "?grain=month")
+    _wait_toolbar_ready(page)
+    page.click(f"#{ids.GRAIN} label:has-text('季')")
+    page.wait_for_function("() => location.search.includes('grain=quarter')")
+    assert _query(page.url)["period"] == [quarter]
+    label = f"{quarter[:4]}年第{quarter[-1]}季度"
+    page.wait_for_function(f"() => document.querySelector('#shell-period').innerText.includes({label!r})")
+    assert "未结束" not in page.inner_text(PERIOD_SEL)

@@ -10,8 +10,14 @@ from core.periods import (
     month_first_day,
     month_index,
     month_last_day,
+    month_range,
     month_str,
 )
+
+
+def test_month_range() -> None:
+    assert month_range("2024-11", "2025-02") == ["2024-11", "2024-12", "2025-01", "2025-02"]
+    assert month_range("2025-03", "2025-03") == ["2025-03"] and month_range("2025-03", "2025-02") == []
 
 
 def test_month_arithmetic() -> None:

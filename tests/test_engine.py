@@ -113,6 +113,16 @@ E = [
     ("up_referrals", "institution", "Q", "S1", 5, None), ("up_referrals", "institution", "J", "S1", 3, None),
     ("down_referrals", "county", "Q", "C", 2, None), ("down_referrals", "county", "J", "C", 1, None),
     ("down_referrals", "institution", "Q", "H1", 2, None), ("down_referrals", "institution", "J", "H1", 1, None),
+    # R8 (March) is the only up referral leaving the county
+    ("up_referrals_outside", "county", "Q", "C", 1, None), ("up_referrals_outside", "county", "J", "C", 0, None),
+    ("up_referrals_outside", "institution", "Q", "H1", 1, None),
+    ("up_referrals_outside", "institution", "J", "H1", 0, None),
+    ("outside_settlements", "county", "Q", "C", 3, None), ("outside_settlements", "county", "J", "C", 1, None),
+    ("outside_settlements", "township", "Q", "T2", 1, None), ("outside_settlements", "township", "J", "T1", 1, None),
+    ("outside_referred", "county", "Q", "C", 1, None), ("outside_referred", "county", "J", "C", 1, None),
+    ("outside_referred", "township", "Q", "T2", 0, None), ("outside_referred", "township", "J", "T1", 1, None),
+    ("outside_unreferred", "county", "Q", "C", 2, None), ("outside_unreferred", "county", "J", "C", 0, None),
+    ("outside_unreferred", "township", "Q", "T2", 1, None), ("outside_unreferred", "township", "J", "T1", 0, None),
     ("down_up_ratio", "county", "Q", "C", 2, 7), ("down_up_ratio", "county", "J", "C", 1, 3),
     ("down_up_ratio", "institution", "Q", "H1", 2, 1), ("down_up_ratio", "institution", "J", "H1", 1, 0),
     ("county_down_share", "county", "Q", "C", 2, 12), ("county_down_share", "county", "J", "C", 1, 4),
@@ -278,8 +288,18 @@ def test_refusals(fx_url):
         compute(["alos"], "county", "month", "2025-1", "2025-01", mart_url=fx_url)
     with pytest.raises(IndicatorError, match="after"):
         compute(["alos"], "county", "month", "2025-03", "2025-01", mart_url=fx_url)
-    with pytest.raises(IndicatorError, match="exchange module"):      # no app-database source installed
-        compute(["reject_rate"], "county", "month", "2025-01", "2025-01", mart_url=fx_url)
+    # no app-database source installed (a web app started earlier in the same test process installs one)
+    from metrics import sources
+    from metrics.catalogue import MEASURES
+    name = MEASURES[INDICATORS["reject_rate"].numerator].table
+    installed = sources.reader(name)
+    sources.unregister(name)
+    try:
+        with pytest.raises(IndicatorError, match="exchange module"):
+            compute(["reject_rate"], "county", "month", "2025-01", "2025-01", mart_url=fx_url)
+    finally:
+        if installed is not None:
+            sources.register(name, installed)
     with pytest.raises(IndicatorError, match="death registry"):
         compute(["premature_chronic_mortality"], "county", "month", "2025-01", "2025-01", mart_url=fx_url)
     with pytest.raises(IndicatorError, match="unknown org"):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from geo.classify import NO_DATA_COLOR, classify
-from geo.options import STATUS_COLORS
+from core.labels import STATUS_COLORS
 from layouts import _ids as ids
 from layouts import map_parts as P
 
@@ -294,11 +294,14 @@ def test_reform_map_of_one_institution_shows_only_its_flows(client_as, app_cfg):
                     for d in s["data"]]
     assert any(code not in (d["code"], d["to_code"]) for d in county_lines)      # the filter is real
     assert f"仅显示{name}的转诊流向" in out["subtitle"]
-    from queries.maps import referral_flows
-    flows = referral_flows(app_cfg.mart_url, "2026-07", "2026-09")
-    mine = flows[(flows["from_inst_code"] == code) | (flows["to_inst_code"] == code)]
-    up = int(mine[mine["direction"] == "up"]["referrals"].sum())
-    assert f"县内上转 {up:,} 人次" in out["subtitle"]
+    from metrics.engine import compute
+    eng = compute(["up_referrals", "up_referrals_outside", "down_referrals"], "institution", "quarter", "2026-07",
+                  "2026-09", org=code, mart_url=app_cfg.mart_url, comparisons=False)
+    val = dict(zip(eng["indicator_id"], eng["value"].astype(int)))
+    up = val["up_referrals"] - val["up_referrals_outside"]
+    assert f"{name}转出：县内上转 {up:,} 人次" in out["subtitle"]
+    assert f"转县外 {val['up_referrals_outside']:,} 人次" in out["subtitle"]
+    assert f"下转 {val['down_referrals']:,} 人次" in out["subtitle"]
     assert f"仅{name}" in json.dumps(out["legend"], ensure_ascii=False)
     # the chosen institution is marked, and the map is not zoomed away from the other ends of its flows
     dots = [d for s in out["option"]["series"] if s["name"] == "机构" for d in s["data"]]

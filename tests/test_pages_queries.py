@@ -76,12 +76,6 @@ def test_outside_destinations_orderly_split(ref_mart):
     assert list(only_t2.hospital_name) == ["市中医院"] and int(only_t2.settlements.iloc[0]) == 1
 
 
-def test_outside_monthly(ref_mart):
-    df = q.outside_monthly(ref_mart, dt.date(2025, 1, 1), dt.date(2025, 4, 1))
-    assert df.to_dict("records") == [{"month": "2025-02", "orderly": 0, "unorderly": 1},
-                                     {"month": "2025-03", "orderly": 1, "unorderly": 2}]
-
-
 def test_top_up_diagnoses(ref_mart):
     df = q.top_up_diagnoses(ref_mart, *MARCH)
     assert df.iloc[0].diagnosis_code in {"I63.9", "J18.9"} and int(df.iloc[0].referrals) == 2

@@ -33,9 +33,26 @@ def test_parse_converts_period_to_grain():
     assert us.parse_state("?grain=month&period=2024", "2025-06").period == "2024-12"
 
 
-def test_default_month_follows_grain():
-    assert us.parse_state("?grain=year", "2025-06").period == "2025"
+def test_default_period_is_the_last_complete_one():
+    # June complete: the second quarter is over, the year is running → the year before
+    assert us.parse_state("?grain=year", "2025-06").period == "2024"
     assert us.parse_state("?grain=quarter", "2025-06").period == "2025Q2"
+    assert us.parse_state("?grain=month", "2025-06").period == "2025-06"
+    # May complete: the second quarter is running → the first; December complete: the year is over
+    assert us.parse_state("?grain=quarter", "2025-05").period == "2025Q1"
+    assert us.parse_state("?grain=quarter", "2025-01").period == "2024Q4"
+    assert us.parse_state("?grain=year", "2025-12").period == "2025"
+    # data starting inside the running period: that period is the only one with data
+    assert us.parse_state("?grain=year", "2025-06", first_month="2025-01").period == "2025"
+    assert us.parse_state("?grain=quarter", "2025-05", first_month="2025-04").period == "2025Q2"
+    assert us.parse_state("?grain=quarter", "2025-05", first_month="2024-01").period == "2025Q1"
+    # a running period chosen explicitly stays chosen
+    assert us.parse_state("?grain=year&period=2025", "2025-06").period == "2025"
+
+
+def test_query_keys():
+    assert us.parse_qs_keys("?grain=month&org=A1") == {"grain", "org"}
+    assert us.parse_qs_keys("?period=") == set() and us.parse_qs_keys(None) == set()
 
 
 def test_first_occurrence_wins_and_reserved_keys_not_in_extra():

@@ -275,17 +275,28 @@ def flow_figure(search: str | None) -> go.Figure:
     return fig
 
 
+def _residence_org(ctx: dict) -> tuple[str, str | None]:
+    """(level, org) of the residence-based outflow indicators: an institution's township (they have no
+    institution level: outside care is counted by where the insured person lives)."""
+    if ctx["level"] in ("county", "township"):
+        return ctx["level"], ctx["state"].org
+    township = kit.township_of(ctx["path"])
+    return ("township", township) if township else ("county", None)
+
+
 def outside_figure(search: str | None) -> go.Figure:
-    """Outside-county settlements per month: with a referral (orderly) vs without, stacked."""
-    from queries import referrals as q
+    """Outside-county settlements per month: with a referral (orderly) vs without, stacked (engine indicators
+    ``outside_referred`` / ``outside_unreferred``, so they add up to ``outside_settlements``)."""
     ctx = _context(search)
-    first = kit.add_months(ctx["end"], -(MONTHS - 1))
-    df = q.outside_monthly(kit.mart_url(), first + "-01", _month_excl(ctx["end"]), ctx["areas"])
-    if df.empty:
+    level, org = _residence_org(ctx)
+    df = kit.compute(["outside_referred", "outside_unreferred"], level, "month",
+                     kit.add_months(ctx["end"], -(MONTHS - 1)), ctx["end"], org, False)
+    if df.empty or (df["value"].fillna(0) == 0).all():
         return no_data_figure()
-    x = [fmt_month_zh(m) for m in df["month"]]
-    fig = go.Figure([go.Bar(x=x, y=df["orderly"], name="有序转诊", marker_color="#2e8b57"),
-                     go.Bar(x=x, y=df["unorderly"], name="自行外出", marker_color="#c0392b")])
+    wide = df.pivot_table(index="period", columns="indicator_id", values="value", aggfunc="first").sort_index()
+    x = [fmt_month_zh(p) for p in wide.index]
+    fig = go.Figure([go.Bar(x=x, y=wide.get("outside_referred"), name="有序转诊", marker_color="#2e8b57"),
+                     go.Bar(x=x, y=wide.get("outside_unreferred"), name="自行外出", marker_color="#c0392b")])
     base_layout(fig, 340, barmode="stack")
     fig.update_yaxes(title_text="结算人次", separatethousands=True)
     return fig

@@ -7,6 +7,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, dcc, html, no_update
 
+from core.periods import month_range
 from dashboard.views import pagekit as kit
 from layouts import _report_parts as L
 from layouts._components import column_def, data_table
@@ -28,11 +29,7 @@ def _user() -> str:
 def _months() -> list[str]:
     from queries import periods
     lo, hi = periods.data_range(kit.mart_url())
-    out, month = [], lo
-    while lo and month <= hi:
-        out.append(month)
-        month = kit.add_months(month, 1)
-    return out[::-1]
+    return month_range(lo, hi)[::-1] if lo and hi else []
 
 
 def _org_options(user_scope) -> list[dict]:  # noqa: ANN001

@@ -12,6 +12,7 @@ from typing import Any
 import dash
 from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, no_update
 
+from core.periods import add_months
 from dashboard import urlstate
 from layouts.formatting import fmt_period_zh
 from layouts import _ids as ids
@@ -88,9 +89,7 @@ def month_range_of_mart(mart_url: str, default_month: str) -> tuple[str, str]:
             return str(first), str(last)
     except Exception as exc:  # noqa: BLE001 — an empty mart still shows a usable picker
         log.warning("data_range failed (%s); offering the last 36 months", exc)
-    y, m = int(default_month[:4]), int(default_month[5:7])
-    total = y * 12 + (m - 1) - 35
-    return f"{total // 12:04d}-{total % 12 + 1:02d}", default_month
+    return add_months(default_month, -35), default_month
 
 
 def period_options(grain: str, first: str, last: str, last_complete: str, current: str) -> list[dict[str, Any]]:
@@ -134,7 +133,8 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
     from dashboard.app import get_config
     mart_url = get_config().mart_url
     default_month = urlstate.default_period(mart_url)
-    state = urlstate.parse_state(search, default_month)
+    first_month = urlstate.first_month(mart_url)
+    state = urlstate.parse_state(search, default_month, first_month)
     orgs = org_choices(mart_url)
     insts = _scope_filter(orgs["institutions"])
     township_codes = {t["code"] for t in orgs["townships"]}
@@ -142,8 +142,11 @@ def sync_toolbar(search: str | None, grain: str | None, period: str | None, town
 
     new_state = state
     if trigger == ids.GRAIN and grain in urlstate.GRAINS:
-        new_state = state.with_(grain=grain, period=urlstate.convert_period(state.period, grain, default_month)
-                                or state.period)
+        # no period chosen yet: the new grain's default (its last complete period); else the chosen one converted
+        chosen = "period" in urlstate.parse_qs_keys(search)
+        period = (urlstate.convert_period(state.period, grain, default_month) if chosen
+                  else urlstate.last_complete_period(grain, default_month, first_month))
+        new_state = state.with_(grain=grain, period=period or state.period)
     elif trigger == ids.PERIOD and period and urlstate.is_valid_period(state.grain, period):
         new_state = state.with_(period=period)
     elif trigger == ids.TOWNSHIP:

@@ -6,7 +6,8 @@ from typing import Any, Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.views.pagekit import NO_DATA, STATUS_COLORS, clean, is_missing
+from core.labels import STATUS_COLORS
+from dashboard.views.pagekit import NO_DATA, clean, is_missing
 from layouts.formatting import fmt_month_zh, fmt_value
 from layouts._components import base_figure_layout
 

@@ -24,11 +24,12 @@ from dash import dcc, html, no_update
 from flask_caching import Cache
 
 from dashboard.views import pagekit as kit
+from core.labels import INST_TYPE_ZH
 from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
 from dashboard.urlstate import ViewState, to_search
 from geo.classify import METHODS, classify
 from geo.options import (
-    INST_TYPE_ZH, VALUE_MODE_NOTE, health_option, institutions_option, reform_option, select_flows,
+    VALUE_MODE_NOTE, health_option, institutions_option, reform_option, select_flows,
 )
 from geo.store import display_geometry, institution_overrides
 from layouts import map_parts as P
@@ -371,22 +372,16 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     positions = {c: (round(float(x), 5), round(float(y), 5)) for c, x, y in
                  zip(pts["inst_code"], pts["lon"], pts["lat"])}
     names = dict(zip(all_pts["inst_code"], all_pts["name"]))
+    # the pairs between institutions stay a query: the engine has no (from, to) pair dimension; every total the
+    # page prints comes from the engine (``_referral_totals``)
     flows = _visible_flows(cached("flows", lambda: qmaps.referral_flows(url, state.first, state.last),
                                   state.first, state.last, scoped=False), scope)
-    # the map draws flows between the county's institutions only; the up referrals that left the county are
-    # counted beside them so that 县内 + 县外 equals 上转人次 of /referrals and the engine's up_referrals
-    outside = cached("outside", lambda: qmaps.outside_referrals(url, state.first, state.last),
-                     state.first, state.last, scoped=False)
-    if not scope.all_institutions and not outside.empty:
-        outside = outside[outside["from_inst_code"].map(scope.may_see_institution)]
     focus_org = state.view.org or _selected_org(state)
     focus_name, focus_codes = _flow_focus(focus_org, disp, all_pts)
     if focus_codes is not None:
         # a chosen institution (or township) shows only its own flows: the county's top flows would hide them
         if not flows.empty:
             flows = flows[flows["from_inst_code"].isin(focus_codes) | flows["to_inst_code"].isin(focus_codes)]
-        if not outside.empty:
-            outside = outside[outside["from_inst_code"].isin(focus_codes)]
     shown = select_flows(flows, top_n=state.top, min_share=0.05)
     highlight = focus_org if focus_org in positions else None
     option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight)
@@ -404,15 +399,30 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         P.flow_legend(n_shown, total, focus_name), reset,
         P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
     ])
-    volume = {d: int(v) for d, v in flows.groupby("direction")["referrals"].sum().items()} if not flows.empty else {}
-    n_outside = int(outside["referrals"].sum()) if not outside.empty else 0
-    figures = [f"县内上转 {fmt_number(volume.get('up', 0))} 人次", f"转县外 {fmt_number(n_outside)} 人次",
-               f"下转 {fmt_number(volume.get('down', 0))} 人次"]
+    volume = _referral_totals(state, focus_org if focus_name else None, disp)
+    # totals by sending org (the engine's up_referrals = 县内上转 + 转县外); the focus's drawn flows also show
+    # what it received, so its totals say 转出
+    sender = f"{focus_name}转出：" if focus_name else ""
+    figures = [f"{sender}县内上转 {fmt_number(volume['up'] - volume['outside'])} 人次",
+               f"转县外 {fmt_number(volume['outside'])} 人次", f"下转 {fmt_number(volume['down'])} 人次"]
     if focus_name:
         figures = [f"仅显示{focus_name}的转诊流向（转出或转入）", *figures]
     subtitle = _subtitle(state, *figures, f"乡镇着色：{zh}")
     note = None if scope.all_institutions else "仅显示与授权机构相关的转诊流向。"
     return option, subtitle, legend, _notice(note)
+
+
+def _referral_totals(state: MapState, org: str | None, disp) -> dict[str, int]:  # noqa: ANN001
+    """Up (all), up out of the county and down referrals sent by the county, a township or an institution: the
+    engine's ``up_referrals``, ``up_referrals_outside`` and ``down_referrals`` (the numbers of /referrals)."""
+    level = "county" if not org else "township" if org in disp.code_to_name else "institution"
+    df = engine(["up_referrals", "up_referrals_outside", "down_referrals"], level, state, org)
+    value = {} if df.empty else dict(zip(df["indicator_id"], pd.to_numeric(df["value"], errors="coerce")))
+
+    def count(ind: str) -> int:
+        v = value.get(ind)
+        return 0 if v is None or pd.isna(v) else int(v)
+    return {"up": count("up_referrals"), "outside": count("up_referrals_outside"), "down": count("down_referrals")}
 
 
 def _selected_org(state: MapState) -> str | None:

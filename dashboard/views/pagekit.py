@@ -13,16 +13,13 @@ from typing import Any, Callable, Iterable
 import pandas as pd
 from dash import html
 
-from layouts._components import STATUS_COLORS  # noqa: F401 — re-exported for the figure builders
+from core.labels import INST_TYPE_ZH as INST_TYPE_ZH, LEVEL_ZH as LEVEL_ZH, STATUS_COLORS as STATUS_COLORS
+from core.periods import add_months as add_months  # the callbacks call kit.add_months
 from dashboard.urlstate import ViewState, current_state, period_bounds, to_search  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 LEVELS = ("county", "township", "institution", "department", "doctor")
-INST_TYPE_ZH = {"general_hospital": "综合医院", "county_hospital": "县级医院", "tcm_hospital": "中医院",
-               "maternal_child": "妇幼保健院", "community_center": "社区卫生服务中心",
-               "township_center": "乡镇卫生院", "village_clinic": "村卫生室"}
-LEVEL_ZH = {"county": "全县", "township": "乡镇", "institution": "机构", "department": "科室", "doctor": "医生"}
 CHILD_LEVEL = {"county": "township", "township": "institution", "institution": "department",
                "department": "doctor"}
 NO_DATA = "本期无数据"
@@ -45,13 +42,6 @@ def scope():  # noqa: ANN201 — metrics.scope.Scope
 def view_state(search: str | None) -> ViewState:
     """The page's view state from the URL query string (default period from the mart)."""
     return current_state(search)
-
-
-def add_months(month: str, n: int) -> str:
-    """``add_months('2025-03', -2) → '2025-01'``."""
-    y, m = int(month[:4]), int(month[5:7])
-    idx = y * 12 + (m - 1) + n
-    return f"{idx // 12:04d}-{idx % 12 + 1:02d}"
 
 
 def bounds(state: ViewState) -> tuple[str, str]:
