@@ -152,3 +152,8 @@ REF_DIAG = "ref-diag"
 REF_PENDING = "ref-pending"
 REF_KPI_IDS: tuple[str, ...] = ("up_referrals", "down_referrals", "down_up_ratio", "referral_acceptance",
                                 "referral_response_24h", "orderly_outflow_rate")
+
+# ---------------------------------------------------------------------------------------------- indicator catalogue
+CATALOG_SEARCH = "catalog-search"
+CATALOG_LIST = "catalog-list"
+CATALOG_SUBTITLE = "catalog-subtitle"

@@ -15,7 +15,7 @@ from core.roles import NAV, ROLE_ZH
 
 # Callback module (last dotted part) → feature area.
 MODULE_ZH: dict[str, str] = {
-    "shell": "页面框架", "home": "驾驶舱", "cockpit": "驾驶舱", "indicator": "指标分析", "topic": "专题分析",
+    "shell": "页面框架", "home": "驾驶舱", "cockpit": "驾驶舱", "indicator": "指标分析", "topic": "专题分析", "catalogue": "指标目录",
     "map": "一张图", "maps": "一张图", "referral": "双向转诊", "referrals": "双向转诊", "quality": "数据质量",
     "exchange": "数据交换监测", "exchange_rerun": "数据交换监测", "exchange_settings": "数据交换监测",
     "admin": "系统管理", "admin_users": "系统管理", "admin_logs": "审计日志", "unknown": "未知模块",
