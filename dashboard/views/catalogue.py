@@ -89,13 +89,15 @@ def _value_cell(entry: Any, row: pd.Series | None, failed: bool, reason: str | N
 def indicator_row(indicator_id: str, entry: Any, row: pd.Series | None, failed: bool) -> html.Div:
     """One indicator: name (link), definition, unit, target, county value and status."""
     reason = unavailable_reason(entry)
-    value, badge = _value_cell(entry, row, failed, reason)
+    definition = definition_text(entry)
+    # the reason already reads as the definition (不计算的定性指标): the value column says so briefly
+    value, badge = _value_cell(entry, row, failed, "暂不可计算" if reason and reason == definition else reason)
     target = display_target(kit.attr(entry, "target_text")) or "无目标值"
     return html.Div([
         html.Div([dcc.Link(kit.attr(entry, "zh", indicator_id), href=f"/indicator/{indicator_id}",
                            className="catalog-name"),
                   html.Span(indicator_id, className="catalog-id")], className="catalog-head"),
-        html.Div(definition_text(entry), className="catalog-def"),
+        html.Div(definition, className="catalog-def"),
         html.Div([html.Span(f"单位：{kit.attr(entry, 'unit') or '—'}", className="catalog-unit"),
                   html.Span(f"目标：{target}", className="catalog-target")], className="catalog-meta"),
         html.Div([value, badge], className="catalog-current"),
