@@ -26,6 +26,14 @@ HEADLINE_IDS: tuple[str, ...] = (
     "bed_occupancy", "alos", "op_cost_per_visit", "op_antibiotic_rate", "down_up_ratio", "referral_acceptance",
 )
 
+# my cockpit: the 自定义 editor (a multi dropdown keeps the order of choice)
+CARDS_EDIT = "home-cards-edit"
+CARDS_PANEL = "home-cards-panel"
+CARDS_PICK = "home-cards-pick"
+CARDS_SAVE = "home-cards-save"
+CARDS_RESET = "home-cards-reset"
+CARDS_MSG = "home-cards-msg"
+
 
 # ---------------------------------------------------------------------------------------------- indicator
 ID = "ind-id"

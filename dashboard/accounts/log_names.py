@@ -78,6 +78,7 @@ PAGE_PREFIX_ZH: tuple[tuple[str, str], ...] = (("/indicator/", "指标分析"), 
                                                ("/map/", "一张图"), ("/admin/", "系统管理"))
 
 ACTION_ZH: dict[str, str] = {
+    "cockpit.cards": "自定义驾驶舱卡片", "cockpit.reset": "驾驶舱卡片恢复默认",
     "user.create": "创建账号", "user.role": "修改角色", "user.scope": "修改机构范围", "user.disable": "停用账号",
     "user.enable": "启用账号", "user.update": "修改账号", "user.reset_password": "重置密码",
     "user.change_password": "本人修改密码", "user.unlock": "解除锁定", "user.lock": "锁定账号（连续登录失败）",
