@@ -3,6 +3,7 @@ those cards in that order; 恢复默认 brings the default set back. The choice 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from metrics.catalogue import INDICATORS
 from tests.fixtures_web import login_page, read_accounts_file
@@ -39,9 +40,8 @@ def test_my_cards_survive_logout_and_reset(browser, live_server, app_cfg):  # no
         _pick(page, FIRST)
         _pick(page, SECOND)
         page.click("#home-cards-save")
-        page.wait_for_function("document.querySelector('#home-cards-msg').innerText.includes('已保存')",
-                               timeout=20000)
-        page.wait_for_function("document.querySelectorAll('#home-cards .kpi-card').length == 2", timeout=60000)
+        expect(page.locator("#home-cards-msg")).to_contain_text("已保存", timeout=20000)
+        expect(page.locator("#home-cards .kpi-card")).to_have_count(2, timeout=60000)
         assert _titles(page) == [INDICATORS[FIRST].zh, INDICATORS[SECOND].zh]
         assert chosen_cards(app_cfg, username) == [FIRST, SECOND]
     finally:
@@ -54,10 +54,8 @@ def test_my_cards_survive_logout_and_reset(browser, live_server, app_cfg):  # no
         assert _titles(page) == [INDICATORS[FIRST].zh, INDICATORS[SECOND].zh]
         page.click("#home-cards-edit")
         page.click("#home-cards-reset")
-        page.wait_for_function("document.querySelector('#home-cards-msg').innerText.includes('恢复默认')",
-                               timeout=20000)
-        page.wait_for_function(f"document.querySelectorAll('#home-cards .kpi-card').length == {len(defaults)}",
-                               timeout=60000)
+        expect(page.locator("#home-cards-msg")).to_contain_text("恢复默认", timeout=20000)
+        expect(page.locator("#home-cards .kpi-card")).to_have_count(len(defaults), timeout=60000)
         assert _titles(page) == defaults
         assert chosen_cards(app_cfg, username) is None
     finally:
