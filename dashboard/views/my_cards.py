@@ -7,10 +7,13 @@ from dashboard.views import pagekit as kit
 
 
 def _who() -> tuple[Any, str | None]:
+    """(app config, username) of the logged-in account; (None, None) outside a request or when anonymous."""
     from dashboard.accounts.access import current_user_info
-    from dashboard.app import get_config
     info = current_user_info()
-    return get_config(), (info or {}).get("username")
+    if not info:
+        return None, None
+    from dashboard.app import get_config
+    return get_config(), info["username"]
 
 
 def allowed_ids() -> list[str]:
