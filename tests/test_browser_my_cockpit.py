@@ -13,18 +13,18 @@ pytestmark = pytest.mark.browser
 FIRST, SECOND = "alos", "op_antibiotic_rate"      # chosen in this order (the reverse of the default order)
 
 
-def _titles(page) -> list[str]:  # noqa: ANN001
+def _titles(page) -> list[str]:
     page.wait_for_selector("#home-cards .kpi-card .kpi-title", timeout=60000)
     return [t.strip() for t in page.locator("#home-cards .kpi-card .kpi-title").all_inner_texts()]
 
 
-def _pick(page, indicator_id: str) -> None:  # noqa: ANN001
+def _pick(page, indicator_id: str) -> None:
     page.click("#home-cards-pick")
     page.locator(".dash-dropdown-option", has_text=INDICATORS[indicator_id].zh).first.click()
     page.keyboard.press("Escape")
 
 
-def test_my_cards_survive_logout_and_reset(browser, live_server, app_cfg):  # noqa: ANN001
+def test_my_cards_survive_logout_and_reset(browser, live_server, app_cfg):
     from dashboard.accounts.cockpit_cards import chosen_cards
     from dashboard.accounts.logs import audit_log
     from layouts._pageparts import HEADLINE_IDS

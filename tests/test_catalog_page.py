@@ -12,7 +12,7 @@ from tests.http_text import body_text
 from tests.test_pages_callbacks import _find, _payload
 
 
-def catalogue(client, query: str = "") -> dict:  # noqa: ANN001
+def catalogue(client, query: str = "") -> dict:
     resp = client.post("/_dash-update-component", json=_payload(
         [(L.CATALOG_LIST, "children"), (L.CATALOG_SUBTITLE, "children")], [(L.CATALOG_SEARCH, "value", query)], []))
     assert resp.status_code == 200, body_text(resp)[:500]
@@ -25,10 +25,10 @@ def rows_of(out: dict) -> dict[str, dict]:
     return {r["props"]["id"]["id"]: r for r in rows}
 
 
-def texts(node) -> list[str]:  # noqa: ANN001
+def texts(node) -> list[str]:
     out: list[str] = []
 
-    def walk(n) -> None:  # noqa: ANN001
+    def walk(n) -> None:
         if isinstance(n, str):
             out.append(n)
         elif isinstance(n, dict):

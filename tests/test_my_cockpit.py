@@ -10,7 +10,7 @@ ALLOWED = ["alos", "bed_occupancy", "op_antibiotic_rate"]
 ACTOR = ("test:cockpit", "", "")
 
 
-def test_order_kept_refusals_change_nothing_and_reset(app_cfg):  # noqa: ANN001
+def test_order_kept_refusals_change_nothing_and_reset(app_cfg):
     from dashboard.accounts.logs import audit_log
     username = read_demo_accounts(app_cfg)["manager"][0]
     save_cards(app_cfg, username, ["op_antibiotic_rate", "alos"], ALLOWED)

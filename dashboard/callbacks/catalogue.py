@@ -13,5 +13,5 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.CATALOG_LIST, "children"), Output(L.CATALOG_SUBTITLE, "children"),
                   Input(L.CATALOG_SEARCH, "value"))
-    def _catalogue(query):  # noqa: ANN001, ANN202
+    def _catalogue(query):
         return view.render(query)
