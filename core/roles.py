@@ -53,6 +53,7 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "admin": frozenset({ADMIN, AUDITOR}),
     "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}), "admin_devices": frozenset({ADMIN}),
     "reports": VIEWERS,
+    "catalogue": VIEWERS,                     # dashboard/callbacks/catalogue.py: 指标目录 /indicators
     "screen": frozenset({LEADER, SCREEN}),     # dashboard/callbacks/screen.py: the wall's panels
 }
 

@@ -26,6 +26,14 @@ HEADLINE_IDS: tuple[str, ...] = (
     "bed_occupancy", "alos", "op_cost_per_visit", "op_antibiotic_rate", "down_up_ratio", "referral_acceptance",
 )
 
+# my cockpit: the 自定义 editor (a multi dropdown keeps the order of choice)
+CARDS_EDIT = "home-cards-edit"
+CARDS_PANEL = "home-cards-panel"
+CARDS_PICK = "home-cards-pick"
+CARDS_SAVE = "home-cards-save"
+CARDS_RESET = "home-cards-reset"
+CARDS_MSG = "home-cards-msg"
+
 
 # ---------------------------------------------------------------------------------------------- indicator
 ID = "ind-id"
@@ -152,3 +160,8 @@ REF_DIAG = "ref-diag"
 REF_PENDING = "ref-pending"
 REF_KPI_IDS: tuple[str, ...] = ("up_referrals", "down_referrals", "down_up_ratio", "referral_acceptance",
                                 "referral_response_24h", "orderly_outflow_rate")
+
+# ---------------------------------------------------------------------------------------------- indicator catalogue
+CATALOG_SEARCH = "catalog-search"
+CATALOG_LIST = "catalog-list"
+CATALOG_SUBTITLE = "catalog-subtitle"

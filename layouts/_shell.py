@@ -43,22 +43,13 @@ class NavItem:
         return False
 
 
-def _default_indicator() -> str:
-    """The indicator the 指标分析 entry opens: the catalogue's first one (pure data, no query)."""
-    try:
-        from metrics.catalogue import INDICATORS
-        return next(iter(INDICATORS))
-    except (ImportError, StopIteration):
-        return "bed_occupancy"
-
-
 NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("驾驶舱", "/"),
     NavItem("预警中心", "/alerts"),
     NavItem("医疗机构运行", "/map/institutions", "一张图"),
     NavItem("居民健康", "/map/health", "一张图"),
     NavItem("医改动态监测", "/map/reform", "一张图"),
-    NavItem("指标分析", f"/indicator/{_default_indicator()}", None, ("/indicators", "/indicator")),
+    NavItem("指标分析", "/indicators", None, ("/indicators", "/indicator")),
     NavItem("资源配置", "/topic/resources", "专题"),
     NavItem("医疗质量", "/topic/quality", "专题"),
     NavItem("费用控制", "/topic/cost", "专题"),

@@ -15,7 +15,7 @@ from core.roles import NAV, ROLE_ZH
 
 # Callback module (last dotted part) → feature area.
 MODULE_ZH: dict[str, str] = {
-    "shell": "页面框架", "home": "驾驶舱", "cockpit": "驾驶舱", "indicator": "指标分析", "topic": "专题分析",
+    "shell": "页面框架", "home": "驾驶舱", "cockpit": "驾驶舱", "indicator": "指标分析", "topic": "专题分析", "catalogue": "指标目录",
     "map": "一张图", "maps": "一张图", "referral": "双向转诊", "referrals": "双向转诊", "quality": "数据质量",
     "exchange": "数据交换监测", "exchange_rerun": "数据交换监测", "exchange_settings": "数据交换监测",
     "admin": "系统管理", "admin_users": "系统管理", "admin_logs": "审计日志", "unknown": "未知模块",
@@ -78,6 +78,7 @@ PAGE_PREFIX_ZH: tuple[tuple[str, str], ...] = (("/indicator/", "指标分析"), 
                                                ("/map/", "一张图"), ("/admin/", "系统管理"))
 
 ACTION_ZH: dict[str, str] = {
+    "cockpit.cards": "自定义驾驶舱卡片", "cockpit.reset": "驾驶舱卡片恢复默认",
     "user.create": "创建账号", "user.role": "修改角色", "user.scope": "修改机构范围", "user.disable": "停用账号",
     "user.enable": "启用账号", "user.update": "修改账号", "user.reset_password": "重置密码",
     "user.change_password": "本人修改密码", "user.unlock": "解除锁定", "user.lock": "锁定账号（连续登录失败）",

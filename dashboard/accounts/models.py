@@ -139,3 +139,12 @@ def _logs_are_append_only(session: Session, _ctx, _instances) -> None:  # noqa: 
     for obj in list(session.dirty) + list(session.deleted):
         if isinstance(obj, LOG_MODELS) and (obj in session.deleted or session.is_modified(obj)):
             raise PermissionError(f"{type(obj).__tablename__} is append-only")
+
+
+class CockpitCard(Base):
+    """My cockpit: the indicator cards an account chose for 驾驶舱, in order (no rows: the default set)."""
+    __tablename__ = "cockpit_cards"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    indicator_id: Mapped[str] = mapped_column(String(64), nullable=False)

@@ -7,6 +7,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
+from dashboard.views import my_cards
 from dashboard.views import pagekit as kit
 from dashboard.views.alert_list import (ALERT_INST_LEVELS, ALERT_LIMIT, ALERTS_PER_INDICATOR,  # noqa: F401
                                         STATUS_ORDER, alert_ids, alerts_frame, rank_alerts)
@@ -18,10 +19,15 @@ from layouts._components import status_badge
 
 
 
-def headline_ids() -> list[str]:
-    """The cockpit's indicators that the catalogue knows, in display order."""
+def default_ids() -> list[str]:
+    """The default cockpit cards that the catalogue knows, in display order."""
     cat = kit.catalogue()
     return [i for i in L.HEADLINE_IDS if i in cat]
+
+
+def headline_ids() -> list[str]:
+    """The logged-in account's own cards (my cockpit) when it chose some, else the default set."""
+    return my_cards.own_or_default(default_ids())
 
 
 def render_cards(search: str | None) -> tuple[list[Any], str]:
@@ -210,6 +216,20 @@ def register(app: dash.Dash) -> None:
         except Exception:  # noqa: BLE001
             kit.log.exception("cockpit cards failed")
             return [kit.error_box("核心指标")], ""
+
+    @app.callback(Output(L.CARDS_PANEL, "hidden"), Output(L.CARDS_PICK, "options"), Output(L.CARDS_PICK, "value"),
+                  Input(L.CARDS_EDIT, "n_clicks"), State(L.CARDS_PANEL, "hidden"), prevent_initial_call=True)
+    def _edit(_n, hidden):  # noqa: ANN001, ANN202
+        return (not hidden, *my_cards.editor(headline_ids()))
+
+    @app.callback(Output(L.READY, "data"), Output(L.CARDS_MSG, "children"), Output(L.CARDS_PICK, "value",
+                                                                                    allow_duplicate=True),
+                  Input(L.CARDS_SAVE, "n_clicks"), Input(L.CARDS_RESET, "n_clicks"), State(L.CARDS_PICK, "value"),
+                  prevent_initial_call=True)
+    def _save(_save, _reset, picked):  # noqa: ANN001, ANN202
+        reset = dash.ctx.triggered_id == L.CARDS_RESET
+        message = my_cards.save(None if reset else picked)
+        return dash.ctx.triggered_id + str(_save) + str(_reset), message, headline_ids()
 
     @app.callback(Output(L.ALERTS, "children"), Input(L.READY, "data"), State(ids.URL, "search"))
     def _alerts(_ready, search):  # noqa: ANN001, ANN202
