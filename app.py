@@ -22,18 +22,17 @@ import os
 
 import click
 
-from dashboard.serve import serve_command, run_default
+from dashboard.accounts.cli import users_group
+from dashboard.alerts.cli import after_data_change, alerts_group
 from dashboard.bootstrap import demo_command
+from dashboard.exchange.cli import nodes_group
+from dashboard.reporting.cli import report_group
+from dashboard.serve import run_default, serve_command
+from geo.cli import geo_group
 from mart.cli import export_command, rollups_command
-from mart.loader_cli import load_command
+from mart.loader_cli import AFTER_DATA_CHANGE, load_command
 from metrics.cli import indicators_command
 from metrics.forecast_cli import forecast_command
-from dashboard.accounts.cli import users_group
-from dashboard.exchange.cli import nodes_group
-from geo.cli import geo_group
-from dashboard.reporting.cli import report_group
-from dashboard.alerts.cli import alerts_group, after_data_change
-from mart.loader_cli import AFTER_DATA_CHANGE
 
 
 @click.group(invoke_without_command=True)
@@ -65,7 +64,7 @@ cli.add_command(alerts_group)
 AFTER_DATA_CHANGE.append(after_data_change)     # alerts after each load and demo build
 
 
-def __getattr__(name: str):  # noqa: ANN202
+def __getattr__(name: str):
     """Lazy ``server`` so that CLI commands do not build the web app."""
     if name == "server":
         from dashboard.app import create_app

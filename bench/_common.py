@@ -9,8 +9,8 @@ import re
 import shutil
 import socket
 import statistics
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from core.config import Config
 
@@ -50,8 +50,8 @@ def prepare_data_dir(data_dir: Path, scale: float = 1.0, quiet: bool = True) -> 
     from dashboard.appdb import init_app_db
     init_app_db(cfg.app_db_url)
     ensure_demo_accounts(cfg)
-    from dashboard.exchange.models import ExchangeNode  # noqa: F401  (table check below)
     from dashboard.accounts.service import count_rows
+    from dashboard.exchange.models import ExchangeNode
     if count_rows(cfg, ExchangeNode) == 0:
         from dashboard.exchange.seed import seed_demo_history
         seed_demo_history(cfg, days=30)
@@ -108,17 +108,17 @@ def child_pids(pid: int) -> list[int]:
     return sorted(set(out))
 
 
-def logged_in_client(data_dir: Path | str, scale: float = 1.0, role: str = "leader"):  # noqa: ANN201
+def logged_in_client(data_dir: Path | str, scale: float = 1.0, role: str = "leader"):
     """(cfg, app, Flask test client logged in as the demo ``role`` through the real /login form).
 
     The configuration comes from the environment with DATA_DIR set to ``data_dir`` (so ``MART_URL`` may name a
     PostgreSQL mart); a missing demo is built at ``scale``. The login rate limit is raised (every bench login
     comes from one address)."""
     os.environ["DATA_DIR"] = str(data_dir)
+    from core.config import load_config
     from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
     from dashboard.app import create_app
     from dashboard.appdb import init_app_db
-    from core.config import load_config
     from mart.db import mart_exists
     cfg = load_config()
     if not mart_exists(cfg):

@@ -20,10 +20,10 @@ def main() -> None:
     parser.add_argument("--townships", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    from mart import tiny
     from dashboard.exchange.quality import behind_schedule, last_upload, quality_daily
     from dashboard.exchange.seed import seed_demo_history
     from dashboard.exchange.service import job_runs, node_detail, node_states
+    from mart import tiny
     cfg = tiny.make_cfg(Path(tempfile.mkdtemp(prefix="bench-exchange-")))
     tiny.build_tiny_mart(cfg, townships=args.townships)
     t0 = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-def _time(fn, repeat: int) -> tuple[float, float]:  # noqa: ANN001
+def _time(fn, repeat: int) -> tuple[float, float]:
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
@@ -34,13 +34,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--data", help="reuse an existing data dir (app.db with exchange history)")
     args = parser.parse_args()
-    from mart import tiny
     from dashboard.app import create_app
     from dashboard.callbacks import exchange as ex
     from dashboard.callbacks import quality as q
     from dashboard.exchange.quality import quality_daily
     from dashboard.exchange.seed import seed_demo_history
     from dashboard.exchange.service import job_runs, now_local
+    from mart import tiny
     if args.data:
         cfg = tiny.make_cfg(Path(args.data))
     else:
@@ -66,13 +66,13 @@ def main() -> None:
         for name, fn in cases.items():
             rows.append((name, *_time(fn, args.repeat)))
         for days in (14, 30):
-            def cold(days=days):  # noqa: ANN001, ANN202
+            def cold(days=days):
                 q._cache().clear()
                 return q.kpis(days, now, None)
             rows.append((f"quality kpis {days} d, cold cache", *_time(cold, args.repeat)))
             minutes = iter(range(1, 10_000))
 
-            def new_minute(days=days):  # noqa: ANN001, ANN202
+            def new_minute(days=days):
                 # the minute's first request: today recomputed, settled past days served from the 10-min bucket
                 later = now.replace(minute=0) + dt.timedelta(minutes=next(minutes) % 9 + 1)
                 return q.kpis(days, later, None)

@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.config import Config  # noqa: E402
-from mart import demo  # noqa: E402
+from core.config import Config
+from mart import demo
 
 
 def main() -> None:

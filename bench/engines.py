@@ -52,9 +52,9 @@ def _reset_pg(url: str) -> None:
 def main(pg_url: str, scale: float, repeat: int, spark_master: str | None, explain: bool) -> None:
     from core.config import Config
     from mart import demo, pg
+    from mart.connection import dispose_engines
     from metrics.catalogue import computable_ids
     from metrics.engine import compute
-    from mart.connection import dispose_engines
     from queries.periods import last_complete_month
 
     print(f"load before: {_uptime()}")

@@ -34,13 +34,13 @@ def main(scale: float, keep: str | None, repeat: int, skip_rollups: bool) -> Non
     import os
 
     from core.config import load_config
+    from mart.connection import dispose_engines
     from mart.db import connect_writer
     from mart.rollups import build_rollups
     from metrics import cache as result_cache
     from metrics.catalogue import INDICATORS, computable_ids
     from metrics.engine import compute
     from queries import org as qorg
-    from mart.connection import dispose_engines
     from queries.periods import last_complete_month
 
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="bench-ind-"))

@@ -30,14 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench._common import (child_pids, csrf_token, free_port, p50, percentile, prepare_data_dir,  # noqa: E402
-                           rss_mb)
+from bench._common import child_pids, csrf_token, free_port, p50, percentile, prepare_data_dir, rss_mb  # noqa: E402
 
 
 def _exchange_calls(node: str) -> list[tuple[str, dict]]:
     """Real payloads of the exchange page's data callbacks (overview, node detail, run table)."""
-    from layouts import _exchange_parts as P
     from bench.maps import _payload
+    from layouts import _exchange_parts as P
     from layouts import _ids as ids
 
     def payload(outputs: list[tuple], inputs: list[tuple], state: list[tuple]) -> dict:
@@ -59,7 +58,7 @@ def _exchange_calls(node: str) -> list[tuple[str, dict]]:
     ]
 
 
-def build_clicks(cfg) -> dict[str, list[tuple[str, dict]]]:  # noqa: ANN001
+def build_clicks(cfg) -> dict[str, list[tuple[str, dict]]]:
     """role → list of (callback name, payload) a session of that role cycles through."""
     from bench.maps import calls as map_calls
     from bench.pages import CALLS, _payload
@@ -168,7 +167,7 @@ def start_server(data_dir: Path, port: int, workers: int, threads: int, log_path
     env.pop("MART_URL", None)        # the files of DATA_DIR unless the caller names other databases
     env.pop("APP_DB_URL", None)
     env.update({k: v for k, v in (extra_env or {}).items() if v})
-    log = open(log_path, "wb")  # noqa: SIM115 — closed with the process by the caller's stop_server
+    log = open(log_path, "wb")
     return subprocess.Popen([sys.executable, str(ROOT / "app.py"), "serve", "--host", "127.0.0.1", "--port",
                              str(port), "--workers", str(workers), "--threads", str(threads)],
                             cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

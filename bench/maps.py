@@ -15,7 +15,7 @@ import statistics
 import time
 
 
-def _sid(component_id) -> str:  # noqa: ANN001
+def _sid(component_id) -> str:
     """Dash's string form of a component id (dict ids: JSON with sorted keys, no spaces)."""
     if isinstance(component_id, dict):
         return json.dumps(component_id, sort_keys=True, separators=(",", ":"))

@@ -51,8 +51,8 @@ def main() -> None:
     args = ap.parse_args()
     from bench._common import logged_in_client
     cfg, app, client = logged_in_client(args.data_dir, args.scale)
-    from queries.periods import last_complete_month
     from dashboard.urlstate import month_to_period
+    from queries.periods import last_complete_month
     search = SEARCH.format(period=month_to_period(last_complete_month(cfg.mart_url), "quarter"))
     print(f"mart {cfg.mart_url}  view {search}  runs {args.runs}")
     print("cold = the first call in this process (engine result cache empty for the view); p50/p95 = later calls")

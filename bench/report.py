@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 BUDGET_S = 30.0
 
 
-def _timed(fn, repeat: int) -> tuple[float, object]:  # noqa: ANN001
+def _timed(fn, repeat: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -43,6 +43,7 @@ def main(scale: float, keep: str | None, month: str | None, repeat: int) -> None
     prep = time.perf_counter() - t0
 
     import weasyprint
+
     from dashboard.reporting.alerts import month_alerts
     from metrics.scope import FULL_SCOPE
     from queries import periods

@@ -2,9 +2,9 @@
 writing the mart. Where ``fcntl`` is missing (not Linux/macOS) the lock is a no-op: one server process there."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 @contextmanager

@@ -45,8 +45,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     init_app_db(cfg.app_db_url)
     from dashboard.accounts.access import current_role, current_user_info
     from dashboard.accounts.web import csrf_token
-    from layouts import request_context
     from dashboard.alerts.store import open_count
+    from layouts import request_context
 
     def alert_count() -> int | None:
         from dashboard.accounts.access import current_scope
@@ -61,7 +61,7 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     install_exchange_measures(cfg)          # the exchange indicators' measure source for the engine
 
     @server.get("/vendor/echarts.min.js")
-    def _echarts():  # noqa: ANN202
+    def _echarts():
         path = echarts_js_path()
         if not path.exists():
             abort(404)

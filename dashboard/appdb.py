@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import threading
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import column, create_engine, event, func, inspect, select, table
 from sqlalchemy.engine import Connection, Engine
@@ -91,6 +91,7 @@ def _revision(conn: Connection) -> str | None:
 def _migrate(conn: Connection, url: str) -> None:
     """Upgrade to head on ``conn`` (a ``migration_connection``), stamping a create_all database first."""
     from alembic import command
+
     from dashboard.migrations import BASELINE, BASELINE_TABLES, HEAD, alembic_config
     current = _revision(conn)          # again: another process may have migrated while we waited for the lock
     if current == HEAD:

@@ -12,8 +12,8 @@ from core.config import Config
 def build_demo_everything(cfg: Config, scale: float = 1.0, seed: int = 42, years: int = 3,
                           quiet: bool = False, until: dt.date | None = None) -> dict[str, int]:
     """Build the demo county end to end; returns row counts per mart table."""
-    from dashboard.appdb import init_app_db
     from dashboard.accounts.service import ensure_demo_accounts
+    from dashboard.appdb import init_app_db
     from dashboard.exchange.seed import seed_demo_history
     from mart.demo import build_demo
 

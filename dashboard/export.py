@@ -11,7 +11,7 @@ import io
 import math
 import re
 import unicodedata
-from typing import Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 

@@ -49,7 +49,7 @@ def timings(search: str | None) -> tuple[int, int]:
     return _q(search, "rotate", DEFAULT_ROTATE_S, 5, 3600), _q(search, "refresh", DEFAULT_REFRESH_S, 2, 3600)
 
 
-def _state():  # noqa: ANN202 — ViewState of the latest month with data, whole county
+def _state():
     return kit.view_state("?grain=month")
 
 
@@ -179,7 +179,7 @@ def stored_open_alerts(limit: int = 20) -> list[dict[str, str]]:
     from dashboard.app import get_config
     try:
         df = list_alerts(get_config().app_db_url, kit.scope(), "open")
-    except Exception:  # noqa: BLE001 — the wall never shows an error; the computed list stands in
+    except Exception:
         log.exception("大屏读取预警库失败，改用计算的预警列表")
         return []
     out = []

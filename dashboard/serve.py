@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import subprocess
 import sys
 
 import click
@@ -14,7 +15,7 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     class _App(BaseApplication):
-        def load_config(self) -> None:  # noqa: D401
+        def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
@@ -34,7 +35,7 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("worker_exit", _worker_exit)
             self.cfg.set("on_exit", lambda _arbiter: click.echo("医共体运营监测平台已停止"))
 
-        def load(self):  # noqa: ANN202
+        def load(self):
             from dashboard.app import create_app
             return create_app().server
 
@@ -88,8 +89,8 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: 
     click.echo(f"医共体运营监测平台已启动 → http://{host}:{port}/ （{workers} 个工作进程，按 Ctrl+C 停止）")
     # Create the app-database tables once, before the workers fork: N workers racing through CREATE TABLE on
     # PostgreSQL collide on the catalog; the connections are closed so no worker inherits a socket.
-    from dashboard.appdb import dispose_app_engines, init_app_db
     from core.config import secret_key
+    from dashboard.appdb import dispose_app_engines, init_app_db
     cfg = load_config()
     init_app_db(cfg.app_db_url)
     dispose_app_engines()
@@ -125,7 +126,7 @@ def run_default() -> None:
             simulator.terminate()
 
 
-def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa: ANN001
+def _start_demo_simulator(cfg, port: int) -> subprocess.Popen | None:  # noqa: ANN001
     """On the demo mart, run the simulated exchange nodes beside the server (a child process), so the operator's
     exchange map is live on first run instead of every node turning offline minutes after the demo was built.
 
@@ -140,7 +141,7 @@ def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa:
     if _in_child(_mart_source) != "demo":
         return None
     log_path = cfg.data_dir / "demo-simulator.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - the child writes to it for its whole life
+    log = open(log_path, "ab")
     child = subprocess.Popen([sys.executable, str(_project_root() / "app.py"), "nodes", "simulate", "--url", f"http://127.0.0.1:{port}"],
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              cwd=str(_project_root()))
@@ -149,7 +150,7 @@ def _start_demo_simulator(cfg, port: int) -> "subprocess.Popen | None":  # noqa:
     return child
 
 
-def _in_child(fn):  # noqa: ANN001, ANN202
+def _in_child(fn):  # noqa: ANN001
     """``fn()`` run in a fresh (spawned) Python process; its result. Keeps DuckDB out of the serving process."""
     import concurrent.futures
     import multiprocessing as mp
@@ -172,7 +173,7 @@ def _mart_source() -> str:
     return mart_meta(load_config().mart_url, "source")
 
 
-def _project_root():  # noqa: ANN202
+def _project_root():
     from pathlib import Path
     return Path(__file__).resolve().parents[1]
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 from urllib.parse import parse_qsl, quote, urlencode
 
-from core.labels import GRAIN_ZH as GRAIN_ZH, GRAINS as GRAINS  # re-exported for the callbacks
+from core.labels import GRAIN_ZH as GRAIN_ZH  # re-exported for the callbacks
+from core.labels import GRAINS as GRAINS
 from core.periods import add_months
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ class ViewState:
     org: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
-    def with_(self, **changes: object) -> "ViewState":
+    def with_(self, **changes: object) -> ViewState:
         """A copy with some fields changed (``extra`` merged; a None extra value removes the key)."""
         extra_changes = changes.pop("extra", None)
         new = replace(self, **changes) if changes else self

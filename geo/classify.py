@@ -7,9 +7,9 @@ no class is empty by construction.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import mapclassify
 import numpy as np

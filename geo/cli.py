@@ -33,7 +33,7 @@ def import_command(file: Path, key: str, name_field: str | None, crs: str | None
     try:
         townships = township_areas(cfg.mart_url)
         institutions = institution_points(cfg.mart_url)[["inst_code", "name", "lon", "lat"]]
-    except Exception as exc:  # noqa: BLE001 — no mart yet, or not readable: say so plainly
+    except Exception as exc:
         raise click.ClickException(f"无法读取数据集市中的乡镇 ({cfg.mart_url}): {exc}") from exc
     try:
         report = import_townships(file, key, townships, cfg.geo_dir, name_field=name_field, crs=crs,

@@ -89,7 +89,7 @@ def read_boundaries(path: Path, key: str, name_field: str | None = None,
         gdf = gpd.read_file(path, encoding=encoding) if encoding else gpd.read_file(path)
     except LookupError as exc:
         raise GeoImportError(f"未知的编码 --encoding {encoding}") from exc
-    except Exception as exc:  # noqa: BLE001 — any reader failure is a bad file for the user
+    except Exception as exc:
         per_feature = checks.geojson_feature_problems(path, key, name_field) \
             if path.suffix.lower() in (".geojson", ".json") else []
         if per_feature:
@@ -129,7 +129,7 @@ def read_boundaries(path: Path, key: str, name_field: str | None = None,
     if gdf.crs.to_epsg() != 4326:
         try:
             gdf = gdf.to_crs(4326)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise GeoImportError(f"无法从坐标系 {source_crs} 转换到 WGS84: {exc}") from exc
 
     report = ImportReport(townships=0, source_crs=source_crs)

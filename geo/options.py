@@ -11,14 +11,15 @@ from __future__ import annotations
 import html
 import json
 import math
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import shapely
-from shapely import affinity
 from pyecharts import options as opts
 from pyecharts.charts import Geo
+from shapely import affinity
 
 from core.labels import INST_TYPE_ZH, STATUS_COLORS
 from geo.classify import NO_DATA_COLOR, NO_DATA_LABEL, Classification

@@ -6,8 +6,8 @@ the ECharts bridge container and the common Plotly look (``base_figure_layout``,
 from __future__ import annotations
 
 import re
-
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import dash_ag_grid as dag
 import plotly.graph_objects as go
@@ -15,8 +15,8 @@ import plotly.io as pio
 from dash import dcc, html
 
 from core.labels import STATUS_COLORS
-from layouts.formatting import MISSING, fmt_pct_change, fmt_value
 from layouts import _ids as ids
+from layouts.formatting import MISSING, fmt_pct_change, fmt_value
 
 # ---------------------------------------------------------------------------------------------- look
 FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Source Han Sans SC", sans-serif'

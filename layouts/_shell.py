@@ -14,8 +14,8 @@ import dash
 from dash import dcc, html
 
 from core.labels import GRAIN_ZH, GRAINS
-from layouts import request_context
 from layouts import _ids as ids
+from layouts import request_context
 from layouts._components import DROPDOWN_LABELS_ZH
 
 log = logging.getLogger(__name__)

@@ -7,11 +7,6 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
-
-dash.register_page(__name__, path="/alerts", title="预警中心 · 医共体运营监测平台", name="预警中心",
-                   toolbar=False, order=5)
-
 from layouts._alerts_parts import (
     A_ACK,
     A_CLOSE,
@@ -33,6 +28,11 @@ from layouts._alerts_parts import (
     SEVERITY_OPTIONS,
     STATUS_OPTIONS,
 )
+from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
+
+dash.register_page(__name__, path="/alerts", title="预警中心 · 医共体运营监测平台", name="预警中心",
+                   toolbar=False, order=5)
+
 
 
 def _dd(dd_id: str, options: list, placeholder: str, value: Any = None, clearable: bool = True) -> dcc.Dropdown:

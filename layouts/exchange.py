@@ -11,8 +11,8 @@ import dash
 from dash import dcc, html
 
 from core.labels import JOB_NAMES_ZH
-from layouts import request_context
 from layouts import _exchange_parts as P
+from layouts import request_context
 from layouts._components import DROPDOWN_LABELS_ZH, column_def, data_table, echarts, page_header, section
 
 dash.register_page(__name__, path="/exchange", title="数据交换监测 · 医共体运营监测平台", name="数据交换监测",

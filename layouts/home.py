@@ -10,8 +10,19 @@ import dash
 from dash import dcc, html
 
 from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
-from layouts._pageparts import (ALERTS, CARDS, CARDS_EDIT, CARDS_MSG, CARDS_PANEL, CARDS_PICK, CARDS_RESET,
-                                CARDS_SAVE, FRESHNESS, READY, HOME_SUBTITLE as SUBTITLE)
+from layouts._pageparts import (
+    ALERTS,
+    CARDS,
+    CARDS_EDIT,
+    CARDS_MSG,
+    CARDS_PANEL,
+    CARDS_PICK,
+    CARDS_RESET,
+    CARDS_SAVE,
+    FRESHNESS,
+    READY,
+)
+from layouts._pageparts import HOME_SUBTITLE as SUBTITLE
 
 dash.register_page(__name__, path="/", title="驾驶舱 · 医共体运营监测平台", name="驾驶舱", order=0)
 

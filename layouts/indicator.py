@@ -11,9 +11,25 @@ import dash
 from dash import dcc, html
 
 from layouts._components import page_header, section
-from layouts._pageparts import (CRUMBS, EXPORT_CSV, EXPORT_MSG, EXPORT_XLSX, DOWNLOAD, ID, NOTICE, SUBTITLE, TREND_BOX,
-                                BREAKDOWN_BOX, BREAKDOWN_MODE, BREAKDOWN_TITLE, RANKING_BOX, RANKING_TITLE, TABLE_BOX, _attr,
-                                definition_panel)
+from layouts._pageparts import (
+    BREAKDOWN_BOX,
+    BREAKDOWN_MODE,
+    BREAKDOWN_TITLE,
+    CRUMBS,
+    DOWNLOAD,
+    EXPORT_CSV,
+    EXPORT_MSG,
+    EXPORT_XLSX,
+    ID,
+    NOTICE,
+    RANKING_BOX,
+    RANKING_TITLE,
+    SUBTITLE,
+    TABLE_BOX,
+    TREND_BOX,
+    _attr,
+    definition_panel,
+)
 
 dash.register_page(__name__, path_template="/indicator/<indicator_id>", title="指标分析 · 医共体运营监测平台",
                    name="指标分析", order=20)
@@ -32,8 +48,6 @@ def layout(indicator_id: str | None = None, **_query: Any) -> html.Div:
         return html.Div([page_header("指标分析"),
                          html.Div(f"未找到指标“{indicator_id}”，请从驾驶舱或专题页进入。", className="page-notice")],
                         className="page page-indicator")
-    unit = _attr(entry, "unit") or ""
-    decimals = int(_attr(entry, "decimals", 1) or 0)
     export = html.Div([
         # why an export was refused (another institution's detail, no data) — the buttons never fail silently
         html.Span(id=EXPORT_MSG, className="export-msg", role="status"),

@@ -8,8 +8,18 @@ import dash
 from dash import dcc, html
 
 from layouts._components import page_header, section
-from layouts._pageparts import (REF_DEST, REF_DIAG, REF_FLOW, REF_KPIS, REF_NOTICE, REF_OUTSIDE, REF_PENDING,
-                                REF_READY, REF_SUBTITLE, REF_VOLUME)
+from layouts._pageparts import (
+    REF_DEST,
+    REF_DIAG,
+    REF_FLOW,
+    REF_KPIS,
+    REF_NOTICE,
+    REF_OUTSIDE,
+    REF_PENDING,
+    REF_READY,
+    REF_SUBTITLE,
+    REF_VOLUME,
+)
 
 dash.register_page(__name__, path="/referrals", title="双向转诊 · 医共体运营监测平台", name="双向转诊", order=40)
 

@@ -13,10 +13,35 @@ import dash
 from dash import dcc, html
 
 from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
-from layouts._report_parts import (C_DOWNLOAD, C_END, C_EXPORT, C_GRAIN, C_GRID, C_INDICATORS, C_LEVEL, C_MESSAGE,
-                                   C_ORGS, C_PREVIEW, C_START, FORMAT, FORMAT_OPTIONS, GENERATE, GRAIN_OPTIONS,
-                                   JOB, LEVEL_OPTIONS, LIST, MONTH, ORG, POLL, PROGRESS, READY, T_MESSAGE, T_NAME,
-                                   T_PICK, T_SAVE)
+from layouts._report_parts import (
+    C_DOWNLOAD,
+    C_END,
+    C_EXPORT,
+    C_GRAIN,
+    C_GRID,
+    C_INDICATORS,
+    C_LEVEL,
+    C_MESSAGE,
+    C_ORGS,
+    C_PREVIEW,
+    C_START,
+    FORMAT,
+    FORMAT_OPTIONS,
+    GENERATE,
+    GRAIN_OPTIONS,
+    JOB,
+    LEVEL_OPTIONS,
+    LIST,
+    MONTH,
+    ORG,
+    POLL,
+    PROGRESS,
+    READY,
+    T_MESSAGE,
+    T_NAME,
+    T_PICK,
+    T_SAVE,
+)
 
 dash.register_page(__name__, path="/reports", title="报表中心 · 医共体运营监测平台", name="报表中心",
                    toolbar=False, order=70)

@@ -6,7 +6,7 @@ validation) simply gets None / an empty token."""
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 

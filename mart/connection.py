@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -26,7 +27,7 @@ def _duckdb_time_limit(engine: Engine) -> None:
     native fetch of ``queries.measures`` run inside one checkout, so both are covered.
     """
     @event.listens_for(engine, "checkout")
-    def _arm(dbapi_conn, record, _proxy):  # noqa: ANN001, ANN202
+    def _arm(dbapi_conn, record, _proxy):  # noqa: ANN001
         raw = getattr(dbapi_conn, "_ConnectionWrapper__c", dbapi_conn)
         timer = threading.Timer(QUERY_TIMEOUT_S, raw.interrupt)
         timer.daemon = True
@@ -34,7 +35,7 @@ def _duckdb_time_limit(engine: Engine) -> None:
         record.info["time_limit"] = timer
 
     @event.listens_for(engine, "checkin")
-    def _disarm(_dbapi_conn, record):  # noqa: ANN001, ANN202
+    def _disarm(_dbapi_conn, record):  # noqa: ANN001
         timer = record.info.pop("time_limit", None)
         if timer is not None:
             timer.cancel()

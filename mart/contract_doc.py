@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from mart.loader import TYPE_MAX, MAX_ISSUES
+from mart.loader import MAX_ISSUES, TYPE_MAX
 from mart.schema import DATE_MAX_DAYS_AFTER_LOAD, DATE_MIN, LOAD_ORDER, TABLES, Column, Table
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "data-contract.md"

@@ -10,9 +10,9 @@ changed tables are rebuilt, the data version bumped and the deletion written to 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import click
 import duckdb

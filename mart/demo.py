@@ -381,7 +381,7 @@ def _day_factors(first: dt.date, until: dt.date) -> pd.DataFrame:
     doy = days.dayofyear.to_numpy()
     season = 1 + 0.16 * np.cos(2 * np.pi * (doy - 20) / 365.25) + 0.04 * np.cos(4 * np.pi * (doy - 20) / 365.25)
     sf = np.ones(len(days))
-    for year, date in SPRING_FESTIVAL.items():
+    for _year, date in SPRING_FESTIVAL.items():
         delta = (days - pd.Timestamp(date)).days.to_numpy()
         sf = np.where((delta >= -4) & (delta <= 8), np.minimum(sf, 0.45 + 0.04 * np.abs(delta - 2)), sf)
     season = season * sf

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.config import Config
-from mart.schema import LOAD_ORDER, TABLES
 from mart.connection import duckdb_read_cursor
+from mart.schema import LOAD_ORDER, TABLES
 
 FORMATS = ("parquet", "csv")
 

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from core.config import Config
+from mart.connection import duckdb_read_cursor
 from mart.export import ExportReport, _literal, resolve_tables
 from mart.schema import TABLES
-from mart.connection import duckdb_read_cursor
 
 # Partition column added to the files of a table whose period is a date or time ('YYYY-MM' of it).
 PARTITION = "month"

@@ -26,9 +26,9 @@ import datetime as dt
 import decimal
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 

@@ -24,9 +24,9 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import duckdb
 
@@ -167,9 +167,22 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
     :func:`mart.rollups.build_rollups` (:func:`mart.rollups.rebuild_plan`: everything when ``months`` and
     ``changed`` are None; with ``changed``, the tables a load wrote, only the rollups reading them, for ``months``
     or whole); returns the plan carried out."""
-    from mart.rollups import (_SOURCE, COARSE, ROLLUP_TABLES, SPECS, WHOLE_TABLES, _checked,
-                              coarse_rebuild_statements, fine_insert_sql, month_filter, month_list, rebuild_plan,
-                              rebuild_statements, span_months, span_sql)
+    from mart.rollups import (
+        _SOURCE,
+        COARSE,
+        ROLLUP_TABLES,
+        SPECS,
+        WHOLE_TABLES,
+        _checked,
+        coarse_rebuild_statements,
+        fine_insert_sql,
+        month_filter,
+        month_list,
+        rebuild_plan,
+        rebuild_statements,
+        span_months,
+        span_sql,
+    )
     changed_set = None if changed is None else set(changed)
     cur.execute("SELECT count(*) FROM calendar_month")
     calendar_before = cur.fetchone()[0]
@@ -324,7 +337,7 @@ def load_directory_pg(cfg: Config, directory: str | Path, progress: Callable[[st
                              rollups=plan)
 
 
-def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: Path):  # noqa: ANN001, ANN202
+def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: Path):  # noqa: ANN001
     """Replace by key the rows of ``tables`` on the server with the staging rows; returns (the months whose
     rollups the changed rows touch — their old and new months plus :data:`mart.rollups.MONTH_SPANS` —, replaced
     row counts). The same month rule as the DuckDB loader's ``_affected``."""

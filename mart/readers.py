@@ -30,6 +30,7 @@ import io
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,7 +231,7 @@ def _temp_csv(stem: str) -> tuple[Path, io.TextIOWrapper]:
     return Path(name), os.fdopen(fd, "w", encoding="utf-8", newline="")
 
 
-def _rewrite(rows, header: list[str], table: Table, options: ReadOptions, stem: str) -> tuple[Path, list[str]]:
+def _rewrite(rows: Iterable[list[str]], header: list[str], table: Table, options: ReadOptions, stem: str) -> tuple[Path, list[str]]:
     """Write ``rows`` (lists of text) as a UTF-8 comma CSV, applying the opted-in normalisers; (path, notes)."""
     kinds: dict[int, str] = {}
     for i, name in enumerate(header):

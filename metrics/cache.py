@@ -74,7 +74,7 @@ def get(key: str) -> pd.DataFrame | None:
         return None
     try:
         hit = cache.get(key)
-    except Exception:   # a cache outage must never break a page: compute instead
+    except Exception:  # noqa: BLE001 — a cache outage must never break a page: compute instead
         return None
     if hit is None:
         return None
@@ -91,5 +91,5 @@ def put(key: str, result: pd.DataFrame) -> None:
         return
     try:
         cache.set(key, (result.copy(), dict(result.attrs.get("refused", {}))), timeout=DEFAULT_TIMEOUT_S)
-    except Exception:   # best effort, see get()
+    except Exception:  # noqa: BLE001 — best effort, see get()
         pass

@@ -14,6 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.labels import LEVEL_ZH
+from queries.measure_spec import FILTERS as FILTERS
+from queries.measure_spec import TABLE_ORG as TABLE_ORG
+from queries.measure_spec import TABLE_SOURCE as TABLE_SOURCE
+from queries.measure_spec import Measure
 
 LEVELS = ("county", "township", "institution", "department", "doctor")
 GRAINS = ("year", "quarter", "month")
@@ -23,7 +27,6 @@ TOPICS: dict[str, str] = {
 }
 BASIS_ZH = {"provider": "机构口径 (按就诊机构)", "residence": "居民口径 (按居住乡镇)", "county": "全县口径"}
 
-from queries.measure_spec import FILTERS as FILTERS, TABLE_ORG as TABLE_ORG, TABLE_SOURCE as TABLE_SOURCE, Measure  # noqa: E402,E501
 
 
 class CatalogueError(ValueError):

@@ -23,22 +23,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from core.labels import LEVEL_ZH
 from core.periods import days_in_month, month_index, month_last_day, month_str
-
-from metrics.catalogue import (GRAINS, INDICATORS, LEVELS, MEASURES, TABLE_SOURCE, Indicator,
-                               base_measures)
 from metrics import cache as result_cache
 from metrics import sources
 from metrics.appdb import appdb_measures
+from metrics.catalogue import GRAINS, INDICATORS, LEVELS, MEASURES, TABLE_SOURCE, Indicator, base_measures
 from metrics.scope import FULL_SCOPE, Scope
-from metrics.status import status_of, target_value
 from queries import measures as qm
 from queries import org as qorg
 from queries import periods as qperiods

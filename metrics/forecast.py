@@ -25,6 +25,7 @@ import pandas as pd
 
 from metrics import cache as result_cache
 from metrics.catalogue import INDICATORS, MEASURES, Indicator
+from metrics.scope import Scope
 
 SEASON = 12
 MIN_SEASONAL_HISTORY = 24
@@ -187,7 +188,7 @@ def forecast_from_rows(history: pd.DataFrame, horizon: int, through: str) -> pd.
     return pd.concat(out, ignore_index=True)
 
 
-def _scope_key(scope) -> tuple | None:
+def _scope_key(scope: Scope | None) -> tuple | None:
     """A stable cache-key part of a Scope (sorted institution codes: the same key in every worker)."""
     if scope is None:
         return None
@@ -202,7 +203,7 @@ def _mart(mart_url: str | None) -> str:
 
 
 def history_rows(ids: list[str], level: str, org: str | None, through: str | None = None,
-                 mart_url: str | None = None, scope=None) -> tuple[pd.DataFrame, str]:
+                 mart_url: str | None = None, scope: Scope | None = None) -> tuple[pd.DataFrame, str]:
     """The engine's monthly rows of ``ids`` at ``level`` from the data's first month through ``through`` (default:
     the last complete month), and that month."""
     from metrics.engine import compute
@@ -228,7 +229,7 @@ def history_rows(ids: list[str], level: str, org: str | None, through: str | Non
 
 
 def forecast(ids: list[str], level: str, org: str | None = None, horizon: int = 3, through: str | None = None,
-             mart_url: str | None = None, scope=None) -> pd.DataFrame:
+             mart_url: str | None = None, scope: Scope | None = None) -> pd.DataFrame:
     """Forecasts of ``ids`` at ``level`` (optionally one org's subtree) for ``horizon`` months after the last
     complete month (or ``through``); cached per data version."""
     from queries import periods as qperiods
@@ -251,7 +252,7 @@ def _cache_get(key: str) -> pd.DataFrame | None:
         return None
     try:
         hit = cache.get(key)
-    except Exception:   # a cache outage must never break a page
+    except Exception:  # noqa: BLE001 — a cache outage must never break a page
         return None
     if hit is None:
         return None
@@ -267,7 +268,7 @@ def _cache_put(key: str, frame: pd.DataFrame) -> None:
         return
     try:
         cache.set(key, (frame.copy(), frame.attrs.get("through")), timeout=result_cache.DEFAULT_TIMEOUT_S)
-    except Exception:   # best effort
+    except Exception:  # noqa: BLE001 — best effort
         pass
 
 
@@ -315,7 +316,7 @@ def year_end_from_rows(history: pd.DataFrame, through: str) -> pd.DataFrame:
 
 
 def year_end(ids: list[str], level: str, org: str | None = None, mart_url: str | None = None,
-             scope=None, cached_only: bool = False) -> pd.DataFrame | None:
+             scope: Scope | None = None, cached_only: bool = False) -> pd.DataFrame | None:
     """:func:`year_end_from_rows` for ``ids`` at ``level`` from the engine; cached per data version.
     With ``cached_only`` only the cache is asked (None when this data version has not been projected yet)."""
     from queries import periods as qperiods

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import contextvars
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import bindparam, text
 
+from mart.connection import mart_engine
 from mart.rollups import COARSE, ROW_SQL
 from queries.measure_spec import FILTERS, TABLE_ORG, Measure
-from mart.connection import mart_engine
 
 # SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
 FILTER_SQL: dict[str, str] = {
@@ -312,7 +313,7 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     source, join, key, extra = _source_and_filters(mart_url, table, inst_col, level, township_by, org_level, org_code,
                                                    scope_insts, from_facts, params, measures)
     if from_facts and not mart_url.startswith("duckdb:"):
-        from mart.pg import to_postgres     # the facts' row projection (mart/rollups.py) is DuckDB SQL
+        from mart.pg import to_postgres  # the facts' row projection (mart/rollups.py) is DuckDB SQL
         source = to_postgres(source)
     where = ["f.month >= :lo", "f.month <= :hi"] + extra
     cols = ", ".join(f"{_measure_sql(m)} AS {m.id}" for m in measures)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from queries.measures import read_df, read_frame   # share the engine call's connection when one is open
+from queries.measures import read_df, read_frame  # share the engine call's connection when one is open
 
 
 def org_tree(mart_url: str) -> pd.DataFrame:

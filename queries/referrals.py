@@ -8,7 +8,7 @@ parameter; lists of codes are bound as expanding parameters. Periods are half-op
 from __future__ import annotations
 
 import datetime as dt
-from typing import Sequence
+from collections.abc import Sequence
 
 import pandas as pd
 from sqlalchemy import bindparam, text

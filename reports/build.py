@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from metrics.scope import FULL_SCOPE, Scope
 from reports.charts import render_all

@@ -6,11 +6,11 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")
-from matplotlib import font_manager  # noqa: E402
-from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import font_manager
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
 
-from reports.content import Chart, Report  # noqa: E402
+from reports.content import Chart, Report
 
 CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei", "SimHei")
 THIS_YEAR, LAST_YEAR, TARGET = "#1f5fa8", "#a0a7b4", "#2e9d5b"

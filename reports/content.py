@@ -8,8 +8,8 @@ under the section of their indicator.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pandas as pd
 
@@ -226,7 +226,7 @@ def _data_quality(month: str, org: str | None, org_level: str, url: str | None, 
 
 
 def _url(url: str | None) -> str:
-    from metrics.engine import _config_url   # the engine's own default (MART_URL / DATA_DIR)
+    from metrics.engine import _config_url  # the engine's own default (MART_URL / DATA_DIR)
     return _config_url(url)
 
 

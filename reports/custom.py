@@ -40,7 +40,7 @@ class CustomSpec:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "CustomSpec":
+    def from_json(cls, text: str) -> CustomSpec:
         data = json.loads(text)
         return cls(**{k: data[k] for k in ("indicator_ids", "level", "grain", "start", "end", "orgs") if k in data})
 

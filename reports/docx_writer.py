@@ -66,7 +66,7 @@ def _styles(doc: Document) -> None:
 
 def _set_style(paragraph, style_id: str) -> None:  # noqa: ANN001
     """Set a paragraph's style by id (python-docx's ``paragraph.style =`` scans the style list every time)."""
-    paragraph._p.get_or_add_pPr().style = style_id  # noqa: SLF001
+    paragraph._p.get_or_add_pPr().style = style_id
 
 
 def _table(doc: Document, header: list[str], rows: list[list[str]], status_col: int | None = None,

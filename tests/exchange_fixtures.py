@@ -36,7 +36,7 @@ def ex_cfg(tmp_path: Path) -> Config:
 
 
 @pytest.fixture()
-def ex_app(ex_cfg: Config):  # noqa: ANN201
+def ex_app(ex_cfg: Config):
     from dashboard.app import create_app
     app = create_app(ex_cfg)
     app.server.config["TESTING"] = True
@@ -44,7 +44,7 @@ def ex_app(ex_cfg: Config):  # noqa: ANN201
 
 
 @pytest.fixture()
-def client(ex_app):  # noqa: ANN001, ANN201
+def client(ex_app):
     return ex_app.server.test_client()
 
 

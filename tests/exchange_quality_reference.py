@@ -3,15 +3,15 @@ checked against (tests/test_exchange_pages_quality.py)."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from dashboard.appdb import session_factory
 from core.config import Config
-from dashboard.exchange.models import JOB_NAMES_ZH, JobRun, NodePresenceHour, ExchangeNode
+from dashboard.appdb import session_factory
+from dashboard.exchange.models import JOB_NAMES_ZH, ExchangeNode, JobRun, NodePresenceHour
 from dashboard.exchange.quality import FIGURE_PARTS, _jobs
 from dashboard.exchange.service import _frame, now_local
 

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
+from collections.abc import Iterator
 
 import duckdb
 import pytest
@@ -20,7 +20,7 @@ DEMO_SEED = 42
 DEMO_YEARS = 1
 
 
-def make_config(data_dir) -> Config:  # noqa: ANN001
+def make_config(data_dir) -> Config:
     """A Config whose every file lives in ``data_dir`` (no environment needed)."""
     return Config(data_dir=data_dir, mart_url=f"duckdb:///{data_dir / 'mart.duckdb'}",
                   app_db_url=f"sqlite:///{data_dir / 'app.db'}", cache_url="")

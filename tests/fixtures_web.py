@@ -1,17 +1,18 @@
 """Web fixtures (owned by the shell/accounts work)."""
 from __future__ import annotations
 
-# ====================================================================================================
-# Accounts block (owned by the accounts work): app_cfg, flask_app, client_as(role)
-# ====================================================================================================
-from tests.http_text import body_text
 import re as _re
 from pathlib import Path as _Path
 
 import pytest
 
+# ====================================================================================================
+# Accounts block (owned by the accounts work): app_cfg, flask_app, client_as(role)
+# ====================================================================================================
+from tests.http_text import body_text
 
-def _tiny_mart_cfg(request: pytest.FixtureRequest):  # noqa: ANN202
+
+def _tiny_mart_cfg(request: pytest.FixtureRequest):
     """The tiny demo mart of tests/fixtures_mart.py when that fixture exists, else None."""
     try:
         return request.getfixturevalue("demo_cfg")
@@ -20,11 +21,11 @@ def _tiny_mart_cfg(request: pytest.FixtureRequest):  # noqa: ANN202
 
 
 @pytest.fixture(scope="session")
-def app_cfg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def app_cfg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     """Config with its own DATA_DIR and app DB (demo accounts created), reading the tiny demo mart if available."""
+    from core.config import Config
     from dashboard.accounts.service import ensure_demo_accounts
     from dashboard.appdb import init_app_db
-    from core.config import Config
 
     data_dir = tmp_path_factory.mktemp("webdata")
     demo = _tiny_mart_cfg(request)
@@ -42,7 +43,7 @@ def app_cfg(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
 
 
 @pytest.fixture(scope="session")
-def flask_app(app_cfg):  # noqa: ANN001, ANN201
+def flask_app(app_cfg):
     """The real Dash app (its Flask server) built by the app factory on ``app_cfg``."""
     from dashboard.app import create_app
     app = create_app(app_cfg)
@@ -51,7 +52,7 @@ def flask_app(app_cfg):  # noqa: ANN001, ANN201
     return app
 
 
-def login_client(app, username: str, password: str, next_path: str = ""):  # noqa: ANN001, ANN201
+def login_client(app, username: str, password: str, next_path: str = ""):
     """A Flask test client logged in through the real /login form; returns (client, response)."""
     client = app.server.test_client()
     page = client.get("/login")
@@ -62,12 +63,12 @@ def login_client(app, username: str, password: str, next_path: str = ""):  # noq
 
 
 @pytest.fixture
-def client_as(flask_app, app_cfg):  # noqa: ANN001, ANN201
+def client_as(flask_app, app_cfg):
     """``client_as(role)`` → a Flask test client logged in as that role's demo account."""
     from dashboard.accounts.service import read_demo_accounts
     accounts = read_demo_accounts(app_cfg)
 
-    def _make(role: str):  # noqa: ANN202
+    def _make(role: str):
         username, password = accounts[role]
         client, resp = login_client(flask_app, username, password)
         assert resp.status_code == 302, f"login as {role} failed: {resp.status_code}"
@@ -80,7 +81,6 @@ def client_as(flask_app, app_cfg):  # noqa: ANN001, ANN201
 # ====================================================================================================
 # Browser block (owned by the shell work): live_server, browser, page_as(role)
 # ====================================================================================================
-import os as _os
 import threading as _threading
 from urllib.parse import urlparse as _urlparse
 
@@ -109,7 +109,7 @@ def read_accounts_file(path: _Path) -> dict[str, tuple[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def live_server(app_cfg):  # noqa: ANN001, ANN201
+def live_server(app_cfg):
     """Base URL of the real app (``create_app(app_cfg)``, tiny demo mart when available) in a real HTTP server.
 
     The tests-only pages ``/map/_shell_test`` and ``/map/_bridge_test`` (tests/shell_bridge_page.py) are
@@ -135,7 +135,7 @@ def live_server(app_cfg):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture(scope="session")
-def browser():  # noqa: ANN201
+def browser():
     """Headless Chromium (playwright sync API) shared by the session."""
     _require_chromium()
     from playwright.sync_api import sync_playwright
@@ -154,13 +154,13 @@ class BrowserProblems:
         self.console_errors: list[str] = []
         self.external_requests: list[str] = []
 
-    def watch(self, page) -> None:  # noqa: ANN001
+    def watch(self, page) -> None:
         page.on("console", lambda msg: self.console_errors.append(f"console.{msg.type}: {msg.text}")
                 if msg.type == "error" else None)
         page.on("pageerror", lambda exc: self.console_errors.append(f"pageerror: {exc}"))
         page.on("request", self._on_request)
 
-    def _on_request(self, req) -> None:  # noqa: ANN001
+    def _on_request(self, req) -> None:
         url = _urlparse(req.url)
         if url.scheme in ("http", "https", "ws", "wss") and (url.hostname or "") not in _LOOPBACK:
             self.external_requests.append(req.url)
@@ -171,7 +171,7 @@ class BrowserProblems:
         assert not problems, "browser problems:\n" + "\n".join(problems)
 
 
-def login_page(browser, base_url: str, username: str, password: str):  # noqa: ANN001, ANN201
+def login_page(browser, base_url: str, username: str, password: str):
     """A new 1440×900 page logged in through the real /login form; returns (context, page, problems)."""
     context = browser.new_context(viewport=VIEWPORT, locale="zh-CN")
     page = context.new_page()
@@ -187,7 +187,7 @@ def login_page(browser, base_url: str, username: str, password: str):  # noqa: A
 
 
 @pytest.fixture
-def page_as(browser, live_server, app_cfg):  # noqa: ANN001, ANN201
+def page_as(browser, live_server, app_cfg):
     """``page_as(role)`` → a Playwright page logged in as that role's demo account (on the live server).
 
     ``page.problems`` collects console errors and non-loopback requests; the test fails on either at teardown.
@@ -195,7 +195,7 @@ def page_as(browser, live_server, app_cfg):  # noqa: ANN001, ANN201
     accounts = read_accounts_file(app_cfg.demo_accounts_path)
     opened = []
 
-    def _make(role: str):  # noqa: ANN202
+    def _make(role: str):
         if role not in accounts:
             pytest.fail(f"no demo account for role {role!r} in {app_cfg.demo_accounts_path}")
         username, password = accounts[role]
@@ -206,7 +206,7 @@ def page_as(browser, live_server, app_cfg):  # noqa: ANN001, ANN201
         return page
 
     yield _make
-    for context, problems in opened:
+    for context, _problems in opened:
         context.close()
     for _context, problems in opened:
         problems.check()

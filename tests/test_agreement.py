@@ -34,7 +34,7 @@ def _same(a: object, b: object, decimals: int | None = None) -> bool:
     return math.isclose(fa, fb, rel_tol=1e-9, abs_tol=1e-9)
 
 
-def _cli(cfg, *args: str) -> list[dict]:  # noqa: ANN001
+def _cli(cfg, *args: str) -> list[dict]:
     env = {**os.environ, "DATA_DIR": str(Path(cfg.app_db_url.removeprefix("sqlite:///")).parent),
            "MART_URL": cfg.mart_url, "APP_DB_URL": cfg.app_db_url}
     r = subprocess.run([sys.executable, "app.py", "indicators", *args, "--format", "json"], cwd=ROOT, env=env,
@@ -44,17 +44,17 @@ def _cli(cfg, *args: str) -> list[dict]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def leader(client_as):  # noqa: ANN001, ANN201
+def leader(client_as):
     return client_as("leader")
 
 
 @pytest.fixture(scope="module")
-def client_as(flask_app, app_cfg):  # noqa: ANN001, ANN201  (module-scoped twin of the web fixture)
+def client_as(flask_app, app_cfg):
     from dashboard.accounts.service import read_demo_accounts
     from tests.fixtures_web import login_client
     accounts = read_demo_accounts(app_cfg)
 
-    def _make(role: str):  # noqa: ANN202
+    def _make(role: str):
         client, resp = login_client(flask_app, *accounts[role])
         assert resp.status_code == 302
         return client
@@ -62,13 +62,13 @@ def client_as(flask_app, app_cfg):  # noqa: ANN001, ANN201  (module-scoped twin 
 
 
 @pytest.fixture(scope="module")
-def month(app_cfg) -> str:  # noqa: ANN001
+def month(app_cfg) -> str:
     from queries.periods import last_complete_month
     return last_complete_month(app_cfg.mart_url)
 
 
 @pytest.fixture(scope="module")
-def cli_rows(app_cfg, month):  # noqa: ANN001, ANN201
+def cli_rows(app_cfg, month):
     """The CLI's county and institution rows of every mart indicator for the month (one process per level)."""
     out: dict[tuple[str, str], dict] = {}
     for level in ("county", "institution"):
@@ -80,7 +80,7 @@ def cli_rows(app_cfg, month):  # noqa: ANN001, ANN201
 
 
 @pytest.mark.parametrize("ind", MART_IDS)
-def test_views_agree_with_the_engine(ind, leader, app_cfg, month, cli_rows):  # noqa: ANN001
+def test_views_agree_with_the_engine(ind, leader, app_cfg, month, cli_rows):
     from dashboard.callbacks import indicator as vind
     from dashboard.urlstate import parse_state
     from metrics.engine import compute
@@ -140,7 +140,7 @@ def vcockpit_ids() -> list[str]:
     return list(L.HEADLINE_IDS)
 
 
-def test_cli_has_one_row_per_institution(app_cfg, month, cli_rows):  # noqa: ANN001
+def test_cli_has_one_row_per_institution(app_cfg, month, cli_rows):
     """``up_referrals`` by institution: one row per institution, zero where nobody was referred."""
     from queries.org import org_tree
     insts = set(org_tree(app_cfg.mart_url)["inst_code"])
@@ -149,14 +149,14 @@ def test_cli_has_one_row_per_institution(app_cfg, month, cli_rows):  # noqa: ANN
     assert any(rec["value"] == 0 for rec in rows.values()) and any(rec["value"] > 0 for rec in rows.values())
 
 
-def test_ratio_without_cases_is_present_and_empty(app_cfg, month, cli_rows):  # noqa: ANN001
+def test_ratio_without_cases_is_present_and_empty(app_cfg, month, cli_rows):
     """A ratio whose denominator is 0 is a row with an empty value and the reason in its note."""
     empty = [rec for (ind, _c), rec in cli_rows.items() if ind == "surgery_share" and rec["value"] is None]
     assert empty, "village clinics operate on nobody: their surgery share must be present and empty"
     assert all(rec["denominator"] == 0 and ("无病例" in rec["note"] or "无数据" in rec["note"]) for rec in empty)
 
 
-def test_cli_prints_exchange_indicators(app_cfg, month):  # noqa: ANN001
+def test_cli_prints_exchange_indicators(app_cfg, month):
     """The four exchange indicators come out of compute() through the app-database measure source."""
     ids = ["upload_timeliness", "job_success_rate", "node_online_rate", "reject_rate"]
     rows = _cli(app_cfg, "--ids", ",".join(ids), "--level", "county", "--grain", "month", "--from", month,
@@ -174,7 +174,7 @@ def test_cli_prints_exchange_indicators(app_cfg, month):  # noqa: ANN001
     assert frame["period"].eq(month).all()
 
 
-def test_referral_page_totals_agree_with_the_engine(leader, app_cfg, month):  # noqa: ANN001
+def test_referral_page_totals_agree_with_the_engine(leader, app_cfg, month):
     """/referrals' monthly up/down bars and outside-county bars, and the reform map's referral totals, are the
     engine's up_referrals / down_referrals / outside_referred / outside_unreferred / up_referrals_outside."""
     from dashboard.callbacks import maps as vmaps

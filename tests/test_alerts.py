@@ -65,8 +65,8 @@ def test_run_raises_planted_problems_and_rerun_updates(demo_copy) -> None:
 
 def _inject_jump(cfg, tmp_path: Path, inst: str, month: str, n: int) -> None:
     """Load ``n`` extra outpatient visits of ``inst`` in ``month`` at 20× the usual cost (a real load)."""
-    from mart.loader import load_directory
     from mart.connection import duckdb_read_cursor
+    from mart.loader import load_directory
     with duckdb_read_cursor(cfg.mart_url) as con:
         row = con.execute("SELECT * FROM outpatient_visit WHERE inst_code = ? AND strftime(visit_time, '%Y-%m') = ? "
                           "LIMIT 1", [inst, month]).fetchdf()

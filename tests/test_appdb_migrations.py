@@ -7,21 +7,34 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import (Column, DateTime, ForeignKey, Index, Integer, MetaData, String, Table, Text, insert, inspect,
-                        UniqueConstraint, select)
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 import dashboard.models  # noqa: F401  (every model on Base.metadata)
-from dashboard.appdb import Base, app_engine, dispose_app_engines, init_app_db, session_factory
 from core.config import Config
+from dashboard.appdb import Base, app_engine, dispose_app_engines, init_app_db, session_factory
 from dashboard.migrations import BASELINE, BASELINE_TABLES, HEAD, alembic_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -196,7 +209,7 @@ def test_baseline_is_what_create_all_made(tmp_path: Path) -> None:
 
 # ---------------------------------------------------------------- init_app_db
 
-def test_fresh_database_is_upgraded_to_head_and_equals_the_models(new_url) -> None:  # noqa: ANN001
+def test_fresh_database_is_upgraded_to_head_and_equals_the_models(new_url) -> None:
     url = new_url()
     init_app_db(url)
     assert _revision(url) == HEAD
@@ -217,7 +230,7 @@ def test_sqlite_connections_keep_foreign_keys_on_after_migrating(tmp_path: Path)
     dispose_app_engines()
 
 
-def test_create_all_database_is_stamped_and_upgraded_keeping_rows(new_url) -> None:  # noqa: ANN001
+def test_create_all_database_is_stamped_and_upgraded_keeping_rows(new_url) -> None:
     """A deployed database made by create_all (no alembic_version, no seq column) gets the baseline stamp, then
     revision 0002 — its rows stay."""
     url = new_url()
@@ -230,7 +243,7 @@ def test_create_all_database_is_stamped_and_upgraded_keeping_rows(new_url) -> No
     _assert_rows_kept(url)
 
 
-def test_database_at_an_older_revision_is_upgraded(new_url) -> None:  # noqa: ANN001
+def test_database_at_an_older_revision_is_upgraded(new_url) -> None:
     url = new_url()
     command.upgrade(alembic_config(url), BASELINE)
     _some_rows(url)
@@ -254,7 +267,7 @@ def test_create_all_database_of_older_code_gets_its_missing_tables(tmp_path: Pat
     dispose_app_engines()
 
 
-def test_failed_migration_leaves_the_database_as_it_was(new_url) -> None:  # noqa: ANN001
+def test_failed_migration_leaves_the_database_as_it_was(new_url) -> None:
     """The stamp and the upgrade are one transaction (SQLite included): when revision 0002 fails — here on a
     create_all database that somehow has the seq column already — not even the alembic_version table remains."""
     url = new_url()
@@ -281,7 +294,7 @@ def test_call_at_head_loads_no_migration_machinery(tmp_path: Path) -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_concurrent_first_start_of_several_processes(new_url) -> None:  # noqa: ANN001
+def test_concurrent_first_start_of_several_processes(new_url) -> None:
     """Workers, the simulator and CLI commands may all start on a fresh database at once: each must succeed and
     the database ends at head once (no duplicate tables, one alembic_version row)."""
     url = new_url()
@@ -312,7 +325,7 @@ def _node_and_run(url: str) -> tuple[int, int]:
         return node.id, run.id
 
 
-def test_seq_is_unique_per_run_and_null_many_times(new_url) -> None:  # noqa: ANN001
+def test_seq_is_unique_per_run_and_null_many_times(new_url) -> None:
     from dashboard.exchange.models import RunLog
     url = new_url()
     init_app_db(url)
@@ -327,7 +340,7 @@ def test_seq_is_unique_per_run_and_null_many_times(new_url) -> None:  # noqa: AN
         assert conn.execute(select(table.c.seq).order_by(table.c.id)).scalars().all() == [None, None, 0]
 
 
-def test_add_logs_skips_stored_seqs_on_both_dialects(new_url, tmp_path: Path) -> None:  # noqa: ANN001
+def test_add_logs_skips_stored_seqs_on_both_dialects(new_url, tmp_path: Path) -> None:
     """The service's ON CONFLICT insert (SQLite and PostgreSQL flavours): retried lines are skipped and counted."""
     from dashboard.exchange import service
     from dashboard.exchange.models import ExchangeNode
@@ -349,7 +362,7 @@ def test_add_logs_skips_stored_seqs_on_both_dialects(new_url, tmp_path: Path) ->
     assert logs["message"].tolist() == ["line 0", "line 1", "line 2", "line 3", "line None", "line None"]
 
 
-def test_backlog_beyond_32_bits_is_stored_on_both_dialects(new_url) -> None:  # noqa: ANN001
+def test_backlog_beyond_32_bits_is_stored_on_both_dialects(new_url) -> None:
     """Revision 0003: a heartbeat's backlog of 3 billion rows (the API allows up to 10¹¹) fits on PostgreSQL too,
     also in a database upgraded from 0002 with rows in it."""
     from dashboard.exchange.models import ExchangeNode, Heartbeat
@@ -369,7 +382,7 @@ def test_backlog_beyond_32_bits_is_stored_on_both_dialects(new_url) -> None:  # 
         assert s.scalars(select(Heartbeat.backlog)).all() == [big]
 
 
-def test_run_ids_per_node_upgrade_keeps_rows_and_downgrade_renames_shared_ids(new_url) -> None:  # noqa: ANN001
+def test_run_ids_per_node_upgrade_keeps_rows_and_downgrade_renames_shared_ids(new_url) -> None:
     """Revision 0012 on a database with runs, logs and a command: the rows stay, a second node may then use the
     same run id; the downgrade renames the later run (and its node's command and rerun_of) instead of failing,
     and upgrading again works."""

@@ -21,14 +21,14 @@ SHOTS = ROOT / "screenshots"
 
 
 @pytest.fixture(scope="module")
-def ex_server(tmp_path_factory):  # noqa: ANN001, ANN201
+def ex_server(tmp_path_factory):
     """(cfg, base_url): demo county (mart + geometry), demo accounts, 2 days of exchange history, live server."""
     from werkzeug.serving import make_server
 
+    from core.config import Config
     from dashboard.accounts.service import ensure_demo_accounts
     from dashboard.app import create_app
     from dashboard.appdb import init_app_db
-    from core.config import Config
     from dashboard.exchange.seed import seed_demo_history
     from mart.demo import build_demo
 
@@ -52,12 +52,12 @@ def ex_server(tmp_path_factory):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def open_as(browser, ex_server):  # noqa: ANN001, ANN201
+def open_as(browser, ex_server):
     cfg, base = ex_server
     accounts = read_accounts_file(cfg.demo_accounts_path)
     opened = []
 
-    def _make(role: str):  # noqa: ANN202
+    def _make(role: str):
         user, password = accounts[role]
         context, page, problems = login_page(browser, base, user, password)
         opened.append((context, problems))
@@ -70,7 +70,7 @@ def open_as(browser, ex_server):  # noqa: ANN001, ANN201
         problems.check()
 
 
-def _open_failed_log(page) -> None:  # noqa: ANN001
+def _open_failed_log(page) -> None:
     page.goto(page.base_url + "/exchange")
     page.wait_for_selector(".echarts-box[data-rendered] canvas", timeout=20_000)
     page.wait_for_selector("#ex-nodes .ag-row .ex-cell-failed", timeout=15_000)
@@ -81,7 +81,7 @@ def _open_failed_log(page) -> None:  # noqa: ANN001
                            timeout=10_000)
 
 
-def test_operator_sees_map_failed_log_and_rerun(open_as) -> None:  # noqa: ANN001
+def test_operator_sees_map_failed_log_and_rerun(open_as) -> None:
     page = open_as("operator")
     _open_failed_log(page)
     canvas = page.locator(".echarts-box canvas").first.bounding_box()
@@ -102,7 +102,7 @@ def test_operator_sees_map_failed_log_and_rerun(open_as) -> None:  # noqa: ANN00
     assert page.locator("#ex-rerun-btn").is_disabled()
 
 
-def test_admin_sees_logs_without_rerun_and_can_edit_settings(open_as) -> None:  # noqa: ANN001
+def test_admin_sees_logs_without_rerun_and_can_edit_settings(open_as) -> None:
     page = open_as("admin")
     _open_failed_log(page)
     assert page.locator("#ex-rerun-btn").count() == 0
@@ -111,7 +111,7 @@ def test_admin_sees_logs_without_rerun_and_can_edit_settings(open_as) -> None:  
     page.screenshot(path=str(SHOTS / "exchange-admin.png"))
 
 
-def test_leader_is_refused_exchange(open_as) -> None:  # noqa: ANN001
+def test_leader_is_refused_exchange(open_as) -> None:
     page = open_as("leader")
     # fetched with the page's session (a navigation to a 403 would log a console error by design)
     resp = page.request.get(page.base_url + "/exchange")
@@ -121,7 +121,7 @@ def test_leader_is_refused_exchange(open_as) -> None:  # noqa: ANN001
 
 
 # ------------------------------------------------------------------------------------------- audit fixes (issue 7)
-def _set_hidden(page, hidden: bool) -> None:  # noqa: ANN001
+def _set_hidden(page, hidden: bool) -> None:
     """Make the page believe its tab is hidden (or visible again) and tell it, as the browser would."""
     page.evaluate("""(hidden) => {
         Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
@@ -131,13 +131,13 @@ def _set_hidden(page, hidden: bool) -> None:  # noqa: ANN001
     }""", hidden)
 
 
-def test_auto_refresh_pauses_while_hidden_and_resumes_at_once(open_as, monkeypatch) -> None:  # noqa: ANN001
+def test_auto_refresh_pauses_while_hidden_and_resumes_at_once(open_as, monkeypatch) -> None:
     from layouts import _exchange_parts as P
     monkeypatch.setattr(P, "REFRESH_MS", 2000)       # the layout reads it per page load: 2 s ticks for the test
     page = open_as("operator")
     ticks: list[float] = []
 
-    def on_request(req) -> None:  # noqa: ANN001
+    def on_request(req) -> None:
         if "/_dash-update-component" not in req.url or req.method != "POST":
             return
         body = req.post_data_json or {}
@@ -161,7 +161,7 @@ def test_auto_refresh_pauses_while_hidden_and_resumes_at_once(open_as, monkeypat
     assert len([t for t in ticks if t >= shown_at]) >= 2, "the timer did not resume"
 
 
-def _geo_view(page) -> dict:  # noqa: ANN001
+def _geo_view(page) -> dict:
     return page.evaluate("""() => {
         const chart = echarts.getInstanceByDom(document.querySelector('.echarts-box'));
         const g = chart.getOption().geo[0];
@@ -169,7 +169,7 @@ def _geo_view(page) -> dict:  # noqa: ANN001
     }""")
 
 
-def test_selecting_a_node_uses_its_zoom_and_shows_city_and_address(open_as, ex_server) -> None:  # noqa: ANN001
+def test_selecting_a_node_uses_its_zoom_and_shows_city_and_address(open_as, ex_server) -> None:
     from dashboard.exchange.service import node_states, update_node_settings
     cfg, _base = ex_server
     nodes = node_states(cfg).dropna(subset=["lon", "lat"]).sort_values("code")
@@ -204,7 +204,7 @@ def test_selecting_a_node_uses_its_zoom_and_shows_city_and_address(open_as, ex_s
     assert _geo_view(page) == view and view != start
 
 
-def test_admin_out_of_range_zoom_is_refused_in_chinese(open_as, ex_server) -> None:  # noqa: ANN001
+def test_admin_out_of_range_zoom_is_refused_in_chinese(open_as, ex_server) -> None:
     from dashboard.exchange.service import node_states
     cfg, _base = ex_server
     nodes = node_states(cfg).dropna(subset=["lon", "lat"]).sort_values("code")
@@ -252,7 +252,7 @@ GRID_CHECK_JS = """(id) => {
 }"""
 
 
-def test_quality_grids_show_whole_headers_and_fill_their_width(open_as) -> None:  # noqa: ANN001
+def test_quality_grids_show_whole_headers_and_fill_their_width(open_as) -> None:
     page = open_as("operator")
     page.goto(page.base_url + "/quality")
     page.wait_for_selector("#q-inst-table .ag-row", timeout=30_000)

@@ -22,14 +22,14 @@ SHOTS = ROOT / "screenshots"
 
 
 @pytest.fixture
-def open_as(page_as):  # noqa: ANN001, ANN201
+def open_as(page_as):
     """``open_as(role)`` → a logged-in 1440×900 page on the live server (tiny demo county of the session);
     console errors and requests leaving the machine fail the test (checked by ``page_as``)."""
     return page_as
 
 
 @pytest.fixture
-def maps_server(app_cfg, live_server):  # noqa: ANN001, ANN201
+def maps_server(app_cfg, live_server):
     """(cfg, base_url) of the live server: the session's tiny demo mart, its geometry and demo accounts."""
     return app_cfg, live_server
 
@@ -37,7 +37,7 @@ def maps_server(app_cfg, live_server):  # noqa: ANN001, ANN201
 BOX = '.echarts-box[data-rendered]'
 
 
-def _goto_map(page, path: str) -> None:  # noqa: ANN001
+def _goto_map(page, path: str) -> None:
     page.goto(page.base_url + path)
     page.wait_for_selector(f"{BOX} canvas", timeout=20_000)
     # wait until the option has been drawn (the bridge stamps the box after setOption)
@@ -48,7 +48,7 @@ def _goto_map(page, path: str) -> None:  # noqa: ANN001
     page.wait_for_timeout(600)
 
 
-def _pixel(page, lon: float, lat: float) -> tuple[float, float]:  # noqa: ANN001
+def _pixel(page, lon: float, lat: float) -> tuple[float, float]:
     """Page coordinates of a lon/lat on the drawn map (ECharts converts; we add the box offset)."""
     xy = page.evaluate(
         """([lon, lat]) => { const el = document.querySelector('.echarts-box[data-rendered]');
@@ -57,7 +57,7 @@ def _pixel(page, lon: float, lat: float) -> tuple[float, float]:  # noqa: ANN001
     return float(xy[0]), float(xy[1])
 
 
-def _series_item(page, series_name: str | None = None, code: str | None = None) -> dict:  # noqa: ANN001
+def _series_item(page, series_name: str | None = None, code: str | None = None) -> dict:
     """First scatter item (of a series, or with a code) of the drawn option: {code, name, lon, lat}."""
     return page.evaluate(
         """([seriesName, code]) => { const el = document.querySelector('.echarts-box[data-rendered]');
@@ -69,7 +69,7 @@ def _series_item(page, series_name: str | None = None, code: str | None = None) 
              return null; }""", [series_name, code])
 
 
-def _all_points(page) -> list[tuple[float, float]]:  # noqa: ANN001
+def _all_points(page) -> list[tuple[float, float]]:
     """lon/lat of every scatter item drawn (institutions)."""
     return [tuple(p) for p in page.evaluate(
         """() => { const el = document.querySelector('.echarts-box[data-rendered]');
@@ -78,7 +78,7 @@ def _all_points(page) -> list[tuple[float, float]]:  # noqa: ANN001
                for (const d of s.data) out.push([d.value[0], d.value[1]]); } return out; }""")]
 
 
-def _township_spots(cfg, symbols: list[tuple[float, float]]) -> tuple[str, str, list[tuple[float, float]]]:  # noqa: ANN001
+def _township_spots(cfg, symbols: list[tuple[float, float]]) -> tuple[str, str, list[tuple[float, float]]]:
     """A township and points inside it, farthest from any institution symbol first."""
     import numpy as np
     from shapely.geometry import Point, shape
@@ -95,13 +95,13 @@ def _township_spots(cfg, symbols: list[tuple[float, float]]) -> tuple[str, str, 
             if inner.contains(Point(x, y))]
     sym = np.array(symbols) if symbols else np.zeros((0, 2))
 
-    def clearance(pt):  # noqa: ANN001, ANN202
+    def clearance(pt):
         return float(np.min(np.hypot(sym[:, 0] - pt[0], sym[:, 1] - pt[1]))) if len(sym) else 1.0
     grid.sort(key=clearance, reverse=True)
     return code, disp.code_to_name[code], grid[:6]
 
 
-def _shot(page, name: str) -> None:  # noqa: ANN001
+def _shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / f"maps-{name}.png"))
 
@@ -188,7 +188,7 @@ def test_manager_click_outside_scope_shows_no_figures(open_as, maps_server):
                for (const d of s.data) out.push({series: s.name, code: d.code, lon: d.value[0], lat: d.value[1]}); }
              return out; }""")
 
-    def clearance(it):  # noqa: ANN001, ANN202
+    def clearance(it):
         return min(((o["lon"] - it["lon"]) ** 2 + (o["lat"] - it["lat"]) ** 2) ** 0.5
                    for o in items if o is not it)
     # a township centre outside the scope, the one standing farthest from any other symbol
@@ -197,13 +197,13 @@ def test_manager_click_outside_scope_shows_no_figures(open_as, maps_server):
     assert outside is not None
     x, y = _pixel(page, outside["lon"], outside["lat"])
     page.mouse.click(x, y)
-    page.wait_for_selector(f"#map-inst-panel [data-code], #map-inst-panel .page-notice", timeout=15_000)
+    page.wait_for_selector("#map-inst-panel [data-code], #map-inst-panel .page-notice", timeout=15_000)
     text = page.locator("#map-inst-panel").inner_text()
     assert "无权查看" in text
     assert page.locator("#map-inst-panel a.map-drill").count() == 0
 
 
-def _click_township(page, cfg, panel_id: str) -> str:  # noqa: ANN001
+def _click_township(page, cfg, panel_id: str) -> str:
     """Click inside a township (away from symbols) until its panel shows; returns the township code."""
     code, _tname, spots = _township_spots(cfg, _all_points(page))
     for lon, lat in spots:

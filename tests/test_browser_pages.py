@@ -23,13 +23,13 @@ def _q(url: str) -> dict[str, list[str]]:
     return parse_qs(urlparse(url).query)
 
 
-def _settle(page) -> None:  # noqa: ANN001
+def _settle(page) -> None:
     page.wait_for_load_state("networkidle")
     page.wait_for_function(IDLE, timeout=30000)
 
 
 @pytest.fixture(scope="module")
-def quarter(app_cfg) -> str:  # noqa: ANN001
+def quarter(app_cfg) -> str:
     from dashboard.urlstate import month_to_period
     from queries.periods import last_complete_month
     assert app_cfg.mart_path is not None and app_cfg.mart_path.exists(), "the tiny demo mart was not built"
@@ -62,7 +62,7 @@ def test_card_click_opens_its_indicator(page_as, quarter):
     _settle(page)
 
 
-def _click_top_bar(page, graph_id: str) -> None:  # noqa: ANN001
+def _click_top_bar(page, graph_id: str) -> None:
     """Click the bar drawn highest in a horizontal bar chart (the worst: the charts put it on top)."""
     page.wait_for_selector(f"#{graph_id} .bars .point path", state="attached", timeout=30000)
     bars = page.locator(f"#{graph_id} .bars .point path")
@@ -194,8 +194,8 @@ def test_sankey_names_do_not_cover_the_bands(page_as, quarter):
 
 
 def test_manager_export_of_another_institution_explains_itself(page_as, app_cfg, quarter):
-    from tests.test_pages_callbacks import manager_institutions
     from queries.org import org_tree
+    from tests.test_pages_callbacks import manager_institutions
     mine = manager_institutions(app_cfg)
     tree = org_tree(app_cfg.mart_url)
     other = tree[(tree["inst_type"] == "township_center") & ~tree["inst_code"].isin(mine)].iloc[0]["inst_code"]

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
 
 
-def test_indicator_table_headers_are_not_truncated(page_as):  # noqa: ANN001
+def test_indicator_table_headers_are_not_truncated(page_as):
     page = page_as("leader")
     page.goto(page.base_url + "/indicator/doctor_daily_visits?grain=quarter&period=2026Q3")
     page.wait_for_selector(f"#{L.TABLE} .ag-header-cell-text", timeout=30000)
@@ -33,7 +33,7 @@ ZOOM_JS = """() => {
 }"""
 
 
-def test_exchange_map_keeps_zoom_across_refresh(page_as):  # noqa: ANN001
+def test_exchange_map_keeps_zoom_across_refresh(page_as):
     page = page_as("operator")
     page.goto(page.base_url + "/exchange")
     page.wait_for_selector(".echarts-box.echarts-ready canvas", timeout=30000)

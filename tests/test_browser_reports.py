@@ -10,14 +10,14 @@ pytestmark = pytest.mark.browser
 IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
 
 
-def _open(page) -> None:  # noqa: ANN001
+def _open(page) -> None:
     page.goto(page.base_url + "/reports")
     page.wait_for_selector(f"#{R.MONTH} .Select-value, #{R.MONTH} [class*=singleValue], #{R.MONTH}", timeout=30000)
     page.wait_for_load_state("networkidle")
     page.wait_for_function(IDLE, timeout=30000)
 
 
-def test_leader_generates_report_and_previews_custom(page_as, app_cfg) -> None:  # noqa: ANN001
+def test_leader_generates_report_and_previews_custom(page_as, app_cfg) -> None:
     assert app_cfg.mart_path is not None and app_cfg.mart_path.exists(), "the tiny demo mart was not built"
     page = page_as("leader")
     _open(page)
@@ -43,7 +43,7 @@ def test_leader_generates_report_and_previews_custom(page_as, app_cfg) -> None: 
     page.screenshot(path=str(app_cfg.data_dir / "reports-page.png"), full_page=True)
 
 
-def test_manager_is_offered_only_own_institutions(page_as, app_cfg) -> None:  # noqa: ANN001
+def test_manager_is_offered_only_own_institutions(page_as, app_cfg) -> None:
     assert app_cfg.mart_path is not None and app_cfg.mart_path.exists(), "the tiny demo mart was not built"
     from dashboard.accounts.service import get_user_view, read_demo_accounts
     from queries import org as qorg

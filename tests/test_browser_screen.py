@@ -44,7 +44,7 @@ def shots_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _open(browser, live_server: str, username: str, password: str, path: str, **context):  # noqa: ANN001, ANN003, ANN202
+def _open(browser, live_server: str, username: str, password: str, path: str, **context):
     ctx = browser.new_context(locale="zh-CN", **context)
     page = ctx.new_page()
     problems = BrowserProblems()
@@ -58,13 +58,13 @@ def _open(browser, live_server: str, username: str, password: str, path: str, **
     return ctx, page, problems
 
 
-def _screen_account(app_cfg, name: str) -> tuple[str, str]:  # noqa: ANN001
+def _screen_account(app_cfg, name: str) -> tuple[str, str]:
     create_user(app_cfg, name, "screen", PW, is_demo=True)
     return name, PW
 
 
 @pytest.mark.parametrize("width,height,min_font", [(1920, 1080, 12), (3840, 2160, 24), (1366, 768, 10)])
-def test_wall_fills_the_screen(browser, live_server, app_cfg, shots_dir, width, height, min_font):  # noqa: ANN001
+def test_wall_fills_the_screen(browser, live_server, app_cfg, shots_dir, width, height, min_font):
     user, pw = read_accounts_file(app_cfg.demo_accounts_path)["screen"]
     ctx, page, problems = _open(browser, live_server, user, pw, "/screen", viewport={"width": width, "height": height})
     try:
@@ -87,7 +87,7 @@ def test_wall_fills_the_screen(browser, live_server, app_cfg, shots_dir, width, 
     problems.check()
 
 
-def test_wall_rotates_and_pauses_on_click(browser, live_server, app_cfg):  # noqa: ANN001
+def test_wall_rotates_and_pauses_on_click(browser, live_server, app_cfg):
     user, pw = read_accounts_file(app_cfg.demo_accounts_path)["screen"]
     ctx, page, problems = _open(browser, live_server, user, pw, "/screen?rotate=5&refresh=600",
                                 viewport={"width": 1920, "height": 1080})
@@ -111,7 +111,7 @@ def test_wall_rotates_and_pauses_on_click(browser, live_server, app_cfg):  # noq
     problems.check()
 
 
-def test_lost_connection_shows_a_marker_not_an_error(browser, live_server, app_cfg):  # noqa: ANN001
+def test_lost_connection_shows_a_marker_not_an_error(browser, live_server, app_cfg):
     user, pw = read_accounts_file(app_cfg.demo_accounts_path)["screen"]
     ctx, page, _problems = _open(browser, live_server, user, pw, "/screen?refresh=2",
                                  viewport={"width": 1920, "height": 1080})
@@ -128,7 +128,7 @@ def test_lost_connection_shows_a_marker_not_an_error(browser, live_server, app_c
         ctx.close()
 
 
-def test_revoking_the_device_ends_the_wall_within_one_refresh(browser, live_server, app_cfg):  # noqa: ANN001
+def test_revoking_the_device_ends_the_wall_within_one_refresh(browser, live_server, app_cfg):
     from dashboard.accounts.devices import list_devices, revoke_device
     user, pw = _screen_account(app_cfg, "wall-browser")
     ctx, page, problems = _open(browser, live_server, user, pw, "/screen?refresh=3",
@@ -146,7 +146,7 @@ def test_revoking_the_device_ends_the_wall_within_one_refresh(browser, live_serv
     assert not problems.external_requests
 
 
-def test_leader_opens_the_wall_from_the_navigation(page_as):  # noqa: ANN001
+def test_leader_opens_the_wall_from_the_navigation(page_as):
     page = page_as("leader")
     page.goto(page.base_url + "/")
     page.click("#shell-nav a[href='/screen']")
@@ -165,7 +165,7 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "i
                                         ("/map/reform", ".echarts-box[data-rendered]"),
                                         ("/alerts", ".page-alerts .alert-actions"),
                                         ("/reports", ".page-reports")])
-def test_phone_pages_do_not_scroll_sideways(browser, live_server, app_cfg, shots_dir, path, ready):  # noqa: ANN001
+def test_phone_pages_do_not_scroll_sideways(browser, live_server, app_cfg, shots_dir, path, ready):
     user, pw = read_accounts_file(app_cfg.demo_accounts_path)["leader"]
     ctx, page, problems = _open(browser, live_server, user, pw, path, **PHONE)
     try:

@@ -18,7 +18,7 @@ def _query(url: str) -> dict[str, list[str]]:
     return parse_qs(urlparse(url).query)
 
 
-def _wait_toolbar_ready(page) -> None:  # noqa: ANN001
+def _wait_toolbar_ready(page) -> None:
     """Wait until the toolbar callback has filled the period picker (its value shows in the dropdown)."""
     page.wait_for_function(
         "() => { const el = document.querySelector('#shell-period'); "
@@ -152,7 +152,7 @@ def test_org_picker_cascades_and_back_undoes_the_drill(page_as, app_cfg):
     page.wait_for_function(f"() => document.querySelector('#{ids.TOWNSHIP}').innerText.includes('全县')")
 
 
-def test_grain_switch_without_a_period_lands_on_the_last_complete_quarter(page_as, app_cfg):  # noqa: ANN001
+def test_grain_switch_without_a_period_lands_on_the_last_complete_quarter(page_as, app_cfg):
     """No period in the URL: 季 goes to the last complete quarter (the running one only when chosen)."""
     from dashboard.urlstate import default_period, first_month, last_complete_period, period_bounds
     month = default_period(app_cfg.mart_url)

@@ -53,7 +53,7 @@ DEFAULT_FLAKY = pytest.mark.xfail(reason="worker of `python app.py` with the sim
 @pytest.mark.parametrize("command,sig", [(["serve"], signal.SIGINT), (["serve"], signal.SIGTERM),
                                          pytest.param([], signal.SIGINT, marks=DEFAULT_FLAKY)],
                          ids=["serve-ctrl-c", "serve-term", "default-ctrl-c"])
-def test_server_starts_in_chinese_and_stops_cleanly(browser, app_cfg, command, sig):  # noqa: ANN001
+def test_server_starts_in_chinese_and_stops_cleanly(browser, app_cfg, command, sig):
     port = _free_port()
     env = dict(os.environ, DATA_DIR=str(app_cfg.data_dir), MART_URL=app_cfg.mart_url,
                APP_DB_URL=app_cfg.app_db_url, CACHE_URL="", PORT=str(port), DEMO_SIMULATE="1",

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 IND = "op_antibiotic_rate"
 
 
-def _cockpit(page) -> tuple[str, list[str]]:  # noqa: ANN001
+def _cockpit(page) -> tuple[str, list[str]]:
     page.goto(page.base_url + "/")
     page.wait_for_selector(".freshness-banner", timeout=30_000)
     page.wait_for_selector("#home-cards .kpi-card", timeout=30_000)
@@ -23,7 +23,7 @@ def _cockpit(page) -> tuple[str, list[str]]:  # noqa: ANN001
     return banner, cards
 
 
-def test_manager_cockpit_banner_agrees_with_the_cards(page_as):  # noqa: ANN001
+def test_manager_cockpit_banner_agrees_with_the_cards(page_as):
     banner, cards = _cockpit(page_as("manager"))
     incomplete = sum("数据不完整" in c for c in cards)
     if incomplete:
@@ -33,20 +33,20 @@ def test_manager_cockpit_banner_agrees_with_the_cards(page_as):  # noqa: ANN001
         assert "各机构数据完整" in banner or "不影响核心指标" in banner, banner
 
 
-def test_cards_show_mom_beside_yoy(page_as):  # noqa: ANN001
+def test_cards_show_mom_beside_yoy(page_as):
     _banner, cards = _cockpit(page_as("leader"))
     with_yoy = [c for c in cards if "同比" in c]
     assert with_yoy, cards
     assert all("环比" in c for c in with_yoy), [c for c in with_yoy if "环比" not in c]
 
 
-def _bars(page) -> list[str]:  # noqa: ANN001
+def _bars(page) -> list[str]:
     """Category labels of the breakdown's bars, top bar first."""
     return page.evaluate("() => { const g = document.querySelector('#ind-breakdown .js-plotly-plot');"
                          " return g && g.data && g.data.length ? [...g.data[0].y].reverse() : []; }")
 
 
-def test_breakdown_ranks_by_contribution_by_default(page_as, app_cfg):  # noqa: ANN001
+def test_breakdown_ranks_by_contribution_by_default(page_as, app_cfg):
     from metrics.engine import compute
     from queries.maps import institution_points
     pts = institution_points(app_cfg.mart_url)
@@ -69,7 +69,7 @@ def test_breakdown_ranks_by_contribution_by_default(page_as, app_cfg):  # noqa: 
     assert _bars(page)[0].rstrip("*") == by_rate, (_bars(page), by_rate)
 
 
-def _flow_ends(page) -> list[list[str]]:  # noqa: ANN001
+def _flow_ends(page) -> list[list[str]]:
     return page.evaluate(
         """() => { const el = document.querySelector('.echarts-box[data-rendered]');
              const o = window.echarts.getInstanceByDom(el).getOption(); const out = [];
@@ -77,7 +77,7 @@ def _flow_ends(page) -> list[list[str]]:  # noqa: ANN001
                for (const d of s.data) if (d.code) out.push([d.code, d.to_code]); } return out; }""")
 
 
-def test_reform_map_click_narrows_to_the_institution(page_as, app_cfg):  # noqa: ANN001
+def test_reform_map_click_narrows_to_the_institution(page_as, app_cfg):
     from queries.maps import institution_points
     pts = institution_points(app_cfg.mart_url)
     lead = pts[pts["is_lead"] == 1].iloc[0]
@@ -102,7 +102,7 @@ def test_reform_map_click_narrows_to_the_institution(page_as, app_cfg):  # noqa:
                            " return t.includes('县内上转') && !t.includes('仅显示'); }", timeout=30_000)
 
 
-def test_referral_sankey_names_real_places(page_as):  # noqa: ANN001
+def test_referral_sankey_names_real_places(page_as):
     page = page_as("leader")
     page.goto(page.base_url + "/referrals?grain=year&period=2026")
     page.wait_for_selector("#ref-flow .sankey", state="attached", timeout=30_000)
@@ -111,7 +111,7 @@ def test_referral_sankey_names_real_places(page_as):  # noqa: ANN001
     assert names and "其他机构" not in names, names
 
 
-def test_audit_log_shows_codes_in_chinese(page_as, app_cfg):  # noqa: ANN001
+def test_audit_log_shows_codes_in_chinese(page_as, app_cfg):
     from dashboard.accounts.audit import add_audit_row
     from dashboard.appdb import session_factory
     with session_factory(app_cfg.app_db_url)() as s, s.begin():
@@ -130,7 +130,7 @@ def test_audit_log_shows_codes_in_chinese(page_as, app_cfg):  # noqa: ANN001
     assert "失败" in row and "已请求" in row and "检验LIS" in row, row
 
 
-def test_reset_password_and_disable_ask_first(page_as, app_cfg):  # noqa: ANN001
+def test_reset_password_and_disable_ask_first(page_as, app_cfg):
     from dashboard.accounts.service import create_user, get_user_view
     create_user(app_cfg, "issue14user", "leader", "Qx7!issue14-pw", is_demo=True)
     page = page_as("admin")

@@ -13,7 +13,7 @@ from dashboard.exchange.service import now_local
 from tests.exchange_fixtures import token_for
 
 
-def _session(cfg):  # noqa: ANN001, ANN202
+def _session(cfg):
     from dashboard.appdb import session_factory
     return session_factory(cfg.app_db_url)()
 from tests.test_browser_exchange import _open_failed_log, ex_server, open_as  # noqa: F401 — fixtures
@@ -21,14 +21,14 @@ from tests.test_browser_exchange import _open_failed_log, ex_server, open_as  # 
 pytestmark = pytest.mark.browser
 
 
-def _run_id_of_page(page) -> str:  # noqa: ANN001
+def _run_id_of_page(page) -> str:
     return page.evaluate("() => { const d = document.querySelector('#ex-log-head');"
                          " const dts = [...d.querySelectorAll('dt')];"
                          " const i = dts.findIndex(x => x.innerText.includes('运行编号'));"
                          " return i >= 0 ? d.querySelectorAll('dd')[i].innerText.trim() : ''; }")
 
 
-def _node_of_run(cfg, run_id: str) -> str:  # noqa: ANN001
+def _node_of_run(cfg, run_id: str) -> str:
     from sqlalchemy import select
 
     from dashboard.exchange.models import ExchangeNode, JobRun
@@ -37,7 +37,7 @@ def _node_of_run(cfg, run_id: str) -> str:  # noqa: ANN001
                         .where(JobRun.run_id == run_id))
 
 
-def _set_heartbeat(cfg, code: str, when: dt.datetime) -> None:  # noqa: ANN001
+def _set_heartbeat(cfg, code: str, when: dt.datetime) -> None:
     from sqlalchemy import update
 
     from dashboard.exchange.models import ExchangeNode
@@ -45,13 +45,13 @@ def _set_heartbeat(cfg, code: str, when: dt.datetime) -> None:  # noqa: ANN001
         s.execute(update(ExchangeNode).where(ExchangeNode.code == code).values(last_heartbeat_at=when))
 
 
-def _commands(cfg, run_id: str):  # noqa: ANN001, ANN202
+def _commands(cfg, run_id: str):
     from dashboard.exchange.service import pending_commands
     df = pending_commands(cfg, include_finished=True, limit=1000)
     return df[df["run_id"] == run_id]
 
 
-def test_waiting_line_goes_once_the_command_is_done(open_as, ex_server, monkeypatch):  # noqa: ANN001, F811
+def test_waiting_line_goes_once_the_command_is_done(open_as, ex_server, monkeypatch):
     from layouts import _exchange_parts as P
     monkeypatch.setattr(P, "REFRESH_MS", 6000)       # the layout reads it per page load: 6 s refreshes
     cfg, base = ex_server
@@ -75,7 +75,7 @@ def test_waiting_line_goes_once_the_command_is_done(open_as, ex_server, monkeypa
     assert "已完成" in page.inner_text("#ex-rerun-box")
 
 
-def test_rerun_on_an_offline_node_is_refused(open_as, ex_server):  # noqa: ANN001, F811
+def test_rerun_on_an_offline_node_is_refused(open_as, ex_server):
     cfg, _base = ex_server
     page = open_as("operator")
     _open_failed_log(page)
@@ -101,7 +101,7 @@ def test_rerun_on_an_offline_node_is_refused(open_as, ex_server):  # noqa: ANN00
         _set_heartbeat(cfg, node, now_local())
 
 
-def test_a_command_never_run_is_shown_as_timed_out_with_retry(open_as, ex_server):  # noqa: ANN001, F811
+def test_a_command_never_run_is_shown_as_timed_out_with_retry(open_as, ex_server):
     from sqlalchemy import update
 
     from dashboard.exchange.models import ExchangeCommand

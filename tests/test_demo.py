@@ -13,8 +13,15 @@ import pytest
 from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
-from mart.demo import (ANTIBIOTIC_OUTLIER, COUNTY_CODE, FALLING_VISITS, UPLOAD_GAP, build_demo, gap_days,
-                       last_complete_month)
+from mart.demo import (
+    ANTIBIOTIC_OUTLIER,
+    COUNTY_CODE,
+    FALLING_VISITS,
+    UPLOAD_GAP,
+    build_demo,
+    gap_days,
+    last_complete_month,
+)
 from mart.schema import LOAD_ORDER, TABLES
 from tests.fixtures_mart import make_config
 
@@ -31,7 +38,7 @@ def _checksums(path: Path) -> dict[str, tuple[int, int]]:
         con.close()
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):  # noqa: ANN202
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
     return con.execute(sql, params or []).fetchall()[0][0]
 
 
@@ -148,7 +155,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------------------------------- calibration
 
 @pytest.fixture(scope="module")
-def cal_con(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def cal_con(tmp_path_factory: pytest.TempPathFactory):
     """A 0.05-scale county (15,000 residents, 2023-01-01 .. 2026-11-24): large enough for stable ratios."""
     cfg = make_config(tmp_path_factory.mktemp("demo_cal"))
     build_demo(cfg, scale=0.05, seed=42, years=3, until=UNTIL, quiet=True)
@@ -364,7 +371,7 @@ def test_seven_day_upload_gap(cal_con: duckdb.DuckDBPyConnection) -> None:
 
 # ---------------------------------------------------------------------------------------------- geometry
 
-def test_geometry_valid_and_institutions_inside(demo_cfg, demo_con: duckdb.DuckDBPyConnection) -> None:  # noqa: ANN001
+def test_geometry_valid_and_institutions_inside(demo_cfg, demo_con: duckdb.DuckDBPyConnection) -> None:
     towns = json.loads((demo_cfg.geo_dir / "townships.geojson").read_text(encoding="utf-8"))
     county = json.loads((demo_cfg.geo_dir / "county.geojson").read_text(encoding="utf-8"))
     shapes = {f["properties"]["area_code"]: shape(f["geometry"]) for f in towns["features"]}

@@ -345,7 +345,7 @@ def test_periods_cover_and_clip():
     assert [p.label for p in periods("year", "2024-12", "2025-01")] == ["2024", "2025"]
 
 
-def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> None:  # noqa: ANN001
+def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> None:
     """The tiny demo's data end in November 2026: 2026Q4 is computed over October–November and flagged partial;
     a stock indicator takes November (not the empty December), and YoY compares October–November 2025."""
     from queries.periods import last_data_date
@@ -366,7 +366,7 @@ def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> Non
     assert up["yoy_value"] == months_2025["value"].sum()
 
 
-def test_engine_completeness_agrees_with_the_freshness_banner(demo_cfg) -> None:  # noqa: ANN001
+def test_engine_completeness_agrees_with_the_freshness_banner(demo_cfg) -> None:
     """One rule for upload gaps: the institutions the cockpit banner lists for October 2026 are exactly those the
     engine flags incomplete, and they include the demo's planted silent week (T005)."""
     from queries.periods import incomplete_institutions
@@ -387,7 +387,7 @@ def test_status_is_judged_on_the_displayed_value() -> None:
     assert status_of(ind, 64.96) == MET and status_of(ind, 64.94) == WARN
 
 
-def test_engine_status_agrees_with_the_displayed_value(demo_cfg) -> None:  # noqa: ANN001
+def test_engine_status_agrees_with_the_displayed_value(demo_cfg) -> None:
     """Every engine row's status equals the status of its value rounded to the indicator's decimals."""
     from metrics.status import status_for_target
     df = compute(["primary_visit_share", "op_antibiotic_rate", "referral_acceptance"], "township", "month",

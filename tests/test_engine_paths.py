@@ -67,15 +67,15 @@ class CountingCache(SimpleCache):
         super().__init__(threshold=100)
         self.hits = 0
 
-    def get(self, key):  # noqa: ANN001, ANN201
+    def get(self, key):
         value = super().get(key)
         self.hits += value is not None
         return value
 
 
 def test_cached_equals_computed_and_a_load_invalidates(fx_url):
-    from mart.db import bump_data_version, connect_writer
     from mart.connection import dispose_engines
+    from mart.db import bump_data_version, connect_writer
 
     ids = computable_ids("institution")
     plain = compute(ids, "institution", "quarter", "2025-01", "2025-03", mart_url=fx_url)

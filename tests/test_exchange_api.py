@@ -1,7 +1,6 @@
 """The exchange-node REST API on the real Flask app with a real SQLite app DB."""
 from __future__ import annotations
 
-from tests.http_text import body_text
 import datetime as dt
 import json
 
@@ -12,23 +11,24 @@ from dashboard.appdb import session_factory
 from dashboard.exchange.models import ExchangeCommand, ExchangeNode, Heartbeat, JobRun, RunLog
 from dashboard.exchange.service import request_rerun, run_logs
 from tests.exchange_fixtures import client, ex_app, ex_cfg, token_for  # noqa: F401
+from tests.http_text import body_text
 
 NOW = dt.datetime.now().replace(microsecond=0)
 
 
-def _count(cfg, model) -> int:  # noqa: ANN001
+def _count(cfg, model) -> int:
     with session_factory(cfg.app_db_url)() as s:
         return s.scalar(select(func.count()).select_from(model))
 
 
-def _run(run_id: str = "R1", **kw) -> dict:  # noqa: ANN003
+def _run(run_id: str = "R1", **kw) -> dict:
     body = {"run_id": run_id, "job_code": "HIS_OP", "started_at": (NOW - dt.timedelta(minutes=5)).isoformat(),
             "status": "running"}
     body.update(kw)
     return body
 
 
-def test_missing_or_wrong_token_is_401(client, ex_cfg):  # noqa: ANN001, F811
+def test_missing_or_wrong_token_is_401(client, ex_cfg):
     for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
                     {"Authorization": "Bearer "}):
         r = client.post("/api/exchange/heartbeat", json={"ts": NOW.isoformat()}, headers=headers)
@@ -38,7 +38,7 @@ def test_missing_or_wrong_token_is_401(client, ex_cfg):  # noqa: ANN001, F811
     assert _count(ex_cfg, Heartbeat) == 0
 
 
-def test_new_token_invalidates_old(client, ex_cfg):  # noqa: ANN001, F811
+def test_new_token_invalidates_old(client, ex_cfg):
     old = token_for(ex_cfg, "EX-H001")
     assert client.post("/api/exchange/heartbeat", json={"ts": NOW.isoformat()}, headers=old).status_code == 204
     new = token_for(ex_cfg, "EX-H001")
@@ -49,7 +49,7 @@ def test_new_token_invalidates_old(client, ex_cfg):  # noqa: ANN001, F811
         assert node.token_hash and len(node.token_hash) == 64 and new["Authorization"][7:] not in node.token_hash
 
 
-def test_heartbeat_stores_figures(client, ex_cfg):  # noqa: ANN001, F811
+def test_heartbeat_stores_figures(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     r = client.post("/api/exchange/heartbeat", headers=h,
                     json={"ts": NOW.isoformat(), "version": "2.4.0", "cpu": 12.5, "mem": 40, "disk": 55,
@@ -84,7 +84,7 @@ def test_heartbeat_stores_figures(client, ex_cfg):  # noqa: ANN001, F811
     ("/api/exchange/runs", _run(job_code="EMR"), "job_code"),           # T001 has no EMR system
     ("/api/exchange/commands/1/ack", {"state": "finished"}, "state"),
 ])
-def test_bad_fields_are_400_naming_the_field(client, ex_cfg, path, body, field):  # noqa: ANN001, F811
+def test_bad_fields_are_400_naming_the_field(client, ex_cfg, path, body, field):
     h = token_for(ex_cfg, "EX-T001")
     if "ack" in path:
         _failed_run_with_command(client, ex_cfg, h)
@@ -95,16 +95,16 @@ def test_bad_fields_are_400_naming_the_field(client, ex_cfg, path, body, field):
     assert all(e["message"] for e in r.get_json()["errors"])
 
 
-def test_bad_json_is_400(client, ex_cfg):  # noqa: ANN001, F811
+def test_bad_json_is_400(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
-    for data in (b"{not json", b"[1, 2]", "\"text\"".encode(), b"\xff\xfe"):
+    for data in (b"{not json", b"[1, 2]", b"\"text\"", b"\xff\xfe"):
         r = client.post("/api/exchange/runs", data=data, headers=dict(h, **{"Content-Type": "application/json"}))
         assert r.status_code == 400
         assert r.get_json()["errors"][0]["field"] == "body"
     assert _count(ex_cfg, JobRun) == 0
 
 
-def test_run_create_update_and_replay(client, ex_cfg):  # noqa: ANN001, F811
+def test_run_create_update_and_replay(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     r = client.post("/api/exchange/runs", json=_run(), headers=h)
     assert r.status_code == 201 and r.get_json()["status"] == "running"
@@ -123,7 +123,7 @@ def test_run_create_update_and_replay(client, ex_cfg):  # noqa: ANN001, F811
     assert _count(ex_cfg, JobRun) == 1
 
 
-def test_run_ids_are_per_node_and_commands_stay_with_their_node(client, ex_cfg):  # noqa: ANN001, F811
+def test_run_ids_are_per_node_and_commands_stay_with_their_node(client, ex_cfg):
     """Issue 13 item 8: node B using run id "A-1" that node A already used gets its own run (201), its logs go to
     its run; A's command stays A's (403 for B), and an ack names a run of the acking node only."""
     from dashboard.exchange.service import RerunRefused
@@ -166,7 +166,7 @@ def test_run_ids_are_per_node_and_commands_stay_with_their_node(client, ex_cfg):
         request_rerun(ex_cfg, "A-1", "operator", node_code="EX-T002")
 
 
-def test_logs_all_or_nothing_and_limits(client, ex_cfg):  # noqa: ANN001, F811
+def test_logs_all_or_nothing_and_limits(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     client.post("/api/exchange/runs", json=_run("L-1"), headers=h)
     good = {"ts": NOW.isoformat(), "level": "info", "message": "开始抽取"}
@@ -192,7 +192,7 @@ def _line(seq: int | None = None, message: str = "抽取中", ts: dt.datetime = 
     return line
 
 
-def test_retried_log_post_with_seqs_stores_nothing_new(client, ex_cfg):  # noqa: ANN001, F811
+def test_retried_log_post_with_seqs_stores_nothing_new(client, ex_cfg):
     """A node that resends a POST after a timeout: the lines whose seq the run has are skipped and counted."""
     h = token_for(ex_cfg, "EX-T001")
     client.post("/api/exchange/runs", json=_run("S-1"), headers=h)
@@ -212,7 +212,7 @@ def test_retried_log_post_with_seqs_stores_nothing_new(client, ex_cfg):  # noqa:
     assert _count(ex_cfg, RunLog) == 7
 
 
-def test_lines_without_seq_are_stored_every_time(client, ex_cfg):  # noqa: ANN001, F811
+def test_lines_without_seq_are_stored_every_time(client, ex_cfg):
     """Documented: without seq the server cannot tell a retry from new lines, so a resent POST stores them twice."""
     h = token_for(ex_cfg, "EX-T001")
     client.post("/api/exchange/runs", json=_run("N-1"), headers=h)
@@ -223,7 +223,7 @@ def test_lines_without_seq_are_stored_every_time(client, ex_cfg):  # noqa: ANN00
     assert len(run_logs(ex_cfg, "N-1")) == 4
 
 
-def test_same_seq_twice_in_one_body_is_stored_once(client, ex_cfg):  # noqa: ANN001, F811
+def test_same_seq_twice_in_one_body_is_stored_once(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     client.post("/api/exchange/runs", json=_run("D-1"), headers=h)
     r = client.post("/api/exchange/runs/D-1/logs", headers=h,
@@ -233,7 +233,7 @@ def test_same_seq_twice_in_one_body_is_stored_once(client, ex_cfg):  # noqa: ANN
 
 
 @pytest.mark.parametrize("seq", [-1, 10**9 + 1, "3", 1.5, True])
-def test_bad_seq_is_400_and_stores_nothing(client, ex_cfg, seq):  # noqa: ANN001, F811
+def test_bad_seq_is_400_and_stores_nothing(client, ex_cfg, seq):
     h = token_for(ex_cfg, "EX-T001")
     client.post("/api/exchange/runs", json=_run("B-1"), headers=h)
     r = client.post("/api/exchange/runs/B-1/logs", json=[_line(0), dict(_line(), seq=seq)], headers=h)
@@ -243,7 +243,7 @@ def test_bad_seq_is_400_and_stores_nothing(client, ex_cfg, seq):  # noqa: ANN001
     assert r.status_code == 201 and r.get_json()["stored"] == 1
 
 
-def test_run_logs_order_by_time_then_seq_then_arrival(client, ex_cfg):  # noqa: ANN001, F811
+def test_run_logs_order_by_time_then_seq_then_arrival(client, ex_cfg):
     """Lines of one second keep the node's order by seq even when they arrive in another order; lines without seq
     follow them in arrival order; an earlier ts still comes first."""
     h = token_for(ex_cfg, "EX-T001")
@@ -259,13 +259,13 @@ def test_run_logs_order_by_time_then_seq_then_arrival(client, ex_cfg):  # noqa: 
     assert logs["level"].iloc[0] == "WARN"
 
 
-def _failed_run_with_command(client, cfg, headers, run_id: str = "F-1") -> int:  # noqa: ANN001
+def _failed_run_with_command(client, cfg, headers, run_id: str = "F-1") -> int:
     body = _run(run_id, status="failed", finished_at=NOW.isoformat(), error="ORA-12541: TNS:no listener")
     assert client.post("/api/exchange/runs", json=body, headers=headers).status_code == 201
     return request_rerun(cfg, run_id, "operator").id
 
 
-def test_commands_poll_and_ack_flow(client, ex_cfg):  # noqa: ANN001, F811
+def test_commands_poll_and_ack_flow(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     cmd_id = _failed_run_with_command(client, ex_cfg, h)
     cmds = client.get("/api/exchange/commands", headers=h).get_json()["commands"]
@@ -290,7 +290,7 @@ def test_commands_poll_and_ack_flow(client, ex_cfg):  # noqa: ANN001, F811
         assert s.scalar(select(JobRun.rerun_of).where(JobRun.run_id == "F-1-R")) == "F-1"
 
 
-def test_body_too_large_is_refused(client, ex_cfg):  # noqa: ANN001, F811
+def test_body_too_large_is_refused(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     big = json.dumps({"ts": NOW.isoformat(), "version": "x" * (3 * 1024 * 1024)})
     r = client.post("/api/exchange/heartbeat", data=big, headers=dict(h, **{"Content-Type": "application/json"}))
@@ -298,13 +298,13 @@ def test_body_too_large_is_refused(client, ex_cfg):  # noqa: ANN001, F811
     assert _count(ex_cfg, Heartbeat) == 0
 
 
-def test_public_prefix_constant_matches_routes(ex_app):  # noqa: ANN001, F811
+def test_public_prefix_constant_matches_routes(ex_app):
     from dashboard.exchange.api import PUBLIC_PREFIX
     rules = [r.rule for r in ex_app.server.url_map.iter_rules() if r.endpoint.startswith("exchange_api.")]
     assert len(rules) == 5 and all(rule.startswith(PUBLIC_PREFIX) for rule in rules)
 
 
-def test_api_prefix_answers_json_never_the_page_shell(client, ex_cfg):  # noqa: ANN001, F811
+def test_api_prefix_answers_json_never_the_page_shell(client, ex_cfg):
     """No login is needed under the API prefix, so it must not fall through to the dashboard's page route."""
     for path in ("/api/exchange/nope", "/api/exchange/", "/api/exchange/runs/R1"):
         r = client.get(path)
@@ -319,7 +319,7 @@ def test_api_prefix_answers_json_never_the_page_shell(client, ex_cfg):  # noqa: 
     assert client.get("/api/exchange/commands", headers=h).status_code == 200      # real routes unaffected
 
 
-def test_heartbeat_backlog_beyond_32_bits_is_stored(client, ex_cfg):  # noqa: ANN001, F811
+def test_heartbeat_backlog_beyond_32_bits_is_stored(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     r = client.post("/api/exchange/heartbeat", headers=h, json={"ts": NOW.isoformat(), "backlog": 3_000_000_000})
     assert r.status_code == 204

@@ -5,7 +5,6 @@ SQLite app DB and a real node token; the curl text in the document is parsed bac
 """
 from __future__ import annotations
 
-from tests.http_text import body_text
 import datetime as dt
 import json
 import os
@@ -22,12 +21,22 @@ from sqlalchemy import select
 
 from dashboard.appdb import session_factory
 from dashboard.exchange import api_doc
-from dashboard.exchange.api_doc import (API, DOC_PATH, EXAMPLE_NODE, EXAMPLES, FIELD_DOCS, RESPONSE_DOCS, Example,
-                                        main, render)
+from dashboard.exchange.api_doc import (
+    API,
+    DOC_PATH,
+    EXAMPLE_NODE,
+    EXAMPLES,
+    FIELD_DOCS,
+    RESPONSE_DOCS,
+    Example,
+    main,
+    render,
+)
 from dashboard.exchange.models import JobRun
 from dashboard.exchange.schemas import AckIn, HeartbeatIn, LogLineIn, RunIn
 from dashboard.exchange.service import request_rerun, run_logs
 from tests.exchange_fixtures import client, ex_app, ex_cfg, token_for  # noqa: F401
+from tests.http_text import body_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -73,7 +82,7 @@ def test_every_request_field_is_documented() -> None:
             assert re.search(rf"^\| `{name}` \| [^|]+ \| 是 \|", table, re.M), f"{name} should read required"
 
 
-def test_every_route_has_a_section_and_an_example(ex_app) -> None:  # noqa: ANN001, F811
+def test_every_route_has_a_section_and_an_example(ex_app) -> None:
     text = render()
     def shape(path: str) -> str:                # placeholder names may differ: <int:command_id> vs <id>
         return re.sub(r"<[^>]+>", "<>", path)
@@ -89,7 +98,7 @@ def test_every_route_has_a_section_and_an_example(ex_app) -> None:  # noqa: ANN0
 # ---------------------------------------------------------------- the walkthrough answers as documented
 
 @pytest.fixture()
-def beijing_time():  # noqa: ANN201
+def beijing_time():
     """The server's OS zone is UTC (a common host): the documented answers are county wall time (MART_TIMEZONE,
     Asia/Shanghai) all the same, so the +08:00 examples still come back as 10:00 (``dashboard.county_clock``)."""
     old = os.environ.get("TZ")
@@ -119,12 +128,12 @@ def _drop(value: Any, path: str) -> Any:
     return out
 
 
-def _send(client, ex: Example, token: str):  # noqa: ANN001, ANN202, F811
+def _send(client, ex: Example, token: str):
     headers = {"Authorization": f"Bearer {token}"} if ex.auth else {}
     return client.open(API + ex.path, method=ex.method, json=ex.body, headers=headers)
 
 
-def test_walkthrough_replays_as_documented(client, ex_cfg, beijing_time):  # noqa: ANN001, F811
+def test_walkthrough_replays_as_documented(client, ex_cfg, beijing_time):
     token = token_for(ex_cfg, EXAMPLE_NODE)["Authorization"][len("Bearer "):]
     kinds = {"runs": "run", "logs": "logs", "ack": "command"}
     for number, ex in enumerate(EXAMPLES, 1):
@@ -215,7 +224,7 @@ def _ok_bodies() -> dict[str, tuple[str, dict[str, Any] | list]]:
 @pytest.mark.parametrize("target,field", [("heartbeat", "backlog"), ("run", "rows_extracted"),
                                           ("run", "rows_loaded"), ("run", "rows_rejected"), ("log", "seq")])
 @pytest.mark.parametrize("bad", ["12", 12.0, True])
-def test_integer_fields_take_json_integers_only(client, ex_cfg, target, field, bad):  # noqa: ANN001, F811
+def test_integer_fields_take_json_integers_only(client, ex_cfg, target, field, bad):
     """Documented: "12", 12.0 and true are refused in integer fields."""
     h = token_for(ex_cfg, EXAMPLE_NODE)
     bodies = _ok_bodies()
@@ -230,7 +239,7 @@ def test_integer_fields_take_json_integers_only(client, ex_cfg, target, field, b
     assert client.post(API + path, json=good, headers=h).status_code in (200, 201, 204)
 
 
-def test_documented_time_and_id_rules(client, ex_cfg, beijing_time):  # noqa: ANN001, F811
+def test_documented_time_and_id_rules(client, ex_cfg, beijing_time):
     h = token_for(ex_cfg, EXAMPLE_NODE)
     hb = API + "/heartbeat"
     for ts in ("2026-03-02T10:00:00+08:00", "2026-03-02 10:00:00", "2026-03-02T02:00:00Z",
@@ -260,7 +269,7 @@ def test_documented_time_and_id_rules(client, ex_cfg, beijing_time):  # noqa: AN
     assert logs["message"].tolist() == ["已重试"] and logs["level"].tolist() == ["WARN"]
 
 
-def test_wrong_method_or_path_answers_the_json_error_body(client, ex_cfg):  # noqa: ANN001, F811
+def test_wrong_method_or_path_answers_the_json_error_body(client, ex_cfg):
     """Documented: a wrong path is a JSON 404 (field path), a wrong method a JSON 405 (field method, Allow)."""
     h = token_for(ex_cfg, EXAMPLE_NODE)
     r = client.post(API + "/commands/first/ack", json={"state": "picked"}, headers=h)

@@ -55,7 +55,7 @@ def test_utc_host_keeps_county_time(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
     county = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
-    utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    utc = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     assert abs(dt.datetime.fromisoformat(out["os_now"]) - utc) < dt.timedelta(minutes=2)      # the OS is on UTC
     assert abs(dt.datetime.fromisoformat(out["county_now"]) - county) < dt.timedelta(minutes=2)
     # a naive node time equal to county now is not "8 h in the future", and the node is online on county time

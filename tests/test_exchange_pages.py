@@ -6,7 +6,6 @@ save node settings (one audit row per change), the operator cannot; every view a
 """
 from __future__ import annotations
 
-from tests.http_text import body_text
 import json
 import threading
 from pathlib import Path
@@ -16,12 +15,13 @@ from sqlalchemy import func, select
 
 from tests.exchange_fixtures import build_tiny_mart, make_cfg
 from tests.fixtures_web import login_client
+from tests.http_text import body_text
 
 ORIGIN = {"Origin": "http://localhost"}
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):  # noqa: ANN001, ANN201
+def env(tmp_path_factory):
     """(cfg, app, {role: client}) on a tiny mart with 2 days of seeded exchange history."""
     from dashboard.accounts.service import ensure_demo_accounts, read_demo_accounts
     from dashboard.app import create_app
@@ -45,7 +45,7 @@ def env(tmp_path_factory):  # noqa: ANN001, ANN201
     return cfg, app, clients
 
 
-def _key(app, module: str, first_output: str) -> str:  # noqa: ANN001
+def _key(app, module: str, first_output: str) -> str:
     keys = [k for k, v in app.callback_map.items() if "callback" in v
             and getattr(getattr(v["callback"], "__wrapped__", v["callback"]), "__module__", "").endswith(module)
             and k.lstrip(".").startswith(first_output)]
@@ -53,7 +53,7 @@ def _key(app, module: str, first_output: str) -> str:  # noqa: ANN001
     return keys[0]
 
 
-def call(app, client, module: str, first_output: str, inputs: dict, state: dict | None = None):  # noqa: ANN001, ANN201
+def call(app, client, module: str, first_output: str, inputs: dict, state: dict | None = None):
     """POST one callback as the browser does; inputs/state: {"id.prop": value}. Returns the response."""
     key = _key(app, module, first_output)
     entry = app.callback_map[key]
@@ -77,7 +77,7 @@ def call(app, client, module: str, first_output: str, inputs: dict, state: dict 
     return client.post("/_dash-update-component", json=body, headers=ORIGIN)
 
 
-def _failed_run(cfg) -> str:  # noqa: ANN001
+def _failed_run(cfg) -> str:
     from dashboard.exchange.service import job_runs
     runs, total = job_runs(cfg, status="failed", page_size=50)
     open_ = _commands(cfg)
@@ -87,7 +87,7 @@ def _failed_run(cfg) -> str:  # noqa: ANN001
     pytest.fail("no failed run without a command in the seeded history")
 
 
-def _commands(cfg, run_id: str | None = None) -> list[str]:  # noqa: ANN001
+def _commands(cfg, run_id: str | None = None) -> list[str]:
     from dashboard.appdb import session_factory
     from dashboard.exchange.models import ExchangeCommand
     with session_factory(cfg.app_db_url)() as s:
@@ -97,7 +97,7 @@ def _commands(cfg, run_id: str | None = None) -> list[str]:  # noqa: ANN001
         return list(s.scalars(q))
 
 
-def _audits(cfg, action: str, target: str) -> int:  # noqa: ANN001
+def _audits(cfg, action: str, target: str) -> int:
     from dashboard.accounts.models import AuditLog
     from dashboard.appdb import session_factory
     with session_factory(cfg.app_db_url)() as s:
@@ -105,13 +105,13 @@ def _audits(cfg, action: str, target: str) -> int:  # noqa: ANN001
                         .where(AuditLog.action == action, AuditLog.target == target))
 
 
-def _rerun(env, role: str, run_id: str):  # noqa: ANN001, ANN201
+def _rerun(env, role: str, run_id: str):
     cfg, app, clients = env
     return call(app, clients[role], "exchange_rerun", "ex-rerun-msg.children",
                 {"ex-rerun-confirm.submit_n_clicks": 1}, {"ex-run.data": run_id, "ex-tick.data": 0})
 
 
-def test_operator_rerun_creates_one_command_and_one_audit_row(env) -> None:  # noqa: ANN001
+def test_operator_rerun_creates_one_command_and_one_audit_row(env) -> None:
     cfg, app, clients = env
     run_id = _failed_run(cfg)
     first = _rerun(env, "operator", run_id)
@@ -124,7 +124,7 @@ def test_operator_rerun_creates_one_command_and_one_audit_row(env) -> None:  # n
     assert _audits(cfg, "job.rerun", run_id) == 1
 
 
-def test_concurrent_reruns_still_one_command(env) -> None:  # noqa: ANN001
+def test_concurrent_reruns_still_one_command(env) -> None:
     cfg, app, clients = env
     run_id = _failed_run(cfg)
     from dashboard.accounts.service import read_demo_accounts
@@ -132,7 +132,7 @@ def test_concurrent_reruns_still_one_command(env) -> None:  # noqa: ANN001
     extra = [login_client(app, user, password)[0] for _ in range(4)]
     statuses = []
 
-    def go(client) -> None:  # noqa: ANN001
+    def go(client) -> None:
         statuses.append(call(app, client, "exchange_rerun", "ex-rerun-msg.children",
                              {"ex-rerun-confirm.submit_n_clicks": 1},
                              {"ex-run.data": run_id, "ex-tick.data": 0}).status_code)
@@ -147,7 +147,7 @@ def test_concurrent_reruns_still_one_command(env) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("role", ["leader", "manager", "admin", "auditor"])
-def test_rerun_refused_for_other_roles(env, role: str) -> None:  # noqa: ANN001
+def test_rerun_refused_for_other_roles(env, role: str) -> None:
     cfg, app, clients = env
     run_id = _failed_run(cfg)
     assert _rerun(env, role, run_id).status_code == 403
@@ -155,7 +155,7 @@ def test_rerun_refused_for_other_roles(env, role: str) -> None:  # noqa: ANN001
     assert _audits(cfg, "job.rerun", run_id) == 0
 
 
-def test_rerun_of_a_successful_run_is_refused_with_a_message(env) -> None:  # noqa: ANN001
+def test_rerun_of_a_successful_run_is_refused_with_a_message(env) -> None:
     cfg, app, clients = env
     from dashboard.exchange.service import job_runs
     run_id = job_runs(cfg, status="success", page_size=1)[0]["run_id"].iloc[0]
@@ -164,19 +164,19 @@ def test_rerun_of_a_successful_run_is_refused_with_a_message(env) -> None:  # no
     assert _commands(cfg, run_id) == [] and _audits(cfg, "job.rerun", run_id) == 0
 
 
-def _save(env, role: str, code: str, lon, lat, zoom=None, city="", addr=""):  # noqa: ANN001, ANN201
+def _save(env, role: str, code: str, lon, lat, zoom=None, city="", addr=""):
     cfg, app, clients = env
     return call(app, clients[role], "exchange_settings", "ex-set-msg.children", {"ex-set-save.n_clicks": 1},
                 {"ex-node.data": code, "ex-set-lon.value": lon, "ex-set-lat.value": lat, "ex-set-zoom.value": zoom,
                  "ex-set-city.value": city, "ex-set-addr.value": addr, "ex-tick.data": 0})
 
 
-def _node(cfg, code: str):  # noqa: ANN001, ANN201
+def _node(cfg, code: str):
     from dashboard.exchange.service import node_states
     return node_states(cfg, codes=[code]).iloc[0]
 
 
-def test_admin_saves_settings_with_one_audit_row_operator_cannot(env) -> None:  # noqa: ANN001
+def test_admin_saves_settings_with_one_audit_row_operator_cannot(env) -> None:
     cfg, app, clients = env
     code = "EX-T002"
     before = _node(cfg, code)
@@ -192,7 +192,7 @@ def test_admin_saves_settings_with_one_audit_row_operator_cannot(env) -> None:  
     assert _audits(cfg, "node.settings", code) == 1
 
 
-def test_invalid_settings_store_nothing(env) -> None:  # noqa: ANN001
+def test_invalid_settings_store_nothing(env) -> None:
     cfg, app, clients = env
     code = "EX-T003"
     before = _node(cfg, code)
@@ -201,14 +201,14 @@ def test_invalid_settings_store_nothing(env) -> None:  # noqa: ANN001
     assert _node(cfg, code)["lon"] == before["lon"] and _audits(cfg, "node.settings", code) == 0
 
 
-def _log_view(env, role: str, run_id: str) -> tuple[int, str]:  # noqa: ANN001
+def _log_view(env, role: str, run_id: str) -> tuple[int, str]:
     cfg, app, clients = env
     resp = call(app, clients[role], "callbacks.exchange", "ex-log-head.children",
                 {"ex-run.data": run_id, "ex-interval.n_intervals": 0, "ex-tick.data": 0})
     return resp.status_code, body_text(resp)
 
 
-def test_log_view_has_rerun_button_only_for_operators(env) -> None:  # noqa: ANN001
+def test_log_view_has_rerun_button_only_for_operators(env) -> None:
     cfg, app, clients = env
     run_id = _failed_run(cfg)
     status, text = _log_view(env, "operator", run_id)
@@ -219,7 +219,7 @@ def test_log_view_has_rerun_button_only_for_operators(env) -> None:  # noqa: ANN
         assert _log_view(env, role, run_id)[0] == 403
 
 
-def test_overview_lists_every_node_with_its_state(env) -> None:  # noqa: ANN001
+def test_overview_lists_every_node_with_its_state(env) -> None:
     cfg, app, clients = env
     from dashboard.exchange.service import node_states
     resp = call(app, clients["operator"], "callbacks.exchange", '{"id":"exchange-map","type":"echarts-option"}.data',
@@ -236,7 +236,7 @@ def test_overview_lists_every_node_with_its_state(env) -> None:  # noqa: ANN001
     assert {r["code"] for r in failed} == set(states.loc[states["state"] == "failed", "code"])
 
 
-def test_quality_views_by_role_and_scope(env) -> None:  # noqa: ANN001
+def test_quality_views_by_role_and_scope(env) -> None:
     cfg, app, clients = env
     from dashboard.accounts.service import read_demo_accounts  # noqa: F401
     for role in ("leader", "operator"):
@@ -253,7 +253,7 @@ def test_quality_views_by_role_and_scope(env) -> None:  # noqa: ANN001
     assert kpis.status_code == 200 and "数据上传及时率" in body_text(kpis)
 
 
-def _inst_rows(env, role: str) -> list[dict]:  # noqa: ANN001
+def _inst_rows(env, role: str) -> list[dict]:
     cfg, app, clients = env
     resp = call(app, clients[role], "callbacks.quality", "q-inst.children", {"q-ready.data": True, "q-days.value": 7})
     assert resp.status_code == 200
@@ -261,7 +261,7 @@ def _inst_rows(env, role: str) -> list[dict]:  # noqa: ANN001
     return grid["rowData"]
 
 
-def test_quality_table_agrees_with_the_service_and_manager_sees_own_institutions(env) -> None:  # noqa: ANN001
+def test_quality_table_agrees_with_the_service_and_manager_sees_own_institutions(env) -> None:
     cfg, app, clients = env
     import datetime as dt
 
@@ -284,7 +284,7 @@ def test_quality_table_agrees_with_the_service_and_manager_sees_own_institutions
 
 
 # ------------------------------------------------------------------------------------------- audit fixes (issue 7)
-def test_settings_messages_are_chinese_and_out_of_range_zoom_is_refused(env) -> None:  # noqa: ANN001
+def test_settings_messages_are_chinese_and_out_of_range_zoom_is_refused(env) -> None:
     cfg, app, clients = env
     code = "EX-T004"
     before = _node(cfg, code)
@@ -305,7 +305,7 @@ def test_settings_messages_are_chinese_and_out_of_range_zoom_is_refused(env) -> 
     assert _node(cfg, code)["zoom"] == 20
 
 
-def test_detail_panel_shows_city_and_address(env) -> None:  # noqa: ANN001
+def test_detail_panel_shows_city_and_address(env) -> None:
     cfg, app, clients = env
     code = "EX-T005"
     assert "已保存" in body_text(_save(env, "admin", code, 119.61, 29.05, 13, "丰安县", "桃源镇卫生路 8 号"))
@@ -316,7 +316,7 @@ def test_detail_panel_shows_city_and_address(env) -> None:  # noqa: ANN001
     assert "城市" in text and "丰安县" in text and "地址" in text and "桃源镇卫生路 8 号" in text
 
 
-def test_selecting_a_node_with_a_zoom_focuses_the_map_without_one_leaves_it(env) -> None:  # noqa: ANN001
+def test_selecting_a_node_with_a_zoom_focuses_the_map_without_one_leaves_it(env) -> None:
     cfg, app, clients = env
     code = "EX-T006"
     assert "已保存" in body_text(_save(env, "admin", code, 119.68, 29.06, 14))
@@ -330,7 +330,7 @@ def test_selecting_a_node_with_a_zoom_focuses_the_map_without_one_leaves_it(env)
     assert out["ex-node"]["data"] == plain and "ex-focus" not in out
 
 
-def _node_api(env, code: str, method: str, path: str, body):  # noqa: ANN001, ANN201
+def _node_api(env, code: str, method: str, path: str, body):
     cfg, app, clients = env
     from dashboard.exchange.service import issue_token
     client = app.server.test_client()
@@ -339,7 +339,7 @@ def _node_api(env, code: str, method: str, path: str, body):  # noqa: ANN001, AN
 
 
 @pytest.mark.parametrize("outcome, shown", [("success", "成功"), ("failed", "失败"), ("running", "运行中")])
-def test_rerun_box_shows_the_new_runs_status(env, outcome: str, shown: str) -> None:  # noqa: ANN001
+def test_rerun_box_shows_the_new_runs_status(env, outcome: str, shown: str) -> None:
     """The node runs the re-run (real node API: new run, acks); the box names the new run and its status."""
     import datetime as dt
 
@@ -364,7 +364,7 @@ def test_rerun_box_shows_the_new_runs_status(env, outcome: str, shown: str) -> N
     assert f"ex-run-pill-{outcome}" in text and shown in text.split(new_id, 1)[1]
 
 
-def test_trend_reject_axis_has_a_floor(env) -> None:  # noqa: ANN001
+def test_trend_reject_axis_has_a_floor(env) -> None:
     from dashboard.callbacks.quality import nice_step, reject_axis_top
     cfg, app, clients = env
     resp = call(app, clients["leader"], "callbacks.quality", "q-trend.children",
@@ -381,7 +381,7 @@ def test_trend_reject_axis_has_a_floor(env) -> None:  # noqa: ANN001
     assert layout["yaxis2"]["dtick"] * 5 <= high and layout["yaxis"]["dtick"] == 20
 
 
-def test_every_running_job_line_has_length_and_the_platform_is_clear(demo_cfg) -> None:  # noqa: ANN001
+def test_every_running_job_line_has_length_and_the_platform_is_clear(demo_cfg) -> None:
     """On the demo county's geometry with every node uploading, no line collapses onto its node and the
     platform's star keeps its clearance from every node (it used to sit on the lead hospital)."""
     import math
@@ -412,7 +412,7 @@ def test_every_running_job_line_has_length_and_the_platform_is_clear(demo_cfg) -
     assert {s["name"]: s for s in fixed["series"]}[PLATFORM_NAME]["data"][0]["value"] == [minx + 0.01, miny + 0.01]
 
 
-def test_same_run_id_on_two_nodes_shows_two_runs_with_their_own_logs_and_rerun(env) -> None:  # noqa: ANN001
+def test_same_run_id_on_two_nodes_shows_two_runs_with_their_own_logs_and_rerun(env) -> None:
     """Issue 13 item 8: two nodes both report run "DUP-1"; /exchange lists both, each row opens its own run's
     log (rows are keyed <node>/<run id>), and the operator's re-run goes to the chosen node only."""
     from dashboard.exchange.models import ExchangeCommand, ExchangeNode

@@ -17,7 +17,7 @@ NOW = dt.datetime(2026, 3, 10, 14, 37)
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):  # noqa: ANN001, ANN201
+def seeded(tmp_path_factory):
     from dashboard.appdb import init_app_db, session_factory
     from dashboard.exchange.models import ExchangeNode
     from dashboard.exchange.seed import seed_demo_history
@@ -37,7 +37,7 @@ def seeded(tmp_path_factory):  # noqa: ANN001, ANN201
 @pytest.mark.parametrize("by", [("inst_code", "day"), ("inst_code", "job_code"), ("day",), (), ("job_code",),
                                 ("inst_code", "job_code", "day")])
 @pytest.mark.parametrize("now", [NOW, NOW - dt.timedelta(hours=30, minutes=11)])
-def test_fast_equals_reference(seeded, by, now) -> None:  # noqa: ANN001
+def test_fast_equals_reference(seeded, by, now) -> None:
     start, end = (NOW - dt.timedelta(days=3)).date(), NOW.date()
     fast = quality_daily(seeded, start, end, now=now, by=by)
     ref = reference_quality_daily(seeded, start, end, now=now, by=by)
@@ -47,7 +47,7 @@ def test_fast_equals_reference(seeded, by, now) -> None:  # noqa: ANN001
                                   check_dtype=False)
 
 
-def test_window_splits_into_past_days_and_today(seeded) -> None:  # noqa: ANN001
+def test_window_splits_into_past_days_and_today(seeded) -> None:
     """The quality page computes settled past days and today separately (different cache lifetimes) and
     concatenates them: by institution and day that must equal the whole window computed at once."""
     start, end = (NOW - dt.timedelta(days=3)).date(), NOW.date()

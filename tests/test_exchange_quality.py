@@ -23,7 +23,7 @@ def t(hh: int, mm: int = 0, day: dt.datetime = D) -> dt.datetime:
 
 
 @pytest.fixture()
-def qcfg(tmp_path):  # noqa: ANN001, ANN201
+def qcfg(tmp_path):
     """Two nodes: T001 (HIS_OP hourly/30 min window, PH daily 02:30/120 min; its HIS_IP and LIS disabled) and
     V001 (HIS_OP, PH; nothing uploaded), created at D 00:00."""
     cfg = make_cfg(tmp_path)
@@ -61,7 +61,7 @@ def qcfg(tmp_path):  # noqa: ANN001, ANN201
     return cfg
 
 
-def test_daily_figures_per_institution(qcfg):  # noqa: ANN001
+def test_daily_figures_per_institution(qcfg):
     q = quality_daily(qcfg, D.date(), D.date(), now=NOW).set_index("inst_code")
     a = q.loc["T001"]
     # HIS_OP: 24 slots, timely at 00:00 (00:10), 02:00 (re-run 02:25), 04:00 (04:05); PH 1 of 1
@@ -81,7 +81,7 @@ def test_daily_figures_per_institution(qcfg):  # noqa: ANN001
     assert b["upload_timeliness"] == 0 and math.isnan(b["job_success_rate"]) and math.isnan(b["reject_rate"])
 
 
-def test_ratio_of_sums_when_grouped(qcfg):  # noqa: ANN001
+def test_ratio_of_sums_when_grouped(qcfg):
     total = quality_daily(qcfg, D.date(), D.date(), now=NOW, by=["day"]).iloc[0]
     assert (total["timely_slots"], total["scheduled_slots"]) == (4, 50)
     assert total["upload_timeliness"] == pytest.approx(4 / 50)          # not the mean of 4/25 and 0/25
@@ -92,14 +92,14 @@ def test_ratio_of_sums_when_grouped(qcfg):  # noqa: ANN001
     assert row["job_name"] == "HIS门诊"
 
 
-def test_open_slots_are_not_yet_counted(qcfg):  # noqa: ANN001
+def test_open_slots_are_not_yet_counted(qcfg):
     # at 04:20 the 04:00 slot's window is still open; slots 00..03 are closed, PH 02:30 closes at 04:30
     q = quality_daily(qcfg, D.date(), D.date(), now=t(4, 20)).set_index("inst_code").loc["T001"]
     assert (q["timely_slots"], q["scheduled_slots"]) == (2, 4)
     assert q["expected_hours"] == 4
 
 
-def test_last_upload_and_behind_schedule(qcfg):  # noqa: ANN001
+def test_last_upload_and_behind_schedule(qcfg):
     last = last_upload(qcfg).set_index(["inst_code", "job_code"])
     assert last.loc[("T001", "HIS_OP"), "last_success_at"] == t(4, 5)
     assert last.loc[("T001", "HIS_OP"), "run_id"] == "R-0400"
@@ -113,6 +113,6 @@ def test_last_upload_and_behind_schedule(qcfg):  # noqa: ANN001
     assert behind.index[0] == ("V001", "HIS_OP")                     # most overdue first
 
 
-def test_online_now(qcfg):  # noqa: ANN001
+def test_online_now(qcfg):
     assert online_now(qcfg, now=NOW + dt.timedelta(seconds=170)) == {"online": 1, "nodes": 2, "rate": 0.5}
     assert online_now(qcfg, now=NOW + dt.timedelta(seconds=181))["online"] == 0

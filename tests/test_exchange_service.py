@@ -10,12 +10,21 @@ from sqlalchemy import func, select, update
 
 from dashboard.appdb import session_factory
 from dashboard.exchange.models import ExchangeCommand, ExchangeJob, ExchangeNode, JobRun
-from dashboard.exchange.service import (RerunRefused, SettingsInvalid, ensure_nodes, job_runs, node_detail,
-                                        node_states, pending_commands, request_rerun, update_node_settings)
+from dashboard.exchange.service import (
+    RerunRefused,
+    SettingsInvalid,
+    ensure_nodes,
+    job_runs,
+    node_detail,
+    node_states,
+    pending_commands,
+    request_rerun,
+    update_node_settings,
+)
 from tests.exchange_fixtures import TOWNSHIPS, client, ex_app, ex_cfg, token_for  # noqa: F401
 
 
-def _add_run(cfg, code: str, run_id: str, status: str, start: dt.datetime, job: str = "HIS_OP") -> None:  # noqa: ANN001
+def _add_run(cfg, code: str, run_id: str, status: str, start: dt.datetime, job: str = "HIS_OP") -> None:
     with session_factory(cfg.app_db_url)() as s, s.begin():
         node_id = s.scalar(select(ExchangeNode.id).where(ExchangeNode.code == code))
         s.add(JobRun(run_id=run_id, node_id=node_id, job_code=job, started_at=start, status=status,
@@ -23,12 +32,12 @@ def _add_run(cfg, code: str, run_id: str, status: str, start: dt.datetime, job: 
                      rows_extracted=10, rows_loaded=10 if status == "success" else 0, rows_rejected=0))
 
 
-def _heartbeat_at(cfg, code: str, when: dt.datetime) -> None:  # noqa: ANN001
+def _heartbeat_at(cfg, code: str, when: dt.datetime) -> None:
     with session_factory(cfg.app_db_url)() as s, s.begin():
         s.execute(update(ExchangeNode).where(ExchangeNode.code == code).values(last_heartbeat_at=when))
 
 
-def test_nodes_for_upper_levels_and_a_few_villages(ex_cfg):  # noqa: ANN001, F811
+def test_nodes_for_upper_levels_and_a_few_villages(ex_cfg):
     states = node_states(ex_cfg)
     codes = set(states["code"])
     assert {"EX-H001", "EX-H002", "EX-H003"} <= codes
@@ -44,7 +53,7 @@ def test_nodes_for_upper_levels_and_a_few_villages(ex_cfg):  # noqa: ANN001, F81
             ~ExchangeNode.id.in_(select(ExchangeJob.node_id).where(ExchangeJob.job_code == "HIS_OP")))) == 0
 
 
-def test_silent_for_three_intervals_is_offline(ex_cfg):  # noqa: ANN001, F811
+def test_silent_for_three_intervals_is_offline(ex_cfg):
     now = dt.datetime(2025, 6, 1, 12, 0, 0)
     _heartbeat_at(ex_cfg, "EX-T001", now - dt.timedelta(seconds=180))     # interval 60 s: exactly 3 intervals
     _heartbeat_at(ex_cfg, "EX-T002", now - dt.timedelta(seconds=181))
@@ -54,7 +63,7 @@ def test_silent_for_three_intervals_is_offline(ex_cfg):  # noqa: ANN001, F811
     assert st.loc["EX-T003", "state"] == "offline"                            # never heard of
 
 
-def test_state_rule_failed_running_normal(ex_cfg):  # noqa: ANN001, F811
+def test_state_rule_failed_running_normal(ex_cfg):
     now = dt.datetime(2025, 6, 1, 12, 0, 0)
     for code in ("EX-H001", "EX-H002", "EX-H003", "EX-T001"):
         _heartbeat_at(ex_cfg, code, now - dt.timedelta(seconds=10))
@@ -79,7 +88,7 @@ def test_state_rule_failed_running_normal(ex_cfg):  # noqa: ANN001, F811
     assert node_detail(ex_cfg, "EX-NOPE") is None
 
 
-def test_request_rerun_only_failed_and_idempotent(ex_cfg):  # noqa: ANN001, F811
+def test_request_rerun_only_failed_and_idempotent(ex_cfg):
     now = dt.datetime.now().replace(microsecond=0)
     _add_run(ex_cfg, "EX-T001", "ok-1", "success", now - dt.timedelta(hours=1))
     _add_run(ex_cfg, "EX-T001", "bad-1", "failed", now - dt.timedelta(hours=1))
@@ -99,7 +108,7 @@ def test_request_rerun_only_failed_and_idempotent(ex_cfg):  # noqa: ANN001, F811
     assert request_rerun(ex_cfg, "bad-1", "op").id != first.id                # a finished one allows a new request
 
 
-def test_update_node_settings_validated(ex_cfg):  # noqa: ANN001, F811
+def test_update_node_settings_validated(ex_cfg):
     changes = update_node_settings(ex_cfg, "EX-T001", lon=119.7, lat=29.2, zoom=12, city="金华市",
                                    address="城关镇卫生路1号", actor="admin")
     assert changes["lon"][1] == 119.7 and changes["city"] == (None, "金华市")
@@ -115,7 +124,7 @@ def test_update_node_settings_validated(ex_cfg):  # noqa: ANN001, F811
                                 address="城关镇卫生路1号", actor="admin") == {}
 
 
-def test_job_runs_filters_and_pages(ex_cfg):  # noqa: ANN001, F811
+def test_job_runs_filters_and_pages(ex_cfg):
     base = dt.datetime(2025, 6, 1, 8, 0)
     for i in range(7):
         _add_run(ex_cfg, "EX-T001", f"r{i}", "failed" if i % 3 == 0 else "success", base + dt.timedelta(hours=i))
@@ -130,7 +139,7 @@ def test_job_runs_filters_and_pages(ex_cfg):  # noqa: ANN001, F811
     assert total == 1 and df["duration_s"].iloc[0] == 120
 
 
-def test_seed_history_fast_deterministic_and_shaped(ex_cfg):  # noqa: ANN001, F811
+def test_seed_history_fast_deterministic_and_shaped(ex_cfg):
     from dashboard.exchange.seed import seed_demo_history
     now = dt.datetime(2025, 6, 1, 15, 30)
     t0 = time.perf_counter()
@@ -152,7 +161,7 @@ def test_seed_history_fast_deterministic_and_shaped(ex_cfg):  # noqa: ANN001, F8
         assert s.scalar(select(func.max(JobRun.started_at))) <= now
 
 
-def test_cli_list_and_token(ex_cfg, client, monkeypatch):  # noqa: ANN001, F811
+def test_cli_list_and_token(ex_cfg, client, monkeypatch):
     from app import cli
     monkeypatch.setenv("DATA_DIR", str(ex_cfg.data_dir))
     monkeypatch.delenv("MART_URL", raising=False)
@@ -183,7 +192,7 @@ def _assert_names_own_system(job_code: str, error: str) -> None:
     assert not any(w in error for w in foreign), (job_code, error)
 
 
-def test_seeded_failures_name_their_system_and_retries_are_30_s_apart(ex_cfg):  # noqa: ANN001, F811
+def test_seeded_failures_name_their_system_and_retries_are_30_s_apart(ex_cfg):
     from dashboard.exchange.models import RunLog
     from dashboard.exchange.seed import seed_demo_history
     now = dt.datetime(2025, 6, 1, 12, 0)

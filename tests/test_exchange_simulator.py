@@ -15,7 +15,7 @@ from dashboard.exchange.simulator import Simulator
 from tests.exchange_fixtures import ex_app, ex_cfg  # noqa: F401
 
 
-def test_simulator_end_to_end_with_rerun(ex_app, ex_cfg):  # noqa: ANN001, F811
+def test_simulator_end_to_end_with_rerun(ex_app, ex_cfg):
     server = make_server("127.0.0.1", 0, ex_app.server, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -57,7 +57,7 @@ def test_simulator_end_to_end_with_rerun(ex_app, ex_cfg):  # noqa: ANN001, F811
     assert (live["status"] != "running").all()
 
 
-def test_simulated_failures_retry_apart_and_name_their_system(ex_app, ex_cfg):  # noqa: ANN001, F811
+def test_simulated_failures_retry_apart_and_name_their_system(ex_app, ex_cfg):
     """Every run fails (fail_rate 1): transient faults log their retries retry_s apart before the ERROR, and each
     error names the run's own system."""
     from tests.test_exchange_service import _assert_names_own_system

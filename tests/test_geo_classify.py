@@ -12,8 +12,16 @@ from hypothesis import strategies as st
 
 from geo.classify import METHODS, NO_DATA_COLOR, NO_DATA_LABEL, classify, legend_decimals, palette
 from geo.options import (
-    FLOW_COLORS, STATUS_COLORS, health_option, institutions_option, label_points, option_size, px_per_degree,
-    reform_option, select_flows, spread_colocated,
+    FLOW_COLORS,
+    STATUS_COLORS,
+    health_option,
+    institutions_option,
+    label_points,
+    option_size,
+    px_per_degree,
+    reform_option,
+    select_flows,
+    spread_colocated,
 )
 from geo.samples import grid_townships, write_geojson
 from geo.store import build_display, clear_cache, display_geometry, read_townships

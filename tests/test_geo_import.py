@@ -14,8 +14,8 @@ from core.config import load_config
 from geo.importer import GeoImportError, import_townships, read_boundaries
 from geo.samples import grid_townships, write_geojson
 from geo.store import COUNTY_FILE, TOWNSHIPS_FILE, clear_cache, display_geometry, read_townships
-from mart.db import writer
 from mart.connection import dispose_engines
+from mart.db import writer
 from queries.maps import township_areas
 
 CODES = [f"3301001{i:02d}" for i in range(1, 10)]

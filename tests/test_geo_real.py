@@ -51,7 +51,7 @@ def _shapefile(folder: Path, cpg: bool) -> Path:
     return path
 
 
-def test_gbk_shapefile_with_cpg_imports(county_env, tmp_path):  # noqa: F811
+def test_gbk_shapefile_with_cpg_imports(county_env, tmp_path):
     cfg = county_env
     path = _shapefile(tmp_path / "cpg", cpg=True)
     report = import_townships(path, "乡镇代码", township_areas(cfg.mart_url), cfg.geo_dir, name_field="乡镇名称")
@@ -59,7 +59,7 @@ def test_gbk_shapefile_with_cpg_imports(county_env, tmp_path):  # noqa: F811
     assert sorted(read_townships(cfg.geo_dir)["name"]) == sorted(NAMES)
 
 
-def test_gbk_shapefile_without_cpg_is_refused_then_imports_with_encoding(county_env, tmp_path):  # noqa: F811
+def test_gbk_shapefile_without_cpg_is_refused_then_imports_with_encoding(county_env, tmp_path):
     cfg = county_env
     path = _shapefile(tmp_path / "nocpg", cpg=False)
     before = _snapshot(cfg)
@@ -83,7 +83,7 @@ def _gcj_file(path: Path, datum: str) -> Path:
 
 
 @pytest.mark.parametrize("datum, crs", [("gcj02", "GCJ-02"), ("bd09", "BD-09")])
-def test_gcj02_and_bd09_are_converted_to_wgs84(county_env, tmp_path, datum, crs):  # noqa: F811
+def test_gcj02_and_bd09_are_converted_to_wgs84(county_env, tmp_path, datum, crs):
     cfg = county_env
     src = _gcj_file(tmp_path / f"{datum}.geojson", datum)
     truth = {c: p for c, _, p in grid_townships(CODES, NAMES, origin=ORIGIN)}
@@ -97,7 +97,7 @@ def test_gcj02_and_bd09_are_converted_to_wgs84(county_env, tmp_path, datum, crs)
     assert min(shapely.hausdorff_distance(shifted[c], truth[c]) for c in CODES) * 111_320 > 200
 
 
-def test_misplaced_county_is_refused_unless_forced(county_env, tmp_path):  # noqa: F811
+def test_misplaced_county_is_refused_unless_forced(county_env, tmp_path):
     cfg = county_env
     _with_institutions(cfg, _centres())
     far = write_geojson(tmp_path / "far.geojson", grid_townships(CODES, NAMES, origin=(113.0, 23.0)))
@@ -114,7 +114,7 @@ def test_misplaced_county_is_refused_unless_forced(county_env, tmp_path):  # noq
     assert r.exit_code == 0, r.output
 
 
-def test_institution_outside_every_township_is_listed(county_env, tmp_path):  # noqa: F811
+def test_institution_outside_every_township_is_listed(county_env, tmp_path):
     cfg = county_env
     _with_institutions(cfg, _centres() + [("X999", ORIGIN[0] + 0.5, ORIGIN[1] + 0.2)])
     src = write_geojson(tmp_path / "good.geojson", grid_townships(CODES, NAMES, origin=ORIGIN))
@@ -122,7 +122,7 @@ def test_institution_outside_every_township_is_listed(county_env, tmp_path):  # 
     assert r.exit_code == 1 and "1/10 个机构不在任何乡镇边界内" in r.output and "X999" in r.output
 
 
-def test_unclosed_ring_is_reported_per_feature(county_env, tmp_path):  # noqa: F811
+def test_unclosed_ring_is_reported_per_feature(county_env, tmp_path):
     cfg = county_env
     src = write_geojson(tmp_path / "ring.geojson", grid_townships(CODES, NAMES, origin=ORIGIN))
     data = json.loads(src.read_text(encoding="utf-8"))
@@ -133,7 +133,7 @@ def test_unclosed_ring_is_reported_per_feature(county_env, tmp_path):  # noqa: F
     assert f"第 3 个要素 (代码 {CODES[2]}, 名称 {NAMES[2]}): 环未闭合" in str(err.value)
 
 
-def test_self_intersection_is_named_with_code_and_name(county_env, tmp_path):  # noqa: F811
+def test_self_intersection_is_named_with_code_and_name(county_env, tmp_path):
     cfg = county_env
     rows = grid_townships(CODES, NAMES, origin=ORIGIN)
     x, y = ORIGIN
@@ -145,7 +145,7 @@ def test_self_intersection_is_named_with_code_and_name(county_env, tmp_path):  #
     assert report.repair_notes[0].startswith(f"第 1 个要素 (代码 {CODES[0]}, 名称 {NAMES[0]}): 自相交")
 
 
-def test_match_by_name_with_a_table_both_ways(county_env, tmp_path):  # noqa: F811
+def test_match_by_name_with_a_table_both_ways(county_env, tmp_path):
     cfg = county_env
     rows = grid_townships(CODES, NAMES, origin=ORIGIN)
     # the vendor's file uses 12-digit village-style codes for three townships and adds one that is not ours

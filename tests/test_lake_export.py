@@ -13,7 +13,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_partitioned_export_holds_every_row_in_its_month(demo_cfg, tmp_path) -> None:  # noqa: ANN001
+def test_partitioned_export_holds_every_row_in_its_month(demo_cfg, tmp_path) -> None:
     from mart.schema import LOAD_ORDER
     lake = tmp_path / "lake"
     env = {**os.environ, "DATA_DIR": str(demo_cfg.data_dir), "MART_URL": demo_cfg.mart_url,

@@ -19,7 +19,7 @@ def _number(text: str, label: str) -> int:
     return int(m.group(1).replace(",", ""))
 
 
-def test_reform_map_counts_equal_the_referral_page(client_as, app_cfg):  # noqa: ANN001
+def test_reform_map_counts_equal_the_referral_page(client_as, app_cfg):
     out = render(client_as("leader"), "reform", PERIOD)
     text = json.dumps(out["subtitle"], ensure_ascii=False)
     inside, outside, down = _number(text, "县内上转"), _number(text, "转县外"), _number(text, "下转")
@@ -33,19 +33,19 @@ def test_reform_map_counts_equal_the_referral_page(client_as, app_cfg):  # noqa:
 
 # ---------------------------------------------------------------------------------------------- freshness banner
 
-def _banner(client) -> str:  # noqa: ANN001
+def _banner(client) -> str:
     from layouts import _pageparts as L
     from tests.test_maps_callbacks import _post
     resp = _post(client, [(L.FRESHNESS, "children")], [(L.READY, "data", True)], [("url", "search", "")])
     return json.dumps(resp[L.FRESHNESS]["children"], ensure_ascii=False)
 
 
-def _org(cfg) -> pd.DataFrame:  # noqa: ANN001
+def _org(cfg) -> pd.DataFrame:
     from queries.org import org_tree
     return org_tree(cfg.mart_url)
 
 
-def test_freshness_banner_names_each_institution_once_and_shows_the_exchange(client_as, app_cfg):  # noqa: ANN001
+def test_freshness_banner_names_each_institution_once_and_shows_the_exchange(client_as, app_cfg):
     from dashboard.exchange import quality as xq
     from dashboard.exchange import service as svc
     from queries.periods import incomplete_institutions, last_complete_month
@@ -68,7 +68,7 @@ def test_freshness_banner_names_each_institution_once_and_shows_the_exchange(cli
     assert '"href": "/quality"' in text
 
 
-def test_freshness_banner_respects_a_managers_scope(client_as, app_cfg):  # noqa: ANN001
+def test_freshness_banner_respects_a_managers_scope(client_as, app_cfg):
     from tests.test_maps_callbacks import manager_codes
     codes = manager_codes(app_cfg)
     text = _banner(client_as("manager"))
@@ -81,7 +81,7 @@ def test_freshness_banner_respects_a_managers_scope(client_as, app_cfg):  # noqa
 
 # ---------------------------------------------------------------------------------------------- alert list
 
-def test_alert_list_is_diverse_and_skips_unreliable_rows(app_cfg):  # noqa: ANN001
+def test_alert_list_is_diverse_and_skips_unreliable_rows(app_cfg):
     from dashboard.views.alert_list import ALERTS_PER_INDICATOR, alert_ids, rank_alerts
     from queries.periods import last_complete_month
     month = last_complete_month(app_cfg.mart_url)
@@ -124,7 +124,7 @@ def test_rank_alerts_rules_on_a_small_frame():
 
 # ---------------------------------------------------------------------------------------------- issue 5 audit
 
-def test_alerts_leave_out_structural_zero_ratios(app_cfg):  # noqa: ANN001
+def test_alerts_leave_out_structural_zero_ratios(app_cfg):
     """Township centres never refer down by design: their 下转与上转人次比 0.00 took 3 of the top 4 alerts."""
     from dashboard.views.alert_list import ALERT_INST_LEVELS, alert_ids, rank_alerts
     from queries.periods import last_complete_month
@@ -145,14 +145,14 @@ def test_alerts_leave_out_structural_zero_ratios(app_cfg):  # noqa: ANN001
     assert list(rank_alerts(small, {"T1": "township", "H1": "county"})["org_code"]) == ["H1"]
 
 
-def _referral_figure(client, box: str) -> dict:  # noqa: ANN001
+def _referral_figure(client, box: str) -> dict:
     from layouts import _pageparts as L
     from tests.test_maps_callbacks import _post
     resp = _post(client, [(box, "children")], [(L.REF_READY, "data", True)], [("url", "search", PERIOD)])
     return resp[box]["children"]["props"]["figure"]
 
 
-def test_sankey_names_sit_outside_the_link_bands(client_as):  # noqa: ANN001
+def test_sankey_names_sit_outside_the_link_bands(client_as):
     """Plotly draws node labels on the inner side, over the bands: the names are annotations in the margins."""
     from layouts import _pageparts as L
     fig = _referral_figure(client_as("leader"), L.REF_FLOW)
@@ -175,7 +175,7 @@ def test_sankey_names_sit_outside_the_link_bands(client_as):  # noqa: ANN001
     assert "%{customdata" in sankey["link"]["hovertemplate"] and "%{customdata}" in nodes["hovertemplate"]
 
 
-def test_ratio_axis_has_round_ticks(client_as):  # noqa: ANN001
+def test_ratio_axis_has_round_ticks(client_as):
     import math
 
     from dashboard.callbacks.referrals import ratio_axis

@@ -7,7 +7,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core.config import Config
 from mart.loader import MAX_ISSUES, LoadError, LoadIssue, load_directory

@@ -14,8 +14,19 @@ from mart.delete import delete_rows
 from mart.loader import LoadError, load_directory
 from mart.readers import ReadOptions, cell_name, lenient_time, sniff_delimiter, unthousand
 from mart.schema import TABLES
-from tests.test_loader import AREA, GOOD, INSTITUTION, VISITS, find, loaded, make_cfg, query, reject, snapshot, \
-    write_csv, write_set  # noqa: F401 - loaded is a fixture
+from tests.test_loader import (
+    AREA,
+    GOOD,
+    INSTITUTION,
+    VISITS,
+    find,
+    make_cfg,
+    query,
+    reject,
+    snapshot,
+    write_csv,
+    write_set,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -79,7 +90,7 @@ def test_delimiter_sniffing_only_when_unambiguous() -> None:
     assert sniff_delimiter("foo,bar", area)[0] is None
 
 
-def test_normalisers_are_opt_in_and_counted(loaded, tmp_path: Path) -> None:  # noqa: F811
+def test_normalisers_are_opt_in_and_counted(loaded, tmp_path: Path) -> None:
     rows = [dict(v, visit_time=t, total_cost=c) for v, t, c in zip(
         VISITS[:3], ["2025/3/7 8:05", "20250308 9:30", "2025-03-09 10:00:00"], ["1,186.50", "186.50", "2,000"])]
     write_csv(tmp_path / "in", "outpatient_visit", rows)
@@ -155,7 +166,7 @@ def test_numeric_code_cell_is_refused_naming_the_cell(tmp_path: Path) -> None:
     find(err, file="area.xlsx", row=2, column="parent_code", reason="单元格 D3")
 
 
-def test_xlsx_beside_csv_of_same_table_is_refused(loaded, tmp_path: Path) -> None:  # noqa: F811
+def test_xlsx_beside_csv_of_same_table_is_refused(loaded, tmp_path: Path) -> None:
     write_csv(tmp_path / "both", "area", AREA)
     _workbook(tmp_path / "both", {"area": AREA})
     err = reject(loaded, tmp_path / "both")
@@ -164,7 +175,7 @@ def test_xlsx_beside_csv_of_same_table_is_refused(loaded, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("column, value", [("area_code", "9.90001E+08"), ("area_code", "330100103.0"),
                                            ("area_code", "3301001"), ("parent_code", "3.301E+05")])
-def test_area_code_must_look_like_one(loaded, tmp_path: Path, column: str, value: str) -> None:  # noqa: F811
+def test_area_code_must_look_like_one(loaded, tmp_path: Path, column: str, value: str) -> None:
     row = dict(AREA[2], area_code="330100103", name="新乡")
     row[column] = value
     write_csv(tmp_path / "bad", "area", [row])
@@ -172,14 +183,14 @@ def test_area_code_must_look_like_one(loaded, tmp_path: Path, column: str, value
     find(err, file="area.csv", row=1, column=column, value=value, reason="6、9 或 12 位数字")
 
 
-def test_patient_area_and_institution_codes(loaded, tmp_path: Path) -> None:  # noqa: F811
+def test_patient_area_and_institution_codes(loaded, tmp_path: Path) -> None:
     write_csv(tmp_path / "v", "outpatient_visit", [dict(VISITS[0], patient_area_code="3.30100E+08")])
     find(reject(loaded, tmp_path / "v"), column="patient_area_code", reason="6、9 或 12 位数字")
     write_csv(tmp_path / "i", "institution", [dict(INSTITUTION[1], inst_code="T 004", is_lead="0")])
     find(reject(loaded, tmp_path / "i"), column="inst_code", value="T 004", reason="不能含空格")
 
 
-def test_second_lead_institution_is_refused(loaded, tmp_path: Path) -> None:  # noqa: F811
+def test_second_lead_institution_is_refused(loaded, tmp_path: Path) -> None:
     write_csv(tmp_path / "lead", "institution", [dict(INSTITUTION[1], inst_code="H002", is_lead="1")])
     issue = find(reject(loaded, tmp_path / "lead"), column="is_lead", reason="牵头医院最多一家")
     assert "H001" in issue.reason and "H002" in issue.reason
@@ -190,7 +201,7 @@ def test_second_lead_institution_is_refused(loaded, tmp_path: Path) -> None:  # 
     assert query(loaded, "SELECT inst_code FROM institution WHERE is_lead = 1") == [("H002",)]
 
 
-def test_delete_path(loaded, tmp_path: Path) -> None:  # noqa: F811
+def test_delete_path(loaded, tmp_path: Path) -> None:
     # a stray township (what Excel made of a code before patterns were enforced) is deleted again
     con_rows = query(loaded, "SELECT count(*) FROM area")[0][0]
     write_csv(tmp_path / "add", "area", [dict(AREA[2], area_code="330100199", name="误导入")])
@@ -221,7 +232,7 @@ def test_delete_path(loaded, tmp_path: Path) -> None:  # noqa: F811
     assert query(loaded, "SELECT count(*) FROM institution WHERE inst_code = 'T003'") == [(0,)]
 
 
-def test_delete_from_the_command_line(loaded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_delete_from_the_command_line(loaded, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from mart.loader_cli import load_command
     monkeypatch.setenv("DATA_DIR", str(loaded.data_dir))
     monkeypatch.setenv("MART_URL", loaded.mart_url)

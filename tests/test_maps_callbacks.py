@@ -5,26 +5,26 @@ stay under 1 MB, and survive hostile URL values.
 """
 from __future__ import annotations
 
-from tests.http_text import body_text
 import json
 
 import pandas as pd
 import pytest
 
-from geo.classify import NO_DATA_COLOR, classify
 from core.labels import STATUS_COLORS
+from geo.classify import NO_DATA_COLOR, classify
 from layouts import _ids as ids
 from layouts import map_parts as P
+from tests.http_text import body_text
 
 PERIOD = "?grain=quarter&period=2026Q3"
 
 
-def _sid(component_id) -> str:  # noqa: ANN001
+def _sid(component_id) -> str:
     return json.dumps(component_id, sort_keys=True, separators=(",", ":")) if isinstance(component_id, dict) \
         else component_id
 
 
-def _post(client, outputs: list[tuple], inputs: list[tuple], state: list[tuple] = (),  # noqa: ANN001
+def _post(client, outputs: list[tuple], inputs: list[tuple], state: list[tuple] = (),
           changed: int = 0) -> dict:
     """One Dash callback request; ``changed`` is the index of the input that triggered it. A response with
     every output left unchanged (HTTP 204) is ``{}``."""
@@ -43,7 +43,7 @@ def _post(client, outputs: list[tuple], inputs: list[tuple], state: list[tuple] 
     return resp.get_json()["response"]
 
 
-def render(client, page: str, search: str = PERIOD) -> dict:  # noqa: ANN001
+def render(client, page: str, search: str = PERIOD) -> dict:
     """The render callback's outputs of a map page: {'option', 'subtitle', 'legend', 'notice'}."""
     outputs = [(ids.echarts_option(P.chart_name(page)), "data"), (P.mid(page, "subtitle"), "children"),
                (P.mid(page, "legend"), "children"), (P.mid(page, "notice"), "children")]
@@ -54,21 +54,21 @@ def render(client, page: str, search: str = PERIOD) -> dict:  # noqa: ANN001
             "notice": resp.get(P.mid(page, "notice"), {}).get("children")}
 
 
-def click(client, page: str, payload: dict, search: str = PERIOD) -> str:  # noqa: ANN001
+def click(client, page: str, payload: dict, search: str = PERIOD) -> str:
     """The panel's content (as JSON text) after a click."""
     cid = ids.echarts_click(P.chart_name(page))
     resp = _post(client, [(P.mid(page, "panel"), "children")], [(cid, "data", payload)], [("url", "search", search)])
     return json.dumps(resp[P.mid(page, "panel")]["children"], ensure_ascii=False)
 
 
-def click_and_selection(client, page: str, payload: dict, search: str = PERIOD) -> tuple[str, str | None]:  # noqa: ANN001
+def click_and_selection(client, page: str, payload: dict, search: str = PERIOD) -> tuple[str, str | None]:
     """(panel content as JSON text, the selection value written for the URL) after a click."""
     cid = ids.echarts_click(P.chart_name(page))
     resp = _post(client, [(P.mid(page, "sel"), "data")], [(cid, "data", payload)])
     return click(client, page, payload, search), resp.get(P.mid(page, "sel"), {}).get("data")
 
 
-def restored_panel(app, client, page: str, search: str) -> str | None:  # noqa: ANN001
+def restored_panel(app, client, page: str, search: str) -> str | None:
     """The panel's content (JSON text) when the page is built from ``search`` (None: left unchanged)."""
     # the restore callback shares the panel with the click callback: Dash names its output with a suffix
     key = next(k for k in app.callback_map if k.startswith(f"{P.mid(page, 'panel')}.children@"))
@@ -84,7 +84,7 @@ def restored_panel(app, client, page: str, search: str) -> str | None:  # noqa: 
     return None if panel is None else json.dumps(panel["children"], ensure_ascii=False)
 
 
-def manager_codes(cfg) -> set[str]:  # noqa: ANN001
+def manager_codes(cfg) -> set[str]:
     """The demo manager's institutions; when the shared fixture left them empty, give it the intended demo scope
     (the lead hospital plus the first township centre, as ``demo_manager_institutions`` would)."""
     from dashboard.accounts.service import get_user_view, update_user
@@ -103,7 +103,7 @@ def _scatter(option: dict) -> list[dict]:
     return [d for s in option["series"] if s["type"] == "scatter" for d in s["data"]]
 
 
-def _engine(cfg, ids_, level, scope=None):  # noqa: ANN001, ANN202
+def _engine(cfg, ids_, level, scope=None):
     from metrics.engine import compute
     from metrics.scope import FULL_SCOPE
     return compute(ids_, level, "quarter", "2026-07", "2026-09", mart_url=cfg.mart_url,
@@ -159,7 +159,7 @@ def test_health_map_classes_follow_the_engine_values(client_as, app_cfg):
     expected = classify([None if v is None or pd.isna(v) else float(v) for v in values], "equal_interval", 4,
                         direction="up", decimals=1)
     regions = {r["name"]: r for r in out["option"]["geo"]["regions"]}
-    for (code, name), cls in zip(disp.code_to_name.items(), expected.classes):
+    for (_code, name), cls in zip(disp.code_to_name.items(), expected.classes):
         colour = regions[name]["itemStyle"]["areaColor"]
         assert colour == (expected.colors[cls] if cls >= 0 else NO_DATA_COLOR), name
     legend = json.dumps(out["legend"], ensure_ascii=False)
@@ -276,7 +276,7 @@ def test_indicator_with_target_keeps_status_legend(client_as):
     assert "无目标值" not in out["subtitle"]
 
 
-def _lead(app_cfg) -> tuple[str, str]:  # noqa: ANN001
+def _lead(app_cfg) -> tuple[str, str]:
     from queries.maps import institution_points
     pts = institution_points(app_cfg.mart_url)
     row = pts[pts["is_lead"] == 1].iloc[0]

@@ -5,7 +5,6 @@ checks the answer against ``metrics.engine.compute`` (the numbers) or the scope 
 """
 from __future__ import annotations
 
-from tests.http_text import body_text
 import base64
 import csv
 import io
@@ -18,6 +17,7 @@ import pytest
 from dashboard.urlstate import month_to_period
 from layouts import _pageparts as L
 from metrics.scope import FULL_SCOPE
+from tests.http_text import body_text
 
 IND = "op_antibiotic_rate"
 RATE_MODE = [(L.BREAKDOWN_MODE, "value", "rate")]     # the breakdown's 按比率 view (an Input, sent before url)
@@ -33,7 +33,7 @@ def _payload(outputs: list[tuple[str, str]], inputs: list[tuple], states: list[t
             "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"]}
 
 
-def call(client, outputs: list[tuple[str, str]], trigger: tuple, search: str, extra_states=()) -> dict:  # noqa: ANN001
+def call(client, outputs: list[tuple[str, str]], trigger: tuple, search: str, extra_states=()) -> dict:
     """POST one callback; returns {component id: {property: value}}."""
     resp = client.post("/_dash-update-component",
                        json=_payload(outputs, [trigger], [*extra_states, ("url", "search", search)]))
@@ -41,16 +41,16 @@ def call(client, outputs: list[tuple[str, str]], trigger: tuple, search: str, ex
     return resp.get_json()["response"]
 
 
-def breakdown(client, search: str) -> dict:  # noqa: ANN001
+def breakdown(client, search: str) -> dict:
     return call(client, [(L.BREAKDOWN_BOX, "children"), (L.BREAKDOWN_TITLE, "children"), (L.TABLE_BOX, "children")],
                 (L.ID, "data", IND), search, RATE_MODE)
 
 
-def _find(tree, pred) -> list[dict]:  # noqa: ANN001
+def _find(tree, pred) -> list[dict]:
     """Every dict in a JSON component tree for which ``pred`` is true, in document order."""
     found: list[dict] = []
 
-    def walk(node) -> None:  # noqa: ANN001
+    def walk(node) -> None:
         if isinstance(node, dict):
             if pred(node):
                 found.append(node)
@@ -63,13 +63,13 @@ def _find(tree, pred) -> list[dict]:  # noqa: ANN001
     return found
 
 
-def _grid_rows(tree) -> list[dict]:  # noqa: ANN001
+def _grid_rows(tree) -> list[dict]:
     grids = _find(tree, lambda n: n.get("type") == "AgGrid")
     assert len(grids) == 1, "expected one table"
     return grids[0]["props"]["rowData"]
 
 
-def manager_institutions(cfg) -> set[str]:  # noqa: ANN001
+def manager_institutions(cfg) -> set[str]:
     """The demo manager's institutions, giving it the intended demo scope (lead hospital + first township centre)
     when the shared fixture left it empty (``mart_exists`` cannot open the mart a second time in this process)."""
     from dashboard.accounts.service import get_user_view, read_demo_accounts, update_user
@@ -86,7 +86,7 @@ def manager_institutions(cfg) -> set[str]:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def ctx(app_cfg, flask_app):  # noqa: ANN001, ANN201
+def ctx(app_cfg, flask_app):
     """The quarter of the mart's last complete month, a township, its centre and the manager's institutions."""
     from queries.org import org_tree
     from queries.periods import last_complete_month
@@ -170,7 +170,7 @@ def test_manager_sees_departments_of_own_institution(client_as, ctx):
     assert "无权查看" not in json.dumps(out, ensure_ascii=False)
 
 
-def _export_call(client, search: str, fmt: str, indicator: str = IND) -> dict:  # noqa: ANN001
+def _export_call(client, search: str, fmt: str, indicator: str = IND) -> dict:
     """POST the export callback as the buttons do; returns the response's outputs (download data, message)."""
     trigger_id = L.EXPORT_XLSX if fmt == "xlsx" else L.EXPORT_CSV
     payload = _payload([(L.DOWNLOAD, "data"), (L.EXPORT_MSG, "children")],
@@ -183,19 +183,19 @@ def _export_call(client, search: str, fmt: str, indicator: str = IND) -> dict:  
     return resp.get_json()["response"]
 
 
-def _download(client, search: str, fmt: str, indicator: str = IND) -> dict:  # noqa: ANN001
+def _download(client, search: str, fmt: str, indicator: str = IND) -> dict:
     out = _export_call(client, search, fmt, indicator)
     assert L.DOWNLOAD in out, f"no download: {out}"
     assert out[L.EXPORT_MSG]["children"] == ""
     return out[L.DOWNLOAD]["data"]
 
 
-def _raw_export(client, search: str, fmt: str, indicator: str = IND) -> tuple[dict, bytes]:  # noqa: ANN001
+def _raw_export(client, search: str, fmt: str, indicator: str = IND) -> tuple[dict, bytes]:
     data = _download(client, search, fmt, indicator)
     return data, base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode("utf-8")
 
 
-def _export(client, search: str, fmt: str, indicator: str = IND) -> list[dict]:  # noqa: ANN001
+def _export(client, search: str, fmt: str, indicator: str = IND) -> list[dict]:
     data, raw = _raw_export(client, search, fmt, indicator)
     if fmt == "csv":
         assert data["filename"].endswith(".csv")
@@ -295,11 +295,11 @@ def test_empty_period_shows_no_data(client_as, ctx):
 
 
 # ---------------------------------------------------------------------------------------------- issue 5 audit
-def _texts(tree) -> list[str]:  # noqa: ANN001
+def _texts(tree) -> list[str]:
     """Every text a person reads in a component tree: string children, figure annotations and bar labels."""
     out: list[str] = []
 
-    def walk(node, key=None) -> None:  # noqa: ANN001
+    def walk(node, key=None) -> None:
         if isinstance(node, str):
             if key in ("children", "text", "hovertext", "ticktext", "title", "headerName"):
                 out.append(node)
@@ -313,13 +313,13 @@ def _texts(tree) -> list[str]:  # noqa: ANN001
     return out
 
 
-def _tree(component) -> dict:  # noqa: ANN001
+def _tree(component) -> dict:
     """A Dash component as the JSON the browser receives."""
     from plotly.utils import PlotlyJSONEncoder
     return json.loads(json.dumps(component, cls=PlotlyJSONEncoder))
 
 
-def _ranking(client, indicator: str, search: str) -> dict:  # noqa: ANN001
+def _ranking(client, indicator: str, search: str) -> dict:
     return call(client, [(L.RANKING_BOX, "children"), (L.RANKING_TITLE, "children")],
                 (L.ID, "data", indicator), search)
 
@@ -332,7 +332,7 @@ def _towns_with_value(ctx: dict, iid: str) -> int:
     return int(df["value"].notna().sum())
 
 
-def _numbers(arr) -> list:  # noqa: ANN001
+def _numbers(arr) -> list:
     """A figure array as the browser gets it (Plotly sends numeric arrays base64-encoded)."""
     import numpy as np
     if isinstance(arr, dict) and "bdata" in arr:
@@ -388,7 +388,7 @@ def test_indicator_not_counted_at_the_orgs_level_explains_itself(client_as, ctx)
     assert L.DOWNLOAD not in exp and "不能按机构查看" in exp[L.EXPORT_MSG]["children"]
 
 
-def _toolbar(client, search: str) -> dict:  # noqa: ANN001
+def _toolbar(client, search: str) -> dict:
     outputs = [("url", "search"), ("shell-grain", "value"), ("shell-period", "options"), ("shell-period", "value"),
                ("shell-township", "options"), ("shell-township", "value"), ("shell-inst", "options"),
                ("shell-inst", "value"), ("shell-org-label", "children")]
@@ -514,12 +514,12 @@ def test_no_english_reaches_the_pages(client_as, ctx):
     assert texts and not _english(texts), _english(texts)[:10]
 
 
-def test_cards_say_flat_and_no_target(app_cfg, flask_app):  # noqa: ANN001
+def test_cards_say_flat_and_no_target(app_cfg, flask_app):
     """A YoY change that rounds to 0.0% reads 同比 持平 (was "–0.0%"); a bare "参考" target reads 无目标值."""
     import pandas as pd
 
-    from dashboard.views.cards import card as _card
     from dashboard.urlstate import ViewState
+    from dashboard.views.cards import card as _card
     state = ViewState("quarter", "2026Q3", None)
     with flask_app.server.app_context():
         card = _card("op_antibiotic_rate", pd.Series({"value": 14.4, "yoy_value": 14.4004, "status": "达标"}),

@@ -8,10 +8,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from core.config import Config
+from mart.connection import dispose_engines
 from mart.db import connect_writer, ensure_schema
 from queries import referrals as q
-from mart.connection import dispose_engines
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +95,7 @@ def test_pending_older_than_24h(ref_mart):
 
 
 def test_export_csv_bom_and_xlsx_numbers():
-    from dashboard.export import to_csv_bytes, to_xlsx_bytes, export_filename
+    from dashboard.export import export_filename, to_csv_bytes, to_xlsx_bytes
     df = pd.DataFrame({"org": ["县医院", "=1+1"], "value": [12.345, None], "n": [3, 4]})
     headers = {"org": "机构", "value": "值", "n": "分子"}
     raw = to_csv_bytes(df, headers)

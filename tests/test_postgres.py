@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import duckdb
 import pandas as pd
@@ -31,8 +31,9 @@ CASES = [("county", "month"), ("county", "quarter"), ("township", "month"), ("to
          ("institution", "month"), ("institution", "year"), ("department", "quarter"), ("doctor", "month")]
 
 
-def _admin():  # noqa: ANN202
+def _admin():
     import psycopg2
+
     from mart.pg import libpq_dsn
     conn = psycopg2.connect(libpq_dsn(PG))
     conn.autocommit = True
@@ -68,6 +69,7 @@ def _pg_cfg(tmp: Path, url: str) -> Config:
 
 def _rows(url: str, sql: str) -> list[tuple]:
     import psycopg2
+
     from mart.pg import libpq_dsn
     conn = psycopg2.connect(libpq_dsn(url))
     try:
@@ -101,7 +103,7 @@ def _same(a: pd.DataFrame, b: pd.DataFrame, exact: bool = True) -> None:
 
 
 @pytest.fixture(scope="module")
-def fixture_pair(tmp_path_factory: pytest.TempPathFactory, pg_schema_url) -> tuple[str, str]:  # noqa: ANN001
+def fixture_pair(tmp_path_factory: pytest.TempPathFactory, pg_schema_url) -> tuple[str, str]:
     """(DuckDB url, PostgreSQL url) of the hand-made engine fixture, copied to the server with rollups built there."""
     from mart.pg import copy_mart_to_pg
     path = tmp_path_factory.mktemp("pg_fx") / "fx.duckdb"
@@ -111,7 +113,7 @@ def fixture_pair(tmp_path_factory: pytest.TempPathFactory, pg_schema_url) -> tup
     return duck_url, pg_url
 
 
-def test_schema_and_rollups_exist_on_the_server(fixture_pair) -> None:  # noqa: ANN001
+def test_schema_and_rollups_exist_on_the_server(fixture_pair) -> None:
     from mart.rollups import ROLLUP_TABLES
     _duck, pg = fixture_pair
     tables = {r[0] for r in _rows(pg, "SELECT table_name FROM information_schema.tables "
@@ -128,15 +130,15 @@ def test_schema_and_rollups_exist_on_the_server(fixture_pair) -> None:  # noqa: 
 
 
 @pytest.mark.parametrize("level, grain", CASES)
-def test_every_indicator_equals_duckdb(fixture_pair, level: str, grain: str) -> None:  # noqa: ANN001
+def test_every_indicator_equals_duckdb(fixture_pair, level: str, grain: str) -> None:
     duck, pg = fixture_pair
     ids = computable_ids(level)
     _same(compute(ids, level, grain, "2025-01", "2025-03", mart_url=duck),
           compute(ids, level, grain, "2025-01", "2025-03", mart_url=pg))
 
 
-def test_hand_worked_values_on_the_server(fixture_pair) -> None:  # noqa: ANN001
-    from tests.test_engine import E, PERIOD
+def test_hand_worked_values_on_the_server(fixture_pair) -> None:
+    from tests.test_engine import PERIOD, E
     _duck, pg = fixture_pair
     results: dict = {}
     for ind, level, p, org, num, den in E:
@@ -152,7 +154,7 @@ def test_hand_worked_values_on_the_server(fixture_pair) -> None:  # noqa: ANN001
             assert row.iloc[0]["denominator"] == pytest.approx(den), (ind, level, label, org)
 
 
-def test_drill_scope_and_ranking_equal_duckdb(fixture_pair) -> None:  # noqa: ANN001
+def test_drill_scope_and_ranking_equal_duckdb(fixture_pair) -> None:
     duck, pg = fixture_pair
     manager = Scope(inst_codes=frozenset({"S1"}), aggregates=True, all_institutions=False)
     for kwargs in ({"org": "T2"}, {"org": "H1"}, {"scope": manager}):
@@ -164,7 +166,7 @@ def test_drill_scope_and_ranking_equal_duckdb(fixture_pair) -> None:  # noqa: AN
           ranking("op_antibiotic_rate", "quarter", "2025-01", "2025-03", mart_url=pg))
 
 
-def test_rollups_equal_facts_on_the_server(fixture_pair) -> None:  # noqa: ANN001
+def test_rollups_equal_facts_on_the_server(fixture_pair) -> None:
     """The server's rollups against the facts aggregated on the fly (the DuckDB row projection, translated)."""
     _duck, pg = fixture_pair
     for level, grain in (("county", "month"), ("township", "quarter"), ("doctor", "month")):
@@ -173,7 +175,7 @@ def test_rollups_equal_facts_on_the_server(fixture_pair) -> None:  # noqa: ANN00
               compute(ids, level, grain, "2025-01", "2025-03", mart_url=pg, from_facts=True))
 
 
-def test_reads_carry_the_time_limit_and_keep_the_url_options(fixture_pair) -> None:  # noqa: ANN001
+def test_reads_carry_the_time_limit_and_keep_the_url_options(fixture_pair) -> None:
     from mart.connection import read_df
     _duck, pg = fixture_pair
     assert read_df(pg, "SHOW statement_timeout").iloc[0, 0] == "30s"
@@ -186,7 +188,7 @@ def test_reads_carry_the_time_limit_and_keep_the_url_options(fixture_pair) -> No
 _AREA_CODES = {"C": "330100", "T1": "330100001", "T2": "330100002", "X99": "330199099"}
 
 
-def _contract_code(col) -> str:  # noqa: ANN001 - a mart.schema.Column
+def _contract_code(col) -> str:
     if col.pattern != AREA_CODE[0]:
         return col.name
     cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _AREA_CODES.items())
@@ -216,7 +218,7 @@ def _version(url: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def loaded_pair(tmp_path_factory: pytest.TempPathFactory, pg_schema_url) -> tuple:  # noqa: ANN001
+def loaded_pair(tmp_path_factory: pytest.TempPathFactory, pg_schema_url) -> tuple:
     """The fixture's tables exported as CSV and loaded by the loader into a fresh DuckDB mart and a fresh schema."""
     from mart.loader import load_directory
     tmp = tmp_path_factory.mktemp("pg_load")
@@ -230,7 +232,7 @@ def loaded_pair(tmp_path_factory: pytest.TempPathFactory, pg_schema_url) -> tupl
     return duck_cfg, pg_cfg, files, duck_report, pg_report
 
 
-def test_loader_writes_the_server_like_duckdb(loaded_pair) -> None:  # noqa: ANN001
+def test_loader_writes_the_server_like_duckdb(loaded_pair) -> None:
     duck_cfg, pg_cfg, _files, duck_report, pg_report = loaded_pair
     assert pg_report.rows == duck_report.rows
     assert pg_report.rows["outpatient_visit"] == 290
@@ -242,7 +244,7 @@ def test_loader_writes_the_server_like_duckdb(loaded_pair) -> None:  # noqa: ANN
               compute(ids, level, grain, "2024-01", "2025-03", mart_url=pg_cfg.mart_url))
 
 
-def test_reload_replaces_by_key_and_bumps_the_version(loaded_pair, tmp_path: Path) -> None:  # noqa: ANN001
+def test_reload_replaces_by_key_and_bumps_the_version(loaded_pair, tmp_path: Path) -> None:
     from mart.loader import load_directory
     _duck_cfg, pg_cfg, files, _dr, _pr = loaded_pair
     before, version = _counts(pg_cfg.mart_url), _version(pg_cfg.mart_url)
@@ -262,7 +264,7 @@ def test_reload_replaces_by_key_and_bumps_the_version(loaded_pair, tmp_path: Pat
     assert float(cost) == pytest.approx(float(facts))
 
 
-def test_bad_file_loads_nothing_on_the_server(loaded_pair, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bad_file_loads_nothing_on_the_server(loaded_pair, tmp_path: Path) -> None:
     from mart.loader import LoadError, load_directory
     _duck_cfg, pg_cfg, files, _dr, _pr = loaded_pair
     before, version = _counts(pg_cfg.mart_url), _version(pg_cfg.mart_url)
@@ -282,7 +284,7 @@ def test_bad_file_loads_nothing_on_the_server(loaded_pair, tmp_path: Path) -> No
 
 
 # ----------------------------------------------------------------------------------------------------- demo
-def test_demo_on_the_server_equals_duckdb(demo_cfg, demo_con, pg_schema_url) -> None:  # noqa: ANN001
+def test_demo_on_the_server_equals_duckdb(demo_cfg, demo_con, pg_schema_url) -> None:
     """The tiny demo copied to the server (as ``python app.py demo`` does with a PostgreSQL MART_URL), rollups
     built by the server: every indicator equals DuckDB's at county and institution level."""
     from mart.pg import copy_mart_to_pg
@@ -300,7 +302,7 @@ def test_demo_on_the_server_equals_duckdb(demo_cfg, demo_con, pg_schema_url) -> 
 
 
 # ------------------------------------------------------------------------------------------------------ CLI
-def test_demo_and_load_commands_on_a_postgresql_mart(tmp_path: Path, pg_schema_url, loaded_pair,  # noqa: ANN001
+def test_demo_and_load_commands_on_a_postgresql_mart(tmp_path: Path, pg_schema_url, loaded_pair,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """``python app.py demo`` and ``python app.py load`` with ``MART_URL=postgresql://…``: no code path differs
     for the user; the demo lands on the server with its rollups, a bad load exits 1 and changes nothing."""
@@ -338,7 +340,7 @@ def test_demo_and_load_commands_on_a_postgresql_mart(tmp_path: Path, pg_schema_u
 
 
 # ------------------------------------------------------------------------------------------ partial rebuilds
-def _pg_rollups(cur) -> dict[str, list[tuple]]:  # noqa: ANN001
+def _pg_rollups(cur) -> dict[str, list[tuple]]:
     """Every rollup table's rows, doubles rounded to 6 places, sorted."""
     from mart.rollups import ROLLUP_TABLES
     out = {}
@@ -368,7 +370,7 @@ def _assert_pg_rollups_equal_full_rebuild(url: str) -> None:
             raise _Undo
 
 
-def test_partial_loads_on_the_server_rebuild_what_they_change(tmp_path: Path, pg_schema_url) -> None:  # noqa: ANN001
+def test_partial_loads_on_the_server_rebuild_what_they_change(tmp_path: Path, pg_schema_url) -> None:
     """The PostgreSQL write path follows the DuckDB loader's rules: an admission two months after a discharge
     flags that earlier month's readmission (the month of the admission minus 31 days is rebuilt), a
     department-only load rebuilds nothing (a sentinel row survives), and every rollup equals a full rebuild."""

@@ -15,13 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def month(demo_cfg) -> str:  # noqa: ANN001
+def month(demo_cfg) -> str:
     from queries import periods
     return periods.last_complete_month(demo_cfg.mart_url)
 
 
 @pytest.fixture(scope="module")
-def docx_path(demo_cfg, month, tmp_path_factory) -> Path:  # noqa: ANN001
+def docx_path(demo_cfg, month, tmp_path_factory) -> Path:
     """The county report written by the real CLI command."""
     out = tmp_path_factory.mktemp("rep") / "county.docx"
     env = {**os.environ, "DATA_DIR": str(demo_cfg.data_dir), "MART_URL": demo_cfg.mart_url,
@@ -33,7 +33,7 @@ def docx_path(demo_cfg, month, tmp_path_factory) -> Path:  # noqa: ANN001
     return out
 
 
-def _cli_values(demo_cfg, month: str, ids: list[str]) -> dict[str, str]:  # noqa: ANN001
+def _cli_values(demo_cfg, month: str, ids: list[str]) -> dict[str, str]:
     env = {**os.environ, "DATA_DIR": str(demo_cfg.data_dir), "MART_URL": demo_cfg.mart_url}
     r = subprocess.run([sys.executable, "app.py", "indicators", "--ids", ",".join(ids), "--level", "county",
                         "--grain", "month", "--from", month, "--to", month], cwd=ROOT, env=env,
@@ -42,7 +42,7 @@ def _cli_values(demo_cfg, month: str, ids: list[str]) -> dict[str, str]:  # noqa
     return {row["indicator_id"]: row["value"] for row in csv.DictReader(io.StringIO(r.stdout))}
 
 
-def _table_after(doc, heading: str):  # noqa: ANN001, ANN202
+def _table_after(doc, heading: str):
     """The first table following the paragraph ``heading`` in document order."""
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -55,9 +55,10 @@ def _table_after(doc, heading: str):  # noqa: ANN001, ANN202
     raise AssertionError(f"no table after {heading}")
 
 
-def test_docx_headline_equals_cli_and_has_charts(demo_cfg, month, docx_path) -> None:  # noqa: ANN001
+def test_docx_headline_equals_cli_and_has_charts(demo_cfg, month, docx_path) -> None:
     import docx
     from docx.oxml.ns import qn
+
     from metrics.catalogue import INDICATORS
     from reports.sections import HEADLINE_IDS
 
@@ -86,8 +87,9 @@ def test_docx_headline_equals_cli_and_has_charts(demo_cfg, month, docx_path) -> 
         assert title in text
 
 
-def test_docx_section_figures_equal_compute(demo_cfg, month, docx_path) -> None:  # noqa: ANN001
+def test_docx_section_figures_equal_compute(demo_cfg, month, docx_path) -> None:
     import docx
+
     from metrics.catalogue import INDICATORS
     from metrics.engine import compute
     from reports.sections import SECTIONS
@@ -112,7 +114,7 @@ def test_docx_section_figures_equal_compute(demo_cfg, month, docx_path) -> None:
     assert seen >= 30
 
 
-def test_county_ranking_follows_engine_order(demo_cfg, month) -> None:  # noqa: ANN001
+def test_county_ranking_follows_engine_order(demo_cfg, month) -> None:
     from metrics.catalogue import INDICATORS
     from metrics.engine import compute
     from reports.content import build_report
@@ -131,8 +133,9 @@ def test_county_ranking_follows_engine_order(demo_cfg, month) -> None:  # noqa: 
         assert r["value_text"] == f"{round(values[r['org_name']], ind.decimals):.{ind.decimals}f}"
 
 
-def test_pdf_has_pages_of_chinese_text(demo_cfg, month) -> None:  # noqa: ANN001
+def test_pdf_has_pages_of_chinese_text(demo_cfg, month) -> None:
     import weasyprint
+
     from reports.charts import render_all
     from reports.content import build_report
     from reports.html_writer import render_html
@@ -147,8 +150,9 @@ def test_pdf_has_pages_of_chinese_text(demo_cfg, month) -> None:  # noqa: ANN001
     assert {f.name: f.missing for f in fonts if f.missing} == {}    # no character drawn as a missing glyph
 
 
-def test_custom_xlsx_figures_equal_compute(demo_cfg, month) -> None:  # noqa: ANN001
+def test_custom_xlsx_figures_equal_compute(demo_cfg, month) -> None:
     import openpyxl
+
     from metrics.catalogue import INDICATORS
     from metrics.engine import compute
     from reports.custom import CustomSpec, custom_frame, to_xlsx
@@ -175,12 +179,12 @@ def test_custom_xlsx_figures_equal_compute(demo_cfg, month) -> None:  # noqa: AN
     assert checked == len(df)
 
 
-def test_manager_cannot_generate_or_download_other_report(flask_app, app_cfg, client_as) -> None:  # noqa: ANN001
+def test_manager_cannot_generate_or_download_other_report(flask_app, app_cfg, client_as) -> None:
     from dashboard.accounts.models import AuditLog
     from dashboard.accounts.service import get_user_view, read_demo_accounts
     from dashboard.reporting import service
-    from metrics.scope import FULL_SCOPE
     from mart.connection import read_df
+    from metrics.scope import FULL_SCOPE
     from tests.test_security import rows
 
     manager = read_demo_accounts(app_cfg)["manager"][0]
@@ -222,7 +226,7 @@ def test_manager_cannot_generate_or_download_other_report(flask_app, app_cfg, cl
     assert c.get(f"/api/reports/{own_id}/download").status_code == 200
 
 
-def test_generate_due_reports_once_per_month(app_cfg) -> None:  # noqa: ANN001
+def test_generate_due_reports_once_per_month(app_cfg) -> None:
     from dashboard.reporting.service import generate_due_reports, reports_dir
     first = generate_due_reports(app_cfg, formats=("docx",))     # (html: the test above made it already)
     assert [r.state for r in first] == ["done"] and first[0].created_by == "auto"
@@ -230,7 +234,7 @@ def test_generate_due_reports_once_per_month(app_cfg) -> None:  # noqa: ANN001
     assert generate_due_reports(app_cfg, formats=("docx", "html")) == []
 
 
-def test_custom_template_saved_per_user(app_cfg) -> None:  # noqa: ANN001
+def test_custom_template_saved_per_user(app_cfg) -> None:
     from dashboard.reporting.templates_store import list_templates, load_template, save_template
     from reports.custom import CustomSpec
     spec = CustomSpec(["alos"], level="institution", grain="quarter", start="2026-01", end="2026-09")
@@ -243,7 +247,7 @@ def test_custom_template_saved_per_user(app_cfg) -> None:  # noqa: ANN001
         save_template(app_cfg, "leader", "  ", spec)
 
 
-def test_custom_report_keeps_to_the_managers_institutions(demo_cfg, month) -> None:  # noqa: ANN001
+def test_custom_report_keeps_to_the_managers_institutions(demo_cfg, month) -> None:
     from metrics.engine import IndicatorError
     from metrics.scope import manager_scope
     from queries import org as qorg

@@ -12,10 +12,28 @@ import pytest
 
 from core.config import Config
 from mart.loader import load_directory
-from mart.rollups import (COARSE, READS, ROLLUP_TABLES, ROW_SQL, WHOLE_TABLES, build_rollups, rebuild_plan,
-                          rebuild_statements)
-from tests.test_loader import AREA, DEPARTMENT, GOOD, INSTITUTION, STAFF, discharge, make_cfg, visit, write_csv, \
-    write_set
+from mart.rollups import (
+    COARSE,
+    READS,
+    ROLLUP_TABLES,
+    ROW_SQL,
+    WHOLE_TABLES,
+    build_rollups,
+    rebuild_plan,
+    rebuild_statements,
+)
+from tests.test_loader import (
+    AREA,
+    DEPARTMENT,
+    GOOD,
+    INSTITUTION,
+    STAFF,
+    discharge,
+    make_cfg,
+    visit,
+    write_csv,
+    write_set,
+)
 
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
@@ -55,7 +73,7 @@ def readmissions(cfg: Config) -> dict[str, tuple[int, int]]:
     return rolled
 
 
-def load(cfg: Config, directory: Path, **tables: list[dict[str, str]]):  # noqa: ANN201
+def load(cfg: Config, directory: Path, **tables: list[dict[str, str]]):
     return load_directory(cfg, write_set(directory, tables))
 
 
@@ -311,6 +329,7 @@ def test_times_with_an_offset_are_stored_as_county_wall_time(tmp_path: Path, fmt
 
 def test_an_unknown_time_zone_is_refused(tmp_path: Path) -> None:
     import dataclasses
+
     from mart.loader import LoadError
     cfg = dataclasses.replace(make_cfg(tmp_path), mart_timezone="Asia/Nowhere")
     with pytest.raises(LoadError) as err:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from mart.connection import dispose_engines
 from mart.db import connect_writer
 from mart.rollups import COARSE, ROLLUP_KEYS, build_rollups
 from metrics.catalogue import LEVELS, MEASURES, computable_ids
 from metrics.engine import compute
 from queries import measures as qm
-from mart.connection import dispose_engines
 from tests.engine_fixture import build_fixture_mart
 from tests.test_engine_paths import assert_same
 

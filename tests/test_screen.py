@@ -7,27 +7,27 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from core.roles import NAV, SCREEN, may_open, roles_for_callback_module
 from dashboard.accounts import clock
 from dashboard.accounts.devices import DEVICE_LIFETIME, DeviceError, list_devices, revoke_device
 from dashboard.accounts.models import AuditLog, DeviceSession, UserSession
-from core.roles import NAV, SCREEN, may_open, roles_for_callback_module
 from dashboard.accounts.service import IDLE_TIMEOUT, create_user
 from dashboard.appdb import session_factory
 from tests.fixtures_web import login_client
 from tests.test_security import page_call
-from tests.test_security_matrix import callback_body, server_callbacks, _module
+from tests.test_security_matrix import _module, callback_body, server_callbacks
 
 PW = "Wall-Scr33n!x"
 
 
-def _screen_client(flask_app, app_cfg, name: str):  # noqa: ANN001, ANN202
+def _screen_client(flask_app, app_cfg, name: str):
     create_user(app_cfg, name, SCREEN, PW, is_demo=True)
     client, resp = login_client(flask_app, name, PW)
     assert resp.status_code == 302 and resp.headers["Location"] == "/screen"
     return client
 
 
-def _refresh_body(flask_app) -> dict:  # noqa: ANN001
+def _refresh_body(flask_app) -> dict:
     """A real /screen refresh tick (the header panel's callback), as the browser sends it."""
     key = next(k for k, v in server_callbacks(flask_app) if _module(v).endswith("callbacks.screen")
                and "screen-kpis" in k)
@@ -37,11 +37,11 @@ def _refresh_body(flask_app) -> dict:  # noqa: ANN001
 
 
 @pytest.fixture
-def frozen():  # noqa: ANN201
+def frozen():
     class Frozen:
         t = clock.now()
 
-        def advance(self, **kw) -> None:  # noqa: ANN003
+        def advance(self, **kw) -> None:
             self.t += dt.timedelta(**kw)
     f = Frozen()
     clock.set_clock(lambda: f.t)
@@ -49,7 +49,7 @@ def frozen():  # noqa: ANN201
     clock.set_clock(None)
 
 
-def test_screen_role_opens_only_the_wall(flask_app, app_cfg):  # noqa: ANN001
+def test_screen_role_opens_only_the_wall(flask_app, app_cfg):
     c = _screen_client(flask_app, app_cfg, "wall-pages")
     assert c.get("/screen").status_code == 200
     assert c.post("/_dash-update-component", json=page_call("/screen")).status_code == 200
@@ -61,7 +61,7 @@ def test_screen_role_opens_only_the_wall(flask_app, app_cfg):  # noqa: ANN001
     assert may_open("leader", "/screen") and not may_open("manager", "/screen")
 
 
-def test_screen_role_calls_no_other_callback(flask_app, app_cfg):  # noqa: ANN001
+def test_screen_role_calls_no_other_callback(flask_app, app_cfg):
     c = _screen_client(flask_app, app_cfg, "wall-calls")
     reached, refused = [], 0
     for key, entry in server_callbacks(flask_app):
@@ -84,11 +84,11 @@ def test_screen_role_calls_no_other_callback(flask_app, app_cfg):  # noqa: ANN00
     assert SCREEN not in roles_for_callback_module("dashboard.callbacks.admin_devices")
 
 
-def test_wall_refresh_answers_with_county_figures(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_wall_refresh_answers_with_county_figures(flask_app, app_cfg, client_as):
     """The wall's panels for the screen account and for a leader; the tiles are the engine's county rows."""
+    from dashboard.screen_views import SCREEN_HEADLINE_IDS
     from dashboard.views import pagekit as kit
     from layouts.formatting import fmt_value
-    from dashboard.screen_views import SCREEN_HEADLINE_IDS
     from metrics import engine
     from metrics.scope import FULL_SCOPE
     body = _refresh_body(flask_app)
@@ -123,7 +123,7 @@ def test_wall_refresh_answers_with_county_figures(flask_app, app_cfg, client_as)
     assert statuses >= 4
 
 
-def test_device_session_outlives_idle_and_lifetime_while_refreshing(flask_app, app_cfg, frozen):  # noqa: ANN001
+def test_device_session_outlives_idle_and_lifetime_while_refreshing(flask_app, app_cfg, frozen):
     c = _screen_client(flask_app, app_cfg, "wall-long")
     body = _refresh_body(flask_app)
     # a day of refresh ticks every 10 minutes: longer than the 12 h lifetime, each gap under the idle limit
@@ -143,7 +143,7 @@ def test_device_session_outlives_idle_and_lifetime_while_refreshing(flask_app, a
     assert DEVICE_LIFETIME > dt.timedelta(hours=12)
 
 
-def test_device_session_ends_after_its_lifetime(flask_app, app_cfg, frozen):  # noqa: ANN001
+def test_device_session_ends_after_its_lifetime(flask_app, app_cfg, frozen):
     c = _screen_client(flask_app, app_cfg, "wall-month")
     body = _refresh_body(flask_app)
     t_end = frozen.t + DEVICE_LIFETIME
@@ -157,7 +157,7 @@ def test_device_session_ends_after_its_lifetime(flask_app, app_cfg, frozen):  # 
     assert c.post("/_dash-update-component", json=body).status_code == 401
 
 
-def test_admin_lists_and_revokes_a_device_session(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_admin_lists_and_revokes_a_device_session(flask_app, app_cfg, client_as):
     wall = _screen_client(flask_app, app_cfg, "wall-revoke")
     body = _refresh_body(flask_app)
     assert wall.post("/_dash-update-component", json=body).status_code == 200
@@ -198,7 +198,7 @@ def test_admin_lists_and_revokes_a_device_session(flask_app, app_cfg, client_as)
     assert resp.status_code == 302 and c2.post("/_dash-update-component", json=body).status_code == 200
 
 
-def test_cli_lists_and_revokes_devices(flask_app, app_cfg, monkeypatch):  # noqa: ANN001
+def test_cli_lists_and_revokes_devices(flask_app, app_cfg, monkeypatch):
     from click.testing import CliRunner
 
     from dashboard.accounts.cli import users_group

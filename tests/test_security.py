@@ -1,7 +1,6 @@
 """Login, sessions, lockout, redirects, password policy, cross-site requests, audit rows, masking."""
 from __future__ import annotations
 
-from tests.http_text import body_text
 import datetime as dt
 import os
 import re
@@ -11,14 +10,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from dashboard.accounts import clock
 from core.masking import has_unmasked, mask_text
+from dashboard.accounts import clock
 from dashboard.accounts.models import AuditLog, LoginLog, UserSession
-from dashboard.accounts.service import (AccountError, authenticate, create_user, get_user_view, password_problems,
-                                        purge_logs, read_demo_accounts)
-from dashboard.appdb import session_factory
+from dashboard.accounts.service import (
+    AccountError,
+    authenticate,
+    create_user,
+    get_user_view,
+    password_problems,
+    purge_logs,
+    read_demo_accounts,
+)
 from dashboard.accounts.web import LOGIN_REFUSED
+from dashboard.appdb import session_factory
 from tests.fixtures_web import login_client
+from tests.http_text import body_text
 
 PAGE_CALL = {"output": ".._pages_content.children..._pages_store.data..",
              "outputs": [{"id": "_pages_content", "property": "children"}, {"id": "_pages_store", "property": "data"}],
@@ -32,7 +39,7 @@ def page_call(path: str) -> dict:
     return body
 
 
-def rows(cfg, model, **where):  # noqa: ANN001, ANN003, ANN201
+def rows(cfg, model, **where):
     with session_factory(cfg.app_db_url)() as s:
         q = select(model)
         for k, v in where.items():
@@ -41,12 +48,12 @@ def rows(cfg, model, **where):  # noqa: ANN001, ANN003, ANN201
 
 
 @pytest.fixture
-def frozen_clock():  # noqa: ANN201
+def frozen_clock():
     """Freeze the accounts clock; ``frozen_clock.advance(minutes=…)`` moves it."""
     class Frozen:
         t = dt.datetime(2026, 1, 5, 9, 0, 0)
 
-        def advance(self, **kw) -> None:  # noqa: ANN003
+        def advance(self, **kw) -> None:
             self.t += dt.timedelta(**kw)
     f = Frozen()
     clock.set_clock(lambda: f.t)
@@ -54,14 +61,14 @@ def frozen_clock():  # noqa: ANN201
     clock.set_clock(None)
 
 
-def _message(resp) -> str:  # noqa: ANN001
+def _message(resp) -> str:
     """The login page's error message."""
     import html
     found = re.search(r'class="[^"]*(?:error|message|alert)[^"]*"[^>]*>([^<]*)<', resp.get_data(as_text=True))
     return html.unescape(found.group(1).strip()) if found else ""
 
 
-def _new_user(cfg, name: str, role: str = "leader", insts=(), demo=True) -> str:  # noqa: ANN001
+def _new_user(cfg, name: str, role: str = "leader", insts=(), demo=True) -> str:
     pw = "Qx7!" + name[::-1] + "-pw"
     create_user(cfg, name, role, pw, list(insts), is_demo=demo)
     return pw
@@ -69,7 +76,7 @@ def _new_user(cfg, name: str, role: str = "leader", insts=(), demo=True) -> str:
 
 # ---------------------------------------------------------------- login and demo accounts
 
-def test_demo_accounts_file(app_cfg):  # noqa: ANN001
+def test_demo_accounts_file(app_cfg):
     path = app_cfg.demo_accounts_path
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     accounts = read_demo_accounts(app_cfg)
@@ -80,7 +87,7 @@ def test_demo_accounts_file(app_cfg):  # noqa: ANN001
         assert view.role == role and view.is_demo and not view.must_change_password
 
 
-def test_anonymous_page_redirects_and_callback_401(flask_app):  # noqa: ANN001
+def test_anonymous_page_redirects_and_callback_401(flask_app):
     c = flask_app.server.test_client()
     r = c.get("/indicator/x?grain=month")
     assert r.status_code == 302 and r.headers["Location"].startswith("/login?next=")
@@ -89,7 +96,7 @@ def test_anonymous_page_redirects_and_callback_401(flask_app):  # noqa: ANN001
     assert c.get("/_dash-layout").status_code == 401
 
 
-def test_anonymous_resources_as_documented(flask_app):  # noqa: ANN001
+def test_anonymous_resources_as_documented(flask_app):
     """docs/security.md: Dash's endpoints answer 401; assets and /vendor redirect to the login page like pages."""
     c = flask_app.server.test_client()
     for path in ("/assets/app.css", "/assets/session_expiry.js", "/vendor/echarts.min.js"):
@@ -103,7 +110,7 @@ def test_anonymous_resources_as_documented(flask_app):  # noqa: ANN001
     assert "`/assets/*` and `/vendor/*` — → 302" in doc and "component suites) and JSON requests → 401" in doc
 
 
-def test_login_each_role_lands_on_allowed_page(flask_app, app_cfg):  # noqa: ANN001
+def test_login_each_role_lands_on_allowed_page(flask_app, app_cfg):
     from core.roles import home_path
     for role, (user, pw) in read_demo_accounts(app_cfg).items():
         c, r = login_client(flask_app, user, pw)
@@ -111,7 +118,7 @@ def test_login_each_role_lands_on_allowed_page(flask_app, app_cfg):  # noqa: ANN
         assert c.get(home_path(role)).status_code == 200
 
 
-def test_login_requires_csrf_token(flask_app, app_cfg):  # noqa: ANN001
+def test_login_requires_csrf_token(flask_app, app_cfg):
     user, pw = read_demo_accounts(app_cfg)["leader"]
     c = flask_app.server.test_client()
     r = c.post("/login", data={"username": user, "password": pw})
@@ -121,7 +128,7 @@ def test_login_requires_csrf_token(flask_app, app_cfg):  # noqa: ANN001
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil.example", "javascript:alert(1)",
                                     "http:/evil.example", "/%0d%0aSet-Cookie:x", "\\\\evil.example", " //evil.example"])
-def test_open_redirect_rejected(flask_app, app_cfg, target):  # noqa: ANN001
+def test_open_redirect_rejected(flask_app, app_cfg, target):
     user, pw = read_demo_accounts(app_cfg)["leader"]
     _c, r = login_client(flask_app, user, pw, next_path=target)
     assert r.status_code == 302
@@ -129,13 +136,13 @@ def test_open_redirect_rejected(flask_app, app_cfg, target):  # noqa: ANN001
     assert loc.startswith("/") and not loc.startswith("//") and "evil" not in loc
 
 
-def test_next_same_site_path_kept(flask_app, app_cfg):  # noqa: ANN001
+def test_next_same_site_path_kept(flask_app, app_cfg):
     user, pw = read_demo_accounts(app_cfg)["leader"]
     _c, r = login_client(flask_app, user, pw, next_path="/referrals?grain=month")
     assert r.headers["Location"] == "/referrals?grain=month"
 
 
-def test_session_cookie_flags(flask_app, app_cfg):  # noqa: ANN001
+def test_session_cookie_flags(flask_app, app_cfg):
     user, pw = read_demo_accounts(app_cfg)["leader"]
     _c, r = login_client(flask_app, user, pw)
     cookie = [h for h in r.headers.get_all("Set-Cookie") if h.startswith("ygt_session=")][0]
@@ -151,9 +158,9 @@ def test_session_cookie_flags(flask_app, app_cfg):  # noqa: ANN001
 
 # ---------------------------------------------------------------- lockout
 
-def test_lockout_after_five_failures_audited_once(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+def test_lockout_after_five_failures_audited_once(flask_app, app_cfg, frozen_clock):
     pw = _new_user(app_cfg, "lockme")
-    for i in range(4):
+    for _i in range(4):
         _c, r = login_client(flask_app, "lockme", "wrong-Pass1!")
         assert r.status_code == 401
     assert not get_user_view(app_cfg, "lockme").locked
@@ -174,7 +181,7 @@ def test_lockout_after_five_failures_audited_once(flask_app, app_cfg, frozen_clo
     assert r.status_code == 302
 
 
-def test_failures_reset_on_success(app_cfg):  # noqa: ANN001
+def test_failures_reset_on_success(app_cfg):
     pw = _new_user(app_cfg, "resetme")
     for _ in range(4):
         authenticate(app_cfg, "resetme", "nope")
@@ -184,7 +191,7 @@ def test_failures_reset_on_success(app_cfg):  # noqa: ANN001
     assert not get_user_view(app_cfg, "resetme").locked
 
 
-def test_login_rate_limit_per_ip(flask_app, app_cfg):  # noqa: ANN001
+def test_login_rate_limit_per_ip(flask_app, app_cfg):
     flask_app.server.config["LOGIN_RATE_LIMIT"] = "3 per minute"
     try:
         codes = [login_client(flask_app, "nobody-here", "x", next_path="")[1].status_code for _ in range(5)]
@@ -193,7 +200,7 @@ def test_login_rate_limit_per_ip(flask_app, app_cfg):  # noqa: ANN001
     assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
 
 
-def test_rate_limited_login_is_a_chinese_429_page_and_logged(flask_app, app_cfg):  # noqa: ANN001
+def test_rate_limited_login_is_a_chinese_429_page_and_logged(flask_app, app_cfg):
     flask_app.server.config["LOGIN_RATE_LIMIT"] = "2 per minute"
     try:
         answers = [login_client(flask_app, "flooder", "x")[1] for _ in range(4)]
@@ -213,7 +220,7 @@ def test_rate_limited_login_is_a_chinese_429_page_and_logged(flask_app, app_cfg)
     assert shown[0] == "尝试过于频繁（已限流）"
 
 
-def test_login_rate_limit_env_is_checked(monkeypatch):  # noqa: ANN001
+def test_login_rate_limit_env_is_checked(monkeypatch):
     from dashboard.accounts.web import DEFAULT_LOGIN_RATE_LIMIT, login_rate_limit_from_env
     monkeypatch.delenv("LOGIN_RATE_LIMIT", raising=False)
     assert login_rate_limit_from_env() == DEFAULT_LOGIN_RATE_LIMIT
@@ -224,7 +231,7 @@ def test_login_rate_limit_env_is_checked(monkeypatch):  # noqa: ANN001
         login_rate_limit_from_env()
 
 
-def test_login_log_has_ip_and_institution(flask_app, app_cfg):  # noqa: ANN001
+def test_login_log_has_ip_and_institution(flask_app, app_cfg):
     user, pw = read_demo_accounts(app_cfg)["manager"]
     login_client(flask_app, user, pw)
     last = rows(app_cfg, LoginLog, username=user)[-1]
@@ -234,7 +241,7 @@ def test_login_log_has_ip_and_institution(flask_app, app_cfg):  # noqa: ANN001
 
 # ---------------------------------------------------------------- sessions
 
-def test_idle_timeout_and_interval_is_not_activity(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+def test_idle_timeout_and_interval_is_not_activity(flask_app, app_cfg, frozen_clock):
     pw = _new_user(app_cfg, "idler")
     c, _ = login_client(flask_app, "idler", pw)
     tick = {"output": "whatever.children", "inputs": [{"id": "refresh", "property": "n_intervals", "value": 3}],
@@ -246,7 +253,7 @@ def test_idle_timeout_and_interval_is_not_activity(flask_app, app_cfg, frozen_cl
     assert c.get("/").status_code == 302
 
 
-def test_activity_keeps_session_alive_until_absolute_lifetime(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+def test_activity_keeps_session_alive_until_absolute_lifetime(flask_app, app_cfg, frozen_clock):
     pw = _new_user(app_cfg, "worker")
     c, _ = login_client(flask_app, "worker", pw)
     for _ in range(11 * 3):   # 11 h of clicks every 20 minutes
@@ -266,7 +273,7 @@ def test_activity_keeps_session_alive_until_absolute_lifetime(flask_app, app_cfg
     assert ended
 
 
-def test_logout_replay_rejected(flask_app, app_cfg):  # noqa: ANN001
+def test_logout_replay_rejected(flask_app, app_cfg):
     pw = _new_user(app_cfg, "leaver")
     c, _ = login_client(flask_app, "leaver", pw)
     cookie = c.get_cookie("ygt_session").value
@@ -278,7 +285,7 @@ def test_logout_replay_rejected(flask_app, app_cfg):  # noqa: ANN001
     assert replay.post("/_dash-update-component", json=page_call("/")).status_code == 401
 
 
-def logout(client) -> None:  # noqa: ANN001
+def logout(client) -> None:
     """Log out as the browser does: the confirm page's form (POST with the CSRF token)."""
     page = body_text(client.get("/logout"))
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -286,7 +293,7 @@ def logout(client) -> None:  # noqa: ANN001
     assert r.status_code == 302 and r.headers["Location"] == "/login"
 
 
-def test_get_logout_only_asks_and_post_needs_the_csrf_token(flask_app, app_cfg):  # noqa: ANN001
+def test_get_logout_only_asks_and_post_needs_the_csrf_token(flask_app, app_cfg):
     """A foreign page's <img src=/logout> or a plain form post cannot end the session."""
     pw = _new_user(app_cfg, "stayer")
     c, _ = login_client(flask_app, "stayer", pw)
@@ -309,12 +316,12 @@ def test_get_logout_only_asks_and_post_needs_the_csrf_token(flask_app, app_cfg):
     assert r.status_code == 302 and r.headers["Location"] == "/login"
 
 
-def test_shell_logout_is_a_post_form_with_the_session_token(flask_app, app_cfg):  # noqa: ANN001
+def test_shell_logout_is_a_post_form_with_the_session_token(flask_app, app_cfg):
     pw = _new_user(app_cfg, "header")
     c, _ = login_client(flask_app, "header", pw)
     layout = c.get("/_dash-layout").get_json()
 
-    def walk(node):  # noqa: ANN001, ANN202
+    def walk(node):
         if isinstance(node, dict):
             yield node
             for v in node.values():
@@ -339,11 +346,11 @@ def test_shell_logout_is_a_post_form_with_the_session_token(flask_app, app_cfg):
                                     # common passwords with digits/symbols appended or look-alikes: refused
                                     ("Abcdef1!", False), ("abcDEF12", False), ("Passw0rd", False),
                                     ("Password1!", False)])
-def test_password_policy(pw, ok):  # noqa: ANN001
+def test_password_policy(pw, ok):
     assert (password_problems(pw, "alice") == []) is ok
 
 
-def test_admin_created_account_must_change_password(flask_app, app_cfg):  # noqa: ANN001
+def test_admin_created_account_must_change_password(flask_app, app_cfg):
     create_user(app_cfg, "newbie", "leader", "First-Pass1")
     c, r = login_client(flask_app, "newbie", "First-Pass1")
     assert r.headers["Location"].startswith("/password")
@@ -361,7 +368,7 @@ def test_admin_created_account_must_change_password(flask_app, app_cfg):  # noqa
     assert len(rows(app_cfg, AuditLog, action="user.change_password", target="newbie")) == 1
 
 
-def test_password_expires_after_90_days(flask_app, app_cfg, frozen_clock):  # noqa: ANN001
+def test_password_expires_after_90_days(flask_app, app_cfg, frozen_clock):
     create_user(app_cfg, "aging", "leader", "Old-Pass1")
     from dashboard.accounts.service import change_own_password
     change_own_password(app_cfg, get_user_view(app_cfg, "aging").id, "Old-Pass1", "Old-Pass2")
@@ -374,7 +381,7 @@ def test_password_expires_after_90_days(flask_app, app_cfg, frozen_clock):  # no
 
 # ---------------------------------------------------------------- cross-site requests
 
-def test_cross_origin_callback_rejected(client_as):  # noqa: ANN001
+def test_cross_origin_callback_rejected(client_as):
     c = client_as("leader")
     assert c.post("/_dash-update-component", json=page_call("/")).status_code == 200
     assert c.post("/_dash-update-component", json=page_call("/"),
@@ -386,7 +393,7 @@ def test_cross_origin_callback_rejected(client_as):  # noqa: ANN001
     assert r.status_code == 403
 
 
-def test_require_state_change_checks_origin(flask_app, client_as):  # noqa: ANN001
+def test_require_state_change_checks_origin(flask_app, client_as):
     from werkzeug.exceptions import Forbidden
 
     from dashboard.accounts.access import require_state_change
@@ -398,7 +405,7 @@ def test_require_state_change_checks_origin(flask_app, client_as):  # noqa: ANN0
 
 # ---------------------------------------------------------------- logs
 
-def test_audit_rows_once_per_act_and_append_only(app_cfg):  # noqa: ANN001
+def test_audit_rows_once_per_act_and_append_only(app_cfg):
     from dashboard.accounts.audit import record_audit
     from dashboard.accounts.service import reset_password, unlock_user, update_user
     create_user(app_cfg, "audited", "manager", "Audit-Pass1", ["H001"])
@@ -423,7 +430,7 @@ def test_audit_rows_once_per_act_and_append_only(app_cfg):  # noqa: ANN001
             s.commit()
 
 
-def test_failed_change_leaves_no_row(app_cfg):  # noqa: ANN001
+def test_failed_change_leaves_no_row(app_cfg):
     before = len(rows(app_cfg, AuditLog))
     with pytest.raises(AccountError):
         create_user(app_cfg, "badpw", "leader", "short")
@@ -435,7 +442,7 @@ def test_failed_change_leaves_no_row(app_cfg):  # noqa: ANN001
     assert get_user_view(app_cfg, "badpw") is None and get_user_view(app_cfg, "noscope") is None
 
 
-def test_service_log_records_callbacks(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_service_log_records_callbacks(flask_app, app_cfg, client_as):
     from dashboard.accounts.audit import flush_service_log
     from dashboard.accounts.models import ServiceLog
     flush_service_log(app_cfg)
@@ -450,7 +457,7 @@ def test_service_log_records_callbacks(flask_app, app_cfg, client_as):  # noqa: 
     assert len(mine) == 2
 
 
-def test_purge_refuses_short_retention_and_deletes_old(app_cfg, frozen_clock):  # noqa: ANN001
+def test_purge_refuses_short_retention_and_deletes_old(app_cfg, frozen_clock):
     with pytest.raises(AccountError):
         purge_logs(app_cfg, days=30)
     authenticate(app_cfg, "ancient-user", "x")          # a login row at the frozen time
@@ -472,7 +479,7 @@ def test_mask_text():
     assert not has_unmasked(mask_text("a 13912345678 b 32010219851212001x"))
 
 
-def test_audit_log_masks_identifiers(app_cfg):  # noqa: ANN001
+def test_audit_log_masks_identifiers(app_cfg):
     from dashboard.accounts.audit import record_audit
     record_audit("test.mask", "patient 110105199001011234", {"phone": "13812345678"}, None, cfg=app_cfg)
     row = rows(app_cfg, AuditLog, action="test.mask")[-1]
@@ -480,7 +487,7 @@ def test_audit_log_masks_identifiers(app_cfg):  # noqa: ANN001
     assert not has_unmasked(row.target + row.before)
 
 
-def test_secret_key_is_generated_once_when_workers_start_together(tmp_path) -> None:  # noqa: ANN001
+def test_secret_key_is_generated_once_when_workers_start_together(tmp_path) -> None:
     """Several processes (gunicorn workers) starting at once on a new DATA_DIR all get the same key, mode 600."""
     import os
     import subprocess

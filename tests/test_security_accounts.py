@@ -5,19 +5,19 @@ fresh app DB of its own.
 """
 from __future__ import annotations
 
-from tests.http_text import body_text
 import pytest
 
 from dashboard.accounts.models import UserSession
 from dashboard.accounts.service import AccountError, create_user, get_user_view, update_user
 from tests.fixtures_web import login_client
+from tests.http_text import body_text
 from tests.test_security import rows
 from tests.test_security_matrix import callback_body
 
 SAME_SITE = {"Origin": "http://localhost"}
 
 
-def _admin_client(flask_app, app_cfg, username: str):  # noqa: ANN001, ANN202
+def _admin_client(flask_app, app_cfg, username: str):
     """A logged-in client of a fresh administrator (not the shared demo admin, whose state other tests need)."""
     password = "Qx7!" + username[::-1] + "-pw"
     create_user(app_cfg, username, "admin", password, is_demo=True)
@@ -26,7 +26,7 @@ def _admin_client(flask_app, app_cfg, username: str):  # noqa: ANN001, ANN202
     return client
 
 
-def _edit_body(app, action: str, username: str, role: str | None = None, insts=None) -> dict:  # noqa: ANN001
+def _edit_body(app, action: str, username: str, role: str | None = None, insts=None) -> dict:
     key = next(k for k in app.callback_map if "admin-edit-result" in k and "admin-users-refresh" in k)
     body = callback_body(key, app.callback_map[key])
     for dep in body["inputs"]:
@@ -39,7 +39,7 @@ def _edit_body(app, action: str, username: str, role: str | None = None, insts=N
     return body
 
 
-def test_admin_cannot_change_own_role_or_disable_self(flask_app, app_cfg):  # noqa: ANN001
+def test_admin_cannot_change_own_role_or_disable_self(flask_app, app_cfg):
     c = _admin_client(flask_app, app_cfg, "selfadmin")
     r = c.post("/_dash-update-component", json=_edit_body(flask_app, "admin-save", "selfadmin", "auditor"),
                headers=SAME_SITE)
@@ -58,7 +58,7 @@ def test_admin_cannot_change_own_role_or_disable_self(flask_app, app_cfg):  # no
     assert "已保存 selfadmin" in body_text(r)
 
 
-def test_admin_may_change_another_admin(flask_app, app_cfg):  # noqa: ANN001
+def test_admin_may_change_another_admin(flask_app, app_cfg):
     c = _admin_client(flask_app, app_cfg, "admin-a")
     create_user(app_cfg, "admin-b", "admin", "Qx7!b-nimda-pw", is_demo=True)
     r = c.post("/_dash-update-component", json=_edit_body(flask_app, "admin-save", "admin-b", "auditor"),
@@ -67,7 +67,7 @@ def test_admin_may_change_another_admin(flask_app, app_cfg):  # noqa: ANN001
     assert get_user_view(app_cfg, "admin-b").role == "auditor"
 
 
-def test_admin_form_refuses_unknown_institution(flask_app, app_cfg):  # noqa: ANN001
+def test_admin_form_refuses_unknown_institution(flask_app, app_cfg):
     from mart.db import mart_exists
     assert mart_exists(app_cfg), "the tiny demo mart was not built"
     c = _admin_client(flask_app, app_cfg, "admin-inst")
@@ -79,10 +79,10 @@ def test_admin_form_refuses_unknown_institution(flask_app, app_cfg):  # noqa: AN
 
 
 @pytest.fixture
-def fresh_cfg(tmp_path):  # noqa: ANN001, ANN201
+def fresh_cfg(tmp_path):
     """An app DB of its own with exactly one administrator (the shared one has several)."""
-    from dashboard.appdb import init_app_db
     from core.config import Config
+    from dashboard.appdb import init_app_db
     cfg = Config(data_dir=tmp_path, mart_url=f"duckdb:///{tmp_path / 'mart.duckdb'}",
                  app_db_url=f"sqlite:///{tmp_path / 'app.db'}", cache_url="")
     init_app_db(cfg.app_db_url)
@@ -91,7 +91,7 @@ def fresh_cfg(tmp_path):  # noqa: ANN001, ANN201
     return cfg
 
 
-def test_last_active_admin_is_kept(fresh_cfg):  # noqa: ANN001
+def test_last_active_admin_is_kept(fresh_cfg):
     someone = ("another", "admin", "")
     for change in ({"role": "auditor"}, {"role": "leader"}, {"is_active": False}):
         with pytest.raises(AccountError, match="至少须保留一个启用的系统管理员"):
@@ -109,7 +109,7 @@ def test_last_active_admin_is_kept(fresh_cfg):  # noqa: ANN001
     assert [a.action for a in rows(fresh_cfg, AuditLog, target="only-admin")] == ["user.create", "user.role"]
 
 
-def test_own_role_refused_by_the_service_whoever_calls_it(fresh_cfg):  # noqa: ANN001
+def test_own_role_refused_by_the_service_whoever_calls_it(fresh_cfg):
     me = ("only-admin", "admin", "10.0.0.1")
     update_user(fresh_cfg, "boss", role="admin", actor=me)
     with pytest.raises(AccountError, match="不能修改自己的角色"):

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def security_server(flask_app):  # noqa: ANN001, ANN201
+def security_server(flask_app):
     from werkzeug.serving import make_server
     srv = make_server("127.0.0.1", 0, flask_app.server, threaded=True)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -19,13 +19,13 @@ def security_server(flask_app):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def chromium(browser):  # noqa: ANN001, ANN201
+def chromium(browser):
     """The session's shared headless Chromium (Playwright's sync API allows one instance per thread)."""
     return browser
 
 
 @pytest.mark.parametrize("role, path", [("admin", "/admin/users"), ("auditor", "/admin/logs"), ("leader", "/")])
-def test_login_and_page_without_csp_errors(security_server, chromium, app_cfg, role, path):  # noqa: ANN001
+def test_login_and_page_without_csp_errors(security_server, chromium, app_cfg, role, path):
     from dashboard.accounts.service import read_demo_accounts
     user, pw = read_demo_accounts(app_cfg)[role]
     page = chromium.new_page()
@@ -50,7 +50,7 @@ def test_login_and_page_without_csp_errors(security_server, chromium, app_cfg, r
     page.close()
 
 
-def test_security_headers(security_server):  # noqa: ANN001
+def test_security_headers(security_server):
     import requests
     r = requests.get(security_server + "/login", timeout=10)
     assert r.status_code == 200

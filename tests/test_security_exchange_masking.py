@@ -6,7 +6,6 @@ a replay of the same run or lines stays idempotent.
 """
 from __future__ import annotations
 
-from tests.http_text import body_text
 import datetime as dt
 import sqlite3
 
@@ -17,6 +16,7 @@ from dashboard.appdb import session_factory
 from dashboard.exchange.models import JobRun, RunLog
 from dashboard.exchange.service import job_runs, run_logs
 from tests.exchange_fixtures import client, ex_app, ex_cfg, token_for  # noqa: F401
+from tests.http_text import body_text
 
 NOW = dt.datetime.now().replace(microsecond=0)
 ID_NO, MOBILE = "110105199001011234", "13812345678"
@@ -29,7 +29,7 @@ def _failed(run_id: str, error: str = ERROR) -> dict:
             "finished_at": NOW.isoformat(), "status": "failed", "error": error}
 
 
-def _db_text(cfg) -> str:  # noqa: ANN001
+def _db_text(cfg) -> str:
     """Every row of the app database as text (what a copy of the file would leak)."""
     path = cfg.app_db_url.removeprefix("sqlite:///")
     con = sqlite3.connect(path)
@@ -39,7 +39,7 @@ def _db_text(cfg) -> str:  # noqa: ANN001
         con.close()
 
 
-def test_failed_run_error_is_masked_on_ingest_and_replay_is_idempotent(client, ex_cfg):  # noqa: ANN001, F811
+def test_failed_run_error_is_masked_on_ingest_and_replay_is_idempotent(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     r = client.post("/api/exchange/runs", json=_failed("PII-1"), headers=h)
     assert r.status_code == 201, body_text(r)
@@ -58,7 +58,7 @@ def test_failed_run_error_is_masked_on_ingest_and_replay_is_idempotent(client, e
     assert MASKED_ERROR in runs["error"].tolist()
 
 
-def test_running_run_finishing_with_personal_data_is_masked(client, ex_cfg):  # noqa: ANN001, F811
+def test_running_run_finishing_with_personal_data_is_masked(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     running = {k: v for k, v in _failed("PII-2").items() if k not in ("finished_at", "error")}
     assert client.post("/api/exchange/runs", json=dict(running, status="running"), headers=h).status_code == 201
@@ -66,7 +66,7 @@ def test_running_run_finishing_with_personal_data_is_masked(client, ex_cfg):  # 
     assert r.status_code == 200 and r.get_json()["error"] == MASKED_ERROR
 
 
-def test_log_lines_are_masked_on_ingest(client, ex_cfg):  # noqa: ANN001, F811
+def test_log_lines_are_masked_on_ingest(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T001")
     assert client.post("/api/exchange/runs", json=_failed("PII-3"), headers=h).status_code == 201
     lines = [{"ts": NOW.isoformat(), "level": "ERROR", "message": f"拒绝记录 身份证={ID_NO}", "seq": 0},
@@ -86,7 +86,7 @@ def test_log_lines_are_masked_on_ingest(client, ex_cfg):  # noqa: ANN001, F811
     assert stored and not any(has_unmasked(m) for m in stored)
 
 
-def test_nothing_unmasked_anywhere_in_the_app_database(client, ex_cfg):  # noqa: ANN001, F811
+def test_nothing_unmasked_anywhere_in_the_app_database(client, ex_cfg):
     h = token_for(ex_cfg, "EX-T002")
     client.post("/api/exchange/runs", json=_failed("PII-4"), headers=h)
     client.post("/api/exchange/runs/PII-4/logs", headers=h,

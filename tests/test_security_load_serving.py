@@ -54,7 +54,7 @@ class Poller:
                 self.answers.append((0, str(exc)))
             self._stop.wait(0.1)
 
-    def __enter__(self) -> "Poller":
+    def __enter__(self) -> Poller:
         self._thread.start()
         return self
 
@@ -68,7 +68,7 @@ class Poller:
 
 
 @pytest.fixture(scope="module")
-def served(demo_cfg: Config, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def served(demo_cfg: Config, tmp_path_factory: pytest.TempPathFactory):
     """Own DATA_DIR with a copy of the tiny demo mart, its exported files, and a real HTTP server on it."""
     from werkzeug.serving import make_server
 
@@ -111,7 +111,7 @@ def _copies(cfg: Config) -> list[Path]:
     return sorted(cfg.data_dir.glob(f".{cfg.mart_path.name}.write-*"))
 
 
-def test_server_answers_through_a_load_from_idle_and_a_killed_load(served) -> None:  # noqa: ANN001
+def test_server_answers_through_a_load_from_idle_and_a_killed_load(served) -> None:
     from mart.connection import dispose_engines
     cfg, base, session, csrf = served
     first = Poller(base, session, csrf)

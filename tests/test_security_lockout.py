@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.config import Config
 from dashboard.accounts.models import AuditLog, LoginLog
 from dashboard.accounts.service import authenticate, create_user, get_user_view
 from dashboard.appdb import init_app_db, session_factory
-from core.config import Config
 
 PG = os.environ.get("TEST_POSTGRES_URL", "")
 PARALLEL = 16
@@ -55,17 +55,17 @@ def _check_parallel_lockout(cfg: Config) -> None:
     assert len(logged) == PARALLEL + 8 + 1
 
 
-def test_parallel_wrong_passwords_lock_once_sqlite(tmp_path):  # noqa: ANN001
+def test_parallel_wrong_passwords_lock_once_sqlite(tmp_path):
     _check_parallel_lockout(_cfg(tmp_path, f"sqlite:///{tmp_path / 'app.db'}"))
 
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not PG, reason="TEST_POSTGRES_URL is not set")
-def test_parallel_wrong_passwords_lock_once_postgres(tmp_path):  # noqa: ANN001
+def test_parallel_wrong_passwords_lock_once_postgres(tmp_path):
     _check_parallel_lockout(_cfg(tmp_path, PG))
 
 
-def test_locked_unknown_and_wrong_take_the_same_time(tmp_path):  # noqa: ANN001
+def test_locked_unknown_and_wrong_take_the_same_time(tmp_path):
     """The hash work is done on every path: a locked account answers no faster than an unknown user."""
     cfg = _cfg(tmp_path, f"sqlite:///{tmp_path / 'app.db'}")
     init_app_db(cfg.app_db_url)
@@ -85,12 +85,13 @@ def test_locked_unknown_and_wrong_take_the_same_time(tmp_path):  # noqa: ANN001
     assert locked > unknown / 3, (locked, unknown)        # was 7-12 ms against 0.2-0.7 s before
 
 
-def test_limiter_counts_are_shared_between_workers(tmp_path):  # noqa: ANN001
+def test_limiter_counts_are_shared_between_workers(tmp_path):
     """Two storages on one file (two workers) count together; parallel increments lose nothing."""
-    from dashboard.accounts.web import limiter_storage_uri
     from limits import parse
     from limits.storage import storage_from_string
     from limits.strategies import FixedWindowRateLimiter
+
+    from dashboard.accounts.web import limiter_storage_uri
 
     uri = limiter_storage_uri(_cfg(tmp_path, "sqlite://"))
     assert uri.startswith("ycty-sqlite:///")
@@ -102,7 +103,7 @@ def test_limiter_counts_are_shared_between_workers(tmp_path):  # noqa: ANN001
     assert (tmp_path / "ratelimit.db").stat().st_mode & 0o077 == 0
 
 
-def test_limiter_uses_redis_when_configured(tmp_path):  # noqa: ANN001
+def test_limiter_uses_redis_when_configured(tmp_path):
     from dashboard.accounts.web import limiter_storage_uri
     cfg = Config(data_dir=tmp_path, mart_url="duckdb:///x", app_db_url="sqlite://", cache_url="redis://127.0.0.1/12")
     assert limiter_storage_uri(cfg) == "redis://127.0.0.1/12"

@@ -2,7 +2,6 @@
 failures, the audit row detail. Real app, real app DB, Dash callbacks through the Flask test client."""
 from __future__ import annotations
 
-from tests.http_text import body_text
 import json
 import re
 
@@ -12,6 +11,7 @@ from dashboard.accounts.audit import flush_service_log
 from dashboard.accounts.log_names import change_rows, service_call_names, strip_hash
 from dashboard.accounts.models import ServiceLog
 from dashboard.accounts.service import create_user, update_user
+from tests.http_text import body_text
 from tests.test_security import page_call, rows
 from tests.test_security_matrix import callback_body, expected_roles, server_callbacks
 
@@ -37,7 +37,7 @@ def test_names_of_recorded_calls():
     assert strip_hash("..a.children...b.data@ffff0000ffff0000..") == "a.children...b.data"
 
 
-def test_every_admin_and_shell_callback_has_a_name(flask_app):  # noqa: ANN001
+def test_every_admin_and_shell_callback_has_a_name(flask_app):
     unnamed = []
     for key, entry in server_callbacks(flask_app):
         module = entry["callback"].__module__.rsplit(".", 1)[-1]
@@ -48,11 +48,11 @@ def test_every_admin_and_shell_callback_has_a_name(flask_app):  # noqa: ANN001
     assert not unnamed, unnamed
 
 
-def _grid_rows(response, grid_id: str) -> list[dict]:  # noqa: ANN001
+def _grid_rows(response, grid_id: str) -> list[dict]:
     """rowData of one AG Grid in a callback's JSON answer."""
     found = []
 
-    def walk(node):  # noqa: ANN001, ANN202
+    def walk(node):
         if isinstance(node, dict):
             if node.get("type") == "AgGrid" and node.get("props", {}).get("id") == grid_id:
                 found.append(node["props"]["rowData"])
@@ -66,7 +66,7 @@ def _grid_rows(response, grid_id: str) -> list[dict]:  # noqa: ANN001
     return found[0]
 
 
-def _logs_body(app, tab: str, days: int = 1, user: str = "") -> dict:  # noqa: ANN001
+def _logs_body(app, tab: str, days: int = 1, user: str = "") -> dict:
     key = next(k for k in app.callback_map if "logs-body" in k)
     body = callback_body(key, app.callback_map[key])
     values = {"logs-tab": tab, "logs-days": days, "logs-user": user}
@@ -75,7 +75,7 @@ def _logs_body(app, tab: str, days: int = 1, user: str = "") -> dict:  # noqa: A
     return body
 
 
-def test_service_log_shows_chinese_names_raw_in_tooltip(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_service_log_shows_chinese_names_raw_in_tooltip(flask_app, app_cfg, client_as):
     admin, auditor = client_as("admin"), client_as("auditor")
     admin.post("/_dash-update-component", json=page_call("/admin/users"))
     key = next(k for k in flask_app.callback_map if "admin-users-table" in k)
@@ -94,7 +94,7 @@ def test_service_log_shows_chinese_names_raw_in_tooltip(flask_app, app_cfg, clie
     assert sum(m["calls"] for m in modules) >= len({(x["ts"], x["raw"]) for x in shown}) > 0
 
 
-def test_callback_drawing_an_error_card_is_logged_as_failure(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_callback_drawing_an_error_card_is_logged_as_failure(flask_app, app_cfg, client_as):
     """A callback that catches its error and answers 200 with an error card failed all the same."""
     leader = client_as("leader")
     failing, fine = None, None
@@ -122,7 +122,7 @@ def test_callback_drawing_an_error_card_is_logged_as_failure(flask_app, app_cfg,
     assert new[failing] == (200, False) and new[fine] == (200, True)
 
 
-def test_audit_log_readable_and_row_detail(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_audit_log_readable_and_row_detail(flask_app, app_cfg, client_as):
     create_user(app_cfg, "audited-detail", "leader", "Qx7!liated-pw", is_demo=True)
     update_user(app_cfg, "audited-detail", role="auditor")
     auditor = client_as("auditor")
@@ -155,5 +155,5 @@ def test_audit_log_readable_and_row_detail(flask_app, app_cfg, client_as):  # no
     ('{"lon": 1}', '{"lon": 2}', [{"field": "经度", "before": "1", "after": "2", "changed": True}]),
     ("not json", None, [{"field": "内容", "before": "not json", "after": "—", "changed": True}]),
 ])
-def test_change_rows(before, after, expected):  # noqa: ANN001
+def test_change_rows(before, after, expected):
     assert change_rows(before, after) == expected

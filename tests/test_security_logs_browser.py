@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
 
 
-def _cells_fit(page, grid: str, col: str) -> list[tuple[str, bool]]:  # noqa: ANN001
+def _cells_fit(page, grid: str, col: str) -> list[tuple[str, bool]]:
     """(text, fits) of the visible cells of one column: fits = the text is not cut off."""
     return page.eval_on_selector_all(
         f"#{grid} .ag-center-cols-container .ag-cell[col-id='{col}']",
@@ -21,7 +21,7 @@ def _cells_fit(page, grid: str, col: str) -> list[tuple[str, bool]]:  # noqa: AN
         " return [c.innerText.trim(), v.scrollWidth <= v.clientWidth + 1]; })")
 
 
-def test_audit_log_page_readable_with_row_detail(page_as, app_cfg):  # noqa: ANN001
+def test_audit_log_page_readable_with_row_detail(page_as, app_cfg):
     create_user(app_cfg, "browser-audited", "leader", "Qx7!detidua-pw", is_demo=True)
     update_user(app_cfg, "browser-audited", role="auditor")
     page = page_as("auditor")
@@ -44,7 +44,7 @@ def test_audit_log_page_readable_with_row_detail(page_as, app_cfg):  # noqa: ANN
     assert "角色" in changed and "卫健局领导" in changed and "审计员" in changed
 
 
-def test_service_log_page_has_chinese_function_names(page_as):  # noqa: ANN001
+def test_service_log_page_has_chinese_function_names(page_as):
     page = page_as("auditor")
     page.goto(page.base_url + "/admin/logs")
     page.click("#logs-tab >> text=服务日志")

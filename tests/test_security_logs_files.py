@@ -11,10 +11,10 @@ from dashboard.accounts.models import AuditLog, ServiceLog
 from dashboard.accounts.service import password_problems, read_demo_accounts
 from dashboard.appdb import init_app_db, session_factory
 from tests.fixtures_mart import make_config
-from tests.test_pages_callbacks import _download, ctx, _search  # noqa: F401  (ctx is a fixture)
+from tests.test_pages_callbacks import _download, _search, ctx  # noqa: F401  (ctx is a fixture)
 
 
-def test_an_export_leaves_an_audit_row(app_cfg, client_as, ctx):  # noqa: ANN001, F811
+def test_an_export_leaves_an_audit_row(app_cfg, client_as, ctx):
     leader = client_as("leader")
     search = _search(ctx, org=ctx["other"])
     _download(leader, search, "csv")
@@ -26,7 +26,7 @@ def test_an_export_leaves_an_audit_row(app_cfg, client_as, ctx):  # noqa: ANN001
     assert after["period"] == ctx["period"] and after["format"] == "csv" and after["rows"] >= 1
 
 
-def test_service_log_rows_are_flushed_without_another_request(tmp_path):  # noqa: ANN001
+def test_service_log_rows_are_flushed_without_another_request(tmp_path):
     cfg = make_config(tmp_path)
     init_app_db(cfg.app_db_url)
     buf = ServiceLogBuffer(cfg.app_db_url, max_rows=50, max_age=0.3)
@@ -40,8 +40,9 @@ def test_service_log_rows_are_flushed_without_another_request(tmp_path):  # noqa
     assert stored == 1
 
 
-def test_app_database_and_mart_are_owner_only(tmp_path):  # noqa: ANN001
+def test_app_database_and_mart_are_owner_only(tmp_path):
     import os
+
     from dashboard.app import restrict_files
     cfg = make_config(tmp_path)
     init_app_db(cfg.app_db_url)

@@ -17,7 +17,7 @@ sep = st.sampled_from(["", "", " ", "-", "."])
 
 
 @st.composite
-def id_numbers(draw) -> tuple[str, str]:  # noqa: ANN001
+def id_numbers(draw) -> tuple[str, str]:
     """(as written, the plain digits) of an 18- or 15-digit resident ID in the ways people write it."""
     if draw(st.booleans()):
         digits = draw(st.text("0123456789", min_size=17, max_size=17)) + draw(st.sampled_from(list("0123456789Xx")))
@@ -34,7 +34,7 @@ def id_numbers(draw) -> tuple[str, str]:  # noqa: ANN001
 
 
 @st.composite
-def mobiles(draw) -> tuple[str, str]:  # noqa: ANN001
+def mobiles(draw) -> tuple[str, str]:
     digits = "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
     s = draw(sep)
     written = s.join([digits[:3], digits[3:7], digits[7:]])
@@ -87,7 +87,7 @@ def test_probe_formats() -> None:
     assert {k: mask_text(k) for k in cases} == cases
 
 
-def test_display_names_are_masked_in_the_user_table(app_cfg) -> None:  # noqa: ANN001
+def test_display_names_are_masked_in_the_user_table(app_cfg) -> None:
     from dashboard.accounts.service import create_user, get_user_view, list_users
     create_user(app_cfg, "phone-in-name", "leader", "Qx7!masked-pw9", [], display_name="王医生 138-1234-5678",
                 is_demo=True)

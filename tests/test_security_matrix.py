@@ -1,7 +1,6 @@
 """Access matrix: the URL map walked anonymously, every callback × every role, pages × roles, scope, masking."""
 from __future__ import annotations
 
-from tests.http_text import body_text
 import json
 import re
 
@@ -10,17 +9,18 @@ import pytest
 from core.masking import has_unmasked
 from core.roles import ADMIN, AUDITOR, NAV, ROLES, roles_for_callback_module, roles_for_path
 from dashboard.accounts.service import read_demo_accounts
+from tests.http_text import body_text
 from tests.test_security import page_call
 
 ALLOWED_ANONYMOUS = {"/login", "/auth/static/login.css"}
 
 
-def _concrete(rule) -> str:  # noqa: ANN001
+def _concrete(rule) -> str:
     path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: "login.css" if m.group(1) == "filename" else "x", rule.rule)
     return path
 
 
-def test_url_map_anonymous_walk(flask_app):  # noqa: ANN001
+def test_url_map_anonymous_walk(flask_app):
     c = flask_app.server.test_client()
     seen = 0
     for rule in flask_app.server.url_map.iter_rules():
@@ -56,7 +56,7 @@ def _outputs(key: str) -> list[dict]:
     return out
 
 
-def _deps(items: list[dict], value=None) -> list[dict]:  # noqa: ANN001
+def _deps(items: list[dict], value=None) -> list[dict]:
     out = []
     for item in items:
         ident = item["id"]
@@ -66,7 +66,7 @@ def _deps(items: list[dict], value=None) -> list[dict]:  # noqa: ANN001
     return out
 
 
-def callback_body(key: str, entry: dict, value=None) -> dict:  # noqa: ANN001
+def callback_body(key: str, entry: dict, value=None) -> dict:
     outputs = _outputs(key)
     inputs = _deps(entry["inputs"], value)
     return {"output": key, "outputs": outputs if len(outputs) > 1 or key.startswith("..") else outputs[0],
@@ -88,12 +88,12 @@ def expected_roles(key: str, entry: dict) -> frozenset[str]:
     return roles
 
 
-def server_callbacks(app) -> list[tuple[str, dict]]:  # noqa: ANN001
+def server_callbacks(app) -> list[tuple[str, dict]]:
     return [(k, v) for k, v in app.callback_map.items()
             if "callback" in v and not _module(v).startswith("dash.")]   # clientside ones never reach the server
 
 
-def test_every_callback_as_every_role(flask_app, client_as):  # noqa: ANN001
+def test_every_callback_as_every_role(flask_app, client_as):
     callbacks = server_callbacks(flask_app)
     assert any(_module(v).endswith("callbacks.admin") for _k, v in callbacks)
     clients = {role: client_as(role) for role in ROLES}
@@ -113,7 +113,7 @@ def test_every_callback_as_every_role(flask_app, client_as):  # noqa: ANN001
     assert not failures, "\n".join(failures)
 
 
-def test_unknown_callback_denied(client_as):  # noqa: ANN001
+def test_unknown_callback_denied(client_as):
     c = client_as("leader")
     body = {"output": "made-up.children", "outputs": {"id": "made-up", "property": "children"},
             "inputs": [], "state": [], "changedPropIds": []}
@@ -121,7 +121,7 @@ def test_unknown_callback_denied(client_as):  # noqa: ANN001
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_pages_by_role(flask_app, client_as, role):  # noqa: ANN001
+def test_pages_by_role(flask_app, client_as, role):
     c = client_as(role)
     for path, _label in NAV + (("/admin/users", ""), ("/admin/logs", ""), ("/indicator/op_visits", "")):
         allowed = role in (roles_for_path(path) or frozenset())
@@ -131,7 +131,7 @@ def test_pages_by_role(flask_app, client_as, role):  # noqa: ANN001
         assert (call != 403) is allowed, (role, path, call)
 
 
-def test_admin_and_auditor_separated(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_admin_and_auditor_separated(flask_app, app_cfg, client_as):
     """三权分立: the admin cannot read the logs; the auditor cannot change users."""
     logs = next(k for k in flask_app.callback_map if "logs-body" in k)
     create = next(k for k in flask_app.callback_map if "admin-create-result" in k)
@@ -146,7 +146,7 @@ def test_admin_and_auditor_separated(flask_app, app_cfg, client_as):  # noqa: AN
                         ).status_code == 403
 
 
-def _create_body(app, key: str, username: str, role: str = "leader") -> dict:  # noqa: ANN001
+def _create_body(app, key: str, username: str, role: str = "leader") -> dict:
     body = callback_body(key, app.callback_map[key])
     body["inputs"][0]["value"] = 1
     values = {"admin-new-username": username, "admin-new-display": "测试", "admin-new-role": role,
@@ -157,10 +157,10 @@ def _create_body(app, key: str, username: str, role: str = "leader") -> dict:  #
     return body
 
 
-def test_admin_creates_user_once_audited_and_csrf_checked(flask_app, app_cfg, client_as):  # noqa: ANN001
-    from tests.test_security import rows
+def test_admin_creates_user_once_audited_and_csrf_checked(flask_app, app_cfg, client_as):
     from dashboard.accounts.models import AuditLog
     from dashboard.accounts.service import get_user_view
+    from tests.test_security import rows
     create = next(k for k in flask_app.callback_map if "admin-create-result" in k)
     admin = client_as("admin")
     body = _create_body(flask_app, create, "carol")
@@ -181,7 +181,7 @@ def test_admin_creates_user_once_audited_and_csrf_checked(flask_app, app_cfg, cl
     assert len(rows(app_cfg, AuditLog, action="user.create", target="carol")) == 1
 
 
-def test_scope_computed_on_server(flask_app, app_cfg):  # noqa: ANN001
+def test_scope_computed_on_server(flask_app, app_cfg):
     from dashboard.accounts.access import current_scope
     from tests.fixtures_web import login_client
     accounts = read_demo_accounts(app_cfg)
@@ -203,14 +203,14 @@ def test_scope_computed_on_server(flask_app, app_cfg):  # noqa: ANN001
             assert not scope.sees_anything
 
 
-def _mart_or_skip(app_cfg):  # noqa: ANN001, ANN202
+def _mart_or_skip(app_cfg):
     from mart.db import mart_exists
     assert mart_exists(app_cfg), "the tiny demo mart was not built"
     from mart.connection import read_df
     return read_df
 
 
-def test_manager_cannot_pull_other_institution_detail(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_manager_cannot_pull_other_institution_detail(flask_app, app_cfg, client_as):
     read_df = _mart_or_skip(app_cfg)
     from dashboard.accounts.service import get_user_view
     mine = set(get_user_view(app_cfg, read_demo_accounts(app_cfg)["manager"][0]).inst_codes)
@@ -248,7 +248,7 @@ def test_manager_cannot_pull_other_institution_detail(flask_app, app_cfg, client
     assert not leaks, leaks
 
 
-def test_no_unmasked_identifiers_in_pages_logs_and_exports(flask_app, app_cfg, client_as):  # noqa: ANN001
+def test_no_unmasked_identifiers_in_pages_logs_and_exports(flask_app, app_cfg, client_as):
     leaks = []
     for role in ROLES:
         c = client_as(role)

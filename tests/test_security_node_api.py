@@ -14,26 +14,26 @@ from tests.exchange_fixtures import client, ex_app, ex_cfg, token_for  # noqa: F
 NOW = dt.datetime.now().replace(microsecond=0)
 
 
-def _hb(**kw) -> dict:  # noqa: ANN003
+def _hb(**kw) -> dict:
     return {"ts": NOW.isoformat(), **kw}
 
 
 @pytest.mark.parametrize("raw", ['[' * 100000 + ']' * 100000, '{"a":' * 5000 + '1' + '}' * 5000,
                                  '{"ts": "x"', '\xff\xfe', '"just a string"', '[1, 2]', 'null'])
-def test_every_bad_body_is_a_json_400(client, ex_cfg, raw):  # noqa: ANN001, F811
+def test_every_bad_body_is_a_json_400(client, ex_cfg, raw):
     r = client.post("/api/exchange/heartbeat", data=raw.encode("utf-8", "surrogatepass") if raw != '\xff\xfe'
                     else b"\xff\xfe", headers={**token_for(ex_cfg, "EX-H001"), "Content-Type": "application/json"})
     assert r.status_code == 400 and r.is_json and r.get_json()["errors"], (r.status_code, r.get_data()[:200])
 
 
-def test_numbers_are_strict(client, ex_cfg):  # noqa: ANN001, F811
+def test_numbers_are_strict(client, ex_cfg):
     h = token_for(ex_cfg, "EX-H001")
     r = client.post("/api/exchange/heartbeat", json=_hb(cpu="10"), headers=h)
     assert r.status_code == 400 and r.get_json()["errors"][0]["field"] == "cpu"
     assert client.post("/api/exchange/heartbeat", json=_hb(cpu=10, mem=55.5), headers=h).status_code == 204
 
 
-def test_parallel_identical_run_starts_never_fail(ex_app, ex_cfg):  # noqa: ANN001, F811
+def test_parallel_identical_run_starts_never_fail(ex_app, ex_cfg):
     from werkzeug.serving import make_server
     srv = make_server("127.0.0.1", 0, ex_app.server, threaded=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
@@ -55,12 +55,12 @@ def test_parallel_identical_run_starts_never_fail(ex_app, ex_cfg):  # noqa: ANN0
 
 
 @pytest.fixture()
-def limited_client(monkeypatch, request):  # noqa: ANN001, ANN201
+def limited_client(monkeypatch, request):
     monkeypatch.setenv("NODE_RATE_LIMIT", "5 per minute")
     return request.getfixturevalue("client")
 
 
-def test_per_node_rate_limit(limited_client, ex_cfg):  # noqa: ANN001, F811
+def test_per_node_rate_limit(limited_client, ex_cfg):
     a, b = token_for(ex_cfg, "EX-H001"), token_for(ex_cfg, "EX-T001")
     codes = [limited_client.post("/api/exchange/heartbeat", json=_hb(), headers=a).status_code for _ in range(7)]
     assert codes == [204] * 5 + [429] * 2

@@ -15,7 +15,7 @@ REFUSED = "无权查看"
 
 
 @pytest.fixture(scope="module")
-def probe(app_cfg, flask_app):  # noqa: ANN001, ANN201
+def probe(app_cfg, flask_app):
     """Out-of-scope codes (a township without the manager's institutions, one of its institutions, a department
     and a doctor there) and the names that must not reach the manager."""
     url = app_cfg.mart_url
@@ -61,7 +61,7 @@ def _page_of(entry: dict) -> str:
 
 
 @pytest.mark.parametrize("kind", ["township", "inst", "dept", "doctor"])
-def test_manager_walk_finds_no_out_of_scope_names(flask_app, client_as, probe, kind):  # noqa: ANN001
+def test_manager_walk_finds_no_out_of_scope_names(flask_app, client_as, probe, kind):
     manager, leader = client_as("manager"), client_as("leader")
     leaks, leader_named = [], 0
     for key, entry in server_callbacks(flask_app):
@@ -81,7 +81,7 @@ def test_manager_walk_finds_no_out_of_scope_names(flask_app, client_as, probe, k
         assert leader_named, "the leader's breadcrumb should name them: the walk checks nothing"
 
 
-def test_referral_page_refuses_an_out_of_scope_township(flask_app, client_as, probe):  # noqa: ANN001
+def test_referral_page_refuses_an_out_of_scope_township(flask_app, client_as, probe):
     manager, leader = client_as("manager"), client_as("leader")
     for key, entry in server_callbacks(flask_app):
         if not _module(entry).endswith("callbacks.referrals"):
@@ -95,7 +95,7 @@ def test_referral_page_refuses_an_out_of_scope_township(flask_app, client_as, pr
 
 @pytest.mark.parametrize("path", ["//admin/users", "//exchange", "/./admin/users", "/admin//users", "/%2Fadmin/users",
                                   "\\admin\\users"])
-def test_router_normalises_paths_before_the_role_check(client_as, path):  # noqa: ANN001
+def test_router_normalises_paths_before_the_role_check(client_as, path):
     from tests.test_security import page_call
     manager = client_as("manager")
     assert manager.post("/_dash-update-component", json=page_call(path)).status_code == 403

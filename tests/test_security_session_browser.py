@@ -17,32 +17,32 @@ from tests.shell_bridge_page import SHELL_PATH
 pytestmark = pytest.mark.browser
 
 
-def _user(app_cfg, name: str) -> str:  # noqa: ANN001
+def _user(app_cfg, name: str) -> str:
     password = "Qx7!" + name[::-1] + "-pw"
     create_user(app_cfg, name, "leader", password, is_demo=True)
     return password
 
 
-def _sessions(app_cfg, name: str) -> list[UserSession]:  # noqa: ANN001
+def _sessions(app_cfg, name: str) -> list[UserSession]:
     with session_factory(app_cfg.app_db_url)() as s:
         uid = s.scalar(select(User.id).where(User.username == name))
         return list(s.scalars(select(UserSession).where(UserSession.user_id == uid)))
 
 
-def _drop_sessions(app_cfg, name: str) -> None:  # noqa: ANN001
+def _drop_sessions(app_cfg, name: str) -> None:
     """End the user's sessions server-side, as an expiry or an administrator would (the cookie stays)."""
     with session_factory(app_cfg.app_db_url)() as s, s.begin():
         uid = s.scalar(select(User.id).where(User.username == name))
         s.execute(delete(UserSession).where(UserSession.user_id == uid))
 
 
-def _wait_toolbar_ready(page) -> None:  # noqa: ANN001
+def _wait_toolbar_ready(page) -> None:
     page.wait_for_function(
         "() => { const el = document.querySelector('#shell-period'); "
         "return el && /\\d{4}年/.test(el.innerText); }", timeout=15000)
 
 
-def test_expired_session_sends_the_open_page_to_login_with_next(browser, live_server, app_cfg):  # noqa: ANN001
+def test_expired_session_sends_the_open_page_to_login_with_next(browser, live_server, app_cfg):
     password = _user(app_cfg, "expiring")
     context, page, problems = login_page(browser, live_server, "expiring", password)
     try:
@@ -75,7 +75,7 @@ def test_expired_session_sends_the_open_page_to_login_with_next(browser, live_se
     assert not others and not problems.external_requests, others + problems.external_requests
 
 
-def test_header_logout_button_posts_and_ends_the_session(browser, live_server, app_cfg):  # noqa: ANN001
+def test_header_logout_button_posts_and_ends_the_session(browser, live_server, app_cfg):
     password = _user(app_cfg, "leaving-by-button")
     context, page, problems = login_page(browser, live_server, "leaving-by-button", password)
     try:

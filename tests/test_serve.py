@@ -12,9 +12,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -88,7 +88,7 @@ def _mart_fds(pid: int, mart: Path) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def served(demo_cfg, tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:  # noqa: ANN001
+def served(demo_cfg, tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen, Path]]:
     data_dir = _copy_demo(demo_cfg.data_dir, tmp_path_factory.mktemp("serve"))
     env = {"CACHE_URL": REDIS} if REDIS else {}
     for base, proc in _serve(data_dir, 2, env):
@@ -101,13 +101,13 @@ def _cockpit_payload(search: str) -> dict:
     return _payload(outputs, trigger, search)
 
 
-def _search(demo_cfg) -> str:  # noqa: ANN001
+def _search(demo_cfg) -> str:
     from dashboard.urlstate import month_to_period
     from queries.periods import last_complete_month
     return f"?grain=quarter&period={month_to_period(last_complete_month(demo_cfg.mart_url), 'quarter')}"
 
 
-def test_two_workers_answer_and_read_the_mart_read_only(served, demo_cfg) -> None:  # noqa: ANN001
+def test_two_workers_answer_and_read_the_mart_read_only(served, demo_cfg) -> None:
     base, proc, data_dir = served
     assert requests.get(f"{base}/login", timeout=30).status_code == 200
     assert requests.get(f"{base}/", timeout=30, allow_redirects=False).status_code in (302, 303)  # login first
@@ -137,7 +137,7 @@ def test_two_workers_answer_and_read_the_mart_read_only(served, demo_cfg) -> Non
         assert all(f & os.O_ACCMODE == os.O_RDONLY for f in flags), f"worker {pid} opened the mart for writing"
 
 
-def test_many_concurrent_logins_on_sqlite_all_succeed(served) -> None:  # noqa: ANN001
+def test_many_concurrent_logins_on_sqlite_all_succeed(served) -> None:
     base, _proc, data_dir = served
     accounts = _accounts(data_dir)
     roles = ["leader", "manager", "operator", "auditor"] * 6
@@ -162,7 +162,7 @@ def test_many_concurrent_logins_on_sqlite_all_succeed(served) -> None:  # noqa: 
 
 @pytest.mark.skipif(not REDIS, reason="TEST_REDIS_URL is not set: no Redis server for the shared cache "
                                       "(CI sets it, see .ci/run)")
-def test_workers_share_engine_results_in_redis(served, demo_cfg) -> None:  # noqa: ANN001
+def test_workers_share_engine_results_in_redis(served, demo_cfg) -> None:
     import redis
     base, _proc, data_dir = served
     client = redis.Redis.from_url(REDIS)
@@ -177,6 +177,7 @@ def test_workers_share_engine_results_in_redis(served, demo_cfg) -> None:  # noq
 def test_a_query_over_the_time_limit_fails_and_the_engine_keeps_serving(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     import duckdb
+
     from mart import connection as qc
     path = tmp_path / "slow.duckdb"
     con = duckdb.connect(str(path))
@@ -199,16 +200,16 @@ PG = os.environ.get("TEST_POSTGRES_URL", "")
 
 @pytest.mark.skipif(not PG, reason="TEST_POSTGRES_URL is not set: no PostgreSQL server for the app database "
                                    "(CI sets it, see .ci/run)")
-def test_app_database_on_postgresql_with_two_workers(demo_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+def test_app_database_on_postgresql_with_two_workers(demo_cfg, tmp_path: Path) -> None:
     """APP_DB_URL=postgresql://…: tables created once before the workers fork, accounts, concurrent logins and a
     callback work across both workers."""
     import uuid
 
     import psycopg2
 
+    from core.config import Config
     from dashboard.accounts.service import ensure_demo_accounts
     from dashboard.appdb import dispose_app_engines
-    from core.config import Config
     from mart.pg import libpq_dsn
     schema = "t_" + uuid.uuid4().hex[:12]
     admin = psycopg2.connect(libpq_dsn(PG))
@@ -224,7 +225,7 @@ def test_app_database_on_postgresql_with_two_workers(demo_cfg, tmp_path: Path) -
                      cache_url="")
         ensure_demo_accounts(cfg)
         dispose_app_engines()
-        for base, proc in _serve(data_dir, 2, {"APP_DB_URL": url}):
+        for base, _proc in _serve(data_dir, 2, {"APP_DB_URL": url}):
             user, password = _accounts(data_dir)["leader"]
 
             def login(_n: int) -> int:
@@ -247,11 +248,11 @@ def test_app_database_on_postgresql_with_two_workers(demo_cfg, tmp_path: Path) -
         admin.close()
 
 
-def test_first_run_serves_the_demo_with_live_exchange_nodes(demo_cfg, tmp_path: Path) -> None:  # noqa: ANN001
+def test_first_run_serves_the_demo_with_live_exchange_nodes(demo_cfg, tmp_path: Path) -> None:
     """``python app.py`` on the demo mart also runs the simulated exchange nodes, so the operator's map is live:
     heartbeats reach the server it started (on PORT) within seconds."""
-    import sqlite3
     import signal
+    import sqlite3
 
     data_dir = _copy_demo(demo_cfg.data_dir, tmp_path / "first")
     with sqlite3.connect(data_dir / "app.db") as db:

@@ -11,11 +11,11 @@ from layouts import _ids as ids
 from layouts import _shell
 
 
-def _texts(component) -> list[str]:  # noqa: ANN001
+def _texts(component) -> list[str]:
     """Every string child in the component tree."""
     out: list[str] = []
 
-    def walk(node):  # noqa: ANN001, ANN202
+    def walk(node):
         if isinstance(node, str):
             out.append(node)
         elif isinstance(node, (list, tuple)):
@@ -27,10 +27,10 @@ def _texts(component) -> list[str]:  # noqa: ANN001
     return out
 
 
-def _classes(component) -> list[str]:  # noqa: ANN001
+def _classes(component) -> list[str]:
     out: list[str] = []
 
-    def walk(node):  # noqa: ANN001, ANN202
+    def walk(node):
         if isinstance(node, (list, tuple)):
             for n in node:
                 walk(n)

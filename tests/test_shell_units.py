@@ -5,10 +5,11 @@ import math
 from urllib.parse import quote
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from layouts import formatting as f
 from dashboard import urlstate as us
+from layouts import formatting as f
 
 
 # ---------------------------------------------------------------------------------------------- urlstate

@@ -34,7 +34,7 @@ def _spark_runtime() -> None:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def cluster(tmp_path_factory: pytest.TempPathFactory):
     """A standalone master and two workers; stopped afterwards."""
     state = tmp_path_factory.mktemp("spark_cluster")
     env = {**os.environ, "PYTHON": sys.executable}
@@ -51,16 +51,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
 
 def _indicators(url: str) -> pd.DataFrame:
+    from mart.connection import dispose_engines
     from metrics.catalogue import computable_ids
     from metrics.engine import compute
-    from mart.connection import dispose_engines
     df = compute(computable_ids("institution"), "institution", "month", "2025-12", "2026-10", mart_url=url,
                  use_cache=False, comparisons=False)
     dispose_engines()
     return df.sort_values(["indicator_id", "org_code", "period"]).reset_index(drop=True)
 
 
-def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):  # noqa: ANN001
+def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):
     import duckdb
 
     from mart.rollups import ROLLUP_TABLES

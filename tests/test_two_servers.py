@@ -12,8 +12,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests
@@ -49,7 +49,7 @@ def app_db_url() -> Iterator[str]:
         admin.close()
 
 
-def _wait_ready(base: str, proc, log: Path) -> None:  # noqa: ANN001
+def _wait_ready(base: str, proc, log: Path) -> None:
     deadline = time.time() + 120
     while True:
         assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
@@ -63,7 +63,7 @@ def _wait_ready(base: str, proc, log: Path) -> None:  # noqa: ANN001
 
 
 @pytest.fixture(scope="module")
-def two_servers(demo_cfg, app_db_url, tmp_path_factory):  # noqa: ANN001, ANN201
+def two_servers(demo_cfg, app_db_url, tmp_path_factory):
     """(base A, base B, data dir, app DB config) of two servers sharing the app DB and the cache."""
     import dataclasses
 
@@ -96,7 +96,7 @@ def two_servers(demo_cfg, app_db_url, tmp_path_factory):  # noqa: ANN001, ANN201
             stop_server(proc)
 
 
-def test_a_session_made_on_one_server_is_valid_on_the_other(two_servers) -> None:  # noqa: ANN001
+def test_a_session_made_on_one_server_is_valid_on_the_other(two_servers) -> None:
     a, b, data, _cfg = two_servers
     user, password = _accounts(data)["leader"]
     assert requests.get(f"{b}/", timeout=30, allow_redirects=False).status_code in (302, 303)   # B: login first
@@ -126,7 +126,7 @@ def _rerun_payload(s: requests.Session, base: str, run_id: str) -> dict:
             "changedPropIds": [f"{P.EX_RERUN_CONFIRM}.submit_n_clicks"]}
 
 
-def test_a_rerun_issued_on_one_server_is_seen_on_the_other(two_servers) -> None:  # noqa: ANN001
+def test_a_rerun_issued_on_one_server_is_seen_on_the_other(two_servers) -> None:
     from dashboard.exchange.service import issue_token, job_runs
     a, b, data, cfg = two_servers
     runs, _total = job_runs(cfg, status="failed")

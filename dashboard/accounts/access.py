@@ -5,7 +5,8 @@ Nothing here trusts the request body: the user comes from the server-side sessio
 from __future__ import annotations
 
 import functools
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from werkzeug.exceptions import Forbidden
@@ -26,7 +27,7 @@ class CrossSiteRequest(Forbidden):
     description = "拒绝跨站请求 (cross-site request rejected)"
 
 
-def _login_user():  # noqa: ANN202
+def _login_user():
     from flask import has_request_context
     if not has_request_context():
         return None
@@ -93,7 +94,7 @@ def require_roles(*roles: str) -> Callable[[F], F]:
 
     def decorator(fn: F) -> F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def wrapper(*args, **kwargs):
             _check_roles(roles)
             return fn(*args, **kwargs)
         return wrapper  # type: ignore[return-value]

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from dashboard.accounts import clock
-from core.masking import mask_text, mask_value
-from dashboard.accounts.models import AuditLog, ServiceLog
 from core.config import Config
+from core.masking import mask_text, mask_value
+from dashboard.accounts import clock
+from dashboard.accounts.models import AuditLog, ServiceLog
 
 
 def _to_json(value: Any) -> str | None:

@@ -8,9 +8,9 @@ import click
 from core.roles import ROLES
 
 
-def _cfg():  # noqa: ANN202
-    from dashboard.appdb import init_app_db
+def _cfg():
     from core.config import load_config
+    from dashboard.appdb import init_app_db
     cfg = load_config()
     init_app_db(cfg.app_db_url)
     return cfg

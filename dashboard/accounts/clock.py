@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 
 def _utc_now() -> dt.datetime:
     # Naive UTC: SQLite stores naive datetimes, so every comparison stays naive.
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 _now_fn: Callable[[], dt.datetime] = _utc_now

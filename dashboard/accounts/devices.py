@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.config import Config
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row
 from dashboard.accounts.models import DeviceSession, User, UserSession
 from dashboard.appdb import session_factory
-from core.config import Config
 
 DEVICE_LIFETIME = dt.timedelta(days=30)
 DEVICE_IDLE = dt.timedelta(minutes=30)     # the wall refreshes every minute; 30 min of silence = switched off

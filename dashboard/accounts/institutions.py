@@ -5,11 +5,11 @@ nothing (deny by default) while looking configured, so both entry points refuse 
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
+from core.config import Config
 from core.roles import MANAGER
 from dashboard.accounts.service import AccountError
-from core.config import Config
 
 
 class UnknownInstitution(AccountError):

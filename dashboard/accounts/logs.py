@@ -6,14 +6,13 @@ import datetime as dt
 import pandas as pd
 from sqlalchemy import case, func, select
 
+from core.config import Config
+from core.masking import mask_frame
 from dashboard.accounts import clock
 from dashboard.accounts.audit import flush_service_log
-from dashboard.accounts.log_names import (action_name, actor_role_name, change_summary,
-                                          service_call_names, strip_hash)
-from core.masking import mask_frame
+from dashboard.accounts.log_names import action_name, actor_role_name, change_summary, service_call_names, strip_hash
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog
 from dashboard.appdb import session_factory
-from core.config import Config
 
 LOGIN_RESULT_ZH = {"success": "成功", "bad_password": "密码错误", "bad_password_locked": "密码错误并锁定",
                    "locked": "账号已锁定", "unknown_user": "用户不存在", "disabled": "账号已停用",

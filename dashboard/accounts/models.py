@@ -7,8 +7,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (Boolean, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint, event)
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.roles import ROLES
@@ -36,7 +47,7 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
-    institutions: Mapped[list["UserInstitution"]] = relationship(
+    institutions: Mapped[list[UserInstitution]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin")
 
     @property

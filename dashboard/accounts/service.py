@@ -16,13 +16,13 @@ from pathlib import Path
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from core.config import Config
+from core.masking import mask_text
+from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES, SCREEN
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
-from core.masking import mask_text
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
-from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES, SCREEN
 from dashboard.appdb import init_app_db, session_factory
-from core.config import Config
 
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 ABSOLUTE_LIFETIME = dt.timedelta(hours=12)
@@ -392,7 +392,7 @@ def record_login_attempt(cfg: Config, username: str, result: str, ip: str = "", 
 _dummy_hash: list[str] = []
 
 
-def _DUMMY_HASH() -> str:  # noqa: N802
+def _DUMMY_HASH() -> str:
     if not _dummy_hash:
         _dummy_hash.append(hash_password(secrets.token_hex(8)))
     return _dummy_hash[0]

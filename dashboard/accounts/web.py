@@ -15,18 +15,36 @@ import time
 from urllib.parse import urlencode, urlsplit
 
 import dash
-from flask import (Blueprint, Flask, Response, current_app, g, jsonify, redirect, render_template, request,
-                   session, url_for)
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 
+from core.config import Config
+from core.masking import mask_text
+from core.roles import (
+    DASH_INTERNAL_MODULES,
+    ROLE_ZH,
+    SCREEN,
+    home_path,
+    normalize_path,
+    roles_for_callback_module,
+    roles_for_path,
+)
 from dashboard.accounts import service
 from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
 from dashboard.accounts.audit import service_log_buffer
-from core.config import Config
-from core.masking import mask_text
-from core.roles import (DASH_INTERNAL_MODULES, ROLE_ZH, SCREEN, home_path, normalize_path,
-                        roles_for_callback_module, roles_for_path)
 
 PUBLIC_PATHS = {"/login"}
 PUBLIC_PREFIXES = ("/auth/static/",)
@@ -67,7 +85,7 @@ class LoggedIn(UserMixin):
 class _RequestSecureSessionInterface(SecureCookieSessionInterface):
     """Session cookie marked Secure whenever the request came over HTTPS (or when configured)."""
 
-    def get_cookie_secure(self, app: Flask) -> bool:  # noqa: D401
+    def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
 
 
@@ -215,7 +233,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
 
     @bp.route("/login", methods=["GET", "POST"])
     @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"], on_breach=_rate_limited)
-    def login():  # noqa: ANN202
+    def login():
         nxt = safe_next(request.values.get("next")) or ""
         if request.method == "GET":
             if current_user.is_authenticated:
@@ -240,7 +258,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         sid = service.start_session(_cfg(), user.id, ip=request.remote_addr or "")
         if user.role == SCREEN:     # the wall's PC: a long-lived device session an administrator can revoke
             from dashboard.accounts.devices import register_device
-            register_device(_cfg(), service._sid_hash(sid), user.id, ip=request.remote_addr or "",  # noqa: SLF001
+            register_device(_cfg(), service._sid_hash(sid), user.id, ip=request.remote_addr or "",
                             user_agent=request.headers.get("User-Agent", ""))
         session.permanent = True
         login_user(LoggedIn(sid, user))
@@ -250,7 +268,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         return redirect(nxt or home_path(user.role))
 
     @bp.route("/logout", methods=["GET", "POST"])
-    def logout():  # noqa: ANN202
+    def logout():
         # Only a POST with the session's CSRF token logs out: a GET (a link or an <img> on a foreign page) only
         # shows the confirm page, so no other site can end a user's session.
         if not current_user.is_authenticated:
@@ -266,7 +284,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         return redirect(url_for("accounts.login"))
 
     @bp.route("/password", methods=["GET", "POST"])
-    def password():  # noqa: ANN202
+    def password():
         nxt = safe_next(request.values.get("next")) or ""
         forced = current_user.change_required
         title = "首次登录或密码已过期，请修改密码" if forced else "修改密码"
@@ -291,7 +309,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
     server.register_blueprint(bp)
 
     @server.before_request
-    def _gate():  # noqa: ANN202
+    def _gate():
         g.t0 = time.perf_counter()
         path = request.path
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or path.startswith(public_api):
@@ -336,7 +354,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
         return None
 
     @server.after_request
-    def _after(response: Response) -> Response:  # noqa: ANN202
+    def _after(response: Response) -> Response:
         path = request.path
         if path == DASH_CALLBACK_PATH or path.startswith("/api/"):
             response.headers["Cache-Control"] = "no-store"
@@ -351,13 +369,13 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
                 success = False     # the callback caught its error and drew an error card: a failure all the same
             try:
                 buffer.add(user, module, function, response.status_code, duration, success=success)
-            except Exception:  # noqa: BLE001  (logging must not break the answer)
+            except Exception:
                 current_app.logger.exception("service log write failed")
         return response
 
     @server.errorhandler(AccessDenied)
     @server.errorhandler(CrossSiteRequest)
-    def _forbidden(exc):  # noqa: ANN001, ANN202
+    def _forbidden(exc):  # noqa: ANN001
         return _deny(403, exc.description or "无权访问")
 
     _install_headers(app, server)
@@ -371,7 +389,7 @@ def _rate_limited(limit) -> Response:  # noqa: ANN001  (flask_limiter RequestLim
     try:
         service.record_login_attempt(_cfg(), username, "rate_limited", ip=request.remote_addr or "",
                                      user_agent=request.headers.get("User-Agent", ""))
-    except Exception:  # noqa: BLE001  (the refusal must not turn into a 500 because a log write failed)
+    except Exception:
         current_app.logger.exception("login log write failed")
     wait = f"{retry_after} 秒" if retry_after < 120 else f"{(retry_after + 59) // 60} 分钟"
     html = render_template("ratelimited.html", title="登录尝试过于频繁", wait=wait,
@@ -404,7 +422,7 @@ def limiter_storage_uri(cfg: Config) -> str:
     return f"ycty-sqlite:///{cfg.data_dir / 'ratelimit.db'}"
 
 
-def _make_limiter(server: Flask, cfg: Config):  # noqa: ANN202
+def _make_limiter(server: Flask, cfg: Config):
     """Per-IP limiter whose counts all workers share (Redis, or a SQLite file beside the app database)."""
     from flask_limiter import Limiter
     from flask_limiter.util import get_remote_address
@@ -437,11 +455,11 @@ def _install_headers(app: dash.Dash, server: Flask) -> None:
     state = {"n": -1}
 
     @server.before_request
-    def _refresh_script_hashes() -> None:  # noqa: ANN202
+    def _refresh_script_hashes() -> None:
         # Dash adds inline scripts (the renderer, clientside callbacks, the pages title callback) up to the first
         # request; hash them once they are all known, again only if their number changes.
         from dash import _callback
-        n = len(app._inline_scripts) + len(_callback.GLOBAL_INLINE_SCRIPTS)  # noqa: SLF001
+        n = len(app._inline_scripts) + len(_callback.GLOBAL_INLINE_SCRIPTS)
         if n != state["n"]:
             talisman.content_security_policy["script-src"] = ["'self'"] + list(app.csp_hashes())
-            state["n"] = len(app._inline_scripts)  # noqa: SLF001
+            state["n"] = len(app._inline_scripts)

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.config import Config
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
 from dashboard.alerts.models import AlertChannel, AlertRule
 from dashboard.appdb import init_app_db, session_factory
-from core.config import Config
 from metrics.alert_rules import KINDS, LEVELS, SEVERITIES
 from metrics.catalogue import INDICATORS
 

@@ -9,6 +9,7 @@ import sys
 
 import click
 
+from core.config import Config
 from dashboard.alerts.store import LIST_COLUMNS
 
 
@@ -17,7 +18,7 @@ def _cfg():
     return load_config()
 
 
-def after_data_change(cfg) -> None:
+def after_data_change(cfg: Config) -> None:
     """Evaluate the rules after a load or a demo build (registered by app.py)."""
     from dashboard.alerts.run import run_alerts
     res = run_alerts(cfg)

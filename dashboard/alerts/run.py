@@ -12,12 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.config import Config
 from dashboard.accounts.audit import add_audit_row
 from dashboard.alerts import notify
 from dashboard.alerts.models import Alert, AlertRule
 from dashboard.alerts.store import SYSTEM_ACTOR, load_rules, rule_spec, sync_findings
 from dashboard.appdb import init_app_db, session_factory
-from core.config import Config
 from metrics.alert_rules import Finding, RuleSpec, evaluate
 
 log = logging.getLogger(__name__)
@@ -113,7 +113,7 @@ def _run(cfg: Config, month: str | None, send: bool, t0: float) -> RunResult:
     try:        # after a load the cockpit's 预计全年 comes from the cache: project it here, not on a click
         from dashboard.views.cards import warm_headline_year_end
         warm_headline_year_end(cfg.mart_url)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.warning("预计全年预热失败", exc_info=True)
     result.seconds = time.perf_counter() - t0
     log.info("预警评估完成 %s: %s", month, {k: len(v) for k, v in counts.items()})

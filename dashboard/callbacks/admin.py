@@ -7,19 +7,19 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, ctx, html, no_update
 
+from core.roles import ADMIN, AUDITOR
 from dashboard.accounts import logs as logs_service
 from dashboard.accounts import service
 from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.accounts.institutions import check_institutions, describe_institutions, institution_names
-from core.roles import ADMIN, AUDITOR
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
 
-def _check_insts(cfg, role: str | None, insts: list[str] | None) -> list[str]:  # noqa: ANN001
+def _check_insts(cfg, role: str | None, insts: list[str] | None) -> list[str]:
     """The scope to store: the same check as ``python app.py users create --inst`` (codes the mart knows)."""
     return check_institutions(cfg, role, insts)
 
@@ -46,7 +46,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output("admin-users-table", "rowData"), Output("admin-edit-username", "options"),
                   Output("admin-new-insts", "options"), Output("admin-edit-insts", "options"),
                   Input("admin-users-refresh", "data"))
-    def load_users(_refresh):  # noqa: ANN001, ANN202
+    def load_users(_refresh):
         require_roles(ADMIN)
         cfg = _cfg()
         users = service.list_users(cfg)
@@ -65,7 +65,7 @@ def register(app: dash.Dash) -> None:
                   State("admin-new-username", "value"), State("admin-new-display", "value"),
                   State("admin-new-role", "value"), State("admin-new-insts", "value"),
                   State("admin-users-refresh", "data"), prevent_initial_call=True)
-    def create(n_clicks, username, display, role, insts, refresh):  # noqa: ANN001, ANN202
+    def create(n_clicks, username, display, role, insts, refresh):
         require_state_change(ADMIN)
         if not n_clicks:
             return no_update, no_update
@@ -81,7 +81,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output("admin-edit-role", "value"), Output("admin-edit-insts", "value"),
                   Input("admin-edit-username", "value"), prevent_initial_call=True)
-    def fill_edit(username):  # noqa: ANN001, ANN202
+    def fill_edit(username):
         require_roles(ADMIN)
         user = service.get_user_view(_cfg(), username) if username else None
         if user is None:
@@ -93,7 +93,7 @@ def register(app: dash.Dash) -> None:
                   Output("admin-edit-result", "children", allow_duplicate=True),
                   Input("admin-reset", "n_clicks"), Input("admin-toggle", "n_clicks"),
                   State("admin-edit-username", "value"), prevent_initial_call=True)
-    def confirm(_reset, _toggle, username):  # noqa: ANN001, ANN202
+    def confirm(_reset, _toggle, username):
         """Ask before a destructive action (reset a password, disable an account)."""
         require_roles(ADMIN)
         if not username:
@@ -118,7 +118,7 @@ def register(app: dash.Dash) -> None:
                   State("admin-edit-username", "value"), State("admin-edit-role", "value"),
                   State("admin-edit-insts", "value"), State("admin-users-refresh", "data"),
                   prevent_initial_call=True)
-    def edit(_save, _reset, _unlock, _toggle, username, role, insts, refresh):  # noqa: ANN001, ANN202
+    def edit(_save, _reset, _unlock, _toggle, username, role, insts, refresh):
         require_state_change(ADMIN)
         action = {"admin-reset-confirm": "admin-reset", "admin-toggle-confirm": "admin-toggle"}.get(
             ctx.triggered_id, ctx.triggered_id)
@@ -154,7 +154,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output("logs-body", "children"), Input("logs-tab", "value"), Input("logs-days", "value"),
                   Input("logs-user", "value"))
-    def show_logs(tab, days, username):  # noqa: ANN001, ANN202
+    def show_logs(tab, days, username):
         require_roles(AUDITOR)
         from layouts._admin_parts import audit_table, login_table, service_tables
         cfg = _cfg()
@@ -169,12 +169,12 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output("logs-audit-detail", "children"), Input("logs-audit-table", "selectedRows"),
                   prevent_initial_call=True)
-    def show_audit_detail(selected):  # noqa: ANN001, ANN202
+    def show_audit_detail(selected):
         """The clicked audit row in full (its before/after JSON field by field); the row comes from the grid,
         whose data this auditor was just sent, so nothing new is read."""
         require_roles(AUDITOR)
-        from dashboard.accounts.log_names import change_rows
         from core.masking import mask_value
+        from dashboard.accounts.log_names import change_rows
         from layouts._admin_parts import audit_detail
         row = selected[0] if isinstance(selected, list) and selected and isinstance(selected[0], dict) else None
         if row is None:

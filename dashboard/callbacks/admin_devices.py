@@ -5,12 +5,12 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, html, no_update
 
+from core.roles import ADMIN
 from dashboard.accounts import devices
 from dashboard.accounts.access import require_roles, require_state_change
-from core.roles import ADMIN
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
@@ -30,14 +30,14 @@ def register(app: dash.Dash) -> None:
     """Wire the device-session table and the revoke button."""
 
     @app.callback(Output("admin-devices-table", "rowData"), Input("admin-devices-refresh", "data"))
-    def _load(_refresh):  # noqa: ANN001, ANN202
+    def _load(_refresh):
         require_roles(ADMIN)
         return device_rows()
 
     @app.callback(Output("admin-device-result", "children"), Output("admin-devices-refresh", "data"),
                   Input("admin-device-revoke", "n_clicks"), State("admin-devices-table", "selectedRows"),
                   State("admin-devices-refresh", "data"), prevent_initial_call=True)
-    def _revoke(n_clicks, selected, refresh):  # noqa: ANN001, ANN202
+    def _revoke(n_clicks, selected, refresh):
         require_state_change(ADMIN)
         if not n_clicks:
             return no_update, no_update

@@ -7,6 +7,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html, no_update
 
+from dashboard.alerts.view import drill_href
 from layouts import _alerts_parts as L
 
 SEVERITY_ZH = {"high": "严重", "medium": "一般", "low": "提示"}
@@ -33,7 +34,6 @@ def visible_alerts(status: str | None) -> pd.DataFrame:
     return df
 
 
-from dashboard.alerts.view import drill_href
 
 
 def _item(row: Any) -> html.Div:

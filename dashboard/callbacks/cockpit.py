@@ -9,14 +9,22 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard.views import my_cards
 from dashboard.views import pagekit as kit
-from dashboard.views.alert_list import (ALERT_INST_LEVELS, ALERT_LIMIT, ALERTS_PER_INDICATOR,  # noqa: F401
-                                        STATUS_ORDER, alert_ids, alerts_frame, rank_alerts)
-from dashboard.views.cards import SPARK_MONTHS, card as _card, compute_each as _compute_each, year_end_lines
-from layouts.formatting import display_target, fmt_period_zh, fmt_value
+from dashboard.views.alert_list import (  # noqa: F401
+    ALERT_INST_LEVELS,
+    ALERT_LIMIT,
+    ALERTS_PER_INDICATOR,
+    STATUS_ORDER,
+    alert_ids,
+    alerts_frame,
+    rank_alerts,
+)
+from dashboard.views.cards import SPARK_MONTHS, year_end_lines
+from dashboard.views.cards import card as _card
+from dashboard.views.cards import compute_each as _compute_each
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import status_badge
-
+from layouts.formatting import display_target, fmt_period_zh, fmt_value
 
 
 def default_ids() -> list[str]:
@@ -210,7 +218,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.CARDS, "children"), Output(L.HOME_SUBTITLE, "children"),
                   Input(L.READY, "data"), State(ids.URL, "search"))
-    def _cards(_ready, search):  # noqa: ANN001, ANN202
+    def _cards(_ready, search):
         try:
             return render_cards(search)
         except Exception:  # noqa: BLE001
@@ -219,22 +227,22 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.CARDS_PANEL, "hidden"), Output(L.CARDS_PICK, "options"), Output(L.CARDS_PICK, "value"),
                   Input(L.CARDS_EDIT, "n_clicks"), State(L.CARDS_PANEL, "hidden"), prevent_initial_call=True)
-    def _edit(_n, hidden):  # noqa: ANN001, ANN202
+    def _edit(_n, hidden):
         return (not hidden, *my_cards.editor(headline_ids()))
 
     @app.callback(Output(L.READY, "data"), Output(L.CARDS_MSG, "children"), Output(L.CARDS_PICK, "value",
                                                                                     allow_duplicate=True),
                   Input(L.CARDS_SAVE, "n_clicks"), Input(L.CARDS_RESET, "n_clicks"), State(L.CARDS_PICK, "value"),
                   prevent_initial_call=True)
-    def _save(_save, _reset, picked):  # noqa: ANN001, ANN202
+    def _save(_save, _reset, picked):
         reset = dash.ctx.triggered_id == L.CARDS_RESET
         message = my_cards.save(None if reset else picked)
         return dash.ctx.triggered_id + str(_save) + str(_reset), message, headline_ids()
 
     @app.callback(Output(L.ALERTS, "children"), Input(L.READY, "data"), State(ids.URL, "search"))
-    def _alerts(_ready, search):  # noqa: ANN001, ANN202
+    def _alerts(_ready, search):
         return kit.guarded("预警清单", lambda: render_alerts(search))
 
     @app.callback(Output(L.FRESHNESS, "children"), Input(L.READY, "data"), State(ids.URL, "search"))
-    def _fresh(_ready, search):  # noqa: ANN001, ANN202
+    def _fresh(_ready, search):
         return kit.guarded("数据时效", lambda: render_freshness(search))

@@ -36,7 +36,7 @@ RUN_LINK = "ex-run-link"
 LAST_TIMINGS: dict[str, float] = {}      # callback -> server ms of its last call (read by the bench)
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
@@ -109,9 +109,8 @@ def summary(nodes: pd.DataFrame) -> html.Div:
 def refresh_overview(first: bool, states: list[str] | None, level: str | None, text: str | None,
                      now: dt.datetime | None = None) -> tuple[Any, ...]:
     """(map option, summary, subtitle, node rows, run-filter node options) for one refresh."""
-    from geo.store import GeometryMissing, display_geometry
-
     from dashboard.exchange.mapview import exchange_option
+    from geo.store import GeometryMissing, display_geometry
     cfg = _cfg()
     now = now or svc.now_local()
     nodes = svc.node_states(cfg, now)
@@ -365,7 +364,7 @@ function(n, runId) {
 """
 
 
-def _timed(name: str, fn, *args):  # noqa: ANN001, ANN002, ANN202
+def _timed(name: str, fn, *args):
     import time
     t = time.perf_counter()
     try:
@@ -388,12 +387,12 @@ def register(app: dash.Dash) -> None:
                   Output(P.EX_R_NODE, "options"),
                   Input(P.EX_READY, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"),
                   Input(P.EX_F_STATE, "value"), Input(P.EX_F_TYPE, "value"), Input(P.EX_F_TEXT, "value"))
-    def _overview(_ready, _n, _tick, states, level, text):  # noqa: ANN001, ANN202
+    def _overview(_ready, _n, _tick, states, level, text):
         # the GeoJSON goes only with the page's first option (the browser keeps the registered map)
         first = ctx.triggered_id in (None, P.EX_READY)
         try:
             option, summ, sub, rows, opts = _timed("overview", refresh_overview, first, states, level, text)
-        except Exception:  # noqa: BLE001 — keep the page alive; the error is logged
+        except Exception:
             log.exception("exchange overview failed")
             return no_update, error_card("前置机状态加载失败", "请稍后重试"), "加载失败", no_update, no_update
         filtering = ctx.triggered_id in (P.EX_F_STATE, P.EX_F_TYPE, P.EX_F_TEXT)
@@ -402,7 +401,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(P.EX_NODE, "data"), Output(P.EX_R_NODE, "value"), Output(P.EX_FOCUS, "data"),
                   Input(ids.echarts_click(P.EX_MAP), "data"), Input(P.EX_NODES, "cellClicked"),
                   prevent_initial_call=True)
-    def _select_node(click, cell):  # noqa: ANN001, ANN202
+    def _select_node(click, cell):
         code = None
         if ctx.triggered_id == P.EX_NODES:
             code = (cell or {}).get("rowId")
@@ -412,17 +411,17 @@ def register(app: dash.Dash) -> None:
             raise PreventUpdate
         try:
             focus = node_focus(code)
-        except Exception:  # noqa: BLE001 — the selection still works without moving the map
+        except Exception:
             log.exception("exchange node focus failed")
             focus = None
         return code, code, focus if focus is not None else no_update
 
     @app.callback(Output(P.EX_DETAIL, "children"), Input(P.EX_NODE, "data"), Input(P.EX_INTERVAL, "n_intervals"),
                   Input(P.EX_TICK, "data"))
-    def _detail(code, _n, _tick):  # noqa: ANN001, ANN202
+    def _detail(code, _n, _tick):
         try:
             return _timed("detail", detail_panel, code if isinstance(code, str) else None)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("exchange node detail failed")
             return error_card("节点详情加载失败", "请稍后重试")
 
@@ -430,7 +429,7 @@ def register(app: dash.Dash) -> None:
                   Input(P.EX_R_PREV, "n_clicks"), Input(P.EX_R_NEXT, "n_clicks"), Input(P.EX_R_STATUS, "value"),
                   Input(P.EX_R_NODE, "value"), Input(P.EX_R_JOB, "value"), Input(P.EX_R_DATES, "start_date"),
                   Input(P.EX_R_DATES, "end_date"), State(P.EX_PAGE, "data"), prevent_initial_call=True)
-    def _page(_p, _n, *rest):  # noqa: ANN001, ANN202
+    def _page(_p, _n, *rest):
         page = rest[-1] if isinstance(rest[-1], int) else 1
         if ctx.triggered_id == P.EX_R_PREV:
             return max(1, page - 1)
@@ -443,16 +442,16 @@ def register(app: dash.Dash) -> None:
                   Input(P.EX_PAGE, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"),
                   State(P.EX_R_STATUS, "value"), State(P.EX_R_NODE, "value"), State(P.EX_R_JOB, "value"),
                   State(P.EX_R_DATES, "start_date"), State(P.EX_R_DATES, "end_date"))
-    def _runs(page, _n, _tick, status, node, job, start, end):  # noqa: ANN001, ANN202
+    def _runs(page, _n, _tick, status, node, job, start, end):
         try:
             return _timed("runs", runs_view, status, node, job, start, end, page)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("exchange runs failed")
             return [], "运行记录加载失败，请稍后重试", True, True
 
     @app.callback(Output(P.EX_RUN, "data"), Input(P.EX_RUNS, "cellClicked"),
                   Input({"type": RUN_LINK, "run": ALL}, "n_clicks"), prevent_initial_call=True)
-    def _select_run(cell, _links):  # noqa: ANN001, ANN202
+    def _select_run(cell, _links):
         trig = ctx.triggered_id
         if trig == P.EX_RUNS:
             run_id = (cell or {}).get("rowId")
@@ -469,7 +468,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(P.EX_SET_NODE, "children"), Output(P.EX_SET_LON, "value"), Output(P.EX_SET_LAT, "value"),
                   Output(P.EX_SET_ZOOM, "value"), Output(P.EX_SET_CITY, "value"), Output(P.EX_SET_ADDR, "value"),
                   Input(P.EX_NODE, "data"), Input(P.EX_TICK, "data"))
-    def _fill(code, _tick):  # noqa: ANN001, ANN202
+    def _fill(code, _tick):
         from dashboard.views.exchange_settings import settings_values
         return settings_values(code)
 
@@ -477,11 +476,11 @@ def register(app: dash.Dash) -> None:
                   Output(P.EX_LOG, "children"), Output(P.EX_RERUN_MSG, "children", allow_duplicate=True),
                   Input(P.EX_RUN, "data"), Input(P.EX_INTERVAL, "n_intervals"), Input(P.EX_TICK, "data"),
                   prevent_initial_call="initial_duplicate")
-    def _log(run_id, _n, _tick):  # noqa: ANN001, ANN202
+    def _log(run_id, _n, _tick):
         run_id = run_id if isinstance(run_id, str) else None
         try:
             head, box, text = _timed("log", log_view, run_id, _role())
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("exchange log view failed")
             return error_card("日志加载失败", "请稍后重试"), None, "", no_update
         # The one-off "已发送… 等待前置机执行" line goes once the box shows the command's state, and when

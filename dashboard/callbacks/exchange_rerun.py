@@ -25,9 +25,9 @@ def rerun_action(key: Any) -> tuple[Any, bool]:
 
     Raises AccessDenied (403) for any other role or a cross-site request.
     """
+    from core.roles import OPERATOR
     from dashboard.accounts.access import current_user_info, require_state_change
     from dashboard.accounts.audit import add_audit_row
-    from core.roles import OPERATOR
     from dashboard.app import get_config
     require_state_change(OPERATOR)
     node, run_id = svc.split_run_key(key) if isinstance(key, str) else (None, "")
@@ -39,7 +39,7 @@ def rerun_action(key: Any) -> tuple[Any, bool]:
         return html.Span(svc.offline_note(offline) + "，重跑命令无法送达，未发送；请待其恢复在线后再试。",
                          className="ex-msg-bad"), False
 
-    def audit(session, info: svc.CommandInfo) -> None:  # noqa: ANN001
+    def audit(session, info: svc.CommandInfo) -> None:
         add_audit_row(session, "job.rerun", run_id, before={"status": "failed"},
                       after={"command_id": info.id, "node": info.node_code, "job": info.job_code,
                              "state": info.state})
@@ -59,7 +59,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(P.EX_RERUN_MSG, "children"), Output(P.EX_TICK, "data", allow_duplicate=True),
                   Input(P.EX_RERUN_CONFIRM, "submit_n_clicks"), State(P.EX_RUN, "data"), State(P.EX_TICK, "data"),
                   prevent_initial_call=True)
-    def _rerun(n, key, tick):  # noqa: ANN001, ANN202
+    def _rerun(n, key, tick):
         if not n:
             raise PreventUpdate
         msg, created = rerun_action(key)

@@ -9,10 +9,9 @@ saved as "no zoom" instead of being refused.
 """
 from __future__ import annotations
 
-from typing import Any
-
 import math
 import re
+from typing import Any
 
 import dash
 from dash import Input, Output, State, html, no_update
@@ -104,9 +103,9 @@ def save_settings(code: Any, lon: Any, lat: Any, zoom: Any, city: Any, address: 
 
     Raises AccessDenied (403) for any other role or a cross-site request.
     """
+    from core.roles import ADMIN
     from dashboard.accounts.access import current_user_info, require_state_change
     from dashboard.accounts.audit import add_audit_row
-    from core.roles import ADMIN
     require_state_change(ADMIN)
     if not isinstance(code, str) or not code:
         return html.Span("请先选择一台前置机", className="ex-msg-bad"), False
@@ -115,7 +114,7 @@ def save_settings(code: Any, lon: Any, lat: Any, zoom: Any, city: Any, address: 
         return html.Span("未保存：" + "；".join(problems), className="ex-msg-bad"), False
     user = current_user_info() or {}
 
-    def audit(session, changes: dict) -> None:  # noqa: ANN001
+    def audit(session, changes: dict) -> None:
         add_audit_row(session, "node.settings", code, before={f: o for f, (o, _n) in changes.items()},
                       after={f: n for f, (_o, n) in changes.items()})
     try:
@@ -131,7 +130,7 @@ def save_settings(code: Any, lon: Any, lat: Any, zoom: Any, city: Any, address: 
     return html.Span("已保存：" + "、".join(FIELD_ZH[f] for f in changes), className="ex-msg-ok"), True
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
@@ -142,7 +141,7 @@ def register(app: dash.Dash) -> None:
                   Input(P.EX_SET_SAVE, "n_clicks"), State(P.EX_NODE, "data"), State(P.EX_SET_LON, "value"),
                   State(P.EX_SET_LAT, "value"), State(P.EX_SET_ZOOM, "value"), State(P.EX_SET_CITY, "value"),
                   State(P.EX_SET_ADDR, "value"), State(P.EX_TICK, "data"), prevent_initial_call=True)
-    def _save(n, code, lon, lat, zoom, city, address, tick):  # noqa: ANN001, ANN202
+    def _save(n, code, lon, lat, zoom, city, address, tick):
         if not n:
             raise PreventUpdate
         msg, changed = save_settings(code, lon, lat, zoom, city, address)

@@ -13,13 +13,13 @@ import pandas as pd
 from dash import Input, Output, State, dcc, no_update
 
 from dashboard.views import pagekit as kit
+from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
 from dashboard.views.pagekit import BASIS_PHRASE, basis_phrase, level_note
 from dashboard.views.pagekit import levels_of as _levels
-from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
-from layouts.formatting import display_target, fmt_period_zh, fmt_value, zh_only
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table, safe_figure
+from layouts.formatting import display_target, fmt_period_zh, fmt_value, zh_only
 
 TREND_MONTHS = 24
 # AG Grid refuses HTML overlay templates (console error); our empty tables show an empty state instead.
@@ -69,7 +69,7 @@ def _flags(row: pd.Series) -> str:
     return "；".join(dict.fromkeys(notes))
 
 
-def org_context(state) -> tuple[list[kit.OrgNode], str, bool]:  # noqa: ANN001
+def org_context(state) -> tuple[list[kit.OrgNode], str, bool]:
     """(path from the county, the org's level, may the user see detail below it)."""
     path = kit.org_path(state.org)
     level = path[-1].level if path else "county"
@@ -83,7 +83,7 @@ def is_count(entry: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- frames
-def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa: ANN001
+def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:
     """The drill table: the current org first, then its children (when allowed), with engine numbers.
 
     Returns (frame, info) where info holds the path, level, child level and whether detail was denied.
@@ -125,7 +125,7 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:  # noqa:
     return df, {"path": path, "level": level, "child": child, "denied": denied}
 
 
-def trend_frame(indicator_id: str, state) -> pd.DataFrame:  # noqa: ANN001
+def trend_frame(indicator_id: str, state) -> pd.DataFrame:
     """24 months of the current org ending with the period's last month (with last year's values)."""
     entry = _entry(indicator_id)
     _path, level, visible = org_context(state)
@@ -150,7 +150,7 @@ class RankingView:
     message: str | None = None
 
 
-def ranking_frame(indicator_id: str, state) -> RankingView:  # noqa: ANN001
+def ranking_frame(indicator_id: str, state) -> RankingView:
     """Peers of the current institution's type (township centres when above institution level).
 
     Indicators without an institution level (residence- or county-based ones) rank the townships when they are
@@ -215,7 +215,7 @@ def render_trend(indicator_id: str, search: str | None) -> Any:
 FORECAST_MONTHS = 3
 
 
-def forecast_frame(indicator_id: str, state, trend: pd.DataFrame) -> pd.DataFrame | None:  # noqa: ANN001
+def forecast_frame(indicator_id: str, state, trend: pd.DataFrame) -> pd.DataFrame | None:
     """The next months' forecast (95 % band) when the trend reaches the last complete month; None otherwise.
     Cached per data version by ``metrics.forecast``: a click never refits."""
     from metrics.forecast import ForecastError, forecast, forecastable
@@ -346,7 +346,7 @@ def drill_links(search: str | None, codes: Any) -> dict[str, str]:
     return {str(c): drill_search(search, str(c)) for c in codes}
 
 
-def export_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict[str, str], dict[str, int], dict]:  # noqa: ANN001
+def export_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict[str, str], dict[str, int], dict]:
     """The drill table as people read it: (frame, headers, decimals per column, info).
 
     Values keep the engine's numbers rounded to the indicator's decimals (as the page shows them), the period
@@ -414,7 +414,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.CRUMBS, "children"), Output(L.SUBTITLE, "children"), Output(L.NOTICE, "children"),
                   Input(L.ID, "data"), State(ids.URL, "search"))
-    def _crumbs(indicator_id, search):  # noqa: ANN001, ANN202
+    def _crumbs(indicator_id, search):
         try:
             return render_crumbs(indicator_id, search)
         except PermissionError as exc:
@@ -424,13 +424,13 @@ def register(app: dash.Dash) -> None:
             return None, "", kit.error_box("位置导航")
 
     @app.callback(Output(L.TREND_BOX, "children"), Input(L.ID, "data"), State(ids.URL, "search"))
-    def _trend(indicator_id, search):  # noqa: ANN001, ANN202
+    def _trend(indicator_id, search):
         return _permission_guard("趋势", lambda: render_trend(indicator_id, search))
 
     @app.callback(Output(L.BREAKDOWN_BOX, "children"), Output(L.BREAKDOWN_TITLE, "children"),
                   Output(L.TABLE_BOX, "children"), Input(L.ID, "data"), Input(L.BREAKDOWN_MODE, "value"),
                   State(ids.URL, "search"))
-    def _breakdown(indicator_id, mode, search):  # noqa: ANN001, ANN202
+    def _breakdown(indicator_id, mode, search):
         try:
             return render_breakdown(indicator_id, search, mode or "share")
         except (PermissionError, NotAtLevel) as exc:
@@ -441,7 +441,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.RANKING_BOX, "children"), Output(L.RANKING_TITLE, "children"),
                   Input(L.ID, "data"), State(ids.URL, "search"))
-    def _ranking(indicator_id, search):  # noqa: ANN001, ANN202
+    def _ranking(indicator_id, search):
         try:
             return render_ranking(indicator_id, search)
         except Exception:  # noqa: BLE001
@@ -456,7 +456,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(L.DOWNLOAD, "data"), Output(L.EXPORT_MSG, "children"), Input(L.EXPORT_CSV, "n_clicks"),
                   Input(L.EXPORT_XLSX, "n_clicks"), State(L.ID, "data"), State(ids.URL, "search"),
                   prevent_initial_call=True)
-    def _export(_csv, _xlsx, indicator_id, search):  # noqa: ANN001, ANN202
+    def _export(_csv, _xlsx, indicator_id, search):
         if not dash.ctx.triggered_id or not (_csv or _xlsx):
             return no_update, no_update
         return export_or_message(indicator_id, search,
@@ -477,7 +477,7 @@ def _register_drill(app: dash.Dash, graph: str) -> None:
         Output(ids.URL, "search", allow_duplicate=True), Input(graph, "clickData"), prevent_initial_call=True)
 
 
-def _permission_guard(title: str, build) -> Any:  # noqa: ANN001
+def _permission_guard(title: str, build) -> Any:
     try:
         return build()
     except (PermissionError, NotAtLevel) as exc:

@@ -10,8 +10,19 @@ from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.views import pagekit as kit
-from dashboard.views.maps import (  # noqa: F401
-    LAST_TIMINGS, NO_GEOMETRY, health_view, init_cache, institutions_view, map_state, panel_for_click, panel_for_selection, reform_cards, reform_view, search_with, selection_for_click,
+from dashboard.views.maps import (
+    LAST_TIMINGS,
+    NO_GEOMETRY,
+    health_view,
+    init_cache,
+    institutions_view,
+    map_state,
+    panel_for_click,
+    panel_for_selection,
+    reform_cards,
+    reform_view,
+    search_with,
+    selection_for_click,
 )
 from geo.store import GeometryMissing
 from layouts import _ids as ids
@@ -22,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------------------------------------- register
-def _timed(page: str, build, *args):  # noqa: ANN001, ANN202
+def _timed(page: str, build, *args):
     t0 = time.perf_counter()
     try:
         return build(*args)
@@ -52,7 +63,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(ids.echarts_option(P.chart_name("inst")), "data"), Output(P.mid("inst", "subtitle"), "children"),
                   Output(P.mid("inst", "legend"), "children"), Output(P.mid("inst", "notice"), "children"),
                   Input(ids.URL, "search"), Input(P.mid("inst", "ready"), "data"))
-    def _inst(search, _ready):  # noqa: ANN001, ANN202
+    def _inst(search, _ready):
         try:
             option, subtitle, legend, notice = _timed("inst", institutions_view, search)
             return option, subtitle, legend if legend is not None else no_update, notice
@@ -63,7 +74,7 @@ def register(app: dash.Dash) -> None:
                   Output(P.mid("health", "subtitle"), "children"), Output(P.mid("health", "legend"), "children"),
                   Output(P.mid("health", "notice"), "children"),
                   Input(ids.URL, "search"), Input(P.mid("health", "ready"), "data"))
-    def _health(search, _ready):  # noqa: ANN001, ANN202
+    def _health(search, _ready):
         try:
             return _timed("health", health_view, search)
         except Exception as exc:  # noqa: BLE001
@@ -73,7 +84,7 @@ def register(app: dash.Dash) -> None:
                   Output(P.mid("reform", "subtitle"), "children"), Output(P.mid("reform", "legend"), "children"),
                   Output(P.mid("reform", "notice"), "children"),
                   Input(ids.URL, "search"), Input(P.mid("reform", "ready"), "data"))
-    def _reform(search, _ready):  # noqa: ANN001, ANN202
+    def _reform(search, _ready):
         try:
             return _timed("reform", reform_view, search)
         except Exception as exc:  # noqa: BLE001
@@ -85,7 +96,7 @@ def register(app: dash.Dash) -> None:
                   Output(P.mid("reform", "legend"), "children", allow_duplicate=True),
                   Output(P.mid("reform", "notice"), "children", allow_duplicate=True),
                   Input(P.mid("reform", "sel"), "data"), State(ids.URL, "search"), prevent_initial_call=True)
-    def _reform_focus(sel, search):  # noqa: ANN001, ANN202
+    def _reform_focus(sel, search):
         if not isinstance(sel, str) or not sel.startswith(("inst:", "town:")):
             raise PreventUpdate
         try:
@@ -96,10 +107,10 @@ def register(app: dash.Dash) -> None:
     # the headline figures load beside the map in parallel (their YoY comparisons cost as much as the map)
     @app.callback(Output(P.mid("reform", "cards"), "children"),
                   Input(ids.URL, "search"), Input(P.mid("reform", "ready"), "data"))
-    def _reform_cards(search, _ready):  # noqa: ANN001, ANN202
+    def _reform_cards(search, _ready):
         try:
             return _timed("reform.cards", lambda s: reform_cards(map_state("reform", s)), search)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("reform cards failed")
             return kit.error_box("医改核心指标")
 
@@ -108,7 +119,7 @@ def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]
     @app.callback(Output(ids.URL, "search", allow_duplicate=True),
                   *[Input(P.mid(page, part), "value") for part, _ in controls],
                   State(ids.URL, "search"), State(P.mid(page, "sel"), "data"), prevent_initial_call=True)
-    def _to_url(*args):  # noqa: ANN002, ANN202
+    def _to_url(*args):
         *values, search, selection = args
         state = map_state(page, search)
         current = {P.URL_INDICATOR: state.indicator, P.URL_METHOD: state.method, P.URL_CLASSES: state.classes,
@@ -123,7 +134,7 @@ def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]
 
     @app.callback(*[Output(P.mid(page, part), "value") for part, _ in controls],
                   Input(P.mid(page, "ready"), "data"), State(ids.URL, "search"))
-    def _from_url(_ready, search):  # noqa: ANN001, ANN202
+    def _from_url(_ready, search):
         # the page's pickers start from the URL (a shared link or the back button restores them)
         state = map_state(page, search)
         values = {P.URL_INDICATOR: state.indicator, P.URL_METHOD: state.method, P.URL_CLASSES: state.classes,
@@ -137,25 +148,25 @@ def _register_panel(app: dash.Dash, page: str) -> None:
 
     @app.callback(Output(P.mid(page, "panel"), "children"),
                   Input(click_id, "data"), State(ids.URL, "search"), prevent_initial_call=True)
-    def _panel(click, search):  # noqa: ANN001, ANN202
+    def _panel(click, search):
         try:
             return panel_for_click(page, click, search)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("map panel failed")
             return kit.error_box("详情")
 
     @app.callback(Output(P.mid(page, "sel"), "data"), Input(click_id, "data"), prevent_initial_call=True)
-    def _selection(click):  # noqa: ANN001, ANN202
+    def _selection(click):
         return selection_for_click(click) or no_update
 
     @app.callback(Output(P.mid(page, "panel"), "children", allow_duplicate=True),
                   Input(P.mid(page, "ready"), "data"), State(ids.URL, "search"),
                   prevent_initial_call="initial_duplicate")
-    def _restore(_ready, search):  # noqa: ANN001, ANN202
+    def _restore(_ready, search):
         # the page was (re)built: a shared link or the back button may name a selection
         try:
             return panel_for_selection(page, search)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("map panel restore failed")
             return kit.error_box("详情")
 

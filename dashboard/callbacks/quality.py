@@ -10,7 +10,8 @@ import datetime as dt
 import logging
 import math
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import dash
 import numpy as np
@@ -19,11 +20,19 @@ import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
 from dashboard.exchange import quality as qsvc
-from dashboard.views.minute_cache import CACHE_SECONDS, cached  # noqa: F401 — CACHE_SECONDS read by tests
 from dashboard.exchange.service import now_local
+from dashboard.views.minute_cache import CACHE_SECONDS, cached  # noqa: F401 — CACHE_SECONDS read by tests
 from layouts import _exchange_parts as P
-from layouts._components import (GRAPH_CONFIG, base_figure_layout, safe_figure, column_def, data_table, empty_state,
-                                 error_card, kpi_card)
+from layouts._components import (
+    GRAPH_CONFIG,
+    base_figure_layout,
+    column_def,
+    data_table,
+    empty_state,
+    error_card,
+    kpi_card,
+    safe_figure,
+)
 
 log = logging.getLogger(__name__)
 LAST_TIMINGS: dict[str, float] = {}
@@ -31,7 +40,7 @@ FIG_COLORS = {"upload_timeliness": "#1f4e79", "job_success_rate": "#27ae60", "no
               "reject_rate": "#c0392b"}
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
@@ -58,7 +67,7 @@ def _window(days: int, now: dt.datetime) -> tuple[dt.date, dt.date]:
     return end - dt.timedelta(days=days - 1), end
 
 
-def _indicator(fig: str):  # noqa: ANN202
+def _indicator(fig: str):
     from metrics.catalogue import INDICATORS
     return INDICATORS.get(fig)
 
@@ -315,11 +324,11 @@ def uploads(now: dt.datetime | None = None, codes: Iterable[str] | None = None) 
     return behind_box, last_table
 
 
-def _timed(name: str, fn, *args):  # noqa: ANN001, ANN002, ANN202
+def _timed(name: str, fn, *args):
     t = time.perf_counter()
     try:
         return fn(*args)
-    except Exception:  # noqa: BLE001 — one failing section must not break the page
+    except Exception:
         log.exception("quality section %s failed", name)
         return error_card("数据质量加载失败", "请稍后重试")
     finally:
@@ -330,26 +339,26 @@ def register(app: dash.Dash) -> None:
     """Register the /quality callbacks."""
     @app.callback(Output(P.Q_KPIS, "children"), Output(P.Q_SUBTITLE, "children"),
                   Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"))
-    def _kpis(_ready, days):  # noqa: ANN001, ANN202
+    def _kpis(_ready, days):
         codes, label = scope_codes()
         now = now_local()
         start, end = _window(days_arg(days), now)
         return _timed("kpis", kpis, days, now, codes), f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d} · {label}"
 
     @app.callback(Output(P.Q_TREND, "children"), Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"))
-    def _trend(_ready, days):  # noqa: ANN001, ANN202
+    def _trend(_ready, days):
         return _timed("trend", trend, days, None, scope_codes()[0])
 
     @app.callback(Output(P.Q_HEAT, "children"), Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"),
                   Input(P.Q_FIGURE, "value"))
-    def _heat(_ready, days, figure):  # noqa: ANN001, ANN202
+    def _heat(_ready, days, figure):
         return _timed("heat", heat, days, figure, None, scope_codes()[0])
 
     @app.callback(Output(P.Q_INST, "children"), Input(P.Q_READY, "data"), Input(P.Q_DAYS, "value"))
-    def _inst(_ready, days):  # noqa: ANN001, ANN202
+    def _inst(_ready, days):
         return _timed("inst", by_institution, days, None, scope_codes()[0])
 
     @app.callback(Output(P.Q_BEHIND, "children"), Output(P.Q_LAST, "children"), Input(P.Q_READY, "data"))
-    def _uploads(_ready):  # noqa: ANN001, ANN202
+    def _uploads(_ready):
         out = _timed("uploads", uploads, None, scope_codes()[0])
         return out if isinstance(out, tuple) else (out, None)

@@ -15,12 +15,13 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 
 from dashboard.views import pagekit as kit
+from dashboard.views.cards import card as _card
+from dashboard.views.cards import compute_each as _compute_each
 from dashboard.views.figures import base_layout, no_data_figure
-from dashboard.views.cards import card as _card, compute_each as _compute_each
-from layouts.formatting import fmt_month_zh, fmt_number, fmt_period_zh
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, column_def, data_table, safe_figure
+from layouts.formatting import fmt_month_zh, fmt_number, fmt_period_zh
 
 MONTHS = 12
 FLOW_LIMIT = 30
@@ -134,7 +135,7 @@ def ratio_axis(top: float | None) -> dict:
                 ticktext=[f"{v:.{places}f}" for v in vals])
 
 
-def _aggregate_unseen(df: pd.DataFrame, user) -> pd.DataFrame:  # noqa: ANN001
+def _aggregate_unseen(df: pd.DataFrame, user) -> pd.DataFrame:
     """Replace institutions outside a manager's scope by their township's aggregate node."""
     if user.all_institutions or df.empty:
         return df
@@ -379,7 +380,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.REF_KPIS, "children"), Output(L.REF_SUBTITLE, "children"),
                   Input(L.REF_READY, "data"), State(ids.URL, "search"))
-    def _kpis(_r, search):  # noqa: ANN001, ANN202
+    def _kpis(_r, search):
         if not _allowed(search):
             return [kit.empty_box(kit.NO_ACCESS)], ""
         try:
@@ -394,15 +395,15 @@ def register(app: dash.Dash) -> None:
         _register_graph(app, box, title, build)
 
     @app.callback(Output(L.REF_PENDING, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
-    def _pending(_r, search):  # noqa: ANN001, ANN202
+    def _pending(_r, search):
         if not _allowed(search):
             return kit.empty_box(kit.NO_ACCESS)
         return kit.guarded("待响应转诊", lambda: render_pending(search))
 
 
-def _register_graph(app: dash.Dash, box: str, title: str, build) -> None:  # noqa: ANN001
+def _register_graph(app: dash.Dash, box: str, title: str, build) -> None:
     @app.callback(Output(box, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
-    def _section(_r, search):  # noqa: ANN001, ANN202
+    def _section(_r, search):
         if not _allowed(search):
             return kit.empty_box(kit.NO_ACCESS)
         return kit.guarded(title, lambda: _graph(build(search)))

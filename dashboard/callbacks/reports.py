@@ -15,7 +15,7 @@ from layouts._components import column_def, data_table
 PREVIEW_ROWS = 5000
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
@@ -32,7 +32,7 @@ def _months() -> list[str]:
     return month_range(lo, hi)[::-1] if lo and hi else []
 
 
-def _org_options(user_scope) -> list[dict]:  # noqa: ANN001
+def _org_options(user_scope) -> list[dict]:
     """Report scopes the user may pick: the county and townships for leaders, then institutions in scope."""
     from queries import org as qorg
     tree = qorg.org_tree(kit.mart_url())
@@ -48,9 +48,9 @@ def _org_options(user_scope) -> list[dict]:  # noqa: ANN001
 
 def init_options() -> tuple:
     """Months (newest first, default: the last complete month), report scopes, indicators, templates."""
+    from dashboard.reporting.templates_store import list_templates
     from metrics.catalogue import INDICATORS, TOPICS, computable_ids
     from queries import periods
-    from dashboard.reporting.templates_store import list_templates
     months = _months()
     default = periods.last_complete_month(kit.mart_url()) or (months[0] if months else None)
     orgs = _org_options(kit.scope())
@@ -113,7 +113,7 @@ def report_list() -> Any:
     return data_table("rep-list-grid", data, cols, page_size=10, height=min(120 + 42 * len(data), 520))
 
 
-def _spec(ids, level, grain, start, end, orgs):  # noqa: ANN001, ANN202
+def _spec(ids, level, grain, start, end, orgs):
     from reports.custom import CustomSpec
     return CustomSpec(list(ids or []), level or "county", grain or "month", start or "", end or "", list(orgs or []))
 
@@ -153,40 +153,40 @@ def register(app: dash.Dash) -> None:
                   Output(L.ORG, "value"), Output(L.C_INDICATORS, "options"), Output(L.C_START, "options"),
                   Output(L.C_START, "value"), Output(L.C_END, "options"), Output(L.C_END, "value"),
                   Output(L.T_PICK, "options"), Input(L.READY, "data"))
-    def _init(_ready):  # noqa: ANN001, ANN202
+    def _init(_ready):
         return init_options()
 
     @app.callback(Output(L.JOB, "data"), Output(L.PROGRESS, "children"), Output(L.POLL, "disabled"),
                   Input(L.GENERATE, "n_clicks"), State(L.MONTH, "value"), State(L.ORG, "value"),
                   State(L.FORMAT, "value"), prevent_initial_call=True)
-    def _generate(_n, month, org, fmt):  # noqa: ANN001, ANN202
+    def _generate(_n, month, org, fmt):
         return start_generation(month, org, fmt)
 
     @app.callback(Output(L.PROGRESS, "children", allow_duplicate=True), Output(L.POLL, "disabled", allow_duplicate=True),
                   Input(L.POLL, "n_intervals"), State(L.JOB, "data"), prevent_initial_call=True)
-    def _poll(_n, report_id):  # noqa: ANN001, ANN202
+    def _poll(_n, report_id):
         return poll(report_id)
 
     @app.callback(Output(L.LIST, "children"), Input(L.READY, "data"), Input(L.POLL, "disabled"))
-    def _list(_ready, _disabled):  # noqa: ANN001, ANN202
+    def _list(_ready, _disabled):
         return kit.guarded("已生成的报表", report_list)
 
     @app.callback(Output(L.C_MESSAGE, "children"), Output(L.C_GRID, "children"), Input(L.C_PREVIEW, "n_clicks"),
                   State(L.C_INDICATORS, "value"), State(L.C_LEVEL, "value"), State(L.C_GRAIN, "value"),
                   State(L.C_START, "value"), State(L.C_END, "value"), State(L.C_ORGS, "value"),
                   prevent_initial_call=True)
-    def _preview(_n, *sel):  # noqa: ANN001, ANN002, ANN202
+    def _preview(_n, *sel):
         return preview(_spec(*sel))
 
     @app.callback(Output(L.C_DOWNLOAD, "data"), Input(L.C_EXPORT, "n_clicks"),
                   State(L.C_INDICATORS, "value"), State(L.C_LEVEL, "value"), State(L.C_GRAIN, "value"),
                   State(L.C_START, "value"), State(L.C_END, "value"), State(L.C_ORGS, "value"),
                   prevent_initial_call=True)
-    def _export(_n, *sel):  # noqa: ANN001, ANN002, ANN202
+    def _export(_n, *sel):
         return export(_spec(*sel))
 
     @app.callback(Output(L.C_ORGS, "options"), Input(L.C_LEVEL, "value"))
-    def _orgs(level):  # noqa: ANN001, ANN202
+    def _orgs(level):
         from queries import org as qorg
         if level == "township":
             return [{"label": r.name, "value": r.area_code} for r in qorg.townships(kit.mart_url()).itertuples()]
@@ -201,7 +201,7 @@ def register(app: dash.Dash) -> None:
                   State(L.C_INDICATORS, "value"), State(L.C_LEVEL, "value"), State(L.C_GRAIN, "value"),
                   State(L.C_START, "value"), State(L.C_END, "value"), State(L.C_ORGS, "value"),
                   prevent_initial_call=True)
-    def _save(_n, name, *sel):  # noqa: ANN001, ANN002, ANN202
+    def _save(_n, name, *sel):
         from dashboard.reporting.templates_store import list_templates, save_template
         try:
             save_template(_cfg(), _user(), name, _spec(*sel))
@@ -212,7 +212,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(L.C_INDICATORS, "value"), Output(L.C_LEVEL, "value"), Output(L.C_GRAIN, "value"),
                   Output(L.C_START, "value", allow_duplicate=True), Output(L.C_END, "value", allow_duplicate=True),
                   Output(L.C_ORGS, "value"), Input(L.T_PICK, "value"), prevent_initial_call=True)
-    def _load(template_id):  # noqa: ANN001, ANN202
+    def _load(template_id):
         from dashboard.reporting.templates_store import load_template
         spec = load_template(_cfg(), _user(), int(template_id)) if template_id else None
         if spec is None:

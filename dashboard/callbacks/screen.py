@@ -8,7 +8,8 @@ clock and the lost-connection marker live in assets/screen.js.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import dash
 from dash import ClientsideFunction, Input, Output, html, no_update
@@ -27,7 +28,7 @@ def _safe(name: str, n_out: int, build: Callable[[], tuple]) -> tuple:
     """``build()``, or no_update for every output when it fails: the wall keeps what it shows."""
     try:
         return build()
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("screen panel %s failed", name)
         return (no_update,) * n_out
 
@@ -79,7 +80,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(S.KPIS, "children"), Output(S.KPI_PERIOD, "children"), Output(S.ASOF, "children"),
                   Output(S.UPDATED, "children"), Output(S.TICKER, "children"), Output(S.TICKER, "style"),
                   Input(S.SCALE, "data"), Input(S.REFRESH, "n_intervals"))
-    def _headline(_scale_value, _n):  # noqa: ANN001, ANN202
+    def _headline(_scale_value, _n):
         def build() -> tuple:
             tiles, period = kpi_tiles()
             alerts = V.open_alerts()
@@ -91,7 +92,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(ids.echarts_option(S.CHART_CENTRE), "data"), Output(S.CENTRE_TITLE, "children"),
                   Output(S.CENTRE_CAPTION, "children"), Output(S.CENTRE_DOTS, "children"),
                   Input(S.SCALE, "data"), Input(S.ROTATE, "n_intervals"), Input(S.REFRESH, "n_intervals"))
-    def _centre(scale, n_rotate, _n):  # noqa: ANN001, ANN202
+    def _centre(scale, n_rotate, _n):
         def build() -> tuple:
             index = (n_rotate or 0) % len(V.CENTRE_VIEWS)
             key, title = V.CENTRE_VIEWS[index]
@@ -103,7 +104,7 @@ def register(app: dash.Dash) -> None:
     @app.callback(Output(ids.echarts_option(S.CHART_TREND), "data"), Output(S.REF_FIGURES, "children"),
                   Output(ids.echarts_option(S.CHART_GAUGE), "data"), Output(S.GAUGE_TITLE, "children"),
                   Input(S.SCALE, "data"), Input(S.REFRESH, "n_intervals"))
-    def _referrals(scale, _n):  # noqa: ANN001, ANN202
+    def _referrals(scale, _n):
         def build() -> tuple:
             trend, last = V.referral_trend_option(_scale(scale))
             gauge, zh = V.in_county_gauge_option(_scale(scale))
@@ -115,7 +116,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(ids.echarts_option(S.CHART_NODES), "data"), Output(S.EX_COUNTS, "children"),
                   Input(S.SCALE, "data"), Input(S.REFRESH, "n_intervals"))
-    def _exchange(scale, _n):  # noqa: ANN001, ANN202
+    def _exchange(scale, _n):
         def build() -> tuple:
             option, c = V.exchange_panel(_scale(scale))
             counts = [_fig("在线", f"{c['online']}/{c['total']}", "ok"), _fig("任务失败", str(c["failed"]), "bad"),

@@ -14,9 +14,9 @@ from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, no_u
 
 from core.periods import add_months
 from dashboard import urlstate
-from layouts.formatting import fmt_period_zh
 from layouts import _ids as ids
 from layouts._shell import NAV_ITEMS, shows_toolbar
+from layouts.formatting import fmt_period_zh
 
 log = logging.getLogger(__name__)
 
@@ -215,7 +215,7 @@ def register(app: dash.Dash) -> None:
         Input(ids.URL, "search"), Input(ids.GRAIN, "value"), Input(ids.PERIOD, "value"),
         Input(ids.TOWNSHIP, "value"), Input(ids.INST, "value"),
     )
-    def _toolbar(search, grain, period, township, inst):  # noqa: ANN001, ANN202
+    def _toolbar(search, grain, period, township, inst):
         return sync_toolbar(search, grain, period, township, inst, ctx.triggered_id)
 
     @app.callback(
@@ -223,7 +223,7 @@ def register(app: dash.Dash) -> None:
         Output(ids.TOOLBAR, "className"),
         Input(ids.URL, "pathname"), Input(ids.URL, "search"), State(ids.nav_link(ALL), "id"),
     )
-    def _nav(pathname, search, link_ids):  # noqa: ANN001, ANN202
+    def _nav(pathname, search, link_ids):
         return nav_state(pathname, search, link_ids)
 
     # ECharts bridge: draw the option of every chart into its Div; clicks go to the click Store (set_props).

@@ -8,11 +8,13 @@ import pandas as pd
 from dash import Input, Output, State, dcc
 
 from dashboard.views import pagekit as kit
-from dashboard.views.cards import SPARK_MONTHS, card as _card, compute_each as _compute_each
-from layouts.formatting import display_target, fmt_period_zh
+from dashboard.views.cards import SPARK_MONTHS
+from dashboard.views.cards import card as _card
+from dashboard.views.cards import compute_each as _compute_each
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import kpi_card
+from layouts.formatting import display_target, fmt_period_zh
 
 
 def topic_ids(topic: str) -> list[str]:
@@ -77,7 +79,7 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.TOPIC_TABS, "children"), Output(L.TOPIC_GRID, "children"),
                   Output(L.TOPIC_SUBTITLE, "children"), Input(L.TOPIC_ID, "data"), State(ids.URL, "search"))
-    def _board(topic, search):  # noqa: ANN001, ANN202
+    def _board(topic, search):
         try:
             tabs = render_tabs(topic, search)
         except Exception:  # noqa: BLE001

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from dashboard.appdb import session_factory
 from core.config import Config
+from dashboard.appdb import session_factory
 from dashboard.exchange import service
-from dashboard.exchange.schemas import AckIn, HeartbeatIn, LogsIn, RunIn, RUN_ID_PATTERN, field_errors
+from dashboard.exchange.schemas import RUN_ID_PATTERN, AckIn, HeartbeatIn, LogsIn, RunIn, field_errors
 
 PUBLIC_PREFIX = "/api/exchange/"
 MAX_BODY_BYTES = 2 * 1024 * 1024   # 1000 log lines of 4000 chars fit; anything bigger is refused unread
@@ -130,7 +131,7 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
         def json_wrapper(**kwargs: Any) -> Any:
             try:
                 return wrapper(**kwargs)
-            except Exception:  # noqa: BLE001  (a node reads JSON: never the HTML error page)
+            except Exception:
                 server.logger.exception("exchange API error on %s", request.path)
                 return _errors(500, [{"field": "server", "message": "internal error; the request stored nothing"}])
         json_wrapper.__name__ = fn.__name__
@@ -138,14 +139,14 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
 
     @bp.post("/heartbeat")
     @node_route
-    def heartbeat(s, node):  # noqa: ANN001, ANN202
+    def heartbeat(s, node):  # noqa: ANN001
         body = _parse(HeartbeatIn, _json_body())
         service.record_heartbeat(s, node, body)
         return Response(status=204)
 
     @bp.post("/runs")
     @node_route
-    def runs(s, node):  # noqa: ANN001, ANN202
+    def runs(s, node):  # noqa: ANN001
         body = _parse(RunIn, _json_body())
         run, created = service.upsert_run(s, node, body)
         resp = jsonify(service.run_json(run))
@@ -154,7 +155,7 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
 
     @bp.post("/runs/<run_id>/logs")
     @node_route
-    def logs(s, node, run_id: str):  # noqa: ANN001, ANN202
+    def logs(s, node, run_id: str):  # noqa: ANN001
         import re
         if not re.match(RUN_ID_PATTERN, run_id):
             raise service.ApiError(400, "run_id", "invalid run id")
@@ -171,12 +172,12 @@ def init_exchange_api(server: Flask, cfg: Config) -> None:
 
     @bp.get("/commands")
     @node_route
-    def commands(s, node):  # noqa: ANN001, ANN202
+    def commands(s, node):  # noqa: ANN001
         return jsonify({"commands": service.commands_for_node(s, node)})
 
     @bp.post("/commands/<int:command_id>/ack")
     @node_route
-    def ack(s, node, command_id: int):  # noqa: ANN001, ANN202
+    def ack(s, node, command_id: int):  # noqa: ANN001
         body = _parse(AckIn, _json_body())
         cmd = service.ack_command(s, node, command_id, body)
         return jsonify(service.command_json(cmd))

@@ -23,10 +23,27 @@ from pydantic import BaseModel
 
 from dashboard.exchange.api import DEFAULT_NODE_RATE_LIMIT, MAX_BODY_BYTES, MAX_DEPTH, PUBLIC_PREFIX
 from dashboard.exchange.models import COMMAND_STATE_ZH, JOB_CODES, JOB_NAMES_ZH
-from dashboard.exchange.schemas import (EARLIEST, MAX_LOG_LINES, MAX_LOG_SEQ, MAX_MESSAGE, MAX_ROWS,
-                                        RUN_ID_PATTERN, AckIn, HeartbeatIn, LogLineIn, LogsIn, RunIn)
-from dashboard.exchange.service import (DEFAULT_HEARTBEAT_S, HEARTBEAT_KEEP_DAYS, JOB_SCHEDULES, JOBS_BY_INST_TYPE,
-                                        OFFLINE_AFTER_INTERVALS, RUNNING_STALE_AFTER, VILLAGE_NODES)
+from dashboard.exchange.schemas import (
+    EARLIEST,
+    MAX_LOG_LINES,
+    MAX_LOG_SEQ,
+    MAX_MESSAGE,
+    MAX_ROWS,
+    RUN_ID_PATTERN,
+    AckIn,
+    HeartbeatIn,
+    LogLineIn,
+    RunIn,
+)
+from dashboard.exchange.service import (
+    DEFAULT_HEARTBEAT_S,
+    HEARTBEAT_KEEP_DAYS,
+    JOB_SCHEDULES,
+    JOBS_BY_INST_TYPE,
+    OFFLINE_AFTER_INTERVALS,
+    RUNNING_STALE_AFTER,
+    VILLAGE_NODES,
+)
 
 DOC_PATH = Path(__file__).resolve().parent.parent.parent / "docs" / "exchange-api.md"
 API = PUBLIC_PREFIX.rstrip("/")                       # /api/exchange

@@ -14,8 +14,8 @@ def nodes_group() -> None:
               help="create nodes for institutions of the mart that have none")
 def list_command(create: bool) -> None:
     """Print node codes, institution and state."""
-    from dashboard.appdb import init_app_db
     from core.config import load_config
+    from dashboard.appdb import init_app_db
     from dashboard.exchange.service import ensure_nodes, node_states
     cfg = load_config()
     init_app_db(cfg.app_db_url)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import (BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint)
+from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.labels import JOB_NAMES_ZH as JOB_NAMES_ZH  # re-exported: one definition in core

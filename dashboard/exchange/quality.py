@@ -16,14 +16,14 @@ Definitions (per institution — or institution and job — and day):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import String, and_, case, cast, func, or_, select
 
-from dashboard.appdb import session_factory
 from core.config import Config
+from dashboard.appdb import session_factory
 from dashboard.exchange.models import JOB_NAMES_ZH, ExchangeJob, ExchangeNode, JobRun, NodePresenceHour
 from dashboard.exchange.service import OFFLINE_AFTER_INTERVALS, _frame, now_local
 
@@ -47,7 +47,7 @@ def _fetch(s, stmt) -> pd.DataFrame:  # noqa: ANN001
     params = compiled.construct_params()
     if conn.dialect.positional:
         params = tuple(params[name] for name in compiled.positiontup)
-    processors = compiled._bind_processors  # noqa: SLF001 - the dialect's own value conversions (datetimes …)
+    processors = compiled._bind_processors
     if processors:
         if isinstance(params, tuple):
             params = tuple(processors[n](v) if n in processors else v
@@ -88,7 +88,7 @@ def _grid(every: float | None, daily_at: str | None) -> tuple[int, int, int]:
     return hh * 60 + mm, 1440, 0
 
 
-def _ts_col(col):  # noqa: ANN001, ANN202
+def _ts_col(col):  # noqa: ANN001
     # fetched as text and parsed by pandas in one go: the DB driver's per-row datetime parsing was most of the
     # cost on 50k rows (SQLite stores text; PostgreSQL casts to ISO text)
     return cast(col, String)

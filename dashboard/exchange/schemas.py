@@ -8,8 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dashboard.county_clock import county_now, to_county
 from dashboard.exchange.models import JOB_CODES
@@ -66,7 +65,7 @@ class RunIn(_Body):
     error: str | None = Field(default=None, max_length=MAX_MESSAGE)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RunIn":
+    def _consistent(self) -> RunIn:
         if self.status != "running" and self.finished_at is None:
             raise _field_error("finished_at", "required when status is success or failed")
         if self.status == "running" and self.finished_at is not None:

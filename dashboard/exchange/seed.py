@@ -10,10 +10,17 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from dashboard.appdb import init_app_db, session_factory
 from core.config import Config
-from dashboard.exchange.models import (ExchangeCommand, ExchangeJob, ExchangeNode, Heartbeat, JobRun,
-                                       NodePresenceHour, RunLog)
+from dashboard.appdb import init_app_db, session_factory
+from dashboard.exchange.models import (
+    ExchangeCommand,
+    ExchangeJob,
+    ExchangeNode,
+    Heartbeat,
+    JobRun,
+    NodePresenceHour,
+    RunLog,
+)
 from dashboard.exchange.service import ensure_nodes, now_local
 
 # Typical outpatient visits a day by institution type (the HIS_OP volume); other systems scale from it.

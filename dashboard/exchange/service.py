@@ -24,19 +24,30 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from core.config import Config
 from core.masking import mask_text
 from dashboard.appdb import init_app_db, session_factory
-from core.config import Config
 from dashboard.county_clock import county_now
-from dashboard.exchange.models import (COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH, ExchangeCommand,
-                                       ExchangeJob, ExchangeNode, Heartbeat, JobRun, NodePresenceHour, RunLog)
+from dashboard.exchange.models import (
+    COMMAND_STATE_ZH,
+    JOB_NAMES_ZH,
+    RUN_STATUS_ZH,
+    ExchangeCommand,
+    ExchangeJob,
+    ExchangeNode,
+    Heartbeat,
+    JobRun,
+    NodePresenceHour,
+    RunLog,
+)
 from dashboard.exchange.schemas import NodeSettingsIn
 
 OFFLINE_AFTER_INTERVALS = 3

@@ -20,14 +20,15 @@ import itertools
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import requests
 from sqlalchemy import select
 
-from dashboard.appdb import init_app_db, session_factory
 from core.config import Config
+from dashboard.appdb import init_app_db, session_factory
 from dashboard.county_clock import county_now
 from dashboard.exchange.models import ExchangeJob, ExchangeNode
 from dashboard.exchange.seed import DAILY_VISITS, RETRIES, RETRY_S, pick_failure, retry_message, rows_for

@@ -36,7 +36,7 @@ BASELINE_TABLES: frozenset[str] = frozenset({
 SCRIPT_LOCATION = Path(__file__).resolve().parent
 
 
-def alembic_config(url: str, connection: Any = None) -> "AlembicConfig":
+def alembic_config(url: str, connection: Any = None) -> AlembicConfig:
     """The alembic Config of the app database at ``url``; with ``connection`` the migrations run on it (inside its
     transaction, which the caller commits) instead of on a connection of their own."""
     from alembic.config import Config as AlembicConfig

@@ -59,8 +59,8 @@ def report_group(ctx: click.Context, month: str | None, org: str | None, fmt: st
 @report_group.command("auto")
 def report_auto() -> None:
     """为最近一个数据完整的月份生成全县月报（Word 和 PDF，已生成的跳过），保存在 DATA_DIR/reports/。"""
-    from dashboard.appdb import init_app_db
     from core.config import load_config
+    from dashboard.appdb import init_app_db
     from dashboard.reporting.service import generate_due_reports, reports_dir
 
     cfg = load_config()

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from core.config import Config
 from dashboard.accounts.access import AccessDenied
 from dashboard.accounts.audit import record_audit
 from dashboard.appdb import session_factory
-from core.config import Config
 from dashboard.reporting.models import REPORT_STATE_ZH, GeneratedReport
 from metrics.scope import Scope
 
@@ -165,7 +165,7 @@ def run(cfg: Config, report_id: int, scope: Scope) -> ReportRow:
         alerts = month_alerts(cfg, row.month, row.org_code, scope)
         generate(row.month, row.fmt, reports_dir(cfg) / name, org=row.org_code, alerts=alerts, scope=scope,
                  mart_url=cfg.mart_url, progress=progress)
-    except Exception as exc:  # noqa: BLE001  (the row tells the user; the log has the trace)
+    except Exception as exc:
         log.exception("report %s failed", report_id)
         _update(cfg, report_id, state="failed", message=f"生成失败：{exc}", finished_at=_now())
         return get_report(cfg, report_id)

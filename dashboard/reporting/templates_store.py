@@ -5,8 +5,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from dashboard.appdb import session_factory
 from core.config import Config
+from dashboard.appdb import session_factory
 from dashboard.reporting.models import CustomReportTemplate
 from reports.custom import CustomSpec
 

@@ -12,9 +12,9 @@ from dataclasses import asdict
 
 from flask import Blueprint, Flask, abort, jsonify, request, send_file
 
-from dashboard.accounts.access import check_same_origin, current_scope, current_user_info, require_roles
-from core.roles import LEADER, MANAGER
 from core.config import Config
+from core.roles import LEADER, MANAGER
+from dashboard.accounts.access import check_same_origin, current_scope, current_user_info, require_roles
 from dashboard.reporting import service
 
 
@@ -27,7 +27,7 @@ def init_reports_web(server: Flask, cfg: Config) -> None:
         return info["username"] if info else ""
 
     @bp.post("/generate")
-    def generate():  # noqa: ANN202
+    def generate():
         require_roles(LEADER, MANAGER)
         check_same_origin(strict=True)
         body = request.get_json(silent=True) or {}
@@ -45,7 +45,7 @@ def init_reports_web(server: Flask, cfg: Config) -> None:
         return jsonify({"id": report_id}), 202
 
     @bp.get("/<int:report_id>")
-    def status(report_id: int):  # noqa: ANN202
+    def status(report_id: int):
         require_roles(LEADER, MANAGER)
         row = service.get_report(cfg, report_id)
         if row is None:
@@ -54,13 +54,13 @@ def init_reports_web(server: Flask, cfg: Config) -> None:
         return jsonify(asdict(row))
 
     @bp.get("/<int:report_id>/download")
-    def download(report_id: int):  # noqa: ANN202
+    def download(report_id: int):
         require_roles(LEADER, MANAGER)
         path, name = service.report_file(cfg, report_id, current_scope(), _user())
         return send_file(path, as_attachment=True, download_name=name, max_age=0)
 
     @bp.get("")
-    def listing():  # noqa: ANN202
+    def listing():
         require_roles(LEADER, MANAGER)
         return jsonify([asdict(r) for r in service.list_reports(cfg, current_scope())])
 

@@ -8,7 +8,7 @@ from dash import html
 from dashboard.exchange import service as svc
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 

@@ -1,15 +1,16 @@
 """Plotly figure builders of the indicator pages (pure functions of engine DataFrames; no queries)."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
 
 from core.labels import STATUS_COLORS
 from dashboard.views.pagekit import NO_DATA, clean, is_missing
-from layouts.formatting import fmt_month_zh, fmt_value
 from layouts._components import base_figure_layout
+from layouts.formatting import fmt_month_zh, fmt_value
 
 LINE = "#2f6fde"
 LAST_YEAR = "#9aa5b1"

@@ -15,25 +15,30 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import dash
 import pandas as pd
 from dash import dcc, html, no_update
 from flask_caching import Cache
 
-from dashboard.views import pagekit as kit
 from core.labels import INST_TYPE_ZH
-from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
 from dashboard.urlstate import ViewState, to_search
+from dashboard.views import pagekit as kit
 from geo.classify import METHODS, classify
 from geo.options import (
-    VALUE_MODE_NOTE, health_option, institutions_option, reform_option, select_flows,
+    VALUE_MODE_NOTE,
+    health_option,
+    institutions_option,
+    reform_option,
+    select_flows,
 )
 from geo.store import display_geometry, institution_overrides
 from layouts import map_parts as P
 from layouts._components import kpi_card, status_badge
+from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
 from queries import maps as qmaps
 from queries import periods as qperiods
 
@@ -87,7 +92,7 @@ def cached(name: str, build: Callable[[], Any], *key: Any, scoped: bool = True) 
     return value
 
 
-def engine(ids_: list[str], level: str, state: "MapState", org: str | None = None,
+def engine(ids_: list[str], level: str, state: MapState, org: str | None = None,
            comparisons: bool = False) -> pd.DataFrame:
     """``metrics.engine.compute`` for the logged-in user's scope, cached, last period per org."""
     return cached("engine", lambda: _latest(kit.compute(ids_, level, state.view.grain, state.first, state.last, org,
@@ -108,7 +113,7 @@ def points() -> pd.DataFrame:
     return pts
 
 
-def volumes(state: "MapState") -> pd.DataFrame:
+def volumes(state: MapState) -> pd.DataFrame:
     """Outpatient visits and discharges per institution in the view's period (inst_code, op_visits, discharges):
     the engine's volume indicators, for every institution (marker sizes are no one's detail)."""
     def build() -> pd.DataFrame:
@@ -165,12 +170,12 @@ def search_with(search: str | None, **extras: Any) -> str:
     return to_search(view.with_(extra={k: (None if v is None else str(v)) for k, v in extras.items()}))
 
 
-def _geo_dir():  # noqa: ANN202
+def _geo_dir():
     from dashboard.app import get_config
     return get_config().geo_dir
 
 
-def _entry(indicator_id: str | None):  # noqa: ANN202
+def _entry(indicator_id: str | None):
     return kit.indicator(indicator_id) if indicator_id else None
 
 
@@ -291,7 +296,7 @@ def township_values(indicator_id: str, state: MapState) -> pd.DataFrame:
                                                           "status"]]
 
 
-def _classified(disp, ind: str, state: MapState):  # noqa: ANN001, ANN202
+def _classified(disp, ind: str, state: MapState):  # noqa: ANN001
     """Township values in the geometry's order, and their classes."""
     entry = _entry(ind)
     zh, unit, dec = _label(entry, ind)

@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -14,12 +15,12 @@ _cache_lock = threading.Lock()
 CACHE_SECONDS = 120          # keys carry the minute: an entry is only read during its minute
 
 
-def _cfg():  # noqa: ANN202
+def _cfg():
     from dashboard.app import get_config
     return get_config()
 
 
-def _cache():  # noqa: ANN202
+def _cache():
     """The app's result cache (``metrics.cache``: Flask-Caching, Redis when CACHE_URL is set, else per process);
     an app built without it gets a per-process SimpleCache of its own on first use."""
     from flask import current_app
@@ -55,6 +56,6 @@ def cached(name: str, now: dt.datetime, codes: Iterable[str] | None, compute, *p
     if cache is not None:
         try:
             cache.set(key, value, timeout=timeout)
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("quality cache write failed", exc_info=True)
     return value

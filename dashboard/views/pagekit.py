@@ -7,15 +7,18 @@ underscore so ``register_all`` does not treat it as a page.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 from dash import html
 
-from core.labels import INST_TYPE_ZH as INST_TYPE_ZH, LEVEL_ZH as LEVEL_ZH, STATUS_COLORS as STATUS_COLORS
+from core.labels import INST_TYPE_ZH as INST_TYPE_ZH
+from core.labels import LEVEL_ZH as LEVEL_ZH
+from core.labels import STATUS_COLORS as STATUS_COLORS
 from core.periods import add_months as add_months  # the callbacks call kit.add_months
-from dashboard.urlstate import ViewState, current_state, period_bounds, to_search  # noqa: F401
+from dashboard.urlstate import ViewState, current_state, period_bounds, to_search
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,7 @@ def _node(item: Any) -> OrgNode:
     if isinstance(item, (tuple, list)):
         return OrgNode(item[0], item[1], item[2] if len(item) > 2 else str(item[1]),
                        item[3] if len(item) > 3 else None)
-    return OrgNode(getattr(item, "level"), getattr(item, "code", None), getattr(item, "name", ""),
+    return OrgNode(item.level, getattr(item, "code", None), getattr(item, "name", ""),
                    getattr(item, "inst_code", None))
 
 
@@ -228,7 +231,7 @@ def guarded(title: str, build: Callable[[], Any]) -> Any:
     """Run ``build``; on any error log it and return an error card (the rest of the page still renders)."""
     try:
         return build()
-    except Exception as exc:  # noqa: BLE001 — one failing card must not break the page
+    except Exception as exc:
         log.exception("page section %r failed", title)
         return error_box(title, exc)
 
