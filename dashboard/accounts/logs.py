@@ -12,6 +12,7 @@ from dashboard.accounts.log_names import (action_name, actor_role_name, change_s
                                           service_call_names, strip_hash)
 from core.masking import mask_frame
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog
+from dashboard.county_clock import county_zone
 from dashboard.appdb import session_factory
 from core.config import Config
 
@@ -30,7 +31,9 @@ def _frame(cfg: Config, stmt, columns: list[str]) -> pd.DataFrame:  # noqa: ANN0
         rows = s.execute(stmt).all()
     df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     if "ts" in df and len(df):
-        df["ts"] = pd.to_datetime(df["ts"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+        # stored as naive UTC; shown in county time like every other page
+        df["ts"] = (pd.to_datetime(df["ts"]).dt.tz_localize("UTC").dt.tz_convert(county_zone())
+                    .dt.strftime("%Y-%m-%d %H:%M:%S"))
     return mask_frame(df)
 
 
