@@ -25,10 +25,23 @@
     };
 
     function pad(n) { return n < 10 ? "0" + n : String(n); }
+    // the county's wall time (MART_TIMEZONE, as every time the platform shows), whatever the wall PC's own zone;
+    // the fields of the returned Date are read as they are (getHours() is the county's hour)
+    function countyTime(zone) {
+        var now = new Date();
+        if (!zone || !window.Intl) { return now; }
+        try {
+            var p = {};
+            new Intl.DateTimeFormat("en-US", {timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric",
+                day: "numeric", hour: "numeric", minute: "numeric", second: "numeric"})
+                .formatToParts(now).forEach(function (x) { p[x.type] = x.value; });
+            return new Date(+p.year, +p.month - 1, +p.day, +p.hour, +p.minute, +p.second);
+        } catch (e) { return now; }
+    }
     setInterval(function () {
         var el = document.getElementById("screen-clock");
         if (!el) { return; }
-        var d = new Date();
+        var d = countyTime(el.getAttribute("data-tz"));
         var week = "日一二三四五六".charAt(d.getDay());
         el.textContent = d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " 周" + week +
             " " + pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());

@@ -34,3 +34,9 @@ def to_county(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is not None:
         return value.astimezone(county_zone()).replace(tzinfo=None)
     return value
+
+
+def from_utc(value: dt.datetime) -> dt.datetime:
+    """A naive UTC time (how the app DB stores logins, sessions and log rows) as naive county wall time, so that
+    the admin and audit pages show the same clock as every other page."""
+    return value.replace(tzinfo=dt.UTC).astimezone(county_zone()).replace(tzinfo=None)

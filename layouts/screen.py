@@ -12,6 +12,7 @@ from typing import Any
 import dash
 from dash import dcc, html
 
+from core.config import load_config
 from layouts import _screen_parts as P
 from layouts._components import echarts
 
@@ -55,7 +56,7 @@ def layout(**query: Any) -> html.Div:
                 html.Span(id=P.UPDATED, className="sc-updated"),
                 html.Span("● 连接中断，正在重试", id=P.CONN_MARK, className="sc-conn", role="status"),
                 html.Span("⏸ 轮播已暂停", id=P.PAUSE_MARK, className="sc-pause"),
-                html.Span(id=P.CLOCK, className="sc-clock"),
+                html.Span(id=P.CLOCK, className="sc-clock", **{"data-tz": load_config().mart_timezone}),
                 *_back_link(),
             ], className="sc-status"),
         ], className="sc-header"),

@@ -13,6 +13,7 @@ from dashboard.accounts.audit import flush_service_log
 from dashboard.accounts.log_names import action_name, actor_role_name, change_summary, service_call_names, strip_hash
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog
 from dashboard.appdb import session_factory
+from dashboard.county_clock import county_zone
 
 LOGIN_RESULT_ZH = {"success": "成功", "bad_password": "密码错误", "bad_password_locked": "密码错误并锁定",
                    "locked": "账号已锁定", "unknown_user": "用户不存在", "disabled": "账号已停用",
@@ -29,7 +30,9 @@ def _frame(cfg: Config, stmt, columns: list[str]) -> pd.DataFrame:  # noqa: ANN0
         rows = s.execute(stmt).all()
     df = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     if "ts" in df and len(df):
-        df["ts"] = pd.to_datetime(df["ts"]).dt.strftime("%Y-%m-%d %H:%M:%S")
+        # stored as naive UTC; shown in county time like every other page
+        df["ts"] = (pd.to_datetime(df["ts"]).dt.tz_localize("UTC").dt.tz_convert(county_zone())
+                    .dt.strftime("%Y-%m-%d %H:%M:%S"))
     return mask_frame(df)
 
 

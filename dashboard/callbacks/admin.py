@@ -12,6 +12,7 @@ from dashboard.accounts import logs as logs_service
 from dashboard.accounts import service
 from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.accounts.institutions import check_institutions, describe_institutions, institution_names
+from dashboard.county_clock import from_utc
 
 
 def _cfg():
@@ -54,7 +55,7 @@ def register(app: dash.Dash) -> None:
         rows = [{"username": u.username, "display_name": u.display_name, "role_zh": u.role_zh,
                  "inst_codes": describe_institutions(u.inst_codes, names),
                  "state": _state(u) + ("（演示）" if u.is_demo else ""),
-                 "last_login_at": u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "—"}
+                 "last_login_at": f"{from_utc(u.last_login_at):%Y-%m-%d %H:%M}" if u.last_login_at else "—"}
                 for u in users]
         options = [{"label": f"{u.username}（{u.role_zh}）", "value": u.username} for u in users]
         insts = [{"label": f"{name}（{code}）", "value": code} for code, name in (names or {}).items()]

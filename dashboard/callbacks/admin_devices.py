@@ -8,6 +8,7 @@ from dash import Input, Output, State, html, no_update
 from core.roles import ADMIN
 from dashboard.accounts import devices
 from dashboard.accounts.access import require_roles, require_state_change
+from dashboard.county_clock import from_utc
 
 
 def _cfg():
@@ -20,7 +21,8 @@ def device_rows() -> list[dict]:
     rows = []
     for d in devices.list_devices(_cfg(), include_ended=True)[:200]:
         rows.append({"id": d.id, "username": f"{d.username}（{d.display_name}）", "ip": d.ip or "—",
-                     "created_at": f"{d.created_at:%Y-%m-%d %H:%M}", "last_seen": f"{d.last_seen:%Y-%m-%d %H:%M}",
+                     "created_at": f"{from_utc(d.created_at):%Y-%m-%d %H:%M}",
+                     "last_seen": f"{from_utc(d.last_seen):%Y-%m-%d %H:%M}",
                      "state": d.state_zh + (f"（{d.revoked_by}）" if d.revoked_by else ""),
                      "user_agent": d.user_agent[:80]})
     return sorted(rows, key=lambda r: (not r["state"].startswith(devices.STATE_ZH["active"]), -r["id"]))
