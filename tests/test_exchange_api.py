@@ -325,3 +325,17 @@ def test_heartbeat_backlog_beyond_32_bits_is_stored(client, ex_cfg):
     assert r.status_code == 204
     with session_factory(ex_cfg.app_db_url)() as s:
         assert s.scalar(select(ExchangeNode).where(ExchangeNode.code == "EX-T001")).last_backlog == 3_000_000_000
+
+
+def test_node_failure_alert_names_the_failed_system_in_chinese(client, ex_cfg):
+    """A failed job raises a node-failure finding that names the system as operators read it (HIS门诊, not
+    HIS_OP)."""
+    from dashboard.alerts.run import node_failure_findings
+    from metrics.alert_rules import RuleSpec
+    headers = token_for(ex_cfg, "EX-T001")
+    client.post("/api/exchange/heartbeat", json={"ts": NOW.isoformat()}, headers=headers)
+    body = _run("NF-1", status="failed", finished_at=NOW.isoformat(), error="ORA-12541")
+    assert client.post("/api/exchange/runs", json=body, headers=headers).status_code == 201
+    findings = node_failure_findings(ex_cfg, RuleSpec("R07", "node_failure"), None)
+    mine = [f for f in findings if "作业失败" in f.message]
+    assert mine and all("HIS门诊" in f.message and "HIS_OP" not in f.message for f in mine), findings

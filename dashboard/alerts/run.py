@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from core.config import Config
+from core.labels import JOB_NAMES_ZH
 from dashboard.accounts.audit import add_audit_row
 from dashboard.alerts import notify
 from dashboard.alerts.models import Alert, AlertRule
@@ -49,7 +50,7 @@ def node_failure_findings(cfg: Config, rule: RuleSpec, month: str | None) -> lis
             continue
         name = n.inst_name or n.name
         what = "离线（超过3个心跳周期无心跳）" if n.state == "offline" else \
-            f"作业失败：{'、'.join(n.failed_jobs)}"
+            f"作业失败：{'、'.join(JOB_NAMES_ZH.get(j, j) for j in n.failed_jobs)}"
         out.append(Finding(rule.code, rule.kind, "", "institution", str(n.inst_code), str(name), period,
                            rule.severity, None, None, f"{name} 数据交换节点{what}"))
     return out
