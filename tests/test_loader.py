@@ -419,7 +419,7 @@ def test_cli_reports_errors_with_exit_status_1_and_counts_on_success(loaded: Con
     assert result.exit_code == 1
     assert "outpatient_visit.csv" in result.output and "data row 1" in result.output and "total_cost" in result.output
     write_csv(tmp_path / "cliok", "outpatient_visit", [visit(80), visit(81)])
-    result = runner.invoke(load_command, ["--quiet", str(tmp_path / "cliok")], env=env)
+    result = runner.invoke(load_command, ["--quiet", "--no-alerts", str(tmp_path / "cliok")], env=env)
     assert result.exit_code == 0, result.output
     assert "outpatient_visit" in result.output and "rows/s" in result.output
     assert query(loaded, "SELECT count(*) FROM outpatient_visit WHERE visit_id IN ('OP000080', 'OP000081')") == [(2,)]

@@ -20,6 +20,7 @@ from tests.test_loader import (
     INSTITUTION,
     VISITS,
     find,
+    loaded,  # noqa: F401 — a fixture, used by name
     make_cfg,
     query,
     reject,

@@ -128,7 +128,9 @@ def test_two_workers_answer_and_read_the_mart_read_only(served, demo_cfg) -> Non
             answers = list(pool.map(click, sessions))
         assert all(code == 200 for code, _ in answers), [a[1][:200] for a in answers if a[0] != 200]
         assert all(b"error-card" not in body for _, body in answers)
-        assert len({body for _, body in answers}) == 1          # every worker computes the same cards
+        # every worker computes the same cards (the 预计全年 line is filled in the background once per process, so
+        # it may be on one worker's cards and not yet on another's: left out of the comparison)
+        assert len({_without_projection(body) for _, body in answers}) == 1
         if all(_mart_fds(pid, mart) for pid in workers) or time.time() > deadline:
             break
     for pid in workers:
@@ -282,3 +284,21 @@ def test_first_run_serves_the_demo_with_live_exchange_nodes(demo_cfg, tmp_path: 
     finally:
         os.killpg(proc.pid, signal.SIGTERM)      # the server, its workers and the simulator child
         proc.wait(timeout=30)
+
+
+def _without_projection(body: bytes) -> str:
+    """A callback response with the cards' 预计全年 lines removed, as canonical JSON."""
+    import json
+
+    def strip(node):
+        if isinstance(node, list):
+            return [strip(n) for n in node if not _is_projection(n)]
+        if isinstance(node, dict):
+            return {k: strip(v) for k, v in node.items()}
+        return node
+    return json.dumps(strip(json.loads(body)), sort_keys=True, ensure_ascii=False)
+
+
+def _is_projection(node) -> bool:
+    return isinstance(node, dict) and "kpi-projection" in str((node.get("props") or {}).get("className") or "")
+
