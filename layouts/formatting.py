@@ -63,27 +63,25 @@ def fmt_value(v: Any, unit: str | None = None, decimals: int | None = None) -> s
     return f"{text} {unit}"
 
 
+def _signed(value: float | None, decimals: int, suffix: str) -> str:
+    """``value`` with its sign and ``suffix``; no sign when it rounds to zero at ``decimals``."""
+    if value is None:
+        return MISSING
+    body = fmt_number(abs(value), decimals)
+    if float(body.replace(",", "")) == 0:
+        return f"{body}{suffix}"
+    return f"{'+' if value > 0 else '-'}{body}{suffix}"
+
+
 def fmt_pct_change(ratio: Any, decimals: int = 1) -> str:
     """Relative change as a signed percentage: ``0.123 → '+12.3%'``, ``-0.04 → '-4.0%'``, None → '—'."""
     f = _as_float(ratio)
-    if f is None:
-        return MISSING
-    pct = f * 100
-    body = fmt_number(abs(pct), decimals)
-    if float(body.replace(",", "")) == 0:
-        return f"{body}%"
-    return f"{'+' if pct > 0 else '-'}{body}%"
+    return _signed(None if f is None else f * 100, decimals, "%")
 
 
 def fmt_pp_change(diff: Any, decimals: int = 1) -> str:
     """Change of a percentage in percentage points: ``1.25 → '+1.3个百分点'``."""
-    f = _as_float(diff)
-    if f is None:
-        return MISSING
-    body = fmt_number(abs(f), decimals)
-    if float(body.replace(",", "")) == 0:
-        return f"{body}个百分点"
-    return f"{'+' if f > 0 else '-'}{body}个百分点"
+    return _signed(_as_float(diff), decimals, "个百分点")
 
 
 def fmt_month_zh(month: str) -> str:

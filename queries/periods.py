@@ -5,6 +5,8 @@ import datetime as dt
 import os
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -21,7 +23,7 @@ def data_range(mart_url: str) -> tuple[str | None, str | None]:
 # Pages ask for the last data date several times per callback (every drill link computes its default period);
 # remember it briefly, keyed by the mart file's modification time so a load or rebuild shows at once.
 _MEMO_SECONDS = 60.0
-_memo: dict[tuple[str, int], tuple[float, dt.date | None]] = {}
+_memo: dict[tuple[str, str, int], tuple[float, Any]] = {}
 _memo_lock = threading.Lock()
 
 
@@ -34,37 +36,30 @@ def _mart_stamp(mart_url: str) -> int:
         return -1
 
 
-def last_data_date(mart_url: str) -> dt.date | None:
-    """The last day with any outpatient, inpatient or lab row (memoised for a minute per mart file version)."""
-    key = (mart_url, _mart_stamp(mart_url))
+def _memoised(name: str, mart_url: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` remembered for a minute per (name, mart URL, mart file version); one version at a time."""
+    key = (name, mart_url, _mart_stamp(mart_url))
     now = time.monotonic()
     with _memo_lock:
         hit = _memo.get(key)
     if hit is not None and now - hit[0] < _MEMO_SECONDS:
         return hit[1]
-    value = _query_last_data_date(mart_url)
+    value = compute()
     with _memo_lock:
-        _memo.clear()          # one mart version at a time is enough
+        for old in [k for k in _memo if k[0] == name]:
+            del _memo[old]
         _memo[key] = (now, value)
     return value
 
 
-_first_memo: dict[tuple[str, int], tuple[float, str | None]] = {}
+def last_data_date(mart_url: str) -> dt.date | None:
+    """The last day with any outpatient, inpatient or lab row (memoised for a minute per mart file version)."""
+    return _memoised("last_day", mart_url, lambda: _query_last_data_date(mart_url))
 
 
 def first_data_month(mart_url: str) -> str | None:
     """The first month holding any upload ('YYYY-MM'; memoised like :func:`last_data_date`)."""
-    key = (mart_url, _mart_stamp(mart_url))
-    now = time.monotonic()
-    with _memo_lock:
-        hit = _first_memo.get(key)
-    if hit is not None and now - hit[0] < _MEMO_SECONDS:
-        return hit[1]
-    value = data_range(mart_url)[0]
-    with _memo_lock:
-        _first_memo.clear()
-        _first_memo[key] = (now, value)
-    return value
+    return _memoised("first_month", mart_url, lambda: data_range(mart_url)[0])
 
 
 def _query_last_data_date(mart_url: str) -> dt.date | None:

@@ -53,3 +53,21 @@ def demo_con(demo_cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
 
     with duckdb_read_cursor(demo_cfg.mart_url) as con:
         yield con
+
+
+@pytest.fixture
+def demo_copy(demo_cfg: Config, tmp_path, monkeypatch) -> Iterator[Config]:
+    """A private copy of the tiny demo's mart and app database (for tests that write: alerts, reports), with the
+    environment pointing at it."""
+    import shutil
+
+    from dashboard.appdb import dispose_app_engines
+    for name in ("mart.duckdb", "app.db"):
+        shutil.copy(demo_cfg.data_dir / name, tmp_path / name)
+    cfg = make_config(tmp_path)
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("MART_URL", cfg.mart_url)
+    monkeypatch.setenv("APP_DB_URL", cfg.app_db_url)
+    yield cfg
+    dispose_app_engines()
+

@@ -4,28 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-
-from tests.fixtures_mart import make_config
-
-
-@pytest.fixture
-def demo_copy(demo_cfg, tmp_path: Path, monkeypatch):
-    """A private copy of the tiny demo's mart and app database (alerts write to the app database)."""
-    from dashboard.appdb import dispose_app_engines
-    for name in ("mart.duckdb", "app.db"):
-        shutil.copy(Path(demo_cfg.data_dir) / name, tmp_path / name)
-    cfg = make_config(tmp_path)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("MART_URL", cfg.mart_url)
-    monkeypatch.setenv("APP_DB_URL", cfg.app_db_url)
-    yield cfg
-    dispose_app_engines()
 
 
 def _alerts(cfg):

@@ -3,29 +3,16 @@ tiny demo (real DuckDB mart, real SQLite app database), the report's alerts and 
 fallback to computed alerts is marked 未登记, and a stored open alert's message rolls on /screen."""
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-
-from tests.fixtures_mart import make_config
 
 
 @pytest.fixture
-def store_copy(demo_cfg, tmp_path: Path, monkeypatch):
-    """A private copy of the tiny demo's mart and app database, alerts evaluated into the store."""
+def store_copy(demo_copy):
+    """The demo copy with the alerts evaluated into the store."""
     from dashboard.alerts.run import run_alerts
-    from dashboard.appdb import dispose_app_engines
-    for name in ("mart.duckdb", "app.db"):
-        shutil.copy(Path(demo_cfg.data_dir) / name, tmp_path / name)
-    cfg = make_config(tmp_path)
-    monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("MART_URL", cfg.mart_url)
-    monkeypatch.setenv("APP_DB_URL", cfg.app_db_url)
-    res = run_alerts(cfg, send=False)
+    res = run_alerts(demo_copy, send=False)
     assert res.month
-    yield cfg, res.month
-    dispose_app_engines()
+    return demo_copy, res.month
 
 
 def _store(cfg, month: str, scope):
