@@ -6,7 +6,9 @@ projection with the rollup's column names, its grouping keys and measures, its s
 its coarse variants — from which the DuckDB, PostgreSQL (``mart.pg``) and Spark (``mart.spark``) builders derive. The build aggregates that projection (``INSERT … SELECT keys, sum(…) … GROUP BY keys``) and the
 engine's fact mode (used by tests to prove rollups equal facts) aggregates the very same projection on the fly.
 
-Tables (all money as DOUBLE yuan, counts as BIGINT):
+Tables (all money as DOUBLE yuan, counts as BIGINT; money and other decimal measures are always *summed* as
+DECIMAL — :func:`exact_sum` — so a sum does not depend on the order the rows arrive in: the same facts loaded by
+another path, or summed by other threads, give the same bits):
 
 * ``r_op_month``      month, inst_code, dept_code, doctor_code, res_area → visits, flags and cost sums
 * ``r_ip_month``      month, inst_code, dept_code, doctor_code, res_area, is_insured → discharges, flags, sums,
@@ -207,6 +209,31 @@ COARSE: dict[str, tuple[str, tuple[str, ...]]] = {c: (t, keys) for t, s in SPECS
 _SOURCE: dict[str, tuple[str, str, str]] = {t: s.source for t, s in SPECS.items()}
 
 
+# Decimal places at which each non-integer measure column is summed exactly (money: the contract's 2 decimals;
+# other decimal numbers such as DDDs: 6). Floating-point sums depend on the order of the rows (DuckDB sums in
+# parallel, a load by another path stores rows in another order), so every sum of these columns — the rollup
+# build, the coarse rollups and the engine's reads — goes through DECIMAL and is converted to DOUBLE once.
+EXACT_SCALE: dict[str, int] = {
+    c.name: (2 if c.type == "money" else 6)
+    for t in TABLES.values() for c in t.columns if c.type in ("money", "float") and c.name not in ("lon", "lat")}
+
+
+def exact_value(column: str, expr: str | None = None) -> str:
+    """``expr`` (default: the column itself) as an exact DECIMAL when ``column`` is a decimal measure, else as it
+    is: summing the result is independent of the order of the rows."""
+    expr = expr or column
+    scale = EXACT_SCALE.get(column)
+    return expr if scale is None else f"CAST({expr} AS DECIMAL(18,{scale}))"
+
+
+def exact_sum(column: str, expr: str | None = None) -> str:
+    """``sum(expr)`` of a measure column, exact for decimal measures (summed as DECIMAL, returned as DOUBLE)."""
+    scale = EXACT_SCALE.get(column)
+    if scale is None:
+        return f"sum({expr or column})"
+    return f"CAST(sum({exact_value(column, expr)}) AS DOUBLE PRECISION)"
+
+
 def coarse_sql(table: str, fine_columns: list[str]) -> tuple[str, str]:
     """(CREATE IF NOT EXISTS, INSERT … SELECT) of one coarse rollup, plain SQL for DuckDB and PostgreSQL alike.
 
@@ -219,7 +246,7 @@ def coarse_sql(table: str, fine_columns: list[str]) -> tuple[str, str]:
     create = (f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {select_keys}, {', '.join(measures)} "
               f"FROM {fine} WHERE 1 = 0")
     insert = (f"INSERT INTO {table} SELECT {select_keys}, "
-              f"{', '.join(f'sum({c}) AS {c}' for c in measures)} FROM {fine} x")
+              f"{', '.join(f'{exact_sum(c)} AS {c}' for c in measures)} FROM {fine} x")
     return create, insert
 
 
@@ -271,7 +298,7 @@ def _measure_columns(_con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 def _ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table in ROW_SQL:
         keys = ", ".join(ROLLUP_KEYS[table])
-        measures = ", ".join(f"sum({c}) AS {c}" for c in _measure_columns(con, table))
+        measures = ", ".join(f"{exact_sum(c)} AS {c}" for c in _measure_columns(con, table))
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {keys}, {measures} "
                     f"FROM ({ROW_SQL[table]}) x WHERE false GROUP BY {keys}")
     for table in COARSE:
@@ -483,7 +510,7 @@ def fine_insert_sql(table: str, measures: list[str], months: list[str] | None) -
     rollup on every engine."""
     _src, alias, col = _SOURCE[table]
     keys = ROLLUP_KEYS[table]
-    sums = ", ".join(f"sum({c}) AS {c}" for c in measures)
+    sums = ", ".join(f"{exact_sum(c)} AS {c}" for c in measures)
     where = "" if months is None else f" WHERE {fact_filter(table, months)}"
     if col == "month":       # already a 'YYYY-MM' column
         return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {sums} FROM ({ROW_SQL[table]}{where}) x "

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from mart.connection import mart_engine
-from mart.rollups import COARSE, ROW_SQL
+from mart.rollups import COARSE, ROW_SQL, exact_value
 from queries.measure_spec import FILTERS, TABLE_ORG, Measure
 
 # SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
@@ -111,7 +111,7 @@ def _measure_row_sql(m: Measure) -> str:
     """A measure's value on one rollup row (its column, zero where the row fails the measure's filters)."""
     if m.column not in SUMMABLE[m.table]:
         raise ValueError(f"column {m.column!r} of {m.table} is not summable")
-    col = f"f.{m.column}"
+    col = exact_value(m.column, f"f.{m.column}")   # decimal measures summed exactly, whatever the row order
     if not m.filters:
         return col
     cond = " AND ".join(f"({FILTER_SQL[f]})" for f in m.filters)
