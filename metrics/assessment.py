@@ -122,6 +122,16 @@ def target_points(value: float, low: float | None, high: float | None) -> float:
     return max(0.0, 1.0 - miss)
 
 
+def target_shares(value: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """:func:`target_points` over arrays (NaN bound: none on that side)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        below = ~np.isnan(low) & (value < low)
+        above = ~np.isnan(high) & (value > high)
+        miss_low = np.where(below, (low - value) / (np.abs(low) * WARNING_BAND), 0.0)
+        miss_high = np.where(above, (value - high) / (np.abs(high) * WARNING_BAND), 0.0)
+    return np.clip(1.0 - np.maximum(miss_low, miss_high), 0.0, 1.0)
+
+
 def rank_points(values: pd.Series, direction: str) -> pd.Series:
     """Share of full marks (0–1) by rank among ``values`` (one peer group): best 1, worst 0, ties share the better
     rank; one value alone → 1. 'down' ranks the lowest best; 'up' and 'band' the highest."""
@@ -157,27 +167,35 @@ def score(frame: pd.DataFrame, weights: Mapping[str, float], institutions: pd.Da
     grid = orgs.merge(pd.DataFrame({"indicator_id": list(weights)}), how="cross")
     det = grid.merge(det[["period", "org_code", "indicator_id", "value", "status"]],
                      on=["period", "org_code", "indicator_id"], how="left")
-    det["indicator_zh"] = det["indicator_id"].map(lambda i: INDICATORS[i].zh)
-    det["weight"] = det["indicator_id"].map(weights).astype(float)
-    bounds = [INDICATORS[i].target_for(lv) for i, lv in zip(det["indicator_id"], det["inst_level"])]
-    det["low"] = [np.nan if b[0] is None else float(b[0]) for b in bounds]
-    det["high"] = [np.nan if b[1] is None else float(b[1]) for b in bounds]
-    has_target = det["low"].notna() | det["high"].notna()
+    ids = det["indicator_id"].to_numpy(dtype=object)
+    levels = det["inst_level"].to_numpy(dtype=object)
+    det["indicator_zh"] = [INDICATORS[i].zh for i in ids]
+    det["weight"] = np.array([weights[i] for i in ids], dtype=float)
+    bounds = [INDICATORS[i].target_for(lv) for i, lv in zip(ids, levels)]
+    low = np.array([np.nan if b[0] is None else b[0] for b in bounds], dtype=float)
+    high = np.array([np.nan if b[1] is None else b[1] for b in bounds], dtype=float)
+    det["low"], det["high"] = low, high
+    has_target = ~(np.isnan(low) & np.isnan(high))
     # judged on the value as displayed (the indicator's decimals), as the engine's status is
-    shown = np.array([round(v, INDICATORS[i].decimals) if not math.isnan(v) else v
-                      for v, i in zip(det["value"], det["indicator_id"])], dtype=float)
+    value = det["value"].to_numpy(dtype=float)
+    decimals = np.array([INDICATORS[i].decimals for i in ids])
+    shown = value.copy()
+    for d in np.unique(decimals):       # np.round, as the engine rounds before judging
+        shown[decimals == d] = np.round(value[decimals == d], int(d))
     share = np.full(len(det), np.nan)
-    for k in np.flatnonzero(has_target.to_numpy() & ~np.isnan(shown)):
-        lo, hi = det["low"].iat[k], det["high"].iat[k]
-        share[k] = target_points(shown[k], None if math.isnan(lo) else lo, None if math.isnan(hi) else hi)
+    judged = has_target & ~np.isnan(shown)
+    share[judged] = target_shares(shown[judged], low[judged], high[judged])
+    ranked = ~has_target & ~np.isnan(shown)
+    if ranked.any():    # no target: rank among the type, best by direction → (n − rank) / (n − 1)
+        down = np.array([INDICATORS[i].direction == "down" for i in ids])
+        part = det.loc[ranked, ["period", "inst_type", "indicator_id"]].copy()
+        part["key"] = np.where(down, shown, -shown)[ranked]
+        groups = part.groupby(["period", "inst_type", "indicator_id"], dropna=False)["key"]
+        rank = groups.rank(method="min").to_numpy()
+        n = groups.transform("count").to_numpy()
+        share[ranked] = np.where(n > 1, (n - rank) / np.maximum(n - 1, 1), 1.0)
     det["share"] = share
-    ranked = ~has_target
-    if ranked.any():
-        part = det[ranked].copy()
-        part["shown"] = shown[ranked.to_numpy()]
-        for (_p, _t, iid), grp in part.groupby(["period", "inst_type", "indicator_id"], dropna=False):
-            det.loc[grp.index, "share"] = rank_points(grp["shown"], INDICATORS[iid].direction)
-    det["target"] = [_target_value(i, lo, hi) for i, lo, hi in zip(det["indicator_id"], det["low"], det["high"])]
+    det["target"] = [_target_value(i, lo, hi) for i, lo, hi in zip(ids, low, high)]
     scored = det["share"].notna()
     det["method"] = np.where(~scored, METHOD_NA, np.where(has_target, METHOD_TARGET, METHOD_RANK))
     key = ["period", "org_code"]
@@ -187,11 +205,12 @@ def score(frame: pd.DataFrame, weights: Mapping[str, float], institutions: pd.Da
     det["norm_weight"] = (100 * det["weight"] / total_w.where(total_w > 0)).where(scored)
     det["max_points"] = det["norm_weight"]
     det["points"] = det["share"] * det["norm_weight"]
-    agg = det.groupby(key, sort=False).agg(
-        org_name=("org_name", "first"), inst_type=("inst_type", "first"),
-        score=("points", lambda s: float(s.sum()) if s.notna().any() else np.nan),
-        indicators_scored=("share", "count"), indicators_total=("indicator_id", "size"),
-        weight_scored=("weight_scored", "sum"), weight_total=("weight", "sum")).reset_index()
+    grouped = det.groupby(key, sort=False)
+    agg = grouped.agg(org_name=("org_name", "first"), inst_type=("inst_type", "first"),
+                      indicators_scored=("share", "count"), indicators_total=("indicator_id", "size"),
+                      weight_scored=("weight_scored", "sum"), weight_total=("weight", "sum"))
+    agg["score"] = grouped["points"].sum(min_count=1)      # nothing scored → no score (not 0)
+    agg = agg.reset_index()
     agg["rank"] = agg.groupby(["period", "inst_type"], dropna=False)["score"].rank(method="min", ascending=False)
     agg["peers"] = agg.groupby(["period", "inst_type"], dropna=False)["score"].transform("count")
     agg["rank"] = agg["rank"].astype("Int64")

@@ -8,6 +8,7 @@ ranking does.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any
 from urllib.parse import urlencode
 
@@ -60,12 +61,21 @@ def type_options() -> list[dict[str, str]]:
 
 
 def result(grain: str, period: str):  # noqa: ANN201 — metrics.assessment.Assessment
-    """The assessment of every institution for the period (weights of the app database)."""
+    """The assessment of every institution for the period (weights of the app database); the ranking and the
+    breakdown callbacks of one pick share it (kept per weights, period and data version of the mart)."""
     from dashboard.assessment.store import current_weights
+    from queries.periods import data_version
+    url = kit.mart_url()
+    weights = tuple(sorted(current_weights(_cfg()).items()))
+    return _assessed(weights, grain, period, url, data_version(url))
+
+
+@functools.lru_cache(maxsize=16)
+def _assessed(weights: tuple[tuple[str, float], ...], grain: str, period: str, url: str, _version: object):
     from dashboard.urlstate import period_bounds
     from metrics.assessment import assess
     start, end = period_bounds(grain, period)
-    return assess(current_weights(_cfg()), grain, start, end, mart_url=kit.mart_url())
+    return assess(dict(weights), grain, start, end, mart_url=url)
 
 
 def _check(grain: str, period: str | None) -> str | None:
