@@ -286,3 +286,14 @@ def test_cli_weights_audited_and_refusals_change_nothing(cli_env):
     finally:
         out = CliRunner().invoke(cli, ["assessment", "weights", "--reset"])
     assert "已恢复默认权重" in out.output and current_weights(cli_env) == DEFAULT_WEIGHTS
+
+
+def test_docs_list_the_default_set():
+    from pathlib import Path
+
+    from metrics.assessment import DEFAULT_SET
+    text = (Path(__file__).resolve().parent.parent / "docs" / "assessment.md").read_text(encoding="utf-8")
+    for iid, weight, dimension in DEFAULT_SET:
+        assert f"| `{iid}` | {INDICATORS[iid].zh} | {dimension} | {weight:g} |" in text, iid
+    assert "(assessment.md)" in (Path(__file__).resolve().parent.parent / "docs" / "indicators.md").read_text(
+        encoding="utf-8")
