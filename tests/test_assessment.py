@@ -145,7 +145,8 @@ def test_manager_sees_ranking_but_details_only_of_own(client_as, app_cfg):
     others = [r["org_code"] for r in rows if r["org_code"] not in own]
     mine = [r["org_code"] for r in rows if r["org_code"] in own]
     assert others and mine
-    assert {r["detail"] for r in rows if r["org_code"] in others} == {"无权查看明细"}
+    assert {r["detail"] for r in rows if r["org_code"] in others} == {"无权查看"}
+    assert {r["detail"] for r in rows if r["org_code"] in mine} == {"查看"}
     refused = detail(client, others[0])
     assert "无权查看该机构明细" in str(refused) and not _find(refused, lambda n: n.get("type") == "AgGrid")
     shown = detail(client, mine[0])
@@ -297,3 +298,24 @@ def test_docs_list_the_default_set():
         assert f"| `{iid}` | {INDICATORS[iid].zh} | {dimension} | {weight:g} |" in text, iid
     assert "(assessment.md)" in (Path(__file__).resolve().parent.parent / "docs" / "indicators.md").read_text(
         encoding="utf-8")
+
+
+def test_export_csv_holds_the_ranking_and_is_audited(client_as, app_cfg):
+    import base64
+    import csv
+    import io
+    client = client_as("manager")
+    rows, _ = ranking(client)
+    exports = _audits(app_cfg, "data.export")
+    resp = client.post("/_dash-update-component", json=_payload(
+        [(A.DOWNLOAD, "data"), (A.EXPORT_MSG, "children")],
+        [(A.EXPORT_CSV, "n_clicks", 1), (A.EXPORT_XLSX, "n_clicks", 0)],
+        [(A.GRAIN, "value", GRAIN), (A.PERIOD, "value", PERIOD), (A.TYPE, "value", TYPE)]))
+    assert resp.status_code == 200, body_text(resp)[:500]
+    data = resp.get_json()["response"][A.DOWNLOAD]["data"]
+    assert data["filename"].endswith(".csv")
+    text = base64.b64decode(data["content"]).decode("utf-8-sig")
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert [r["机构编码"] for r in table] == [r["org_code"] for r in rows]
+    assert [float(r["综合得分"]) for r in table] == pytest.approx([r["score"] for r in rows], abs=0.051)
+    assert _audits(app_cfg, "data.export") == exports + 1

@@ -49,8 +49,12 @@ def periods(grain: str) -> tuple[list[dict[str, str]], str | None]:
         return [], None
     values = periods_between(grain, first, last)
     values = values[::-1] if values and values[0] < values[-1] else values
-    label = (lambda p: f"{p} 年") if grain == "year" else (lambda p: f"{p[:4]} 年第 {p[-1]} 季度")
-    return [{"label": label(p), "value": p} for p in values], last_complete_period(grain, last, first)
+    return [{"label": period_zh(grain, p), "value": p} for p in values], last_complete_period(grain, last, first)
+
+
+def period_zh(grain: str, period: str) -> str:
+    """'2025 年', '2026 年第 3 季度'."""
+    return f"{period} 年" if grain == "year" else f"{period[:4]} 年第 {period[-1]} 季度"
 
 
 def type_options() -> list[dict[str, str]]:
@@ -122,8 +126,8 @@ def ranking_figure(frame: pd.DataFrame, selected: str | None) -> go.Figure:
 
 
 RANK_COLUMNS = [column_def("rank", "排名", "int", maxWidth=90), column_def("org_name", "机构", minWidth=150, flex=2),
-                column_def("score", "综合得分", "number", 1), column_def("indicators_scored", "参评指标", "int"),
-                column_def("detail", "明细", sortable=False, filter=False, minWidth=110)]
+                column_def("score", "综合得分", "number", 1), column_def("indicators_scored", "参评", "int"),
+                column_def("detail", "明细", sortable=False, filter=False)]
 
 
 def ranking_view(grain: str, period: str | None, inst_type: str | None, selected: str | None
@@ -134,8 +138,7 @@ def ranking_view(grain: str, period: str | None, inst_type: str | None, selected
         return kit.notice(reason), None, reason
     frame = ranking_frame(grain, period, inst_type)
     type_zh = INST_TYPE_ZH.get(inst_type or "", "全部机构")
-    when = f"{period} {'年' if grain == 'year' else ''}".strip()
-    subtitle = f"{when} · {type_zh} · 共 {len(frame)} 家 · 满分 100"
+    subtitle = f"{period_zh(grain, period)} · {type_zh} · 共 {len(frame)} 家 · 满分 100"
     if frame.empty:
         return kit.empty_box(), None, subtitle
     chart = dcc.Graph(id=A.CHART, figure=ranking_figure(frame, selected), config={"displayModeBar": False},
@@ -145,7 +148,7 @@ def ranking_view(grain: str, period: str | None, inst_type: str | None, selected
     rows = [{"rank": None if pd.isna(r.rank) else int(r.rank), "org_code": r.org_code, "org_name": r.org_name,
              "score": None if pd.isna(r.score) else round(float(r.score), 1),
              "indicators_scored": int(r.indicators_scored),
-             "detail": "查看明细" if r.is_own else "无权查看明细"} for r in frame.itertuples(index=False)]
+             "detail": "查看" if r.is_own else "无权查看"} for r in frame.itertuples(index=False)]
     table = data_table(A.TABLE, rows, RANK_COLUMNS, page_size=20, getRowId="params.data.org_code",
                        dashGridOptions={"rowSelection": "single"})
     return chart, table, subtitle
