@@ -11,6 +11,7 @@
     python app.py users ...       manage accounts
     python app.py nodes ...       exchange nodes: list, token, simulate
     python app.py alerts ...      early warnings: run, list, ack/handle/close, rules, channels
+    python app.py assessment ...  综合评价: institutions' scores and ranks (CSV/JSON); assessment weights
     python app.py geo import ...  replace the demo geometry with a real county's townships
     python app.py report ...      the monthly report as Word/PDF/HTML [--month --org --format --out]; report auto
 
@@ -24,6 +25,7 @@ import click
 
 from dashboard.accounts.cli import users_group
 from dashboard.alerts.cli import after_data_change, alerts_group
+from dashboard.assessment.cli import assessment_group
 from dashboard.bootstrap import demo_command
 from dashboard.exchange.cli import nodes_group
 from dashboard.reporting.cli import report_group
@@ -61,6 +63,7 @@ cli.add_command(nodes_group)
 cli.add_command(geo_group)
 cli.add_command(report_group)
 cli.add_command(alerts_group)
+cli.add_command(assessment_group)
 AFTER_DATA_CHANGE.append(after_data_change)     # alerts after each load and demo build
 
 

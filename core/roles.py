@@ -29,6 +29,8 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/admin/logs": frozenset({AUDITOR}),       # 审计日志
     "/reports": VIEWERS,                       # 报表中心
     "/screen": frozenset({LEADER, SCREEN}),    # 指挥中心大屏
+    "/assessment": VIEWERS,                    # 综合评价 (ranking: aggregates; breakdown: own institutions)
+    "/admin/assessment": frozenset({ADMIN}),   # 综合评价权重 (admin, audited)
 }
 
 # Navigation entries in display order (path, label); the shell shows those allowed for the role.
@@ -37,7 +39,8 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/indicators", "指标分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
     ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
     ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
-    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"), ("/screen", "指挥大屏"),
+    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"), ("/assessment", "综合评价"),
+    ("/admin/assessment", "评价权重"), ("/screen", "指挥大屏"),
 )
 
 # Callback module (last dotted part, matched as a prefix) → roles allowed to call its callbacks.
@@ -55,6 +58,8 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "reports": VIEWERS,
     "catalogue": VIEWERS,                     # dashboard/callbacks/catalogue.py: 指标目录 /indicators
     "screen": frozenset({LEADER, SCREEN}),     # dashboard/callbacks/screen.py: the wall's panels
+    "assessment": VIEWERS,                    # dashboard/callbacks/assessment.py: 综合评价 /assessment
+    "assessment_weights": frozenset({ADMIN}),  # dashboard/callbacks/assessment_weights.py: its weights (admin)
 }
 
 # Dash-internal modules whose callbacks are gated elsewhere (the page router: by the requested path).

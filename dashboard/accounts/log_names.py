@@ -19,6 +19,7 @@ MODULE_ZH: dict[str, str] = {
     "map": "一张图", "maps": "一张图", "referral": "双向转诊", "referrals": "双向转诊", "quality": "数据质量",
     "exchange": "数据交换监测", "exchange_rerun": "数据交换监测", "exchange_settings": "数据交换监测",
     "admin": "系统管理", "admin_users": "系统管理", "admin_logs": "审计日志", "unknown": "未知模块",
+    "assessment": "综合评价", "assessment_weights": "综合评价权重",
 }
 
 # First output component id of a callback → (area, function). Areas override MODULE_ZH where one module serves
@@ -79,6 +80,7 @@ PAGE_PREFIX_ZH: tuple[tuple[str, str], ...] = (("/indicator/", "指标分析"), 
 
 ACTION_ZH: dict[str, str] = {
     "cockpit.cards": "自定义驾驶舱卡片", "cockpit.reset": "驾驶舱卡片恢复默认",
+    "assessment.weights": "修改综合评价权重", "assessment.reset": "综合评价权重恢复默认",
     "user.create": "创建账号", "user.role": "修改角色", "user.scope": "修改机构范围", "user.disable": "停用账号",
     "user.enable": "启用账号", "user.update": "修改账号", "user.reset_password": "重置密码",
     "user.change_password": "本人修改密码", "user.unlock": "解除锁定", "user.lock": "锁定账号（连续登录失败）",
