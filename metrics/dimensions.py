@@ -132,7 +132,7 @@ def finish(result: pd.DataFrame, dim: str, columns: list[str]) -> pd.DataFrame:
                               "m": result["member"].map(rank).to_numpy()})
         result = result.iloc[order.sort_values(["i", "p", "o", "m"], kind="stable").index].reset_index(drop=True)
     result["dimension"] = dim
-    result["member_name"] = result["member"].map(d.member_name)
+    result["member_name"] = result["member"].map(dict(d.members))
     at = columns.index("org_name") + 1
     cols = columns[:at] + ["dimension", "member", "member_name"] + columns[at:]
     out = result.reindex(columns=cols)
