@@ -212,8 +212,10 @@ def _dimension_spec(fine: str, dimension: str) -> RollupSpec:
     served at county, township and institution level)."""
     spec = SPECS[fine]
     fact, alias, _col = spec.source
-    row_sql = spec.row_sql.replace(f"\nFROM {fact} {alias} ",
-                                   f", {member_sql(dimension, fact)} AS member\nFROM {fact} {alias} ", 1)
+    # the fine projection without the department and doctor, the member after the keys (keys, then measures)
+    dropped, first = f", {alias}.dept_code, {alias}.doctor_code", f"1 AS {spec.measures[0]}"
+    assert spec.row_sql.count(dropped) == 1 and spec.row_sql.count(first) == 1, fine
+    row_sql = spec.row_sql.replace(dropped, "").replace(first, f"{member_sql(dimension, fact)} AS member, {first}")
     keys = tuple(k for k in spec.keys if k not in ("dept_code", "doctor_code")) + ("member",)
     return RollupSpec(dimension_table(fine, dimension), row_sql, keys, spec.measures, spec.source, spec.reads)
 
