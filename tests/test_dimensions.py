@@ -21,6 +21,7 @@ from metrics.catalogue import INDICATORS
 from metrics.dimensions import DIMENSIONS, dimension_refusal
 from metrics.engine import IndicatorError, compute
 from tests.test_loader import GOOD, find, make_cfg, visit, write_csv, write_set
+from tests.test_postgres import _same, pg_schema_url  # noqa: F401  (a module fixture of the PostgreSQL tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "2025-01", "2026-11"
@@ -205,3 +206,16 @@ def test_old_format_files_load_and_count_as_unknown(tmp_path: Path) -> None:
     find(info.value, column="patient_sex")
     find(info.value, column="patient_birth_year")
     assert sum(i.column == "patient_birth_year" or "patient_birth_year" in i.reason for i in info.value.errors) >= 2
+
+
+def test_postgresql_mart_splits_like_duckdb(demo_cfg, demo_con, pg_schema_url) -> None:
+    """The tiny demo copied to PostgreSQL, dimension rollups built by the server: every split equals DuckDB's."""
+    from mart.pg import copy_mart_to_pg
+    pg = pg_schema_url()
+    copy_mart_to_pg(demo_con, pg)
+    for dim in DIMENSIONS:
+        ids = [i for i in ("op_cost_per_visit", "ip_cost_per_discharge", "primary_visit_share", "op_cost_growth")
+               if i in SPLITTABLE[dim]]
+        for level, grain in (("county", "year"), ("institution", "quarter")):
+            _same(compute(ids, level, grain, "2025-07", "2026-06", mart_url=demo_cfg.mart_url, by=dim),
+                  compute(ids, level, grain, "2025-07", "2026-06", mart_url=pg, by=dim), exact=False)
