@@ -219,3 +219,11 @@ def test_postgresql_mart_splits_like_duckdb(demo_cfg, demo_con, pg_schema_url) -
         for level, grain in (("county", "year"), ("institution", "quarter")):
             _same(compute(ids, level, grain, "2025-07", "2026-06", mart_url=demo_cfg.mart_url, by=dim),
                   compute(ids, level, grain, "2025-07", "2026-06", mart_url=pg, by=dim), exact=False)
+
+
+def test_docs_list_every_member() -> None:
+    text = (ROOT / "docs" / "dimensions.md").read_text(encoding="utf-8")
+    for dim in DIMENSIONS.values():
+        assert f"`{dim.id}` {dim.label_zh}" in text
+        for code, zh in dim.members:
+            assert f"`{code}` {zh}" in text, (dim.id, code)
