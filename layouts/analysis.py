@@ -21,8 +21,8 @@ def _picker(label: str, control: Any, className: str = "") -> html.Label:
     return html.Label([html.Span(label, className="an-label"), control], className=f"an-field {className}".strip())
 
 
-def _dropdown(cid: str, placeholder: str, **kw: Any) -> dcc.Dropdown:
-    return dcc.Dropdown(id=cid, options=[], value=None, clearable=False, placeholder=placeholder,
+def _dropdown(cid: str, placeholder: str, clearable: bool = False, **kw: Any) -> dcc.Dropdown:
+    return dcc.Dropdown(id=cid, options=[], value=None, clearable=clearable, placeholder=placeholder,
                         labels=DROPDOWN_LABELS_ZH, **kw)
 
 
@@ -66,13 +66,15 @@ def layout(**_query: Any) -> html.Div:
         html.Div(id=A.HINT, className="an-hint"),
         html.Div(id=A.NOTICE),
         html.Div(id=A.PIVOT_NOTICE),
+        section("透视表", dcc.Loading(grid, type="dot"), actions=html.Div(
+            [html.Span(id=A.GRID_TITLE, className="section-hint"), export], className="an-actions"),
+            className="an-grid-section"),
         html.Div([
-            section("透视表", dcc.Loading(grid, type="dot"), actions=html.Div(
-                [html.Span(id=A.GRID_TITLE, className="section-hint"), export], className="an-actions"),
-                className="span-8 an-grid-section"),
-            section("明细", html.Div(html.Div("点击表格或热力图中的单元格查看明细", className="an-panel-hint"),
+            section("明细", html.Div(html.Div("点击表格或热力图中的单元格：期间 × 机构的单元格进入指标分析，"
+                                             "含维度成员的单元格在此显示该成员的下级分布", className="an-panel-hint"),
                                     id=A.PANEL), className="span-4 an-panel"),
+            section("热力图", dcc.Loading(dcc.Graph(id=A.HEATMAP, figure={"data": [], "layout": {}},
+                                                   config=GRAPH_CONFIG, className="an-heatmap"), type="dot"),
+                    className="span-8"),
         ], className="grid-12"),
-        section("热力图", dcc.Loading(dcc.Graph(id=A.HEATMAP, figure={"data": [], "layout": {}},
-                                               config=GRAPH_CONFIG, className="an-heatmap"), type="dot")),
     ], className="page page-analysis")

@@ -182,7 +182,7 @@ def grid_columns(pivot: an.Pivot) -> list[dict]:
     cols += [column_def(f"c{i}", label, "number", dec, unit, tooltipField=f"t{i}", sortable=True)
              for i, (_c, label) in enumerate(pivot.cols)]
     if pivot.row_totals:
-        cols.append(column_def("total", "合计", "number", dec, unit, cellClass="an-total"))
+        cols.append(column_def("total", "合计", "number", dec, unit, cellClass="an-total", pinned="right"))
     return cols
 
 
@@ -244,6 +244,8 @@ def indicator_href(spec: an.Spec, org: str | None, period: str) -> str:
 def drill(search: str | None, row: str | None, col: str | None) -> tuple[Any, Any]:
     """(new address or no_update, side panel) of a clicked cell: org × period cells open the indicator page;
     a cell with a dimension member shows that member across the org's next level in the panel."""
+    if row is None and col is None:
+        return no_update, no_update
     spec = an.parse_spec(search)
     codes = column_codes(spec)
     if not row or row == an.TOTAL or col not in codes:
