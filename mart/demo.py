@@ -717,6 +717,31 @@ def _uf(h: str, field_no: int) -> str:
     return UF.format(h=h, shift=20 * field_no)
 
 
+# Patients' age and sex. A patient's base age follows the age pyramid of a county's visits (many 65+) and their
+# sex a patient-level hash, so the same patient keeps them across visits; children are seen at pediatrics and
+# women at obstetrics whatever the patient's base draw. About 2 % of rows leave sex and birth year empty (未知).
+AGE_PYRAMID = ((0.07, 0, 7), (0.14, 7, 11), (0.38, 18, 27), (0.68, 45, 20), (1.0, 65, 26))   # (cum share, from, n)
+PATIENT_MISSING = 0.02
+
+
+def _patient_sql(pu: str, ru: str, year: str) -> str:
+    """SQL ``patient_sex, patient_birth_year`` of a fact row: ``pu``: hash of the patient, ``ru``: a per-row
+    20-bit uniform field not used otherwise, ``year``: the visit's year; ``category`` is the department's."""
+    u, us = _uf(pu, 0), _uf(pu, 1)
+    lo = 0.0
+    whens = []
+    for cum, first, n in AGE_PYRAMID:
+        whens.append(f"WHEN {u} < {cum} THEN {first} + floor(({u} - {lo}) / {cum - lo} * {n})")
+        lo = cum
+    base_age = "CASE " + " ".join(whens) + " END"
+    age = (f"CASE category WHEN 'pediatrics' THEN floor(15 * pow({u}, 1.6)) "
+           f"WHEN 'obstetrics' THEN 20 + floor({u} * 22) ELSE {base_age} END")
+    missing = f"{ru} < {PATIENT_MISSING}"
+    sex = f"CASE WHEN {missing} THEN NULL WHEN category = 'obstetrics' OR {us} >= 0.49 THEN 'female' ELSE 'male' END"
+    birth = f"CASE WHEN {missing} THEN NULL ELSE ({year} - {age})::INTEGER END"
+    return f"{sex}, {birth}"
+
+
 def _op_month(con: duckdb.DuckDBPyConnection, m0: str, m1: str, seed: int) -> None:
     """Outpatient visits of the months m0..m1.
 
@@ -767,7 +792,8 @@ SELECT concat(pre, (1000000 + i)::VARCHAR),
   (floor(total * least(mat_share, 1 - drug_share) * 100) / 100)::DECIMAL(14,2),
   (insured * floor(total * reimb * 100) / 100)::DECIMAL(14,2),
   ({_uf('h5', 1)} < op_abx * CASE WHEN category = 'pediatrics' THEN 1.3 WHEN category IN ('tcm', 'obstetrics') THEN 0.5
-                            ELSE 1 END)::INTEGER
+                            ELSE 1 END)::INTEGER,
+  {_patient_sql("hash(aidx, (h5 >> 1)::BIGINT % pool, $seed, 21)", _uf('h2', 0), "CAST(left(month, 4) AS INTEGER)")}
 FROM q""", {"m0": m0, "m1": m1, "seed": seed})
 
 
@@ -779,7 +805,7 @@ def _ip_month(con: duckdb.DuckDBPyConnection, m0: str, m1: str, seed: int) -> No
 INSERT INTO inpatient_discharge
 WITH base AS (
   SELECT epoch_us(day::TIMESTAMP) AS day_us, 'IP' || strftime(day, '%Y%m%d') || inst_code AS pre, inst_code,
-         inst_idx, level, ip_alos, ip_cost, CASE WHEN level = 'county' THEN 0.62 ELSE 0.75 END AS reimb,
+         inst_idx, level, ip_alos, ip_cost, CASE WHEN level = 'county' THEN 0.62 ELSE 0.75 END AS reimb, month,
          (day_idx::BIGINT * 1000 + inst_idx) * 1000000 AS k0, unnest(range(n_ip)) AS i
   FROM g_n WHERE month BETWEEN $m0 AND $m1 AND n_ip > 0
 ), r AS (
@@ -822,7 +848,9 @@ SELECT concat(pre, (100000 + i)::VARCHAR),
   (floor(total * drug_share * 100) / 100)::DECIMAL(14,2),
   (floor(total * mat_share * 100) / 100)::DECIMAL(14,2),
   (insured * floor(total * reimb * 100) / 100)::DECIMAL(14,2),
-  abx, round(abx * bed_days * (0.6 + 0.5 * {_uf('h4', 0)}), 1)
+  abx, round(abx * bed_days * (0.6 + 0.5 * {_uf('h4', 0)}), 1),
+  {_patient_sql("hash(aidx, (h5 >> 3)::BIGINT % pool, $seed, 21)", _uf("hash(k0 + i, $seed, 16)", 0),
+                "CAST(left(month, 4) AS INTEGER)")}
 FROM w""", {"m0": m0, "m1": m1, "seed": seed})
 
 

@@ -56,6 +56,7 @@ import duckdb
 
 from core.periods import add_months, month_range
 from mart.db import fill_calendar
+from mart.dimensions import FACT_DIMENSIONS, member_sql
 from mart.schema import TABLES
 
 # A discharge counts as readmitted when the same patient is admitted again within this many days.
@@ -198,6 +199,37 @@ SPECS: dict[str, RollupSpec] = {s.table: s for s in (
                ("resource_month", "r", "month"), _reads({"resource_month"})),
 )}
 
+
+
+def dimension_table(fine: str, dimension: str) -> str:
+    """The dimension rollup of a fine outpatient/inpatient rollup: ``r_op_dim_<dimension>`` / ``r_ip_dim_…``."""
+    return f"{fine[:4]}_dim_{dimension}"
+
+
+def _dimension_spec(fine: str, dimension: str) -> RollupSpec:
+    """Institution × month × residence (× insured) × member of one dimension (``mart.dimensions``): the fine
+    rollup's row projection with the member added, summed over departments and doctors (dimension splits are
+    served at county, township and institution level)."""
+    spec = SPECS[fine]
+    fact, alias, _col = spec.source
+    row_sql = spec.row_sql.replace(f"\nFROM {fact} {alias} ",
+                                   f", {member_sql(dimension, fact)} AS member\nFROM {fact} {alias} ", 1)
+    whole = set(spec.reads.whole)
+    if dimension == "dept_category":
+        row_sql += f" LEFT JOIN department dp ON dp.dept_code = {alias}.dept_code"
+        whole.add("department")
+    keys = tuple(k for k in spec.keys if k not in ("dept_code", "doctor_code")) + ("member",)
+    return RollupSpec(dimension_table(fine, dimension), row_sql, keys, spec.measures, spec.source,
+                      _reads(spec.reads.by_month, whole))
+
+
+# Dimension rollups: fine rollup → {dimension: table} (visit type splits outpatient visits only).
+DIMENSION_TABLES: dict[str, dict[str, str]] = {
+    fine: {dim: dimension_table(fine, dim) for dim in FACT_DIMENSIONS[SPECS[fine].source[0]]}
+    for fine in ("r_op_month", "r_ip_month")}
+SPECS.update({s.table: s for s in (_dimension_spec(fine, dim) for fine, dims in DIMENSION_TABLES.items()
+                                   for dim in dims)})
+
 # Views of the declarations by table (what older callers and the other modules read).
 ROW_SQL: dict[str, str] = {t: s.row_sql for t, s in SPECS.items()}
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {t: s.keys for t, s in SPECS.items()}
@@ -205,6 +237,9 @@ ROLLUP_KEYS: dict[str, tuple[str, ...]] = {t: s.keys for t, s in SPECS.items()}
 COARSE: dict[str, tuple[str, tuple[str, ...]]] = {c: (t, keys) for t, s in SPECS.items()
                                                   for c, keys in s.coarse.items()}
 _SOURCE: dict[str, tuple[str, str, str]] = {t: s.source for t, s in SPECS.items()}
+# Rollups holding the 31-day readmission flag: an admission changes earlier months of them (MONTH_SPANS).
+READMIT_TABLES: tuple[str, ...] = ("r_ip_month", *[t for t, (fine, _k) in COARSE.items() if fine == "r_ip_month"],
+                                   *DIMENSION_TABLES["r_ip_month"].values())
 
 
 def coarse_sql(table: str, fine_columns: list[str]) -> tuple[str, str]:
@@ -435,7 +470,7 @@ def build_rollups(con: duckdb.DuckDBPyConnection, months: list[str] | None = Non
             extra = span_months(con.execute(span_sql(
                 "inpatient_discharge", "d", "inpatient_discharge d WHERE "
                 + month_filter("d.discharge_time", "datetime", months))).fetchall())  # type: ignore[arg-type]
-            for table in ("r_ip_month", *[t for t, (fine, _k) in COARSE.items() if fine == "r_ip_month"]):
+            for table in READMIT_TABLES:
                 if plan.get(table) is not None:
                     plan[table] = _checked(set(plan[table]) | extra)  # type: ignore[arg-type]
         for table in _SOURCE:

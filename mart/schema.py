@@ -85,6 +85,19 @@ INST_TYPES = ("general_hospital", "county_hospital", "tcm_hospital", "maternal_c
               "township_center", "village_clinic")
 FLAG = dict(type="flag", domain=None, min=0, max=1)
 
+# Optional patient attributes of visits and discharges (the 性别 and 年龄段 dimensions; files without them load
+# as before and their rows count as 未知).
+PATIENT_COLUMNS = (
+    C("patient_sex", "code", required=False, domain=("male", "female", "unknown"),
+      doc="患者性别 male 男 / female 女 / unknown 未知 (optional; empty = 未知)", example="female"),
+    C("patient_birth_year", "int", required=False, min=1900, max=2100,
+      doc="患者出生年份 (optional; not after the year of the visit or discharge; age = that year − birth year)",
+      example="1958"),
+)
+# Columns added to the contract after marts were made: a mart made before gains them (empty) when opened.
+ADDED_COLUMNS: tuple[tuple[str, Column], ...] = tuple(
+    (t, c) for t in ("outpatient_visit", "inpatient_discharge") for c in PATIENT_COLUMNS)
+
 TABLES: dict[str, Table] = {t.name: t for t in [
     Table("area", "行政区划", (
         C("area_code", "code", doc="区划代码 area code (county or township)", example="330100101"),
@@ -164,8 +177,10 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("material_cost", "money", min=0, doc="卫生材料费 (元)", example="5.00"),
         C("insurance_paid", "money", min=0, doc="医保基金支付 (元)", example="90.00"),
         C("has_antibiotic", "flag", min=0, max=1, doc="是否使用抗菌药物", example="0"),
+        *PATIENT_COLUMNS,
     ), key=("visit_id",), period_column="visit_time", db_key=False,
-        checks=("drug_cost + material_cost <= total_cost + 0.01", "insurance_paid <= total_cost + 0.01")),
+        checks=("drug_cost + material_cost <= total_cost + 0.01", "insurance_paid <= total_cost + 0.01",
+                "patient_birth_year IS NULL OR patient_birth_year <= EXTRACT(YEAR FROM visit_time)")),
 
     Table("inpatient_discharge", "出院病例", (
         C("discharge_id", "code", doc="住院流水号", example="IP2025030001"),
@@ -190,9 +205,11 @@ TABLES: dict[str, Table] = {t.name: t for t in [
         C("insurance_paid", "money", min=0, doc="医保基金支付 (元)", example="4200.00"),
         C("has_antibiotic", "flag", min=0, max=1, doc="是否使用抗菌药物", example="1"),
         C("antibiotic_ddd", "float", min=0, doc="抗菌药物累计DDD数", example="5.5"),
+        *PATIENT_COLUMNS,
     ), key=("discharge_id",), period_column="discharge_time", db_key=False,
         checks=("discharge_time >= admit_time", "drug_cost + material_cost <= total_cost + 0.01",
-                "insurance_paid <= total_cost + 0.01")),
+                "insurance_paid <= total_cost + 0.01",
+                "patient_birth_year IS NULL OR patient_birth_year <= EXTRACT(YEAR FROM discharge_time)")),
 
     Table("outside_settlement", "县外就医医保结算", (
         C("settlement_id", "code", doc="结算流水号", example="OS2025030001"),
@@ -361,4 +378,6 @@ CALENDAR_DDL = """CREATE TABLE IF NOT EXISTS calendar_month (
 
 def all_ddl() -> list[str]:
     """Every statement that creates the mart's contract tables, meta tables, calendar and views."""
-    return [table_ddl(TABLES[name]) for name in LOAD_ORDER] + META_DDL + [CALENDAR_DDL] + VIEW_DDL
+    # (without the CHECK, which DuckDB cannot add to a table; the loader validates these columns anyway)
+    added = [f"ALTER TABLE {t} ADD COLUMN IF NOT EXISTS {c.name} {c.sql_type}" for t, c in ADDED_COLUMNS]
+    return [table_ddl(TABLES[name]) for name in LOAD_ORDER] + added + META_DDL + [CALENDAR_DDL] + VIEW_DDL

@@ -45,25 +45,35 @@ def _fail(message: str) -> None:
 @click.option("--to", "end", required=True, help="last month YYYY-MM")
 @click.option("--org", default=None, help="restrict to the subtree of this code")
 @click.option("--format", "fmt", default="csv", type=click.Choice(["csv", "json"]), show_default=True)
-def indicators_command(ids: str, level: str, grain: str, start: str, end: str, org: str | None, fmt: str) -> None:
+@click.option("--by", "by", default=None,
+              help="split by a dimension: icd_chapter|insurance|age_band|sex|visit_type|dept_category "
+                   "(adds columns dimension,member after org_name)")
+def indicators_command(ids: str, level: str, grain: str, start: str, end: str, org: str | None, fmt: str,
+                       by: str | None = None) -> None:
     """Compute indicators from the mart and print CSV (or JSON). Exit code 2 on a refused request."""
     import csv
 
     from metrics.catalogue import INDICATORS, LEVELS, appdb_ids, computable_ids
+    from metrics.dimensions import DIMENSIONS, dimension_refusal
     from metrics.engine import IndicatorError, compute
 
     if level not in LEVELS:
         _fail(f"未知层级 {level!r} (unknown level; one of {', '.join(LEVELS)})")
+    if by is not None and by not in DIMENSIONS:
+        _fail(f"未知维度 {by!r} (unknown dimension; one of {', '.join(DIMENSIONS)})")
     if ids.strip() == "all":
         wanted = computable_ids(level) + appdb_ids(level)
+        if by is not None:
+            wanted = [i for i in wanted if dimension_refusal(i, by) is None]
         skipped = [i for i in computable_ids() + appdb_ids() if i not in wanted]
         if skipped:
-            click.echo(f"按{level}不可计算, 已跳过 (not allowed at level {level}, skipped): {', '.join(skipped)}",
-                       err=True)
+            why = f"按{level}不可计算" + ("" if by is None else f"或不能按{DIMENSIONS[by].label_zh}拆分")
+            click.echo(f"{why}, 已跳过 (not allowed at level {level}{'' if by is None else ' or by ' + by}, skipped): "
+                       f"{', '.join(skipped)}", err=True)
     else:
         wanted = [i.strip() for i in ids.split(",") if i.strip()]
     try:
-        df = compute(wanted, level, grain, start, end, org=org)
+        df = compute(wanted, level, grain, start, end, org=org, by=by)
     except IndicatorError as exc:
         _fail(str(exc))
         return
@@ -75,6 +85,7 @@ def indicators_command(ids: str, level: str, grain: str, start: str, end: str, o
         dec = INDICATORS[r.indicator_id].decimals
         records.append({
             "indicator_id": r.indicator_id, "level": r.level, "org_code": r.org_code, "org_name": r.org_name,
+            **({"dimension": r.dimension, "member": r.member} if by is not None else {}),
             "period": r.period, "numerator": _number(r.numerator), "denominator": _number(r.denominator),
             "value": _number(r.value, dec), "target": _number(None if r.target is None else float(r.target)),
             "status": r.status or None, "yoy_value": _number(r.yoy_value, dec), "mom_value": _number(r.mom_value, dec),
@@ -85,7 +96,9 @@ def indicators_command(ids: str, level: str, grain: str, start: str, end: str, o
         click.echo(json.dumps([{k: v for k, v in rec.items() if not k.startswith("_")} for rec in records],
                               ensure_ascii=False, indent=1))
         return
-    writer = csv.DictWriter(sys.stdout, fieldnames=HEADER, lineterminator="\n", extrasaction="ignore")
+    at = HEADER.index("org_name") + 1
+    header = HEADER if by is None else [*HEADER[:at], "dimension", "member", *HEADER[at:]]
+    writer = csv.DictWriter(sys.stdout, fieldnames=header, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for rec in records:
         dec = rec["_decimals"]

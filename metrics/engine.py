@@ -32,6 +32,7 @@ import pandas as pd
 from core.labels import LEVEL_ZH
 from core.periods import days_in_month, month_index, month_last_day, month_str
 from metrics import cache as result_cache
+from metrics import dimensions as dims
 from metrics import sources
 from metrics.appdb import appdb_measures
 from metrics.catalogue import GRAINS, INDICATORS, LEVELS, MEASURES, TABLE_SOURCE, Indicator, base_measures
@@ -156,19 +157,25 @@ def refusal(ind: Indicator, level: str, org_level: str | None = None) -> str | N
 # --------------------------------------------------------------------------------------------------------------
 def compute(indicator_ids: list[str], level: str, grain: str, start: str, end: str, org: str | None = None,
             scope: Scope = FULL_SCOPE, mart_url: str | None = None, comparisons: bool = True,
-            from_facts: bool = False, use_cache: bool = True) -> pd.DataFrame:
+            from_facts: bool = False, use_cache: bool = True, by: str | None = None) -> pd.DataFrame:
     """Compute indicators: one row per indicator, org and period (columns :data:`COLUMNS`).
+
+    ``by`` (a dimension of :data:`metrics.dimensions.DIMENSIONS`) splits every row by that dimension's members:
+    columns ``dimension``, ``member``, ``member_name`` after ``org_name``, one row per org × period × member whose
+    numerators and denominators add up to the undivided row (:mod:`metrics.dimensions`).
 
     ``from_facts`` aggregates the facts instead of the rollups (tests use it to prove the rollups right).
     ``use_cache`` reads/writes the installed result cache (:mod:`metrics.cache`; none is installed outside the app).
     """
     url = _config_url(mart_url)
     with qm.session(url):
-        return _compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts, use_cache)
+        return _compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts, use_cache,
+                        by)
 
 
 def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: str, org: str | None,
-             scope: Scope, url: str, comparisons: bool, from_facts: bool, use_cache: bool) -> pd.DataFrame:
+             scope: Scope, url: str, comparisons: bool, from_facts: bool, use_cache: bool,
+             by: str | None = None) -> pd.DataFrame:
     """:func:`compute` inside one mart session."""
     live = any(INDICATORS[i].kind == "exchange" for i in ([indicator_ids] if isinstance(indicator_ids, str)
                                                            else indicator_ids) if i in INDICATORS)
@@ -176,12 +183,12 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         ids_key = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
         key = result_cache.make_key(url, qperiods.data_version(url), tuple(ids_key), level, grain, start, end, org,
                                     scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates,
-                                    comparisons, from_facts)
+                                    comparisons, from_facts, *(() if by is None else (by,)))
         hit = result_cache.get(key)
         if hit is not None:
             return hit
         result = _compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts,
-                          use_cache=False)
+                          use_cache=False, by=by)
         result_cache.put(key, result)
         return result
     if isinstance(indicator_ids, str):
@@ -225,11 +232,13 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
                                  f"(org {org} is a {org_level}; level {level} is above it)")
         if org_level == "county":
             org_level = None
+    if by is not None and (reason := dims.level_refusal(by, level, org_level)):
+        raise IndicatorError(reason)
 
     refused: dict[str, str] = {}
     wanted: list[Indicator] = []
     for iid in ids:
-        reason = refusal(INDICATORS[iid], level, org_level)
+        reason = refusal(INDICATORS[iid], level, org_level) or (by and dims.dimension_refusal(iid, by))
         if reason:
             refused[iid] = reason
         else:
@@ -237,7 +246,7 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     if refused and len(ids) == 1:
         raise IndicatorError(next(iter(refused.values())))
 
-    empty = pd.DataFrame(columns=COLUMNS)
+    empty = pd.DataFrame(columns=COLUMNS) if by is None else dims.finish(pd.DataFrame(columns=COLUMNS), by, COLUMNS)
     empty.attrs["refused"] = refused
     if not wanted or not scope.sees_anything:
         return empty
@@ -282,22 +291,26 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     out = []
     for township_by, inds in groups.items():
         wide = _measure_table(inds, specs, level, township_by, org_level, org, url, lo, hi,
-                              scope_insts if below else None, from_facts)
+                              scope_insts if below else None, from_facts, by)
         every = every_org if township_by == "provider" or level != "township" else \
             _orgs_under(orgs, level, org_level, org, inst_township, None)
-        out.append(_assemble(inds, wide, specs, plan, level, orgs, missing, inst_township, comparisons,
+        group_orgs, every = (orgs, every) if by is None else dims.expand_orgs(orgs, every, by)
+        out.append(_assemble(inds, wide, specs, plan, level, group_orgs, missing, inst_township, comparisons,
                              every, [specs[p.months] for p in inside]))
     out = [o for o in out if not o.empty]
+    columns = COLUMNS if by is None else [*COLUMNS, "member"]
     if len(out) == 1:       # each grouping comes back sorted already
-        result = out[0].reindex(columns=COLUMNS)
+        result = out[0].reindex(columns=columns)
     else:
         result = pd.concat(out, ignore_index=True) if out else empty.copy()
-        result = result.reindex(columns=COLUMNS)
+        result = result.reindex(columns=columns)
         result = result.sort_values(["indicator_id", "period_start", "org_code"], kind="stable",
                                     key=lambda c: c.map(_IND_ORDER) if c.name == "indicator_id" else c)
         result = result.reset_index(drop=True)
     for col in ("status", "note", "target", "org_name", "parent_code"):
         result[col] = result[col].astype(object).where(result[col].notna(), None)
+    if by is not None:
+        result = dims.finish(result, by, COLUMNS)
     result.attrs["refused"] = refused
     return result
 
@@ -331,9 +344,9 @@ def _calc_of(ind: Indicator) -> Indicator:
 
 def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: str, org_level: str | None,
                    org: str | None, url: str, lo: str, hi: str, scope_insts: frozenset[str] | None,
-                   from_facts: bool) -> pd.DataFrame:
+                   from_facts: bool, by: str | None = None) -> pd.DataFrame:
     """Every measure of ``inds`` per (spec, org_key): one query per rollup table and institution column (and one
-    read per registered application-database source)."""
+    read per registered application-database source); with ``by`` per (spec, (org_key, member))."""
     needed: dict[tuple[str, str | None], list] = {}
     special: set[str] = set()
     for ind in inds:
@@ -357,7 +370,9 @@ def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: 
                 parts.append(df)
             continue
         df = qm.period_measures(url, table, inst_col, ms, level, township_by, spec_months, org_level, org,
-                                scope_insts, from_facts=from_facts)
+                                scope_insts, from_facts=from_facts, dimension=by)
+        if by is not None:
+            df = dims.keyed_by_member(df)
         if not df.empty:
             parts.append(df)
     wide = _union_frames(parts)
@@ -613,6 +628,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     keep_org = org_pos >= 0
     safe_pos = np.maximum(org_pos, 0)
     org_inst = orgs["inst"].to_numpy(dtype=object)
+    org_codes = orgs["org_code"].to_numpy(dtype=object)
     org_inst_level = orgs["inst_level"].to_numpy(dtype=object)
     row_inst = np.where(keep_org, org_inst[safe_pos] if len(orgs) else None, None)
     row_inst_level = np.where(keep_org, org_inst_level[safe_pos] if len(orgs) else None, None)
@@ -644,7 +660,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
                 flag = bad[spec_sel]
             else:
                 # (spec, unit) pairs with a missing upload; unit = township (provider) or institution
-                units = sel_keys if level == "township" else row_inst
+                units = (np.where(keep_org, org_codes[safe_pos], None) if len(orgs) else sel_keys) \
+                    if level == "township" else row_inst
                 unit_codes, unit_uniques = pd.factorize(units, use_na_sentinel=False)
                 unit_index = pd.Index(unit_uniques)
                 bad = np.zeros((n_specs, len(unit_uniques) + 1), dtype=bool)
@@ -752,6 +769,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
                                                                             dtype=text),
         "org_code": pd.array(orgs["org_code"].to_numpy(dtype=object)[opos], dtype=text),
         "org_name": pd.Series(orgs["org_name"].to_numpy(dtype=object)[opos], dtype=object),
+        **({"member": pd.Series(orgs["member"].to_numpy(dtype=object)[opos], dtype=object)}
+           if "member" in orgs.columns else {}),
         "parent_code": pd.Series(orgs["parent_code"].to_numpy(dtype=object)[opos], dtype=object),
         "period": pd.array(label_of[specs_out], dtype=text), "period_start": start_of[specs_out],
         "months": nmonths_of[specs_out],

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from mart.connection import mart_engine
-from mart.rollups import COARSE, ROW_SQL
+from mart.rollups import COARSE, DIMENSION_TABLES, ROW_SQL
 from queries.measure_spec import FILTERS, TABLE_ORG, Measure
 
 # SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
@@ -237,16 +237,24 @@ def _fetch(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterab
 def _source_and_filters(mart_url: str, table: str, inst_col: str | None, level: str, township_by: str,
                         org_level: str | None, org_code: str | None, scope_insts: frozenset[str] | None,
                         from_facts: bool, params: dict[str, Any],
-                        measures: list[Measure]) -> tuple[str, str, str, list[str]]:
-    """(source, join, org key expression, extra WHERE conditions) of one rollup table and grouping."""
+                        measures: list[Measure], dimension: str | None = None) -> tuple[str, str, str, list[str]]:
+    """(source, join, org key expression, extra WHERE conditions) of one rollup table and grouping; with a
+    ``dimension`` the source is that dimension's rollup of ``table`` (county, township and institution levels)."""
     org = TABLE_ORG[table]
     if table not in SUMMABLE:
         raise ValueError(f"{table} is not a summable rollup")
+    if dimension is not None and (dimension not in DIMENSION_TABLES.get(table, {})
+                                  or level not in ("county", "township", "institution")):
+        raise ValueError(f"{table} cannot be split by {dimension} at level {level}")
     res_col = org.get("res")
     if inst_col is not None and inst_col not in org.get("inst", ()):
         raise ValueError(f"{table} has no institution column {inst_col}")
-    source = (f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL
-              else rollup_source(mart_url, table, level, measures))
+    if dimension is not None:
+        dim_table = DIMENSION_TABLES[table][dimension]
+        source = f"({ROW_SQL[dim_table]})" if from_facts else dim_table
+    else:
+        source = (f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL
+                  else rollup_source(mart_url, table, level, measures))
     where: list[str] = []
     join = f"LEFT JOIN institution o ON o.inst_code = f.{inst_col}" if inst_col else ""
     by_res = township_by == "residence" and res_col is not None or inst_col is None
@@ -291,7 +299,8 @@ def _source_and_filters(mart_url: str, table: str, inst_col: str | None, level: 
 def period_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
                     township_by: str, spec_months: list[tuple[int, str, bool, int]],
                     org_level: str | None = None, org_code: str | None = None,
-                    scope_insts: frozenset[str] | None = None, from_facts: bool = False) -> pd.DataFrame:
+                    scope_insts: frozenset[str] | None = None, from_facts: bool = False,
+                    dimension: str | None = None) -> pd.DataFrame:
     """Sums of ``measures`` of one rollup table per period spec and org key, aggregated in the database.
 
     ``spec_months`` maps months to period specs: ``(spec, 'YYYY-MM', is_last_month_of_spec, months_in_spec)``; a
@@ -305,13 +314,15 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
     ('provider') or by the patients' residence ('residence'). ``org_level``/``org_code`` restrict to a subtree;
     ``scope_insts`` (None = all) restricts rows to those institutions (used below township level).
     ``from_facts`` aggregates the per-row projection of the facts instead of the rollup (tests prove equality).
+    ``dimension`` (``mart.dimensions``) reads that dimension's rollup and adds a ``member`` column: one row per
+    (spec, org, member).
     """
     if not spec_months:
         raise ValueError("no period specs")
     months = sorted({m for _s, m, _l, _n in spec_months})
     params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
     source, join, key, extra = _source_and_filters(mart_url, table, inst_col, level, township_by, org_level, org_code,
-                                                   scope_insts, from_facts, params, measures)
+                                                   scope_insts, from_facts, params, measures, dimension)
     if from_facts and not mart_url.startswith("duckdb:"):
         from mart.pg import to_postgres  # the facts' row projection (mart/rollups.py) is DuckDB SQL
         source = to_postgres(source)
@@ -334,6 +345,7 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
         aggs.append(f"CAST({expr} AS DOUBLE PRECISION) AS {m.id}")
     only_last = all(m.kind == "last" for m in measures)
     keyed = key != "NULL"
+    mem = ", f.member" if dimension else ""
     if level == "doctor":
         # the rows are nearly one per (month, doctor) already: summing them per month first costs more than it
         # saves, so the rows meet the period specs as they are (same sums, same NULL-when-no-row rule)
@@ -341,12 +353,14 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
         inner = (f"SELECT f.month AS month, {key} AS org_key, {row_cols} "
                  f"FROM {source} f {join} WHERE {' AND '.join(where)}")
     else:
-        inner = (f"SELECT f.month AS month{', ' + key + ' AS org_key' if keyed else ''}, {cols} "
-                 f"FROM {source} f {join} WHERE {' AND '.join(where)} GROUP BY f.month{', ' + key if keyed else ''}")
+        inner = (f"SELECT f.month AS month{', ' + key + ' AS org_key' if keyed else ''}{mem}, {cols} "
+                 f"FROM {source} f {join} WHERE {' AND '.join(where)} "
+                 f"GROUP BY f.month{', ' + key if keyed else ''}{mem}")
+    outer_mem = ", mo.member AS member" if dimension else ""
     sql = (f"WITH mo AS ({inner}), {sp} "
-           f"SELECT sp.spec AS spec{', mo.org_key AS org_key' if keyed else ''}, {', '.join(aggs)} "
+           f"SELECT sp.spec AS spec{', mo.org_key AS org_key' if keyed else ''}{outer_mem}, {', '.join(aggs)} "
            f"FROM mo JOIN sp ON sp.month = mo.month {'WHERE sp.is_last = 1 ' if only_last else ''}"
-           f"GROUP BY sp.spec{', mo.org_key' if keyed else ''}")
+           f"GROUP BY sp.spec{', mo.org_key' if keyed else ''}{', mo.member' if dimension else ''}")
     df = _fetch(mart_url, sql, params, expanding=("scope",))
     if not keyed:
         df.insert(1, "org_key", None)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from mart.db import connect_writer, ensure_schema
 from mart.rollups import build_rollups
+from mart.schema import TABLES
 
 MONTHS_2025 = ["2025-01", "2025-02", "2025-03"]
 MONTHS_2024 = ["2024-01", "2024-02", "2024-03"]
@@ -56,7 +57,8 @@ def build_fixture_mart(path: Path) -> str:
                 rows.append((f"OP{month}{inst}{k:02d}", f"{month}-{10 + k % 15:02d} 09:00:00", inst, dept, doc,
                              f"P{inst}{k}", areas[k], 1, 0, 1 if k < n_tcm else 0, "J06.9", cost, drug, mat, ins,
                              1 if k < n_abx else 0))
-    con.executemany("INSERT INTO outpatient_visit VALUES (" + ",".join("?" * 16) + ")", rows)
+    con.executemany("INSERT INTO outpatient_visit (" + ",".join(TABLES["outpatient_visit"].column_names[:16])
+                    + ") VALUES (" + ",".join("?" * 16) + ")", rows)
 
     # ---- inpatient: per month; 2024 rows have other patient ids (no readmission across years)
     rows = []
@@ -81,7 +83,8 @@ def build_fixture_mart(path: Path) -> str:
         pid = "CP3" if month == "2025-01" else f"PS2-{month}"
         rows.append((f"IP{month}S2", f"{month}-02 08:00:00", f"{month}-08 10:00:00", "S2", "S2-GP", "D4", pid,
                      "T2", 1, "I10", 6, 0, 0, 0, "cured", 1500, 600, 50, 1200, 0, 0))
-    con.executemany("INSERT INTO inpatient_discharge VALUES (" + ",".join("?" * 21) + ")", rows)
+    con.executemany("INSERT INTO inpatient_discharge (" + ",".join(TABLES["inpatient_discharge"].column_names[:21])
+                    + ") VALUES (" + ",".join("?" * 21) + ")", rows)
 
     # ---- resources: same every month except H1's beds in March and V2's ECG device from March
     rows = []
