@@ -20,7 +20,6 @@ from tests.test_pages_callbacks import _payload, manager_institutions
 
 IND = "op_cost_per_visit"
 
-
 def call(client, outputs, trigger: tuple, search: str, extra_inputs=(), app=None) -> dict:
     body = _payload(outputs, [trigger, *extra_inputs], [("url", "search", search)])
     if app is not None:     # an output shared with another callback: Dash names it with a suffix
@@ -31,14 +30,11 @@ def call(client, outputs, trigger: tuple, search: str, extra_inputs=(), app=None
     assert resp.status_code in (200, 204), body_text(resp)[:800]
     return resp.get_json()["response"] if resp.status_code == 200 else {}
 
-
 def pivot(client, search: str) -> dict:
     return call(client, view.PIVOT_OUTPUTS, (A.READY, "data", True), search)
 
-
 def controls(client, search: str) -> dict:
     return call(client, view.CONTROL_OUTPUTS, (A.READY, "data", True), search)
-
 
 @pytest.fixture(scope="module")
 def months(app_cfg, flask_app) -> tuple[str, str]:
@@ -46,12 +42,10 @@ def months(app_cfg, flask_app) -> tuple[str, str]:
     end = last_complete_month(app_cfg.mart_url)
     return urlstate.add_months(end, -5), end
 
-
 def engine(app_cfg, ind, level, grain, start, end, org=None, scope=FULL_SCOPE):
     from metrics.engine import compute
     return compute([ind], level, grain, start, end, org=org, scope=scope, mart_url=app_cfg.mart_url,
                    comparisons=False)
-
 
 def test_page_roles_and_nav():
     assert roles.may_open("leader", "/analysis") and roles.may_open("manager", "/analysis")
@@ -59,7 +53,6 @@ def test_page_roles_and_nav():
     assert roles.roles_for_callback_module("dashboard.callbacks.analysis") == roles.VIEWERS
     from layouts._shell import NAV_ITEMS
     assert any(i.href == "/analysis" and i.label == "自助分析" for i in NAV_ITEMS)
-
 
 def test_grid_equals_engine_with_ratio_of_sums_totals(client_as, app_cfg, months):
     start, end = months
@@ -88,7 +81,6 @@ def test_grid_equals_engine_with_ratio_of_sums_totals(client_as, app_cfg, months
     heat = out[A.HEATMAP]["figure"]["data"][0]
     assert heat["type"] == "heatmap" and len(heat["z"]) == len(rows)
 
-
 def test_stock_indicator_gets_no_totals_over_months(client_as, app_cfg, months):
     """病床周转次数 divides by the monthly average of beds: summing over months would be wrong, over orgs is right."""
     start, end = months
@@ -100,7 +92,6 @@ def test_stock_indicator_gets_no_totals_over_months(client_as, app_cfg, months):
     col = eng[eng["period"] == end]
     last = len(eng["period"].unique()) - 1
     assert total[f"c{last}"] == pytest.approx(round(col["numerator"].sum() / col["denominator"].sum(), 2))
-
 
 def test_manager_never_sees_departments_or_doctors_outside_scope(client_as, app_cfg, months):
     from queries.org import all_departments, org_tree
@@ -125,11 +116,9 @@ def test_manager_never_sees_departments_or_doctors_outside_scope(client_as, app_
     offered = {o["value"] for o in ctl[A.ORG]["options"] if o["label"].startswith("机构")}
     assert offered == {str(c) for c in mine}
 
-
 def body_text_of(node) -> str:
     import json
     return json.dumps(node, ensure_ascii=False)
-
 
 def test_url_is_the_view_state(client_as, flask_app, months):
     start, end = months
@@ -155,7 +144,6 @@ def test_url_is_the_view_state(client_as, flask_app, months):
     bad = controls(client, "?ind=nope&rows=planet&grain=decade")
     assert bad[A.IND]["value"] == IND and "未找到" in body_text_of(bad[A.NOTICE]["children"])
 
-
 def test_cell_click_drills_to_indicator_page(client_as, flask_app, months):
     start, end = months
     search = f"?grain=month&period={end}&ind={IND}&rows=township&from={start}"
@@ -171,7 +159,6 @@ def test_cell_click_drills_to_indicator_page(client_as, flask_app, months):
                (A.GRID, "cellClicked", {"colId": "c5", "rowId": "b-0", "rowPinned": "bottom"}), search,
                [(A.HEATMAP, "clickData", None)], flask_app)
     assert "url" not in out and "合计" in body_text_of(out[A.PANEL]["children"])
-
 
 def test_export_csv_carries_the_grid_and_is_audited(client_as, app_cfg, months):
     start, end = months
@@ -194,3 +181,61 @@ def test_export_csv_carries_the_grid_and_is_audited(client_as, app_cfg, months):
     with create_engine(app_cfg.app_db_url).connect() as con:
         last = con.execute(sql("SELECT action, target FROM audit_log ORDER BY id DESC LIMIT 1")).one()
     assert last[0] == "data.export" and "自助分析" in last[1]
+
+def test_township_by_icd_chapter_equals_engine_and_totals_equal_undivided_rows(client_as, app_cfg, months):
+    from metrics.dimensions import DIMENSIONS
+    _, end = months
+    search = f"?grain=month&period={end}&ind={IND}&rows=township&cols=icd_chapter"
+    out = pivot(client_as("leader"), search)
+    members = DIMENSIONS["icd_chapter"].members
+    assert [c["headerName"] for c in out[A.GRID]["columnDefs"][1:-1]] == [n for _c, n in members]
+    from metrics.engine import compute
+    split = compute([IND], "township", "month", end, end, scope=FULL_SCOPE, mart_url=app_cfg.mart_url,
+                    comparisons=False, by="icd_chapter")
+    whole = engine(app_cfg, IND, "township", "month", end, end).set_index("org_code")
+    dec = INDICATORS[IND].decimals
+    rows = out[A.GRID]["rowData"]
+    assert {r["row_code"] for r in rows} == set(whole.index)
+    for r in rows:
+        mine = split[split["org_code"] == r["row_code"]].set_index("member")
+        for i, (code, _n) in enumerate(members):
+            v = mine.loc[code, "value"]
+            assert r[f"c{i}"] == (None if v != v else pytest.approx(round(float(v), dec)))
+        # the members add up to the undivided row: the row total is the township's own value
+        assert r["total"] == pytest.approx(round(float(whole.loc[r["row_code"], "value"]), dec))
+    county = engine(app_cfg, IND, "county", "month", end, end).iloc[0]
+    grand = out[A.GRID]["dashGridOptions"]["pinnedBottomRowData"][0]["total"]
+    assert grand == pytest.approx(round(float(county["value"]), dec))
+
+def test_dimension_rows_member_drill_and_refusal(client_as, flask_app, app_cfg, months):
+    start, end = months
+    client = client_as("leader")
+    search = f"?grain=month&period={end}&ind={IND}&rows=insurance&from={start}"
+    out = pivot(client, search)
+    rows = out[A.GRID]["rowData"]
+    from metrics.dimensions import DIMENSIONS
+    assert [r["row_code"] for r in rows] == [c for c, _n in DIMENSIONS["insurance"].members]
+    code = next(r["row_code"] for r in rows if r["c0"] is not None)
+    got = call(client, [("url", "href"), (A.PANEL, "children")],
+               (A.GRID, "cellClicked", {"colId": "c0", "rowId": code}), search, [(A.HEATMAP, "clickData", None)],
+               flask_app)
+    panel = body_text_of(got[A.PANEL]["children"])
+
+    assert "url" not in got and DIMENSIONS["insurance"].member_name(code) in panel and "各乡镇" in panel
+    assert f"/indicator/{IND}?grain=month&period={start}" in panel
+    # an indicator that has no patients cannot be split: the page says so and shows periods
+    ctl = controls(client, f"?grain=month&period={end}&ind=beds_per_1k&rows=township&cols=icd_chapter")
+    assert ctl[A.COLS]["value"] == "period" and "一个维度" in body_text_of(ctl[A.NOTICE]["children"])
+    assert all(o["value"] == "period" for o in ctl[A.COLS]["options"])
+
+def test_filter_by_member(client_as, app_cfg, months):
+    from metrics.engine import compute
+    start, end = months
+    out = pivot(client_as("leader"),
+                f"?grain=month&period={end}&ind={IND}&rows=township&from={start}&fdim=insurance&fmem=insured")
+    split = compute([IND], "township", "month", start, end, scope=FULL_SCOPE, mart_url=app_cfg.mart_url,
+                    comparisons=False, by="insurance")
+    split = split[split["member"] == "insured"]
+    r = out[A.GRID]["rowData"][0]
+    e = split[(split["org_code"] == r["row_code"]) & (split["period"] == end)].iloc[0]
+    assert r[f"c{len(split['period'].unique()) - 1}"] == pytest.approx(round(float(e["value"]), 2))

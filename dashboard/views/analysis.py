@@ -61,8 +61,16 @@ def dimension_refusal(indicator_id: str, dim: str) -> str | None:
     """Why the indicator cannot be split by ``dim`` (Chinese), None when it can."""
     if dim not in dimensions():
         return "未知维度"
+    from layouts.formatting import zh_only
     from metrics.dimensions import dimension_refusal as refusal
-    return refusal(indicator_id, dim)
+    reason = refusal(indicator_id, dim)
+    return zh_only(reason) or reason if reason else None
+
+
+def dimension_levels() -> tuple[str, ...]:
+    """Org levels a dimension split is served at (the dimension rollups keep institutions, not departments)."""
+    from metrics.dimensions import DIMENSION_LEVELS
+    return tuple(DIMENSION_LEVELS)
 
 
 def members(dim: str) -> list[tuple[str, str]]:
@@ -215,7 +223,7 @@ def parse_spec(search: str | None) -> Spec:
         else:
             org_level = level
 
-    dims = split_dims(ind)
+    dims = split_dims(ind) if dimensions() and org_level in dimension_levels() else []
     levels = row_levels(entry, org_level)
     rows = extra.get("rows")
     if rows not in levels and rows not in dims:
@@ -227,11 +235,16 @@ def parse_spec(search: str | None) -> Spec:
     if cols != PERIOD and (cols not in dims or cols == rows or rows in dims):
         notes.append("列已改为期间（一次只能按一个维度拆分）")
         cols = PERIOD
+    if cols != PERIOD and rows not in dimension_levels():
+        notes.append(f"按维度拆分只到机构，不能按{ROW_LEVEL_ZH[rows]}分行，列已改为期间")
+        cols = PERIOD
 
     end = state.period
     start = _range(state.grain, extra.get("from"), end, notes) if cols == PERIOD else end
     fdim, fmem = extra.get("fdim"), extra.get("fmem")
-    if fdim and (fdim not in dims or rows in dims or cols != PERIOD):
+    if fdim and (fdim not in dims or rows in dims or cols != PERIOD or rows not in dimension_levels()):
+        if fmem:
+            notes.append("维度筛选只能在行、列都不是维度且行不低于机构时使用，已取消筛选")
         fdim = fmem = None
     if fdim and fmem not in {c for c, _ in members(fdim)}:
         fmem = None

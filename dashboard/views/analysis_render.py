@@ -84,17 +84,18 @@ def controls(search: str | None) -> tuple:
     rows = [{"label": "全县（一行）" if lv == "county" else f"按{an.ROW_LEVEL_ZH[lv]}", "value": lv} for lv in an.row_levels(entry, spec.org_level)]
     rows += [{"label": f"维度 · {an.dimension_label(d)}", "value": d} for d in can]
     cols = [{"label": "期间", "value": an.PERIOD}]
-    cols += [{"label": f"维度 · {an.dimension_label(d)}", "value": d, "disabled": bool(spec.row_dim) or d == spec.rows}
-             for d in can]
+    cols += [{"label": f"维度 · {an.dimension_label(d)}", "value": d,
+              "disabled": bool(spec.row_dim) or spec.rows not in an.dimension_levels()} for d in can]
     periods = period_options(spec.grain)
     org = spec.org if spec.org else an.COUNTY
     orgs = org_options()
     if org not in {o["value"] for o in orgs}:
         orgs.append({"label": kit.org_path(org)[-1].name, "value": org})
-    fdim_off = bool(spec.row_dim or spec.col_dim)
+    fdim_off = bool(spec.row_dim or spec.col_dim) or spec.rows not in an.dimension_levels()
     fdims = [{"label": an.dimension_label(d), "value": d} for d in can]
     fmems = [{"label": n, "value": c} for c, n in an.members(spec.fdim)] if spec.fdim else []
-    hint = (ONE_DIM_HINT if dims else "") + ("" if can or not dims else "该指标不能按维度拆分。")
+    hint = (ONE_DIM_HINT if dims else "") + ("" if can or not dims else
+                                            "该指标或所选范围不能按维度拆分（维度只到机构，且只适用于门诊、住院病例汇总的指标）。")
     notes = kit.notice("；".join(spec.notes)) if spec.notes else None
     return (indicator_options(), spec.indicator, rows, spec.rows, cols, spec.cols, spec.grain, periods,
             spec.start, spec.cols != an.PERIOD, periods, spec.end, orgs, org, fdims, spec.fdim, fdim_off or not can,
@@ -277,7 +278,8 @@ def member_panel(spec: an.Spec, org: str | None, period: str, member: str | None
     entry = kit.indicator(spec.indicator)
     child = kit.CHILD_LEVEL.get(org_level)
     table: Any = None
-    if child and child in an.row_levels(entry, org_level) and kit.visible_detail(path, kit.scope()):
+    child = child if child in an.dimension_levels() and child in an.row_levels(entry, org_level) else None
+    if child and kit.visible_detail(path, kit.scope()):
         kids = an.engine_rows(replace(one, rows=child))
         kids = kids.dropna(subset=["value"]).sort_values("value", ascending=False)
         table = data_table(A.PANEL + "-table", [{"name": n, "value": _round(v, dec), "numerator": kit.clean(a),
@@ -289,13 +291,13 @@ def member_panel(spec: an.Spec, org: str | None, period: str, member: str | None
                             column_def("numerator", "分子", "number", 0), column_def("denominator", "分母", "number", 0)],
                            page_size=10, height=320)
     links = [dcc.Link("进入指标分析（不分维度）›", href=indicator_href(spec, org, period), className="map-drill")]
-    if child and child in an.row_levels(entry, org_level):
+    if child:
         pivot = replace(spec, rows=child, cols=an.PERIOD, org=org, fdim=dim, fmem=member,
                         start=spec.start if spec.cols == an.PERIOD else period, end=spec.end)
         links.append(dcc.Link(f"按{an.ROW_LEVEL_ZH[child]}透视该成员 ›", href="/analysis" + an.to_search(pivot),
                               className="map-drill"))
-    return html.Div(head + ([html.H5(f"各{an.ROW_LEVEL_ZH[child]}", className="an-panel-sub"), table] if table
-                            else []) + [html.Div(links, className="an-panel-links")], className="an-panel-body")
+    return html.Div(head + ([html.H5(f"各{an.ROW_LEVEL_ZH[child]}", className="an-panel-sub"), table]
+                            if table is not None else []) + [html.Div(links, className="an-panel-links")], className="an-panel-body")
 
 
 # ---------------------------------------------------------------------------------------------- export
