@@ -34,7 +34,7 @@ def register(app: dash.Dash) -> None:
             return view.pivot_view(search)
         except Exception:  # noqa: BLE001 — the page stays usable; the error card says what failed
             kit.log.exception("analysis pivot failed")
-            return [], [], no_update, no_update, "", kit.error_box("透视表")
+            return [], [], no_update, no_update, no_update, "", kit.error_box("透视表")
 
     @app.callback(Output(ids.URL, "href", allow_duplicate=True), Output(A.PANEL, "children"),
                   Input(A.GRID, "cellClicked"), Input(A.HEATMAP, "clickData"), State(ids.URL, "search"),

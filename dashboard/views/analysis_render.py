@@ -26,7 +26,7 @@ CONTROL_OUTPUTS: list[tuple[str, str]] = [
     (A.DIM_BOX, "style"), (A.HINT, "children"), (A.SUBTITLE, "children"), (A.NOTICE, "children"),
 ]
 PIVOT_OUTPUTS: list[tuple[str, str]] = [
-    (A.GRID, "rowData"), (A.GRID, "columnDefs"), (A.GRID, "dashGridOptions"), (A.HEATMAP, "figure"),
+    (A.GRID, "rowData"), (A.GRID, "columnDefs"), (A.GRID, "dashGridOptions"), (A.GRID, "style"), (A.HEATMAP, "figure"),
     (A.GRID_TITLE, "children"), (A.PIVOT_NOTICE, "children"),
 ]
 ONE_DIM_HINT = "一次只按一个维度拆分：行或列选了维度时，不再提供维度筛选。"
@@ -180,7 +180,9 @@ def axis_label(spec: an.Spec) -> str:
 def grid_columns(pivot: an.Pivot) -> list[dict]:
     unit, dec = _unit(pivot.spec)
     cols = [column_def("row", axis_label(pivot.spec), pinned="left", minWidth=150)]
-    cols += [column_def(f"c{i}", label, "number", dec, unit, tooltipField=f"t{i}", sortable=True)
+    # long member names (ICD chapters) wrap in the header instead of widening every column
+    narrow = {"minWidth": 110, "wrapHeaderText": True, "autoHeaderHeight": True} if pivot.spec.col_dim else {}
+    cols += [column_def(f"c{i}", label, "number", dec, unit, tooltipField=f"t{i}", headerTooltip=label, **narrow)
              for i, (_c, label) in enumerate(pivot.cols)]
     if pivot.row_totals:
         cols.append(column_def("total", "合计", "number", dec, unit, cellClass="an-total", pinned="right"))
@@ -199,13 +201,26 @@ def heatmap(pivot: an.Pivot) -> go.Figure:
     scale = [[0, "#eef4fb"], [1, "#c0392b"]] if direction == "down" else \
         [[0, "#c0392b"], [1, "#eef4fb"]] if direction == "up" else [[0, "#eef4fb"], [1, "#1f4e79"]]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[lbl for _, lbl in pivot.cols], y=[n for _, n in pivot.rows], text=text, colorscale=scale,
+        z=z, x=[_short(lbl) for _, lbl in pivot.cols], y=[_short(n, 12) for _, n in pivot.rows], text=text,
+        colorscale=scale,
         customdata=[[[r, c] for c, _ in pivot.cols] for r, _ in pivot.rows], hoverongaps=False,
         texttemplate="%{text}" if len(pivot.rows) * len(pivot.cols) <= 240 else None,
-        hovertemplate="%{y} · %{x}<br>%{text}<extra></extra>", colorbar=dict(thickness=12, title=unit or None)))
+        hovertext=[[f"{rn} · {cl}<br>{t or '无数据'}" for (_c, cl), t in zip(pivot.cols, trow)]
+                   for (_r, rn), trow in zip(pivot.rows, text)],
+        hovertemplate="%{hovertext}<extra></extra>", colorbar=dict(thickness=12, title=unit or None)))
     fig.update_layout(height=min(max(260, 26 * len(pivot.rows) + 110), 1400), margin=dict(l=8, r=8, t=16, b=40),
-                      yaxis=dict(autorange="reversed", automargin=True), xaxis=dict(automargin=True, side="top"))
+                      yaxis=dict(autorange="reversed", automargin=True, type="category", dtick=1),
+                      xaxis=dict(automargin=True, side="top", type="category"))
     return safe_figure(fig)
+
+
+def _short(label: str, size: int = 8) -> str:
+    """A heat-map axis label: ICD chapters by their code range ("A00-B99 某些传染病…" → "A00-B99"), other long
+    names cut with an ellipsis (the hover shows the cell's value; the grid keeps the full names)."""
+    head = label.split(" ", 1)[0]
+    if head != label and any(ch.isdigit() for ch in head):
+        return head
+    return label if len(label) <= size else label[:size - 1] + "…"
 
 
 def grid_options(pinned: list[dict]) -> dict[str, Any]:
@@ -215,13 +230,16 @@ def grid_options(pinned: list[dict]) -> dict[str, Any]:
 
 
 def pivot_view(search: str | None) -> tuple:
-    """(rowData, columnDefs, grid options, heat map, grid title, notice) of the URL's pivot."""
+    """(rowData, columnDefs, grid options, grid style, heat map, grid title, notice) of the URL's pivot."""
     pivot = an.build(an.parse_spec(search))
     rows, pinned = grid_rows(pivot)
     title = pivot.totals_note + ("；" if pivot.totals_note else "") + "点击单元格下钻"
     notice = kit.notice(pivot.refused) if pivot.refused else (
         None if rows else kit.notice("本期无数据或无权查看该范围的明细"))
-    return rows, grid_columns(pivot), grid_options(pinned), heatmap(pivot), title, notice
+    # the grid as tall as its rows (a header of wrapped member names, the pinned total, the pager), at most 560 px
+    height = min(560, 150 + 42 * (len(rows) + len(pinned)) + (40 if pivot.spec.col_dim else 0))
+    return (rows, grid_columns(pivot), grid_options(pinned), {"height": f"{height}px", "width": "100%"},
+            heatmap(pivot), title, notice)
 
 
 # ---------------------------------------------------------------------------------------------- drill
