@@ -315,11 +315,12 @@ def build(spec: Spec) -> Pivot:
         return Pivot(spec, [], [], {}, {}, {}, None, refused=zh_only(str(exc)) or str(exc))
     rcol, ccol, rows, cols = _axis(df, spec)
     cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in df.to_dict("records"):
-        cells[(str(r[rcol]), str(r[ccol]))] = {
-            "value": kit.clean(r.get("value")), "numerator": kit.clean(r.get("numerator")),
-            "denominator": kit.clean(r.get("denominator")), "small": bool(kit.clean(r.get("small_sample"))),
-            "complete": kit.clean(r.get("complete")) is not False}
+    if not df.empty:
+        cols_ = [df[c].astype(object).where(df[c].notna(), None).tolist()
+                 for c in (rcol, ccol, "value", "numerator", "denominator", "small_sample", "complete")]
+        for r, c, v, n, d, small, complete in zip(*cols_):
+            cells[(str(r), str(c))] = {"value": v, "numerator": n, "denominator": d, "small": bool(small),
+                                       "complete": complete is None or bool(complete)}
     by_orgs, by_periods = additive(entry)
     sum_rows = bool(spec.row_dim) or by_orgs          # a column's total sums over the rows
     sum_cols = bool(spec.col_dim) or by_periods       # a row's total sums over the columns

@@ -15,7 +15,7 @@ from dashboard import urlstate
 from dashboard.views import analysis as an
 from dashboard.views import pagekit as kit
 from layouts import _analysis_parts as A
-from layouts._components import column_def, data_table, safe_figure
+from layouts._components import column_def, data_table
 from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
 
 CONTROL_OUTPUTS: list[tuple[str, str]] = [
@@ -189,29 +189,46 @@ def grid_columns(pivot: an.Pivot) -> list[dict]:
     return cols
 
 
-def heatmap(pivot: an.Pivot) -> go.Figure:
-    """Rows × columns coloured by value (red where the indicator is worse); a click drills like the grid."""
+HOVER_CELLS = 1500      # above this many cells the hover shows the value only (names cost bytes per cell)
+TEXT_CELLS = 240        # up to this many cells the values are written into the cells
+
+
+def heatmap(pivot: an.Pivot) -> dict[str, Any] | go.Figure:
+    """Rows × columns coloured by value (red where the indicator is worse); a click drills like the grid.
+
+    A plain figure dict (Plotly's per-value validation of a few thousand cells costs more than the engine):
+    the axes carry the row and column codes (what a click reports), their tick texts the names."""
     from dashboard.views.figures import no_data_figure
+    from layouts._components import base_figure_layout, plotly_text
     unit, dec = _unit(pivot.spec)
     if not pivot.rows or not any(c.get("value") is not None for c in pivot.cells.values()):
         return no_data_figure(pivot.refused or kit.NO_DATA)
     z = [[(pivot.cells.get((r, c)) or {}).get("value") for c, _ in pivot.cols] for r, _ in pivot.rows]
-    text = [[fmt_value(v, unit, dec) if v is not None else "" for v in row] for row in z]
     direction = str(kit.attr(kit.indicator(pivot.spec.indicator), "direction") or "")
     scale = [[0, "#eef4fb"], [1, "#c0392b"]] if direction == "down" else \
         [[0, "#c0392b"], [1, "#eef4fb"]] if direction == "up" else [[0, "#eef4fb"], [1, "#1f4e79"]]
-    fig = go.Figure(go.Heatmap(
-        z=z, x=[_short(lbl) for _, lbl in pivot.cols], y=[_short(n, 12) for _, n in pivot.rows], text=text,
-        colorscale=scale,
-        customdata=[[[r, c] for c, _ in pivot.cols] for r, _ in pivot.rows], hoverongaps=False,
-        texttemplate="%{text}" if len(pivot.rows) * len(pivot.cols) <= 240 else None,
-        hovertext=[[f"{rn} · {cl}<br>{t or '无数据'}" for (_c, cl), t in zip(pivot.cols, trow)]
-                   for (_r, rn), trow in zip(pivot.rows, text)],
-        hovertemplate="%{hovertext}<extra></extra>", colorbar=dict(thickness=12, title=unit or None)))
-    fig.update_layout(height=min(max(260, 26 * len(pivot.rows) + 110), 1400), margin=dict(l=8, r=8, t=16, b=40),
-                      yaxis=dict(autorange="reversed", automargin=True, type="category", dtick=1),
-                      xaxis=dict(automargin=True, side="top", type="category"))
-    return safe_figure(fig)
+    cells = len(pivot.rows) * len(pivot.cols)
+    trace: dict[str, Any] = {"type": "heatmap", "z": z, "x": [c for c, _ in pivot.cols],
+                             "y": [r for r, _ in pivot.rows], "colorscale": scale, "hoverongaps": False,
+                             "colorbar": {"thickness": 12, "title": {"text": unit}},
+                             "hovertemplate": f"%{{z:,.{dec}f}}{unit}<extra></extra>"}
+    if cells <= HOVER_CELLS:
+        text = [[fmt_value(v, unit, dec) if v is not None else "无数据" for v in row] for row in z]
+        trace["hovertext"] = [[f"{plotly_text(rn)} · {plotly_text(cl)}<br>{t}" for (_c, cl), t in zip(pivot.cols, row)]
+                              for (_r, rn), row in zip(pivot.rows, text)]
+        trace["hovertemplate"] = "%{hovertext}<extra></extra>"
+        if cells <= TEXT_CELLS:
+            trace["text"] = [[t if t != "无数据" else "" for t in row] for row in text]
+            trace["texttemplate"] = "%{text}"
+    base = base_figure_layout()
+    layout = base_figure_layout(
+        height=min(max(260, 26 * len(pivot.rows) + 110), 1400), margin=dict(l=8, r=8, t=16, b=40),
+        yaxis={**base["yaxis"], "autorange": "reversed", "automargin": True, "type": "category",
+               "tickmode": "array", "tickvals": trace["y"],
+               "ticktext": [plotly_text(_short(n, 12)) for _, n in pivot.rows]},
+        xaxis={**base["xaxis"], "automargin": True, "side": "top", "type": "category", "tickmode": "array",
+               "tickvals": trace["x"], "ticktext": [plotly_text(_short(lbl)) for _, lbl in pivot.cols]})
+    return {"data": [trace], "layout": layout}
 
 
 def _short(label: str, size: int = 8) -> str:
@@ -359,8 +376,7 @@ def clicked_cell(trigger: Any, cell: dict | None, click: dict | None, search: st
         idx = int(col_id[1:]) if col_id[:1] == "c" and col_id[1:].isdigit() else -1
         pinned = cell.get("rowPinned") or (isinstance(row, str) and row.startswith(("b-", "t-")))
         return (an.TOTAL if pinned else row), (codes[idx] if 0 <= idx < len(codes) else None)
-    points = (click or {}).get("points") or [{}]
-    data = points[0].get("customdata")
-    if isinstance(data, list) and len(data) == 2:
-        return str(data[0]), str(data[1])
+    point = ((click or {}).get("points") or [{}])[0]
+    if point.get("x") is not None and point.get("y") is not None:     # the heat map's axes carry the codes
+        return str(point["y"]), str(point["x"])
     return None, None
