@@ -239,3 +239,14 @@ def test_filter_by_member(client_as, app_cfg, months):
     r = out[A.GRID]["rowData"][0]
     e = split[(split["org_code"] == r["row_code"]) & (split["period"] == end)].iloc[0]
     assert r[f"c{len(split['period'].unique()) - 1}"] == pytest.approx(round(float(e["value"]), 2))
+
+
+def test_heatmap_click_drills_like_the_grid(client_as, flask_app, months):
+    start, end = months
+    search = f"?grain=month&period={end}&ind={IND}&rows=township&from={start}"
+    client = client_as("leader")
+    fig = pivot(client, search)[A.HEATMAP]["figure"]
+    row, col = fig["data"][0]["y"][1], fig["data"][0]["x"][2]
+    out = call(client, [("url", "href"), (A.PANEL, "children")], (A.GRID, "cellClicked", None), search,
+               [(A.HEATMAP, "clickData", {"points": [{"x": col, "y": row, "z": 1.0}]})], flask_app)
+    assert out["url"]["href"] == f"/indicator/{IND}?grain=month&period={col}&org={row}"

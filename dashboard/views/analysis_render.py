@@ -16,7 +16,7 @@ from dashboard.views import analysis as an
 from dashboard.views import pagekit as kit
 from layouts import _analysis_parts as A
 from layouts._components import column_def, data_table
-from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
+from layouts.formatting import fmt_period_zh, fmt_value
 
 CONTROL_OUTPUTS: list[tuple[str, str]] = [
     (A.IND, "options"), (A.IND, "value"), (A.ROWS, "options"), (A.ROWS, "value"), (A.COLS, "options"),
@@ -140,15 +140,21 @@ def _round(v: Any, dec: int) -> float | None:
     return None if v is None else round(float(v), dec) + 0.0
 
 
-def _tip(cell: dict[str, Any] | None, dec_nd: int = 0) -> str:
+def _nd(x: float) -> str:
+    """A numerator or denominator as the tooltip shows it: integers plain, money with 2 places."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.2f}"
+
+
+def _tip(cell: dict[str, Any] | None) -> str:
+    """The cell's tooltip: 分子 … / 分母 … and its flags (样本量小, 数据不完整)."""
     if not cell or cell.get("numerator") is None:
         return "无数据"
     den = cell.get("denominator")
-    text = f"分子 {fmt_number(cell['numerator'], 2 if cell['numerator'] % 1 else 0)}"
-    if den is not None:
-        text += f" / 分母 {fmt_number(den, 2 if den % 1 else 0)}"
-    flags = (["样本量小"] if cell.get("small") else []) + ([] if cell.get("complete") else ["数据不完整"])
-    return text + (f"（{'，'.join(flags)}）" if flags else "")
+    text = f"分子 {_nd(cell['numerator'])}" + (f" / 分母 {_nd(den)}" if den is not None and den == den else "")
+    if cell.get("small") or not cell.get("complete", True):
+        flags = (["样本量小"] if cell.get("small") else []) + ([] if cell.get("complete", True) else ["数据不完整"])
+        text += f"（{'，'.join(flags)}）"
+    return text
 
 
 def grid_rows(pivot: an.Pivot) -> tuple[list[dict], list[dict]]:
