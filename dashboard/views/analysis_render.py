@@ -185,7 +185,7 @@ def axis_label(spec: an.Spec) -> str:
 
 def grid_columns(pivot: an.Pivot) -> list[dict]:
     unit, dec = _unit(pivot.spec)
-    cols = [column_def("row", axis_label(pivot.spec), pinned="left", minWidth=150)]
+    cols = [column_def("row", axis_label(pivot.spec), pinned="left", minWidth=104)]
     # long member names (ICD chapters) wrap in the header instead of widening every column
     narrow = {"minWidth": 110, "wrapHeaderText": True, "autoHeaderHeight": True} if pivot.spec.col_dim else {}
     cols += [column_def(f"c{i}", label, "number", dec, unit, tooltipField=f"t{i}", headerTooltip=label, **narrow)
