@@ -212,20 +212,20 @@ def _dimension_spec(fine: str, dimension: str) -> RollupSpec:
     served at county, township and institution level)."""
     spec = SPECS[fine]
     fact, alias, _col = spec.source
-    row_sql = spec.row_sql.replace(f"\nFROM {fact} {alias} ",
-                                   f", {member_sql(dimension, fact)} AS member\nFROM {fact} {alias} ", 1)
-    whole = set(spec.reads.whole)
-    if dimension == "dept_category":
-        row_sql += f" LEFT JOIN department dp ON dp.dept_code = {alias}.dept_code"
-        whole.add("department")
+    # the fine projection without the department and doctor, the member after the keys (keys, then measures)
+    dropped, first = f", {alias}.dept_code, {alias}.doctor_code", f"1 AS {spec.measures[0]}"
+    assert spec.row_sql.count(dropped) == 1 and spec.row_sql.count(first) == 1, fine
+    row_sql = spec.row_sql.replace(dropped, "").replace(first, f"{member_sql(dimension, fact)} AS member, {first}")
     keys = tuple(k for k in spec.keys if k not in ("dept_code", "doctor_code")) + ("member",)
-    return RollupSpec(dimension_table(fine, dimension), row_sql, keys, spec.measures, spec.source,
-                      _reads(spec.reads.by_month, whole))
+    return RollupSpec(dimension_table(fine, dimension), row_sql, keys, spec.measures, spec.source, spec.reads)
 
 
-# Dimension rollups: fine rollup → {dimension: table} (visit type splits outpatient visits only).
+# Dimension rollups: fine rollup → {dimension: table} (visit type splits outpatient visits only). The department
+# category has no rollup of its own: it is read from the department rollups (``r_op_month_dept``) joined with the
+# departments at query time, so a department load (a renamed or re-categorised department) rebuilds nothing.
 DIMENSION_TABLES: dict[str, dict[str, str]] = {
-    fine: {dim: dimension_table(fine, dim) for dim in FACT_DIMENSIONS[SPECS[fine].source[0]]}
+    fine: {dim: dimension_table(fine, dim) for dim in FACT_DIMENSIONS[SPECS[fine].source[0]]
+           if dim != "dept_category"}
     for fine in ("r_op_month", "r_ip_month")}
 SPECS.update({s.table: s for s in (_dimension_spec(fine, dim) for fine, dims in DIMENSION_TABLES.items()
                                    for dim in dims)})

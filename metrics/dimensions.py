@@ -4,7 +4,8 @@ department category (issue 18).
 ``compute(…, by=DIM)`` (``metrics.engine``) splits every row of an indicator into the members of one dimension:
 one row per org × period × member, every member present (未知 included), and the members' numerators and
 denominators add up to the undivided row. The numbers come from the dimension rollups built at load
-(``mart.rollups.DIMENSION_TABLES``: institution × month × residence × member), never from a fact scan.
+(``mart.rollups.DIMENSION_TABLES``: institution × month × residence × member; the department category from the
+department rollups), never from a fact scan.
 
 An indicator splits by a dimension when all its measures are sums over outpatient visits or inpatient
 discharges (the rows that have a patient, a diagnosis and a department): resources, population, referrals, lab
@@ -19,9 +20,8 @@ import numpy as np
 import pandas as pd
 
 from mart.dimensions import MEMBERS
-from mart.rollups import DIMENSION_TABLES, ROLLUP_KEYS
 from metrics.catalogue import INDICATORS, MEASURES, base_measures
-from queries.measures import FILTER_COLUMNS
+from queries.measures import DIMENSION_KEYS, FILTER_COLUMNS
 
 # Levels a dimension split is served at (the dimension rollups keep institutions, not departments or doctors).
 DIMENSION_LEVELS = ("county", "township", "institution")
@@ -69,14 +69,14 @@ def dimension_refusal(indicator_id: str, dim: str) -> str | None:
                 f"({indicator_id} is not computed from visits or discharges)")
     for mid in _calc_measures(indicator_id):
         m = MEASURES[mid]
-        tables = DIMENSION_TABLES.get(m.table or "")
+        tables = DIMENSION_KEYS.get(m.table or "")
         if m.kind not in ("flow", "last", "avg") or tables is None:
             return (f"{ind.zh} 不能按{label}拆分: {m.zh}不是就诊或出院病例的汇总, 没有{label}之分 "
                     f"({indicator_id}: measure {mid} has no patient, diagnosis or department to split by {dim})")
         if dim not in tables:
             return (f"{ind.zh} 不能按{label}拆分: 住院病例没有门诊、急诊之分 "
                     f"({indicator_id}: inpatient discharges cannot be split by {dim})")
-        keys = set(ROLLUP_KEYS[tables[dim]])
+        keys = tables[dim]
         if not set().union(*(FILTER_COLUMNS.get(f, ()) for f in m.filters)) <= keys:
             return (f"{ind.zh} 不能按{label}拆分: 口径条件所需的字段不在维度汇总表中 "
                     f"({indicator_id}: the filters of {mid} are not kept by the {dim} rollup)")
@@ -132,7 +132,7 @@ def finish(result: pd.DataFrame, dim: str, columns: list[str]) -> pd.DataFrame:
                               "m": result["member"].map(rank).to_numpy()})
         result = result.iloc[order.sort_values(["i", "p", "o", "m"], kind="stable").index].reset_index(drop=True)
     result["dimension"] = dim
-    result["member_name"] = result["member"].map(d.member_name)
+    result["member_name"] = result["member"].map(dict(d.members))
     at = columns.index("org_name") + 1
     cols = columns[:at] + ["dimension", "member", "member_name"] + columns[at:]
     out = result.reindex(columns=cols)

@@ -633,7 +633,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     row_inst = np.where(keep_org, org_inst[safe_pos] if len(orgs) else None, None)
     row_inst_level = np.where(keep_org, org_inst_level[safe_pos] if len(orgs) else None, None)
     is_county_row = sel_keys == "__county__"
-    is_complete_row = np.isin(sel_keys, np.asarray(every_org or [], dtype=object)) & \
+    # hashed membership: numpy's isin compares object arrays pairwise (seconds for thousands of org keys)
+    is_complete_row = pd.Index(sel_keys, dtype=object).isin(every_org or []) & \
         np.isin(spec_sel, np.asarray(inside_specs or [], dtype=np.int64))
     row_share = share_of[spec_sel]
     den_scale = np.where(is_main[spec_arr], share_of[spec_arr], 1.0)

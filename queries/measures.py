@@ -16,7 +16,8 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from mart.connection import mart_engine
-from mart.rollups import COARSE, DIMENSION_TABLES, ROW_SQL
+from mart.dimensions import member_sql
+from mart.rollups import COARSE, DIMENSION_TABLES, ROLLUP_KEYS, ROW_SQL, SPECS
 from queries.measure_spec import FILTERS, TABLE_ORG, Measure
 
 # SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
@@ -84,6 +85,26 @@ FILTER_COLUMNS: dict[str, frozenset[str]] = {
 }
 assert set(FILTER_COLUMNS) <= set(FILTER_SQL)
 assert set(LEVEL_TABLE.values()) <= set(COARSE)
+
+# Dimensions each fine rollup can be split by (``mart.dimensions``) and the keys of the table serving each: a
+# dimension rollup, or for the department category the department rollup joined with the departments.
+DIMENSION_KEYS: dict[str, dict[str, frozenset[str]]] = {
+    fine: {**{dim: frozenset(ROLLUP_KEYS[t]) for dim, t in tables.items()},
+           "dept_category": frozenset(COARSE[f"{fine}_dept"][1]) | {"member"}}
+    for fine, tables in DIMENSION_TABLES.items()}
+
+
+def dimension_source(table: str, dimension: str, from_facts: bool = False) -> str:
+    """The FROM source of a ``dimension`` split of the fine rollup ``table`` (a ``member`` column beside the
+    rollup's own); with ``from_facts`` the same over the facts' row projection."""
+    if dimension == "dept_category":
+        fact = SPECS[table].source[0]
+        rows = f"({ROW_SQL[table]})" if from_facts else f"{table}_dept"
+        return (f"(SELECT x.*, {member_sql(dimension, fact, 'dp')} AS member FROM {rows} x "
+                f"LEFT JOIN department dp ON dp.dept_code = x.dept_code)")
+    dim_table = DIMENSION_TABLES[table][dimension]
+    return f"({ROW_SQL[dim_table]})" if from_facts else dim_table
+
 
 # Marts where every coarse table exists (a mart built before they existed gets them on its next rollup build;
 # until then its queries read the fine tables). Only presence is remembered: a rebuild never drops them.
@@ -243,15 +264,14 @@ def _source_and_filters(mart_url: str, table: str, inst_col: str | None, level: 
     org = TABLE_ORG[table]
     if table not in SUMMABLE:
         raise ValueError(f"{table} is not a summable rollup")
-    if dimension is not None and (dimension not in DIMENSION_TABLES.get(table, {})
+    if dimension is not None and (dimension not in DIMENSION_KEYS.get(table, {})
                                   or level not in ("county", "township", "institution")):
         raise ValueError(f"{table} cannot be split by {dimension} at level {level}")
     res_col = org.get("res")
     if inst_col is not None and inst_col not in org.get("inst", ()):
         raise ValueError(f"{table} has no institution column {inst_col}")
     if dimension is not None:
-        dim_table = DIMENSION_TABLES[table][dimension]
-        source = f"({ROW_SQL[dim_table]})" if from_facts else dim_table
+        source = dimension_source(table, dimension, from_facts)
     else:
         source = (f"({ROW_SQL[table]})" if from_facts and table in ROW_SQL
                   else rollup_source(mart_url, table, level, measures))
