@@ -20,6 +20,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/map/": VIEWERS,                          # 一张图
     "/indicator/": VIEWERS,                    # 指标分析
     "/indicators": VIEWERS,
+    "/analysis": VIEWERS,                      # 自助分析
     "/topic/": VIEWERS,                        # 专题
     "/referrals": VIEWERS,                     # 双向转诊
     "/alerts": VIEWERS,                        # 预警中心
@@ -36,7 +37,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
 # Navigation entries in display order (path, label); the shell shows those allowed for the role.
 NAV: tuple[tuple[str, str], ...] = (
     ("/", "驾驶舱"), ("/alerts", "预警中心"), ("/map/institutions", "医疗机构运行"), ("/map/health", "居民健康"), ("/map/reform", "医改动态监测"),
-    ("/indicators", "指标分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
+    ("/indicators", "指标分析"), ("/analysis", "自助分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
     ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
     ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
     ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"), ("/assessment", "综合评价"),
@@ -57,6 +58,7 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}), "admin_devices": frozenset({ADMIN}),
     "reports": VIEWERS,
     "catalogue": VIEWERS,                     # dashboard/callbacks/catalogue.py: 指标目录 /indicators
+    "analysis": VIEWERS,                      # dashboard/callbacks/analysis.py: 自助分析 /analysis
     "screen": frozenset({LEADER, SCREEN}),     # dashboard/callbacks/screen.py: the wall's panels
     "assessment": VIEWERS,                    # dashboard/callbacks/assessment.py: 综合评价 /assessment
     "assessment_weights": frozenset({ADMIN}),  # dashboard/callbacks/assessment_weights.py: its weights (admin)

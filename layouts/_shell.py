@@ -50,6 +50,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("居民健康", "/map/health", "一张图"),
     NavItem("医改动态监测", "/map/reform", "一张图"),
     NavItem("指标分析", "/indicators", None, ("/indicators", "/indicator")),
+    NavItem("自助分析", "/analysis"),
     NavItem("资源配置", "/topic/resources", "专题"),
     NavItem("医疗质量", "/topic/quality", "专题"),
     NavItem("费用控制", "/topic/cost", "专题"),
@@ -68,7 +69,7 @@ NAV_ITEMS: tuple[NavItem, ...] = (
 
 NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
              "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦", "指挥大屏": "▣", "预警中心": "⚑",
-             "综合评价": "★", "评价权重": "⚖"}
+             "综合评价": "★", "评价权重": "⚖", "自助分析": "▥"}
 
 
 def open_alert_count() -> int | None:
