@@ -31,10 +31,6 @@ FACTS = ("outpatient_visit", "inpatient_discharge", "lab_order", "referral", "ou
          "resource_month", "chronic_patient")
 
 
-def _uptime() -> str:
-    return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-
-
 def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
@@ -51,18 +47,6 @@ def _pg_size(url: str) -> int:
     return int(size)
 
 
-def _reset_pg(url: str) -> None:
-    """Drop every table of the public schema (the bench database only)."""
-    import psycopg2
-
-    from mart.pg import libpq_dsn
-    conn = psycopg2.connect(libpq_dsn(url))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    conn.close()
-
-
 @click.command()
 @click.option("--scale", default=0.3, show_default=True, type=float)
 @click.option("--pg", "pg_url", default=None, help="PostgreSQL URL of a database this bench may empty")
@@ -73,6 +57,7 @@ def _reset_pg(url: str) -> None:
 @click.option("--reuse", is_flag=True, help="keep the facts of a mart built before in --data-dir (same --scale)")
 def main(scale: float, pg_url: str | None, spark_master: str | None, data_dir: Path | None,
          target_scale: float, reuse: bool) -> None:
+    from bench.engines import _reset_pg, _uptime
     from core.config import Config
     from mart import demo, pg
     from mart.cli import _rebuild_in_mart
