@@ -3,6 +3,9 @@ rollups recomputed by Spark when asked), then the same engine calls against both
 
     python bench/engines.py --pg postgresql://postgres@127.0.0.1:5432/prov_bench [--scale 0.3] [--repeat 3]
                             [--spark local[2]] [--explain]
+    python bench/engines.py --pg URL --calls-only duckdb:///path/mart.duckdb [--repeat 5] [--explain]
+
+``--calls-only`` skips the builds and times the engine calls of marts built before (the same demo on both).
 
 The PostgreSQL database given is emptied (its mart tables replaced). Prints per phase seconds and rows for each
 engine, the build ratio PostgreSQL / DuckDB, the engine-call medians and their ratio, ``EXPLAIN ANALYZE`` of the
@@ -49,15 +52,27 @@ def _reset_pg(url: str) -> None:
 @click.option("--repeat", default=3, show_default=True, type=int)
 @click.option("--spark", "spark_master", default=None, help="also time `rollups --engine spark` on this master")
 @click.option("--explain", is_flag=True, help="print EXPLAIN ANALYZE of the widest rollup read on PostgreSQL")
-def main(pg_url: str, scale: float, repeat: int, spark_master: str | None, explain: bool) -> None:
-    from core.config import Config
-    from mart import demo, pg
+@click.option("--calls-only", "calls_only", default=None,
+              help="DuckDB mart URL of a build made before: skip the builds, time only the engine calls")
+def main(pg_url: str, scale: float, repeat: int, spark_master: str | None, explain: bool,
+         calls_only: str | None) -> None:
     from mart.connection import dispose_engines
-    from metrics.catalogue import computable_ids
-    from metrics.engine import compute
-    from queries.periods import last_complete_month
 
     print(f"load before: {_uptime()}")
+    duck_url = calls_only or _builds(pg_url, scale, spark_master)
+    start, end = _engine_calls(duck_url, pg_url, repeat)
+    if explain:
+        _explain(pg_url, start, end)
+    dispose_engines()
+    print(f"load after: {_uptime()}")
+
+
+def _builds(pg_url: str, scale: float, spark_master: str | None) -> str:
+    """Build the demo on DuckDB and on PostgreSQL (and the Spark rollups when asked), print the phase table;
+    returns the DuckDB mart URL."""
+    from core.config import Config
+    from mart import demo, pg
+
     tmp = Path(tempfile.mkdtemp(prefix="bench_engines_"))
     duck_url = f"duckdb:///{tmp / 'mart.duckdb'}"
     duck_cfg = Config(data_dir=tmp, mart_url=duck_url, app_db_url="sqlite://", cache_url="")
@@ -95,6 +110,15 @@ def main(pg_url: str, scale: float, repeat: int, spark_master: str | None, expla
         print(f"{engine:<9} {phase:<48} {seconds:>9.2f} {n:>12,}")
     print(f"build ratio postgres / duckdb: {pg_s / duck_s:.2f}"
           + (f"; spark rollups / duckdb build: {spark_s / duck_s:.2f}" if spark_s else ""))
+    return duck_url
+
+
+def _engine_calls(duck_url: str, pg_url: str, repeat: int) -> tuple[str, str]:
+    """The engine-call table: per case the median of ``repeat`` warm calls on each mart, the two marts called in
+    turn (so a change of the machine's load hits both alike); returns the period (start, end) used."""
+    from metrics.catalogue import computable_ids
+    from metrics.engine import compute
+    from queries.periods import last_complete_month
 
     end = last_complete_month(duck_url)
     y, m = int(end[:4]), int(end[5:7])
@@ -104,23 +128,19 @@ def main(pg_url: str, scale: float, repeat: int, spark_master: str | None, expla
     ratios = []
     for level, grain in CASES:
         ids = computable_ids(level)
-        med = {}
-        for url in (duck_url, pg_url):
-            times = []
-            for _ in range(repeat + 1):
+        times: dict[str, list[float]] = {duck_url: [], pg_url: []}
+        for _ in range(repeat + 1):
+            for url in (duck_url, pg_url):
                 t0 = time.perf_counter()
                 df = compute(ids, level, grain, start, end, mart_url=url, use_cache=False)
-                times.append((time.perf_counter() - t0) * 1000)
-            med[url] = statistics.median(times[1:])
+                times[url].append((time.perf_counter() - t0) * 1000)
+        med = {url: statistics.median(t[1:]) for url, t in times.items()}
         ratio = med[pg_url] / med[duck_url]
         ratios.append(ratio)
         print(f"{level + ' × ' + grain:<24} {len(ids):>4} {len(df):>7} {med[duck_url]:>8.0f} {med[pg_url]:>9.0f} "
               f"{ratio:>6.2f}")
     print(f"engine ratio postgres / duckdb: median {statistics.median(ratios):.2f}, max {max(ratios):.2f}")
-    if explain:
-        _explain(pg_url, start, end)
-    dispose_engines()
-    print(f"load after: {_uptime()}")
+    return start, end
 
 
 def _explain(url: str, start: str, end: str) -> None:

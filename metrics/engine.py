@@ -22,9 +22,13 @@ How a call works
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +46,9 @@ from queries import org as qorg
 from queries import periods as qperiods
 
 SMALL_SAMPLE = 30
+_PARALLEL_READS = 4     # mart reads in flight at once per process on a server database (PostgreSQL)
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+_pool_lock = threading.Lock()
 COLUMNS = ["indicator_id", "level", "org_code", "org_name", "parent_code", "period", "period_start", "months",
            "numerator", "denominator", "value", "target", "status", "yoy_value", "yoy_change", "mom_value",
            "mom_change", "complete", "small_sample", "note", "partial", "days"]
@@ -282,7 +289,7 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     # complete rows: every org of the level under ``org`` and in scope, for every period inside the data
     every_org = _orgs_under(orgs, level, org_level, org, inst_township, scope_insts if below else None)
     inside = [p for p in main if first_month is not None and _ms(max(p.months)) >= first_month]
-    missing = qm.missing_uploads(url, _ms(min(m for p in main for m in p.months)), end)
+    missing = _start(url, qm.missing_uploads, url, _ms(min(m for p in main for m in p.months)), end)
     # Townships group either by institution location or by residence: the same measure differs between the
     # two, so each grouping is computed on its own (below township level and at county level it does not matter).
     groups: dict[str, list[Indicator]] = {}
@@ -295,7 +302,7 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         every = every_org if township_by == "provider" or level != "township" else \
             _orgs_under(orgs, level, org_level, org, inst_township, None)
         group_orgs, every = (orgs, every) if by is None else dims.expand_orgs(orgs, every, by)
-        out.append(_assemble(inds, wide, specs, plan, level, group_orgs, missing, inst_township, comparisons,
+        out.append(_assemble(inds, wide, specs, plan, level, group_orgs, missing(), inst_township, comparisons,
                              every, [specs[p.months] for p in inside]))
     out = [o for o in out if not o.empty]
     columns = COLUMNS if by is None else [*COLUMNS, "member"]
@@ -337,6 +344,30 @@ def _orgs_under(orgs: pd.DataFrame, level: str, org_level: str | None, org: str 
     return keys[mask].tolist()
 
 
+def _read_pool(url: str) -> ThreadPoolExecutor | None:
+    """The process' threads for concurrent mart reads on a server database (None on DuckDB). PostgreSQL runs each
+    query on one backend, so the reads of one engine call go out at once on their own pooled connections; DuckDB
+    already spreads each query over its threads, so there they run in turn. Made again after a fork (a gunicorn
+    worker does not inherit the parent's threads)."""
+    global _pool
+    if url.startswith("duckdb:"):
+        return None
+    with _pool_lock:
+        if _pool is None or _pool[0] != os.getpid():
+            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=_PARALLEL_READS, thread_name_prefix="mart-read"))
+        return _pool[1]
+
+
+def _start(url: str, fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    """Start ``fn(*args)`` (a mart read) on the read threads of a server database and return the getter of its
+    result; on DuckDB run it now."""
+    pool = _read_pool(url)
+    if pool is None:
+        value = fn(*args)
+        return lambda: value
+    return pool.submit(fn, *args).result
+
+
 def _calc_of(ind: Indicator) -> Indicator:
     """The indicator whose numerator/denominator are computed (a growth indicator's base)."""
     return INDICATORS[ind.growth_of] if ind.kind == "growth" else ind
@@ -360,22 +391,20 @@ def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: 
                 if m not in lst:
                     lst.append(m)
     spec_months = [(sid, _ms(m), m == max(months), len(months)) for months, sid in specs.items() for m in months]
-    parts = []
-    for (table, inst_col), ms in needed.items():
+    def read(item: tuple[tuple[str, str | None], list]) -> pd.DataFrame:
+        (table, inst_col), ms = item
         if ms[0].kind == "appdb":
             tree = qorg.org_tree(url)
-            df = appdb_measures(table, ms, specs, level, org_level, org, scope_insts,
-                                dict(zip(tree["inst_code"], tree["township_code"])))
-            if not df.empty:
-                parts.append(df)
-            continue
+            return appdb_measures(table, ms, specs, level, org_level, org, scope_insts,
+                                  dict(zip(tree["inst_code"], tree["township_code"])))
         df = qm.period_measures(url, table, inst_col, ms, level, township_by, spec_months, org_level, org,
                                 scope_insts, from_facts=from_facts, dimension=by)
-        if by is not None:
-            df = dims.keyed_by_member(df)
-        if not df.empty:
-            parts.append(df)
-    wide = _union_frames(parts)
+        return dims.keyed_by_member(df) if by is not None else df
+
+    items = list(needed.items())
+    pool = _read_pool(url)
+    frames = list(pool.map(read, items)) if pool is not None and len(items) > 1 else [read(item) for item in items]
+    wide = _union_frames([df for df in frames if not df.empty])
     wide = _add_special(wide, special, specs, level, org_level, org, url, lo, hi)
     if wide.empty:
         return wide

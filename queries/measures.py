@@ -180,8 +180,15 @@ def _run(mart_url: str, sql: str, params: Mapping[str, Any], expanding: Iterable
         stmt = stmt.bindparams(*[bindparam(name, expanding=True) for name in exp])
     with _connection(mart_url) as conn:
         result = conn.execute(stmt, dict(params))
+        columns = list(result.keys())
+        if conn.dialect.name == "postgresql":
+            # the driver's tuples as they are: a text() statement has no result processors, so SQLAlchemy's Row
+            # objects would only wrap them (a third of a wide read's client time)
+            rows = result.cursor.fetchall() if result.cursor is not None else []
+            result.close()
+            return pd.DataFrame(rows, columns=columns)
         # plain tuples: pandas probes every SQLAlchemy Row for namedtuple fields (a third of a wide PostgreSQL read)
-        return pd.DataFrame(list(map(tuple, result.fetchall())), columns=list(result.keys()))
+        return pd.DataFrame(list(map(tuple, result.fetchall())), columns=columns)
 
 
 def read_df(mart_url: str, sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -460,7 +467,25 @@ WITH best AS (SELECT source, month, MAX(days) AS best FROM r_inst_month GROUP BY
               WHERE days IS NULL OR (source <> 'resource_month' AND days < 0.8 * usual * best))"""
 
 
+_GAPS_MEMO: dict[tuple, pd.DataFrame] = {}
+_GAPS_MEMO_SIZE = 64
+
+
 def missing_uploads(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
-    """(month, inst_code, source) of the upload gaps (:data:`UPLOAD_GAPS_SQL`) in months month_lo..month_hi."""
+    """(month, inst_code, source) of the upload gaps (:data:`UPLOAD_GAPS_SQL`) in months month_lo..month_hi.
+
+    Remembered per mart data version (``mart_meta.data_version``, bumped by every load and rebuild; and the DuckDB
+    file's version): every engine call asks, and on PostgreSQL the query costs more than a whole DuckDB call."""
+    from queries.periods import _mart_stamp, data_version
+    version = data_version(mart_url)
+    key = (mart_url, _mart_stamp(mart_url), version, month_lo, month_hi)
+    hit = _GAPS_MEMO.get(key) if version else None
+    if hit is not None:
+        return hit.copy()
     sql = UPLOAD_GAPS_SQL + "\nSELECT month, inst_code, source FROM gaps"
-    return _run(mart_url, sql, {"lo": month_lo, "hi": month_hi})
+    df = _run(mart_url, sql, {"lo": month_lo, "hi": month_hi})
+    if version:
+        if len(_GAPS_MEMO) >= _GAPS_MEMO_SIZE:
+            _GAPS_MEMO.clear()
+        _GAPS_MEMO[key] = df.copy()
+    return df

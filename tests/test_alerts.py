@@ -200,3 +200,22 @@ def test_scheduled_job_also_writes_the_monthly_report_once(demo_copy) -> None:
     scheduler._job(demo_copy)
     again = [r for r in list_reports(demo_copy, FULL_SCOPE) if r.month == month and r.org_code is None]
     assert len(again) == len(rows)
+
+
+def test_a_tick_already_evaluated_is_skipped(demo_copy) -> None:
+    """The schedule's ticks are shared wall-clock boundaries: a run in the half interval before a tick makes that
+    tick's scheduled run skip; the next tick evaluates again."""
+    import datetime as dt
+
+    from dashboard.alerts.lock import aligned_start, tick_already_run
+    from dashboard.alerts.run import run_alerts
+    minutes = 60.0
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    start = aligned_start(minutes, now)
+    assert start <= now < start + dt.timedelta(minutes=minutes) and start.minute == 0 and start.second == 0
+    assert not run_alerts(demo_copy, send=False, wait=False).skipped      # e.g. `alerts run` after a load
+    ran = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert tick_already_run(demo_copy, minutes, now=ran)
+    assert run_alerts(demo_copy, send=False, wait=False, tick_minutes=minutes).skipped or \
+        not tick_already_run(demo_copy, minutes)      # (only when the clock crossed a half-hour meanwhile)
+    assert not tick_already_run(demo_copy, minutes, now=ran + dt.timedelta(minutes=minutes))

@@ -2,7 +2,8 @@
 app database and a Redis cache (and SECRET_KEY, as the backends behind one load balancer do).
 
 A session made by logging in on one is valid on the other; a re-run command issued by an operator on one (the
-/exchange page's callback) is what the node sees when it asks the other for its commands.
+/exchange page's callback) is what the node sees when it asks the other for its commands; both servers' schedules
+of the alert rules fire every few seconds, and the rules are evaluated once per tick (``alerts.run`` audit rows).
 
 Needs ``TEST_POSTGRES_URL`` (a throw-away database is created beside it and dropped) and ``TEST_REDIS_URL``.
 """
@@ -23,6 +24,7 @@ from bench.load import start_server, stop_server
 from tests.test_serve import _accounts, _login
 
 PG = os.environ.get("TEST_POSTGRES_URL", "")
+TICK_MINUTES = 0.25          # the alert schedule of both servers: every 15 s
 REDIS = os.environ.get("TEST_REDIS_URL", "")
 pytestmark = [pytest.mark.postgres, pytest.mark.timeout(600),
               pytest.mark.skipif(not (PG and REDIS), reason="needs TEST_POSTGRES_URL and TEST_REDIS_URL")]
@@ -80,6 +82,7 @@ def two_servers(demo_cfg, app_db_url, tmp_path_factory):
     ensure_demo_accounts(cfg)
     seed_demo_history(cfg, days=30)
     env = {"APP_DB_URL": app_db_url, "CACHE_URL": REDIS, "MART_URL": cfg.mart_url,
+           "ALERTS_SCHEDULE_MINUTES": str(TICK_MINUTES),
            "SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex}      # the backends of one deployment share it
     procs, bases = [], []
     try:
@@ -144,3 +147,35 @@ def test_a_rerun_issued_on_one_server_is_seen_on_the_other(two_servers) -> None:
     assert "重跑命令" in r.text
     after = requests.get(f"{b}/api/exchange/commands", headers=auth, timeout=30).json()["commands"]
     assert [c["kind"] for c in after if c["run_id"] == run["run_id"]] == ["rerun"]
+
+
+def _schedule_lines(log: Path) -> list[str]:
+    return [ln for ln in log.read_text(errors="replace").splitlines() if "定时预警评估" in ln]
+
+
+def test_the_alert_schedule_fires_on_both_servers_and_evaluates_once_per_tick(two_servers) -> None:
+    """Both servers fire at the same 15 s boundaries; one evaluates (PostgreSQL advisory lock), the other skips —
+    on the lock, or because the tick was already evaluated — so every tick has at most one ``alerts.run`` row."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from dashboard.accounts.models import AuditLog
+    from dashboard.alerts.lock import RUN_ACTION
+    from dashboard.appdb import session_factory
+    _a, _b, data, cfg = two_servers
+    step = dt.timedelta(minutes=TICK_MINUTES)
+    deadline = time.time() + 150
+    while True:           # three evaluated ticks, and each server has fired at least twice
+        with session_factory(cfg.app_db_url)() as s:
+            runs = list(s.scalars(select(AuditLog.ts).where(AuditLog.action == RUN_ACTION).order_by(AuditLog.ts)))
+        fired = [_schedule_lines(data / f"server{n}.log") for n in (1, 2)]
+        if len(runs) >= 3 and all(len(f) >= 2 for f in fired):
+            break
+        assert time.time() < deadline, f"runs {runs}, server logs {fired}"
+        time.sleep(1)
+    epoch = dt.datetime(2000, 1, 1)
+    ticks = [(ts - epoch) // step for ts in runs]        # a run finishes within its tick
+    assert len(set(ticks)) == len(ticks), f"a tick evaluated twice: {runs}"
+    assert all(any("跳过" in ln for ln in f) or any("完成" in ln for ln in f) for f in fired)
+    assert sum("跳过" in ln for f in fired for ln in f) >= 1, fired

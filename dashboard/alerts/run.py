@@ -1,14 +1,12 @@
 """One evaluation of every enabled rule: findings from ``metrics.alert_rules`` (mart) and from the exchange
 nodes (app database), synced into the alert store, new alerts notified. Runs from ``python app.py alerts run``,
-after ``load`` and the demo build, and on the web app's schedule (one runner at a time: a file lock)."""
+after ``load`` and the demo build, and on the web app's schedule (one runner at a time across servers: ``dashboard.alerts.lock``)."""
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import select
 
@@ -16,6 +14,7 @@ from core.config import Config
 from core.labels import JOB_NAMES_ZH
 from dashboard.accounts.audit import add_audit_row
 from dashboard.alerts import notify
+from dashboard.alerts.lock import RUN_ACTION, runner_lock, tick_already_run
 from dashboard.alerts.models import Alert, AlertRule
 from dashboard.alerts.store import SYSTEM_ACTOR, load_rules, rule_spec, sync_findings
 from dashboard.appdb import init_app_db, session_factory
@@ -56,40 +55,21 @@ def node_failure_findings(cfg: Config, rule: RuleSpec, month: str | None) -> lis
     return out
 
 
-@contextmanager
-def _runner_lock(cfg: Config) -> Iterator[bool]:
-    """Non-blocking exclusive lock: True when this process is the one runner now."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover
-        yield True
-        return
-    path = Path(cfg.data_dir) / "alerts-run.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a+b") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def _runner_lock(cfg: Config) -> AbstractContextManager[bool]:
+    """Non-blocking exclusive lock across processes and servers: True when this caller is the one runner now."""
+    return runner_lock(cfg, wait=False)
 
 
-def run_alerts(cfg: Config, month: str | None = None, send: bool = True, wait: bool = True) -> RunResult:
+def run_alerts(cfg: Config, month: str | None = None, send: bool = True, wait: bool = True,
+               tick_minutes: float | None = None) -> RunResult:
     """Evaluate every enabled rule and sync the alert store. With ``wait`` False a run already going elsewhere
-    makes this one skip (the scheduler's workers)."""
+    (another worker or server) makes this one skip (the scheduler's runs); with ``tick_minutes`` (the schedule's
+    interval) a tick another server already evaluated is skipped too."""
     t0 = time.perf_counter()
     init_app_db(cfg.app_db_url)
-    if not wait:
-        with _runner_lock(cfg) as mine:
-            if not mine:
-                return RunResult(month=month, skipped=True)
-            return _run(cfg, month, send, t0)
-    from core.filelock import file_lock
-    with file_lock(Path(cfg.data_dir) / "alerts-run.lock"):
+    with runner_lock(cfg, wait=wait) as mine:
+        if not mine or (tick_minutes and tick_already_run(cfg, tick_minutes)):
+            return RunResult(month=month, skipped=True)
         return _run(cfg, month, send, t0)
 
 
@@ -106,7 +86,7 @@ def _run(cfg: Config, month: str | None, send: bool, t0: float) -> RunResult:
             findings.extend(node_failure_findings(cfg, spec, month))
     with Session() as s, s.begin():
         counts = sync_findings(s, findings, [r.code for r in specs], month)
-        add_audit_row(s, "alerts.run", f"预警评估 {month}",
+        add_audit_row(s, RUN_ACTION, f"预警评估 {month}",
                       None, {k: len(v) for k, v in counts.items()}, actor=SYSTEM_ACTOR)
     result = RunResult(month=month, findings=len(findings), counts=counts)
     if send:
