@@ -93,7 +93,7 @@ def formula_text(entry: Any) -> str:
 
 def definition_panel(entry: Any) -> html.Div:
     """Formula with numerator and denominator names, unit, target, direction, basis and source."""
-    from layouts.formatting import display_target
+    from layouts.formatting import NO_TARGET, display_target
     unit = _attr(entry, "unit") or ""
     available = _attr(entry, "available", True) is not False
     has_denominator = bool(_attr(entry, "denominator") or _attr(entry, "denominator_zh"))
@@ -105,7 +105,7 @@ def definition_panel(entry: Any) -> html.Div:
         ("分子", _attr(entry, "numerator_zh") or "—") if available and has_denominator else None,
         ("分母", _attr(entry, "denominator_zh") or "—") if available and has_denominator else None,
         ("单位", unit or "—"),
-        ("目标值", display_target(target) or ("无目标（参考指标）" if target == "参考" else "无（监测）")),
+        ("目标值", display_target(target) or NO_TARGET),
         ("方向", DIRECTION_ZH.get(_direction_key(_attr(entry, "direction")), "监测")),
         ("口径", basis or "—") if available else ("暂不可计算", _attr(entry, "unavailable_zh") or "缺少所需数据"),
         ("依据", _attr(entry, "source") or "—"),

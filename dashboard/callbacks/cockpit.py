@@ -24,7 +24,7 @@ from dashboard.views.cards import compute_each as _compute_each
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import status_badge
-from layouts.formatting import display_target, fmt_period_zh, fmt_value
+from layouts.formatting import fmt_period_zh, fmt_value, target_phrase
 
 
 def default_ids() -> list[str]:
@@ -84,7 +84,7 @@ def render_alerts(search: str | None) -> Any:
             status_badge(r.status), html.Span(r.org_name, className="alert-org"),
             html.Span(kit.attr(entry, "zh", r.indicator_id), className="alert-ind"),
             html.Span(fmt_value(kit.clean(r.value), unit, dec), className="alert-value"),
-            html.Span(f"目标 {display_target(kit.attr(entry, 'target_text')) or '—'}", className="alert-target"),
+            html.Span(target_phrase(kit.attr(entry, "target_text")), className="alert-target"),
         ], href=link, className="alert-link"), className="alert-item"))
     return html.Ol(items, className="alert-list")
 

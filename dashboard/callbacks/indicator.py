@@ -19,7 +19,7 @@ from dashboard.views.pagekit import levels_of as _levels
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table, safe_figure
-from layouts.formatting import display_target, fmt_period_zh, fmt_value, zh_only
+from layouts.formatting import NO_TARGET, display_target, fmt_period_zh, fmt_value, zh_only
 
 TREND_MONTHS = 24
 # AG Grid refuses HTML overlay templates (console error); our empty tables show an empty state instead.
@@ -112,7 +112,7 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:
     if not df.empty:
         df = df[df["indicator_id"] == indicator_id].copy()
         df["level_zh"] = df["level"].map(kit.LEVEL_ZH).fillna(df["level"])
-        df["target_text"] = display_target(kit.attr(entry, "target_text")) or "—"
+        df["target_text"] = display_target(kit.attr(entry, "target_text")) or NO_TARGET
         df["flags"] = df.apply(_flags, axis=1)
         df["yoy_rel"] = [kit.relative_yoy(v, y) for v, y in zip(df["value"], df["yoy_value"])]
         kids_num = df.loc[~df["_own"], "numerator"].astype(float)

@@ -38,7 +38,7 @@ from geo.options import (
 from geo.store import display_geometry, institution_overrides
 from layouts import map_parts as P
 from layouts._components import kpi_card, status_badge
-from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
+from layouts.formatting import NO_TARGET, display_target, fmt_number, fmt_period_zh, fmt_value, target_phrase
 from queries import maps as qmaps
 from queries import periods as qperiods
 
@@ -254,7 +254,7 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     df["volume"] = df["op_visits"] + df["discharges"]
     df = df.merge(vals[["org_code", "value", "status"]].rename(columns={"org_code": "inst_code"}),
                   on="inst_code", how="left")
-    df["target"] = kit.attr(entry, "target_text", "") or "无（监测）"
+    df["target"] = display_target(kit.attr(entry, "target_text", "")) or NO_TARGET
     if not scope.all_institutions:
         # rows of institutions outside a manager's scope are not shown (the engine leaves them out too)
         hidden = ~df["inst_code"].map(scope.may_see_institution)
@@ -265,7 +265,7 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         option = institutions_option(disp, df, zh, unit, dec)
         counts = df["status"].value_counts()
         parts = [f"{k} {counts.get(k, 0)} 家" for k in ("达标", "预警", "未达标")]
-        subtitle = _subtitle(state, f"着色：{zh}（目标 {kit.attr(entry, 'target_text', '') or '无'}）",
+        subtitle = _subtitle(state, f"着色：{zh}（{target_phrase(kit.attr(entry, 'target_text', ''))}）",
                              f"机构 {len(df)} 家", "，".join(parts))
         legend = P.status_legend()
     else:
@@ -320,7 +320,7 @@ def health_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     entry = _entry(ind)
     legend = P.class_legend(classes.legend(), f"{zh}{_unit_suffix(unit)} · {METHODS[state.method]}")
     covered = int(frame["value"].notna().sum())
-    subtitle = _subtitle(state, f"{zh}（居民口径，按居住乡镇）", f"目标 {kit.attr(entry, 'target_text', '') or '无'}",
+    subtitle = _subtitle(state, f"{zh}（居民口径，按居住乡镇）", target_phrase(kit.attr(entry, "target_text", "")),
                          f"有数据乡镇 {covered}/{len(frame)}")
     return option, subtitle, legend, None
 
