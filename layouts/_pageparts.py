@@ -145,7 +145,7 @@ TOPIC_TABS = "topic-tabs"
 TOPIC_SUBTITLE = "topic-subtitle"
 TOPIC_GRID = "topic-grid"
 BOARD_TOPICS: dict[str, str] = {"resources": "资源配置", "quality": "医疗质量", "cost": "费用控制",
-                                "referrals": "转诊与分级诊疗", "health": "健康管理"}
+                                "referrals": "分级诊疗", "health": "健康管理"}
 
 # ---------------------------------------------------------------------------------------------- referrals
 REF_READY = "ref-ready"

@@ -532,3 +532,35 @@ def test_cards_say_flat_and_no_target(app_cfg, flask_app):
                      pd.DataFrame(columns=["period", "value"]), state)
         text = " ".join(_texts(_tree(card)))
         assert "无目标值" in text and "目标 参考" not in text and "▼" in text
+
+
+def test_cards_of_percentage_indicators_change_in_points(app_cfg, flask_app):
+    """Issue 14: a growth rate going from +3 % to −2.8 % read 同比 ▼192.5 %. A % indicator's card (rates,
+    growth rates) shows 同比/环比 in percentage points (环比 here: the tiny mart has no growth rate a year back), the difference of the engine's two values; a count or
+    money indicator keeps the relative change."""
+    import pandas as pd
+
+    from dashboard.urlstate import ViewState
+    from dashboard.views.cards import card as _card
+    from layouts.formatting import fmt_pct_change, fmt_pp_change
+    from metrics.engine import compute
+    from queries.periods import last_complete_month
+    month = last_complete_month(app_cfg.mart_url)
+    rows = compute(["op_cost_growth", "op_cost_per_visit"], "county", "month", month, month,
+                   mart_url=app_cfg.mart_url).set_index("indicator_id")
+    state = ViewState("month", month, None)
+    texts = {}
+    with flask_app.server.app_context():
+        for iid, points in (("op_cost_growth", True), ("op_cost_per_visit", False)):
+            r = rows.loc[iid]
+            assert pd.notna(r["value"]) and pd.notna(r["mom_value"]), r
+            want = (fmt_pp_change(r["value"] - r["mom_value"]) if points
+                    else fmt_pct_change((r["value"] - r["mom_value"]) / abs(r["mom_value"])))
+            text = texts[iid] = " ".join(_texts(_tree(_card(iid, r, pd.DataFrame(columns=["period", "value"]),
+                                                            state))))
+            assert "环比" in text and want.lstrip("+-") in text, (iid, want, text)
+            assert ("个百分点" in text) is points, text
+    # the growth rate's change read as a relative change is not what its card says
+    r = rows.loc["op_cost_growth"]
+    relative = fmt_pct_change((r["value"] - r["mom_value"]) / abs(r["mom_value"])).lstrip("+-")
+    assert relative not in texts["op_cost_growth"].replace(f"{r['value']:.1f}%", ""), texts

@@ -352,10 +352,11 @@ def reform_cards(state: MapState) -> Any:
         entry = kit.indicator(ind)
         cards.append(kpi_card(
             kit.attr(entry, "zh", ind), kit.clean(r["value"]), kit.attr(entry, "unit", ""),
-            decimals=int(kit.attr(entry, "decimals", 1)), target_text=kit.attr(entry, "target_text", "") or None,
+            decimals=int(kit.attr(entry, "decimals", 1)), target_text=display_target(kit.attr(entry, "target_text")),
             status=r["status"] if isinstance(r["status"], str) else None,
-            # the engine's yoy_change is a difference; cards show the relative change, like the cockpit
-            yoy=kit.relative_yoy(r.get("value"), r.get("yoy_value")),
+            # the same change as the cockpit's cards: percentage points for a % indicator, else relative
+            yoy=kit.card_change(r.get("value"), r.get("yoy_value"), kit.attr(entry, "unit", "")),
+            points=kit.in_points(kit.attr(entry, "unit", "")),
             note="样本量小" if bool(r.get("small_sample")) else None,
             direction=kit.attr(entry, "direction"), href=kit.href(f"/indicator/{ind}", state.view, org=None)))
     return html.Div([title, html.Div(cards, className="map-kpis")])
