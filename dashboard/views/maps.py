@@ -28,6 +28,7 @@ from core.labels import INST_TYPE_ZH
 from dashboard.urlstate import ViewState, to_search
 from dashboard.views import pagekit as kit
 from geo.classify import METHODS, classify
+from geo.flows import township_flows
 from geo.options import (
     VALUE_MODE_NOTE,
     health_option,
@@ -388,12 +389,24 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         # a chosen institution (or township) shows only its own flows: the county's top flows would hide them
         if not flows.empty:
             flows = flows[flows["from_inst_code"].isin(focus_codes) | flows["to_inst_code"].isin(focus_codes)]
-    shown = select_flows(flows, top_n=state.top, min_share=0.05)
     highlight = focus_org if focus_org in positions else None
-    option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight)
+    if focus_codes is None:
+        # the whole county: one line per township pair (all county hospitals stand in the seat, and 20–40
+        # institution lines converging there hid its name and the hospitals); a click brings the institutions'
+        # lines back
+        town_of = dict(zip(all_pts["inst_code"], all_pts["area_code"]))
+        drawable = township_flows(flows, town_of)
+        shown = select_flows(drawable, top_n=state.top, min_share=0.05)
+        option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight,
+                               towns=town_of, inst_flows=flows,
+                               hubs=set(all_pts.loc[all_pts["level"] != "village", "inst_code"]))
+    else:
+        drawable = flows
+        shown = select_flows(flows, top_n=state.top, min_share=0.05)
+        option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight)
     # the flows of a township or institution reach across the county: outline it, do not zoom away the other ends
     _focus(option, disp, state.view.org, pts, zoom_in=False)
-    total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
+    total = drawable.groupby("direction")["referrals"].count().to_dict() if not drawable.empty else {}
     n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
     # a map click narrowed the flows: one click back to the whole county
     # (a plain link: the selection reached the address bar without Dash knowing, so a dcc.Link to the same
@@ -402,7 +415,7 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
                     className="map-drill map-flow-reset")
              if focus_name and not state.view.org else None)
     legend = html.Div([
-        P.flow_legend(n_shown, total, focus_name), reset,
+        P.flow_legend(n_shown, total, focus_name or None, by_town=focus_codes is None), reset,
         P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
     ])
     volume = _referral_totals(state, focus_org if focus_name else None, disp)
@@ -644,10 +657,15 @@ def panel_for_selection(page: str, search: str | None) -> Any:
     # a flow: its volume comes from the mart (scope-checked), not from the link
     flows = _visible_flows(cached("flows", lambda: qmaps.referral_flows(kit.mart_url(), state.first, state.last),
                                   state.first, state.last, scoped=False), kit.scope())
+    names = dict(zip(points()["inst_code"], points()["name"]))
+    towns = display_geometry(_geo_dir()).code_to_name
+    if code in towns and to_code in towns:
+        # a line of the county view: the two townships' institution flows summed
+        flows = township_flows(flows, dict(zip(points()["inst_code"], points()["area_code"])))
+        names = towns
     hit = flows[(flows["direction"] == direction) & (flows["from_inst_code"] == code)
                 & (flows["to_inst_code"] == to_code)] if not flows.empty else flows
     if hit.empty:
         return kit.empty_box("本期无此转诊流向")
-    names = dict(zip(points()["inst_code"], points()["name"]))
     return flow_panel({"code": code, "to_code": to_code, "value": int(hit["referrals"].sum()),
                        "name": f"{names.get(code, code)} → {names.get(to_code, to_code)}"}, state)
