@@ -125,11 +125,14 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
         elif field in ("yoy_rel", "share"):
             # numbers (percent × 100) so that sorting is numeric; the sign shows on changes only
             # a change that rounds to 0.0 reads "持平", not "+0.0%" / "−0.0%"
+            # a % indicator's change is in percentage points, as on its card
             flat = "params.value == 0 ? '持平' : " if field == "yoy_rel" else ""
             fmt = "+,.1f" if field == "yoy_rel" else ",.1f"
-            cols.append(column_def(field, header, "number", valueFormatter={
+            suffix = "个百分点" if field == "yoy_rel" and (unit or "").strip() == "%" else "%"
+            wide = {"minWidth": 120} if suffix != "%" else {}
+            cols.append(column_def(field, header, "number", **wide, valueFormatter={
                 "function": f"params.value == null ? '—' : {flat}"
-                            f"d3.format('{fmt}')(params.value) + '%'"}))
+                            f"d3.format('{fmt}')(params.value) + '{suffix}'"}))
         elif field in ("numerator", "denominator"):
             cols.append(column_def(field, header, "number", decimals=2 if unit == "元" else 0))
         else:

@@ -115,10 +115,12 @@ def display_target(target_text: str | None) -> str | None:
 
     The catalogue writes "参考" or "监测" alone for indicators that are watched without a value (surgery shares,
     volumes, control rates …): "目标 参考" / "目标 监测" would read as a target whose value is missing, so those
-    show :data:`NO_TARGET` through :func:`target_phrase`. "≥ 60% (参考)" (a reference value) is kept.
+    show :data:`NO_TARGET` through :func:`target_phrase`; so does any text without a figure ("监测 (看同比)").
+    "≥ 60% (参考)" (a reference value) is kept.
     """
     text = (target_text or "").strip()
-    if not text or text in _NO_VALUE_TARGETS:
+    # no figure, no target value: "参考", "监测", "监测 (看同比)"
+    if not text or text in _NO_VALUE_TARGETS or not any(ch.isdigit() for ch in text):
         return None
     return text
 

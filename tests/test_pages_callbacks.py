@@ -107,6 +107,8 @@ def _search(ctx: dict, org: str | None = None, period: str | None = None) -> str
 
 
 def test_leader_table_equals_engine_and_bars_carry_drill_links(client_as, ctx):
+    import pandas as pd
+
     from dashboard.urlstate import period_bounds
     from metrics.engine import compute
     out = breakdown(client_as("leader"), _search(ctx, ctx["township"]))
@@ -121,6 +123,9 @@ def test_leader_table_equals_engine_and_bars_carry_drill_links(client_as, ctx):
         assert r["numerator"] == pytest.approx(float(e["numerator"]))
         assert r["denominator"] == pytest.approx(float(e["denominator"]))
         assert r["value"] == pytest.approx(round(float(e["value"]), 1))
+        # 同比 of a % indicator in percentage points, as on its card (issue 14), not the relative change
+        if pd.notna(e["yoy_value"]) and pd.notna(e["value"]):
+            assert r["yoy_rel"] == pytest.approx(round(float(e["value"]) - float(e["yoy_value"]), 1), abs=1e-9)
     assert "按机构" in out[L.BREAKDOWN_TITLE]["children"]
     # each bar carries the query string of its drill (followed in the browser without a server call)
     bars = _find(out[L.BREAKDOWN_BOX]["children"], lambda n: n.get("type") == "bar" and "customdata" in n)

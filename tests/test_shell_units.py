@@ -171,6 +171,7 @@ def test_display_target_flat_change_and_zh_only() -> None:
     assert f.display_target("参考") is None and f.display_target("") is None and f.display_target(None) is None
     assert f.display_target("≥ 60% (参考)") == "≥ 60% (参考)" and f.display_target("监测") is None
     assert f.target_phrase("监测") == f.target_phrase("参考") == f.target_phrase(None) == "无目标值"
+    assert f.target_phrase("监测 (看同比)") == "无目标值" and f.display_target("县级 ≤ 9 天") == "县级 ≤ 9 天"
     assert f.target_phrase("≥ 90%") == "目标 ≥ 90%"
     assert f.is_flat_change(-0.0004) and f.is_flat_change(0.0) and not f.is_flat_change(-0.0006)
     assert not f.is_flat_change(None) and not f.is_flat_change(math.nan)
