@@ -185,3 +185,12 @@ def test_export_number_helpers() -> None:
     assert number_format(0) == "#,##0" and number_format(2) == "#,##0.00"
     assert _fixed(-0.04, 1) == "0.0" and _fixed(12.345, 1) == "12.3" and _fixed(None, 1) == ""
     assert display_width("丰安县（合计）") == 14 and display_width("H001") == 4
+
+
+def test_banner_counts_institutions_not_names() -> None:
+    """Two village clinics of one name are two institutions: the leader's banner said 等58家 where the
+    manager's (counting codes) said 67家 (issue 14 screenshot review)."""
+    from dashboard.callbacks.cockpit import _shown
+    assert _shown(["甲", "乙", "丙"], limit=5) == "甲、乙、丙"
+    assert _shown(["甲", "乙", "乙"], limit=5) == "甲、乙等3家"
+    assert _shown(["甲", "乙", "丙", "丁"], limit=2) == "甲、乙等4家"
