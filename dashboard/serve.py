@@ -37,8 +37,10 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("on_exit", lambda _arbiter: click.echo("医共体运营监测平台已停止"))
 
         def load(self):
-            from dashboard.app import create_app
-            return create_app().server
+            from dashboard.app import create_app, setup_before_serving
+            app = create_app()
+            setup_before_serving(app)
+            return app.server
 
     _App().run()
 

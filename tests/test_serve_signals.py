@@ -64,3 +64,19 @@ def test_gunicorn_handle_quit_deadlocks_inside_submit(tmp_path):
 def test_our_quit_handler_stops_a_busy_worker(tmp_path, attempt):
     took = _stop_time("ours", tmp_path, limit=30)
     assert took is not None and took < 15, took
+
+
+def test_worker_app_is_set_up_before_its_first_request(tmp_path):
+    """Issue 14 review: a new gunicorn worker answered 500 for Dash's component scripts ("dash" is not a
+    registered library) when two requests raced through Dash's first-request setup, which marks itself done
+    before doing it. The production worker's app (``setup_before_serving``) has it done before any request."""
+    script = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+              "from dashboard.app import create_app, setup_before_serving\n"
+              "app = create_app(); assert not app.registered_paths\n"
+              "setup_before_serving(app)\n"
+              "print(sorted(app.registered_paths), len(app.callback_map))\n")
+    env = dict(os.environ, DATA_DIR=str(tmp_path), APP_DB_URL=f"sqlite:///{tmp_path}/app.db",
+               MART_URL=f"duckdb:///{tmp_path}/mart.duckdb", ALERTS_SCHEDULE_MINUTES="0", CACHE_URL="")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "'dash'" in out.stdout and int(out.stdout.split()[-1]) > 10, out.stdout
