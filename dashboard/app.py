@@ -93,6 +93,18 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     return app
 
 
+def setup_before_serving(app: dash.Dash) -> None:
+    """Do Dash's first-request setup now, before the server takes requests (the production server's workers).
+
+    Dash sets its server up (component script paths, callback map) on the first request and marks that done
+    *before* doing it: another request thread meanwhile finds no registered component library and answers 500
+    ("dash" is not a registered library), a blank page right after a (re)start. Callbacks and pages must all be
+    registered before this (tests that add pages after ``create_app`` do not call it).
+    """
+    with app.server.test_request_context("/"):
+        app._setup_server()
+
+
 def get_config(server: Flask | None = None) -> Config:
     """The Config of the running app (inside a request or app context)."""
     from flask import current_app

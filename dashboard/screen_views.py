@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.views import pagekit as kit
-from layouts.formatting import display_target, fmt_month_zh, fmt_period_zh, fmt_value
+from layouts.formatting import fmt_month_zh, fmt_period_zh, fmt_value, target_phrase
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def headline_tiles() -> tuple[list[dict[str, Any]], str]:
         status = kit.clean(row.get("status")) if row is not None else None
         tiles.append({"id": i, "zh": kit.attr(entry, "zh", i),
                       "value": fmt_value(value, kit.attr(entry, "unit") or "", int(kit.attr(entry, "decimals", 1) or 0)),
-                      "target": display_target(kit.attr(entry, "target_text")) or "监测",
+                      "target": target_phrase(kit.attr(entry, "target_text")),
                       "status": status if isinstance(status, str) else None})
     return tiles, fmt_period_zh(state.grain, state.period)
 
@@ -131,7 +131,7 @@ def in_county_gauge_option(scale: float) -> tuple[dict, str]:
     row = df.iloc[-1] if not df.empty else None
     value = kit.clean(row.get("value")) if row is not None else None
     status = kit.clean(row.get("status")) if row is not None else None
-    target = display_target(kit.attr(entry, "target_text")) or "监测"
+    target = target_phrase(kit.attr(entry, "target_text"))
     color = STATUS_COLORS.get(status if isinstance(status, str) else None, STATUS_COLORS[None])
     option = {
         "backgroundColor": "transparent",
@@ -145,7 +145,7 @@ def in_county_gauge_option(scale: float) -> tuple[dict, str]:
             "title": {"show": True, "offsetCenter": [0, "42%"], "color": MUTED, "fontSize": _fs(14, scale)},
             "detail": {"valueAnimation": True, "offsetCenter": [0, "0%"], "fontSize": _fs(34, scale),
                        "fontWeight": "bold", "color": TEXT, "formatter": "{value}%"},
-            "data": [{"value": round(float(value), 1) if value is not None else 0, "name": f"目标 {target}"}],
+            "data": [{"value": round(float(value), 1) if value is not None else 0, "name": target}],
         }],
     }
     return option, kit.attr(entry, "zh", ind)
@@ -166,7 +166,7 @@ def open_alerts(limit: int = 20) -> list[dict[str, str]]:
         out.append({"org": str(r.org_name), "indicator": kit.attr(entry, "zh", r.indicator_id),
                     "value": fmt_value(kit.clean(r.value), kit.attr(entry, "unit") or "",
                                        int(kit.attr(entry, "decimals", 1) or 0)),
-                    "target": display_target(kit.attr(entry, "target_text")) or "—", "status": str(r.status)})
+                    "target": target_phrase(kit.attr(entry, "target_text")), "status": str(r.status)})
     return out
 
 

@@ -32,12 +32,15 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("loglevel", "warning")
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("worker_int", _worker_stop)
+            self.cfg.set("post_worker_init", install_quit_handlers)
             self.cfg.set("worker_exit", _worker_exit)
             self.cfg.set("on_exit", lambda _arbiter: click.echo("医共体运营监测平台已停止"))
 
         def load(self):
-            from dashboard.app import create_app
-            return create_app().server
+            from dashboard.app import create_app, setup_before_serving
+            app = create_app()
+            setup_before_serving(app)
+            return app.server
 
     _App().run()
 
@@ -66,6 +69,29 @@ def _worker_stop(worker) -> None:  # noqa: ANN001
     database's write lock): a stop must never wait for gunicorn's SIGKILL.
     """
     _close_then_exit()
+
+
+def install_quit_handlers(worker) -> None:  # noqa: ANN001
+    """Replace the worker's SIGINT/SIGQUIT handler (gunicorn's ``handle_quit``) by :func:`_quit_now`.
+
+    Why (issue 14, Ctrl+C of ``python app.py`` sometimes hung until gunicorn's SIGKILL): the gthread worker's
+    ``handle_quit`` first calls ``tpool.shutdown()``, which takes the thread pool's non-reentrant
+    ``_shutdown_lock``. Python runs a signal handler in the main thread between two bytecodes, and the main
+    thread is the one that hands every accepted connection to ``tpool.submit()`` — which holds that same lock.
+    A Ctrl+C landing inside ``submit()`` therefore deadlocks the worker on itself; with the demo simulator's
+    steady stream of exchange-API requests it did now and then. Our handler takes no lock the interrupted code
+    may hold, and a timer (SIGALRM, which also interrupts a blocked lock wait) ends the process if closing does.
+    """
+    import signal
+
+    def _quit_now(_sig, _frame) -> None:  # noqa: ANN001
+        worker.alive = False
+        signal.signal(signal.SIGALRM, lambda *_: os._exit(0))
+        signal.setitimer(signal.ITIMER_REAL, CLOSE_WAIT_S + 0.5)
+        _close_then_exit()
+
+    signal.signal(signal.SIGINT, _quit_now)
+    signal.signal(signal.SIGQUIT, _quit_now)
 
 
 def _worker_exit(_arbiter, _worker) -> None:  # noqa: ANN001

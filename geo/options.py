@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -394,42 +394,66 @@ def flow_width(referrals: pd.Series, lo: float = 1.0, hi: float = 6.0) -> pd.Ser
 
 def reform_option(disp: DisplayGeometry, values: pd.DataFrame, classes: Classification, indicator_zh: str,
                   flows: pd.DataFrame, positions: dict[str, tuple[float, float]], names: dict[str, str],
-                  unit: str = "", decimals: int = 1, highlight: str | None = None) -> dict:
+                  unit: str = "", decimals: int = 1, highlight: str | None = None,
+                  towns: Mapping[str, str] | None = None, inst_flows: pd.DataFrame | None = None,
+                  hubs: Iterable[str] = ()) -> dict:
     """医改动态监测一张图: township colouring plus animated referral lines (up and down in two colours).
 
     ``flows``: the flows to draw (already thresholded), columns direction, from_inst_code, to_inst_code,
     referrals. ``positions``: inst_code -> (lon, lat); ``names``: inst_code -> name. ``highlight``: an
     institution drawn in the focus colour (the toolbar's choice). Flow ends that share a place (the county
     hospitals) are spread on a small ring, and township labels keep clear of the ends.
+
+    With ``towns`` (inst_code -> township code) the ``flows`` are township pairs (:func:`geo.flows.township_flows`):
+    one line per pair and direction between the townships' anchors, and the dots are the institutions of
+    ``inst_flows`` (the institution flows those lines sum) that are ``hubs`` (not villages), so the county
+    seat's hospitals stay visible, spread on a ring around the point where the seat's lines meet.
     """
+    from geo.flows import member_flows, township_anchors, township_ends
     regions = choropleth_regions(disp, values, classes, indicator_zh, unit, decimals, show_value_labels=False)
     legend = [f"{FLOW_ZH['up']}", f"{FLOW_ZH['down']}"]
     option = base_option(disp, regions=regions, legend=legend)
     option["legend"][0].update({"orient": "horizontal", "left": "center", "top": 8})
-    drawn = {d: flows[(flows["direction"] == d) & flows["from_inst_code"].isin(positions)
-                      & flows["to_inst_code"].isin(positions)] for d in ("up", "down")}
+    by_town = towns is not None
+    dot_flows = member_flows(inst_flows if inst_flows is not None else flows.iloc[0:0], flows, towns) \
+        if by_town else flows
+    dot_flows = dot_flows[dot_flows["from_inst_code"].isin(positions) & dot_flows["to_inst_code"].isin(positions)]
     # the institutions at either end, so that the lines have anchors and can be clicked
     ends: dict[str, int] = {}
-    for grp in drawn.values():
-        for src, dst, n in zip(grp["from_inst_code"], grp["to_inst_code"], grp["referrals"]):
-            ends[src] = ends.get(src, 0) + int(n)
-            ends[dst] = ends.get(dst, 0) + int(n)
+    for src, dst, n in zip(dot_flows["from_inst_code"], dot_flows["to_inst_code"], dot_flows["referrals"]):
+        ends[src] = ends.get(src, 0) + int(n)
+        ends[dst] = ends.get(dst, 0) + int(n)
+    if by_town:
+        # a township's lines end at its busiest institution (the seat: its hospitals); only those are drawn
+        town_ends = township_ends(positions, ends, towns, hubs)
+        kept = {c for codes in town_ends.values() for c in codes}
+        ends = {c: n for c, n in ends.items() if c in kept}
     order = sorted(ends.items(), key=lambda kv: (-kv[1], kv[0]))
     sizes = dict(zip([c for c, _ in order], scaled_sizes(pd.Series([t for _, t in order], dtype=float), 6, 18)))
     where = spread_colocated([(c, *positions[c], float(sizes[c])) for c, _ in order], disp)
+    if by_town:
+        anchor = township_anchors(where, positions, town_ends)
+        label = dict(disp.code_to_name)
+        kind = ("转出乡镇", "转入乡镇")
+    else:
+        anchor, label, kind = where, names, ("转出", "转入")
+    drawn = {d: flows[(flows["direction"] == d) & flows["from_inst_code"].isin(anchor)
+                      & flows["to_inst_code"].isin(anchor)] for d in ("up", "down")}
     for direction in ("up", "down"):
         grp = drawn[direction]
         widths = flow_width(grp["referrals"]) if len(grp) else pd.Series(dtype=float)
         data = []
         for row, width in zip(grp.to_dict("records"), widths):
             src, dst = row["from_inst_code"], row["to_inst_code"]
+            rows = [(kind[0], label.get(src, src)), (kind[1], label.get(dst, dst)),
+                    ("人次", fmt_value(row["referrals"], 0))]
+            if by_town:
+                rows.append(("机构间流向", f"{int(row.get('pairs') or 0)} 条（点击乡镇或机构查看）"))
             data.append({
-                "name": f"{names.get(src, src)} → {names.get(dst, dst)}", "code": src, "to_code": dst,
-                "direction": direction, "coords": [list(where[src]), list(where[dst])], "value": int(row["referrals"]),
-                "lineStyle": {"width": float(width)},
-                "tooltip": {"formatter": tooltip_html(FLOW_ZH[direction], [
-                    ("转出", names.get(src, src)), ("转入", names.get(dst, dst)),
-                    ("人次", fmt_value(row["referrals"], 0))])},
+                "name": f"{label.get(src, src)} → {label.get(dst, dst)}", "code": src, "to_code": dst,
+                "direction": direction, "coords": [list(anchor[src]), list(anchor[dst])],
+                "value": int(row["referrals"]), "lineStyle": {"width": float(width)},
+                "tooltip": {"formatter": tooltip_html(FLOW_ZH[direction], rows)},
             })
         option["series"].append({
             "type": "lines", "name": FLOW_ZH[direction], "coordinateSystem": "geo", "zlevel": 1,

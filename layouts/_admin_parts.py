@@ -12,7 +12,7 @@ DAYS_OPTIONS = [{"label": "近 1 天", "value": 1}, {"label": "近 7 天", "valu
 AUDIT_DETAIL = "logs-audit-detail"
 # "2026-01-05 09:00:00" shown whole (the grid's sizing would otherwise squeeze it)
 _TS = {"minWidth": 165, "maxWidth": 190}
-LOGIN_COLUMNS = [column_def("ts", "时间", **_TS), column_def("username", "用户"), column_def("inst_code", "机构"),
+LOGIN_COLUMNS = [column_def("ts", "时间", **_TS), column_def("username", "用户"), column_def("institution", "机构", tooltipField="inst_code", minWidth=160),
                  column_def("ip", "IP"), column_def("result", "结果")]
 SERVICE_COLUMNS = [column_def("ts", "时间", **_TS), column_def("username", "用户"),
                    column_def("module", "模块", tooltipField="raw"),

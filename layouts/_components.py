@@ -16,7 +16,7 @@ from dash import dcc, html
 
 from core.labels import STATUS_COLORS
 from layouts import _ids as ids
-from layouts.formatting import MISSING, fmt_pct_change, fmt_value
+from layouts.formatting import MISSING, fmt_pct_change, fmt_pp_change, fmt_value
 
 # ---------------------------------------------------------------------------------------------- look
 FONT_FAMILY = '"Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", "Source Han Sans SC", sans-serif'
@@ -94,16 +94,17 @@ def _direction(direction: str | None) -> str | None:
     return None
 
 
-def trend_arrow(change: float | None, direction: str | None, label: str = "同比") -> html.Span:
+def trend_arrow(change: float | None, direction: str | None, label: str = "同比", points: bool = False) -> html.Span:
     """'同比 ▲12.3%' coloured by whether the change is good for the indicator's direction.
 
-    ``change`` is a relative change (0.123 = +12.3 %). Higher-is-better: ▲ green, ▼ red; lower-is-better the
-    reverse; band or unknown direction: grey."""
-    text = fmt_pct_change(change)
+    ``change`` is a relative change (0.123 = +12.3 %), or with ``points`` a difference in percentage points
+    (a % indicator: 1.25 → '同比 ▲1.3个百分点'; a growth rate going from 3 % to −2.8 % is ▼5.8个百分点, never
+    "▼192.5%"). Higher-is-better: ▲ green, ▼ red; lower-is-better the reverse; band or unknown direction: grey."""
+    text = fmt_pp_change(change) if points else fmt_pct_change(change)
     if text == MISSING:
         return html.Span([f"{label} ", MISSING], className="trend trend-none")
     value = float(change)  # type: ignore[arg-type]
-    if text.lstrip("+-−") in ("0%", "0.0%", "0.00%"):       # rounds to no change: never "–0.0%"
+    if float(re.sub(r"[^0-9.]", "", text) or 0) == 0:       # rounds to no change: never "–0.0%"
         return html.Span([f"{label} ", "持平"], className="trend trend-neutral")
     arrow = "▲" if value > 0 else "▼" if value < 0 else "–"
     d = _direction(direction)
@@ -185,17 +186,19 @@ def kpi_card(title: str, value: float | None, unit: str | None = None, *, decima
              direction: str | None = None, spark: Sequence[float | None] | None = None,
              spark_x: Sequence[Any] | None = None, href: str | None = None, note: str | None = None,
              card_id: Any = None, mom: float | None = None, show_mom: bool = False,
-             projection: str | None = None) -> html.Div | dcc.Link:
+             projection: str | None = None, points: bool = False) -> html.Div | dcc.Link:
     """A headline card: title, value with unit, target, status colour, YoY arrow, sparkline; a link when href.
 
     status: '达标' | '预警' | '未达标' | None; yoy: relative change vs. the same period last year;
     direction: 'up' (higher is better) | 'down' | 'band'/None; note: e.g. '样本量小' or '数据不完整';
     show_mom: also show 环比 (``mom``: relative change vs. the previous period) beside 同比;
-    projection: a small line such as '预计全年 65.2%（达标）' (None: no line).
+    projection: a small line such as '预计全年 65.2%（达标）' (None: no line);
+    points: ``yoy``/``mom`` are differences in percentage points (a % indicator), not relative changes.
     """
-    trends = trend_arrow(yoy, direction)
+    trends = trend_arrow(yoy, direction, points=points)
     if show_mom:
-        trends = html.Span([trends, trend_arrow(mom, direction, label="环比")], className="kpi-trends")
+        trends = html.Span([trends, trend_arrow(mom, direction, label="环比", points=points)],
+                           className="kpi-trends")
     body = [
         html.Div([html.Span(title, className="kpi-title"), status_badge(status) if status else None],
                  className="kpi-head"),

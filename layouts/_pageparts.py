@@ -93,7 +93,7 @@ def formula_text(entry: Any) -> str:
 
 def definition_panel(entry: Any) -> html.Div:
     """Formula with numerator and denominator names, unit, target, direction, basis and source."""
-    from layouts.formatting import display_target
+    from layouts.formatting import NO_TARGET, display_target
     unit = _attr(entry, "unit") or ""
     available = _attr(entry, "available", True) is not False
     has_denominator = bool(_attr(entry, "denominator") or _attr(entry, "denominator_zh"))
@@ -105,7 +105,7 @@ def definition_panel(entry: Any) -> html.Div:
         ("分子", _attr(entry, "numerator_zh") or "—") if available and has_denominator else None,
         ("分母", _attr(entry, "denominator_zh") or "—") if available and has_denominator else None,
         ("单位", unit or "—"),
-        ("目标值", display_target(target) or ("无目标（参考指标）" if target == "参考" else "无（监测）")),
+        ("目标值", display_target(target) or NO_TARGET),
         ("方向", DIRECTION_ZH.get(_direction_key(_attr(entry, "direction")), "监测")),
         ("口径", basis or "—") if available else ("暂不可计算", _attr(entry, "unavailable_zh") or "缺少所需数据"),
         ("依据", _attr(entry, "source") or "—"),
@@ -125,11 +125,14 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
         elif field in ("yoy_rel", "share"):
             # numbers (percent × 100) so that sorting is numeric; the sign shows on changes only
             # a change that rounds to 0.0 reads "持平", not "+0.0%" / "−0.0%"
+            # a % indicator's change is in percentage points, as on its card
             flat = "params.value == 0 ? '持平' : " if field == "yoy_rel" else ""
             fmt = "+,.1f" if field == "yoy_rel" else ",.1f"
-            cols.append(column_def(field, header, "number", valueFormatter={
+            suffix = "个百分点" if field == "yoy_rel" and (unit or "").strip() == "%" else "%"
+            wide = {"minWidth": 120} if suffix != "%" else {}
+            cols.append(column_def(field, header, "number", **wide, valueFormatter={
                 "function": f"params.value == null ? '—' : {flat}"
-                            f"d3.format('{fmt}')(params.value) + '%'"}))
+                            f"d3.format('{fmt}')(params.value) + '{suffix}'"}))
         elif field in ("numerator", "denominator"):
             cols.append(column_def(field, header, "number", decimals=2 if unit == "元" else 0))
         else:
@@ -145,7 +148,7 @@ TOPIC_TABS = "topic-tabs"
 TOPIC_SUBTITLE = "topic-subtitle"
 TOPIC_GRID = "topic-grid"
 BOARD_TOPICS: dict[str, str] = {"resources": "资源配置", "quality": "医疗质量", "cost": "费用控制",
-                                "referrals": "转诊与分级诊疗", "health": "健康管理"}
+                                "referrals": "分级诊疗", "health": "健康管理"}
 
 # ---------------------------------------------------------------------------------------------- referrals
 REF_READY = "ref-ready"

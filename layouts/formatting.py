@@ -104,17 +104,31 @@ def fmt_period_zh(grain: str, period: str) -> str:
     return period or MISSING
 
 
+# The one wording for an indicator without a target value, on every card, tile, table and panel (issue 14).
+NO_TARGET = "无目标值"
+# Catalogue target texts that name no value: "参考" (watched against a reference) and "监测" (monitored only).
+_NO_VALUE_TARGETS = {"参考", "监测"}
+
+
 def display_target(target_text: str | None) -> str | None:
     """A target text as the pages show it, or None when there is no target to show.
 
-    The catalogue writes "参考" alone for indicators that are watched without a value (surgery shares,
-    control rates …): "目标 参考" would read as a target whose value is missing, so those show "无目标".
+    The catalogue writes "参考" or "监测" alone for indicators that are watched without a value (surgery shares,
+    volumes, control rates …): "目标 参考" / "目标 监测" would read as a target whose value is missing, so those
+    show :data:`NO_TARGET` through :func:`target_phrase`; so does any text without a figure ("监测 (看同比)").
     "≥ 60% (参考)" (a reference value) is kept.
     """
     text = (target_text or "").strip()
-    if not text or text == "参考":
+    # no figure, no target value: "参考", "监测", "监测 (看同比)"
+    if not text or text in _NO_VALUE_TARGETS or not any(ch.isdigit() for ch in text):
         return None
     return text
+
+
+def target_phrase(target_text: str | None) -> str:
+    """``'≥ 90%' → '目标 ≥ 90%'``; no target value (empty, 参考, 监测) → ``'无目标值'``."""
+    text = display_target(target_text)
+    return f"目标 {text}" if text else NO_TARGET
 
 
 def is_flat_change(ratio: Any, decimals: int = 1) -> bool:

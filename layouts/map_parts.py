@@ -141,14 +141,17 @@ def class_legend(rows: list[dict], title: str, count_word: str = "个") -> html.
     return html.Div([html.Div(title, className="map-legend-title"), *items], className="map-legend")
 
 
-def flow_legend(shown: dict[str, int], total: dict[str, int], focus: str | None = None) -> html.Div:
+def flow_legend(shown: dict[str, int], total: dict[str, int], focus: str | None = None,
+                by_town: bool = False) -> html.Div:
     """Legend of the flow lines: colours, and how many flows are shown of how many (of ``focus`` only when an
-    institution or township is chosen)."""
+    institution or township is chosen; ``by_town``: the county view's lines between townships)."""
     from geo.options import FLOW_COLORS, FLOW_ZH
+    what = "条乡镇间流向" if by_town else "条"
     rows = [html.Div([html.Span(className="map-swatch map-swatch-line", style={"background": FLOW_COLORS[d]}),
-                      html.Span(f"{FLOW_ZH[d]}：显示 {shown.get(d, 0)} / {total.get(d, 0)} 条")],
+                      html.Span(f"{FLOW_ZH[d]}：显示 {shown.get(d, 0)} / {total.get(d, 0)} {what}")],
                      className="map-legend-row") for d in ("up", "down")]
-    title = f"转诊流向：仅{focus}（线宽：人次）" if focus else "转诊流向（线宽：人次）"
+    title = (f"转诊流向：仅{focus}（线宽：人次）" if focus else
+             "转诊流向：按乡镇汇总（线宽：人次；点击乡镇或机构看机构间流向）" if by_town else "转诊流向（线宽：人次）")
     return html.Div([html.Div(title, className="map-legend-title"), *rows], className="map-legend")
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.labels import LEVEL_ZH
 from core.periods import add_months
+from layouts.formatting import NO_TARGET, display_target
 from metrics.catalogue import INDICATORS, Indicator
 from metrics.engine import compute
 from metrics.scope import FULL_SCOPE, Scope
@@ -122,7 +123,7 @@ def _row_map(df: pd.DataFrame) -> dict[str, dict]:
 def _line(ind: Indicator, row: dict | None) -> Line:
     get = (row or {}).get
     value = None if T.missing(get("value")) else float(get("value"))
-    return Line(ind.id, ind.zh, ind.unit, value, T.value_text(value, ind.decimals), ind.target_text or "—",
+    return Line(ind.id, ind.zh, ind.unit, value, T.value_text(value, ind.decimals), display_target(ind.target_text) or NO_TARGET,
                 "" if T.missing(get("status")) else str(get("status")),
                 T.change_text(value, get("yoy_value"), ind, "") or "—",
                 T.change_text(value, get("mom_value"), ind, "") or "—",
@@ -275,7 +276,7 @@ def build_report(month: str, org: str | None = None, alerts: list[dict] | None =
     last = qperiods.last_data_date(url)
     definitions = [{"name": INDICATORS[i].zh, "definition": INDICATORS[i].definition,
                     "numerator": INDICATORS[i].numerator_zh or "—", "denominator": INDICATORS[i].denominator_zh or "—",
-                    "target": INDICATORS[i].target_text or "—", "source": INDICATORS[i].source}
+                    "target": display_target(INDICATORS[i].target_text) or NO_TARGET, "source": INDICATORS[i].source}
                    for i in all_ids]
     caveats = [f"数据截至 {last:%Y年%m月%d日}；本报告所有数值由平台指标引擎按统一口径计算（分子、分母之比），"
                f"与驾驶舱及指标命令行输出一致。" if last else "集市中尚无数据。",

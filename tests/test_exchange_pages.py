@@ -450,3 +450,37 @@ def test_same_run_id_on_two_nodes_shows_two_runs_with_their_own_logs_and_rerun(e
         nodes = s.scalars(select(ExchangeNode.code).join(ExchangeCommand, ExchangeCommand.node_id == ExchangeNode.id)
                           .where(ExchangeCommand.run_id == "DUP-1")).all()
     assert nodes == ["EX-T002"]
+
+
+def test_running_run_of_an_offline_node_does_not_read_running(env) -> None:
+    """Issue 14 review: the run table said 运行中 under a node list saying 离线 for the same node. A run still
+    'running' on a node whose heartbeats stopped reads 未结束（节点离线）; after a heartbeat, 运行中 again."""
+    import datetime as dt
+
+    from dashboard.callbacks.exchange import runs_view
+    from dashboard.exchange.service import node_states
+    cfg, app, clients = env
+    node = node_states(cfg).iloc[-1]["code"]
+    now = dt.datetime.now().replace(microsecond=0)
+    run_id = "U14-SILENT-1"
+    assert _node_api(env, node, "POST", "/runs", {"run_id": run_id, "job_code": "HIS_OP",
+                                                  "started_at": now.isoformat(), "status": "running"}).status_code == 201
+
+    def shown() -> str:
+        with app.server.test_request_context():
+            rows, *_ = runs_view("running", node, None, None, None, 1)
+        return next(r["status_zh"] for r in rows if r["run_id"] == run_id)
+
+    # the node fell silent three hours ago
+    from sqlalchemy import update
+
+    from dashboard.appdb import session_factory
+    from dashboard.exchange.models import ExchangeNode
+    with session_factory(cfg.app_db_url)() as s, s.begin():
+        s.execute(update(ExchangeNode).where(ExchangeNode.code == node)
+                  .values(last_heartbeat_at=now - dt.timedelta(hours=3)))
+    assert node_states(cfg, codes=[node]).iloc[0]["state"] == "offline"
+    assert shown() == "未结束（节点离线）"
+    assert _node_api(env, node, "POST", "/heartbeat", {"ts": now.isoformat()}).status_code == 204
+    assert node_states(cfg, codes=[node]).iloc[0]["state"] != "offline"
+    assert shown() == "运行中"

@@ -167,11 +167,32 @@ def test_health_map_classes_follow_the_engine_values(client_as, app_cfg):
 
 
 def test_reform_flows_are_thresholded_and_scaled(client_as, app_cfg):
+    """The county view draws one line per township pair and direction (issue 14: 20–40 institution lines
+    converged on the county seat and hid its name and hospitals), its volume the sum of the institution flows."""
     out = render(client_as("leader"), "reform", PERIOD + "&top=10")
     lines = {s["name"]: s for s in out["option"]["series"] if s["type"] == "lines" and s.get("effect")}
     assert set(lines) == {"上转", "下转"}
-    from queries.maps import referral_flows
-    flows = referral_flows(app_cfg.mart_url, "2026-07", "2026-09")
+    from geo.store import display_geometry
+    from queries.maps import institution_points, referral_flows
+    pts = institution_points(app_cfg.mart_url)
+    town_of = dict(zip(pts["inst_code"], pts["area_code"]))
+    raw = referral_flows(app_cfg.mart_url, "2026-07", "2026-09")
+    raw = raw.assign(a=raw["from_inst_code"].map(town_of), b=raw["to_inst_code"].map(town_of))
+    flows = (raw[raw["a"] != raw["b"]].groupby(["direction", "a", "b"], as_index=False)["referrals"].sum())
+    sums = {(r.direction, r.a, r.b): int(r.referrals) for r in flows.itertuples()}
+    towns = display_geometry(app_cfg.geo_dir).code_to_name
+    for direction, name in (("up", "上转"), ("down", "下转")):
+        for d in lines[name]["data"]:
+            assert d["code"] in towns and d["to_code"] in towns, d
+            assert d["value"] == sums[(direction, d["code"], d["to_code"])], d
+            assert d["name"] == f"{towns[d['code']]} → {towns[d['to_code']]}"
+    # the names ride above the lines, and the institutions (the seat's hospitals) above the lines too
+    z = {s["name"]: s.get("zlevel", 0) for s in out["option"]["series"]}
+    assert z["乡镇名称"] > z["上转"] and z["机构"] > z["上转"]
+    dots = {d["code"] for s in out["option"]["series"] if s["name"] == "机构" for d in s["data"]}
+    lead = pts[pts["is_lead"] == 1].iloc[0]["inst_code"]
+    assert lead in dots and all(town_of[c] in towns for c in dots)
+    flows = flows.rename(columns={"a": "from_inst_code", "b": "to_inst_code"})
     for direction, name in (("up", "上转"), ("down", "下转")):
         data = lines[name]["data"]
         assert len(data) <= 10

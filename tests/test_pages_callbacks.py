@@ -107,6 +107,8 @@ def _search(ctx: dict, org: str | None = None, period: str | None = None) -> str
 
 
 def test_leader_table_equals_engine_and_bars_carry_drill_links(client_as, ctx):
+    import pandas as pd
+
     from dashboard.urlstate import period_bounds
     from metrics.engine import compute
     out = breakdown(client_as("leader"), _search(ctx, ctx["township"]))
@@ -121,6 +123,9 @@ def test_leader_table_equals_engine_and_bars_carry_drill_links(client_as, ctx):
         assert r["numerator"] == pytest.approx(float(e["numerator"]))
         assert r["denominator"] == pytest.approx(float(e["denominator"]))
         assert r["value"] == pytest.approx(round(float(e["value"]), 1))
+        # 同比 of a % indicator in percentage points, as on its card (issue 14), not the relative change
+        if pd.notna(e["yoy_value"]) and pd.notna(e["value"]):
+            assert r["yoy_rel"] == pytest.approx(round(float(e["value"]) - float(e["yoy_value"]), 1), abs=1e-9)
     assert "按机构" in out[L.BREAKDOWN_TITLE]["children"]
     # each bar carries the query string of its drill (followed in the browser without a server call)
     bars = _find(out[L.BREAKDOWN_BOX]["children"], lambda n: n.get("type") == "bar" and "customdata" in n)
@@ -532,3 +537,35 @@ def test_cards_say_flat_and_no_target(app_cfg, flask_app):
                      pd.DataFrame(columns=["period", "value"]), state)
         text = " ".join(_texts(_tree(card)))
         assert "无目标值" in text and "目标 参考" not in text and "▼" in text
+
+
+def test_cards_of_percentage_indicators_change_in_points(app_cfg, flask_app):
+    """Issue 14: a growth rate going from +3 % to −2.8 % read 同比 ▼192.5 %. A % indicator's card (rates,
+    growth rates) shows 同比/环比 in percentage points (环比 here: the tiny mart has no growth rate a year back), the difference of the engine's two values; a count or
+    money indicator keeps the relative change."""
+    import pandas as pd
+
+    from dashboard.urlstate import ViewState
+    from dashboard.views.cards import card as _card
+    from layouts.formatting import fmt_pct_change, fmt_pp_change
+    from metrics.engine import compute
+    from queries.periods import last_complete_month
+    month = last_complete_month(app_cfg.mart_url)
+    rows = compute(["op_cost_growth", "op_cost_per_visit"], "county", "month", month, month,
+                   mart_url=app_cfg.mart_url).set_index("indicator_id")
+    state = ViewState("month", month, None)
+    texts = {}
+    with flask_app.server.app_context():
+        for iid, points in (("op_cost_growth", True), ("op_cost_per_visit", False)):
+            r = rows.loc[iid]
+            assert pd.notna(r["value"]) and pd.notna(r["mom_value"]), r
+            want = (fmt_pp_change(r["value"] - r["mom_value"]) if points
+                    else fmt_pct_change((r["value"] - r["mom_value"]) / abs(r["mom_value"])))
+            text = texts[iid] = " ".join(_texts(_tree(_card(iid, r, pd.DataFrame(columns=["period", "value"]),
+                                                            state))))
+            assert "环比" in text and want.lstrip("+-") in text, (iid, want, text)
+            assert ("个百分点" in text) is points, text
+    # the growth rate's change read as a relative change is not what its card says
+    r = rows.loc["op_cost_growth"]
+    relative = fmt_pct_change((r["value"] - r["mom_value"]) / abs(r["mom_value"])).lstrip("+-")
+    assert relative not in texts["op_cost_growth"].replace(f"{r['value']:.1f}%", ""), texts

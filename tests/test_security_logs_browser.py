@@ -56,3 +56,25 @@ def test_service_log_page_has_chinese_function_names(page_as):
     assert not any(m.startswith(("page:", "api:")) for m in modules), modules
     ts = _cells_fit(page, "logs-service-table", "ts")
     assert ts and all(TS_RE.match(text) and fits for text, fits in ts), ts
+
+
+def test_login_log_names_institutions_not_codes(page_as, app_cfg):
+    """Issue 14: the 机构 column of the login log showed the manager's scope as codes (H001,T001)."""
+    from dashboard.accounts.institutions import institution_names
+    from dashboard.accounts.service import get_user_view, read_demo_accounts
+    manager = read_demo_accounts(app_cfg)["manager"][0]
+    page_as("manager").close()              # a login row whose institution is the manager's scope
+    codes = get_user_view(app_cfg, manager).inst_codes
+    names = institution_names(app_cfg)
+    assert codes and all(c in names for c in codes)
+    page = page_as("auditor")
+    page.goto(page.base_url + "/admin/logs")
+    page.wait_for_selector("#logs-login-table .ag-cell[col-id='institution']")
+    page.fill("#logs-user", manager)
+    page.press("#logs-user", "Enter")           # the box is debounced: Enter applies it
+    page.wait_for_function("u => [...document.querySelectorAll(\"#logs-login-table .ag-cell[col-id='username']\")]"
+                           ".every(c => c.innerText.trim() === u)", arg=manager, timeout=20_000)
+    shown = {t for t, _ in _cells_fit(page, "logs-login-table", "institution")}
+    assert shown == {"、".join(names[c] for c in codes)}, shown
+    for code in codes:
+        assert code not in page.inner_text("#logs-login-table .ag-center-cols-container")

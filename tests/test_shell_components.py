@@ -163,3 +163,13 @@ def test_trend_arrow_says_flat_when_the_change_rounds_to_zero() -> None:
     assert trend_arrow(-0.00001, "up").children == ["同比 ", "持平"]
     assert trend_arrow(0.0, "down").children == ["同比 ", "持平"]
     assert trend_arrow(-0.05, "up").className == "trend trend-bad"
+
+
+def test_trend_arrow_in_percentage_points() -> None:
+    """A % indicator's change reads in percentage points (issue 14: ▼192.5% on a growth rate)."""
+    from layouts._components import kpi_card, trend_arrow
+    arrow = trend_arrow(-5.84, "down", points=True)
+    assert arrow.className == "trend trend-good" and arrow.children[-1] == "5.8个百分点"
+    assert trend_arrow(0.04, "up", points=True).children == ["同比 ", "持平"]
+    card = kpi_card("门诊次均费用增幅", 3.1, "%", yoy=-5.84, mom=1.2, show_mom=True, direction="down", points=True)
+    assert "5.8个百分点" in _texts(card) and "1.2个百分点" in _texts(card) and "584.0%" not in _texts(card)

@@ -169,7 +169,10 @@ def test_period_options_mark_every_unfinished_period() -> None:
 
 def test_display_target_flat_change_and_zh_only() -> None:
     assert f.display_target("参考") is None and f.display_target("") is None and f.display_target(None) is None
-    assert f.display_target("≥ 60% (参考)") == "≥ 60% (参考)" and f.display_target("监测") == "监测"
+    assert f.display_target("≥ 60% (参考)") == "≥ 60% (参考)" and f.display_target("监测") is None
+    assert f.target_phrase("监测") == f.target_phrase("参考") == f.target_phrase(None) == "无目标值"
+    assert f.target_phrase("监测 (看同比)") == "无目标值" and f.display_target("县级 ≤ 9 天") == "县级 ≤ 9 天"
+    assert f.target_phrase("≥ 90%") == "目标 ≥ 90%"
     assert f.is_flat_change(-0.0004) and f.is_flat_change(0.0) and not f.is_flat_change(-0.0006)
     assert not f.is_flat_change(None) and not f.is_flat_change(math.nan)
     assert f.zh_only("部分期间 (partial period); 样本量小; 数据不完整 (incomplete uploads)") == \
@@ -182,3 +185,12 @@ def test_export_number_helpers() -> None:
     assert number_format(0) == "#,##0" and number_format(2) == "#,##0.00"
     assert _fixed(-0.04, 1) == "0.0" and _fixed(12.345, 1) == "12.3" and _fixed(None, 1) == ""
     assert display_width("丰安县（合计）") == 14 and display_width("H001") == 4
+
+
+def test_banner_counts_institutions_not_names() -> None:
+    """Two village clinics of one name are two institutions: the leader's banner said 等58家 where the
+    manager's (counting codes) said 67家 (issue 14 screenshot review)."""
+    from dashboard.callbacks.cockpit import _shown
+    assert _shown(["甲", "乙", "丙"], limit=5) == "甲、乙、丙"
+    assert _shown(["甲", "乙", "乙"], limit=5) == "甲、乙等3家"
+    assert _shown(["甲", "乙", "丙", "丁"], limit=2) == "甲、乙等4家"

@@ -10,6 +10,7 @@ from core.config import Config
 from core.masking import mask_frame
 from dashboard.accounts import clock
 from dashboard.accounts.audit import flush_service_log
+from dashboard.accounts.institutions import institution_names
 from dashboard.accounts.log_names import action_name, actor_role_name, change_summary, service_call_names, strip_hash
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog
 from dashboard.appdb import session_factory
@@ -37,7 +38,12 @@ def _frame(cfg: Config, stmt, columns: list[str]) -> pd.DataFrame:  # noqa: ANN0
 
 
 def login_log(cfg: Config, days: int = 7, username: str = "") -> pd.DataFrame:
-    """Login log rows of the last ``days`` (newest first, at most MAX_ROWS)."""
+    """Login log rows of the last ``days`` (newest first, at most MAX_ROWS).
+
+    ``inst_code`` (the account's scope as recorded, ``H001,T001``) becomes ``institution``, the institutions'
+    names (``丰安县总医院、城关镇中心卫生院``; the code where the mart does not know it); the codes stay as written
+    in ``inst_code`` (the table's tooltip and CSV).
+    """
     stmt = select(LoginLog.ts, LoginLog.username, LoginLog.inst_code, LoginLog.ip, LoginLog.result).where(
         LoginLog.ts >= _since(days))
     if username:
@@ -45,7 +51,15 @@ def login_log(cfg: Config, days: int = 7, username: str = "") -> pd.DataFrame:
     df = _frame(cfg, stmt.order_by(LoginLog.id.desc()).limit(MAX_ROWS),
                 ["ts", "username", "inst_code", "ip", "result"])
     df["result"] = df["result"].map(lambda r: LOGIN_RESULT_ZH.get(r, r))
+    names = institution_names(cfg) or {}
+    df["institution"] = [describe_scope(codes, names) for codes in df["inst_code"]]
     return df
+
+
+def describe_scope(codes: str | None, names: dict[str, str]) -> str:
+    """``'H001,T001' → '丰安县总医院、城关镇中心卫生院'``; an unknown code stays a code; none → ``''``."""
+    parts = [c.strip() for c in str(codes or "").split(",") if c.strip()]
+    return "、".join(names.get(c, c) for c in parts)
 
 
 def service_log(cfg: Config, days: int = 7, username: str = "") -> pd.DataFrame:

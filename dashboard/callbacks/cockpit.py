@@ -24,7 +24,7 @@ from dashboard.views.cards import compute_each as _compute_each
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import status_badge
-from layouts.formatting import display_target, fmt_period_zh, fmt_value
+from layouts.formatting import fmt_period_zh, fmt_value, target_phrase
 
 
 def default_ids() -> list[str]:
@@ -84,7 +84,7 @@ def render_alerts(search: str | None) -> Any:
             status_badge(r.status), html.Span(r.org_name, className="alert-org"),
             html.Span(kit.attr(entry, "zh", r.indicator_id), className="alert-ind"),
             html.Span(fmt_value(kit.clean(r.value), unit, dec), className="alert-value"),
-            html.Span(f"目标 {display_target(kit.attr(entry, 'target_text')) or '—'}", className="alert-target"),
+            html.Span(target_phrase(kit.attr(entry, "target_text")), className="alert-target"),
         ], href=link, className="alert-link"), className="alert-item"))
     return html.Ol(items, className="alert-list")
 
@@ -93,8 +93,10 @@ FRESH_NAMES = 5          # institution names shown in the banner before "等N家
 
 
 def _shown(names: list[str], limit: int = FRESH_NAMES) -> str:
-    """'甲、乙、丙' or '甲、乙、丙…等12家' (every name once)."""
-    return "、".join(names[:limit]) + (f"等{len(names)}家" if len(names) > limit else "")
+    """'甲、乙、丙' or '甲、乙、丙…等12家': every name once, the count of institutions (two village clinics of one
+    name are two; the leader's banner said 等58家 where the manager's, counting codes, said 67家)."""
+    unique = list(dict.fromkeys(names))[:limit]
+    return "、".join(unique) + (f"等{len(names)}家" if len(names) > len(unique) else "")
 
 
 def view_gaps(url: str, start: str, end: str, path: list, user: Any) -> tuple[list[str], int]:
@@ -114,7 +116,7 @@ def view_gaps(url: str, start: str, end: str, path: list, user: Any) -> tuple[li
     tree = qorg.org_tree(url)
     name_of = dict(zip(tree["inst_code"].astype(str), tree["name"].astype(str)))
     shown = [name_of.get(c, c) for c in sorted(codes) if user.may_see_institution(c)]
-    return list(dict.fromkeys(shown)), len(codes) - len(shown)
+    return shown, len(codes) - len(shown)
 
 
 def incomplete_cards(state: Any, level: str, start: str, end: str) -> int:

@@ -220,12 +220,24 @@ def runs_view(status: str | None, node: str | None, job: str | None, start: str 
         page = pages
         df, total = svc.job_runs(_cfg(), node_code=node or None, job_code=job or None, status=status or None,
                                  start=t0, end=t1, page=page, page_size=P.RUN_PAGE_SIZE)
-    df = df.assign(started=[fmt_ts(v) for v in df["started_at"]])
+    df = df.assign(started=[fmt_ts(v) for v in df["started_at"]], status_zh=_silent_runs_zh(df))
     rows = df[["run_key", "run_id", "started", "node_name", "job_name", "status", "status_zh", "duration_s",
                "rows_extracted", "rows_loaded", "rows_rejected", "error"]]
     records = rows.astype(object).where(rows.notna(), None).to_dict("records")
     label = f"第 {page} / {pages} 页，共 {total} 条"
     return records, label, page <= 1, page >= pages
+
+
+def _silent_runs_zh(df: pd.DataFrame) -> list[Any]:
+    """The runs' status in Chinese; a run still "running" on a node that has gone offline reads 未结束（节点离线）,
+    as the node list beside it says 离线 (issue 14 review: 运行中 under a node list of 25 离线)."""
+    running = df["status"] == "running"
+    if not running.any():
+        return list(df["status_zh"])
+    states = svc.node_states(_cfg(), codes=sorted(set(df.loc[running, "node_code"])))
+    offline = set(states.loc[states["state"] == "offline", "code"])
+    return ["未结束（节点离线）" if st == "running" and code in offline else zh
+            for st, code, zh in zip(df["status"], df["node_code"], df["status_zh"])]
 
 
 def _commands_of(key: str, include_finished: bool) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from dashboard.views.pagekit import levels_of as _levels
 from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, breadcrumbs, data_table, safe_figure
-from layouts.formatting import display_target, fmt_period_zh, fmt_value, zh_only
+from layouts.formatting import NO_TARGET, display_target, fmt_period_zh, fmt_value, zh_only
 
 TREND_MONTHS = 24
 # AG Grid refuses HTML overlay templates (console error); our empty tables show an empty state instead.
@@ -112,9 +112,11 @@ def table_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict]:
     if not df.empty:
         df = df[df["indicator_id"] == indicator_id].copy()
         df["level_zh"] = df["level"].map(kit.LEVEL_ZH).fillna(df["level"])
-        df["target_text"] = display_target(kit.attr(entry, "target_text")) or "—"
+        df["target_text"] = display_target(kit.attr(entry, "target_text")) or NO_TARGET
         df["flags"] = df.apply(_flags, axis=1)
-        df["yoy_rel"] = [kit.relative_yoy(v, y) for v, y in zip(df["value"], df["yoy_value"])]
+        # 同比 as the cards say it: percentage points for a % indicator (kept as a difference), else relative
+        unit_ = kit.attr(entry, "unit") or ""
+        df["yoy_rel"] = [kit.card_change(v, y, unit_) for v, y in zip(df["value"], df["yoy_value"])]
         kids_num = df.loc[~df["_own"], "numerator"].astype(float)
         total = kids_num.sum() if not kids_num.empty else 0.0
         df["share"] = [(float(n) / total if (not own_ and total and not kit.is_missing(n)) else None)
@@ -285,7 +287,7 @@ def render_breakdown(indicator_id: str, search: str | None, mode: str = "share")
         # An institution outside a manager's scope has no own row either (the engine hides it): say why.
         table = kit.empty_box(f"{kit.NO_ACCESS}（该机构数值见同类机构排名）" if info["denied"] else kit.NO_DATA)
     else:
-        rows = [_display_row(r, dec) for r in df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code", "_own"]]
+        rows = [_display_row(r, dec, kit.in_points(unit)) for r in df[[c for c, _, _ in L.TABLE_COLUMNS] + ["org_code", "_own"]]
                 .to_dict("records")]
         total = [r for r in rows if r.pop("_own")]
         kids_rows = [r for r in rows if r not in total]
@@ -300,14 +302,15 @@ def render_breakdown(indicator_id: str, search: str | None, mode: str = "share")
     return chart, hint, table
 
 
-def _display_row(row: dict, decimals: int) -> dict:
-    """Table row for the page: values rounded as displayed, shares and changes in percent (exports stay raw)."""
+def _display_row(row: dict, decimals: int, points: bool = False) -> dict:
+    """Table row for the page: values rounded as displayed, shares and changes in percent (exports stay raw);
+    ``points``: the change of a % indicator is already in percentage points."""
     out = {k: kit.clean(v) for k, v in row.items()}
     if out.get("value") is not None:
         out["value"] = round(float(out["value"]), decimals) + 0.0      # + 0.0: no "-0.0"
     for key in ("yoy_rel", "share"):
         if out.get(key) is not None:
-            out[key] = round(float(out[key]) * 100, 1) + 0.0
+            out[key] = round(float(out[key]) * (1 if key == "yoy_rel" and points else 100), 1) + 0.0
     return out
 
 
@@ -363,6 +366,9 @@ def export_frame(indicator_id: str, state) -> tuple[pd.DataFrame, dict[str, str]
     out = df.copy()
     out["period"] = [fmt_period_zh(state.grain, p) for p in out["period"]]
     out["complete"] = ["" if kit.is_missing(c) else ("是" if bool(c) else "否") for c in out["complete"]]
+    # the file has both: 同比差值 (the engine's difference; percentage points for a % indicator) and the
+    # relative 同比增减率, whatever the page's 同比 column shows
+    out["yoy_rel"] = [kit.relative_yoy(v, y) for v, y in zip(out["value"], out["yoy_value"])]
     for key in ("yoy_rel", "share"):
         out[key] = pd.to_numeric(out[key], errors="coerce") * 100
     headers = {k: v for k, v in EXPORT_HEADERS.items() if k in out.columns}

@@ -11,6 +11,7 @@ from core.periods import month_range
 from dashboard.views import pagekit as kit
 from layouts import _report_parts as L
 from layouts._components import column_def, data_table
+from layouts.formatting import fmt_month_zh
 
 PREVIEW_ROWS = 5000
 
@@ -54,7 +55,7 @@ def init_options() -> tuple:
     months = _months()
     default = periods.last_complete_month(kit.mart_url()) or (months[0] if months else None)
     orgs = _org_options(kit.scope())
-    month_opts = [{"label": m, "value": m} for m in months]
+    month_opts = [{"label": fmt_month_zh(m), "value": m} for m in months]     # 2026年11月, as on every page
     inds = [{"label": f"{TOPICS[INDICATORS[i].topic]} · {INDICATORS[i].zh}", "value": i} for i in computable_ids()]
     templates = [{"label": n, "value": t} for t, n in list_templates(_cfg(), _user())]
     start = kit.add_months(default, -5) if default else None

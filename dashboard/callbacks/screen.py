@@ -48,7 +48,7 @@ def kpi_tiles() -> tuple[list[Any], str]:
         out.append(html.Div([
             html.Div(t["zh"], className="sc-kpi-name"),
             html.Div(t["value"], className="sc-kpi-value"),
-            html.Div([f"目标 {t['target']}", html.Span(t["status"] or "", className="sc-kpi-status")],
+            html.Div([t["target"], html.Span(t["status"] or "", className="sc-kpi-status")],
                      className="sc-kpi-target"),
         ], className=f"sc-kpi {STATUS_CLASS.get(t['status'], 'st-none')}"))
     return out, period
@@ -61,7 +61,7 @@ def ticker_items(alerts: list[dict[str, str]]) -> list[Any]:
     return [html.Span([html.Span(f"【{a['status']}】", className=STATUS_CLASS.get(a["status"], "")),
                        a["message"]] if a.get("message") else
                       [html.Span(f"【{a['status']}】", className=STATUS_CLASS.get(a["status"], "")),
-                       a["org"], html.B(a["indicator"]), f"{a['value']}（目标 {a['target']}）"],
+                       a["org"], html.B(a["indicator"]), f"{a['value']}（{a['target']}）"],
                       className="sc-alert") for a in alerts]
 
 

@@ -24,11 +24,13 @@ def card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  
     entry = kit.indicator(indicator_id)
     unit = kit.attr(entry, "unit") or ""
     notes = []
+    points = kit.in_points(unit)
     value = status = yoy = mom = None
     if row is not None:
         value, status = kit.clean(row.get("value")), kit.clean(row.get("status"))
-        yoy = kit.relative_yoy(row.get("value"), row.get("yoy_value"))
-        mom = kit.relative_yoy(row.get("value"), row.get("mom_value"))     # the same ratio against last period
+        # relative change, or percentage points for a % indicator (rates, growth rates)
+        yoy = kit.card_change(row.get("value"), row.get("yoy_value"), unit)
+        mom = kit.card_change(row.get("value"), row.get("mom_value"), unit)     # the same against last period
         if not kit.is_missing(row.get("complete")) and not bool(row.get("complete")):
             notes.append("数据不完整")
         if not kit.is_missing(row.get("small_sample")) and bool(row.get("small_sample")):
@@ -45,7 +47,8 @@ def card(indicator_id: str, row: pd.Series | None, spark: pd.DataFrame, state,  
                     decimals=int(kit.attr(entry, "decimals", 1) or 0),
                     target_text=display_target(kit.attr(entry, "target_text")), status=status,
                     # a change that rounds to 0.0 % reads 持平 (trend_arrow draws 持平 for an exact 0)
-                    yoy=0.0 if is_flat_change(yoy) else yoy, mom=0.0 if is_flat_change(mom) else mom,
+                    yoy=0.0 if is_flat_change(yoy) and not points else yoy,
+                    mom=0.0 if is_flat_change(mom) and not points else mom, points=points,
                     show_mom=True, direction=direction(entry), spark=spark_values, spark_x=spark_x,
                     href=kit.href(f"/indicator/{indicator_id}", state), note="；".join(notes) or None,
                     card_id={"type": card_type, "id": indicator_id}, projection=projection)

@@ -12,7 +12,7 @@ from dash import dcc, html
 
 from dashboard.views import pagekit as kit
 from layouts._components import status_badge
-from layouts.formatting import display_target, fmt_month_zh, fmt_value, zh_only
+from layouts.formatting import NO_TARGET, display_target, fmt_month_zh, fmt_value, zh_only
 
 LEVEL = "county"
 
@@ -92,7 +92,7 @@ def indicator_row(indicator_id: str, entry: Any, row: pd.Series | None, failed: 
     definition = definition_text(entry)
     # the reason already reads as the definition (不计算的定性指标): the value column says so briefly
     value, badge = _value_cell(entry, row, failed, "暂不可计算" if reason and reason == definition else reason)
-    target = display_target(kit.attr(entry, "target_text")) or "无目标值"
+    target = display_target(kit.attr(entry, "target_text")) or NO_TARGET
     return html.Div([
         html.Div([dcc.Link(kit.attr(entry, "zh", indicator_id), href=f"/indicator/{indicator_id}",
                            className="catalog-name"),

@@ -28,6 +28,7 @@ from core.labels import INST_TYPE_ZH
 from dashboard.urlstate import ViewState, to_search
 from dashboard.views import pagekit as kit
 from geo.classify import METHODS, classify
+from geo.flows import township_flows
 from geo.options import (
     VALUE_MODE_NOTE,
     health_option,
@@ -38,7 +39,7 @@ from geo.options import (
 from geo.store import display_geometry, institution_overrides
 from layouts import map_parts as P
 from layouts._components import kpi_card, status_badge
-from layouts.formatting import fmt_number, fmt_period_zh, fmt_value
+from layouts.formatting import NO_TARGET, display_target, fmt_number, fmt_period_zh, fmt_value, target_phrase
 from queries import maps as qmaps
 from queries import periods as qperiods
 
@@ -254,7 +255,7 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     df["volume"] = df["op_visits"] + df["discharges"]
     df = df.merge(vals[["org_code", "value", "status"]].rename(columns={"org_code": "inst_code"}),
                   on="inst_code", how="left")
-    df["target"] = kit.attr(entry, "target_text", "") or "无（监测）"
+    df["target"] = display_target(kit.attr(entry, "target_text", "")) or NO_TARGET
     if not scope.all_institutions:
         # rows of institutions outside a manager's scope are not shown (the engine leaves them out too)
         hidden = ~df["inst_code"].map(scope.may_see_institution)
@@ -265,7 +266,7 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         option = institutions_option(disp, df, zh, unit, dec)
         counts = df["status"].value_counts()
         parts = [f"{k} {counts.get(k, 0)} 家" for k in ("达标", "预警", "未达标")]
-        subtitle = _subtitle(state, f"着色：{zh}（目标 {kit.attr(entry, 'target_text', '') or '无'}）",
+        subtitle = _subtitle(state, f"着色：{zh}（{target_phrase(kit.attr(entry, 'target_text', ''))}）",
                              f"机构 {len(df)} 家", "，".join(parts))
         legend = P.status_legend()
     else:
@@ -320,7 +321,7 @@ def health_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     entry = _entry(ind)
     legend = P.class_legend(classes.legend(), f"{zh}{_unit_suffix(unit)} · {METHODS[state.method]}")
     covered = int(frame["value"].notna().sum())
-    subtitle = _subtitle(state, f"{zh}（居民口径，按居住乡镇）", f"目标 {kit.attr(entry, 'target_text', '') or '无'}",
+    subtitle = _subtitle(state, f"{zh}（居民口径，按居住乡镇）", target_phrase(kit.attr(entry, "target_text", "")),
                          f"有数据乡镇 {covered}/{len(frame)}")
     return option, subtitle, legend, None
 
@@ -352,10 +353,11 @@ def reform_cards(state: MapState) -> Any:
         entry = kit.indicator(ind)
         cards.append(kpi_card(
             kit.attr(entry, "zh", ind), kit.clean(r["value"]), kit.attr(entry, "unit", ""),
-            decimals=int(kit.attr(entry, "decimals", 1)), target_text=kit.attr(entry, "target_text", "") or None,
+            decimals=int(kit.attr(entry, "decimals", 1)), target_text=display_target(kit.attr(entry, "target_text")),
             status=r["status"] if isinstance(r["status"], str) else None,
-            # the engine's yoy_change is a difference; cards show the relative change, like the cockpit
-            yoy=kit.relative_yoy(r.get("value"), r.get("yoy_value")),
+            # the same change as the cockpit's cards: percentage points for a % indicator, else relative
+            yoy=kit.card_change(r.get("value"), r.get("yoy_value"), kit.attr(entry, "unit", "")),
+            points=kit.in_points(kit.attr(entry, "unit", "")),
             note="样本量小" if bool(r.get("small_sample")) else None,
             direction=kit.attr(entry, "direction"), href=kit.href(f"/indicator/{ind}", state.view, org=None)))
     return html.Div([title, html.Div(cards, className="map-kpis")])
@@ -387,12 +389,24 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         # a chosen institution (or township) shows only its own flows: the county's top flows would hide them
         if not flows.empty:
             flows = flows[flows["from_inst_code"].isin(focus_codes) | flows["to_inst_code"].isin(focus_codes)]
-    shown = select_flows(flows, top_n=state.top, min_share=0.05)
     highlight = focus_org if focus_org in positions else None
-    option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight)
+    if focus_codes is None:
+        # the whole county: one line per township pair (all county hospitals stand in the seat, and 20–40
+        # institution lines converging there hid its name and the hospitals); a click brings the institutions'
+        # lines back
+        town_of = dict(zip(all_pts["inst_code"], all_pts["area_code"]))
+        drawable = township_flows(flows, town_of)
+        shown = select_flows(drawable, top_n=state.top, min_share=0.05)
+        option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight,
+                               towns=town_of, inst_flows=flows,
+                               hubs=set(all_pts.loc[all_pts["level"] != "village", "inst_code"]))
+    else:
+        drawable = flows
+        shown = select_flows(flows, top_n=state.top, min_share=0.05)
+        option = reform_option(disp, frame, classes, zh, shown, positions, names, unit, dec, highlight=highlight)
     # the flows of a township or institution reach across the county: outline it, do not zoom away the other ends
     _focus(option, disp, state.view.org, pts, zoom_in=False)
-    total = flows.groupby("direction")["referrals"].count().to_dict() if not flows.empty else {}
+    total = drawable.groupby("direction")["referrals"].count().to_dict() if not drawable.empty else {}
     n_shown = shown.groupby("direction")["referrals"].count().to_dict() if not shown.empty else {}
     # a map click narrowed the flows: one click back to the whole county
     # (a plain link: the selection reached the address bar without Dash knowing, so a dcc.Link to the same
@@ -401,7 +415,7 @@ def reform_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
                     className="map-drill map-flow-reset")
              if focus_name and not state.view.org else None)
     legend = html.Div([
-        P.flow_legend(n_shown, total, focus_name), reset,
+        P.flow_legend(n_shown, total, focus_name or None, by_town=focus_codes is None), reset,
         P.class_legend(classes.legend(), f"乡镇着色：{zh} · {METHODS[state.method]}"),
     ])
     volume = _referral_totals(state, focus_org if focus_name else None, disp)
@@ -643,10 +657,15 @@ def panel_for_selection(page: str, search: str | None) -> Any:
     # a flow: its volume comes from the mart (scope-checked), not from the link
     flows = _visible_flows(cached("flows", lambda: qmaps.referral_flows(kit.mart_url(), state.first, state.last),
                                   state.first, state.last, scoped=False), kit.scope())
+    names = dict(zip(points()["inst_code"], points()["name"]))
+    towns = display_geometry(_geo_dir()).code_to_name
+    if code in towns and to_code in towns:
+        # a line of the county view: the two townships' institution flows summed
+        flows = township_flows(flows, dict(zip(points()["inst_code"], points()["area_code"])))
+        names = towns
     hit = flows[(flows["direction"] == direction) & (flows["from_inst_code"] == code)
                 & (flows["to_inst_code"] == to_code)] if not flows.empty else flows
     if hit.empty:
         return kit.empty_box("本期无此转诊流向")
-    names = dict(zip(points()["inst_code"], points()["name"]))
     return flow_panel({"code": code, "to_code": to_code, "value": int(hit["referrals"].sum()),
                        "name": f"{names.get(code, code)} → {names.get(to_code, to_code)}"}, state)

@@ -217,6 +217,22 @@ def relative_yoy(value: Any, yoy_value: Any) -> float | None:
     return (float(value) - base) / abs(base)
 
 
+def in_points(unit: str | None) -> bool:
+    """True for a percentage indicator (rates, growth rates): its changes read in percentage points."""
+    return (unit or "").strip() == "%"
+
+
+def card_change(value: Any, base: Any, unit: str | None) -> float | None:
+    """The change a card shows against ``base`` (last year's or last period's engine value): for a percentage
+    indicator the difference in percentage points (13.7 % vs 13.4 % → 0.3; the monthly report says the same),
+    else the relative change (:func:`relative_yoy`). None without a base."""
+    if in_points(unit):
+        if is_missing(value) or is_missing(base):
+            return None
+        return float(value) - float(base)
+    return relative_yoy(value, base)
+
+
 def clean(v: Any) -> Any:
     """A JSON-safe scalar (NaN/NA → None; numpy → Python)."""
     if is_missing(v):
