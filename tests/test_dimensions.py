@@ -242,3 +242,14 @@ def test_a_mart_made_before_gains_the_patient_columns(tmp_path: Path) -> None:
                                       "WHERE table_name = 'outpatient_visit' ORDER BY ordinal_position").fetchall()]
     assert cols == TABLES["outpatient_visit"].column_names
     con.close()
+
+
+def test_a_mart_without_the_dimension_rollups_is_refused_in_chinese(tmp_path: Path) -> None:
+    cfg = make_cfg(tmp_path)
+    load_directory(cfg, write_set(tmp_path / "good", GOOD))
+    con = duckdb.connect(str(cfg.mart_path))
+    con.execute("DROP TABLE r_op_dim_sex")
+    con.close()
+    with pytest.raises(IndicatorError, match="维度汇总表尚未生成"):
+        compute(["op_cost_per_visit"], "county", "month", "2025-03", "2025-03", mart_url=cfg.mart_url, by="sex")
+    assert len(compute(["op_cost_per_visit"], "county", "month", "2025-03", "2025-03", mart_url=cfg.mart_url)) == 1
