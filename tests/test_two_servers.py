@@ -130,13 +130,17 @@ def _rerun_payload(s: requests.Session, base: str, run_id: str) -> dict:
 
 
 def test_a_rerun_issued_on_one_server_is_seen_on_the_other(two_servers) -> None:
-    from dashboard.exchange.service import issue_token, job_runs
+    from dashboard.exchange.service import issue_token, job_runs, now_local
     a, b, data, cfg = two_servers
     runs, _total = job_runs(cfg, status="failed")
     assert len(runs), "the seeded history has failed runs"
     run = runs.iloc[0]
     token = issue_token(cfg, run["node_code"])
     auth = {"Authorization": f"Bearer {token}"}
+    # the node is online now (its seeded heartbeats may be minutes old when the servers were slow to start)
+    beat = requests.post(f"{b}/api/exchange/heartbeat", json={"ts": now_local().isoformat()}, headers=auth,
+                         timeout=30)
+    assert beat.status_code == 204, beat.text[:300]
     before = requests.get(f"{b}/api/exchange/commands", headers=auth, timeout=30).json()["commands"]
     assert not [c for c in before if c["run_id"] == run["run_id"]]
     user, password = _accounts(data)["operator"]
@@ -146,7 +150,7 @@ def test_a_rerun_issued_on_one_server_is_seen_on_the_other(two_servers) -> None:
     assert r.status_code == 200, r.text[:300]
     assert "重跑命令" in r.text
     after = requests.get(f"{b}/api/exchange/commands", headers=auth, timeout=30).json()["commands"]
-    assert [c["kind"] for c in after if c["run_id"] == run["run_id"]] == ["rerun"]
+    assert [c["kind"] for c in after if c["run_id"] == run["run_id"]] == ["rerun"], (run.to_dict(), after, r.text[-600:])
 
 
 def _schedule_lines(log: Path) -> list[str]:
