@@ -71,7 +71,7 @@ def test_every_page_has_a_role_line_and_is_reachable_from_the_menu(flask_app):
         if page["path"] == "/404":
             continue
         assert roles_for_path(page["path"]) is not None, f"{module}: no line in core.roles.PAGE_ROLES"
-    hidden = set(registry) - _pages_in_menu()
+    hidden = {m for m in set(registry) - _pages_in_menu() if not m.startswith("tests.")}   # not test pages
     assert {registry[m]["path"] for m in hidden} == {"/404"}, hidden
 
 
