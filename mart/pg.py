@@ -169,7 +169,7 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
     or whole); returns the plan carried out."""
     from mart.rollups import (
         _SOURCE,
-        COARSE,
+        READMIT_TABLES,
         ROLLUP_TABLES,
         SPECS,
         WHOLE_TABLES,
@@ -202,7 +202,7 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
         cur.execute(to_postgres(span_sql("inpatient_discharge", "d", "inpatient_discharge d WHERE "
                                          + month_filter("d.discharge_time", "datetime", months))))
         extra = span_months(cur.fetchall())
-        for table in ("r_ip_month", *[t for t, (fine, _k) in COARSE.items() if fine == "r_ip_month"]):
+        for table in READMIT_TABLES:
             if plan.get(table) is not None:
                 plan[table] = _checked(set(plan[table]) | extra)
     for table in _SOURCE:

@@ -22,6 +22,9 @@ Tables (all money as DOUBLE yuan, counts as BIGINT):
                       in that month (distinct counts over any period are taken from this small table)
 * ``r_posting_month`` month, to_inst_code → posted (long-term county→primary postings, intermediate title or above,
                       active on the month's last day)
+* ``r_op_day``, ``r_ip_day``, ``r_lab_day``, ``r_ref_day``, ``r_os_day``: the five fact rollups by month and day of
+                      month (``dom``) at institution grain (no department/doctor); the engine cuts last year's
+                      twin of a running month at the same day from them (:data:`DAY_TABLES`)
 * ``r_inst_day``      day, inst_code, source → rows (freshness)
 * ``r_inst_month``    month, inst_code, source → rows, days (completeness)
 
@@ -198,6 +201,32 @@ SPECS: dict[str, RollupSpec] = {s.table: s for s in (
                ("resource_month", "r", "month"), _reads({"resource_month"})),
 )}
 
+
+def _day_spec(month_table: str, table: str, keys: tuple[str, ...]) -> RollupSpec:
+    """The day-grain variant of a fact rollup: the same row projection and measures, keyed by month and day of
+    month (``dom``) instead of department and doctor. The engine reads it only to cut last year's twin of a running
+    period at the same day (:func:`metrics.engine.compute`: YoY compares the same days of last year)."""
+    spec = SPECS[month_table]
+    _src, alias, col = spec.source
+    formatted = f"strftime({alias}.{col}, '%Y-%m') AS month"
+    assert formatted in spec.row_sql, month_table
+    row_sql = spec.row_sql.replace(formatted, f"{formatted}, CAST(date_part('day', {alias}.{col}) AS INTEGER) AS dom")
+    row_sql = row_sql.replace(f"{alias}.dept_code, {alias}.doctor_code,", "")     # institution grain
+    return RollupSpec(table, row_sql, keys, spec.measures, spec.source, spec.reads)
+
+
+# Day-grain variants (month rollup → day table), at institution grain: county, township and institution queries
+# can read them; department and doctor rows of a running period fall back to a pro-rata cut.
+DAY_TABLES: dict[str, str] = {"r_op_month": "r_op_day", "r_ip_month": "r_ip_day", "r_lab_month": "r_lab_day",
+                              "r_ref_month": "r_ref_day", "r_os_month": "r_os_day"}
+SPECS.update({s.table: s for s in (
+    _day_spec("r_op_month", "r_op_day", ("month", "dom", "inst_code", "res_area")),
+    _day_spec("r_ip_month", "r_ip_day", ("month", "dom", "inst_code", "res_area", "is_insured")),
+    _day_spec("r_lab_month", "r_lab_day", ("month", "dom", "ordering_inst_code", "performing_inst_code")),
+    _day_spec("r_ref_month", "r_ref_day", ("month", "dom", "direction", "status", "from_inst_code", "to_inst_code")),
+    _day_spec("r_os_month", "r_os_day", ("month", "dom", "res_area", "setting")),
+)})
+
 # Views of the declarations by table (what older callers and the other modules read).
 ROW_SQL: dict[str, str] = {t: s.row_sql for t, s in SPECS.items()}
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {t: s.keys for t, s in SPECS.items()}
@@ -205,6 +234,9 @@ ROLLUP_KEYS: dict[str, tuple[str, ...]] = {t: s.keys for t, s in SPECS.items()}
 COARSE: dict[str, tuple[str, tuple[str, ...]]] = {c: (t, keys) for t, s in SPECS.items()
                                                   for c, keys in s.coarse.items()}
 _SOURCE: dict[str, tuple[str, str, str]] = {t: s.source for t, s in SPECS.items()}
+# Rollups whose rows carry the 31-day readmission flag (:data:`MONTH_SPANS` widens their rebuilt months).
+READMIT_TABLES: tuple[str, ...] = ("r_ip_month", *[c for c, (fine, _k) in COARSE.items() if fine == "r_ip_month"],
+                                   "r_ip_day")
 
 
 def coarse_sql(table: str, fine_columns: list[str]) -> tuple[str, str]:
@@ -435,7 +467,7 @@ def build_rollups(con: duckdb.DuckDBPyConnection, months: list[str] | None = Non
             extra = span_months(con.execute(span_sql(
                 "inpatient_discharge", "d", "inpatient_discharge d WHERE "
                 + month_filter("d.discharge_time", "datetime", months))).fetchall())  # type: ignore[arg-type]
-            for table in ("r_ip_month", *[t for t, (fine, _k) in COARSE.items() if fine == "r_ip_month"]):
+            for table in READMIT_TABLES:
                 if plan.get(table) is not None:
                     plan[table] = _checked(set(plan[table]) | extra)  # type: ignore[arg-type]
         for table in _SOURCE:
