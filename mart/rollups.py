@@ -23,8 +23,9 @@ Tables (all money as DOUBLE yuan, counts as BIGINT):
 * ``r_posting_month`` month, to_inst_code → posted (long-term county→primary postings, intermediate title or above,
                       active on the month's last day)
 * ``r_op_day``, ``r_ip_day``, ``r_lab_day``, ``r_ref_day``, ``r_os_day``: the five fact rollups by month and day of
-                      month (``dom``) at institution grain (no department/doctor); the engine cuts last year's
-                      twin of a running month at the same day from them (:data:`DAY_TABLES`)
+                      month (``dom``) at institution grain (no department, doctor or residence; ``r_os_day`` keeps
+                      its residence, it has no institution); the engine cuts last year's twin of a running month
+                      at the same day from them (:data:`DAY_TABLES`)
 * ``r_inst_day``      day, inst_code, source → rows (freshness)
 * ``r_inst_month``    month, inst_code, source → rows, days (completeness)
 
@@ -212,16 +213,21 @@ def _day_spec(month_table: str, table: str, keys: tuple[str, ...]) -> RollupSpec
     assert formatted in spec.row_sql, month_table
     row_sql = spec.row_sql.replace(formatted, f"{formatted}, CAST(date_part('day', {alias}.{col}) AS INTEGER) AS dom")
     row_sql = row_sql.replace(f"{alias}.dept_code, {alias}.doctor_code,", "")     # institution grain
-    return RollupSpec(table, row_sql, keys, spec.measures, spec.source, spec.reads)
+    if "res_area" not in keys:
+        row_sql = row_sql.replace("a.area_code AS res_area,", "")
+        row_sql = re.sub(r"\s*LEFT JOIN area a ON a\.area_code = \w+\.patient_area_code", "", row_sql)
+    reads = spec.reads if "res_area" in keys else Reads(spec.reads.by_month, spec.reads.whole - {"area"})
+    return RollupSpec(table, row_sql, keys, spec.measures, spec.source, reads)
 
 
-# Day-grain variants (month rollup → day table), at institution grain: county, township and institution queries
-# can read them; department and doctor rows of a running period fall back to a pro-rata cut.
+# Day-grain variants (month rollup → day table), at institution grain and without the patients' residence (the
+# outpatient day table would be five times larger with it): county, township and institution queries by provider
+# read them; department, doctor and residence-based rows of a running period fall back to a pro-rata cut.
 DAY_TABLES: dict[str, str] = {"r_op_month": "r_op_day", "r_ip_month": "r_ip_day", "r_lab_month": "r_lab_day",
                               "r_ref_month": "r_ref_day", "r_os_month": "r_os_day"}
 SPECS.update({s.table: s for s in (
-    _day_spec("r_op_month", "r_op_day", ("month", "dom", "inst_code", "res_area")),
-    _day_spec("r_ip_month", "r_ip_day", ("month", "dom", "inst_code", "res_area", "is_insured")),
+    _day_spec("r_op_month", "r_op_day", ("month", "dom", "inst_code")),
+    _day_spec("r_ip_month", "r_ip_day", ("month", "dom", "inst_code", "is_insured")),
     _day_spec("r_lab_month", "r_lab_day", ("month", "dom", "ordering_inst_code", "performing_inst_code")),
     _day_spec("r_ref_month", "r_ref_day", ("month", "dom", "direction", "status", "from_inst_code", "to_inst_code")),
     _day_spec("r_os_month", "r_os_day", ("month", "dom", "res_area", "setting")),

@@ -50,30 +50,41 @@ def cut_twins(plan: list, specs: dict[tuple[int, ...], int]) -> dict[int, Cut]:
 def cut_rows(wide: pd.DataFrame, cuts: dict[int, Cut], exact: dict[str, pd.Series]) -> pd.DataFrame:
     """``wide`` plus the rows of each cut twin: flow measures minus their tail after the cut day — exact from the
     day rollups (``exact``: measure → tail per (cut spec, org_key)), else pro rata of the cut month when the period
-    is open; stocks (last, average, population, distinct persons) keep the twin's value."""
+    is open; stocks (last, average, population, distinct persons) keep the twin's value. Built in numpy (one
+    float matrix), as the engine's other frames."""
     if wide.empty:
         return wide
-    specs_in = set(wide.index.get_level_values("spec"))
-    add = []
+    spec_arr = np.asarray(wide.index.get_level_values("spec"), dtype=np.int64)
+    keys = wide.index.get_level_values("org_key")
+    data = wide.to_numpy(dtype=float)
+    kinds = [MEASURES[c].kind if c in MEASURES else None for c in wide.columns]
+    new_data, new_specs, new_keys = [data], [spec_arr], [np.asarray(keys, dtype=object)]
     for cut in cuts.values():
-        if cut.twin not in specs_in:
+        rows = np.flatnonzero(spec_arr == cut.twin)
+        if not len(rows):
             continue
-        base = wide.xs(cut.twin, level="spec")
-        month_rows = wide.xs(cut.month_spec, level="spec") if cut.month_spec in specs_in else None
-        out = base.copy()
+        base_keys = pd.Index(keys[rows])
+        out = data[rows].copy()
+        month_rows = np.flatnonzero(spec_arr == cut.month_spec)
+        month_pos = pd.Index(keys[month_rows]).get_indexer(base_keys)
         frac = 1 - cut.day / days_in_month(month_index(cut.month))
-        for col in out.columns:
-            m = MEASURES.get(col)
-            if m is None or m.kind not in ("flow", "appdb"):
+        for j, col in enumerate(wide.columns):
+            if kinds[j] not in ("flow", "appdb"):
                 continue
             if col in exact:
-                tail = exact[col].xs(cut.spec, level="spec").reindex(out.index) if cut.spec in                     exact[col].index.get_level_values("spec") else pd.Series(0.0, index=out.index)
-            elif cut.open and month_rows is not None:
-                tail = month_rows[col].reindex(out.index) * frac
+                series = exact[col]
+                mine = series[series.index.get_level_values("spec") == cut.spec]
+                tail = mine.droplevel("spec").reindex(base_keys).to_numpy(dtype=float)
+            elif cut.open:
+                tail = np.where(month_pos >= 0, data[month_rows[np.maximum(month_pos, 0)], j] * frac, 0.0) \
+                    if len(month_rows) else np.zeros(len(rows))
             else:
                 continue
-            out[col] = base[col] - tail.fillna(0.0)
-        out.index = pd.MultiIndex.from_arrays([np.full(len(out), cut.spec, dtype=np.int64), out.index],
-                                              names=["spec", "org_key"])
-        add.append(out)
-    return pd.concat([wide, *add]) if add else wide
+            out[:, j] = out[:, j] - np.nan_to_num(tail, nan=0.0)
+        new_data.append(out)
+        new_specs.append(np.full(len(rows), cut.spec, dtype=np.int64))
+        new_keys.append(np.asarray(base_keys, dtype=object))
+    if len(new_data) == 1:
+        return wide
+    index = pd.MultiIndex.from_arrays([np.concatenate(new_specs), np.concatenate(new_keys)], names=["spec", "org_key"])
+    return pd.DataFrame(np.vstack(new_data), index=index, columns=wide.columns)

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import bindparam, text
 
 from mart.connection import mart_engine
-from mart.rollups import COARSE, DAY_TABLES, ROW_SQL
+from mart.rollups import COARSE, DAY_TABLES, ROW_SQL, SPECS
 from queries.measure_spec import FILTERS, TABLE_ORG, Measure
 
 # SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
@@ -371,6 +371,13 @@ def day_tail_measures(mart_url: str, table: str, inst_col: str | None, measures:
     """
     day_table = DAY_TABLES.get(table)
     if day_table is None or level in ("department", "doctor") or org_level in ("department", "doctor") or not tails:
+        return None
+    res_col = TABLE_ORG[table].get("res")
+    by_res = township_by == "residence" and res_col is not None or inst_col is None
+    needs = set().union(*(FILTER_COLUMNS.get(f, ()) for m in measures for f in m.filters))
+    if by_res and "township" in (level, org_level):
+        needs.add(res_col)
+    if not needs <= set(SPECS[day_table].keys):      # e.g. residence: the day tables keep institutions only
         return None
     if not from_facts and mart_url not in _DAY_PRESENT:     # a mart built before the day rollups: pro rata
         found = _run(mart_url, "SELECT table_name FROM information_schema.tables WHERE table_name IN :names",
