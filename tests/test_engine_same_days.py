@@ -78,3 +78,23 @@ def test_cut_twin_from_day_rollups_equals_fact_mode(demo_cfg, ids, level) -> Non
         x, y = a[col].to_numpy(dtype=float), b[col].to_numpy(dtype=float)
         assert all((math.isnan(u) and math.isnan(v)) or math.isclose(u, v, rel_tol=1e-9, abs_tol=1e-9)
                    for u, v in zip(x, y)), col
+
+
+def test_cut_rows_subtract_exact_tails_and_prorate_monthly_flows_only_while_open() -> None:
+    """The cut itself on a small frame: exact tails where the day rollups gave them, the cut month pro rata for
+    monthly-only flows while the period is open, stocks untouched."""
+    import pandas as pd
+
+    from metrics.twins import Cut, cut_rows
+    idx = pd.MultiIndex.from_tuples([(1, "A"), (1, "B"), (2, "A"), (2, "B")], names=["spec", "org_key"])
+    # spec 1: the twin quarter; spec 2: its last month (November 2025, 30 days) alone
+    wide = pd.DataFrame({"op_visits": [100.0, 50.0, 30.0, 20.0], "bed_capacity": [900.0, 300.0, 300.0, 90.0],
+                         "open_beds_last": [10.0, 3.0, 10.0, 3.0]}, index=idx)
+    exact = {"op_visits": pd.Series([12.0], index=pd.MultiIndex.from_tuples([(9, "A")], names=["spec", "org_key"]))}
+    for is_open, capacity in ((True, [900 - 300 * 6 / 30, 300 - 90 * 6 / 30]), (False, [900.0, 300.0])):
+        out = cut_rows(wide, {0: Cut(spec=9, twin=1, month_spec=2, month="2025-11", day=24, open=is_open)}, exact)
+        cut = out.xs(9, level="spec")
+        assert list(cut["op_visits"]) == [88.0, 50.0]             # B had no visits after the 24th
+        assert list(cut["bed_capacity"]) == capacity
+        assert list(cut["open_beds_last"]) == [10.0, 3.0]
+        assert out.xs(1, level="spec").equals(wide.xs(1, level="spec"))
