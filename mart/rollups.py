@@ -221,7 +221,7 @@ def _day_spec(month_table: str, table: str, keys: tuple[str, ...]) -> RollupSpec
 
 
 # Day-grain variants (month rollup → day table), at institution grain and without the patients' residence (the
-# outpatient day table would be five times larger with it): county, township and institution queries by provider
+# outpatient day table would be a third larger with it): county, township and institution queries by provider
 # read them; department, doctor and residence-based rows of a running period fall back to a pro-rata cut.
 DAY_TABLES: dict[str, str] = {"r_op_month": "r_op_day", "r_ip_month": "r_ip_day", "r_lab_month": "r_lab_day",
                               "r_ref_month": "r_ref_day", "r_os_month": "r_os_day"}

@@ -385,7 +385,8 @@ def day_tail_measures(mart_url: str, table: str, inst_col: str | None, measures:
         if set(found["table_name"]) != set(DAY_TABLES.values()):
             return None
         _DAY_PRESENT.add(mart_url)
-    params: dict[str, Any] = {}
+    months = sorted({t[1] for t in tails})
+    params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
     _source, join, key, extra = _source_and_filters(mart_url, table, inst_col, level, township_by, org_level,
                                                     org_code, scope_insts, from_facts, params, measures)
     source = f"({ROW_SQL[day_table]})" if from_facts else day_table
@@ -397,7 +398,7 @@ def day_tail_measures(mart_url: str, table: str, inst_col: str | None, measures:
                             ("after_day", "INTEGER", [int(t[2]) for t in tails])], params, _is_duckdb(mart_url))
     keyed = key != "NULL"
     cols = ", ".join(f"CAST({_measure_sql(m)} AS DOUBLE PRECISION) AS {m.id}" for m in measures)
-    where = " AND ".join(["f.dom > sp.after_day", *extra])
+    where = " AND ".join(["f.month >= :lo", "f.month <= :hi", "f.dom > sp.after_day", *extra])
     sql = (f"WITH {sp} SELECT sp.spec AS spec{', ' + key + ' AS org_key' if keyed else ''}, {cols} "
            f"FROM {source} f JOIN sp ON sp.month = f.month {join} WHERE {where} "
            f"GROUP BY sp.spec{', ' + key if keyed else ''}")
