@@ -1,5 +1,7 @@
 """Roles and which pages and callbacks each role may use: the one place for the role → pages map.
 
+The menu is built from the Dash page registry plus this map (``layouts/_nav.py``); a page needs one line here.
+
 Deny by default: a page path or callback module not listed here is open to nobody.
 """
 from __future__ import annotations
@@ -33,16 +35,6 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/assessment": VIEWERS,                    # 综合评价 (ranking: aggregates; breakdown: own institutions)
     "/admin/assessment": frozenset({ADMIN}),   # 综合评价权重 (admin, audited)
 }
-
-# Navigation entries in display order (path, label); the shell shows those allowed for the role.
-NAV: tuple[tuple[str, str], ...] = (
-    ("/", "驾驶舱"), ("/alerts", "预警中心"), ("/map/institutions", "医疗机构运行"), ("/map/health", "居民健康"), ("/map/reform", "医改动态监测"),
-    ("/indicators", "指标分析"), ("/analysis", "自助分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
-    ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
-    ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
-    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"), ("/assessment", "综合评价"),
-    ("/admin/assessment", "评价权重"), ("/screen", "指挥大屏"),
-)
 
 # Callback module (last dotted part, matched as a prefix) → roles allowed to call its callbacks.
 # ``shell`` serves every logged-in role; Dash's own router is checked by the page path it is asked for.
@@ -107,16 +99,6 @@ def may_open(role: str | None, path: str) -> bool:
     return True if roles is None else role in roles
 
 
-def allowed_paths(role: str | None) -> list[str]:
-    """Navigation paths the role may see, in display order (used by the shell)."""
-    return [path for path, _label in NAV if role in ROLES and may_open(role, path)]
-
-
-def allowed_nav(role: str | None) -> list[tuple[str, str]]:
-    """(path, label) navigation entries the role may see."""
-    return [(path, label) for path, label in NAV if role in ROLES and may_open(role, path)]
-
-
 def roles_for_callback_module(module: str) -> frozenset[str]:
     """Roles that may call callbacks defined in ``module`` (deny by default: unknown → nobody)."""
     last = module.rsplit(".", 1)[-1]
@@ -125,9 +107,3 @@ def roles_for_callback_module(module: str) -> frozenset[str]:
         if last.startswith(key) and (best is None or len(key) > len(best)):
             best = key
     return CALLBACK_MODULE_ROLES[best] if best else frozenset()
-
-
-def home_path(role: str | None) -> str:
-    """Where a role lands after login when no ``next`` is given."""
-    paths = allowed_paths(role)
-    return paths[0] if paths else "/"

@@ -1,4 +1,4 @@
-"""The page shell: header (product, user, 退出), side navigation by role, toolbar (period and org pickers), page.
+"""The page shell: header (product, user, 退出), side navigation by role (``layouts/_nav.py``), toolbar (period and org pickers), page.
 
 ``shell()`` is the app layout function (called per request, so the navigation follows the logged-in user).
 The toolbar's state lives in the URL query string; ``dashboard/callbacks/shell.py`` keeps both in sync.
@@ -7,7 +7,6 @@ A page hides the toolbar by registering with ``dash.register_page(..., toolbar=F
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import dash
@@ -17,60 +16,11 @@ from core.labels import GRAIN_ZH, GRAINS
 from layouts import _ids as ids
 from layouts import request_context
 from layouts._components import DROPDOWN_LABELS_ZH
+from layouts._nav import PRODUCT_NAME, NavItem, page_meta, visible_nav
+
+__all__ = ["PRODUCT_NAME", "page_meta", "shell", "shows_toolbar", "toolbar", "visible_nav"]
 
 log = logging.getLogger(__name__)
-
-PRODUCT_NAME = "医共体运营监测平台"
-
-
-@dataclass(frozen=True)
-class NavItem:
-    """One navigation entry. ``match`` are path prefixes that make it the active entry."""
-    label: str
-    href: str
-    group: str | None = None
-    match: tuple[str, ...] = ()
-
-    def is_active(self, pathname: str | None) -> bool:
-        path = (pathname or "/").rstrip("/") or "/"
-        for prefix in self.match or (self.href,):
-            p = prefix.rstrip("/") or "/"
-            if p == "/":
-                if path == "/":
-                    return True
-            elif path == p or path.startswith(p + "/"):
-                return True
-        return False
-
-
-NAV_ITEMS: tuple[NavItem, ...] = (
-    NavItem("驾驶舱", "/"),
-    NavItem("预警中心", "/alerts"),
-    NavItem("医疗机构运行", "/map/institutions", "一张图"),
-    NavItem("居民健康", "/map/health", "一张图"),
-    NavItem("医改动态监测", "/map/reform", "一张图"),
-    NavItem("指标分析", "/indicators", None, ("/indicators", "/indicator")),
-    NavItem("自助分析", "/analysis"),
-    NavItem("资源配置", "/topic/resources", "专题"),
-    NavItem("医疗质量", "/topic/quality", "专题"),
-    NavItem("费用控制", "/topic/cost", "专题"),
-    NavItem("分级诊疗", "/topic/referrals", "专题"),
-    NavItem("健康管理", "/topic/health", "专题"),
-    NavItem("双向转诊", "/referrals"),
-    NavItem("数据交换监测", "/exchange"),
-    NavItem("数据质量", "/quality"),
-    NavItem("报表中心", "/reports"),
-    NavItem("综合评价", "/assessment"),
-    NavItem("系统管理", "/admin/users"),
-    NavItem("评价权重", "/admin/assessment"),
-    NavItem("审计日志", "/admin/logs"),
-    NavItem("指挥大屏", "/screen"),
-)
-
-NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
-             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦", "指挥大屏": "▣", "预警中心": "⚑",
-             "综合评价": "★", "评价权重": "⚖", "自助分析": "▥"}
-
 
 def open_alert_count() -> int | None:
     """Open alerts the logged-in user may see (the 预警中心 badge); None outside a request or on any failure."""
@@ -80,39 +30,6 @@ def open_alert_count() -> int | None:
 def user_info() -> dict | None:
     """The logged-in user (display name, role) or None; never raises (the layout is also built at startup)."""
     return request_context.user_info()
-
-
-def visible_nav(role: str | None) -> list[NavItem]:
-    """Navigation entries the role may open (``core.roles``); all when that module is absent."""
-    try:
-        from core import roles
-    except ImportError:
-        return list(NAV_ITEMS)
-    may_open = getattr(roles, "may_open", None)
-    if may_open is not None:
-        return [item for item in NAV_ITEMS if may_open(role, item.href)]
-    allowed_paths = getattr(roles, "allowed_paths", None)
-    if allowed_paths is None:
-        return list(NAV_ITEMS)
-    allowed = [p.rstrip("/") or "/" for p in allowed_paths(role)]
-    return [item for item in NAV_ITEMS
-            if any(NavItem("", a).is_active(item.href) or item.is_active(a) for a in allowed)]
-
-
-def page_meta(pathname: str | None) -> dict[str, Any]:
-    """The page-registry entry serving ``pathname`` ({} when none), matching path templates like /indicator/<id>."""
-    path = (pathname or "/").rstrip("/") or "/"
-    for page in dash.page_registry.values():
-        if page.get("path") == path:
-            return page
-    for page in dash.page_registry.values():
-        template = page.get("path_template")
-        if not template:
-            continue
-        t_parts, p_parts = template.strip("/").split("/"), path.strip("/").split("/")
-        if len(t_parts) == len(p_parts) and all(t.startswith("<") or t == p for t, p in zip(t_parts, p_parts)):
-            return page
-    return {}
 
 
 def shows_toolbar(pathname: str | None) -> bool:
@@ -132,10 +49,10 @@ def _nav(items: list[NavItem]) -> html.Nav:
     current_group: str | None = None
     for item in items:
         if item.group and item.group != current_group:
-            children.append(html.Div([html.Span(NAV_ICONS.get(item.group, "•"), className="nav-icon"),
-                                      item.group], className="nav-group"))
+            children.append(html.Div([html.Span(item.icon, className="nav-icon"), item.group],
+                                     className="nav-group"))
         current_group = item.group
-        icon = None if item.group else html.Span(NAV_ICONS.get(item.label, "•"), className="nav-icon")
+        icon = None if item.group else html.Span(item.icon, className="nav-icon")
         badge = None
         if item.href == "/alerts":
             count = open_alert_count()

@@ -11,7 +11,7 @@ from layouts import _assessment_parts as A
 from layouts._components import page_header, section
 
 dash.register_page(__name__, path="/admin/assessment", title="评价权重 · 医共体运营监测平台", name="评价权重",
-                   toolbar=False, order=91)
+                   toolbar=False, order=92, nav_icon="⚖")
 
 
 def layout(**_query: Any) -> html.Div:

@@ -10,7 +10,7 @@ from layouts._admin_parts import DAYS_OPTIONS
 from layouts._components import page_header
 
 dash.register_page(__name__, path="/admin/logs", title="审计日志 · 医共体运营监测平台", name="审计日志",
-                   toolbar=False, order=91)
+                   toolbar=False, order=91, nav_icon="☰")
 
 
 def layout(**_query: Any) -> html.Div:

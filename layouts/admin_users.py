@@ -13,7 +13,7 @@ from core.roles import ROLE_ZH
 from layouts._components import column_def, data_table, page_header, section
 
 dash.register_page(__name__, path="/admin/users", title="系统管理 · 医共体运营监测平台", name="系统管理",
-                   toolbar=False, order=90)
+                   toolbar=False, order=90, nav_icon="⚙")
 
 ROLE_OPTIONS = [{"label": f"{zh}（{code}）", "value": code} for code, zh in ROLE_ZH.items()]
 USER_COLUMNS = [

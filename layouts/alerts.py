@@ -31,7 +31,7 @@ from layouts._alerts_parts import (
 from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
 
 dash.register_page(__name__, path="/alerts", title="预警中心 · 医共体运营监测平台", name="预警中心",
-                   toolbar=False, order=5)
+                   toolbar=False, order=5, nav_icon="⚑")
 
 
 

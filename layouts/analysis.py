@@ -14,7 +14,7 @@ from layouts import _analysis_parts as A
 from layouts._components import DROPDOWN_LABELS_ZH, GRAPH_CONFIG, data_table, page_header, section
 
 dash.register_page(__name__, path="/analysis", title="自助分析 · 医共体运营监测平台", name="自助分析", order=21,
-                   toolbar=False)
+                   toolbar=False, nav_icon="▥")
 
 
 def _picker(label: str, control: Any, className: str = "") -> html.Label:

@@ -12,7 +12,7 @@ from layouts import _assessment_parts as A
 from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
 
 dash.register_page(__name__, path="/assessment", title="综合评价 · 医共体运营监测平台", name="综合评价",
-                   order=24, toolbar=False)
+                   order=24, toolbar=False, nav_icon="★")
 
 
 def layout(**_query: Any) -> html.Div:

@@ -16,7 +16,7 @@ from layouts import request_context
 from layouts._components import DROPDOWN_LABELS_ZH, column_def, data_table, echarts, page_header, section
 
 dash.register_page(__name__, path="/exchange", title="数据交换监测 · 医共体运营监测平台", name="数据交换监测",
-                   toolbar=False, order=60)
+                   toolbar=False, order=60, nav_icon="⇄")
 
 NODE_COLUMNS = [
     column_def("state_zh", "状态", maxWidth=100,

@@ -24,7 +24,7 @@ from layouts._pageparts import (
 )
 from layouts._pageparts import HOME_SUBTITLE as SUBTITLE
 
-dash.register_page(__name__, path="/", title="驾驶舱 · 医共体运营监测平台", name="驾驶舱", order=0)
+dash.register_page(__name__, path="/", title="驾驶舱 · 医共体运营监测平台", name="驾驶舱", order=0, nav_icon="◧")
 
 def _placeholder(height: int) -> html.Div:
     return html.Div(className="chart-placeholder", style={"height": f"{height}px"})

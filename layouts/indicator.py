@@ -32,7 +32,8 @@ from layouts._pageparts import (
 )
 
 dash.register_page(__name__, path_template="/indicator/<indicator_id>", title="指标分析 · 医共体运营监测平台",
-                   name="指标分析", order=20)
+                   name="指标分析", order=20,
+                   nav=False)   # reached from 指标目录 and every card; 指标目录 is the active entry here
 
 
 def _placeholder(height: int = 320) -> html.Div:

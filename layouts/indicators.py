@@ -10,7 +10,7 @@ from layouts._components import page_header
 from layouts._pageparts import CATALOG_LIST, CATALOG_SEARCH, CATALOG_SUBTITLE
 
 dash.register_page(__name__, path="/indicators", title="指标目录 · 医共体运营监测平台", name="指标目录",
-                   order=19, toolbar=False)
+                   order=19, toolbar=False, nav_icon="▤", nav_match=("/indicators", "/indicator"))
 
 
 def layout(**_query: Any) -> html.Div:

@@ -7,7 +7,7 @@ from dash import dcc, html
 from layouts.map_parts import METHOD_OPTIONS, control, indicator_dropdown, map_page, mid
 
 dash.register_page(__name__, path="/map/health", title="居民健康一张图 · 医共体运营监测平台",
-                   name="居民健康一张图", order=11)
+                   name="居民健康一张图", order=11, nav_group="一张图")
 
 
 def layout(**_query: str) -> html.Div:

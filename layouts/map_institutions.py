@@ -7,7 +7,7 @@ from dash import html
 from layouts.map_parts import control, indicator_dropdown, map_page
 
 dash.register_page(__name__, path="/map/institutions", title="医疗机构运行一张图 · 医共体运营监测平台",
-                   name="医疗机构运行一张图", order=10)
+                   name="医疗机构运行一张图", order=10, nav_group="一张图")
 
 
 def layout(**_query: str) -> html.Div:

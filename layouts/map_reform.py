@@ -7,7 +7,7 @@ from dash import dcc, html
 from layouts.map_parts import DEFAULT_TOP, TOP_OPTIONS, control, indicator_dropdown, map_page, mid
 
 dash.register_page(__name__, path="/map/reform", title="医改动态监测一张图 · 医共体运营监测平台",
-                   name="医改动态监测一张图", order=12)
+                   name="医改动态监测一张图", order=12, nav_group="一张图")
 
 
 def layout(**_query: str) -> html.Div:

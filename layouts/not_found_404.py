@@ -2,7 +2,8 @@
 import dash
 from dash import dcc, html
 
-dash.register_page(__name__, path="/404", title="页面不存在 · 医共体运营监测平台", name="页面不存在", toolbar=False)
+dash.register_page(__name__, path="/404", title="页面不存在 · 医共体运营监测平台", name="页面不存在", toolbar=False,
+                   nav=False)
 
 
 def layout(**_query: str) -> html.Div:

@@ -15,7 +15,7 @@ from layouts import _exchange_parts as P
 from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
 
 dash.register_page(__name__, path="/quality", title="数据质量 · 医共体运营监测平台", name="数据质量",
-                   toolbar=False, order=61)
+                   toolbar=False, order=61, nav_icon="✓")
 
 FIGURE_OPTIONS = [{"label": "数据上传及时率", "value": "upload_timeliness"},
                   {"label": "任务成功率", "value": "job_success_rate"},

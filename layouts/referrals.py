@@ -21,7 +21,8 @@ from layouts._pageparts import (
     REF_VOLUME,
 )
 
-dash.register_page(__name__, path="/referrals", title="双向转诊 · 医共体运营监测平台", name="双向转诊", order=40)
+dash.register_page(__name__, path="/referrals", title="双向转诊 · 医共体运营监测平台", name="双向转诊", order=40,
+                   nav_icon="⇅")
 
 
 def _box(box_id: str, height: int = 340) -> dcc.Loading:

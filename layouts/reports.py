@@ -44,7 +44,7 @@ from layouts._report_parts import (
 )
 
 dash.register_page(__name__, path="/reports", title="报表中心 · 医共体运营监测平台", name="报表中心",
-                   toolbar=False, order=70)
+                   toolbar=False, order=70, nav_icon="▦")
 
 def _dropdown(dd_id: str, options: list | None = None, value: Any = None, multi: bool = False,
               placeholder: str = "", width: str = "12rem") -> dcc.Dropdown:

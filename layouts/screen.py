@@ -16,8 +16,8 @@ from core.config import load_config
 from layouts import _screen_parts as P
 from layouts._components import echarts
 
-dash.register_page(__name__, path="/screen", title="指挥中心大屏 · 医共体运营监测平台", name="指挥大屏",
-                   toolbar=False)
+dash.register_page(__name__, path="/screen", title="指挥中心大屏 · 医共体运营监测平台", name="指挥中心大屏",
+                   toolbar=False, order=95, nav_icon="▣")
 
 def _panel(title: str, body: Any, className: str = "", extra: Any = None) -> html.Section:
     return html.Section([html.Div([html.H2(title, className="sc-panel-title"), extra], className="sc-panel-head"),

@@ -7,10 +7,17 @@ import dash
 from dash import dcc, html
 
 from layouts._components import page_header
+from layouts._nav import page_title
 from layouts._pageparts import BOARD_TOPICS, TOPIC_GRID, TOPIC_ID, TOPIC_SUBTITLE, TOPIC_TABS
 
-dash.register_page(__name__, path_template="/topic/<topic>", title="专题 · 医共体运营监测平台", name="专题",
-                   order=30)
+
+def _title(topic: str | None = None) -> str:
+    """Browser title of one board: its name, as in the menu."""
+    return page_title(BOARD_TOPICS.get(topic or "", "专题"))
+
+
+dash.register_page(__name__, path_template="/topic/<topic>", title=_title, name="专题", order=30, nav_group="专题",
+                   nav_entries=tuple((f"/topic/{key}", label) for key, label in BOARD_TOPICS.items()))
 
 
 def layout(topic: str | None = None, **_query: Any) -> html.Div:

@@ -24,6 +24,10 @@ another path, or summed by other threads, give the same bits):
                       in that month (distinct counts over any period are taken from this small table)
 * ``r_posting_month`` month, to_inst_code → posted (long-term county→primary postings, intermediate title or above,
                       active on the month's last day)
+* ``r_op_day``, ``r_ip_day``, ``r_lab_day``, ``r_ref_day``, ``r_os_day``: the five fact rollups by month and day of
+                      month (``dom``) at institution grain (no department, doctor or residence; ``r_os_day`` keeps
+                      its residence, it has no institution); the engine cuts last year's twin of a running month
+                      at the same day from them (:data:`DAY_TABLES`)
 * ``r_inst_day``      day, inst_code, source → rows (freshness)
 * ``r_inst_month``    month, inst_code, source → rows, days (completeness)
 * ``r_op_dim_<dim>``  month, inst_code, res_area, member → the measures of r_op_month, one table per dimension of
@@ -234,6 +238,37 @@ DIMENSION_TABLES: dict[str, dict[str, str]] = {
 SPECS.update({s.table: s for s in (_dimension_spec(fine, dim) for fine, dims in DIMENSION_TABLES.items()
                                    for dim in dims)})
 
+
+def _day_spec(month_table: str, table: str, keys: tuple[str, ...]) -> RollupSpec:
+    """The day-grain variant of a fact rollup: the same row projection and measures, keyed by month and day of
+    month (``dom``) instead of department and doctor. The engine reads it only to cut last year's twin of a running
+    period at the same day (:func:`metrics.engine.compute`: YoY compares the same days of last year)."""
+    spec = SPECS[month_table]
+    _src, alias, col = spec.source
+    formatted = f"strftime({alias}.{col}, '%Y-%m') AS month"
+    assert formatted in spec.row_sql, month_table
+    row_sql = spec.row_sql.replace(formatted, f"{formatted}, CAST(date_part('day', {alias}.{col}) AS INTEGER) AS dom")
+    row_sql = row_sql.replace(f"{alias}.dept_code, {alias}.doctor_code,", "")     # institution grain
+    if "res_area" not in keys:
+        row_sql = row_sql.replace("a.area_code AS res_area,", "")
+        row_sql = re.sub(r"\s*LEFT JOIN area a ON a\.area_code = \w+\.patient_area_code", "", row_sql)
+    reads = spec.reads if "res_area" in keys else Reads(spec.reads.by_month, spec.reads.whole - {"area"})
+    return RollupSpec(table, row_sql, keys, spec.measures, spec.source, reads)
+
+
+# Day-grain variants (month rollup → day table), at institution grain and without the patients' residence (the
+# outpatient day table would be a third larger with it): county, township and institution queries by provider
+# read them; department, doctor and residence-based rows of a running period fall back to a pro-rata cut.
+DAY_TABLES: dict[str, str] = {"r_op_month": "r_op_day", "r_ip_month": "r_ip_day", "r_lab_month": "r_lab_day",
+                              "r_ref_month": "r_ref_day", "r_os_month": "r_os_day"}
+SPECS.update({s.table: s for s in (
+    _day_spec("r_op_month", "r_op_day", ("month", "dom", "inst_code")),
+    _day_spec("r_ip_month", "r_ip_day", ("month", "dom", "inst_code", "is_insured")),
+    _day_spec("r_lab_month", "r_lab_day", ("month", "dom", "ordering_inst_code", "performing_inst_code")),
+    _day_spec("r_ref_month", "r_ref_day", ("month", "dom", "direction", "status", "from_inst_code", "to_inst_code")),
+    _day_spec("r_os_month", "r_os_day", ("month", "dom", "res_area", "setting")),
+)})
+
 # Views of the declarations by table (what older callers and the other modules read).
 ROW_SQL: dict[str, str] = {t: s.row_sql for t, s in SPECS.items()}
 ROLLUP_KEYS: dict[str, tuple[str, ...]] = {t: s.keys for t, s in SPECS.items()}
@@ -243,7 +278,7 @@ COARSE: dict[str, tuple[str, tuple[str, ...]]] = {c: (t, keys) for t, s in SPECS
 _SOURCE: dict[str, tuple[str, str, str]] = {t: s.source for t, s in SPECS.items()}
 # Rollups holding the 31-day readmission flag: an admission changes earlier months of them (MONTH_SPANS).
 READMIT_TABLES: tuple[str, ...] = ("r_ip_month", *[t for t, (fine, _k) in COARSE.items() if fine == "r_ip_month"],
-                                   *DIMENSION_TABLES["r_ip_month"].values())
+                                   *DIMENSION_TABLES["r_ip_month"].values(), "r_ip_day")
 
 
 # Decimal places at which each non-integer measure column is summed exactly (money: the contract's 2 decimals;

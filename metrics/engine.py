@@ -41,6 +41,7 @@ from metrics import sources
 from metrics.appdb import appdb_measures
 from metrics.catalogue import GRAINS, INDICATORS, LEVELS, MEASURES, TABLE_SOURCE, Indicator, base_measures
 from metrics.scope import FULL_SCOPE, Scope
+from metrics.twins import Cut, cut_rows, cut_twins
 from queries import measures as qm
 from queries import org as qorg
 from queries import periods as qperiods
@@ -283,6 +284,8 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         for s in sets:
             specs.setdefault(s, len(specs))
         plan.append((p, cur, yoy, mom))
+    # a running period's YoY twin cut at the same day (not for member splits: the day rollups have no members)
+    cuts = cut_twins(plan, specs) if (comparisons or has_growth) and by is None else {}
     all_months = sorted({m for s in specs for m in s})
     lo, hi = _ms(all_months[0]), _ms(all_months[-1])
 
@@ -301,12 +304,12 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     out = []
     for township_by, inds in groups.items():
         wide = _measure_table(inds, specs, level, township_by, org_level, org, url, lo, hi,
-                              scope_insts if below else None, from_facts, by)
+                              scope_insts if below else None, from_facts, by, cuts)
         every = every_org if township_by == "provider" or level != "township" else \
             _orgs_under(orgs, level, org_level, org, inst_township, None)
         group_orgs, every = (orgs, every) if by is None else dims.expand_orgs(orgs, every, by)
         out.append(_assemble(inds, wide, specs, plan, level, group_orgs, missing(), inst_township, comparisons,
-                             every, [specs[p.months] for p in inside]))
+                             every, [specs[p.months] for p in inside], cuts))
     out = [o for o in out if not o.empty]
     columns = COLUMNS if by is None else [*COLUMNS, "member"]
     if len(out) == 1:       # each grouping comes back sorted already
@@ -378,9 +381,10 @@ def _calc_of(ind: Indicator) -> Indicator:
 
 def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: str, org_level: str | None,
                    org: str | None, url: str, lo: str, hi: str, scope_insts: frozenset[str] | None,
-                   from_facts: bool, by: str | None = None) -> pd.DataFrame:
+                   from_facts: bool, by: str | None = None, cuts: dict[int, Cut] | None = None) -> pd.DataFrame:
     """Every measure of ``inds`` per (spec, org_key): one query per rollup table and institution column (and one
-    read per registered application-database source); with ``by`` per (spec, (org_key, member))."""
+    read per registered application-database source); with ``by`` per (spec, (org_key, member)); plus the rows of
+    the cut twins (:func:`metrics.twins.cut_rows`; not with ``by``: the day rollups have no members)."""
     needed: dict[tuple[str, str | None], list] = {}
     special: set[str] = set()
     for ind in inds:
@@ -394,21 +398,38 @@ def _measure_table(inds: list[Indicator], specs: dict, level: str, township_by: 
                 if m not in lst:
                     lst.append(m)
     spec_months = [(sid, _ms(m), m == max(months), len(months)) for months, sid in specs.items() for m in months]
-    def read(item: tuple[tuple[str, str | None], list]) -> pd.DataFrame:
+    cuts = cuts or {}
+
+    def read(item: tuple[tuple[str, str | None], list]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         (table, inst_col), ms = item
         if ms[0].kind == "appdb":
             tree = qorg.org_tree(url)
             return appdb_measures(table, ms, specs, level, org_level, org, scope_insts,
-                                  dict(zip(tree["inst_code"], tree["township_code"])))
+                                  dict(zip(tree["inst_code"], tree["township_code"]))), None
         df = qm.period_measures(url, table, inst_col, ms, level, township_by, spec_months, org_level, org,
                                 scope_insts, from_facts=from_facts, dimension=by)
-        return dims.keyed_by_member(df) if by is not None else df
+        if by is not None:
+            df = dims.keyed_by_member(df)
+        flows = [m for m in ms if m.kind == "flow"]
+        tails = qm.day_tail_measures(url, table, inst_col, flows, level, township_by,
+                                     [(c.spec, c.month, c.day) for c in cuts.values()], org_level, org, scope_insts,
+                                     from_facts) if cuts and flows else None
+        if tails is not None:
+            tails["org_key"] = tails["org_key"].where(tails["org_key"].notna(), "__county__")
+            tails = tails.set_index(["spec", "org_key"])
+        return df, tails
 
     items = list(needed.items())
     pool = _read_pool(url)
-    frames = list(pool.map(read, items)) if pool is not None and len(items) > 1 else [read(item) for item in items]
-    wide = _union_frames([df for df in frames if not df.empty])
+    results = list(pool.map(read, items)) if pool is not None and len(items) > 1 else [read(item) for item in items]
+    exact: dict[str, pd.Series] = {}
+    for ((_table, _inst_col), ms), (_df, tails) in zip(items, results):
+        if tails is not None:
+            exact.update({m.id: tails[m.id] for m in ms if m.kind == "flow"})
+    wide = _union_frames([df for df, _tails in results if not df.empty])
     wide = _add_special(wide, special, specs, level, org_level, org, url, lo, hi)
+    if cuts:
+        wide = cut_rows(wide, cuts, exact)
     if wide.empty:
         return wide
     # derived measures column by column in numpy (same arithmetic as pandas: NaN-skipping sum with min_count=1,
@@ -583,7 +604,7 @@ _INST_LEVELS = ("institution", "department", "doctor")
 
 def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list, level: str, orgs: pd.DataFrame,
               missing: pd.DataFrame, inst_township: dict, comparisons: bool, every_org: list[str] | None = None,
-              inside_specs: list[int] | None = None) -> pd.DataFrame:
+              inside_specs: list[int] | None = None, cuts: dict[int, Cut] | None = None) -> pd.DataFrame:
     """Result rows of every indicator of one grouping, vectorised over orgs and periods.
 
     Rows of ``wide`` are addressed through a dense (spec × org key) position matrix, so a row's year-earlier,
@@ -603,7 +624,8 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
         wide = wide.reindex(wide.index.union(need))
     idx = wide.index
     cols = {c: wide[c].to_numpy(dtype=float) for c in wide.columns}
-    n_specs = len(specs)
+    cuts = cuts or {}
+    n_specs = len(specs) + len(cuts)
     spec_arr = np.asarray(idx.get_level_values("spec"), dtype=np.int64)
     key_arr = idx.get_level_values("org_key").to_numpy(dtype=object)
     key_codes, key_uniques = pd.factorize(key_arr)
@@ -618,6 +640,10 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     shift = np.full(n_specs, -1, dtype=np.int64)
     for months, sid in specs.items():
         shift[sid] = specs.get(tuple(m - 12 for m in months), -1)
+    has_cut = np.zeros(n_specs, dtype=bool)
+    for main, cut in cuts.items():           # a running period's twin: the same days of last year
+        shift[main] = cut.spec
+        has_cut[main] = True
     prev_pos = lookup(shift, spec_arr, key_codes)
 
     # per main spec: period attributes and its comparison specs
@@ -634,7 +660,7 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     for p, cur, yoy, mom in plan:
         sid = specs[cur]
         is_main[sid] = True
-        yoy_spec[sid] = specs.get(yoy, -1)
+        yoy_spec[sid] = cuts[sid].spec if sid in cuts else specs.get(yoy, -1)
         mom_spec[sid] = specs.get(mom, -1)
         label_of[sid] = p.label
         start_of[sid] = np.datetime64(f"{month_str(p.start_index)}-01", "us")
@@ -668,8 +694,13 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     # hashed membership: numpy's isin compares object arrays pairwise (seconds for thousands of org keys)
     is_complete_row = pd.Index(sel_keys, dtype=object).isin(every_org or []) & \
         np.isin(spec_sel, np.asarray(inside_specs or [], dtype=np.int64))
-    row_share = share_of[spec_sel]
+    row_share = np.where(has_cut[spec_sel], 1.0, share_of[spec_sel])   # a cut twin needs no pro rata
     den_scale = np.where(is_main[spec_arr], share_of[spec_arr], 1.0)
+    # a cut twin's stock denominator covers the same days as its period's (its flows are cut already)
+    cut_share = share_of.copy()
+    for main, cut in cuts.items():
+        cut_share[cut.spec] = share_of[main]
+    den_scale_stock = np.where(is_main[spec_arr] | (spec_arr >= len(specs)), cut_share[spec_arr], 1.0)
 
     # completeness per source set: rows covering an institution that missed an upload in the period
     incomplete_cache: dict[tuple, np.ndarray] = {}
@@ -719,7 +750,9 @@ def _assemble(inds: list[Indicator], wide: pd.DataFrame, specs: dict, plan: list
     for ind in inds:
         calc = _calc_of(ind)
         raw_den = cols.get(calc.denominator) if calc.denominator else None
-        num_all, den_all, val_all = _vectors(calc, cols, len(idx), den_scale)
+        stock_den = calc.denominator is not None and MEASURES[calc.denominator].kind not in ("flow", "appdb") \
+            and not MEASURES[calc.denominator].derived
+        num_all, den_all, val_all = _vectors(calc, cols, len(idx), den_scale_stock if stock_den else den_scale)
         if ind.kind == "growth":
             cur, prev = val_all, _take(val_all, prev_pos)
             with np.errstate(divide="ignore", invalid="ignore"):

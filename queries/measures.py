@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, text
 
 from mart.connection import mart_engine
 from mart.dimensions import member_sql
-from mart.rollups import COARSE, DIMENSION_TABLES, ROLLUP_KEYS, ROW_SQL, SPECS, exact_value
+from mart.rollups import COARSE, DAY_TABLES, DIMENSION_TABLES, ROLLUP_KEYS, ROW_SQL, SPECS, exact_value
 from queries.measure_spec import FILTERS, TABLE_ORG, Measure
 
 # SQL of each named filter; ``f`` is the rollup row, ``o`` the institution of the measure's institution column.
@@ -405,6 +405,61 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
            f"SELECT sp.spec AS spec{', mo.org_key AS org_key' if keyed else ''}{outer_mem}, {', '.join(aggs)} "
            f"FROM mo JOIN sp ON sp.month = mo.month {'WHERE sp.is_last = 1 ' if only_last else ''}"
            f"GROUP BY sp.spec{', mo.org_key' if keyed else ''}{', mo.member' if dimension else ''}")
+    df = _fetch(mart_url, sql, params, expanding=("scope",))
+    if not keyed:
+        df.insert(1, "org_key", None)
+    for m in measures:
+        df[m.id] = pd.to_numeric(df[m.id], errors="coerce").astype(float)
+    return df
+
+
+_DAY_PRESENT: set[str] = set()      # marts where every day rollup exists (only presence is remembered)
+
+
+def day_tail_measures(mart_url: str, table: str, inst_col: str | None, measures: list[Measure], level: str,
+                      township_by: str, tails: list[tuple[int, str, int]], org_level: str | None = None,
+                      org_code: str | None = None, scope_insts: frozenset[str] | None = None,
+                      from_facts: bool = False) -> pd.DataFrame | None:
+    """Sums of the flow ``measures`` of ``table`` over the *tail* of one month per spec, from its day-grain rollup.
+
+    ``tails`` lists ``(spec, 'YYYY-MM', day)``: the days after ``day`` of that month. The engine subtracts them
+    from last year's twin of a running period to compare the same days. Grouping, filters, drill and scope as
+    :func:`period_measures`. None when the table has no day rollup or the level or drill needs a department or
+    doctor column (the engine then cuts pro rata). Columns ``spec``, ``org_key``, one float column per measure.
+    """
+    day_table = DAY_TABLES.get(table)
+    if day_table is None or level in ("department", "doctor") or org_level in ("department", "doctor") or not tails:
+        return None
+    res_col = TABLE_ORG[table].get("res")
+    by_res = township_by == "residence" and res_col is not None or inst_col is None
+    needs = set().union(*(FILTER_COLUMNS.get(f, ()) for m in measures for f in m.filters))
+    if by_res and "township" in (level, org_level):
+        needs.add(res_col)
+    if not needs <= set(SPECS[day_table].keys):      # e.g. residence: the day tables keep institutions only
+        return None
+    if not from_facts and mart_url not in _DAY_PRESENT:     # a mart built before the day rollups: pro rata
+        found = _run(mart_url, "SELECT table_name FROM information_schema.tables WHERE table_name IN :names",
+                     {"names": sorted(DAY_TABLES.values())}, expanding=("names",))
+        if set(found["table_name"]) != set(DAY_TABLES.values()):
+            return None
+        _DAY_PRESENT.add(mart_url)
+    months = sorted({t[1] for t in tails})
+    params: dict[str, Any] = {"lo": months[0], "hi": months[-1]}
+    _source, join, key, extra = _source_and_filters(mart_url, table, inst_col, level, township_by, org_level,
+                                                    org_code, scope_insts, from_facts, params, measures)
+    source = f"({ROW_SQL[day_table]})" if from_facts else day_table
+    if from_facts and not mart_url.startswith("duckdb:"):
+        from mart.pg import to_postgres
+        source = to_postgres(source)
+    sp = _values_cte("sp", [("spec", "INTEGER", [int(t[0]) for t in tails]),
+                            ("month", "VARCHAR", [t[1] for t in tails]),
+                            ("after_day", "INTEGER", [int(t[2]) for t in tails])], params, _is_duckdb(mart_url))
+    keyed = key != "NULL"
+    cols = ", ".join(f"CAST({_measure_sql(m)} AS DOUBLE PRECISION) AS {m.id}" for m in measures)
+    where = " AND ".join(["f.month >= :lo", "f.month <= :hi", "f.dom > sp.after_day", *extra])
+    sql = (f"WITH {sp} SELECT sp.spec AS spec{', ' + key + ' AS org_key' if keyed else ''}, {cols} "
+           f"FROM {source} f JOIN sp ON sp.month = f.month {join} WHERE {where} "
+           f"GROUP BY sp.spec{', ' + key if keyed else ''}")
     df = _fetch(mart_url, sql, params, expanding=("scope",))
     if not keyed:
         df.insert(1, "org_key", None)

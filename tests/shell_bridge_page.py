@@ -40,10 +40,10 @@ def register_bridge_test_page() -> None:
     """Register the page and its echo callback (idempotent; call before the app's first request)."""
     if _registered["done"]:
         return
-    dash.register_page(__name__ + "_shell", path=SHELL_PATH, name="外壳测试", title="外壳测试",
+    dash.register_page(__name__ + "_shell", path=SHELL_PATH, name="外壳测试", title="外壳测试", nav=False,
                        layout=lambda **_kw: html.Div(html.H2("外壳测试")))
     dash.register_page(__name__, path=PATH, name="ECharts 桥接测试", title="ECharts 桥接测试",
-                       layout=layout, toolbar=False)
+                       layout=layout, toolbar=False, nav=False)
     dash.clientside_callback(
         "function(click) { return click ? JSON.stringify(click) : ''; }",
         Output(CLICK_OUT, "children"), Input(ids.echarts_click(NAME), "data"),

@@ -35,7 +35,7 @@ def test_shell_loads_with_user_nav_and_no_console_errors(page_as):
     assert page.get_attribute("form.logout-form", "action") == "/logout"
     assert page.get_attribute("form.logout-form", "method") == "post"
     nav = page.inner_text(f"#{ids.NAV}")
-    for label in ("驾驶舱", "一张图", "居民健康", "指标分析", "专题", "双向转诊", "数据质量"):
+    for label in ("驾驶舱", "一张图", "居民健康", "指标目录", "专题", "双向转诊", "数据质量"):
         assert label in nav, label
     assert "系统管理" not in nav and "审计日志" not in nav     # not the leader's pages
     # links are real anchors to the pages; none is active on a page outside the nav

@@ -43,8 +43,8 @@ def texts(node) -> list[str]:
 def test_page_is_served_and_nav_opens_it(client_as):
     resp = client_as("leader").get("/indicators")
     assert resp.status_code == 200
-    from layouts._shell import NAV_ITEMS
-    assert next(i for i in NAV_ITEMS if i.label == "指标分析").href == "/indicators"
+    from layouts._nav import nav_items
+    assert next(i for i in nav_items() if i.label == "指标目录").href == "/indicators"
 
 
 @pytest.mark.parametrize("role", ["leader", "manager"])

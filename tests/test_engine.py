@@ -346,8 +346,9 @@ def test_periods_cover_and_clip():
 
 
 def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> None:
-    """The tiny demo's data end in November 2026: 2026Q4 is computed over October–November and flagged partial;
-    a stock indicator takes November (not the empty December), and YoY compares October–November 2025."""
+    """The tiny demo's data end on 24 November 2026: 2026Q4 is computed over October–November and flagged partial;
+    a stock indicator takes November (not the empty December), and YoY compares October 2025 and 1–24 November
+    2025 (the same days; tests/test_engine_same_days.py counts them from the facts)."""
     from queries.periods import last_data_date
     url = demo_cfg.mart_url
     last = last_data_date(url)
@@ -362,8 +363,9 @@ def test_period_past_the_data_is_computed_over_months_with_data(demo_cfg) -> Non
     octo = compute(["htn_standard_rate"], "county", "month", "2026-10", "2026-10", mart_url=url)
     assert octo.iloc[0]["note"] is None or "部分期间" not in octo.iloc[0]["note"]
     up = q[q["indicator_id"] == "up_referrals"].iloc[0]
-    months_2025 = compute(["up_referrals"], "county", "month", "2025-10", "2025-11", mart_url=url)
-    assert up["yoy_value"] == months_2025["value"].sum()
+    oct_2025 = compute(["up_referrals"], "county", "month", "2025-10", "2025-10", mart_url=url)
+    nov_2026 = compute(["up_referrals"], "county", "month", "2026-11", "2026-11", mart_url=url)
+    assert up["yoy_value"] == oct_2025.iloc[0]["value"] + nov_2026.iloc[0]["yoy_value"]
 
 
 def test_engine_completeness_agrees_with_the_freshness_banner(demo_cfg) -> None:

@@ -217,7 +217,8 @@ def test_a_load_leaves_the_rollups_that_read_none_of_its_tables(tmp_path: Path) 
     assert _sentinels(cfg) == planted
     assert report.months == ["2025-03"]
     assert set(report.rollups) == {"r_op_month", *[t for t, (f, _k) in COARSE.items() if f == "r_op_month"],
-                                   *DIMENSION_TABLES["r_op_month"].values(), "r_inst_day", "r_inst_month"}
+                                   *DIMENSION_TABLES["r_op_month"].values(), "r_op_day", "r_inst_day",
+                                   "r_inst_month"}
     con = duckdb.connect(str(cfg.mart_path), read_only=True)
     try:
         assert con.execute("SELECT sum(visits) FROM r_op_month WHERE month = '2025-03'").fetchone()[0] == 6
@@ -232,11 +233,13 @@ def test_plan_by_changed_tables() -> None:
     anything else nothing; without table information the old contract holds (None = everything)."""
     plan = rebuild_plan(["2025-03"], {"area"})
     assert {t for t, m in plan.items() if m is None} == {"r_op_month", "r_ip_month", "r_os_month",
-                                                         *COARSE, *[t for tables in DIMENSION_TABLES.values()
-                                                                    for t in tables.values()]}
+                                                         "r_os_day", *COARSE,
+                                                         *[t for tables in DIMENSION_TABLES.values()
+                                                           for t in tables.values()]}
     assert rebuild_plan(["2025-03"], {"department"}) == {}
     plan = rebuild_plan(["2025-03"], {"lab_order"})
-    assert plan == {"r_lab_month": ["2025-03"], "r_inst_day": ["2025-03"], "r_inst_month": ["2025-03"]}
+    assert plan == {"r_lab_month": ["2025-03"], "r_lab_day": ["2025-03"], "r_inst_day": ["2025-03"],
+                    "r_inst_month": ["2025-03"]}
     assert set(rebuild_plan(["2025-03"], {"calendar_month"})) == {"r_chronic_month", "r_posting_month"}
     assert rebuild_plan(["2025-03"], {"chronic_patient"})["r_chronic_hosp"] is None
     assert all(m is None for m in rebuild_plan().values()) and set(rebuild_plan()) == set(ROLLUP_TABLES)

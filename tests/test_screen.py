@@ -7,12 +7,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from core.roles import NAV, SCREEN, may_open, roles_for_callback_module
+from core.roles import SCREEN, may_open, roles_for_callback_module
 from dashboard.accounts import clock
 from dashboard.accounts.devices import DEVICE_LIFETIME, DeviceError, list_devices, revoke_device
 from dashboard.accounts.models import AuditLog, DeviceSession, UserSession
 from dashboard.accounts.service import IDLE_TIMEOUT, create_user
 from dashboard.appdb import session_factory
+from layouts._nav import nav_items
 from tests.fixtures_web import login_client
 from tests.test_security import page_call
 from tests.test_security_matrix import _module, callback_body, server_callbacks
@@ -53,7 +54,7 @@ def test_screen_role_opens_only_the_wall(flask_app, app_cfg):
     c = _screen_client(flask_app, app_cfg, "wall-pages")
     assert c.get("/screen").status_code == 200
     assert c.post("/_dash-update-component", json=page_call("/screen")).status_code == 200
-    for path, _ in NAV + (("/indicator/op_visits", ""), ("/map/reform", ""), ("/exchange", "")):
+    for path in [i.href for i in nav_items()] + ["/indicator/op_visits", "/map/reform", "/exchange"]:
         if path == "/screen":
             continue
         assert c.get(path).status_code == 403, path

@@ -111,7 +111,7 @@ def test_anonymous_resources_as_documented(flask_app):
 
 
 def test_login_each_role_lands_on_allowed_page(flask_app, app_cfg):
-    from core.roles import home_path
+    from layouts._nav import home_path
     for role, (user, pw) in read_demo_accounts(app_cfg).items():
         c, r = login_client(flask_app, user, pw)
         assert r.status_code == 302 and r.headers["Location"] == home_path(role)

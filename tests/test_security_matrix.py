@@ -7,8 +7,9 @@ import re
 import pytest
 
 from core.masking import has_unmasked
-from core.roles import ADMIN, AUDITOR, NAV, ROLES, roles_for_callback_module, roles_for_path
+from core.roles import ADMIN, AUDITOR, ROLES, roles_for_callback_module, roles_for_path
 from dashboard.accounts.service import read_demo_accounts
+from layouts._nav import nav_items
 from tests.http_text import body_text
 from tests.test_security import page_call
 
@@ -123,7 +124,7 @@ def test_unknown_callback_denied(client_as):
 @pytest.mark.parametrize("role", ROLES)
 def test_pages_by_role(flask_app, client_as, role):
     c = client_as(role)
-    for path, _label in NAV + (("/admin/users", ""), ("/admin/logs", ""), ("/indicator/op_visits", "")):
+    for path in [i.href for i in nav_items()] + ["/admin/users", "/admin/logs", "/indicator/op_visits"]:
         allowed = role in (roles_for_path(path) or frozenset())
         page = c.get(path).status_code
         call = c.post("/_dash-update-component", json=page_call(path)).status_code
@@ -252,7 +253,7 @@ def test_no_unmasked_identifiers_in_pages_logs_and_exports(flask_app, app_cfg, c
     leaks = []
     for role in ROLES:
         c = client_as(role)
-        for path, _ in NAV:
+        for path in [i.href for i in nav_items()]:
             r = c.post("/_dash-update-component", json=page_call(path))
             if has_unmasked(body_text(r)):
                 leaks.append((role, path))

@@ -115,23 +115,6 @@ def test_base_figure_layout_and_template():
     assert c.GRAPH_CONFIG["displaylogo"] is False
 
 
-def test_nav_filtered_by_role():
-    leader = [i.href for i in _shell.visible_nav("leader")]
-    admin = [i.href for i in _shell.visible_nav("admin")]
-    auditor = [i.href for i in _shell.visible_nav("auditor")]
-    assert "/" in leader and "/map/health" in leader and "/admin/users" not in leader
-    assert admin == ["/exchange", "/admin/users", "/admin/assessment"]
-    assert auditor == ["/admin/logs"]
-    assert _shell.visible_nav(None) == []
-
-
-def test_nav_active_matching():
-    item = next(i for i in _shell.NAV_ITEMS if i.label == "指标分析")
-    assert item.is_active("/indicator/bed_occupancy") and item.is_active("/indicators")
-    home = _shell.NAV_ITEMS[0]
-    assert home.is_active("/") and not home.is_active("/map/health")
-
-
 def test_toolbar_hidden_on_admin_and_exchange():
     assert not _shell.shows_toolbar("/admin/users") and not _shell.shows_toolbar("/exchange")
     assert _shell.shows_toolbar("/")
@@ -144,18 +127,6 @@ def test_shell_layout_has_header_nav_toolbar_and_container():
     for needle in ("医共体运营监测平台", ids.URL, ids.TOOLBAR, ids.GRAIN, ids.PERIOD, ids.TOWNSHIP, ids.INST,
                    ids.USER_BOX, "_pages_content"):
         assert needle in text, needle
-
-
-def test_nav_state_highlights_and_carries_view_state():
-    from dashboard.callbacks.shell import nav_state
-    link_ids = [ids.nav_link(i.href) for i in _shell.NAV_ITEMS]
-    classes, hrefs, toolbar = nav_state("/indicator/bed_occupancy", "?grain=year&period=2024&org=H001&tab=x",
-                                        link_ids)
-    active = [i.label for i, cls in zip(_shell.NAV_ITEMS, classes) if "active" in cls.split()]
-    assert active == ["指标分析"] and toolbar == "toolbar"
-    assert hrefs[0] == "/?grain=year&period=2024&org=H001"      # page extras (tab) are not carried
-    _, _, toolbar = nav_state("/admin/logs", "", link_ids)
-    assert toolbar == "toolbar toolbar-hidden"
 
 
 def test_trend_arrow_says_flat_when_the_change_rounds_to_zero() -> None:

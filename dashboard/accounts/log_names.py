@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from core.roles import NAV, ROLE_ZH
+from core.roles import ROLE_ZH
+from layouts._nav import page_label
 
 # Callback module (last dotted part) → feature area.
 MODULE_ZH: dict[str, str] = {
@@ -131,11 +132,11 @@ def first_output_id(raw: str) -> str | None:
 
 
 def page_name(path: str) -> str:
-    """The Chinese name of a page path (navigation label, else its area), or the path itself."""
+    """The Chinese name of a page path (menu label or registered page name, else its area), or the path itself."""
     path = (path or "/").split("?", 1)[0] or "/"
-    for nav_path, label in NAV:
-        if path == nav_path:
-            return label
+    label = page_label(path)
+    if label:
+        return label
     for prefix, label in PAGE_PREFIX_ZH:
         if path.startswith(prefix):
             return label

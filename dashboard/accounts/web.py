@@ -37,7 +37,6 @@ from core.roles import (
     DASH_INTERNAL_MODULES,
     ROLE_ZH,
     SCREEN,
-    home_path,
     normalize_path,
     roles_for_callback_module,
     roles_for_path,
@@ -45,6 +44,7 @@ from core.roles import (
 from dashboard.accounts import service
 from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
 from dashboard.accounts.audit import service_log_buffer
+from layouts._nav import home_path
 
 PUBLIC_PATHS = {"/login"}
 PUBLIC_PREFIXES = ("/auth/static/",)

@@ -15,7 +15,8 @@ from dash import ALL, MATCH, ClientsideFunction, Input, Output, State, ctx, no_u
 from core.periods import add_months
 from dashboard import urlstate
 from layouts import _ids as ids
-from layouts._shell import NAV_ITEMS, shows_toolbar
+from layouts._nav import nav_items
+from layouts._shell import shows_toolbar
 from layouts.formatting import fmt_period_zh
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ def nav_state(pathname: str | None, search: str | None, link_ids: list[dict[str,
     carried = ""
     if search and any(k in (search or "") for k in CARRIED_KEYS):
         carried = urlstate.to_search(urlstate.ViewState(state.grain, state.period, state.org))
-    by_href = {item.href: item for item in NAV_ITEMS}
+    by_href = {item.href: item for item in nav_items()}
     classes, hrefs = [], []
     for link_id in link_ids:
         item = by_href.get(link_id["path"])
