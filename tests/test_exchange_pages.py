@@ -454,7 +454,7 @@ def test_same_run_id_on_two_nodes_shows_two_runs_with_their_own_logs_and_rerun(e
 
 def test_running_run_of_an_offline_node_does_not_read_running(env) -> None:
     """Issue 14 review: the run table said 运行中 under a node list saying 离线 for the same node. A run still
-    'running' on a node whose heartbeats stopped reads 未结束（节点离线）; after a heartbeat, 运行中 again."""
+    'running' on a node whose heartbeats stopped reads 节点离线; after a heartbeat, 运行中 again."""
     import datetime as dt
 
     from dashboard.callbacks.exchange import runs_view
@@ -480,7 +480,7 @@ def test_running_run_of_an_offline_node_does_not_read_running(env) -> None:
         s.execute(update(ExchangeNode).where(ExchangeNode.code == node)
                   .values(last_heartbeat_at=now - dt.timedelta(hours=3)))
     assert node_states(cfg, codes=[node]).iloc[0]["state"] == "offline"
-    assert shown() == "未结束（节点离线）"
+    assert shown() == "节点离线"
     assert _node_api(env, node, "POST", "/heartbeat", {"ts": now.isoformat()}).status_code == 204
     assert node_states(cfg, codes=[node]).iloc[0]["state"] != "offline"
     assert shown() == "运行中"

@@ -229,14 +229,14 @@ def runs_view(status: str | None, node: str | None, job: str | None, start: str 
 
 
 def _silent_runs_zh(df: pd.DataFrame) -> list[Any]:
-    """The runs' status in Chinese; a run still "running" on a node that has gone offline reads 未结束（节点离线）,
+    """The runs' status in Chinese; a run still "running" on a node that has gone offline reads 节点离线 (its end unknown),
     as the node list beside it says 离线 (issue 14 review: 运行中 under a node list of 25 离线)."""
     running = df["status"] == "running"
     if not running.any():
         return list(df["status_zh"])
     states = svc.node_states(_cfg(), codes=sorted(set(df.loc[running, "node_code"])))
     offline = set(states.loc[states["state"] == "offline", "code"])
-    return ["未结束（节点离线）" if st == "running" and code in offline else zh
+    return ["节点离线" if st == "running" and code in offline else zh
             for st, code, zh in zip(df["status"], df["node_code"], df["status_zh"])]
 
 
