@@ -51,8 +51,8 @@ def test_page_roles_and_nav():
     assert roles.may_open("leader", "/analysis") and roles.may_open("manager", "/analysis")
     assert not roles.may_open("operator", "/analysis") and not roles.may_open("screen", "/analysis")
     assert roles.roles_for_callback_module("dashboard.callbacks.analysis") == roles.VIEWERS
-    from layouts._shell import NAV_ITEMS
-    assert any(i.href == "/analysis" and i.label == "自助分析" for i in NAV_ITEMS)
+    from layouts._nav import nav_items
+    assert any(i.href == "/analysis" and i.label == "自助分析" for i in nav_items())
 
 def test_grid_equals_engine_with_ratio_of_sums_totals(client_as, app_cfg, months):
     start, end = months
