@@ -260,7 +260,7 @@ def pivot_view(search: str | None) -> tuple:
     notice = kit.notice(pivot.refused) if pivot.refused else (
         None if rows else kit.notice("本期无数据或无权查看该范围的明细"))
     # the grid as tall as its rows (a header of wrapped member names, the pinned total, the pager), at most 560 px
-    height = min(560, 150 + 42 * (len(rows) + len(pinned)) + (40 if pivot.spec.col_dim else 0))
+    height = min(560, 112 + 42 * (len(rows) + len(pinned)) + (40 if pivot.spec.col_dim else 0))
     return (rows, grid_columns(pivot), grid_options(pinned), {"height": f"{height}px", "width": "100%"},
             heatmap(pivot), title, notice)
 
