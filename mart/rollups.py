@@ -24,6 +24,8 @@ Tables (all money as DOUBLE yuan, counts as BIGINT):
                       active on the month's last day)
 * ``r_inst_day``      day, inst_code, source → rows (freshness)
 * ``r_inst_month``    month, inst_code, source → rows, days (completeness)
+* ``r_op_dim_<dim>``  month, inst_code, res_area, member → the measures of r_op_month, one table per dimension of
+  ``r_ip_dim_<dim>``  ``mart.dimensions`` (… is_insured, member → those of r_ip_month); see :data:`DIMENSION_TABLES`
 
 ``res_area`` is the patient's area code when it is an area of this county, else NULL (non-resident).
 

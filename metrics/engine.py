@@ -234,6 +234,9 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
             org_level = None
     if by is not None and (reason := dims.level_refusal(by, level, org_level)):
         raise IndicatorError(reason)
+    if by is not None and not from_facts and not qm.dimension_rollups_present(url):
+        raise IndicatorError("维度汇总表尚未生成, 请运行 python app.py rollups (dimension rollups missing: run "
+                             "python app.py rollups)")
 
     refused: dict[str, str] = {}
     wanted: list[Indicator] = []

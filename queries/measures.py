@@ -106,6 +106,23 @@ def dimension_source(table: str, dimension: str, from_facts: bool = False) -> st
     return f"({ROW_SQL[dim_table]})" if from_facts else dim_table
 
 
+_DIMENSIONS_PRESENT: set[str] = set()
+
+
+def dimension_rollups_present(mart_url: str) -> bool:
+    """Whether the mart holds every dimension rollup (a mart built before they existed gets them on its next
+    rollup build or load); only presence is remembered."""
+    if mart_url in _DIMENSIONS_PRESENT:
+        return True
+    wanted = sorted(t for tables in DIMENSION_TABLES.values() for t in tables.values())
+    found = _run(mart_url, "SELECT table_name FROM information_schema.tables WHERE table_name IN :names",
+                 {"names": wanted}, expanding=("names",))
+    if set(found["table_name"]) != set(wanted):
+        return False
+    _DIMENSIONS_PRESENT.add(mart_url)
+    return True
+
+
 # Marts where every coarse table exists (a mart built before they existed gets them on its next rollup build;
 # until then its queries read the fine tables). Only presence is remembered: a rebuild never drops them.
 _COARSE_PRESENT: set[str] = set()

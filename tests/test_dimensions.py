@@ -227,3 +227,29 @@ def test_docs_list_every_member() -> None:
         assert f"`{dim.id}` {dim.label_zh}" in text
         for code, zh in dim.members:
             assert f"`{code}` {zh}" in text, (dim.id, code)
+
+
+def test_a_mart_made_before_gains_the_patient_columns(tmp_path: Path) -> None:
+    from mart.db import ensure_schema
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    ensure_schema(con)
+    for table in ("outpatient_visit", "inpatient_discharge"):
+        for col in ("patient_sex", "patient_birth_year"):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
+    con.execute("UPDATE mart_meta SET value = 'older' WHERE key = 'schema_ddl'")
+    ensure_schema(con)
+    cols = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'outpatient_visit' ORDER BY ordinal_position").fetchall()]
+    assert cols == TABLES["outpatient_visit"].column_names
+    con.close()
+
+
+def test_a_mart_without_the_dimension_rollups_is_refused_in_chinese(tmp_path: Path) -> None:
+    cfg = make_cfg(tmp_path)
+    load_directory(cfg, write_set(tmp_path / "good", GOOD))
+    con = duckdb.connect(str(cfg.mart_path))
+    con.execute("DROP TABLE r_op_dim_sex")
+    con.close()
+    with pytest.raises(IndicatorError, match="维度汇总表尚未生成"):
+        compute(["op_cost_per_visit"], "county", "month", "2025-03", "2025-03", mart_url=cfg.mart_url, by="sex")
+    assert len(compute(["op_cost_per_visit"], "county", "month", "2025-03", "2025-03", mart_url=cfg.mart_url)) == 1
