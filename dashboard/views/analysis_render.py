@@ -295,7 +295,12 @@ def drill(search: str | None, row: str | None, col: str | None) -> tuple[Any, An
     org, period, member = drill_target(spec, row, col)
     if spec.by is None:
         return indicator_href(spec, org, period), no_update
-    return no_update, member_panel(spec, org, period, member)
+    from layouts.formatting import zh_only
+    from metrics.engine import IndicatorError
+    try:
+        return no_update, member_panel(spec, org, period, member)
+    except IndicatorError as exc:       # e.g. a mart built before the dimension rollups: said in Chinese
+        return no_update, kit.notice(zh_only(str(exc)) or str(exc))
 
 
 def member_panel(spec: an.Spec, org: str | None, period: str, member: str | None) -> html.Div:
