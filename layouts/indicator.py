@@ -6,6 +6,7 @@ The layout only builds the skeleton and the definition panel (from the catalogue
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import dash
 from dash import dcc, html
@@ -59,7 +60,12 @@ def layout(indicator_id: str | None = None, **_query: Any) -> html.Div:
     return html.Div([
         dcc.Store(id=ID, data=indicator_id),
         html.Div(id=CRUMBS, className="crumbs-row"),
-        page_header(_attr(entry, "zh", indicator_id), html.Span(" ", id=SUBTITLE)),
+        page_header(_attr(entry, "zh", indicator_id), html.Span(" ", id=SUBTITLE), actions=(
+            # the same indicator in the 自助分析 pivot (any org level or dimension × period)
+            dcc.Link("自助分析 ›", href="/analysis?" + urlencode(
+                {"ind": indicator_id, **{k: str(_query[k]) for k in ("grain", "period", "org") if _query.get(k)}}),
+                className="btn btn-secondary", id="ind-to-analysis")
+            if _attr(entry, "available", True) and _attr(entry, "kind") not in ("exchange", "unavailable") else None)),
         html.Div(id=NOTICE),
         html.Div([
             section("指标定义", definition_panel(entry), className="span-4"),

@@ -20,8 +20,10 @@ from tests.test_pages_callbacks import _payload, manager_institutions
 
 IND = "op_cost_per_visit"
 
-def call(client, outputs, trigger: tuple, search: str, extra_inputs=(), app=None) -> dict:
+def call(client, outputs, trigger: tuple, search: str, extra_inputs=(), app=None, changed: str | None = None) -> dict:
     body = _payload(outputs, [trigger, *extra_inputs], [("url", "search", search)])
+    if changed:
+        body["changedPropIds"] = [changed]
     if app is not None:     # an output shared with another callback: Dash names it with a suffix
         first = f"{outputs[0][0]}.{outputs[0][1]}@"
         body["output"] = next(k for k, v in app.callback_map.items() if first in k
@@ -250,3 +252,25 @@ def test_heatmap_click_drills_like_the_grid(client_as, flask_app, months):
     out = call(client, [("url", "href"), (A.PANEL, "children")], (A.GRID, "cellClicked", None), search,
                [(A.HEATMAP, "clickData", {"points": [{"x": col, "y": row, "z": 1.0}]})], flask_app)
     assert out["url"]["href"] == f"/indicator/{IND}?grain=month&period={col}&org={row}"
+
+
+def test_export_xlsx_has_numbers_and_totals(client_as, months):
+    import base64
+
+    from openpyxl import load_workbook
+    start, end = months
+    search = f"?grain=month&period={end}&ind={IND}&rows=township&cols=sex"
+    client = client_as("leader")
+    grid = pivot(client, search)[A.GRID]
+    resp = call(client, [(A.DOWNLOAD, "data"), (A.EXPORT_MSG, "children")], (A.EXPORT_CSV, "n_clicks", 0), search,
+                [(A.EXPORT_XLSX, "n_clicks", 1)], changed=f"{A.EXPORT_XLSX}.n_clicks")
+    data = resp[A.DOWNLOAD]["data"]
+    assert data["filename"].endswith(".xlsx")
+    ws = load_workbook(io.BytesIO(base64.b64decode(data["content"]))).active
+    values = list(ws.iter_rows(values_only=True))
+    header = values[1]                      # row 1 is the title
+    assert header[0] == "乡镇" and header[-1] == "合计" and "男" in "".join(str(h) for h in header)
+    first = grid["rowData"][0]
+    assert values[2][0] == first["row"] and values[2][-1] == pytest.approx(first["total"])
+    total = grid["dashGridOptions"]["pinnedBottomRowData"][0]
+    assert values[-1][0] == "合计" and values[-1][-1] == pytest.approx(total["total"])

@@ -104,6 +104,11 @@ def test_township_by_chapter_pivot_drill_export_and_url(page_as, app_cfg, end_mo
     first.locator(".ag-cell[col-id='c0']").click()
     page.wait_for_url(f"**/indicator/{IND}?**org={row_code}**")
     assert "grain=quarter" in page.url
+    # and back: the indicator page opens the pivot of the same indicator, grain, period and org
+    page.click("#ind-to-analysis")
+    page.wait_for_url(f"**/analysis?**org={row_code}**")
+    page.wait_for_selector(f"#an-grid .ag-row[row-id='{row_code}'] .ag-cell", timeout=30000)
+    assert "grain=quarter" in page.url
 
 
 def test_manager_department_pivot_stays_in_scope(page_as, app_cfg, end_month):

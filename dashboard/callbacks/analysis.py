@@ -40,12 +40,19 @@ def register(app: dash.Dash) -> None:
                   Input(A.GRID, "cellClicked"), Input(A.HEATMAP, "clickData"), State(ids.URL, "search"),
                   prevent_initial_call=True)
     def _drill(cell, click, search):
-        row, col = view.clicked_cell(dash.ctx.triggered_id, cell, click, search)
-        return view.drill(search, row, col)
+        try:
+            return view.drill(search, *view.clicked_cell(dash.ctx.triggered_id, cell, click, search))
+        except Exception:  # noqa: BLE001
+            kit.log.exception("analysis drill failed")
+            return no_update, kit.error_box("明细")
 
     @app.callback(Output(A.DOWNLOAD, "data"), Output(A.EXPORT_MSG, "children"), Input(A.EXPORT_CSV, "n_clicks"),
                   Input(A.EXPORT_XLSX, "n_clicks"), State(ids.URL, "search"), prevent_initial_call=True)
     def _export(csv_clicks, xlsx_clicks, search):
         if not (csv_clicks or xlsx_clicks):
             return no_update, no_update
-        return view.export(search, "xlsx" if dash.ctx.triggered_id == A.EXPORT_XLSX else "csv")
+        try:
+            return view.export(search, "xlsx" if dash.ctx.triggered_id == A.EXPORT_XLSX else "csv")
+        except Exception:  # noqa: BLE001
+            kit.log.exception("analysis export failed")
+            return no_update, "导出失败，请稍后重试；如持续出现请联系运维人员。"

@@ -260,7 +260,7 @@ def pivot_view(search: str | None) -> tuple:
     notice = kit.notice(pivot.refused) if pivot.refused else (
         None if rows else kit.notice("本期无数据或无权查看该范围的明细"))
     # the grid as tall as its rows (a header of wrapped member names, the pinned total, the pager), at most 560 px
-    height = min(560, 150 + 42 * (len(rows) + len(pinned)) + (40 if pivot.spec.col_dim else 0))
+    height = min(560, 112 + 42 * (len(rows) + len(pinned)) + (40 if pivot.spec.col_dim else 0))
     return (rows, grid_columns(pivot), grid_options(pinned), {"height": f"{height}px", "width": "100%"},
             heatmap(pivot), title, notice)
 
@@ -295,7 +295,12 @@ def drill(search: str | None, row: str | None, col: str | None) -> tuple[Any, An
     org, period, member = drill_target(spec, row, col)
     if spec.by is None:
         return indicator_href(spec, org, period), no_update
-    return no_update, member_panel(spec, org, period, member)
+    from layouts.formatting import zh_only
+    from metrics.engine import IndicatorError
+    try:
+        return no_update, member_panel(spec, org, period, member)
+    except IndicatorError as exc:       # e.g. a mart built before the dimension rollups: said in Chinese
+        return no_update, kit.notice(zh_only(str(exc)) or str(exc))
 
 
 def member_panel(spec: an.Spec, org: str | None, period: str, member: str | None) -> html.Div:
