@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # The newest revision. init_app_db compares the database's revision with it, so that a database already at head
 # costs one small read and never loads the migration scripts.
-HEAD = "0013_cockpit_cards"
+HEAD = "0014_year_end_projection"
 
 # The revision of the schema create_all made before alembic, and its tables (a database holding some of them but
 # no alembic_version table was made by create_all).
