@@ -19,7 +19,7 @@ import threading
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from dashboard.accounts import clock
@@ -113,7 +113,7 @@ def _compute(app_db_url: str, mart_url: str, key: str, ids: list[str], level: st
     from metrics.forecast import year_end
     try:
         df = year_end(ids, level, org, mart_url, scope)
-    except Exception:  # noqa: BLE001 — no projection: the cards show none, a later claim retries
+    except Exception:
         log.warning("预计全年计算失败 %s %s", level, org, exc_info=True)
         with session_factory(app_db_url)() as s, s.begin():
             s.execute(update(YearEndProjection).where(YearEndProjection.key == key)
