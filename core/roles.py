@@ -26,6 +26,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/quality": VIEWERS | {OPERATOR},          # 数据质量
     "/exchange": frozenset({OPERATOR, ADMIN}),  # 数据交换监测 (admin: node map settings)
     "/admin/users": frozenset({ADMIN}),        # 系统管理
+    "/admin/alerts": frozenset({ADMIN}),       # 预警规则与通知渠道 (三权分立: leaders do not edit rules)
     "/admin/logs": frozenset({AUDITOR}),       # 审计日志
     "/reports": VIEWERS,                       # 报表中心
     "/screen": frozenset({LEADER, SCREEN}),    # 指挥中心大屏
@@ -37,7 +38,7 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/indicators", "指标分析"), ("/topic/resources", "资源配置"), ("/topic/quality", "医疗质量"),
     ("/topic/cost", "费用控制"), ("/topic/referrals", "分级诊疗"), ("/topic/health", "健康管理"),
     ("/referrals", "双向转诊"), ("/exchange", "数据交换监测"), ("/quality", "数据质量"),
-    ("/admin/users", "系统管理"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"), ("/screen", "指挥大屏"),
+    ("/admin/users", "系统管理"), ("/admin/alerts", "预警规则"), ("/admin/logs", "审计日志"), ("/reports", "报表中心"), ("/screen", "指挥大屏"),
 )
 
 # Callback module (last dotted part, matched as a prefix) → roles allowed to call its callbacks.
@@ -52,6 +53,7 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     # dashboard/callbacks/admin.py holds both admin pages; each callback narrows to ADMIN or AUDITOR itself.
     "admin": frozenset({ADMIN, AUDITOR}),
     "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}), "admin_devices": frozenset({ADMIN}),
+    "admin_alerts": frozenset({ADMIN}),       # dashboard/callbacks/admin_alerts.py: 预警规则 /admin/alerts
     "reports": VIEWERS,
     "catalogue": VIEWERS,                     # dashboard/callbacks/catalogue.py: 指标目录 /indicators
     "screen": frozenset({LEADER, SCREEN}),     # dashboard/callbacks/screen.py: the wall's panels

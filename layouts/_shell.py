@@ -60,12 +60,14 @@ NAV_ITEMS: tuple[NavItem, ...] = (
     NavItem("数据质量", "/quality"),
     NavItem("报表中心", "/reports"),
     NavItem("系统管理", "/admin/users"),
+    NavItem("预警规则", "/admin/alerts"),
     NavItem("审计日志", "/admin/logs"),
     NavItem("指挥大屏", "/screen"),
 )
 
 NAV_ICONS = {"驾驶舱": "◧", "一张图": "◎", "指标分析": "▤", "专题": "◈", "双向转诊": "⇅", "数据交换监测": "⇄",
-             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦", "指挥大屏": "▣", "预警中心": "⚑"}
+             "数据质量": "✓", "系统管理": "⚙", "审计日志": "☰", "报表中心": "▦", "指挥大屏": "▣", "预警中心": "⚑",
+             "预警规则": "⚙"}
 
 
 def open_alert_count() -> int | None:
