@@ -111,7 +111,7 @@ def test_admin_edits_a_threshold_once_audited_and_the_cli_sees_it(page_as, app_c
 
 
 @pytest.mark.browser
-def test_admin_saves_a_channel_and_the_test_message_arrives(page_as, app_cfg, robot) -> None:  # noqa: F811
+def test_admin_saves_a_channel_and_the_test_message_arrives(page_as, app_cfg, robot) -> None:
     from dashboard.alerts.admin import delete_channel
     name = "值班群"
     page = page_as("admin")
