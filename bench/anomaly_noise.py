@@ -1,7 +1,7 @@
 """How noisy the anomaly rule is: anomaly findings per month and level over the last months of a demo, with the
 rule as stored by default (R05). Prints a table; passes nothing.
 
-    python -m bench.anomaly_noise [--data-dir DIR] [--scale 1] [--months 6]
+    python -m bench.anomaly_noise [--data-dir DIR] [--scale 1] [--months 6] [--params '{"noise_floor": false}']
 
 The engine is asked once per level (history through the last complete month); each month is then judged on the
 rows up to it, exactly as ``alerts run --month`` would (findings only, nothing written).
@@ -9,6 +9,7 @@ rows up to it, exactly as ``alerts run --month`` would (findings only, nothing w
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--params", default="{}", help="JSON merged into the rule's default parameters")
     args = parser.parse_args()
     from bench._common import prepare_data_dir
     cfg = prepare_data_dir(Path(args.data_dir or f"/tmp/bench-alerts-{args.scale:g}"), scale=args.scale)
@@ -31,7 +33,7 @@ def main() -> None:
     from queries import periods as qperiods
     r05 = next(r for r in DEFAULT_RULES if r["kind"] == "anomaly")
     rule = RuleSpec(r05["code"], "anomaly", r05["severity"], tuple(r05["levels"].split(",")),
-                    tuple(r05["indicator_ids"].split(",")), dict(r05["params"]))
+                    tuple(r05["indicator_ids"].split(",")), {**r05["params"], **json.loads(args.params)})
     last = qperiods.last_complete_month(cfg.mart_url)
     first, _ = qperiods.data_range(cfg.mart_url)
     ids = rule_indicators(rule)

@@ -18,7 +18,7 @@ STATUS_OPTIONS = [{"label": "未关闭", "value": "open"}, {"label": "新", "val
 
 # 预警规则 admin page (/admin/alerts): the parameters a rule can have; every input exists always, the callbacks show
 # those of the selected rule's kind with their Chinese labels
-PARAM_KEYS = ("min_denominator", "min_count", "n", "min_change", "from_month", "min_expected_days", "max_share")
+PARAM_KEYS = ("min_denominator", "n", "min_change", "from_month", "min_expected_days", "max_share")
 
 
 def param_id(key: str) -> str:

@@ -120,7 +120,7 @@ def test_nav_filtered_by_role():
     admin = [i.href for i in _shell.visible_nav("admin")]
     auditor = [i.href for i in _shell.visible_nav("auditor")]
     assert "/" in leader and "/map/health" in leader and "/admin/users" not in leader
-    assert admin == ["/exchange", "/admin/users"]
+    assert admin == ["/exchange", "/admin/users", "/admin/alerts"]
     assert auditor == ["/admin/logs"]
     assert _shell.visible_nav(None) == []
 

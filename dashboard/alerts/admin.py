@@ -26,7 +26,6 @@ class RuleError(ValueError):
 # (CLI and page); keys not listed here are kept as they are.
 PARAM_SPECS: dict[str, tuple[str, type, float, float]] = {
     "min_denominator": ("最小样本量（分母或例数）", int, 0, 1_000_000),
-    "min_count": ("异常判定最小例数（分子）", int, 0, 1_000_000),
     "n": ("连续月数", int, 1, 12),
     "min_change": ("比去年同期恶化幅度下限（%）", float, 0, 1000),
     "from_month": ("自几月起预测全年", int, 1, 12),
@@ -35,7 +34,7 @@ PARAM_SPECS: dict[str, tuple[str, type, float, float]] = {
 }
 KIND_PARAMS: dict[str, tuple[str, ...]] = {
     "target_breach": ("min_denominator",), "year_end_miss": ("from_month",),
-    "worsening": ("n", "min_change", "min_denominator"), "anomaly": ("min_denominator", "min_count"),
+    "worsening": ("n", "min_change", "min_denominator"), "anomaly": ("min_denominator",),
     "upload_gap": ("min_expected_days", "max_share"), "node_failure": (),
 }
 

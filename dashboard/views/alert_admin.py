@@ -34,6 +34,8 @@ def params_zh(kind: str, params: dict[str, Any]) -> str:
         elif key == "direction" and isinstance(value, dict):
             parts.append("方向：" + "、".join(f"{INDICATORS[i].zh if i in INDICATORS else i} {DIRECTION_ZH.get(d, d)}"
                                              for i, d in value.items()))
+        elif key == "noise_floor":
+            parts.append("区间按样本量放宽" if value else "区间不按样本量放宽")
         elif key == "skip_when_breached":
             parts.append("已未达标的不再预警全年" if value else "已未达标的仍预警全年")
         else:
