@@ -218,17 +218,30 @@ def anomaly_band(ind: Indicator, f: Any, denominator: float | None, noise_floor:
     return (max(low, 0.0) if lower >= 0 else low), value + Z95 * sd
 
 
-def _anomaly(rule: RuleSpec, rows: pd.DataFrame, month: str) -> list[Finding]:
+def anomaly_inputs(rule: RuleSpec, rows: pd.DataFrame, month: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``month`` an anomaly rule judges, and the one-step forecasts made the month before (by
+    indicator × org): the costly part of the rule, apart from the judging."""
     min_den = float(rule.params.get("min_denominator", 30))
-    noise_floor = bool(rule.params.get("noise_floor", True))
     prev = month_label(month_index(month) - 1)
     cur = _judged(rows[rows["period"] == month], min_den)
     if cur.empty:
-        return []
+        return cur, pd.DataFrame()
     keys = set(zip(cur["indicator_id"], cur["org_code"]))
     hist = rows[(rows["period"] <= prev)]
     hist = hist[[k in keys for k in zip(hist["indicator_id"], hist["org_code"])]]
-    fc = forecast_from_rows(hist, 1, prev).set_index(["indicator_id", "org_code"])
+    return cur, forecast_from_rows(hist, 1, prev).set_index(["indicator_id", "org_code"])
+
+
+def _anomaly(rule: RuleSpec, rows: pd.DataFrame, month: str) -> list[Finding]:
+    cur, fc = anomaly_inputs(rule, rows, month)
+    return judge_anomalies(rule, cur, fc, month)
+
+
+def judge_anomalies(rule: RuleSpec, cur: pd.DataFrame, fc: pd.DataFrame, month: str) -> list[Finding]:
+    """Findings of rows ``cur`` outside their band (:func:`anomaly_band`) around the forecasts ``fc``."""
+    if cur.empty or fc.empty:
+        return []
+    noise_floor = bool(rule.params.get("noise_floor", True))
     out = []
     for r in cur.itertuples(index=False):
         key = (r.indicator_id, r.org_code)
