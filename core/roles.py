@@ -29,6 +29,7 @@ PAGE_ROLES: dict[str, frozenset[str]] = {
     "/quality": VIEWERS | {OPERATOR},          # 数据质量
     "/exchange": frozenset({OPERATOR, ADMIN}),  # 数据交换监测 (admin: node map settings)
     "/admin/users": frozenset({ADMIN}),        # 系统管理
+    "/admin/alerts": frozenset({ADMIN}),       # 预警规则与通知渠道 (三权分立: leaders do not edit rules)
     "/admin/logs": frozenset({AUDITOR}),       # 审计日志
     "/reports": VIEWERS,                       # 报表中心
     "/screen": frozenset({LEADER, SCREEN}),    # 指挥中心大屏
@@ -48,6 +49,7 @@ CALLBACK_MODULE_ROLES: dict[str, frozenset[str]] = {
     # dashboard/callbacks/admin.py holds both admin pages; each callback narrows to ADMIN or AUDITOR itself.
     "admin": frozenset({ADMIN, AUDITOR}),
     "admin_users": frozenset({ADMIN}), "admin_logs": frozenset({AUDITOR}), "admin_devices": frozenset({ADMIN}),
+    "admin_alerts": frozenset({ADMIN}),       # dashboard/callbacks/admin_alerts.py: 预警规则 /admin/alerts
     "reports": VIEWERS,
     "catalogue": VIEWERS,                     # dashboard/callbacks/catalogue.py: 指标目录 /indicators
     "analysis": VIEWERS,                      # dashboard/callbacks/analysis.py: 自助分析 /analysis

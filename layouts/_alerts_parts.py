@@ -15,3 +15,12 @@ STATUS_OPTIONS = [{"label": "未关闭", "value": "open"}, {"label": "新", "val
                   {"label": "已确认", "value": "acknowledged"}, {"label": "处置中", "value": "in_progress"},
                   {"label": "已关闭", "value": "closed"}]
 
+
+# 预警规则 admin page (/admin/alerts): the parameters a rule can have; every input exists always, the callbacks show
+# those of the selected rule's kind with their Chinese labels
+PARAM_KEYS = ("min_denominator", "n", "min_change", "from_month", "min_expected_days", "max_share")
+
+
+def param_id(key: str) -> str:
+    """Component id of one rule-parameter input ('alert-admin-p-min-denominator')."""
+    return f"alert-admin-p-{key.replace('_', '-')}"

@@ -8,7 +8,9 @@ indicators and levels it applies to, a severity and parameters. :func:`evaluate`
 ``target_breach``  the value of the last complete month misses the target (status 未达标)
 ``year_end_miss``  the year-end projection (:func:`metrics.forecast.year_end_from_rows`) misses the target
 ``worsening``      the last ``n`` months are each worse than the same month a year earlier by ≥ ``min_change`` %
-``anomaly``        the last complete month lies outside the 95 % band of the forecast made the month before
+``anomaly``        the last complete month lies outside the 95 % band of the forecast made the month before, the
+                   band widened by the sampling noise of the month's sample size (binomial / Poisson floor;
+                   ``noise_floor: false`` turns that off)
 ``upload_gap``     an institution uploaded on too few of the days it normally does (mart upload-gap rule)
 ``node_failure``   evaluated by the app (exchange nodes live in the app database), not here
 """
@@ -22,6 +24,7 @@ import pandas as pd
 
 from metrics.catalogue import INDICATORS, Indicator
 from metrics.forecast import (
+    Z95,
     forecast_from_rows,
     forecastable,
     month_index,
@@ -186,16 +189,59 @@ def _worsening(rule: RuleSpec, rows: pd.DataFrame, month: str) -> list[Finding]:
     return out
 
 
-def _anomaly(rule: RuleSpec, rows: pd.DataFrame, month: str) -> list[Finding]:
+def sampling_sd(ind: Indicator, expected: float, denominator: float | None) -> float:
+    """The noise a value has from its sample size alone (the floor of the anomaly band): binomial for a share
+    (unit %, value ≤ 100 %), Poisson for a count, and for any other ratio (a mean such as cost per visit or days per
+    stay) the expected value over √denominator (a coefficient of variation of 1 per case)."""
+    if not math.isfinite(expected) or expected < 0:
+        return 0.0
+    if denominator is None or pd.isna(denominator):                    # a count
+        return ind.factor * math.sqrt(max(expected / ind.factor, 1.0))
+    if denominator <= 0:
+        return 0.0
+    share = expected / ind.factor
+    if ind.unit == "%" and 0.0 <= share <= 1.0:
+        return ind.factor * math.sqrt(max(share * (1.0 - share), 1.0 / denominator) / denominator)
+    return expected / math.sqrt(denominator)
+
+
+def anomaly_band(ind: Indicator, f: Any, denominator: float | None, noise_floor: bool = True) -> tuple[float, float]:
+    """The 95 % band the actual value is judged against: the forecast's own band (one-step error of the model),
+    widened by the sampling noise of this month's sample size (:func:`sampling_sd`), which the model's average error
+    understates for a small institution or a rare event."""
+    value, lower, upper = float(f["value"]), float(f["lower"]), float(f["upper"])
+    if not noise_floor:
+        return lower, upper
+    model_sd = (upper - value) / Z95
+    sd = math.sqrt(model_sd ** 2 + sampling_sd(ind, value, denominator) ** 2)
+    low = value - Z95 * sd
+    return (max(low, 0.0) if lower >= 0 else low), value + Z95 * sd
+
+
+def anomaly_inputs(rule: RuleSpec, rows: pd.DataFrame, month: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``month`` an anomaly rule judges, and the one-step forecasts made the month before (by
+    indicator × org): the costly part of the rule, apart from the judging."""
     min_den = float(rule.params.get("min_denominator", 30))
     prev = month_label(month_index(month) - 1)
     cur = _judged(rows[rows["period"] == month], min_den)
     if cur.empty:
-        return []
+        return cur, pd.DataFrame()
     keys = set(zip(cur["indicator_id"], cur["org_code"]))
     hist = rows[(rows["period"] <= prev)]
     hist = hist[[k in keys for k in zip(hist["indicator_id"], hist["org_code"])]]
-    fc = forecast_from_rows(hist, 1, prev).set_index(["indicator_id", "org_code"])
+    return cur, forecast_from_rows(hist, 1, prev).set_index(["indicator_id", "org_code"])
+
+
+def _anomaly(rule: RuleSpec, rows: pd.DataFrame, month: str) -> list[Finding]:
+    cur, fc = anomaly_inputs(rule, rows, month)
+    return judge_anomalies(rule, cur, fc, month)
+
+
+def judge_anomalies(rule: RuleSpec, cur: pd.DataFrame, fc: pd.DataFrame, month: str) -> list[Finding]:
+    """Findings of rows ``cur`` outside their band (:func:`anomaly_band`) around the forecasts ``fc``."""
+    if cur.empty or fc.empty:
+        return []
+    noise_floor = bool(rule.params.get("noise_floor", True))
     out = []
     for r in cur.itertuples(index=False):
         key = (r.indicator_id, r.org_code)
@@ -205,10 +251,11 @@ def _anomaly(rule: RuleSpec, rows: pd.DataFrame, month: str) -> list[Finding]:
         if pd.isna(f["lower"]) or pd.isna(f["upper"]) or f["upper"] <= f["lower"]:
             continue
         ind = INDICATORS[r.indicator_id]
-        if r.value > f["upper"]:
-            word, bound = "高于预期区间上限", float(f["upper"])
-        elif r.value < f["lower"]:
-            word, bound = "低于预期区间下限", float(f["lower"])
+        lower, upper = anomaly_band(ind, f, r.denominator, noise_floor)
+        if r.value > upper:
+            word, bound = "高于预期区间上限", upper
+        elif r.value < lower:
+            word, bound = "低于预期区间下限", lower
         else:
             continue
         out.append(Finding(rule.code, rule.kind, r.indicator_id, r.level, r.org_code, _name(r), month,

@@ -36,6 +36,8 @@ Z80, Z95 = 1.2815515655446004, 1.959963984540054
 FORECAST_COLUMNS = ["indicator_id", "level", "org_code", "org_name", "period", "value", "lower80", "upper80",
                     "lower", "upper", "method"]
 STOCK_KINDS = ("last", "avg", "population", "distinct")
+YEAR_END_COLUMNS = ["indicator_id", "level", "org_code", "org_name", "year", "months_actual", "projected",
+                    "target_low", "target_high", "status"]
 
 
 class ForecastError(ValueError):
@@ -311,8 +313,7 @@ def year_end_from_rows(history: pd.DataFrame, through: str) -> pd.DataFrame:
                     "projected": projected, "target_low": low, "target_high": high,
                     "status": status_for_target(ind.direction, low, high,
                                                 None if math.isnan(projected) else round(projected, ind.decimals))})
-    return pd.DataFrame(out, columns=["indicator_id", "level", "org_code", "org_name", "year", "months_actual",
-                                      "projected", "target_low", "target_high", "status"])
+    return pd.DataFrame(out, columns=YEAR_END_COLUMNS)
 
 
 def year_end(ids: list[str], level: str, org: str | None = None, mart_url: str | None = None,

@@ -42,7 +42,10 @@ def test_run_raises_planted_problems_and_rerun_updates(demo_copy) -> None:
     county = df[(df["level"] == "county") & (df["period"].isin(["2026-10", "2026"]))]
     assert len(county) <= 15
     again = run_alerts(demo_copy, send=False)
-    assert again.counts["opened"] == [] and len(again.counts["updated"]) == len(df)
+    new = _alerts(demo_copy)
+    assert again.counts["opened"] == [], new[new["alert_id"].isin(again.counts["opened"])][["rule", "org_code",
+                                                                                         "message"]].to_dict("records")
+    assert len(again.counts["updated"]) == len(df)
     assert len(_alerts(demo_copy)) == len(df)                       # never duplicated
 
 

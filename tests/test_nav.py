@@ -81,7 +81,8 @@ def test_menu_labels_equal_page_titles(flask_app, client_as):
     assert len({i.label for i in items}) == len(items), "two entries with one label"
     for item in items:
         if not may_open("leader", item.href):
-            client_item = {"/admin/users": "admin", "/admin/assessment": "admin", "/admin/logs": "auditor",
+            client_item = {"/admin/users": "admin", "/admin/alerts": "admin", "/admin/assessment": "admin",
+                           "/admin/logs": "auditor",
                            "/exchange": "operator"}
             client = client_as(client_item[item.href])
         resp = client.get(item.href)
@@ -110,7 +111,7 @@ def test_nav_active_matching_and_state(flask_app):
 
 
 def test_nav_filtered_by_role(flask_app):
-    assert [i.href for i in visible_nav("admin")] == ["/exchange", "/admin/users", "/admin/assessment"]
+    assert [i.href for i in visible_nav("admin")] == ["/exchange", "/admin/users", "/admin/alerts", "/admin/assessment"]
     assert [i.href for i in visible_nav("auditor")] == ["/admin/logs"]
     assert [i.href for i in visible_nav("screen")] == ["/screen"]
     assert visible_nav(None) == []

@@ -19,7 +19,7 @@ MODULE_ZH: dict[str, str] = {
     "shell": "页面框架", "home": "驾驶舱", "cockpit": "驾驶舱", "indicator": "指标分析", "topic": "专题分析", "catalogue": "指标目录",
     "map": "一张图", "maps": "一张图", "referral": "双向转诊", "referrals": "双向转诊", "quality": "数据质量",
     "exchange": "数据交换监测", "exchange_rerun": "数据交换监测", "exchange_settings": "数据交换监测",
-    "admin": "系统管理", "admin_users": "系统管理", "admin_logs": "审计日志", "unknown": "未知模块",
+    "admin": "系统管理", "admin_users": "系统管理", "admin_alerts": "预警规则", "admin_logs": "审计日志", "unknown": "未知模块",
     "assessment": "综合评价", "assessment_weights": "综合评价权重",
 }
 
@@ -86,6 +86,7 @@ ACTION_ZH: dict[str, str] = {
     "user.enable": "启用账号", "user.update": "修改账号", "user.reset_password": "重置密码",
     "user.change_password": "本人修改密码", "user.unlock": "解除锁定", "user.lock": "锁定账号（连续登录失败）",
     "logs.purge": "清理过期日志", "job.rerun": "重新执行任务", "node.settings": "修改前置机设置", "data.export": "导出数据",
+    "alert_rule.save": "修改预警规则", "alert_channel.save": "修改通知渠道", "alert_channel.delete": "删除通知渠道",
 }
 
 FIELD_ZH: dict[str, str] = {
@@ -96,7 +97,8 @@ FIELD_ZH: dict[str, str] = {
     "city": "城市", "address": "地址", "command_id": "指令号", "job_code": "任务", "run_id": "运行号",
     "job": "任务", "node": "前置机", "state": "指令状态", "message": "说明",
     "indicator": "指标", "org": "机构代码", "org_name": "机构", "grain": "粒度", "period": "期间", "format": "格式",
-    "rows": "行数",
+    "rows": "行数", "name": "名称", "kind": "类型", "severity": "严重程度", "levels": "层级",
+    "indicator_ids": "指标", "params": "参数", "notify": "通知渠道", "enabled": "启用", "target": "地址",
 }
 
 

@@ -107,3 +107,18 @@ class AlertNotification(Base):
     attempt: Mapped[int] = mapped_column(Integer, nullable=False)
     ok: Mapped[bool] = mapped_column(Boolean, nullable=False)
     detail: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+
+class YearEndProjection(Base):
+    """The year-end projection (预计全年) of a set of indicators at one level/org/scope for one mart data version,
+    computed once by whichever process claimed it and read by every worker (``dashboard.alerts.projections``).
+    ``state`` is computing | done | failed; ``payload`` the projection rows as JSON."""
+    __tablename__ = "year_end_projection"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data_version: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    state: Mapped[str] = mapped_column(String(16), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    through: Mapped[str] = mapped_column(String(16), nullable=False, default="")
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)

@@ -91,9 +91,9 @@ def _run(cfg: Config, month: str | None, send: bool, t0: float) -> RunResult:
     result = RunResult(month=month, findings=len(findings), counts=counts)
     if send:
         _notify(cfg, counts["opened"] + counts["reopened"], notify_of, names, result)
-    try:        # after a load the cockpit's 预计全年 comes from the cache: project it here, not on a click
+    try:        # after a load the cockpit's 预计全年 is stored for every worker here, not on a click
         from dashboard.views.cards import warm_headline_year_end
-        warm_headline_year_end(cfg.mart_url)
+        warm_headline_year_end(cfg.app_db_url, cfg.mart_url)
     except Exception:
         log.warning("预计全年预热失败", exc_info=True)
     result.seconds = time.perf_counter() - t0

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import threading
 from typing import Any
 
 import pandas as pd
@@ -74,10 +73,6 @@ def compute_each(ids_: list[str], *args: Any) -> tuple[pd.DataFrame, set[str]]:
 
 
 # ---------------------------------------------------------------------------------------------- 预计全年
-_warming: set[str] = set()
-_warming_lock = threading.Lock()
-
-
 def projection_ids(ids_: list[str]) -> list[str]:
     """Of ``ids_``, the indicators with an annual target that the forecast module can project."""
     from metrics.catalogue import INDICATORS
@@ -87,23 +82,24 @@ def projection_ids(ids_: list[str]) -> list[str]:
 
 
 def year_end_lines(ids_: list[str], level: str, org: str | None, period: str | None) -> dict[str, str]:
-    """{indicator id: '预计全年 X（达标）'} for the cards at ``level``/``org``, from the cached year-end projection
-    of this data version only (a cold projection takes seconds: on a miss it is computed in a background thread
-    and the cards show it from the next render on). Empty for a period outside the projected year, for
+    """{indicator id: '预计全年 X（达标）'} for the cards at ``level``/``org``, from the year-end projection of this
+    data version stored in the app database (the same in every worker: ``dashboard.alerts.projections``). When
+    none is stored yet, this process claims it and computes it in a background thread (or another process already
+    does); the cards show it from the next render on. Empty for a period outside the projected year, for
     indicators without a target or forecast, and on any error."""
-    from metrics.forecast import year_end
+    from dashboard.alerts.projections import ensure_year_end
+    from dashboard.app import get_config
     pids = projection_ids(ids_)
     if not pids:
         return {}
     url, scope = kit.mart_url(), kit.scope()
     org = None if level == "county" else org
     try:
-        df = year_end(pids, level, org, url, scope, cached_only=True)
+        df = ensure_year_end(get_config().app_db_url, url, pids, level, org, scope, background=True)
     except Exception:  # noqa: BLE001 — a projection never breaks a card
-        kit.log.exception("读取预计全年缓存失败")
+        kit.log.exception("读取预计全年失败")
         return {}
     if df is None:
-        warm_year_end(pids, level, org, url, scope)
         return {}
     lines = {}
     for r in df.to_dict("records"):
@@ -120,49 +116,12 @@ def year_end_lines(ids_: list[str], level: str, org: str | None, period: str | N
     return lines
 
 
-def warm_year_end(pids: list[str], level: str, org: str | None, mart_url: str, scope: Any,
-                  background: bool = True) -> None:
-    """Compute the year-end projection into the result cache (once per key at a time; in a daemon thread inside
-    the current Flask app when ``background``)."""
-    from metrics.forecast import year_end
-    key = repr((tuple(pids), level, org, mart_url, scope))
-    with _warming_lock:
-        if key in _warming:
-            return
-        _warming.add(key)
-    app = None
-    try:
-        from flask import current_app, has_app_context
-        app = current_app._get_current_object() if has_app_context() else None
-    except ImportError:  # pragma: no cover
-        pass
-
-    def work() -> None:
-        try:
-            if app is not None:
-                with app.app_context():
-                    year_end(pids, level, org, mart_url, scope)
-            else:
-                year_end(pids, level, org, mart_url, scope)
-        except Exception:  # noqa: BLE001 — no projection: the cards show none
-            kit.log.warning("预计全年计算失败 %s %s", level, org, exc_info=True)
-        finally:
-            with _warming_lock:
-                _warming.discard(key)
-    if background:
-        threading.Thread(target=work, daemon=True, name="year-end-warm").start()
-    else:
-        work()
-
-
-def warm_headline_year_end(mart_url: str) -> None:
-    """After a load (``alerts run``): the county cockpit's year-end projection into the result cache, when this
-    process has one (the web app's scheduler, or a shared Redis cache); nothing otherwise."""
+def warm_headline_year_end(app_db_url: str, mart_url: str) -> None:
+    """After a load, a demo build or an ``alerts run``: the county cockpit's year-end projection computed now and
+    stored for every worker (nothing when it is stored already or another process is computing it)."""
+    from dashboard.alerts.projections import ensure_year_end
     from layouts._pageparts import HEADLINE_IDS
-    from metrics import cache as result_cache
     from metrics.scope import FULL_SCOPE
-    if result_cache.backend() is None:
-        return
     pids = projection_ids(list(HEADLINE_IDS))
     if pids:
-        warm_year_end(pids, "county", None, mart_url, FULL_SCOPE, background=False)
+        ensure_year_end(app_db_url, mart_url, pids, "county", None, FULL_SCOPE, background=False)

@@ -1,7 +1,7 @@
 """综合评价: the admin-edited weights of the composite assessment's indicator set.
 
 Revision ID: 0015_assessment_weights
-Revises: 0013_cockpit_cards
+Revises: 0014_year_end_projection
 Create Date: 2026-12-05
 """
 from typing import Sequence, Union
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_assessment_weights"
-down_revision: Union[str, Sequence[str], None] = "0013_cockpit_cards"
+down_revision: Union[str, Sequence[str], None] = "0014_year_end_projection"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
