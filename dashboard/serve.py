@@ -37,7 +37,10 @@ def _run_gunicorn(host: str, port: int, workers: int, threads: int) -> None:
 
         def load(self):
             from dashboard.app import create_app
-            return create_app().server
+            from dashboard.warmup import start as start_warmup
+            server = create_app().server
+            start_warmup(server)        # each worker warms its cache at start and after every load
+            return server
 
     _App().run()
 
