@@ -37,3 +37,24 @@ def cached(name: str, version: str, parts: tuple, build: Callable[[], T]) -> T:
 def register_warmer(name: str, warm: Callable[[], Any]) -> None:
     """``warm()`` renders a page's default view for the logged-in user of the warm-up (into the cache)."""
     WARMERS[name] = warm
+
+
+def mart_version(indicator_ids: list[str] | None = None) -> str:
+    """The data version of every month of what ``indicator_ids`` read (None: the whole mart), with the data's
+    first month and last day (they decide default periods, partial periods and where periods are clipped)."""
+    from metrics.cache import tables_read
+    from queries import periods as qperiods
+    url = kit.mart_url()
+    tables = tables_read(indicator_ids) if indicator_ids is not None else None
+    return (f"{qperiods.table_versions(url, tables)}|{qperiods.first_data_month(url)}|"
+            f"{qperiods.last_data_date(url)}")
+
+
+def geometry_stamp() -> str:
+    """Modification times of the county geometry files (a ``geo import`` changes every map)."""
+    from dashboard.app import get_config
+    geo = get_config().geo_dir
+    try:
+        return ",".join(f"{p.name}:{p.stat().st_mtime_ns}" for p in sorted(geo.iterdir()) if p.is_file())
+    except OSError:
+        return "-"
