@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--operators", type=float, default=0.2, help="share of sessions logged in as operator")
     ap.add_argument("--duration", type=float, default=120.0, help="seconds of clicking per run")
     ap.add_argument("--workers", default="2", help="worker processes; a list (1,2) runs each in turn")
-    ap.add_argument("--threads", type=int, default=4, help="threads per worker")
+    ap.add_argument("--threads", type=int, default=8, help="threads per worker (serve's default)")
     ap.add_argument("--think", type=float, default=1.0, help="mean think time between clicks, seconds")
     ap.add_argument("--compare", default="", help="checkout of an older commit to run first, same sessions")
     ap.add_argument("--no-load", action="store_true", help="no load during the run (no 'after load' phase)")

@@ -109,14 +109,40 @@ def set(ns: str, key: Any, value: Any, timeout: int | None = None) -> None:
         pass
 
 
+_inflight: dict[str, threading.Event] = {}
+_inflight_lock = threading.Lock()
+WAIT_FOR_OTHER_S = 60.0
+
+
 def get_or_compute(ns: str, key: Any, compute: Callable[[], Any], timeout: int | None = None) -> Any:
-    """The cached value of ``key`` in ``ns``, else ``compute()`` stored there."""
+    """The cached value of ``key`` in ``ns``, else ``compute()`` stored there.
+
+    Single flight per process: while one thread computes a key, the other threads asking for it wait for that
+    result instead of computing it too (after a load or a start, 20 users opening the cockpit cost one
+    computation, not 20 fighting over the interpreter lock). A waiter that waits too long computes itself.
+    """
     hit = get(ns, key)
-    if hit is not None:
-        return hit
-    value = compute()
-    set(ns, key, value, timeout)
-    return value
+    if hit is not None or backend() is None:
+        return hit if hit is not None else compute()
+    full = key if isinstance(key, str) and key.startswith(f"{ns}:") else make_key(ns, key)
+    with _inflight_lock:
+        running = _inflight.get(full)
+        if running is None:
+            _inflight[full] = mine = threading.Event()
+    if running is not None:
+        running.wait(WAIT_FOR_OTHER_S)
+        hit = get(ns, full)
+        if hit is not None:
+            return hit
+        return compute()
+    try:
+        value = compute()
+        set(ns, full, value, timeout)
+        return value
+    finally:
+        with _inflight_lock:
+            _inflight.pop(full, None)
+        mine.set()
 
 
 def set_versioner(fn: Callable[[Iterable[str] | None], str] | None) -> None:

@@ -85,6 +85,18 @@ def tables_version(url: str, indicator_ids: list[str]) -> str:
     return qperiods.table_versions(url, tables_read(indicator_ids))
 
 
+def get_or_compute(key: str, compute) -> pd.DataFrame:  # noqa: ANN001 — () -> DataFrame
+    """The cached result of ``key``, else ``compute()`` stored (one thread computes a key at a time, the others
+    wait for it: :func:`core.cache.get_or_compute`). A copy either way."""
+    def build() -> tuple:
+        result = compute()
+        return result.copy(), dict(result.attrs.get("refused", {}))
+    frame, refused = _cache.get_or_compute(NS, key, build)
+    out = frame.copy()
+    out.attrs["refused"] = dict(refused)
+    return out
+
+
 def put(key: str, result: pd.DataFrame) -> None:
     """Store a copy of ``result`` (and its refusals) under ``key``."""
     _cache.set(NS, key, (result.copy(), dict(result.attrs.get("refused", {}))))

@@ -178,13 +178,8 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
                                     tuple(ids_key), level, grain, start, end, org,
                                     scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates,
                                     comparisons, from_facts)
-        hit = result_cache.get(key)
-        if hit is not None:
-            return hit
-        result = _compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts,
-                          use_cache=False)
-        result_cache.put(key, result)
-        return result
+        return result_cache.get_or_compute(key, lambda: _compute(
+            indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts, use_cache=False))
     if isinstance(indicator_ids, str):
         indicator_ids = [indicator_ids]
     ids = list(dict.fromkeys(indicator_ids))

@@ -236,14 +236,13 @@ def forecast(ids: list[str], level: str, org: str | None = None, horizon: int = 
     url = _mart(mart_url)
     key = "forecast:" + result_cache.make_key(url, result_cache.tables_version(url, list(ids)), tuple(ids), level,
                                               org, horizon, through, _scope_key(scope))
-    hit = _cache_get(key)
-    if hit is not None:
-        return hit
-    rows, through = history_rows(ids, level, org, through, url, scope)
-    result = forecast_from_rows(rows, horizon, through)
-    result.attrs["through"] = through
-    _cache_put(key, result)
-    return result
+    def build() -> tuple:
+        rows, last = history_rows(ids, level, org, through, url, scope)
+        return forecast_from_rows(rows, horizon, last), last
+    frame, last = core_cache.get_or_compute("forecast", key, build)
+    out = frame.copy()
+    out.attrs["through"] = last
+    return out
 
 
 def _cache_get(key: str) -> pd.DataFrame | None:
