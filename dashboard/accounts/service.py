@@ -94,9 +94,9 @@ def check_password_policy(password: str, username: str = "") -> None:
 
 
 # scrypt (werkzeug's default: N=2^15, r=8, p=1, 32 MB and ~0.1 s of one core per check) runs at most
-# LOGIN_HASH_SLOTS at a time per worker process (default 2 of its 8 threads): a burst of logins queues here instead of taking every
-# core, so the callbacks of the users already in keep their share of the CPU. hashlib releases the interpreter
-# lock while it hashes, so the worker's other threads go on serving meanwhile.
+# LOGIN_HASH_SLOTS at a time per worker process (default 2 of its 8 threads): a burst of logins queues here
+# instead of taking every core and thread, so the callbacks of the users already in keep their share. hashlib
+# releases the interpreter lock while it hashes, so the worker's other threads go on serving meanwhile.
 HASH_SLOTS = max(1, int(os.environ.get("LOGIN_HASH_SLOTS", "2") or 2))
 _hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
 
