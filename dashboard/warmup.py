@@ -82,12 +82,12 @@ def _loop(server: Any) -> None:
             with server.app_context():
                 version = data_version(get_config(server).mart_url)
                 if version and version != last:
+                    last = version          # once per version, whatever happens below: never a warm-up loop
                     t0 = time.perf_counter()
                     views = warm_once(server)
                     ROUNDS.append({"version": version, "views": views, "seconds": time.perf_counter() - t0})
                     log.info("缓存预热完成：数据版本 %s，%d 个视图，用时 %.1f 秒", version, views,
                              time.perf_counter() - t0)
-                    last = version
         except Exception:  # no mart yet, or it is being swapped: try again at the next poll
             log.debug("缓存预热暂不可用", exc_info=True)
         time.sleep(POLL_SECONDS)
