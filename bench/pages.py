@@ -23,7 +23,8 @@ CALLS = [
      ("ind-id", "data", IND)),
     ("indicator.trend", [("ind-trend-box", "children")], ("ind-id", "data", IND)),
     ("indicator.breakdown", [("ind-breakdown-box", "children"), ("ind-breakdown-title", "children"),
-                             ("ind-table-box", "children")], ("ind-id", "data", IND)),
+                             ("ind-table-box", "children")],
+     [("ind-id", "data", IND), ("ind-breakdown-mode", "value", "share")]),
     ("indicator.ranking", [("ind-ranking-box", "children"), ("ind-ranking-title", "children")],
      ("ind-id", "data", IND)),
     ("topic.quality", [("topic-tabs", "children"), ("topic-grid", "children"), ("topic-subtitle", "children")],
@@ -36,12 +37,16 @@ CALLS = [
 EXTRA_INPUTS: dict[str, list[tuple[str, str, object]]] = {"indicator.breakdown": [("ind-breakdown-mode", "value", "share")]}
 
 
-def _payload(outputs: list[tuple[str, str]], trigger: tuple, search: str, extra: list[tuple] = ()) -> dict:
+def _payload(outputs: list[tuple[str, str]], trigger: tuple | list[tuple], search: str,
+             extra: list[tuple] = ()) -> dict:
+    """The browser's POST body; ``trigger`` is the input that fired (or every input, the firing one first)."""
+    inputs = [*(trigger if isinstance(trigger, list) else [trigger]), *extra]
+    trigger = inputs[0]
     outs = [{"id": i, "property": p} for i, p in outputs]
     name = (".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..") if len(outputs) > 1 else \
         f"{outputs[0][0]}.{outputs[0][1]}"
     return {"output": name, "outputs": outs if len(outs) > 1 else outs[0],
-            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in [trigger, *extra]],
+            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
             "state": [{"id": "url", "property": "search", "value": search}],
             "changedPropIds": [f"{trigger[0]}.{trigger[1]}"]}
 

@@ -55,8 +55,10 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
                             alert_count=alert_count)
     from mart.db import remove_dead_copies
     remove_dead_copies(cfg)     # write copies of loads killed before they swapped (their process is gone)
-    from metrics.cache import init_app_cache
-    init_app_cache(server, cfg.cache_url)   # engine results, keyed by the mart's data_version
+    from core import cache as core_cache
+    from queries.periods import install_versioner
+    core_cache.init_app(server, cfg.cache_url)   # the one result cache: engine, forecasts, maps, callback outputs
+    install_versioner()                          # its keys carry the data version of the tables each entry read
     from dashboard.exchange.measures import install as install_exchange_measures
     install_exchange_measures(cfg)          # the exchange indicators' measure source for the engine
 

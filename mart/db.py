@@ -11,7 +11,7 @@ import duckdb
 
 from core.config import Config, duckdb_path
 from core.periods import month_first_day, month_index, month_last_day, month_range
-from mart.schema import all_ddl
+from mart.schema import META_DDL, all_ddl
 
 
 def connect_writer(mart_url: str) -> duckdb.DuckDBPyConnection:
@@ -193,10 +193,23 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
     con.execute("INSERT OR REPLACE INTO mart_meta VALUES (?, ?)", [key, value])
 
 
-def bump_data_version(con: duckdb.DuckDBPyConnection) -> str:
-    """Record a new data version (read by the result cache to invalidate itself)."""
+def bump_data_version(con: duckdb.DuckDBPyConnection, touched: dict[str, list[str] | None] | None = None) -> str:
+    """Record a new data version (read by the result cache to invalidate itself).
+
+    ``touched`` says what this write changed: {table: its months ('YYYY-MM'), or None for the whole table} —
+    contract tables and rollups alike (the loader passes the tables it wrote and its rollup plan). Each gets the
+    new version in ``mart_version``, so a cached result depends only on the tables and months it read. None (the
+    demo builder, a full rebuild, any writer that does not know) stamps everything (table ``'*'``).
+    """
     version = dt.datetime.now().strftime("%Y%m%d%H%M%S%f")
     set_meta(con, "data_version", version)
+    con.execute(next(d for d in META_DDL if "mart_version" in d))       # marts made before the table existed
+    if touched is None:
+        rows = [("*", "*", version)]
+    else:
+        rows = [(t, m, version) for t, months in touched.items() for m in (["*"] if months is None else months)]
+    if rows:
+        con.executemany("INSERT OR REPLACE INTO mart_version VALUES (?, ?, ?)", rows)
     return version
 
 

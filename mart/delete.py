@@ -136,7 +136,7 @@ def _months(con: duckdb.DuckDBPyConnection, files: dict[str, tuple[Path, str]]) 
 def _delete_duckdb(cfg: Config, directory: Path, options: readers.ReadOptions | None,
                    say: Callable[[str], None], started: float) -> DeleteReport:
     from mart.db import bump_data_version, writer
-    from mart.loader import report_months
+    from mart.loader import report_months, touched_by
     files, warnings = _discover(directory)
     if not files:
         raise LoadError([LoadIssue(str(directory), None, None, None,
@@ -166,7 +166,7 @@ def _delete_duckdb(cfg: Config, directory: Path, options: readers.ReadOptions | 
                 say("更新汇总表 (rollups) …")
                 plan = rollups.build_rollups(con, months=months, changed=set(rows))
                 shown = report_months(plan, months)
-                version = bump_data_version(con)
+                version = bump_data_version(con, touched_by(plan, set(rows), months))
                 _log(con, f"删除 (delete) {directory}", {t: -n for t, n in rows.items()}, shown)
                 con.execute("COMMIT")
             except BaseException:

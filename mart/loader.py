@@ -741,6 +741,16 @@ def report_months(plan: dict[str, list[str] | None], months: list[str]) -> list[
     return months if partitioned else []
 
 
+def touched_by(plan: dict[str, list[str] | None], changed: set[str], months: list[str]) -> dict[str, list[str] | None]:
+    """What a load or delete changed, for ``mart_version``: every rollup of the plan with its months, every
+    written table with a period column for ``months`` (the affected ones), the others whole."""
+    touched: dict[str, list[str] | None] = dict(plan)
+    for name in changed:
+        table = TABLES.get(name)
+        touched[name] = list(months) if table is not None and table.period_column is not None else None
+    return touched
+
+
 def _apply(con: duckdb.DuckDBPyConnection, src: _Source, replaced: int | None = None) -> int:
     """Replace the rows of src's keys in the mart by the staged rows; returns how many existed already.
 
@@ -884,7 +894,10 @@ def _load_duckdb(cfg: Config, directory: str | Path, say: Callable[[str], None],
                 say("更新汇总表 (rollups) …")
                 plan = rollups.build_rollups(con, months=affected, changed=changed)
                 months = report_months(plan, affected)
-                version = bump_data_version(con)
+                touched = touched_by(plan, changed, affected)
+                if "calendar_month" in touched:      # the calendar only grew: its old months are as they were
+                    touched["calendar_month"] = new_months
+                version = bump_data_version(con, touched)
                 _log(con, str(directory), rows, months)
                 con.execute("COMMIT")
             except BaseException:

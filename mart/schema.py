@@ -340,6 +340,13 @@ META_DDL = [
   key VARCHAR PRIMARY KEY,
   value VARCHAR NOT NULL
 )""",
+    # the data version of each (table, month) a write touched; month '*' = the whole table, table '*' = everything
+    """CREATE TABLE IF NOT EXISTS mart_version (
+  tbl VARCHAR NOT NULL,
+  month VARCHAR NOT NULL,
+  version VARCHAR NOT NULL,
+  PRIMARY KEY (tbl, month)
+)""",
     """CREATE TABLE IF NOT EXISTS load_log (
   load_id INTEGER PRIMARY KEY,
   loaded_at TIMESTAMP NOT NULL,

@@ -189,16 +189,13 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
                                                            else indicator_ids) if i in INDICATORS)
     if use_cache and not live and result_cache.backend() is not None:   # app-database figures change any time
         ids_key = [indicator_ids] if isinstance(indicator_ids, str) else list(indicator_ids)
-        key = result_cache.make_key(url, qperiods.data_version(url), tuple(ids_key), level, grain, start, end, org,
+        key = result_cache.make_key(url, result_cache.read_version(url, ids_key, start, end, from_facts),
+                                    tuple(ids_key), level, grain, start, end, org,
                                     scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates,
                                     comparisons, from_facts, *(() if by is None else (by,)))
-        hit = result_cache.get(key)
-        if hit is not None:
-            return hit
-        result = _compute(indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts,
-                          use_cache=False, by=by)
-        result_cache.put(key, result)
-        return result
+        return result_cache.get_or_compute(key, lambda: _compute(
+            indicator_ids, level, grain, start, end, org, scope, url, comparisons, from_facts, use_cache=False,
+            by=by))
     if isinstance(indicator_ids, str):
         indicator_ids = [indicator_ids]
     ids = list(dict.fromkeys(indicator_ids))

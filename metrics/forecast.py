@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core import cache as core_cache
 from metrics import cache as result_cache
 from metrics.catalogue import INDICATORS, MEASURES, Indicator
 from metrics.scope import Scope
@@ -234,28 +235,20 @@ def forecast(ids: list[str], level: str, org: str | None = None, horizon: int = 
              mart_url: str | None = None, scope: Scope | None = None) -> pd.DataFrame:
     """Forecasts of ``ids`` at ``level`` (optionally one org's subtree) for ``horizon`` months after the last
     complete month (or ``through``); cached per data version."""
-    from queries import periods as qperiods
     url = _mart(mart_url)
-    key = "forecast:" + result_cache.make_key(url, qperiods.data_version(url), tuple(ids), level, org, horizon,
-                                              through, _scope_key(scope))
-    hit = _cache_get(key)
-    if hit is not None:
-        return hit
-    rows, through = history_rows(ids, level, org, through, url, scope)
-    result = forecast_from_rows(rows, horizon, through)
-    result.attrs["through"] = through
-    _cache_put(key, result)
-    return result
+    key = "forecast:" + result_cache.make_key(url, result_cache.tables_version(url, list(ids)), tuple(ids), level,
+                                              org, horizon, through, _scope_key(scope))
+    def build() -> tuple:
+        rows, last = history_rows(ids, level, org, through, url, scope)
+        return forecast_from_rows(rows, horizon, last), last
+    frame, last = core_cache.get_or_compute("forecast", key, build)
+    out = frame.copy()
+    out.attrs["through"] = last
+    return out
 
 
 def _cache_get(key: str) -> pd.DataFrame | None:
-    cache = result_cache.backend()
-    if cache is None:
-        return None
-    try:
-        hit = cache.get(key)
-    except Exception:  # noqa: BLE001 — a cache outage must never break a page
-        return None
+    hit = core_cache.get("forecast", key)
     if hit is None:
         return None
     frame, through = hit
@@ -265,13 +258,7 @@ def _cache_get(key: str) -> pd.DataFrame | None:
 
 
 def _cache_put(key: str, frame: pd.DataFrame) -> None:
-    cache = result_cache.backend()
-    if cache is None:
-        return
-    try:
-        cache.set(key, (frame.copy(), frame.attrs.get("through")), timeout=result_cache.DEFAULT_TIMEOUT_S)
-    except Exception:  # noqa: BLE001 — best effort
-        pass
+    core_cache.set("forecast", key, (frame.copy(), frame.attrs.get("through")))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -320,10 +307,9 @@ def year_end(ids: list[str], level: str, org: str | None = None, mart_url: str |
              scope: Scope | None = None, cached_only: bool = False) -> pd.DataFrame | None:
     """:func:`year_end_from_rows` for ``ids`` at ``level`` from the engine; cached per data version.
     With ``cached_only`` only the cache is asked (None when this data version has not been projected yet)."""
-    from queries import periods as qperiods
     url = _mart(mart_url)
-    key = "yearend:" + result_cache.make_key(url, qperiods.data_version(url), tuple(ids), level, org,
-                                             _scope_key(scope))
+    key = "yearend:" + result_cache.make_key(url, result_cache.tables_version(url, list(ids)), tuple(ids), level,
+                                             org, _scope_key(scope))
     hit = _cache_get(key)
     if hit is not None or cached_only:
         return hit

@@ -5,7 +5,7 @@ import datetime as dt
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pandas as pd
@@ -104,3 +104,60 @@ def mart_meta(mart_url: str, key: str) -> str:
 def data_version(mart_url: str) -> str:
     """The mart's data version (``mart_meta.data_version``; changes on every load), '' when not set."""
     return mart_meta(mart_url, "data_version")
+
+
+# Tables every engine result reads besides its rollups: names and the org tree, the calendar, upload coverage.
+DIMENSION_TABLES = ("area", "institution", "department", "staff", "calendar_month", "r_inst_day", "r_inst_month")
+
+
+def rollup_family(tables: Iterable[str]) -> set[str]:
+    """``tables`` and the coarse variants of every rollup among them (the reader picks the coarsest that answers)."""
+    from mart.rollups import COARSE
+    out = set(tables)
+    out |= {coarse for coarse, (fine, _keys) in COARSE.items() if fine in out}
+    return out
+
+
+def table_versions(mart_url: str, tables: Iterable[str] | None = None, lo: str | None = None,
+                   hi: str | None = None) -> str:
+    """The data version of what a result reads: the newest ``mart_version`` stamp among ``tables`` (None: every
+    table) for the months ``lo``..``hi`` ('YYYY-MM'; None: every month), whole-table stamps and whole-mart stamps
+    included. It changes exactly when a write touched one of those tables in one of those months. A mart without
+    the table (PostgreSQL, older marts) answers its global data version."""
+    from queries.measures import read_df as session_read_df
+    where, params = ["1 = 1"], {}
+    if tables is not None:
+        names = sorted(set(tables))
+        marks = ", ".join(f":t{n}" for n in range(len(names)))
+        where.append(f"(tbl = '*' OR tbl IN ({marks or ''''''}))")
+        params.update({f"t{n}": t for n, t in enumerate(names)})
+    if lo is not None and hi is not None:
+        where.append("(month = '*' OR month BETWEEN :lo AND :hi)")
+        params.update(lo=lo, hi=hi)
+    try:
+        df = session_read_df(mart_url, "SELECT max(version) AS v, count(*) AS n FROM mart_version WHERE "
+                             + " AND ".join(where), params)
+    except Exception:  # noqa: BLE001 — no mart_version here: every load invalidates everything
+        return "g" + data_version(mart_url)
+    if not int(df.iloc[0]["n"]) and not _has_versions(mart_url):
+        return "g" + data_version(mart_url)
+    value = df.iloc[0]["v"]
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _has_versions(mart_url: str) -> bool:
+    """True when the mart's writes stamp ``mart_version`` (a mart built before it existed has no rows)."""
+    from queries.measures import read_df as session_read_df
+    return not session_read_df(mart_url, "SELECT 1 FROM mart_version LIMIT 1").empty
+
+
+def _installed_versioner(tables: Iterable[str] | None) -> str:
+    from core.config import load_config
+    url = load_config().mart_url
+    return table_versions(url, None if tables is None else rollup_family(tables))
+
+
+def install_versioner() -> None:
+    """Let ``core.cache.memoize(ns, tables=…)`` key its entries by these tables' data version in the configured mart."""
+    from core import cache
+    cache.set_versioner(_installed_versioner)

@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import string
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +93,26 @@ def check_password_policy(password: str, username: str = "") -> None:
         raise AccountError("；".join(problems))
 
 
+# scrypt (werkzeug's default: N=2^15, r=8, p=1, 32 MB and ~0.1 s of one core per check) runs at most
+# LOGIN_HASH_SLOTS at a time per worker process (default 2 of its 8 threads): a burst of logins queues here
+# instead of taking every core and thread, so the callbacks of the users already in keep their share. hashlib
+# releases the interpreter lock while it hashes, so the worker's other threads go on serving meanwhile.
+HASH_SLOTS = max(1, int(os.environ.get("LOGIN_HASH_SLOTS", "2") or 2))
+_hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
+
+
 def hash_password(password: str) -> str:
-    """Hash with werkzeug's scrypt (salted)."""
+    """Hash with werkzeug's scrypt (salted), on the bounded pool of password checks."""
     from werkzeug.security import generate_password_hash
-    return generate_password_hash(password, method="scrypt")
+    with _hash_slots:
+        return generate_password_hash(password, method="scrypt")
 
 
 def verify_password(password_hash: str, password: str) -> bool:
+    """Check ``password`` against its scrypt hash, on the bounded pool (see :data:`HASH_SLOTS`)."""
     from werkzeug.security import check_password_hash
-    return check_password_hash(password_hash, password)
+    with _hash_slots:
+        return check_password_hash(password_hash, password)
 
 
 def generate_password(length: int = 16) -> str:

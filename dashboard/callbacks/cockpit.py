@@ -7,7 +7,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, html
 
-from dashboard.views import my_cards
+from dashboard.views import my_cards, output_cache
 from dashboard.views import pagekit as kit
 from dashboard.views.alert_list import (  # noqa: F401
     ALERT_INST_LEVELS,
@@ -25,6 +25,7 @@ from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import status_badge
 from layouts.formatting import fmt_period_zh, fmt_value, target_phrase
+from metrics.cache import read_version
 
 
 def default_ids() -> list[str]:
@@ -39,16 +40,25 @@ def headline_ids() -> list[str]:
 
 
 def render_cards(search: str | None) -> tuple[list[Any], str]:
-    """One card per headline indicator (an error card where that indicator failed)."""
+    """One card per headline indicator (an error card where that indicator failed); the whole output cached per
+    view, scope, card set and data version of what the cards read (``views.output_cache``)."""
     state = kit.view_state(search)
     path = kit.org_path(state.org)
     level = path[-1].level if path else "county"
     start, end = kit.bounds(state)
     hid = headline_ids()
-    current, failed = _compute_each(hid, level, state.grain, start, end, state.org)
-    months, failed_spark = _compute_each(hid, level, "month", kit.add_months(end, -(SPARK_MONTHS - 1)), end,
-                                         state.org, False)
+    spark_start = kit.add_months(end, -(SPARK_MONTHS - 1))
     projected = year_end_lines(hid, level, state.org, state.period)
+    version = read_version(kit.mart_url(), hid, min(start, spark_start), end)
+    return output_cache.cached("cockpit.cards", version,
+                               (state.grain, state.period, state.org, tuple(hid), tuple(sorted(projected.items()))),
+                               lambda: _render_cards(state, path, level, start, end, hid, spark_start, projected))
+
+
+def _render_cards(state: Any, path: list, level: str, start: str, end: str, hid: list[str], spark_start: str,
+                  projected: dict[str, str]) -> tuple[list[Any], str]:
+    current, failed = _compute_each(hid, level, state.grain, start, end, state.org)
+    months, failed_spark = _compute_each(hid, level, "month", spark_start, end, state.org, False)
     cards = []
     for i in hid:
         if i in failed:
@@ -215,8 +225,21 @@ def _names(missing: Any) -> list[str]:
     return [str(m.get("name", m) if isinstance(m, dict) else m) for m in missing]
 
 
+def warm_default_view() -> None:
+    """The cockpit as the logged-in user first opens it, into the cache (``dashboard.warmup`` calls this for each
+    scope after a load and at start): the cards at once, then the year-end projection (the slow part, which no
+    request waits for) and the cards again with their 预计全年 lines."""
+    from dashboard.views.cards import projection_ids, warm_year_end
+    render_cards("")
+    pids = projection_ids(headline_ids())
+    if pids:
+        warm_year_end(pids, "county", None, kit.mart_url(), kit.scope(), background=False)
+        render_cards("")
+
+
 def register(app: dash.Dash) -> None:
     """Wire the cockpit's callbacks."""
+    output_cache.register_warmer("cockpit.cards", warm_default_view)
 
     @app.callback(Output(L.CARDS, "children"), Output(L.HOME_SUBTITLE, "children"),
                   Input(L.READY, "data"), State(ids.URL, "search"))

@@ -12,6 +12,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc, no_update
 
+from dashboard.views import output_cache
 from dashboard.views import pagekit as kit
 from dashboard.views.figures import bar_figure, no_data_figure, trend_figure
 from dashboard.views.pagekit import BASIS_PHRASE, basis_phrase, level_note
@@ -431,14 +432,16 @@ def register(app: dash.Dash) -> None:
 
     @app.callback(Output(L.TREND_BOX, "children"), Input(L.ID, "data"), State(ids.URL, "search"))
     def _trend(indicator_id, search):
-        return _permission_guard("趋势", lambda: render_trend(indicator_id, search))
+        return _permission_guard("趋势", lambda: _cached("indicator.trend", indicator_id, search, (),
+                                                       lambda: render_trend(indicator_id, search)))
 
     @app.callback(Output(L.BREAKDOWN_BOX, "children"), Output(L.BREAKDOWN_TITLE, "children"),
                   Output(L.TABLE_BOX, "children"), Input(L.ID, "data"), Input(L.BREAKDOWN_MODE, "value"),
                   State(ids.URL, "search"))
     def _breakdown(indicator_id, mode, search):
         try:
-            return render_breakdown(indicator_id, search, mode or "share")
+            return _cached("indicator.breakdown", indicator_id, search, (mode or "share",),
+                           lambda: render_breakdown(indicator_id, search, mode or "share"))
         except (PermissionError, NotAtLevel) as exc:
             return kit.empty_box(str(exc)), "", kit.empty_box(str(exc))
         except Exception:  # noqa: BLE001
@@ -449,7 +452,8 @@ def register(app: dash.Dash) -> None:
                   Input(L.ID, "data"), State(ids.URL, "search"))
     def _ranking(indicator_id, search):
         try:
-            return render_ranking(indicator_id, search)
+            return _cached("indicator.ranking", indicator_id, search, (),
+                           lambda: render_ranking(indicator_id, search))
         except Exception:  # noqa: BLE001
             kit.log.exception("indicator ranking failed")
             return kit.error_box("同类机构排名"), ""
@@ -467,6 +471,13 @@ def register(app: dash.Dash) -> None:
             return no_update, no_update
         return export_or_message(indicator_id, search,
                                  "xlsx" if dash.ctx.triggered_id == L.EXPORT_XLSX else "csv")
+
+
+def _cached(name: str, indicator_id: str, search: str | None, extra: tuple, build) -> Any:
+    """A whole output of this page, cached per indicator, normalised view, scope and data version."""
+    state = kit.view_state(search)
+    return output_cache.cached(name, output_cache.mart_version([str(indicator_id)]),
+                               (indicator_id, state.grain, state.period, state.org, *extra), build)
 
 
 def _register_drill(app: dash.Dash, graph: str) -> None:

@@ -9,6 +9,7 @@ import dash
 from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard.views import output_cache
 from dashboard.views import pagekit as kit
 from dashboard.views.maps import (
     LAST_TIMINGS,
@@ -34,9 +35,12 @@ log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------------------------- register
 def _timed(page: str, build, *args):
+    """``build(*args)`` (the search string first) as a whole output cached per page, search, scope, data version
+    and geometry; the server time of the call kept for bench/maps.py."""
     t0 = time.perf_counter()
     try:
-        return build(*args)
+        return output_cache.cached(f"maps.{page}", output_cache.mart_version() + output_cache.geometry_stamp(),
+                                   tuple(map(str, args)), lambda: build(*args))
     finally:
         LAST_TIMINGS[page] = time.perf_counter() - t0
 

@@ -7,6 +7,7 @@ import dash
 import pandas as pd
 from dash import Input, Output, State, dcc
 
+from dashboard.views import output_cache
 from dashboard.views import pagekit as kit
 from dashboard.views.cards import SPARK_MONTHS
 from dashboard.views.cards import card as _card
@@ -86,7 +87,10 @@ def register(app: dash.Dash) -> None:
             kit.log.exception("topic tabs failed")
             tabs = []
         try:
-            cards, subtitle = render_grid(topic, search)
+            state = kit.view_state(search)
+            cards, subtitle = output_cache.cached(
+                "topic.grid", output_cache.mart_version(topic_ids(topic)),
+                (topic, state.grain, state.period, state.org), lambda: render_grid(topic, search))
         except Exception:  # noqa: BLE001
             kit.log.exception("topic grid failed")
             cards, subtitle = [kit.error_box("专题指标")], ""

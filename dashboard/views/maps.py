@@ -12,7 +12,6 @@ Each page has three callbacks:
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -22,8 +21,8 @@ from typing import Any
 import dash
 import pandas as pd
 from dash import dcc, html, no_update
-from flask_caching import Cache
 
+from core import cache as core_cache
 from core.labels import INST_TYPE_ZH
 from dashboard.urlstate import ViewState, to_search
 from dashboard.views import pagekit as kit
@@ -50,20 +49,11 @@ LAST_TIMINGS: dict[str, float] = {}      # page -> server seconds of the last re
 CACHE_SECONDS = 600
 INST_VALUE_METHOD, INST_VALUE_CLASSES = "natural_breaks", 5     # institution colours of an indicator without target
 
-# Engine results and org lists per (mart data version, scope, arguments): a map view re-drawn for the same period
-# (another classification, a click, a second user) must not recompute. Redis when CACHE_URL is set.
-_cache = Cache()
-
-
+# Engine results and org lists per (mart data version, scope, arguments) in the one result cache (namespace
+# ``maps``): a map view re-drawn for the same period (another classification, a click, a second user) must not
+# recompute. Redis when CACHE_URL is set.
 def init_cache(app: dash.Dash) -> None:
-    """Bind the maps' result cache to the app's Flask server (SimpleCache, or Redis when CACHE_URL is set)."""
-    from dashboard.app import get_config
-    cfg = get_config(app.server)
-    config = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": CACHE_SECONDS, "CACHE_THRESHOLD": 2000,
-              "CACHE_KEY_PREFIX": "maps:"}
-    if cfg.cache_url:
-        config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=cfg.cache_url)
-    _cache.init_app(app.server, config=config)
+    """Nothing to bind any more: the maps use the app's one result cache (``core.cache``, set up by the factory)."""
 
 
 def _scope_key(scope) -> str:  # noqa: ANN001
@@ -77,20 +67,8 @@ def cached(name: str, build: Callable[[], Any], *key: Any, scoped: bool = True) 
         version = qperiods.data_version(url)
     except Exception:  # noqa: BLE001 — a mart without meta: do not cache
         return build()
-    parts = [name, url, version, _scope_key(kit.scope()) if scoped else "-", *map(str, key)]
-    cache_key = hashlib.sha1("|".join(parts).encode()).hexdigest()
-    try:
-        hit = _cache.get(cache_key)
-    except Exception:  # noqa: BLE001 — cache not bound (tests calling views directly) or Redis down
-        return build()
-    if hit is not None:
-        return hit
-    value = build()
-    try:
-        _cache.set(cache_key, value)
-    except Exception:  # noqa: BLE001
-        log.warning("maps cache: could not store %s", name)
-    return value
+    parts = (name, url, version, _scope_key(kit.scope()) if scoped else "-", *map(str, key))
+    return core_cache.get_or_compute("maps", parts, build, CACHE_SECONDS)
 
 
 def engine(ids_: list[str], level: str, state: MapState, org: str | None = None,
