@@ -69,8 +69,8 @@ def main() -> None:
             print(f"{m:<8}" + "".join(f"{c.get(lv, 0):>13}" for lv in LEVELS) + f"{sum(c.values()):>8}")
         mean = {lv: sum(counts[name, m].get(lv, 0) for m in months) / len(months) for lv in LEVELS}
         print(f"{'mean':<8}" + "".join(f"{mean[lv]:>13.1f}" for lv in LEVELS) + f"{sum(mean.values()):>8.1f}")
-    print(f"\n{'judged':<8}" + "".join(f"{judged[months[-1], lv]:>13}" for lv in LEVELS)
-          + "   (indicator × org pairs of the last month with enough cases)")
+    print(f"\n{'judged':<8}" + "".join(f"{judged[months[0], lv]:>13}" for lv in LEVELS)
+          + "   (indicator × org pairs of the newest month with enough cases)")
     print(f"{'orgs':<8}" + "".join(f"{orgs[lv]:>13}" for lv in LEVELS))
     print(f"judging {len(months)} months: wall {wall:.1f} s, CPU {cpu.user - cpu0.user + cpu.system - cpu0.system:.1f} s,"
           f" load average {os.getloadavg()[0]:.2f}")
