@@ -1,6 +1,7 @@
 """Spark rollups against a real standalone cluster (one master, two workers on loopback, ``tools/spark-cluster``):
 ``python app.py rollups --engine spark --master spark://…`` recomputes every rollup of a copy of the tiny demo
-from its Parquet lake, and every indicator at institution × month equals the DuckDB-built one.
+from its Parquet lake: every row of every rollup table (the dimension rollups and the DECIMAL money sums
+included) and every indicator at institution × month equal the DuckDB-built ones.
 
 Marked ``spark``; the default run (and CI) includes it: PySpark is in requirements-test.txt, Java 17 comes from
 Debian (.ci/run installs it). It fails when PySpark or Java is missing. The rollup tables are emptied before the
@@ -75,6 +76,34 @@ def _indicators(url: str) -> pd.DataFrame:
     return df.sort_values(["indicator_id", "org_code", "period"]).reset_index(drop=True)
 
 
+def _rollup_rows(path: Path) -> dict[str, pd.DataFrame]:
+    """Every rollup table's rows, ordered by its non-float columns (the keys) then the rest."""
+    import duckdb
+
+    from mart.rollups import ROLLUP_TABLES
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        out = {}
+        for table in ROLLUP_TABLES:
+            df = con.execute(f"SELECT * FROM {table}").df()
+            keys = [c for c in df.columns if not pd.api.types.is_float_dtype(df[c])]
+            out[table] = df.sort_values(keys + [c for c in df.columns if c not in keys]).reset_index(drop=True)
+        return out
+    finally:
+        con.close()
+
+
+def _assert_frames_equal(got: pd.DataFrame, want: pd.DataFrame, what: str) -> None:
+    """Same columns and rows; floats (money summed as DECIMAL, rates) to 1e-9, everything else exactly."""
+    assert list(got.columns) == list(want.columns) and len(got) == len(want), what
+    for col in want.columns:
+        if pd.api.types.is_float_dtype(want[col]):
+            pd.testing.assert_series_equal(got[col].astype(float), want[col], check_exact=False, rtol=1e-9,
+                                           atol=1e-9, obj=f"{what}.{col}")
+        else:
+            assert got[col].astype(str).tolist() == want[col].astype(str).tolist(), f"{what}.{col}"
+
+
 def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):
     import duckdb
 
@@ -85,6 +114,8 @@ def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):
     url = f"duckdb:///{data / 'mart.duckdb'}"
     want = _indicators(url)
     assert want["value"].notna().sum() > 100
+    want_rows = _rollup_rows(data / "mart.duckdb")      # every rollup, the dimension ones (r_op_dim_*, …) too
+    assert all(len(df) for df in want_rows.values()), "the tiny demo fills every rollup"
     con = duckdb.connect(str(data / "mart.duckdb"))
     for table in ROLLUP_TABLES:
         con.execute(f"DELETE FROM {table}")
@@ -95,10 +126,7 @@ def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=500, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
     assert "汇总表重建完成 (spark)" in run.stdout
-    got = _indicators(url)
-    assert list(got.columns) == list(want.columns) and len(got) == len(want)
-    for col in want.columns:
-        if pd.api.types.is_float_dtype(want[col]):
-            pd.testing.assert_series_equal(got[col], want[col], check_exact=False, rtol=1e-9, atol=1e-9)
-        else:
-            assert got[col].astype(str).tolist() == want[col].astype(str).tolist(), col
+    got_rows = _rollup_rows(data / "mart.duckdb")
+    for table, rows in want_rows.items():
+        _assert_frames_equal(got_rows[table], rows, table)
+    _assert_frames_equal(_indicators(url), want, "indicators")
