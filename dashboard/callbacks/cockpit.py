@@ -227,14 +227,25 @@ def _names(missing: Any) -> list[str]:
 
 def warm_default_view() -> None:
     """The cockpit as the logged-in user first opens it, into the cache (``dashboard.warmup`` calls this for each
-    scope after a load and at start): the cards at once, then the year-end projection (the slow part, which no
-    request waits for) and the cards again with their 预计全年 lines."""
-    from dashboard.views.cards import projection_ids, warm_year_end
+    scope after a load and at start): the cards at once, then — once the year-end projection of this data version
+    is stored in the app database (computed here, or by whichever process claimed it) — the cards again with their
+    预计全年 lines."""
+    import time
+
+    from dashboard.alerts.projections import ensure_year_end, stored_year_end
+    from dashboard.app import get_config
+    from dashboard.views.cards import projection_ids
     render_cards("")
     pids = projection_ids(headline_ids())
-    if pids:
-        warm_year_end(pids, "county", None, kit.mart_url(), kit.scope(), background=False)
-        render_cards("")
+    if not pids:
+        return
+    app_db, url, scope = get_config().app_db_url, kit.mart_url(), kit.scope()
+    deadline = time.monotonic() + 600
+    while stored_year_end(app_db, url, pids, "county", None, scope) is None and time.monotonic() < deadline:
+        # computes here when nobody holds the claim; returns at once while another thread or process computes
+        if ensure_year_end(app_db, url, pids, "county", None, scope, background=False) is None:
+            time.sleep(2)
+    render_cards("")
 
 
 def register(app: dash.Dash) -> None:
