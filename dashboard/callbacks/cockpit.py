@@ -229,11 +229,9 @@ def warm_default_view() -> None:
     """The cockpit as the logged-in user first opens it, into the cache (``dashboard.warmup`` calls this for each
     scope after a load and at start): the cards at once, then the year-end projection (the slow part, which no
     request waits for) and the cards again with their 预计全年 lines."""
-    from dashboard.views.cards import projection_ids, warm_year_end
+    from dashboard.views.cards import warm_year_end
     render_cards("")
-    pids = projection_ids(headline_ids())
-    if pids:
-        warm_year_end(pids, "county", None, kit.mart_url(), kit.scope(), background=False)
+    if warm_year_end(headline_ids()):
         render_cards("")
 
 

@@ -116,6 +116,19 @@ def year_end_lines(ids_: list[str], level: str, org: str | None, period: str | N
     return lines
 
 
+def warm_year_end(ids_: list[str], level: str = "county", org: str | None = None) -> bool:
+    """The year-end projection of ``ids_`` for the current user's scope computed and stored now (the warm-up's slow
+    part, which no request waits for); False when none of ``ids_`` can be projected or another process computes it."""
+    from dashboard.alerts.projections import ensure_year_end
+    from dashboard.app import get_config
+    pids = projection_ids(ids_)
+    if not pids:
+        return False
+    org = None if level == "county" else org
+    df = ensure_year_end(get_config().app_db_url, kit.mart_url(), pids, level, org, kit.scope(), background=False)
+    return df is not None
+
+
 def warm_headline_year_end(app_db_url: str, mart_url: str) -> None:
     """After a load, a demo build or an ``alerts run``: the county cockpit's year-end projection computed now and
     stored for every worker (nothing when it is stored already or another process is computing it)."""
