@@ -3,7 +3,8 @@
 - 预警规则 (/admin/alerts): the rules' notification channels read in Chinese (企业微信, 钉钉, 邮件; "（未配置）" when no
   channel of that name exists, so nothing is sent), never the stored names wecom/dingtalk/email; the admin forms
   lay their fields and buttons out with spacing (the form classes had no style at all);
-- the indicator page's 按贡献 breakdown on a phone keeps its longest label "39.9%（13.2%）" inside the chart.
+- the indicator page's 按贡献 breakdown on a phone keeps its longest label "39.9%（13.2%）" inside the chart;
+- the wall's node counts colour a number only when it is not 0.
 """
 from __future__ import annotations
 
@@ -52,3 +53,17 @@ def test_phone_breakdown_labels_stay_inside_the_chart(browser, live_server, app_
     finally:
         context.close()
     problems.check()
+
+
+def test_wall_zero_counts_are_not_coloured(page_as):
+    """The wall's 数据交换前置机 counts: a 0 reads neutral grey, not green (0/25 在线) or red (0 任务失败)."""
+    page = page_as("screen")
+    page.goto(page.base_url + "/screen")
+    page.wait_for_selector(".sc-ex-counts .sc-fig", timeout=60_000)
+    figs = page.eval_on_selector_all(".sc-ex-counts .sc-fig",
+                                     "els => els.map(e => [e.querySelector('b').innerText, e.className])")
+    assert len(figs) == 3, figs
+    zeros = [(v, cls) for v, cls in figs if v.split("/")[0] == "0"]
+    if not zeros:
+        pytest.skip(f"no 0 among the wall's node counts in this demo: {figs}")
+    assert all(cls.split()[-1] == "off" for _, cls in zeros), figs
