@@ -22,7 +22,7 @@ RULE_COLUMNS = [
     column_def("code", "编号", maxWidth=80), column_def("name", "名称", minWidth=160), column_def("kind", "类型"),
     column_def("severity", "严重程度"), column_def("levels", "层级"),
     column_def("indicators", "指标", tooltipField="indicators", minWidth=180),
-    column_def("params", "参数", tooltipField="params", minWidth=220), column_def("notify", "通知渠道"),
+    column_def("params", "参数", tooltipField="params", minWidth=220), column_def("notify", "通知渠道", tooltipField="notify", minWidth=200),
     column_def("enabled", "状态", maxWidth=90),
 ]
 CHANNEL_COLUMNS = [column_def("name", "名称"), column_def("kind", "类型"),

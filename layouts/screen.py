@@ -75,8 +75,8 @@ def layout(**query: Any) -> html.Div:
                 _panel("双向转诊（近12个月）", [html.Div(id=P.REF_FIGURES, className="sc-figures"),
                                           echarts(P.CHART_TREND, "100%", "sc-chart")], "sc-trend"),
                 html.Div([
-                    _panel("县域内就诊率", [echarts(P.CHART_GAUGE, "100%", "sc-chart"),
-                                       html.Div(id=P.GAUGE_TITLE, className="sc-caption")], "sc-gauge"),
+                    _panel("县域就诊率", [echarts(P.CHART_GAUGE, "100%", "sc-chart"),
+                                      html.Div(id=P.GAUGE_TITLE, className="sc-caption")], "sc-gauge"),
                     _panel("数据交换前置机", [html.Div(id=P.EX_COUNTS, className="sc-ex-counts"),
                                         echarts(P.CHART_NODES, "100%", "sc-chart")], "sc-nodes"),
                 ], className="sc-row2"),

@@ -28,7 +28,8 @@ def _visits_of(cfg, month: str, out_dir) -> None:
     for col in df.columns:
         if df[col].dtype == bool:
             df[col] = df[col].astype(int)
-    df["patient_birth_year"] = df["patient_birth_year"].astype("Int64")     # optional whole number: no "1964.0"
+        elif df[col].dtype.kind == "f" and (df[col].dropna() % 1 == 0).all():
+            df[col] = df[col].astype("Int64")     # a whole-number column with gaps (birth year): no '1964.0'
     df["visit_time"] = pd.to_datetime(df["visit_time"]).dt.strftime("%Y-%m-%dT%H:%M:%S")
     out_dir.mkdir()
     df.to_csv(out_dir / "outpatient_visit.csv", index=False)

@@ -4,7 +4,7 @@
     python tools/screenshots.py http://127.0.0.1:8050 --roles leader --sizes 1366x768 --only /map/reform
 
 Each demo account (``DATA_DIR/demo-accounts.txt``) logs in once and visits the pages its menu offers
-(``core.roles.allowed_nav``) plus an indicator page for the viewers; a sample of pages is also taken at 1920×1080,
+(read from the side navigation the server renders for it) plus an indicator page for the viewers; a sample of pages is also taken at 1920×1080,
 the cockpit, an indicator page, /map/reform and /alerts on a phone (390×844), and /screen as the wall's account
 at 3840×2160. Files are ``<out>/<width>x<height>/<role>__<page>.png``; a page's console errors and any text that
 looks like English or a raw code (``H001``, ``EX-T007``, ``failed``) are printed beside its file name, as hints
@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,12 +49,14 @@ def _accounts() -> dict[str, tuple[str, str]]:
     return out
 
 
-def plan(roles: tuple[str, ...], sizes: tuple[str, ...], only: tuple[str, ...]) -> list[tuple[str, str, list[str]]]:
-    """[(role, 'WxH', paths)] of the review: every role's menu at 1366×768, samples at the other sizes."""
-    from core.roles import VIEWERS, allowed_nav
+def plan(roles: tuple[str, ...], sizes: tuple[str, ...], only: tuple[str, ...],
+         menus: dict[str, list[str]]) -> list[tuple[str, str, list[str]]]:
+    """[(role, 'WxH', paths)] of the review: every role's menu (``menus``) at 1366×768, samples at the other
+    sizes."""
+    from core.roles import VIEWERS
     jobs = []
     for role in roles:
-        menu = [p for p, _ in allowed_nav(role)] + ([INDICATOR_PAGE] if role in VIEWERS else [])
+        menu = list(menus.get(role, [])) + ([INDICATOR_PAGE] if role in VIEWERS else [])
         if role == "screen":
             menu = ["/screen"]
         per_size = {"1366x768": menu, "1920x1080": [p for p in menu if p in SAMPLE_1920 and p != "/screen"],
@@ -64,6 +67,26 @@ def plan(roles: tuple[str, ...], sizes: tuple[str, ...], only: tuple[str, ...]) 
             if paths:
                 jobs.append((role, size, paths))
     return jobs
+
+
+def _login(page: Any, base: str, account: tuple[str, str]) -> None:
+    """Log ``page`` in with the demo ``account`` (user, password)."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", account[0])
+    page.fill("input[name=password]", account[1])
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def _menu(browser: Any, base: str, account: tuple[str, str]) -> list[str]:
+    """The paths of the side navigation the server renders for ``account`` (built from the page registry)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    _login(page, base, account)
+    page.wait_for_selector("nav.side-nav a", timeout=60_000)
+    hrefs = page.eval_on_selector_all("nav.side-nav a", "els => els.map(e => e.getAttribute('href'))")
+    context.close()
+    return list(dict.fromkeys(h.split("?")[0] for h in hrefs if h))
 
 
 def _file_name(role: str, path: str) -> str:
@@ -92,13 +115,15 @@ def main(base_url: str, out_dir: str, roles: str, sizes: str, only: tuple[str, .
 
     accounts = _accounts()
     base = base_url.rstrip("/")
-    jobs = plan(tuple(r for r in roles.split(",") if r), tuple(s for s in sizes.split(",") if s), only)
+    role_list = tuple(r for r in roles.split(",") if r and r in accounts)
+    for r in roles.split(","):
+        if r and r not in accounts:
+            click.echo(f"跳过 {r}：演示账号文件中没有该角色", err=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        menus = {r: _menu(browser, base, accounts[r]) for r in role_list}
+        jobs = plan(role_list, tuple(s for s in sizes.split(",") if s), only, menus)
         for role, size, paths in jobs:
-            if role not in accounts:
-                click.echo(f"跳过 {role}：演示账号文件中没有该角色", err=True)
-                continue
             width, height = (int(v) for v in size.split("x"))
             folder = Path(out_dir) / size
             folder.mkdir(parents=True, exist_ok=True)
@@ -109,12 +134,7 @@ def main(base_url: str, out_dir: str, roles: str, sizes: str, only: tuple[str, .
             page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text[:160]}")
                     if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-            user, password = accounts[role]
-            page.goto(f"{base}/login")
-            page.fill("input[name=username]", user)
-            page.fill("input[name=password]", password)
-            with page.expect_navigation():
-                page.click("button[type=submit]")
+            _login(page, base, accounts[role])
             for path in paths:
                 problems.clear()
                 page.goto(base + path)

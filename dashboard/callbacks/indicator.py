@@ -275,9 +275,10 @@ def render_breakdown(indicator_id: str, search: str | None, mode: str = "share")
             if fig.data:
                 fig.data[0].text = [f"{t}（{r}）" for t, r in zip(fig.data[0].text, rows.sort_values(
                     "value", ascending=False).iloc[::-1]["rate_text"])]
-                # room on the right for "40.3%（13.4%）" beside the longest bar
+                # room on the right for "40.3%（13.4%）" beside the longest bar, also on a phone's narrow plot
                 fig.update_xaxes(title_text="占分子的比例（%）；括号内为本级指标值",
                                  range=[0, float(rows["value"].max()) * 1.38])
+                fig.update_layout(margin=dict(r=44))
         else:
             fig = (bar_figure(kids, unit, dec, _higher_is_worse(entry), links=drill_links(search, kids["org_code"]))
                    if not kids.empty else no_data_figure())

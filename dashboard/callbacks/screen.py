@@ -119,7 +119,9 @@ def register(app: dash.Dash) -> None:
     def _exchange(scale, _n):
         def build() -> tuple:
             option, c = V.exchange_panel(_scale(scale))
-            counts = [_fig("在线", f"{c['online']}/{c['total']}", "ok"), _fig("任务失败", str(c["failed"]), "bad"),
+            # a colour says something only when the count is not 0 (no green "0/25 在线" beside "25 离线")
+            counts = [_fig("在线", f"{c['online']}/{c['total']}", "ok" if c["online"] else "off"),
+                      _fig("任务失败", str(c["failed"]), "bad" if c["failed"] else "off"),
                       _fig("离线", str(c["offline"]), "off")]
             return option, counts
         return _safe("exchange", 2, build)

@@ -50,16 +50,24 @@ def _indicators_zh(ids: str) -> str:
     return "、".join(INDICATORS[i].zh if i in INDICATORS else i for i in chosen)
 
 
+def notify_zh(notify: str, configured: set[str]) -> str:
+    """A rule's channels as a person reads them: the default names (wecom, dingtalk, email) in Chinese, and
+    "（未配置）" after a name no configured channel has (nothing is sent there): '企业微信（未配置）、钉钉（未配置）'."""
+    names = [x for x in (notify or "").split(",") if x]
+    return "、".join(CHANNEL_KIND_ZH.get(x, x) + ("" if x in configured else "（未配置）") for x in names) or "不通知"
+
+
 def rule_rows(cfg: Config) -> list[dict[str, Any]]:
     """Every rule as the table shows it (Chinese)."""
     rows = []
+    configured = {c.name for c in svc.channels_table(cfg)}
     for r in rules_table(cfg):
         params = json.loads(r.params or "{}")
         rows.append({"code": r.code, "name": r.name, "kind": KIND_ZH.get(r.kind, r.kind),
                      "severity": SEVERITY_ZH.get(r.severity, r.severity),
                      "levels": "、".join(LEVEL_ZH.get(x, x) for x in r.levels.split(",") if x),
                      "indicators": _indicators_zh(r.indicator_ids), "params": params_zh(r.kind, params),
-                     "notify": "、".join(x for x in r.notify.split(",") if x) or "不通知",
+                     "notify": notify_zh(r.notify, configured),
                      "enabled": "启用" if r.enabled else "停用"})
     return rows
 

@@ -1,0 +1,69 @@
+"""Issue 14's screenshot review after the merge, in real headless Chromium against the real app:
+
+- 预警规则 (/admin/alerts): the rules' notification channels read in Chinese (企业微信, 钉钉, 邮件; "（未配置）" when no
+  channel of that name exists, so nothing is sent), never the stored names wecom/dingtalk/email; the admin forms
+  lay their fields and buttons out with spacing (the form classes had no style at all);
+- the indicator page's 按贡献 breakdown on a phone keeps its longest label "39.9%（13.2%）" inside the chart;
+- the wall's node counts colour a number only when it is not 0.
+"""
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
+
+
+def _open(page, path: str) -> None:
+    page.goto(page.base_url + path)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(IDLE, timeout=60_000)
+    page.wait_for_timeout(300)
+
+
+def test_rule_channels_in_chinese_and_forms_spaced(page_as):
+    page = page_as("admin")
+    _open(page, "/admin/alerts")
+    page.wait_for_selector("#alert-admin-rules .ag-row", timeout=60_000)
+    cells = page.eval_on_selector_all("#alert-admin-rules .ag-cell[col-id=notify]", "els => els.map(e => e.innerText)")
+    assert cells and not [c for c in cells if any(w in c for w in ("wecom", "dingtalk", "email"))], cells
+    assert any("企业微信" in c for c in cells), cells
+    actions = page.eval_on_selector_all(".form-actions", "els => els.map(e => getComputedStyle(e).columnGap)")
+    assert actions and all(g not in ("normal", "0px") for g in actions), actions
+    fields = page.eval_on_selector_all(".form-grid", "els => els.map(e => getComputedStyle(e).rowGap)")
+    assert fields and all(g not in ("normal", "0px") for g in fields), fields
+
+
+def test_phone_breakdown_labels_stay_inside_the_chart(browser, live_server, app_cfg):
+    from tests.fixtures_web import login_page, read_accounts_file
+    user, password = read_accounts_file(app_cfg.demo_accounts_path)["leader"]
+    context, phone, problems = login_page(browser, live_server, user, password)
+    try:
+        phone.set_viewport_size({"width": 390, "height": 844})
+        phone.base_url = live_server
+        _open(phone, "/indicator/op_antibiotic_rate")
+        phone.wait_for_selector("#ind-breakdown .bartext", timeout=60_000)
+        over = phone.evaluate("""() => {
+            const g = document.querySelector('#ind-breakdown .main-svg').getBoundingClientRect();
+            return [...document.querySelectorAll('#ind-breakdown .bartext')]
+                .map(t => t.getBoundingClientRect().right - g.right).filter(d => d > 0.5);
+        }""")
+        assert over == [], over
+    finally:
+        context.close()
+    problems.check()
+
+
+def test_wall_zero_counts_are_not_coloured(page_as):
+    """The wall's 数据交换前置机 counts: a 0 reads neutral grey, not green (0/25 在线) or red (0 任务失败)."""
+    page = page_as("screen")
+    page.goto(page.base_url + "/screen")
+    page.wait_for_selector(".sc-ex-counts .sc-fig", timeout=60_000)
+    figs = page.eval_on_selector_all(".sc-ex-counts .sc-fig",
+                                     "els => els.map(e => [e.querySelector('b').innerText, e.className])")
+    assert len(figs) == 3, figs
+    zeros = [(v, cls) for v, cls in figs if v.split("/")[0] == "0"]
+    if not zeros:
+        pytest.skip(f"no 0 among the wall's node counts in this demo: {figs}")
+    assert all(cls.split()[-1] == "off" for _, cls in zeros), figs
