@@ -7,6 +7,7 @@ fails cleanly instead of hanging.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -138,8 +139,10 @@ def test_two_workers_answer_and_read_the_mart_read_only(served, demo_cfg) -> Non
             answers = list(pool.map(click, sessions))
         assert all(code == 200 for code, _ in answers), [a[1][:200] for a in answers if a[0] != 200]
         assert all(b"error-card" not in body for _, body in answers)
-        # every worker answers the same cards, 预计全年 included (one projection in the app database for all)
-        assert len({body for _, body in answers}) == 1
+        # every worker answers the same cards, 预计全年 included (one projection in the app database for all); compared
+        # as decoded JSON: a figure rendered now and one served from the output cache differ only in key order
+        decoded = [json.loads(body) for _, body in answers]
+        assert all(d == decoded[0] for d in decoded)
         assert all(b"kpi-projection" in body for _, body in answers)
         if all(_mart_fds(pid, mart) for pid in workers) or time.time() > deadline:
             break
