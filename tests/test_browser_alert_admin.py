@@ -45,11 +45,21 @@ def _cli_rules(cfg, monkeypatch) -> str:
 
 
 def _pick(page, selector: str, text: str) -> None:
-    page.click(selector)
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"() => document.querySelector('{selector}').innerText.includes('{text}')",
-                           timeout=20_000)
+    """Choose the option containing ``text`` by clicking it (typing into the search box raced the popover's
+    opening on a loaded machine); tried three times before failing."""
+    shown = f"() => document.querySelector('{selector}').innerText.includes('{text}')"
+    for attempt in range(3):
+        page.click(selector)
+        option = page.locator(".dash-dropdown-option", has_text=text).first
+        try:
+            option.wait_for(state="visible", timeout=10_000)
+            option.click()
+            page.wait_for_function(shown, timeout=10_000)
+            return
+        except Exception:   # the popover closed or re-rendered: open it again
+            page.keyboard.press("Escape")
+            if attempt == 2:
+                raise
 
 
 @pytest.mark.browser

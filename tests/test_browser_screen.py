@@ -191,8 +191,11 @@ def test_phone_pages_do_not_scroll_sideways(browser, live_server, app_cfg, shots
         assert not page.locator(".side-nav").is_visible()
         page.wait_for_selector(".js-plotly-plot", timeout=60_000)    # its charts' scripts loaded before leaving
         page.wait_for_load_state("networkidle")
+        problems.check()        # everything seen while logged in
         logout.click()
         page.wait_for_url("**/login**")
+        # a request still in flight when the session ends is refused (401) by design; anything else counts
+        problems.console_errors = [e for e in problems.console_errors if "status of 401" not in e]
     finally:
         ctx.close()
     problems.check()
