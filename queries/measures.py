@@ -405,7 +405,11 @@ def period_measures(mart_url: str, table: str, inst_col: str | None, measures: l
            f"SELECT sp.spec AS spec{', mo.org_key AS org_key' if keyed else ''}{outer_mem}, {', '.join(aggs)} "
            f"FROM mo JOIN sp ON sp.month = mo.month {'WHERE sp.is_last = 1 ' if only_last else ''}"
            f"GROUP BY sp.spec{', mo.org_key' if keyed else ''}{', mo.member' if dimension else ''}")
-    df = _fetch(mart_url, sql, params, expanding=("scope",))
+    return _measure_frame(_fetch(mart_url, sql, params, expanding=("scope",)), keyed, measures)
+
+
+def _measure_frame(df: pd.DataFrame, keyed: bool, measures: list[Measure]) -> pd.DataFrame:
+    """A measure query's rows as the engine takes them: an ``org_key`` column always, each measure as float."""
     if not keyed:
         df.insert(1, "org_key", None)
     for m in measures:
@@ -460,12 +464,7 @@ def day_tail_measures(mart_url: str, table: str, inst_col: str | None, measures:
     sql = (f"WITH {sp} SELECT sp.spec AS spec{', ' + key + ' AS org_key' if keyed else ''}, {cols} "
            f"FROM {source} f JOIN sp ON sp.month = f.month {join} WHERE {where} "
            f"GROUP BY sp.spec{', ' + key if keyed else ''}")
-    df = _fetch(mart_url, sql, params, expanding=("scope",))
-    if not keyed:
-        df.insert(1, "org_key", None)
-    for m in measures:
-        df[m.id] = pd.to_numeric(df[m.id], errors="coerce").astype(float)
-    return df
+    return _measure_frame(_fetch(mart_url, sql, params, expanding=("scope",)), keyed, measures)
 
 
 def area_population(mart_url: str) -> pd.DataFrame:
