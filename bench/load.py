@@ -233,6 +233,8 @@ def load_month_dir(cfg, out_dir: Path, rows: int = 5000) -> Path:
     for col in df.columns:
         if df[col].dtype == bool:
             df[col] = df[col].astype(int)
+        elif df[col].dtype.kind == "f" and df[col].dropna().mod(1).eq(0).all():
+            df[col] = df[col].astype("Int64")     # a nullable whole number (birth year) read back as float
     df["visit_time"] = df["visit_time"].astype("datetime64[ns]").dt.strftime("%Y-%m-%dT%H:%M:%S")
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_csv(out_dir / "outpatient_visit.csv", index=False)

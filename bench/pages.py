@@ -33,9 +33,6 @@ CALLS = [
 ] + [(f"referrals.{b}", [(f"ref-{b}", "children")], ("ref-ready", "data", True))
      for b in ("volume", "flow", "outside", "dest", "diag", "pending")]
 
-# Inputs a callback takes beside its trigger (id, property, value).
-EXTRA_INPUTS: dict[str, list[tuple[str, str, object]]] = {"indicator.breakdown": [("ind-breakdown-mode", "value", "share")]}
-
 
 def _payload(outputs: list[tuple[str, str]], trigger: tuple | list[tuple], search: str,
              extra: list[tuple] = ()) -> dict:
@@ -66,11 +63,10 @@ def main() -> None:
     print("cold = the first call in this process (engine result cache empty for the view); p50/p95 = later calls")
     print(f"{'callback':<22}{'cold ms':>9}{'p50 ms':>9}{'p95 ms':>9}{'bytes':>10}  status")
     for name, outputs, trigger in CALLS:
-        extra = EXTRA_INPUTS.get(name, [])
         times, size, status, cold = [], 0, None, 0.0
         for run in range(args.runs + 1):
             t0 = time.perf_counter()
-            resp = client.post("/_dash-update-component", json=_payload(outputs, trigger, search, extra))
+            resp = client.post("/_dash-update-component", json=_payload(outputs, trigger, search))
             ms = (time.perf_counter() - t0) * 1000
             size, status = len(resp.get_data()), resp.status_code
             if run:
