@@ -258,7 +258,10 @@ def update_user(cfg: Config, username: str, *, role: str | None = None, inst_cod
                   "user.disable" if before["is_active"] and not after["is_active"] else
                   "user.enable" if not before["is_active"] and after["is_active"] else "user.update")
         add_audit_row(session, action, username, before, after, actor=actor)
-        return _view(user)
+        view = _view(user)
+    from dashboard.accounts import session_cache
+    session_cache.forget_user(view.id)       # a new scope shows at once here (elsewhere within seconds)
+    return view
 
 
 def _keep_an_admin(session: Session, leaving_id: int) -> None:
