@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import string
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from core.masking import mask_text
 from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES, SCREEN
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
+from dashboard.accounts.hashing import HASH_SLOTS, hash_password, verify_password  # noqa: F401  (HASH_SLOTS re-exported)
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
 from dashboard.appdb import init_app_db, session_factory
 
@@ -91,47 +91,6 @@ def check_password_policy(password: str, username: str = "") -> None:
     problems = password_problems(password, username)
     if problems:
         raise AccountError("；".join(problems))
-
-
-# scrypt (werkzeug's default: N=2^15, r=8, p=1, 32 MB and ~0.1 s of one core per check) runs on a pool of
-# LOGIN_HASH_SLOTS threads per worker process (default 2) whose OS priority is lowered (nice LOGIN_HASH_NICE,
-# default 15, per thread on Linux): a burst of logins queues here instead of taking every core, and while the
-# callbacks of the users already in want the CPU, the kernel gives it to them first. hashlib releases the
-# interpreter lock while it hashes, so the worker's other threads go on serving meanwhile. The request thread of a
-# login waits for its check; `serve --threads` (default 16) leaves threads for the clicks meanwhile.
-HASH_SLOTS = max(1, int(os.environ.get("LOGIN_HASH_SLOTS", "2") or 2))
-HASH_NICE = min(19, max(0, int(os.environ.get("LOGIN_HASH_NICE", "15") or 0)))
-_pool_lock = threading.Lock()
-_pool: list = []          # [ThreadPoolExecutor, pid]: made lazily, again in a forked worker
-
-
-def _lower_priority() -> None:
-    """Pool thread start: run this thread at nice HASH_NICE (Linux sets the nice value per thread)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
-    except (AttributeError, OSError):     # not Linux, or not allowed: the pool still bounds the checks
-        pass
-
-
-def _hash_pool():
-    from concurrent.futures import ThreadPoolExecutor
-    with _pool_lock:
-        if not _pool or _pool[1] != os.getpid():
-            _pool[:] = [ThreadPoolExecutor(HASH_SLOTS, thread_name_prefix="password-hash",
-                                           initializer=_lower_priority), os.getpid()]
-        return _pool[0]
-
-
-def hash_password(password: str) -> str:
-    """Hash with werkzeug's scrypt (salted), on the low-priority pool of password checks."""
-    from werkzeug.security import generate_password_hash
-    return _hash_pool().submit(generate_password_hash, password, method="scrypt").result()
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """Check ``password`` against its scrypt hash, on the low-priority pool (see :data:`HASH_SLOTS`)."""
-    from werkzeug.security import check_password_hash
-    return _hash_pool().submit(check_password_hash, password_hash, password).result()
 
 
 def generate_password(length: int = 16) -> str:
