@@ -260,30 +260,6 @@ def section(title: str, children: Any, actions: Any = None, className: str = "")
     ], className=f"section {className}".strip())
 
 
-def form_field(label: Any, control: Any, field_id: str | None = None, hidden: bool = False) -> html.Label:
-    """A labelled form control; with ``field_id`` the label (``<id>-label``) and the field (``<id>-field``) get ids
-    so that a callback can rename or hide them."""
-    if field_id is None:
-        return html.Label([html.Span(label, className="form-label"), control], className="form-field")
-    return html.Label([html.Span(label, className="form-label", id=f"{field_id}-label"), control],
-                      className="form-field", id=f"{field_id}-field", hidden=hidden)
-
-
-def form_ok(text: Any) -> html.Div:
-    """A form's success message (green)."""
-    return html.Div(text, className="form-ok")
-
-
-def form_error(text: Any) -> html.Div:
-    """A form's refusal or error message (red)."""
-    return html.Div(text, className="form-error")
-
-
-def form_hint(text: Any) -> html.Div:
-    """A form's neutral note (grey), e.g. nothing changed."""
-    return html.Div(text, className="form-hint")
-
-
 def page_header(title: str, subtitle: str | None = None, actions: Any = None) -> html.Div:
     """Page title with an optional subtitle (e.g. the period and org shown) and actions."""
     return html.Div([

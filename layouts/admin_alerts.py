@@ -13,7 +13,8 @@ import dash
 from dash import dcc, html
 
 from layouts._alerts_parts import PARAM_KEYS, param_id
-from layouts._components import DROPDOWN_LABELS_ZH, column_def, data_table, form_field, page_header, section
+from layouts._components import DROPDOWN_LABELS_ZH, column_def, data_table, page_header, section
+from layouts._forms import form_field
 
 dash.register_page(__name__, path="/admin/alerts", title="预警规则 · 医共体运营监测平台", name="预警规则",
                    toolbar=False, order=90.5, nav_icon="⚑")

@@ -10,7 +10,8 @@ import dash
 from dash import dcc, html
 
 from core.roles import ROLE_ZH
-from layouts._components import column_def, data_table, form_field, page_header, section
+from layouts._components import column_def, data_table, page_header, section
+from layouts._forms import form_field
 
 dash.register_page(__name__, path="/admin/users", title="系统管理 · 医共体运营监测平台", name="系统管理",
                    toolbar=False, order=90, nav_icon="⚙")

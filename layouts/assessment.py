@@ -10,6 +10,7 @@ from dash import dcc, html
 from core.labels import GRAIN_ZH
 from layouts import _assessment_parts as A
 from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
+from layouts._forms import export_buttons
 
 dash.register_page(__name__, path="/assessment", title="综合评价 · 医共体运营监测平台", name="综合评价",
                    order=24, toolbar=False, nav_icon="★")
@@ -32,12 +33,7 @@ def layout(**_query: Any) -> html.Div:
                          placeholder="机构类型", labels=DROPDOWN_LABELS_ZH, className="tb-inst"),
         ], className="tb-group"),
     ], className="toolbar assess-toolbar")
-    export = html.Div([
-        html.Span(id=A.EXPORT_MSG, className="export-msg", role="status"),
-        html.Button("导出 CSV", id=A.EXPORT_CSV, className="btn btn-secondary", n_clicks=0),
-        html.Button("导出 Excel", id=A.EXPORT_XLSX, className="btn btn-secondary", n_clicks=0),
-        dcc.Download(id=A.DOWNLOAD),
-    ], className="btn-group")
+    export = export_buttons(A.EXPORT_MSG, A.EXPORT_CSV, A.EXPORT_XLSX, A.DOWNLOAD)
     placeholder = html.Div(className="chart-placeholder", style={"height": "360px"})
     return html.Div([
         page_header("综合评价", html.Span(" ", id=A.SUBTITLE)),

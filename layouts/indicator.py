@@ -12,6 +12,7 @@ import dash
 from dash import dcc, html
 
 from layouts._components import page_header, section
+from layouts._forms import export_buttons
 from layouts._pageparts import (
     BREAKDOWN_BOX,
     BREAKDOWN_MODE,
@@ -50,13 +51,7 @@ def layout(indicator_id: str | None = None, **_query: Any) -> html.Div:
         return html.Div([page_header("指标分析"),
                          html.Div(f"未找到指标“{indicator_id}”，请从驾驶舱或专题页进入。", className="page-notice")],
                         className="page page-indicator")
-    export = html.Div([
-        # why an export was refused (another institution's detail, no data) — the buttons never fail silently
-        html.Span(id=EXPORT_MSG, className="export-msg", role="status"),
-        html.Button("导出 CSV", id=EXPORT_CSV, className="btn btn-secondary", n_clicks=0),
-        html.Button("导出 Excel", id=EXPORT_XLSX, className="btn btn-secondary", n_clicks=0),
-        dcc.Download(id=DOWNLOAD),
-    ], className="btn-group")
+    export = export_buttons(EXPORT_MSG, EXPORT_CSV, EXPORT_XLSX, DOWNLOAD)
     return html.Div([
         dcc.Store(id=ID, data=indicator_id),
         html.Div(id=CRUMBS, className="crumbs-row"),

@@ -13,7 +13,7 @@ from dashboard.accounts import service
 from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.accounts.institutions import check_institutions, describe_institutions, institution_names
 from dashboard.county_clock import from_utc
-from layouts._components import form_error, form_ok
+from layouts._forms import form_error, form_ok
 
 
 def _cfg():

@@ -13,7 +13,7 @@ from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.alerts import admin as svc
 from dashboard.views import alert_admin as vm
 from layouts._alerts_parts import PARAM_KEYS, param_id
-from layouts._components import form_error, form_hint, form_ok
+from layouts._forms import form_error, form_hint, form_ok
 
 
 def _cfg():

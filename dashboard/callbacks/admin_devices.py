@@ -9,7 +9,7 @@ from core.roles import ADMIN
 from dashboard.accounts import devices
 from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.county_clock import from_utc
-from layouts._components import form_error, form_ok
+from layouts._forms import form_error, form_ok
 
 
 def _cfg():
