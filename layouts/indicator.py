@@ -1,7 +1,8 @@
 """指标分析 /indicator/<id>: definition, trend, breakdown of child orgs, peer ranking, table, export.
 
 The layout only builds the skeleton and the definition panel (from the catalogue, no query); the callbacks in
-``dashboard.callbacks.indicator`` fill the charts from the URL state (grain, period, org) and the user's scope.
+``dashboard.callbacks.indicator`` fill the charts from the URL state (grain, period, org) and the user's scope
+through the view model ``dashboard.views.indicator`` (frames) and ``dashboard.views.indicator_render`` (sections).
 """
 from __future__ import annotations
 
