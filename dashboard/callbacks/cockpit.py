@@ -51,7 +51,7 @@ def render_cards(search: str | None) -> tuple[list[Any], str]:
     projected = year_end_lines(hid, level, state.org, state.period)
     version = read_version(kit.mart_url(), hid, min(start, spark_start), end)
     return output_cache.cached("cockpit.cards", version,
-                               (state.grain, state.period, state.org, tuple(hid), tuple(sorted(projected.items()))),
+                               (*output_cache.view_parts(state), tuple(hid), tuple(sorted(projected.items()))),
                                lambda: _render_cards(state, path, level, start, end, hid, spark_start, projected))
 
 

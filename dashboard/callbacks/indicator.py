@@ -86,7 +86,7 @@ def _cached(name: str, indicator_id: str, search: str | None, extra: tuple, buil
     """A whole output of this page, cached per indicator, normalised view, scope and data version."""
     state = kit.view_state(search)
     return output_cache.cached(name, output_cache.mart_version([str(indicator_id)]),
-                               (indicator_id, state.grain, state.period, state.org, *extra), build)
+                               (indicator_id, *output_cache.view_parts(state), *extra), build)
 
 
 def _register_drill(app: dash.Dash, graph: str) -> None:

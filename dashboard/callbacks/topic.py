@@ -90,7 +90,7 @@ def register(app: dash.Dash) -> None:
             state = kit.view_state(search)
             cards, subtitle = output_cache.cached(
                 "topic.grid", output_cache.mart_version(topic_ids(topic)),
-                (topic, state.grain, state.period, state.org), lambda: render_grid(topic, search))
+                (topic, *output_cache.view_parts(state)), lambda: render_grid(topic, search))
         except Exception:  # noqa: BLE001
             kit.log.exception("topic grid failed")
             cards, subtitle = [kit.error_box("专题指标")], ""

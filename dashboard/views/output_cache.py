@@ -28,6 +28,13 @@ def scope_key(scope: Any) -> str:
     return f"{int(scope.aggregates)}:" + ",".join(sorted(scope.inst_codes))
 
 
+def view_parts(state: Any) -> tuple:
+    """The key parts of a page's view state (``dashboard.urlstate.ViewState``): grain, period, org and every other
+    URL key it kept — the drill links an output carries repeat them, so two URLs that differ only there are two
+    outputs (one user's query keys never show up in another's links)."""
+    return (state.grain, state.period, state.org, tuple(sorted(state.extra.items())))
+
+
 def cached(name: str, version: str, parts: tuple, build: Callable[[], T]) -> T:
     """``build()`` once per (callback ``name``, data ``version`` of what it reads, the user's scope, ``parts``)."""
     key = (name, kit.mart_url(), version, scope_key(kit.scope()), *parts)
