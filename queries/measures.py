@@ -545,18 +545,20 @@ _GAPS_MEMO_SIZE = 64
 def missing_uploads(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
     """(month, inst_code, source) of the upload gaps (:data:`UPLOAD_GAPS_SQL`) in months month_lo..month_hi.
 
-    Remembered per mart data version (``mart_meta.data_version``, bumped by every load and rebuild; and the DuckDB
-    file's version): every engine call asks, and on PostgreSQL the query costs more than a whole DuckDB call."""
+    The gaps of every month are read once per mart data version (``mart_meta.data_version``, bumped by every load
+    and rebuild; and the DuckDB file's version) and filtered here: every engine call asks, for its own months,
+    and the query reads all of ``r_inst_month`` whatever the months (what is usual for an institution), so one
+    read answers every range (on PostgreSQL the query costs more than a whole DuckDB call)."""
     from queries.periods import _mart_stamp, data_version
     version = data_version(mart_url)
-    key = (mart_url, _mart_stamp(mart_url), version, month_lo, month_hi)
-    hit = _GAPS_MEMO.get(key) if version else None
-    if hit is not None:
-        return hit.copy()
-    sql = UPLOAD_GAPS_SQL + "\nSELECT month, inst_code, source FROM gaps"
-    df = _run(mart_url, sql, {"lo": month_lo, "hi": month_hi})
-    if version:
-        if len(_GAPS_MEMO) >= _GAPS_MEMO_SIZE:
-            _GAPS_MEMO.clear()
-        _GAPS_MEMO[key] = df.copy()
-    return df
+    key = (mart_url, _mart_stamp(mart_url), version)
+    every = _GAPS_MEMO.get(key) if version else None
+    if every is None:
+        sql = UPLOAD_GAPS_SQL + "\nSELECT month, inst_code, source FROM gaps ORDER BY month, inst_code, source"
+        every = _run(mart_url, sql, {"lo": "0000-00", "hi": "9999-99"})
+        if version:
+            if len(_GAPS_MEMO) >= _GAPS_MEMO_SIZE:
+                _GAPS_MEMO.clear()
+            _GAPS_MEMO[key] = every
+    months = every["month"].astype(str)
+    return every[(months >= str(month_lo)) & (months <= str(month_hi))].reset_index(drop=True)
