@@ -85,7 +85,7 @@ def render_alerts(search: str | None) -> Any:
     version = read_version(kit.mart_url(), alert_ids(), start, end)
     # the computed list reads the mart only: cached per view, scope and data version (the stored list above is
     # per-user lifecycle state in the app database and is read on every call)
-    return output_cache.cached("cockpit.alerts", version, (state.grain, state.period, state.org, start, end),
+    return output_cache.cached("cockpit.alerts", version, (*output_cache.view_parts(state), start, end),
                                lambda: _computed_alerts(search, state))
 
 

@@ -271,7 +271,7 @@ def cached_section(name: str, search: str | None, build: Callable[[], Any]) -> A
     ctx = _context(search)
     state = ctx["state"]
     return output_cache.cached(f"referrals.{name}", section_version(name, ctx),
-                               (state.grain, state.period, state.org, ctx["start"], ctx["end"]), build)
+                               (*output_cache.view_parts(state), ctx["start"], ctx["end"]), build)
 
 
 def register(app: dash.Dash) -> None:
