@@ -84,6 +84,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
     from dashboard import callbacks as _cb  # noqa: F401
     from dashboard.callbacks import register_all
     register_all(app)
+    from metrics.forecast import preload
+    preload()                   # the trend's forecast library, loaded with the app rather than on a first click
     from dashboard.accounts.web import init_accounts
     init_accounts(app, cfg)
     from dashboard.exchange.api import init_exchange_api
