@@ -9,6 +9,8 @@ import re
 import shutil
 import socket
 import statistics
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -133,3 +135,60 @@ def logged_in_client(data_dir: Path | str, scale: float = 1.0, role: str = "lead
     token = csrf_token(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"username": user, "password": password, "csrf_token": token})
     return cfg, app, client
+
+
+def start_profiles(pids: list[int], seconds: float, out_dir: Path, tag: str) -> list[tuple[subprocess.Popen, Path]]:
+    """``py-spy record -f raw`` of each process for ``seconds`` into ``out_dir`` (nothing when py-spy is missing).
+
+    Returns the running recorders and their output files; :func:`finish_profiles` waits for them.
+    """
+    import shutil
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("  (py-spy is not installed: no profile)")
+        return []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    procs = []
+    for pid in pids:
+        out = out_dir / f"{tag}-{pid}.txt"
+        procs.append((subprocess.Popen([spy, "record", "-p", str(pid), "-f", "raw", "-r", "50", "-d",
+                                        str(max(1, int(seconds))), "-o", str(out), "--nonblocking"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), out))
+    return procs
+
+
+def finish_profiles(procs: list[tuple[subprocess.Popen, Path]], top: int = 25) -> None:
+    """Wait for the recorders and print the frames with the largest inclusive share of busy samples."""
+    files = []
+    for proc, out in procs:
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if out.exists():
+            files.append(out)
+    if not files:
+        return
+    inclusive, total = top_frames(files)
+    print(f"\nprofile ({total} busy samples, {len(files)} workers; raw stacks in {files[0].parent}):")
+    print(f"{'share':>7}  frame (inclusive)")
+    shown = [(f, n) for f, n in inclusive if n < 0.95 * total][:top]     # not the thread/server scaffolding
+    for frame, n in shown:
+        print(f"{100 * n / max(total, 1):>6.1f}%  {frame[:150]}")
+
+
+def top_frames(files: list[Path]) -> tuple[list[tuple[str, int]], int]:
+    """(frames by inclusive sample count, total samples) of py-spy raw (folded) stack files; a frame counts once
+    per stack however often it recurs."""
+    from collections import Counter
+    counts: Counter[str] = Counter()
+    total = 0
+    for path in files:
+        for line in path.read_text(errors="replace").splitlines():
+            stack, _, n = line.rpartition(" ")
+            if not stack or not n.isdigit():
+                continue
+            total += int(n)
+            for frame in set(stack.split(";")):
+                counts[frame] += int(n)
+    return counts.most_common(), total

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import time
+
+from bench._common import p50, percentile
+from bench.pages import _payload
 
 BUDGET_MS = 300
 IND = "op_cost_per_visit"
@@ -31,17 +33,13 @@ def _views(end: str, start: str, quarter: str) -> list[tuple[str, str]]:
 
 
 def _body(app, outputs: list[tuple[str, str]], inputs: list[tuple], search: str) -> dict:
-    outs = [{"id": i, "property": p} for i, p in outputs]
-    name = (".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..") if len(outputs) > 1 else \
-        f"{outputs[0][0]}.{outputs[0][1]}"
-    if name not in app.callback_map:     # an output shared with another callback carries a suffix
+    """The browser's POST body (``bench.pages._payload``) under the name Dash registered the callback as."""
+    body = _payload(outputs, list(inputs), search)
+    if body["output"] not in app.callback_map:     # an output shared with another callback carries a suffix
         first = f"{outputs[0][0]}.{outputs[0][1]}@"
-        name = next(k for k, v in app.callback_map.items() if first in k
-                    and inputs[0][0] in {i["id"] for i in v["inputs"]})
-    return {"output": name, "outputs": outs if len(outs) > 1 else outs[0],
-            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-            "state": [{"id": "url", "property": "search", "value": search}],
-            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"]}
+        body["output"] = next(k for k, v in app.callback_map.items() if first in k
+                              and inputs[0][0] in {i["id"] for i in v["inputs"]})
+    return body
 
 
 def main() -> None:
@@ -88,10 +86,9 @@ def main() -> None:
                 times.append(ms)
             else:
                 cold = ms
-        times.sort()
-        p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        p95 = percentile(times, 0.95)
         verdict = "ok" if p95 <= BUDGET_MS else "OVER"
-        print(f"{name:<34}{cold:>9.0f}{statistics.median(times):>9.0f}{p95:>9.0f}{size:>10,}  {status}     {verdict}")
+        print(f"{name:<34}{cold:>9.0f}{p50(times):>9.0f}{p95:>9.0f}{size:>10,}  {status}     {verdict}")
 
 
 if __name__ == "__main__":

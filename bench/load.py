@@ -1,7 +1,7 @@
 """Load test: N concurrent logged-in sessions click through the dashboard against a multi-worker server.
 
     python -m bench.load [--data-dir DIR] [--scale 1] [--sessions 50] [--duration 120] [--workers 2[,1]]
-                         [--think 1.0] [--compare OLD_CHECKOUT] [--no-load] [--url http://127.0.0.1:PORT]
+                         [--think 1.0] [--compare OLD_CHECKOUT] [--no-load] [--profile DIR]
 
 Starts ``python app.py serve --workers N`` on a loopback port of 18800–18899 (unless ``--url`` names a running
 server) with DATA_DIR holding a demo of ``--scale`` (reused when present, see ``bench._common.prepare_data_dir``).
@@ -21,6 +21,12 @@ this load generator used (they share the machine), and the load average.
 ``--compare DIR`` runs, in the same invocation, the same sessions against a checkout of an older commit (its own
 ``app.py``; a copy of the same mart in DATA_DIR-old with its own app database) before the current code, and prints
 both throughputs and their ratio. ``--workers 1,2`` runs each worker count in turn (what one more core buys).
+Capacity is compared with ``--think 0``: with think time T, N sessions ask at most ~N/T requests/s, so a ratio of
+two servers that both keep up measures the sessions, not the servers (50 sessions at think 1 cannot show 2× over a
+server doing 25+ req/s). ``--threads`` defaults to each code's own ``serve`` default.
+
+``--profile DIR`` records every worker with py-spy (``py-spy record -f raw``, when installed) during the warm
+phase, keeps the raw stacks in DIR and prints the frames with the largest inclusive share of busy samples.
 The login rate limit (10/min per IP) is raised for the bench through ``LOGIN_RATE_LIMIT`` in the server's
 environment: all sessions come from 127.0.0.1. Loopback only; bounded in time (duration + 60 s at most per run).
 """
@@ -184,7 +190,7 @@ def _wait_ready(base: str, proc: subprocess.Popen | None, timeout: float = 90) -
     raise RuntimeError(f"server at {base} not ready after {timeout:.0f} s")
 
 
-def start_server(data_dir: Path, port: int, workers: int, threads: int, log_path: Path,
+def start_server(data_dir: Path, port: int, workers: int, threads: int | None, log_path: Path,
                  extra_env: dict[str, str] | None = None, root: Path = ROOT) -> subprocess.Popen:
     """``python app.py serve --workers N`` (the code of ``root``) on 127.0.0.1:port with DATA_DIR and a raised
     login rate limit."""
@@ -194,7 +200,7 @@ def start_server(data_dir: Path, port: int, workers: int, threads: int, log_path
     env.update({k: v for k, v in (extra_env or {}).items() if v})
     log = open(log_path, "wb")
     return subprocess.Popen([sys.executable, str(root / "app.py"), "serve", "--host", "127.0.0.1", "--port",
-                             str(port), "--workers", str(workers), "--threads", str(threads)],
+                             str(port), "--workers", str(workers), *(["--threads", str(threads)] if threads else [])],
                             cwd=str(root), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
@@ -277,12 +283,13 @@ def run(label: str, root: Path, data_dir: Path, cfg, args: argparse.Namespace,
     accounts = read_demo_accounts(cfg)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    proc = start_server(data_dir, port, workers, args.threads, data_dir / "load-server.log",
+    proc = start_server(data_dir, port, workers, args.threads or None, data_dir / "load-server.log",
                         extra_env={"CACHE_URL": args.cache_url}, root=root)
     try:
         t_start = time.time()
         _wait_ready(base, proc)
-        print(f"\n== {label}: {base} workers={workers}×{args.threads} threads, ready in {time.time() - t_start:.1f} s"
+        print(f"\n== {label}: {base} workers={workers}×{args.threads or 'default'} threads, ready in "
+              f"{time.time() - t_start:.1f} s"
               f" ({root})")
         pids = [proc.pid, *child_pids(proc.pid)]
         peak: dict[int, float] = {}
@@ -304,6 +311,15 @@ def run(label: str, root: Path, data_dir: Path, cfg, args: argparse.Namespace,
         server_cpu0, cpu0, load0 = cpu_seconds(pids), time.process_time(), os.getloadavg()[0]
         for t in threads:
             t.start()
+        profiles: list = []
+        if args.profile:
+            from bench._common import start_profiles
+            warm_at = t0 + START_SHARE * args.duration
+            timer = threading.Timer(max(0.0, warm_at - time.time()), lambda: profiles.extend(start_profiles(
+                child_pids(proc.pid), (LOAD_AT - START_SHARE) * args.duration, Path(args.profile),
+                f"{label}-w{workers}")))
+            timer.daemon = True
+            timer.start()
         load_seconds = None
         if load_dir is not None:
             time.sleep(max(0.0, t0 + LOAD_AT * args.duration - time.time()))
@@ -316,6 +332,9 @@ def run(label: str, root: Path, data_dir: Path, cfg, args: argparse.Namespace,
         server_cpu = cpu_seconds(pids + child_pids(proc.pid)) - server_cpu0
         client_cpu = time.process_time() - cpu0
         stop.set()
+        if profiles:
+            from bench._common import finish_profiles
+            finish_profiles(profiles)
     finally:
         stop_server(proc)
     return _report(label, workers, stats, wall, stuck, server_cpu, client_cpu, load0, load_seconds, peak)
@@ -406,10 +425,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--operators", type=float, default=0.2, help="share of sessions logged in as operator")
     ap.add_argument("--duration", type=float, default=120.0, help="seconds of clicking per run")
     ap.add_argument("--workers", default="2", help="worker processes; a list (1,2) runs each in turn")
-    ap.add_argument("--threads", type=int, default=8, help="threads per worker (serve's default)")
+    ap.add_argument("--threads", type=int, default=0, help="threads per worker (0: each code's serve default)")
     ap.add_argument("--think", type=float, default=1.0, help="mean think time between clicks, seconds")
     ap.add_argument("--compare", default="", help="checkout of an older commit to run first, same sessions")
     ap.add_argument("--no-load", action="store_true", help="no load during the run (no 'after load' phase)")
+    ap.add_argument("--profile", default="", help="py-spy every worker during the warm phase; raw stacks here")
     ap.add_argument("--cache-url", default=os.environ.get("CACHE_URL", ""),
                     help="CACHE_URL of the started server (redis://… shares results between workers)")
     args = ap.parse_args(argv)

@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -33,6 +34,31 @@ FACTS = ("outpatient_visit", "inpatient_discharge", "lab_order", "referral", "ou
 
 def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
+
+
+def _say(engine: str, step: str, seconds: float, n: int) -> None:
+    """One measured step, printed the moment it ends (a run stopped half-way keeps what it measured)."""
+    from bench.engines import _uptime
+    rate = f"{n / seconds:,.0f} rows/s" if seconds > 0 and n else ""
+    print(f"[{time.strftime('%H:%M:%S')}] {engine:<9} {step:<58} {seconds:>9.1f} s {n:>13,} {rate:>16}   "
+          f"{_uptime().split('load average:')[-1].strip()}", flush=True)
+
+
+def _watch(phases: list, engine: str, stop: threading.Event) -> threading.Thread:
+    """Print the entries a builder appends to its ``PHASES`` list (seconds, rows) while it runs."""
+    def run() -> None:
+        seen = 0
+        while True:
+            done = stop.wait(2.0)
+            while seen < len(phases):
+                name, seconds, n = phases[seen]
+                _say(engine, f"  {name}", seconds, n)
+                seen += 1
+            if done:
+                return
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 def _pg_size(url: str) -> int:
@@ -79,20 +105,34 @@ def main(scale: float, pg_url: str | None, spark_master: str | None, data_dir: P
         facts = sum(counts.get(t, 0) for t in FACTS)
     else:
         t0 = time.perf_counter()
+        stop = threading.Event()
+        watcher = _watch(demo.PHASES, "duckdb", stop)
         counts = demo.build_demo(cfg, scale=scale, quiet=True, rollups=False)
+        stop.set()
+        watcher.join()
         facts = sum(counts.get(t, 0) for t in FACTS)
         rows.append(("duckdb", "generate facts (demo, no rollups)", time.perf_counter() - t0, facts))
+        _say(*rows[-1])
+    print(f"size DuckDB mart file (facts only): {_size(duck_path) / 2**20:,.0f} MiB", flush=True)
     t0 = time.perf_counter()
     rollup_rows = _rebuild_in_mart(cfg)
     rows.append(("duckdb", f"rollups ({len(rollup_rows)} tables, {sum(rollup_rows.values()):,} rows)",
                  time.perf_counter() - t0, facts))
+    _say(*rows[-1])
     dispose_engines()
     sizes = [("DuckDB mart file (facts + rollups)", _size(duck_path))]
+    print(f"size {sizes[0][0]}: {sizes[0][1] / 2**20:,.0f} MiB", flush=True)
 
     if pg_url:
         _reset_pg(pg_url)
         t0 = time.perf_counter()
-        pg.copy_mart_to_pg(duck_path, pg_url)
+        stop = threading.Event()
+        watcher = _watch(pg.PHASES, "postgres", stop)
+        try:
+            pg.copy_mart_to_pg(duck_path, pg_url)
+        finally:
+            stop.set()
+            watcher.join()
         total = time.perf_counter() - t0
         copy_s = sum(s for p, s, _n in pg.PHASES if p.startswith(("copy ", "analyze facts")))
         roll_s = sum(s for p, s, _n in pg.PHASES if not p.startswith(("copy ", "analyze facts")))

@@ -112,7 +112,7 @@ def _close_then_exit() -> None:
     os._exit(0)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: int = 8) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: int = 64) -> None:
     """Serve the dashboard with gunicorn (N worker processes, each opening the mart read-only)."""
     click.echo(f"医共体运营监测平台已启动 → http://{host}:{port}/ （{workers} 个工作进程，按 Ctrl+C 停止）")
     # Create the app-database tables once, before the workers fork: N workers racing through CREATE TABLE on
@@ -130,8 +130,9 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: 
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8050, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int, help="worker processes")
-@click.option("--threads", default=8, show_default=True, type=int,
-              help="threads per worker (password checks take at most LOGIN_HASH_SLOTS of them)")
+@click.option("--threads", default=64, show_default=True, type=int,
+              help="threads per worker (a login waits in one while its password check queues on the "
+                   "low-priority pool of LOGIN_HASH_SLOTS)")
 def serve_command(host: str, port: int, workers: int, threads: int) -> None:
     """Serve the dashboard (production WSGI server)."""
     serve(host, port, max(1, workers), max(1, threads))

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from dash import dcc, html
 
-from core.labels import STATUS_COLORS
+from core.labels import GRAIN_ZH, STATUS_COLORS
 from layouts import _ids as ids
 from layouts.formatting import MISSING, fmt_pct_change, fmt_pp_change, fmt_value
 
@@ -258,6 +258,19 @@ def section(title: str, children: Any, actions: Any = None, className: str = "")
                  className="section-head"),
         html.Div(children, className="section-body"),
     ], className=f"section {className}".strip())
+
+
+def period_pickers(grain_id: str, period_id: str, grains: Iterable[str], value: str) -> html.Div:
+    """统计周期: the grain switch (``grains``, ``value`` chosen) and the period dropdown (its options come from a
+    callback), as in the toolbar."""
+    return html.Div([
+        html.Span("统计周期", className="tb-label"),
+        dcc.RadioItems(id=grain_id, options=[{"label": GRAIN_ZH[g], "value": g} for g in grains],
+                       value=value, inline=True, className="grain-switch", inputClassName="grain-input",
+                       labelClassName="grain-option"),
+        dcc.Dropdown(id=period_id, options=[], value=None, clearable=False, searchable=False,
+                     placeholder="选择期间", labels=DROPDOWN_LABELS_ZH, className="tb-period"),
+    ], className="tb-group")
 
 
 def page_header(title: str, subtitle: str | None = None, actions: Any = None) -> html.Div:

@@ -12,10 +12,10 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from core.labels import GRAIN_ZH, GRAINS
+from core.labels import GRAINS
 from layouts import _ids as ids
 from layouts import request_context
-from layouts._components import DROPDOWN_LABELS_ZH
+from layouts._components import DROPDOWN_LABELS_ZH, period_pickers
 from layouts._nav import PRODUCT_NAME, NavItem, page_meta, visible_nav
 
 __all__ = ["PRODUCT_NAME", "page_meta", "shell", "shows_toolbar", "toolbar", "visible_nav"]
@@ -65,14 +65,7 @@ def _nav(items: list[NavItem]) -> html.Nav:
 def toolbar() -> html.Div:
     """Period (grain + period) and org (全县 → 乡镇 → 机构) pickers; options and values come from the URL."""
     return html.Div([
-        html.Div([
-            html.Span("统计周期", className="tb-label"),
-            dcc.RadioItems(id=ids.GRAIN, options=[{"label": GRAIN_ZH[g], "value": g} for g in GRAINS],
-                           value="month", inline=True, className="grain-switch", inputClassName="grain-input",
-                           labelClassName="grain-option"),
-            dcc.Dropdown(id=ids.PERIOD, options=[], value=None, clearable=False, searchable=False,
-                         placeholder="选择期间", labels=DROPDOWN_LABELS_ZH, className="tb-period"),
-        ], className="tb-group"),
+        period_pickers(ids.GRAIN, ids.PERIOD, GRAINS, "month"),
         html.Div([
             html.Span("机构范围", className="tb-label"),
             dcc.Dropdown(id=ids.TOWNSHIP, options=[], value=None, clearable=True, searchable=True,

@@ -14,6 +14,7 @@ from dash import dcc, html
 
 from layouts._alerts_parts import PARAM_KEYS, param_id
 from layouts._components import DROPDOWN_LABELS_ZH, column_def, data_table, page_header, section
+from layouts._forms import form_field
 
 dash.register_page(__name__, path="/admin/alerts", title="预警规则 · 医共体运营监测平台", name="预警规则",
                    toolbar=False, order=90.5, nav_icon="⚑")
@@ -29,16 +30,9 @@ CHANNEL_COLUMNS = [column_def("name", "名称"), column_def("kind", "类型"),
                    column_def("target", "地址", minWidth=280, tooltipField="target"), column_def("enabled", "状态")]
 
 
-def _field(label: Any, control: Any, field_id: str | None = None, hidden: bool = False) -> html.Label:
-    if field_id is None:
-        return html.Label([html.Span(label, className="form-label"), control], className="form-field")
-    return html.Label([html.Span(label, className="form-label", id=f"{field_id}-label"), control],
-                      className="form-field", id=f"{field_id}-field", hidden=hidden)
-
-
 def layout(**_query: Any) -> html.Div:
     """Skeleton of the rule and channel admin page."""
-    params = [_field("", dcc.Input(id=param_id(k), type="text", inputMode="decimal", debounce=False),
+    params = [form_field("", dcc.Input(id=param_id(k), type="text", inputMode="decimal", debounce=False),
                      field_id=param_id(k), hidden=True) for k in PARAM_KEYS]
     return html.Div([
         page_header("预警规则", "预警规则与通知渠道（仅系统管理员可修改；每次修改记入审计日志）"),
@@ -47,13 +41,13 @@ def layout(**_query: Any) -> html.Div:
                                        dashGridOptions={"tooltipShowDelay": 300})),
         html.Div([
             section("修改规则", html.Div([
-                _field("规则", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-rule", placeholder="请选择规则", clearable=False)),
+                form_field("规则", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-rule", placeholder="请选择规则", clearable=False)),
                 html.Div(id="alert-admin-kind", className="form-hint"),
-                _field("名称", dcc.Input(id="alert-admin-name", type="text", maxLength=128)),
-                _field("严重程度", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-severity", clearable=False)),
-                _field("适用层级", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-levels", multi=True)),
-                _field("指标（不选则为全部可判断的指标）", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-indicators", multi=True)),
-                _field("通知渠道", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-notify", multi=True, placeholder="不通知")),
+                form_field("名称", dcc.Input(id="alert-admin-name", type="text", maxLength=128)),
+                form_field("严重程度", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-severity", clearable=False)),
+                form_field("适用层级", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-levels", multi=True)),
+                form_field("指标（不选则为全部可判断的指标）", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-indicators", multi=True)),
+                form_field("通知渠道", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-notify", multi=True, placeholder="不通知")),
                 html.Div(params, className="alert-admin-params"),
                 html.Div([
                     html.Button("保存规则", id="alert-admin-save", n_clicks=0, className="btn btn-primary"),
@@ -65,11 +59,11 @@ def layout(**_query: Any) -> html.Div:
             section("通知渠道", html.Div([
                 data_table("alert-admin-channels", [], CHANNEL_COLUMNS, page_size=5,
                            dashGridOptions={"tooltipShowDelay": 300}),
-                _field("选择已有渠道（或直接填写新渠道）", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-channel",
+                form_field("选择已有渠道（或直接填写新渠道）", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-channel",
                                                             placeholder="新建渠道")),
-                _field("名称", dcc.Input(id="alert-admin-ch-name", type="text", maxLength=64)),
-                _field("类型", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-ch-kind", clearable=False, placeholder="请选择类型")),
-                _field("地址（机器人 Webhook URL，或以逗号分隔的邮箱）",
+                form_field("名称", dcc.Input(id="alert-admin-ch-name", type="text", maxLength=64)),
+                form_field("类型", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-ch-kind", clearable=False, placeholder="请选择类型")),
+                form_field("地址（机器人 Webhook URL，或以逗号分隔的邮箱）",
                        dcc.Input(id="alert-admin-ch-target", type="text", maxLength=1000)),
                 dcc.Checklist(id="alert-admin-ch-enabled", options=[{"label": "启用", "value": "on"}],
                               value=["on"]),

@@ -11,6 +11,7 @@ from dash import dcc, html
 
 from core.roles import ROLE_ZH
 from layouts._components import column_def, data_table, page_header, section
+from layouts._forms import form_field
 
 dash.register_page(__name__, path="/admin/users", title="系统管理 · 医共体运营监测平台", name="系统管理",
                    toolbar=False, order=90, nav_icon="⚙")
@@ -28,10 +29,6 @@ DEVICE_COLUMNS = [
 ]
 
 
-def _field(label: str, control: Any) -> html.Label:
-    return html.Label([html.Span(label, className="form-label"), control], className="form-field")
-
-
 def layout(**_query: Any) -> html.Div:
     """Skeleton of the user admin page."""
     return html.Div([
@@ -41,20 +38,20 @@ def layout(**_query: Any) -> html.Div:
                                        dashGridOptions={"rowSelection": {"mode": "singleRow"}})),
         html.Div([
             section("新建账号", html.Div([
-                _field("用户名", dcc.Input(id="admin-new-username", type="text", maxLength=64)),
-                _field("显示名", dcc.Input(id="admin-new-display", type="text", maxLength=64)),
-                _field("角色", dcc.Dropdown(id="admin-new-role", options=ROLE_OPTIONS, clearable=False,
+                form_field("用户名", dcc.Input(id="admin-new-username", type="text", maxLength=64)),
+                form_field("显示名", dcc.Input(id="admin-new-display", type="text", maxLength=64)),
+                form_field("角色", dcc.Dropdown(id="admin-new-role", options=ROLE_OPTIONS, clearable=False,
                                           placeholder="请选择角色")),
-                _field("机构范围（医院管理者）", dcc.Dropdown(id="admin-new-insts", multi=True,
+                form_field("机构范围（医院管理者）", dcc.Dropdown(id="admin-new-insts", multi=True,
                                                      placeholder="请选择机构")),
                 html.Button("创建账号", id="admin-create", n_clicks=0, className="btn btn-primary"),
                 html.Div(id="admin-create-result", className="form-result", role="status"),
             ], className="form-grid")),
             section("修改账号", html.Div([
-                _field("账号", dcc.Dropdown(id="admin-edit-username", placeholder="请选择账号")),
-                _field("角色", dcc.Dropdown(id="admin-edit-role", options=ROLE_OPTIONS, clearable=False,
+                form_field("账号", dcc.Dropdown(id="admin-edit-username", placeholder="请选择账号")),
+                form_field("角色", dcc.Dropdown(id="admin-edit-role", options=ROLE_OPTIONS, clearable=False,
                                           placeholder="请选择角色")),
-                _field("机构范围（医院管理者）", dcc.Dropdown(id="admin-edit-insts", multi=True,
+                form_field("机构范围（医院管理者）", dcc.Dropdown(id="admin-edit-insts", multi=True,
                                                      placeholder="请选择机构")),
                 html.Div([
                     html.Button("保存角色与范围", id="admin-save", n_clicks=0, className="btn btn-primary"),

@@ -12,6 +12,7 @@ from dash import dcc, html
 
 from layouts import _analysis_parts as A
 from layouts._components import DROPDOWN_LABELS_ZH, GRAPH_CONFIG, data_table, page_header, section
+from layouts._forms import export_buttons
 
 dash.register_page(__name__, path="/analysis", title="自助分析 · 医共体运营监测平台", name="自助分析", order=21,
                    toolbar=False, nav_icon="▥")
@@ -50,12 +51,7 @@ def controls() -> html.Div:
 
 def layout(**_query: Any) -> html.Div:
     """Skeleton of the analysis page."""
-    export = html.Div([
-        html.Span(id=A.EXPORT_MSG, className="export-msg", role="status"),
-        html.Button("导出 CSV", id=A.EXPORT_CSV, className="btn btn-secondary", n_clicks=0),
-        html.Button("导出 Excel", id=A.EXPORT_XLSX, className="btn btn-secondary", n_clicks=0),
-        dcc.Download(id=A.DOWNLOAD),
-    ], className="btn-group")
+    export = export_buttons(A.EXPORT_MSG, A.EXPORT_CSV, A.EXPORT_XLSX, A.DOWNLOAD)
     grid = data_table(A.GRID, [], [], page_size=50, height=520,
                       dashGridOptions={"overlayNoRowsTemplate": None, "tooltipShowDelay": 300},
                       getRowId="params.data.row_code")

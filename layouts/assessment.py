@@ -7,9 +7,9 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from core.labels import GRAIN_ZH
 from layouts import _assessment_parts as A
-from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
+from layouts._components import DROPDOWN_LABELS_ZH, page_header, period_pickers, section
+from layouts._forms import export_buttons
 
 dash.register_page(__name__, path="/assessment", title="综合评价 · 医共体运营监测平台", name="综合评价",
                    order=24, toolbar=False, nav_icon="★")
@@ -18,26 +18,14 @@ dash.register_page(__name__, path="/assessment", title="综合评价 · 医共�
 def layout(**_query: Any) -> html.Div:
     """Skeleton: period and type pickers, the ranking (chart, table) and the breakdown."""
     pickers = html.Div([
-        html.Div([
-            html.Span("统计周期", className="tb-label"),
-            dcc.RadioItems(id=A.GRAIN, options=[{"label": GRAIN_ZH[g], "value": g} for g in ("year", "quarter")],
-                           value="year", inline=True, className="grain-switch", inputClassName="grain-input",
-                           labelClassName="grain-option"),
-            dcc.Dropdown(id=A.PERIOD, options=[], value=None, clearable=False, searchable=False,
-                         placeholder="选择期间", labels=DROPDOWN_LABELS_ZH, className="tb-period"),
-        ], className="tb-group"),
+        period_pickers(A.GRAIN, A.PERIOD, ("year", "quarter"), "year"),
         html.Div([
             html.Span("同类机构", className="tb-label"),
             dcc.Dropdown(id=A.TYPE, options=[], value=None, clearable=False, searchable=False,
                          placeholder="机构类型", labels=DROPDOWN_LABELS_ZH, className="tb-inst"),
         ], className="tb-group"),
     ], className="toolbar assess-toolbar")
-    export = html.Div([
-        html.Span(id=A.EXPORT_MSG, className="export-msg", role="status"),
-        html.Button("导出 CSV", id=A.EXPORT_CSV, className="btn btn-secondary", n_clicks=0),
-        html.Button("导出 Excel", id=A.EXPORT_XLSX, className="btn btn-secondary", n_clicks=0),
-        dcc.Download(id=A.DOWNLOAD),
-    ], className="btn-group")
+    export = export_buttons(A.EXPORT_MSG, A.EXPORT_CSV, A.EXPORT_XLSX, A.DOWNLOAD)
     placeholder = html.Div(className="chart-placeholder", style={"height": "360px"})
     return html.Div([
         page_header("综合评价", html.Span(" ", id=A.SUBTITLE)),

@@ -1,7 +1,8 @@
 """指标分析 /indicator/<id>: definition, trend, breakdown of child orgs, peer ranking, table, export.
 
 The layout only builds the skeleton and the definition panel (from the catalogue, no query); the callbacks in
-``dashboard.callbacks.indicator`` fill the charts from the URL state (grain, period, org) and the user's scope.
+``dashboard.callbacks.indicator`` fill the charts from the URL state (grain, period, org) and the user's scope
+through the view model ``dashboard.views.indicator`` (frames) and ``dashboard.views.indicator_render`` (sections).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import dash
 from dash import dcc, html
 
 from layouts._components import page_header, section
+from layouts._forms import export_buttons
 from layouts._pageparts import (
     BREAKDOWN_BOX,
     BREAKDOWN_MODE,
@@ -50,13 +52,7 @@ def layout(indicator_id: str | None = None, **_query: Any) -> html.Div:
         return html.Div([page_header("指标分析"),
                          html.Div(f"未找到指标“{indicator_id}”，请从驾驶舱或专题页进入。", className="page-notice")],
                         className="page page-indicator")
-    export = html.Div([
-        # why an export was refused (another institution's detail, no data) — the buttons never fail silently
-        html.Span(id=EXPORT_MSG, className="export-msg", role="status"),
-        html.Button("导出 CSV", id=EXPORT_CSV, className="btn btn-secondary", n_clicks=0),
-        html.Button("导出 Excel", id=EXPORT_XLSX, className="btn btn-secondary", n_clicks=0),
-        dcc.Download(id=DOWNLOAD),
-    ], className="btn-group")
+    export = export_buttons(EXPORT_MSG, EXPORT_CSV, EXPORT_XLSX, DOWNLOAD)
     return html.Div([
         dcc.Store(id=ID, data=indicator_id),
         html.Div(id=CRUMBS, className="crumbs-row"),

@@ -38,12 +38,14 @@ another path, or summed by other threads, give the same bits):
 Coarse rollups (:data:`COARSE`) are the outpatient and inpatient rollups summed over the keys that county,
 township, institution and department queries never read (doctor; department too for the ``_inst`` tables). They
 are built from the fine tables with plain SQL (same month-scoped rebuild rules) and are tens of times smaller, so
-the engine reads the coarsest one that can answer a level (``queries.measures.LEVEL_TABLE``):
+the engine reads the coarsest one that can answer a level (``queries.measures.LEVEL_TABLES``):
 
 * ``r_op_month_inst``  month, inst_code, res_area              (county, township, institution)
 * ``r_op_month_dept``  month, inst_code, dept_code, res_area   (department)
 * ``r_ip_month_inst``  month, inst_code, res_area, is_insured
 * ``r_ip_month_dept``  month, inst_code, dept_code, res_area, is_insured
+* ``r_op_month_dept_all`` / ``r_ip_month_dept_all``  month, inst_code, dept_code (department queries without a
+                       residence filter: every patient's residence summed, 5–6× fewer rows than ``_dept``)
 * ``r_op_month_doc``   month, inst_code, dept_code, doctor_code               (doctor, measures without a residence
 * ``r_ip_month_doc``   month, inst_code, dept_code, doctor_code, is_insured   filter)
 
@@ -182,6 +184,7 @@ SPECS: dict[str, RollupSpec] = {s.table: s for s in (
                ("outpatient_visit", "v", "visit_time"), _reads({"outpatient_visit"}, {"area"}),
                {"r_op_month_inst": ("month", "inst_code", "res_area"),
                 "r_op_month_dept": ("month", "inst_code", "dept_code", "res_area"),
+                "r_op_month_dept_all": ("month", "inst_code", "dept_code"),
                 "r_op_month_doc": ("month", "inst_code", "dept_code", "doctor_code")}),
     RollupSpec("r_ip_month", _ROW_SQL["r_ip_month"],
                ("month", "inst_code", "dept_code", "doctor_code", "res_area", "is_insured"),
@@ -190,6 +193,7 @@ SPECS: dict[str, RollupSpec] = {s.table: s for s in (
                ("inpatient_discharge", "d", "discharge_time"), _reads({"inpatient_discharge"}, {"area"}),
                {"r_ip_month_inst": ("month", "inst_code", "res_area", "is_insured"),
                 "r_ip_month_dept": ("month", "inst_code", "dept_code", "res_area", "is_insured"),
+                "r_ip_month_dept_all": ("month", "inst_code", "dept_code"),
                 "r_ip_month_doc": ("month", "inst_code", "dept_code", "doctor_code", "is_insured")}),
     RollupSpec("r_lab_month", _ROW_SQL["r_lab_month"], ("month", "ordering_inst_code", "performing_inst_code"),
                ("orders", "timely", "critical", "critical_15"), ("lab_order", "l", "order_time"),

@@ -5,24 +5,39 @@ statement is the DuckDB SQL of ``mart.rollups`` (:class:`mart.rollups.RollupSpec
 rollups, the coarse and whole-table statements for the others) transpiled to Spark SQL by ``sqlglot``. Spark reads
 the lake of ``mart.lake`` (exported from the DuckDB mart into a temporary folder when ``--lake`` is not given),
 computes every rollup in the order the DuckDB build does (fine, coarse from fine, the calendar-spread and
-completeness tables), collects the results — rollups are small — and the serving mart receives them all in ONE
-transaction with a new data version: readers never see a half-replaced set.
+completeness tables), writes each as Parquet files into a work folder (the executors write them: nothing is
+collected into the driver, so a province's rollups of millions of rows need no driver memory of their size; the
+coarse and completeness tables read the written files back), and the serving mart receives them all from those
+files in ONE transaction with a new data version: readers never see a half-replaced set.
+
+Settings (environment; :func:`spark_settings`): ``SPARK_DRIVER_MEMORY`` (default ``2g``; in ``local[N]`` mode the
+driver JVM is also the executor, so this is the memory of the whole computation — ``8g`` for a province of
+≈ 166M fact rows), ``SPARK_EXECUTOR_MEMORY`` (default ``1g``, per executor of a cluster), ``SPARK_SHUFFLE_PARTITIONS``
+(default 16; adaptive execution coalesces the small shuffles of small data). The lake and the work folder must
+be on storage every executor reaches (one machine, or a shared file system) — like the lake itself.
 """
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 import tempfile
 import time
-import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import duckdb
-import pandas as pd
 
 from core.config import Config
 
 DEFAULT_MASTER = "local[2]"
+# Session settings read from the environment: name → (Spark property, default).
+SETTINGS: dict[str, tuple[str, str]] = {
+    "SPARK_DRIVER_MEMORY": ("spark.driver.memory", "2g"),
+    "SPARK_EXECUTOR_MEMORY": ("spark.executor.memory", "1g"),
+    "SPARK_SHUFFLE_PARTITIONS": ("spark.sql.shuffle.partitions", "16"),
+}
+_MEMORY = re.compile(r"[1-9][0-9]*[kmgt]?", re.IGNORECASE)
 
 
 def rollup_columns() -> dict[str, list[str]]:
@@ -73,27 +88,50 @@ def to_spark(sql: str) -> str:
     return sqlglot.transpile(sql, read="duckdb", write="spark")[0]
 
 
-def spark_session(master: str = DEFAULT_MASTER):  # noqa: ANN201
-    """A Spark session on ``master`` (``local[N]`` or ``spark://host:port``); timestamps are read as written."""
+def spark_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The Spark properties of :data:`SETTINGS` from ``env`` (default ``os.environ``), checked: a memory size such
+    as ``2g`` / ``512m``, a positive number of shuffle partitions. A bad value is a ValueError in Chinese."""
+    env = os.environ if env is None else env
+    out: dict[str, str] = {}
+    for name, (prop, default) in SETTINGS.items():
+        value = (env.get(name) or default).strip()
+        if prop.endswith(".memory"):
+            if not _MEMORY.fullmatch(value):
+                raise ValueError(f"{name}={value!r} 不是内存大小 (例如 2g、8g、512m)")
+        elif not value.isdigit() or int(value) < 1:
+            raise ValueError(f"{name}={value!r} 不是正整数")
+        out[prop] = value
+    return out
+
+
+def spark_session(master: str = DEFAULT_MASTER, settings: Mapping[str, str] | None = None):  # noqa: ANN201
+    """A Spark session on ``master`` (``local[N]`` or ``spark://host:port``) with ``settings`` (default
+    :func:`spark_settings`: driver and executor memory, shuffle partitions); timestamps are read as written. The
+    driver memory applies when this call starts the driver JVM (not to a session already running)."""
     from pyspark.sql import SparkSession
-    return (SparkSession.builder.master(master).appName("yigongti-rollups")
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "2")
-            .config("spark.ui.showConsoleProgress", "false")
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            .config("spark.executor.memory", "1g")
-            .getOrCreate())
+    builder = (SparkSession.builder.master(master).appName("yigongti-rollups")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false")
+               .config("spark.ui.enabled", "false")
+               .config("spark.driver.host", "127.0.0.1")
+               .config("spark.driver.bindAddress", "127.0.0.1"))
+    for prop, value in (spark_settings() if settings is None else settings).items():
+        builder = builder.config(prop, value)
+    return builder.getOrCreate()
 
 
-def compute_rollups(lake: str | Path, master: str = DEFAULT_MASTER,
-                    progress: Callable[[str], None] | None = None) -> dict[str, pd.DataFrame]:
-    """Every rollup table computed by Spark from the lake; {table: rows} in build order."""
+def parquet_files(folder: Path) -> str | None:
+    """The glob of a written rollup's Parquet files for DuckDB's ``read_parquet``, or None when it has none."""
+    return str(folder / "*.parquet") if any(folder.glob("*.parquet")) else None
+
+
+def compute_rollups(lake: str | Path, out_dir: str | Path, master: str = DEFAULT_MASTER,
+                    progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Every rollup table computed by Spark from the lake and written as Parquet into ``out_dir/<table>``;
+    {table: its folder} in build order. The coarse and completeness tables read the fine ones back from there."""
     say = progress or (lambda _msg: None)
-    lake = Path(lake)
+    lake, out_dir = Path(lake), Path(out_dir)
     columns = rollup_columns()
     selects = rollup_selects(columns)
     spark = spark_session(master)
@@ -101,27 +139,36 @@ def compute_rollups(lake: str | Path, master: str = DEFAULT_MASTER,
     try:
         for folder in sorted(p for p in lake.iterdir() if p.is_dir() and not p.name.startswith(".")):
             spark.read.parquet(str(folder)).createOrReplaceTempView(folder.name)
-        out: dict[str, pd.DataFrame] = {}
+        out: dict[str, Path] = {}
         for table, sqls in selects.items():
             t0 = time.perf_counter()
             df = None
             for sql in sqls:
                 part = spark.sql(to_spark(sql))
                 df = part if df is None else df.union(part)
-            df = df.toDF(*columns[table]).cache()
-            df.createOrReplaceTempView(table)       # coarse and completeness tables read these
-            with warnings.catch_warnings():    # "PySpark does not yet fully support pandas >= 3": plain frames
-                warnings.simplefilter("ignore", FutureWarning)
-                out[table] = df.toPandas()
-            say(f"{table}: {len(out[table]):,} 行, {time.perf_counter() - t0:.1f} s")
+            target = out_dir / table
+            df.toDF(*columns[table]).write.mode("overwrite").parquet(str(target))
+            spark.read.parquet(str(target)).createOrReplaceTempView(table)   # coarse and completeness read these
+            out[table] = target
+            say(f"{table}: {_parquet_rows(target):,} 行, {time.perf_counter() - t0:.1f} s")
         return out
     finally:
         spark.stop()
 
 
-def write_rollups(cfg: Config, frames: dict[str, pd.DataFrame]) -> str:
-    """Replace the serving mart's rollup tables with ``frames`` in one transaction and bump the data version;
-    returns the new version. A DuckDB mart the dashboard is reading is written through a copy swapped in."""
+def _parquet_rows(folder: Path) -> int:
+    """Rows of a written rollup (from the Parquet footers)."""
+    files = parquet_files(folder)
+    if files is None:
+        return 0
+    with duckdb.connect() as con:
+        return int(con.execute("SELECT count(*) FROM read_parquet(?)", [files]).fetchone()[0])
+
+
+def write_rollups(cfg: Config, frames: dict[str, Path]) -> str:
+    """Replace the serving mart's rollup tables with the Parquet rows of ``frames`` ({table: folder}, see
+    :func:`compute_rollups`) in one transaction and bump the data version; returns the new version. A DuckDB mart
+    the dashboard is reading is written through a copy swapped in."""
     from mart.pg import is_postgres
     if is_postgres(cfg.mart_url):
         return _write_pg(cfg.mart_url, frames)
@@ -136,19 +183,20 @@ def write_rollups(cfg: Config, frames: dict[str, pd.DataFrame]) -> str:
             return _write_duckdb(copy_cfg, frames)
 
 
-def _write_duckdb(cfg: Config, frames: dict[str, pd.DataFrame]) -> str:
+def _write_duckdb(cfg: Config, frames: dict[str, Path]) -> str:
     from mart.db import bump_data_version, writer
     from mart.rollups import _ensure_tables
+    columns = rollup_columns()
     with writer(cfg) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             _ensure_tables(con)
-            for table, df in frames.items():
-                cols = ", ".join(df.columns)
+            for table, folder in frames.items():
+                cols = ", ".join(columns[table])
                 con.execute(f"DELETE FROM {table}")
-                con.register("spark_rows", df)
-                con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM spark_rows")
-                con.unregister("spark_rows")
+                files = parquet_files(folder)
+                if files is not None:
+                    con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM read_parquet(?)", [files])
             version = bump_data_version(con)
             con.execute("COMMIT")
         except BaseException:
@@ -163,22 +211,25 @@ def _write_duckdb(cfg: Config, frames: dict[str, pd.DataFrame]) -> str:
     return version
 
 
-def _write_pg(url: str, frames: dict[str, pd.DataFrame]) -> str:
+def _write_pg(url: str, frames: dict[str, Path]) -> str:
     from mart.pg import (
         bump_data_version_pg,
         copy_to_pg,
         ensure_schema_pg,
         pg_transaction,
     )
+    columns = rollup_columns()
     staging = duckdb.connect()
     try:
         with tempfile.TemporaryDirectory(prefix="sparkpg_") as tmp, pg_transaction(url) as cur:
             ensure_schema_pg(cur)
-            for table, df in frames.items():
+            for table, folder in frames.items():
                 cur.execute(f"DELETE FROM {table}")
-                staging.register("spark_rows", df)
-                copy_to_pg(staging, cur, table, list(df.columns), "SELECT * FROM spark_rows", workdir=Path(tmp))
-                staging.unregister("spark_rows")
+                files = parquet_files(folder)
+                if files is not None:
+                    cols = ", ".join(columns[table])
+                    copy_to_pg(staging, cur, table, columns[table],
+                               f"SELECT {cols} FROM read_parquet('{_sql_text(files)}')", workdir=Path(tmp))
                 cur.execute(f"ANALYZE {table}")
             return bump_data_version_pg(cur)
     finally:
@@ -191,6 +242,7 @@ def run_spark_rollups(cfg: Config, master: str = DEFAULT_MASTER, lake: str | Pat
     rollup table."""
     from mart.pg import is_postgres
     say = progress or (lambda _msg: None)
+    spark_settings()        # a bad setting fails before the lake is exported
     with tempfile.TemporaryDirectory(prefix="lake_") as tmp:
         if lake is None:
             if is_postgres(cfg.mart_url):
@@ -198,9 +250,21 @@ def run_spark_rollups(cfg: Config, master: str = DEFAULT_MASTER, lake: str | Pat
                                  "(由 python app.py export DIR --format parquet --partition month 生成)")
             from mart.lake import export_lake
             say("导出 Parquet 数据湖 …")
-            export_lake(dataclasses.replace(cfg), tmp)
-            lake = tmp
-        frames = compute_rollups(lake, master, say)
+            t0 = time.perf_counter()
+            export_lake(dataclasses.replace(cfg), Path(tmp) / "lake")
+            say(f"数据湖导出完成, {time.perf_counter() - t0:.1f} s")
+            lake = Path(tmp) / "lake"
+        t0 = time.perf_counter()
+        frames = compute_rollups(lake, Path(tmp) / "rollups", master, say)
+        say(f"Spark 计算完成, {time.perf_counter() - t0:.1f} s")
+        rows = {t: _parquet_rows(folder) for t, folder in frames.items()}
         say("写入数据集市 …")
+        t0 = time.perf_counter()
         write_rollups(cfg, frames)
-    return {t: len(df) for t, df in frames.items()}
+        say(f"写入完成, {time.perf_counter() - t0:.1f} s")
+    return rows
+
+
+def _sql_text(value: str) -> str:
+    """``value`` inside a single-quoted SQL string literal."""
+    return value.replace("'", "''")

@@ -61,16 +61,17 @@ SUMMABLE: dict[str, frozenset[str]] = {
 }
 
 
-# The coarsest rollup that answers a level (whitelist): county, township and institution queries never read the
-# department or doctor keys, department queries never read the doctor key, doctor queries never read the residence
-# township except through a residence filter (their township drill goes by institution location): those read the
-# fine table. Every coarse table keeps the institution column, so org drills, scope and the institution join work
-# unchanged. Other tables have one rollup.
-LEVEL_TABLE: dict[tuple[str, str], str] = {
-    **{(fine, level): f"{fine}_inst" for fine in ("r_op_month", "r_ip_month")
+# The coarse rollups that answer a level (whitelist), coarsest first: county, township and institution queries
+# never read the department or doctor keys, department queries never read the doctor key (and without a residence
+# filter not the residence either), doctor queries never read the residence township except through a residence
+# filter (their township drill goes by institution location): a query reads the first table keeping every column
+# its filters read, else the fine table. Every coarse table keeps the institution column, so org drills, scope and
+# the institution join work unchanged. Other tables have one rollup.
+LEVEL_TABLES: dict[tuple[str, str], tuple[str, ...]] = {
+    **{(fine, level): (f"{fine}_inst",) for fine in ("r_op_month", "r_ip_month")
        for level in ("county", "township", "institution")},
-    **{(fine, "department"): f"{fine}_dept" for fine in ("r_op_month", "r_ip_month")},
-    **{(fine, "doctor"): f"{fine}_doc" for fine in ("r_op_month", "r_ip_month")},
+    **{(fine, "department"): (f"{fine}_dept_all", f"{fine}_dept") for fine in ("r_op_month", "r_ip_month")},
+    **{(fine, "doctor"): (f"{fine}_doc",) for fine in ("r_op_month", "r_ip_month")},
 }
 # Rollup columns each filter reads (beyond the institution join): a coarse table serves a query only when it
 # keeps them all.
@@ -84,7 +85,7 @@ FILTER_COLUMNS: dict[str, frozenset[str]] = {
     "any_disease": frozenset({"disease"}),
 }
 assert set(FILTER_COLUMNS) <= set(FILTER_SQL)
-assert set(LEVEL_TABLE.values()) <= set(COARSE)
+assert {t for tables in LEVEL_TABLES.values() for t in tables} <= set(COARSE)
 
 # Dimensions each fine rollup can be split by (``mart.dimensions``) and the keys of the table serving each: a
 # dimension rollup, or for the department category the department rollup joined with the departments.
@@ -129,12 +130,10 @@ _COARSE_PRESENT: set[str] = set()
 
 
 def rollup_source(mart_url: str, table: str, level: str, measures: Iterable[Measure] = ()) -> str:
-    """The rollup table an engine query of ``measures`` of ``table`` at ``level`` reads (see :data:`LEVEL_TABLE`)."""
-    coarse = LEVEL_TABLE.get((table, level))
-    if coarse is None:
-        return table
+    """The rollup table an engine query of ``measures`` of ``table`` at ``level`` reads (see :data:`LEVEL_TABLES`)."""
     needs = set().union(*(FILTER_COLUMNS.get(f, ()) for m in measures for f in m.filters))
-    if not needs <= set(COARSE[coarse][1]):
+    coarse = next((c for c in LEVEL_TABLES.get((table, level), ()) if needs <= set(COARSE[c][1])), None)
+    if coarse is None:
         return table
     if mart_url not in _COARSE_PRESENT:
         found = _run(mart_url, "SELECT table_name FROM information_schema.tables WHERE table_name IN :names",
@@ -545,18 +544,20 @@ _GAPS_MEMO_SIZE = 64
 def missing_uploads(mart_url: str, month_lo: str, month_hi: str) -> pd.DataFrame:
     """(month, inst_code, source) of the upload gaps (:data:`UPLOAD_GAPS_SQL`) in months month_lo..month_hi.
 
-    Remembered per mart data version (``mart_meta.data_version``, bumped by every load and rebuild; and the DuckDB
-    file's version): every engine call asks, and on PostgreSQL the query costs more than a whole DuckDB call."""
+    The gaps of every month are read once per mart data version (``mart_meta.data_version``, bumped by every load
+    and rebuild; and the DuckDB file's version) and filtered here: every engine call asks, for its own months,
+    and the query reads all of ``r_inst_month`` whatever the months (what is usual for an institution), so one
+    read answers every range (on PostgreSQL the query costs more than a whole DuckDB call)."""
     from queries.periods import _mart_stamp, data_version
     version = data_version(mart_url)
-    key = (mart_url, _mart_stamp(mart_url), version, month_lo, month_hi)
-    hit = _GAPS_MEMO.get(key) if version else None
-    if hit is not None:
-        return hit.copy()
-    sql = UPLOAD_GAPS_SQL + "\nSELECT month, inst_code, source FROM gaps"
-    df = _run(mart_url, sql, {"lo": month_lo, "hi": month_hi})
-    if version:
-        if len(_GAPS_MEMO) >= _GAPS_MEMO_SIZE:
-            _GAPS_MEMO.clear()
-        _GAPS_MEMO[key] = df.copy()
-    return df
+    key = (mart_url, _mart_stamp(mart_url), version)
+    every = _GAPS_MEMO.get(key) if version else None
+    if every is None:
+        sql = UPLOAD_GAPS_SQL + "\nSELECT month, inst_code, source FROM gaps ORDER BY month, inst_code, source"
+        every = _run(mart_url, sql, {"lo": "0000-00", "hi": "9999-99"})
+        if version:
+            if len(_GAPS_MEMO) >= _GAPS_MEMO_SIZE:
+                _GAPS_MEMO.clear()
+            _GAPS_MEMO[key] = every
+    months = every["month"].astype(str)
+    return every[(months >= str(month_lo)) & (months <= str(month_hi))].reset_index(drop=True)

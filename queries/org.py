@@ -4,10 +4,18 @@ from __future__ import annotations
 import pandas as pd
 
 from queries.measures import read_df, read_frame  # share the engine call's connection when one is open
+from queries.periods import memoised
+
+# The org tree changes only with a load: the lookups below are remembered per state of the mart
+# (queries.periods.memoised), so a page's breadcrumbs and names cost no query on a warm server.
 
 
 def org_tree(mart_url: str) -> pd.DataFrame:
     """Institutions with type, level, township (code, name), lead flag, coordinates and parent institution."""
+    return memoised("org_tree", mart_url, (), lambda: _org_tree(mart_url)).copy()
+
+
+def _org_tree(mart_url: str) -> pd.DataFrame:
     return read_df(mart_url, """
 SELECT i.inst_code, i.name, i.inst_type, i.level, i.area_code AS township_code, t.name AS township_name,
        i.is_lead, i.lon, i.lat, i.parent_inst_code
@@ -23,6 +31,10 @@ def townships(mart_url: str) -> pd.DataFrame:
 
 def county(mart_url: str) -> dict:
     """The county: {'code', 'name', 'population'} (population falls back to the townships' sum)."""
+    return dict(memoised("county", mart_url, (), lambda: _county(mart_url)))
+
+
+def _county(mart_url: str) -> dict:
     df = read_df(mart_url, """
 SELECT c.area_code AS code, c.name,
        COALESCE(NULLIF(c.population, 0), (SELECT SUM(t.population) FROM area t WHERE t.level = 'township'))
@@ -67,6 +79,10 @@ def _default_url(mart_url: str | None) -> str:
 def org_level(code: str, mart_url: str | None = None) -> str | None:
     """'county', 'township', 'institution', 'department' or 'doctor' for a code, None when unknown."""
     url = _default_url(mart_url)
+    return memoised("org_level", url, (code,), lambda: _org_level(url, code))
+
+
+def _org_level(url: str, code: str) -> str | None:
     df = read_df(url, """
 SELECT level AS lvl FROM area WHERE area_code = :c
 UNION ALL SELECT 'institution' FROM institution WHERE inst_code = :c
@@ -77,6 +93,10 @@ UNION ALL SELECT 'doctor' FROM staff WHERE staff_code = :c""", {"c": code})
 
 def org_name(mart_url: str, code: str) -> str | None:
     """Display name of any org code."""
+    return memoised("org_name", mart_url, (code,), lambda: _org_name(mart_url, code))
+
+
+def _org_name(mart_url: str, code: str) -> str | None:
     df = read_df(mart_url, """
 SELECT name FROM area WHERE area_code = :c
 UNION ALL SELECT name FROM institution WHERE inst_code = :c
@@ -87,6 +107,10 @@ UNION ALL SELECT name FROM staff WHERE staff_code = :c""", {"c": code})
 
 def org_path(mart_url: str, code: str) -> list[tuple[str, str, str]]:
     """Breadcrumbs from the county down to ``code``: [(level, code, name), …]; [] for an unknown code."""
+    return list(memoised("org_path", mart_url, (code,), lambda: tuple(_org_path(mart_url, code))))
+
+
+def _org_path(mart_url: str, code: str) -> list[tuple[str, str, str]]:
     level = org_level(code, mart_url)
     if level is None:
         return []

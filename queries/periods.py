@@ -20,36 +20,72 @@ def data_range(mart_url: str) -> tuple[str | None, str | None]:
     return (None if pd.isna(lo) else str(lo), None if pd.isna(hi) else str(hi))
 
 
-# Pages ask for the last data date several times per callback (every drill link computes its default period);
-# remember it briefly, keyed by the mart file's modification time so a load or rebuild shows at once.
-_MEMO_SECONDS = 60.0
-_memo: dict[tuple[str, str, int], tuple[float, Any]] = {}
+# Pages ask for the last data date, the data versions of what they read and the org tree many times per click;
+# each is remembered per (name, arguments, state of the mart). A DuckDB mart's state is its file's identity (inode,
+# modification time, size, and its WAL's): one stat per call, so a load or rebuild shows at once, and a value is
+# re-read at the latest after MEMO_FILE_S. A server mart (PostgreSQL) has no such stamp: its values are re-read
+# after MEMO_SERVER_S, so a load shows there within that many seconds.
+MEMO_FILE_S = 30.0
+MEMO_SERVER_S = 2.0
+_MEMO_MAX = 4096
+_memo: dict[tuple, tuple[float, Any]] = {}
 _memo_lock = threading.Lock()
 
 
 def _mart_stamp(mart_url: str) -> int:
+    """A number that changes when the DuckDB mart file is written or replaced; 0 for a server mart, -1 when the
+    file is missing."""
     from core.config import duckdb_path
-    path = duckdb_path(mart_url)
+    path = duckdb_path(mart_url) if mart_url.startswith("duckdb:") else None
+    if path is None:
+        return 0
     try:
-        return os.stat(path).st_mtime_ns if path is not None else 0
+        st = os.stat(path)
     except OSError:
         return -1
+    try:
+        wal = os.stat(f"{path}.wal").st_mtime_ns
+    except OSError:
+        wal = 0
+    return hash((st.st_ino, st.st_mtime_ns, st.st_size, wal)) & 0x7FFFFFFFFFFFFFFF or 1
 
 
-def _memoised(name: str, mart_url: str, compute: Callable[[], Any]) -> Any:
-    """``compute()`` remembered for a minute per (name, mart URL, mart file version); one version at a time."""
-    key = (name, mart_url, _mart_stamp(mart_url))
+def _engine_on_current_file(mart_url: str) -> bool:
+    """False while the read engine still serves a replaced DuckDB file (it moves over once its connections are
+    back): a value read then belongs to the old file and must not be remembered under the new stamp."""
+    from mart import connection as mc
+    identities = getattr(mc, "_identities", None)
+    if identities is None or not mart_url.startswith("duckdb:") or mart_url not in identities:
+        return True
+    return identities.get(mart_url) == mc._file_identity(mart_url)
+
+
+def memoised(name: str, mart_url: str, args: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()`` remembered per (name, mart URL, ``args``, state of the mart); see the comment above."""
+    stamp = _mart_stamp(mart_url)
+    key = (name, mart_url, args)
     now = time.monotonic()
     with _memo_lock:
         hit = _memo.get(key)
-    if hit is not None and now - hit[0] < _MEMO_SECONDS:
+    if hit is not None and hit[2] == stamp and now - hit[0] < (MEMO_SERVER_S if stamp == 0 else MEMO_FILE_S):
         return hit[1]
     value = compute()
-    with _memo_lock:
-        for old in [k for k in _memo if k[0] == name]:
-            del _memo[old]
-        _memo[key] = (now, value)
+    if stamp == _mart_stamp(mart_url) and _engine_on_current_file(mart_url):
+        with _memo_lock:
+            if len(_memo) >= _MEMO_MAX:
+                _memo.clear()
+            _memo[key] = (now, value, stamp)
     return value
+
+
+def forget_memos() -> None:
+    """Drop every remembered value (after a write this process made to a server mart; tests)."""
+    with _memo_lock:
+        _memo.clear()
+
+
+def _memoised(name: str, mart_url: str, compute: Callable[[], Any]) -> Any:
+    return memoised(name, mart_url, (), compute)
 
 
 def last_data_date(mart_url: str) -> dt.date | None:
@@ -102,8 +138,9 @@ def mart_meta(mart_url: str, key: str) -> str:
 
 
 def data_version(mart_url: str) -> str:
-    """The mart's data version (``mart_meta.data_version``; changes on every load), '' when not set."""
-    return mart_meta(mart_url, "data_version")
+    """The mart's data version (``mart_meta.data_version``; changes on every load), '' when not set (memoised like
+    :func:`last_data_date`)."""
+    return memoised("data_version", mart_url, (), lambda: mart_meta(mart_url, "data_version"))
 
 
 # Tables every engine result reads besides its rollups: names and the org tree, the calendar, upload coverage.
@@ -120,6 +157,14 @@ def rollup_family(tables: Iterable[str]) -> set[str]:
 
 def table_versions(mart_url: str, tables: Iterable[str] | None = None, lo: str | None = None,
                    hi: str | None = None) -> str:
+    """The data version of what a result reads (memoised like :func:`last_data_date`; see
+    :func:`_table_versions`)."""
+    names = None if tables is None else tuple(sorted(set(tables)))
+    return memoised("versions", mart_url, (names, lo, hi), lambda: _table_versions(mart_url, names, lo, hi))
+
+
+def _table_versions(mart_url: str, tables: Iterable[str] | None = None, lo: str | None = None,
+                    hi: str | None = None) -> str:
     """The data version of what a result reads: the newest ``mart_version`` stamp among ``tables`` (None: every
     table) for the months ``lo``..``hi`` ('YYYY-MM'; None: every month), whole-table stamps and whole-mart stamps
     included. It changes exactly when a write touched one of those tables in one of those months. A mart without

@@ -81,8 +81,8 @@ def cli_rows(app_cfg, month):
 
 @pytest.mark.parametrize("ind", MART_IDS)
 def test_views_agree_with_the_engine(ind, leader, app_cfg, month, cli_rows):
-    from dashboard.callbacks import indicator as vind
     from dashboard.urlstate import parse_state
+    from dashboard.views import indicator as vind
     from metrics.engine import compute
 
     spec = INDICATORS[ind]

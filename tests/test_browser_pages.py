@@ -210,3 +210,37 @@ def test_manager_export_of_another_institution_explains_itself(page_as, app_cfg,
     assert page.locator(f"#{L.EXPORT_MSG}").is_visible()
     page.wait_for_timeout(500)
     assert not downloads
+
+
+def test_sankey_names_and_hover_read_as_before_the_payload_was_trimmed(page_as, quarter):
+    """The flow payload sends each name once (links hover their ends' names from the nodes) and the names'
+    shared annotation keys once (template defaults): in the browser every name still resolves to a paper-anchored,
+    arrowless, 11 px dark label centred on its node, the legend line keeps its own look, and a band's hover
+    still reads '上转：<from> → <to>' with its count."""
+    page = page_as("leader")
+    page.goto(page.base_url + f"/referrals?grain=quarter&period={quarter}")
+    page.wait_for_selector(f"#{L.REF_FLOW} .sankey-link", state="attached", timeout=30000)
+    _settle(page)
+    got = page.evaluate("""(sel) => {
+        const gd = document.querySelector(sel + ' .js-plotly-plot');
+        const anns = gd._fullLayout.annotations.map((a) => ({text: a.text, xref: a.xref, yref: a.yref,
+            showarrow: a.showarrow, yanchor: a.yanchor, size: a.font.size, color: a.font.color}));
+        const trace = gd.data[0];
+        const b = document.querySelector(sel + ' .sankey-link').getBoundingClientRect();
+        return {anns, names: trace.node.customdata, link: trace.link, at: [b.left + b.width / 2, b.top + b.height / 2]};
+    }""", f"#{L.REF_FLOW}")
+    names = [a for a in got["anns"] if a["text"] in got["names"]]
+    assert len(names) == len(got["names"])
+    for a in names:
+        assert (a["xref"], a["yref"], a["showarrow"], a["yanchor"], a["size"], a["color"]) == \
+            ("paper", "paper", False, "middle", 11, "#2c3e50"), a
+    legend = next(a for a in got["anns"] if "蓝色" in a["text"])
+    assert (legend["xref"], legend["yref"], legend["showarrow"], legend["yanchor"], legend["color"]) == \
+        ("paper", "paper", False, "auto", "#6b7785")
+    page.mouse.move(*got["at"])
+    page.wait_for_selector(f"#{L.REF_FLOW} .hovertext", timeout=10000)
+    hover = page.locator(f"#{L.REF_FLOW} .hovertext").first.text_content()
+    link, names = got["link"], got["names"]
+    bands = {f"{d}：{names[a]} → {names[b]}{v:,} 人次"
+             for d, a, b, v in zip(link["customdata"], link["source"], link["target"], link["value"])}
+    assert set(link["customdata"]) <= {"上转", "下转"} and hover in bands, (hover, sorted(bands)[:3])

@@ -72,7 +72,7 @@ def test_month_scoped_rebuild_keeps_coarse_in_step(fx_url):
 
 
 def test_engine_reads_the_coarsest_table_per_level(fx_url):
-    expected = {"county": "_inst", "township": "_inst", "institution": "_inst", "department": "_dept",
+    expected = {"county": "_inst", "township": "_inst", "institution": "_inst", "department": "_dept_all",
                 "doctor": "_doc"}
     for level in LEVELS:
         for fine in ("r_op_month", "r_ip_month"):
@@ -87,9 +87,12 @@ def test_residence_filter_at_doctor_level_reads_the_fine_table(fx_url):
     assert qm.rollup_source(fx_url, "r_op_month", "doctor", [res[0]]) == "r_op_month"
     assert qm.rollup_source(fx_url, "r_ip_month", "doctor", [res[1]]) == "r_ip_month"
     assert qm.rollup_source(fx_url, "r_op_month", "township", [res[0]]) == "r_op_month_inst"
+    # department: the table without residence unless a residence filter needs it
+    assert qm.rollup_source(fx_url, "r_op_month", "department", [res[0]]) == "r_op_month_dept"
+    assert qm.rollup_source(fx_url, "r_ip_month", "department", [res[1]]) == "r_ip_month_dept"
     spec_months = [(0, m, m == "2025-03", 3) for m in ("2025-01", "2025-02", "2025-03")]
     for m in res:
-        for level in ("doctor", "township", "county"):
+        for level in ("doctor", "department", "township", "county"):
             got = qm.period_measures(fx_url, m.table, m.inst_col, [m], level, "residence", spec_months)
             want = qm.period_measures(fx_url, m.table, m.inst_col, [m], level, "residence", spec_months,
                                       from_facts=True)

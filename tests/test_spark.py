@@ -121,7 +121,7 @@ def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):
         con.execute(f"DELETE FROM {table}")
     con.close()
     env = {**os.environ, "DATA_DIR": str(data), "MART_URL": url, "APP_DB_URL": f"sqlite:///{data / 'app.db'}",
-           "PYSPARK_SUBMIT_ARGS": SMALL_DATA_SUBMIT_ARGS}
+           "PYSPARK_SUBMIT_ARGS": SMALL_DATA_SUBMIT_ARGS, "SPARK_SHUFFLE_PARTITIONS": "2"}
     run = subprocess.run([sys.executable, "app.py", "rollups", "--engine", "spark", "--master", cluster],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=500, check=False)
     assert run.returncode == 0, run.stderr[-3000:]
@@ -130,3 +130,17 @@ def test_spark_cluster_rollups_equal_duckdb(demo_cfg, tmp_path, cluster):
     for table, rows in want_rows.items():
         _assert_frames_equal(got_rows[table], rows, table)
     _assert_frames_equal(_indicators(url), want, "indicators")
+
+
+def test_spark_settings_from_environment():
+    """Driver memory, executor memory and shuffle partitions come from the environment (defaults otherwise); a bad
+    value is refused in Chinese before anything runs."""
+    from mart.spark import spark_settings
+    assert spark_settings({}) == {"spark.driver.memory": "2g", "spark.executor.memory": "1g",
+                                  "spark.sql.shuffle.partitions": "16"}
+    got = spark_settings({"SPARK_DRIVER_MEMORY": "8g", "SPARK_SHUFFLE_PARTITIONS": "64"})
+    assert got["spark.driver.memory"] == "8g" and got["spark.sql.shuffle.partitions"] == "64"
+    with pytest.raises(ValueError, match="不是内存大小"):
+        spark_settings({"SPARK_DRIVER_MEMORY": "lots"})
+    with pytest.raises(ValueError, match="不是正整数"):
+        spark_settings({"SPARK_SHUFFLE_PARTITIONS": "0"})

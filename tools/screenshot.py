@@ -9,7 +9,6 @@ Console errors and requests to non-loopback hosts are printed as warnings.
 """
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
@@ -20,28 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from _browser import ARGS, CHROMIUM, IDLE, demo_accounts, login, path_slug  # noqa: E402 — after the path
 
 
 def _credentials(role: str, username: str | None, password: str | None) -> tuple[str, str]:
     if username and password:
         return username, password
-    from core.config import load_config
-    path = load_config().demo_accounts_path
-    if not path.exists():
-        raise click.ClickException(f"{path} not found: pass --username and --password")
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == role:
-            return username or parts[1], password or parts[2]
-    raise click.ClickException(f"no demo account for role {role!r} in {path}")
+    account = demo_accounts().get(role)
+    if account is None:
+        raise click.ClickException(f"演示账号文件中没有角色 {role!r}：请用 --username 与 --password 指定账号")
+    return username or account[0], password or account[1]
 
 
 def _file_name(path: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.strip("/")) or "home"
-    return name[:120] + ".png"
+    return path_slug(path)[:120] + ".png"
 
 
 @click.command()
@@ -73,20 +64,14 @@ def main(base_url: str, role: str, paths: tuple[str, ...], out_dir: str, usernam
         page.on("request", lambda r: problems.append(f"non-loopback request: {r.url}")
                 if (urlparse(r.url).hostname or "") not in ("127.0.0.1", "localhost", "::1")
                 and urlparse(r.url).scheme in ("http", "https") else None)
-        page.goto(f"{base}/login")
-        page.fill("input[name=username]", user)
-        page.fill("input[name=password]", pwd)
-        with page.expect_navigation():
-            page.click("button[type=submit]")
+        login(page, base, (user, pwd))
         if "/login" in page.url:
             raise click.ClickException(f"login as {user} failed")
         for path in paths:
             problems.clear()
             page.goto(base + (path if path.startswith("/") else "/" + path))
             page.wait_for_load_state("networkidle")
-            # Dash marks the document while callbacks run (``_dash-loading``); wait for it to clear.
-            page.wait_for_function("() => !document.querySelector('[data-dash-is-loading=\"true\"]')",
-                                   timeout=30000)
+            page.wait_for_function(IDLE, timeout=30000)
             page.wait_for_timeout(settle)
             target = out / _file_name(path)
             page.screenshot(path=str(target), full_page=True)

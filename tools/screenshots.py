@@ -23,30 +23,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+from _browser import ARGS, CHROMIUM, IDLE, demo_accounts, login, path_slug  # noqa: E402 — after the path
+
 INDICATOR_PAGE = "/indicator/op_antibiotic_rate"
 SAMPLE_1920 = ("/", INDICATOR_PAGE, "/map/reform", "/alerts", "/exchange", "/admin/logs")
 PHONE_PAGES = ("/", INDICATOR_PAGE, "/map/reform", "/alerts")
-IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
 # Latin words or code-like tokens in what the page shows (ECharts/AG Grid internals are not in innerText)
 SUSPECT = re.compile(r"\b(?:[A-Z]{1,3}-?[A-Z]?\d{3,}|[A-Za-z]{4,})\b")
 ALLOWED_WORDS = {"Excel", "Word", "CSV", "HTML", "IP", "PDF", "CPU", "HIS", "LIS", "PACS", "EMR", "ECharts",
                  "Ctrl"}
-
-
-def _accounts() -> dict[str, tuple[str, str]]:
-    from core.config import load_config
-    path = load_config().demo_accounts_path
-    if not path.exists():
-        raise click.ClickException(f"未找到演示账号文件 {path}")
-    out = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        parts = line.split()
-        if len(parts) == 3 and not line.startswith("#"):
-            out[parts[0]] = (parts[1], parts[2])
-    return out
 
 
 def plan(roles: tuple[str, ...], sizes: tuple[str, ...], only: tuple[str, ...],
@@ -69,20 +54,11 @@ def plan(roles: tuple[str, ...], sizes: tuple[str, ...], only: tuple[str, ...],
     return jobs
 
 
-def _login(page: Any, base: str, account: tuple[str, str]) -> None:
-    """Log ``page`` in with the demo ``account`` (user, password)."""
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", account[0])
-    page.fill("input[name=password]", account[1])
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-
-
 def _menu(browser: Any, base: str, account: tuple[str, str]) -> list[str]:
     """The paths of the side navigation the server renders for ``account`` (built from the page registry)."""
     context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
     page = context.new_page()
-    _login(page, base, account)
+    login(page, base, account)
     page.wait_for_selector("nav.side-nav a", timeout=60_000)
     hrefs = page.eval_on_selector_all("nav.side-nav a", "els => els.map(e => e.getAttribute('href'))")
     context.close()
@@ -90,8 +66,7 @@ def _menu(browser: Any, base: str, account: tuple[str, str]) -> list[str]:
 
 
 def _file_name(role: str, path: str) -> str:
-    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", path.strip("/")) or "home"
-    return f"{role}__{name[:100]}.png"
+    return f"{role}__{path_slug(path)[:100]}.png"
 
 
 def _suspects(text: str) -> list[str]:
@@ -113,7 +88,7 @@ def main(base_url: str, out_dir: str, roles: str, sizes: str, only: tuple[str, .
     """Log in as each demo role on BASE_URL and save screenshots of its pages into --out."""
     from playwright.sync_api import sync_playwright
 
-    accounts = _accounts()
+    accounts = demo_accounts()
     base = base_url.rstrip("/")
     role_list = tuple(r for r in roles.split(",") if r and r in accounts)
     for r in roles.split(","):
@@ -134,7 +109,7 @@ def main(base_url: str, out_dir: str, roles: str, sizes: str, only: tuple[str, .
             page.on("console", lambda m: problems.append(f"console.{m.type}: {m.text[:160]}")
                     if m.type == "error" else None)
             page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
-            _login(page, base, accounts[role])
+            login(page, base, accounts[role])
             for path in paths:
                 problems.clear()
                 page.goto(base + path)

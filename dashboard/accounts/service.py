@@ -10,7 +10,6 @@ import os
 import re
 import secrets
 import string
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from core.masking import mask_text
 from core.roles import ADMIN, AUDITOR, LEADER, MANAGER, OPERATOR, ROLE_ZH, ROLES, SCREEN
 from dashboard.accounts import clock
 from dashboard.accounts.audit import add_audit_row, current_actor
+from dashboard.accounts.hashing import HASH_SLOTS, hash_password, verify_password  # noqa: F401  (HASH_SLOTS re-exported)
 from dashboard.accounts.models import AuditLog, LoginLog, ServiceLog, User, UserInstitution, UserSession
 from dashboard.appdb import init_app_db, session_factory
 
@@ -91,28 +91,6 @@ def check_password_policy(password: str, username: str = "") -> None:
     problems = password_problems(password, username)
     if problems:
         raise AccountError("；".join(problems))
-
-
-# scrypt (werkzeug's default: N=2^15, r=8, p=1, 32 MB and ~0.1 s of one core per check) runs at most
-# LOGIN_HASH_SLOTS at a time per worker process (default 2 of its 8 threads): a burst of logins queues here
-# instead of taking every core and thread, so the callbacks of the users already in keep their share. hashlib
-# releases the interpreter lock while it hashes, so the worker's other threads go on serving meanwhile.
-HASH_SLOTS = max(1, int(os.environ.get("LOGIN_HASH_SLOTS", "2") or 2))
-_hash_slots = threading.BoundedSemaphore(HASH_SLOTS)
-
-
-def hash_password(password: str) -> str:
-    """Hash with werkzeug's scrypt (salted), on the bounded pool of password checks."""
-    from werkzeug.security import generate_password_hash
-    with _hash_slots:
-        return generate_password_hash(password, method="scrypt")
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    """Check ``password`` against its scrypt hash, on the bounded pool (see :data:`HASH_SLOTS`)."""
-    from werkzeug.security import check_password_hash
-    with _hash_slots:
-        return check_password_hash(password_hash, password)
 
 
 def generate_password(length: int = 16) -> str:
@@ -258,7 +236,10 @@ def update_user(cfg: Config, username: str, *, role: str | None = None, inst_cod
                   "user.disable" if before["is_active"] and not after["is_active"] else
                   "user.enable" if not before["is_active"] and after["is_active"] else "user.update")
         add_audit_row(session, action, username, before, after, actor=actor)
-        return _view(user)
+        view = _view(user)
+    from dashboard.accounts import session_cache
+    session_cache.forget_user(view.id)       # a new scope shows at once here (elsewhere within seconds)
+    return view
 
 
 def _keep_an_admin(session: Session, leaving_id: int) -> None:

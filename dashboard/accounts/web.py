@@ -41,7 +41,7 @@ from core.roles import (
     roles_for_callback_module,
     roles_for_path,
 )
-from dashboard.accounts import service
+from dashboard.accounts import service, session_cache
 from dashboard.accounts.access import AccessDenied, CrossSiteRequest, same_origin
 from dashboard.accounts.audit import service_log_buffer
 from layouts._nav import home_path
@@ -221,7 +221,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
 
     @login_manager.user_loader
     def _load(sid: str) -> LoggedIn | None:
-        user = service.session_user(_cfg(), sid, touch=not _is_interval_only())
+        user = session_cache.session_user(_cfg(), sid, touch=not _is_interval_only())
         return LoggedIn(sid, user) if user is not None else None
 
     public_api = _api_public_prefixes()
@@ -279,6 +279,7 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
                                    home=home_path(current_user.role))
             return Response(html, status=200 if request.method == "GET" else 400, mimetype="text/html")
         service.end_session(_cfg(), current_user.sid, "logout")
+        session_cache.forget(current_user.sid)
         logout_user()
         session.clear()
         return redirect(url_for("accounts.login"))

@@ -5,7 +5,7 @@ Every callback checks the role itself (on top of the request gate); changes also
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, ctx, html, no_update
+from dash import Input, Output, State, ctx, no_update
 
 from core.roles import ADMIN, AUDITOR
 from dashboard.accounts import logs as logs_service
@@ -13,6 +13,7 @@ from dashboard.accounts import service
 from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.accounts.institutions import check_institutions, describe_institutions, institution_names
 from dashboard.county_clock import from_utc
+from layouts._forms import form_error, form_ok
 
 
 def _cfg():
@@ -33,12 +34,6 @@ def _state(u: service.UserView) -> str:
     return "须修改密码" if u.must_change_password else "正常"
 
 
-def _ok(text: str) -> html.Div:
-    return html.Div(text, className="form-ok")
-
-
-def _err(text: str) -> html.Div:
-    return html.Div(text, className="form-error")
 
 
 def register(app: dash.Dash) -> None:
@@ -76,8 +71,8 @@ def register(app: dash.Dash) -> None:
             user = service.create_user(cfg, (username or "").strip(), role or "", password,
                                        _check_insts(cfg, role, insts), display or "")
         except service.AccountError as exc:
-            return _err(str(exc)), no_update
-        return (_ok(f"已创建 {user.username}（{user.role_zh}）。初始密码：{password} —— 仅显示一次，"
+            return form_error(str(exc)), no_update
+        return (form_ok(f"已创建 {user.username}（{user.role_zh}）。初始密码：{password} —— 仅显示一次，"
                     "请当面交给本人，首次登录须修改。"), (refresh or 0) + 1)
 
     @app.callback(Output("admin-edit-role", "value"), Output("admin-edit-insts", "value"),
@@ -98,16 +93,16 @@ def register(app: dash.Dash) -> None:
         """Ask before a destructive action (reset a password, disable an account)."""
         require_roles(ADMIN)
         if not username:
-            return False, no_update, False, no_update, _err("请先选择账号")
+            return False, no_update, False, no_update, form_error("请先选择账号")
         if ctx.triggered_id == "admin-reset":
             return (True, f"确定重置账号 {username} 的密码吗？\n原密码立即失效，新密码只显示一次。",
                     False, no_update, no_update)
         from flask_login import current_user
         if username == current_user.username:
-            return False, no_update, False, no_update, _err("不能停用自己的账号")
+            return False, no_update, False, no_update, form_error("不能停用自己的账号")
         current = service.get_user_view(_cfg(), username)
         if current is None:
-            return False, no_update, False, no_update, _err(f"用户不存在：{username}")
+            return False, no_update, False, no_update, form_error(f"用户不存在：{username}")
         text = (f"确定停用账号 {username} 吗？\n停用后该账号立即退出登录、不能再登录。" if current.is_active
                 else f"确定启用账号 {username} 吗？")
         return False, no_update, True, text, no_update
@@ -126,7 +121,7 @@ def register(app: dash.Dash) -> None:
         if action not in ("admin-save", "admin-reset", "admin-unlock", "admin-toggle"):
             return no_update, no_update
         if not username:
-            return _err("请先选择账号"), no_update
+            return form_error("请先选择账号"), no_update
         cfg = _cfg()
         from flask_login import current_user
         try:
@@ -150,8 +145,8 @@ def register(app: dash.Dash) -> None:
                 user = service.update_user(cfg, username, is_active=not current.is_active)
                 message = f"已{'启用' if user.is_active else '停用'} {username}"
         except service.AccountError as exc:
-            return _err(str(exc)), no_update
-        return _ok(message), (refresh or 0) + 1
+            return form_error(str(exc)), no_update
+        return form_ok(message), (refresh or 0) + 1
 
     @app.callback(Output("logs-body", "children"), Input("logs-tab", "value"), Input("logs-days", "value"),
                   Input("logs-user", "value"))

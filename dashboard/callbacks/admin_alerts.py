@@ -5,7 +5,7 @@ and deleting a channel ask first. Every callback checks the role itself; changes
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
 from core.roles import ADMIN
@@ -13,6 +13,7 @@ from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.alerts import admin as svc
 from dashboard.views import alert_admin as vm
 from layouts._alerts_parts import PARAM_KEYS, param_id
+from layouts._forms import form_error, form_hint, form_ok
 
 
 def _cfg():
@@ -20,12 +21,6 @@ def _cfg():
     return get_config()
 
 
-def _ok(text: str) -> html.Div:
-    return html.Div(text, className="form-ok")
-
-
-def _err(text: str) -> html.Div:
-    return html.Div(text, className="form-error")
 
 
 def _bump(refresh: int | None) -> int:
@@ -82,17 +77,17 @@ def register(app: dash.Dash) -> None:
             raise PreventUpdate
         *values, refresh = rest
         if not code:
-            return _err("请先选择一条规则"), no_update
+            return form_error("请先选择一条规则"), no_update
         cfg = _cfg()
         try:
             changes = vm.rule_changes(cfg, code, name, severity, levels, indicators, notify,
                                       dict(zip(PARAM_KEYS, values)))
             changed = svc.save_rule(cfg, code, changes)
         except svc.RuleError as exc:
-            return _err(f"未保存：{exc}"), no_update
+            return form_error(f"未保存：{exc}"), no_update
         if not changed:
-            return html.Div("没有修改", className="form-hint"), no_update
-        return _ok(f"规则 {code} 已保存"), _bump(refresh)
+            return form_hint("没有修改"), no_update
+        return form_ok(f"规则 {code} 已保存"), _bump(refresh)
 
     @app.callback(Output("alert-admin-toggle-confirm", "message"), Output("alert-admin-toggle-confirm", "displayed"),
                   Output("alert-admin-rule-result", "children", allow_duplicate=True),
@@ -106,12 +101,12 @@ def register(app: dash.Dash) -> None:
         cfg = _cfg()
         rule = vm.find_rule(cfg, code) if code else None
         if rule is None:
-            return no_update, False, _err("请先选择一条规则"), no_update
+            return no_update, False, form_error("请先选择一条规则"), no_update
         if rule.enabled:     # disabling asks first; the change happens on the dialog's OK
             return (f"确定停用规则 {rule.code}「{rule.name}」吗？停用后它不再产生新的预警，已有预警不受影响。",
                     True, no_update, no_update)
         svc.save_rule(cfg, code, {"enable": True})
-        return no_update, False, _ok(f"规则 {code} 已启用"), _bump(refresh)
+        return no_update, False, form_ok(f"规则 {code} 已启用"), _bump(refresh)
 
     @app.callback(Output("alert-admin-rule-result", "children", allow_duplicate=True),
                   Output("alert-admin-refresh", "data", allow_duplicate=True),
@@ -124,8 +119,8 @@ def register(app: dash.Dash) -> None:
         try:
             changed = svc.save_rule(_cfg(), code, {"enable": False})
         except svc.RuleError as exc:
-            return _err(f"未停用：{exc}"), no_update
-        return (_ok(f"规则 {code} 已停用") if changed else html.Div("该规则已是停用状态", className="form-hint"),
+            return form_error(f"未停用：{exc}"), no_update
+        return (form_ok(f"规则 {code} 已停用") if changed else form_hint("该规则已是停用状态"),
                 _bump(refresh))
 
     @app.callback(Output("alert-admin-ch-name", "value"), Output("alert-admin-ch-kind", "value"),
@@ -151,10 +146,10 @@ def register(app: dash.Dash) -> None:
         try:
             changed = svc.save_channel(_cfg(), name or "", kind or "", target or "", "on" in (enabled or []))
         except svc.RuleError as exc:
-            return _err(f"未保存：{exc}"), no_update
+            return form_error(f"未保存：{exc}"), no_update
         if not changed:
-            return html.Div("没有修改", className="form-hint"), no_update
-        return _ok(f"通知渠道 {name.strip()} 已保存"), _bump(refresh)
+            return form_hint("没有修改"), no_update
+        return form_ok(f"通知渠道 {name.strip()} 已保存"), _bump(refresh)
 
     @app.callback(Output("alert-admin-ch-result", "children", allow_duplicate=True),
                   Input("alert-admin-ch-test", "n_clicks"), State("alert-admin-ch-name", "value"),
@@ -164,7 +159,7 @@ def register(app: dash.Dash) -> None:
         if not n_clicks:
             raise PreventUpdate
         ok, text = vm.send_test(_cfg(), (name or "").strip())
-        return _ok(text) if ok else _err(text)
+        return form_ok(text) if ok else form_error(text)
 
     @app.callback(Output("alert-admin-ch-delete-confirm", "message"),
                   Output("alert-admin-ch-delete-confirm", "displayed"),
@@ -176,7 +171,7 @@ def register(app: dash.Dash) -> None:
         if not n_clicks:
             raise PreventUpdate
         if vm.channel_form(_cfg(), (name or "").strip()) is None:
-            return no_update, False, _err("请先选择一个已保存的渠道")
+            return no_update, False, form_error("请先选择一个已保存的渠道")
         return (f"确定删除通知渠道「{name.strip()}」吗？引用它的规则将不再向它发送预警。", True, no_update)
 
     @app.callback(Output("alert-admin-ch-result", "children", allow_duplicate=True),
@@ -191,5 +186,5 @@ def register(app: dash.Dash) -> None:
         try:
             svc.delete_channel(_cfg(), (name or "").strip())
         except svc.RuleError as exc:
-            return _err(str(exc)), no_update, no_update
-        return _ok(f"通知渠道 {name.strip()} 已删除"), _bump(refresh), None
+            return form_error(str(exc)), no_update, no_update
+        return form_ok(f"通知渠道 {name.strip()} 已删除"), _bump(refresh), None

@@ -3,12 +3,13 @@ the web gate allows this module to ADMIN, each callback checks again)."""
 from __future__ import annotations
 
 import dash
-from dash import Input, Output, State, html, no_update
+from dash import Input, Output, State, no_update
 
 from core.roles import ADMIN
 from dashboard.accounts import devices
 from dashboard.accounts.access import require_roles, require_state_change
 from dashboard.county_clock import from_utc
+from layouts._forms import form_error, form_ok
 
 
 def _cfg():
@@ -44,10 +45,9 @@ def register(app: dash.Dash) -> None:
         if not n_clicks:
             return no_update, no_update
         if not selected:
-            return html.Div("请先在表中选择一个设备会话", className="form-error"), no_update
+            return form_error("请先在表中选择一个设备会话"), no_update
         try:
             d = devices.revoke_device(_cfg(), int(selected[0]["id"]))
         except (devices.DeviceError, KeyError, TypeError, ValueError) as exc:
-            return html.Div(str(exc) if isinstance(exc, devices.DeviceError) else "所选行无效",
-                            className="form-error"), no_update
-        return html.Div(f"已吊销 {d.username} 的设备会话 {d.id}", className="form-ok"), (refresh or 0) + 1
+            return form_error(str(exc) if isinstance(exc, devices.DeviceError) else "所选行无效"), no_update
+        return form_ok(f"已吊销 {d.username} 的设备会话 {d.id}"), (refresh or 0) + 1

@@ -81,6 +81,15 @@ def render_alerts(search: str | None) -> Any:
     if stored is not None:
         return stored
     state = kit.view_state(search)
+    start, end = kit.bounds(state)
+    version = read_version(kit.mart_url(), alert_ids(), start, end)
+    # the computed list reads the mart only: cached per view, scope and data version (the stored list above is
+    # per-user lifecycle state in the app database and is read on every call)
+    return output_cache.cached("cockpit.alerts", version, (*output_cache.view_parts(state), start, end),
+                               lambda: _computed_alerts(search, state))
+
+
+def _computed_alerts(search: str | None, state: Any) -> Any:
     df = alerts_frame(search)
     if df.empty:
         return kit.empty_box("本期无超出目标的机构指标")
@@ -178,8 +187,13 @@ def render_freshness(search: str | None) -> Any:
     level = path[-1].level if path else "county"
     org_name = path[-1].name if path and level != "county" else "全县"
     last = periods.last_data_date(url)
-    names, hidden = view_gaps(url, start, end, path, user)
-    n_cards = incomplete_cards(state, level, start, end)
+    hid = headline_ids()
+    # the mart part (upload gaps, incomplete cards) per view, scope, card set and data version of what it reads;
+    # the exchange part below is cached per minute
+    names, hidden, n_cards = output_cache.cached(
+        "cockpit.freshness", read_version(url, hid, start, end), (state.grain, state.period, state.org, start, end,
+                                                                  str(last), tuple(hid)),
+        lambda: (*view_gaps(url, start, end, path, user), incomplete_cards(state, level, start, end)))
     last_text = f"{last.year}年{last.month}月{last.day}日" if last is not None and hasattr(last, "year") else "—"
     parts = [html.Span(f"数据更新至 {last_text}", className="fresh-date")]
     where = f"{fmt_period_zh(state.grain, state.period)}{org_name}"

@@ -385,6 +385,12 @@ def _timed(name: str, fn, *args):
         LAST_TIMINGS[name] = (time.perf_counter() - t) * 1000
 
 
+def _shared(name: str, parts: tuple, build):
+    """One answer of the view ``name`` per refresh window for everyone of the same role (see ui_cache)."""
+    from dashboard.exchange.ui_cache import shared
+    return shared(_cfg(), name, _role(), parts, build)
+
+
 def register(app: dash.Dash) -> None:
     """Register the /exchange view callbacks."""
     app.clientside_callback(VISIBILITY_JS, Output(P.EX_INTERVAL, "disabled"), Input(P.EX_READY, "data"))
@@ -403,7 +409,9 @@ def register(app: dash.Dash) -> None:
         # the GeoJSON goes only with the page's first option (the browser keeps the registered map)
         first = ctx.triggered_id in (None, P.EX_READY)
         try:
-            option, summ, sub, rows, opts = _timed("overview", refresh_overview, first, states, level, text)
+            option, summ, sub, rows, opts = _timed(
+                "overview", _shared, "overview", (first, tuple(states or ()), level, text),
+                lambda: refresh_overview(first, states, level, text))
         except Exception:
             log.exception("exchange overview failed")
             return no_update, error_card("前置机状态加载失败", "请稍后重试"), "加载失败", no_update, no_update
@@ -432,7 +440,8 @@ def register(app: dash.Dash) -> None:
                   Input(P.EX_TICK, "data"))
     def _detail(code, _n, _tick):
         try:
-            return _timed("detail", detail_panel, code if isinstance(code, str) else None)
+            code = code if isinstance(code, str) else None
+            return _timed("detail", _shared, "detail", (code,), lambda: detail_panel(code))
         except Exception:
             log.exception("exchange node detail failed")
             return error_card("节点详情加载失败", "请稍后重试")
@@ -456,7 +465,8 @@ def register(app: dash.Dash) -> None:
                   State(P.EX_R_DATES, "start_date"), State(P.EX_R_DATES, "end_date"))
     def _runs(page, _n, _tick, status, node, job, start, end):
         try:
-            return _timed("runs", runs_view, status, node, job, start, end, page)
+            parts = (status, node, job, start, end, page)
+            return _timed("runs", _shared, "runs", tuple(map(repr, parts)), lambda: runs_view(*parts))
         except Exception:
             log.exception("exchange runs failed")
             return [], "运行记录加载失败，请稍后重试", True, True
@@ -491,7 +501,8 @@ def register(app: dash.Dash) -> None:
     def _log(run_id, _n, _tick):
         run_id = run_id if isinstance(run_id, str) else None
         try:
-            head, box, text = _timed("log", log_view, run_id, _role())
+            role = _role()
+            head, box, text = _timed("log", _shared, "log", (run_id,), lambda: log_view(run_id, role))
         except Exception:
             log.exception("exchange log view failed")
             return error_card("日志加载失败", "请稍后重试"), None, "", no_update

@@ -64,35 +64,8 @@ def register(app: dash.Dash) -> None:
         _register_controls(app, page, controls)
         _register_panel(app, page)
 
-    @app.callback(Output(ids.echarts_option(P.chart_name("inst")), "data"), Output(P.mid("inst", "subtitle"), "children"),
-                  Output(P.mid("inst", "legend"), "children"), Output(P.mid("inst", "notice"), "children"),
-                  Input(ids.URL, "search"), Input(P.mid("inst", "ready"), "data"))
-    def _inst(search, _ready):
-        try:
-            option, subtitle, legend, notice = _timed("inst", institutions_view, search)
-            return option, subtitle, legend if legend is not None else no_update, notice
-        except Exception as exc:  # noqa: BLE001
-            return _failure(exc, 0)
-
-    @app.callback(Output(ids.echarts_option(P.chart_name("health")), "data"),
-                  Output(P.mid("health", "subtitle"), "children"), Output(P.mid("health", "legend"), "children"),
-                  Output(P.mid("health", "notice"), "children"),
-                  Input(ids.URL, "search"), Input(P.mid("health", "ready"), "data"))
-    def _health(search, _ready):
-        try:
-            return _timed("health", health_view, search)
-        except Exception as exc:  # noqa: BLE001
-            return _failure(exc, 0)
-
-    @app.callback(Output(ids.echarts_option(P.chart_name("reform")), "data"),
-                  Output(P.mid("reform", "subtitle"), "children"), Output(P.mid("reform", "legend"), "children"),
-                  Output(P.mid("reform", "notice"), "children"),
-                  Input(ids.URL, "search"), Input(P.mid("reform", "ready"), "data"))
-    def _reform(search, _ready):
-        try:
-            return _timed("reform", reform_view, search)
-        except Exception as exc:  # noqa: BLE001
-            return _failure(exc, 0)
+    for page, view in (("inst", institutions_view), ("health", health_view), ("reform", reform_view)):
+        _register_render(app, page, view)
 
     # a click on an institution or township narrows the flows to its own (the URL keeps the selection)
     @app.callback(Output(ids.echarts_option(P.chart_name("reform")), "data", allow_duplicate=True),
@@ -117,6 +90,21 @@ def register(app: dash.Dash) -> None:
         except Exception:
             log.exception("reform cards failed")
             return kit.error_box("医改核心指标")
+
+
+def _register_render(app: dash.Dash, page: str, view) -> None:
+    """URL → map: the option, subtitle, legend and notice of ``page`` built by ``view`` from the search string (a
+    view without a legend leaves the one shown)."""
+    @app.callback(Output(ids.echarts_option(P.chart_name(page)), "data"),
+                  Output(P.mid(page, "subtitle"), "children"), Output(P.mid(page, "legend"), "children"),
+                  Output(P.mid(page, "notice"), "children"),
+                  Input(ids.URL, "search"), Input(P.mid(page, "ready"), "data"))
+    def _render(search, _ready):
+        try:
+            option, subtitle, legend, notice = _timed(page, view, search)
+            return option, subtitle, legend if legend is not None else no_update, notice
+        except Exception as exc:  # noqa: BLE001
+            return _failure(exc, 0)
 
 
 def _register_controls(app: dash.Dash, page: str, controls: list[tuple[str, str]]) -> None:

@@ -7,6 +7,7 @@ flow view they are merged into "<township>其他机构", and pending referrals a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import dash
@@ -14,6 +15,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, State, dcc, html
 
+from dashboard.views import output_cache, referral_flow
 from dashboard.views import pagekit as kit
 from dashboard.views.cards import card as _card
 from dashboard.views.cards import compute_each as _compute_each
@@ -22,10 +24,9 @@ from layouts import _ids as ids
 from layouts import _pageparts as L
 from layouts._components import GRAPH_CONFIG, column_def, data_table, safe_figure
 from layouts.formatting import fmt_month_zh, fmt_number, fmt_period_zh
+from metrics.cache import read_version
 
 MONTHS = 12
-FLOW_LIMIT = 30
-UP_COLOR, DOWN_COLOR = "rgba(46,109,164,0.55)", "rgba(46,139,87,0.55)"
 ICD_ZH = {
     "I63.9": "脑梗死", "I21.9": "急性心肌梗死", "J18.9": "肺炎", "K35.8": "急性阑尾炎", "C34.9": "肺恶性肿瘤",
     "I10": "原发性高血压", "E11.9": "2型糖尿病", "S72.0": "股骨颈骨折", "N18.9": "慢性肾脏病",
@@ -135,145 +136,12 @@ def ratio_axis(top: float | None) -> dict:
                 ticktext=[f"{v:.{places}f}" for v in vals])
 
 
-def _aggregate_unseen(df: pd.DataFrame, user) -> pd.DataFrame:
-    """Replace institutions outside a manager's scope by their township's aggregate node."""
-    if user.all_institutions or df.empty:
-        return df
-    df = df.copy()
-    for end in ("from", "to"):
-        hidden = ~df[f"{end}_inst_code"].map(user.may_see_institution)
-        df.loc[hidden, f"{end}_name"] = df.loc[hidden, f"{end}_township"].fillna("") + "其他机构"
-        df.loc[hidden, f"{end}_inst_code"] = "agg-" + df.loc[hidden, f"{end}_township"].fillna("")
-    return (df.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
-            ["referrals"].sum().sort_values("referrals", ascending=False))
-
-
-def _group_small_flows(df: pd.DataFrame, limit: int) -> pd.DataFrame:
-    """The ``limit`` largest flows as they are; the smaller ones summed by township, so that every band still
-    names where patients come from and go to ("白沙镇其他机构 → 丰安县总医院"), never "其他机构 → 其他机构".
-    An institution that has a node of its own (in a large flow) keeps it; the others merge into their township."""
-    head, tail = df.iloc[:limit], df.iloc[limit:].copy()
-    keep_to = set(head["to_inst_code"])
-    town = {e: tail[f"{e}_township"].fillna("").astype(str) if f"{e}_township" in tail.columns
-            else pd.Series("", index=tail.index) for e in ("from", "to")}
-    merge_from = ~tail["from_inst_code"].isin(set(head["from_inst_code"]))
-    tail.loc[merge_from, "from_name"] = (town["from"][merge_from].where(town["from"][merge_from] != "", "县内")
-                                         + "其他机构")
-    tail.loc[merge_from, "from_inst_code"] = "agg-src-" + town["from"][merge_from]
-    merge_to = ~tail["to_inst_code"].isin(keep_to)
-    tail.loc[merge_to, "to_name"] = town["to"][merge_to].where(town["to"][merge_to] != "", "县内") + "其他机构"
-    tail.loc[merge_to, "to_inst_code"] = "agg-dst-" + town["to"][merge_to]
-    rest = (tail.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
-            ["referrals"].sum())
-    out = pd.concat([head, rest], ignore_index=True)
-    return (out.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False,
-                        sort=False)["referrals"].sum().sort_values("referrals", ascending=False, kind="stable"))
-
-
-REST_PREFIXES = ("agg-src-", "agg-dst-")     # the smallest flows, summed by township (see _group_small_flows)
-
-
-def _is_rest(code: str) -> bool:
-    return str(code).startswith(REST_PREFIXES)
-SANKEY_PAD = 14                 # px between nodes of the busier side
-SANKEY_TOP, SANKEY_BOTTOM = 40, 10
-LABEL_FONT = 11                 # px; a CJK character is about as wide
-
-
-def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, other_pos: dict[str, float]) -> list[str]:
-    """Nodes of one side sorted by the weighted mean position of the nodes they link to (fewer crossings)."""
-    # one grouped pass (a filter per node cost ~2 ms each)
-    w = links["referrals"].astype(float)
-    weighted = (w * links[other_key].map(other_pos).astype(float)).groupby(links[key]).sum()
-    totals = w.groupby(links[key]).sum()
-    centre = {c: float(weighted[c] / totals[c]) if totals.get(c, 0) else 0.0 for c in totals.index}
-    return sorted(nodes, key=lambda c: (_is_rest(c), centre.get(c, 0.0), c))     # the summed rest goes last
-
-
-def _centres(values: list[float], plot_px: float, ky: float) -> list[float]:
-    """Vertical centre (0 top … 1 bottom) of each node of one side, spread over the plot height."""
-    heights = [v * ky for v in values]
-    n = len(heights)
-    if n == 1:
-        return [0.5]
-    gap = max((plot_px - sum(heights)) / (n - 1), 0.0)
-    out, y = [], 0.0
-    for h in heights:
-        out.append((y + h / 2) / plot_px)
-        y += h + gap
-    return out
-
-
-def _label_px(text: str) -> int:
-    return sum(LABEL_FONT if ord(ch) > 0x2E7F else LABEL_FONT // 2 + 1 for ch in text)
-
-
 def flow_figure(search: str | None) -> go.Figure:
-    """Sankey of referrals between institutions: referring institutions on the left, receiving on the right.
-
-    Plotly draws a node's label on its inner side, across the link bands; here the nodes sit at fixed positions
-    computed the way Plotly sizes them, and the names are annotations outside the bands (left of the left
-    column, right of the right column). Hover texts come from customdata.
-    """
+    """Sankey of referrals between institutions (``views.referral_flow``), the user's unseen ones merged."""
     from queries import referrals as q
     ctx = _context(search)
     df = q.referral_flows(kit.mart_url(), ctx["start"] + "-01", _month_excl(ctx["end"]), ctx["insts"])
-    df = _aggregate_unseen(df, ctx["scope"])
-    if df.empty:
-        return no_data_figure()
-    if len(df) > FLOW_LIMIT:
-        df = _group_small_flows(df, FLOW_LIMIT)
-    df = df[df["referrals"] > 0].reset_index(drop=True)
-    if df.empty:
-        return no_data_figure()
-    names = dict(zip(df["from_inst_code"], df["from_name"]))
-    rnames = dict(zip(df["to_inst_code"], df["to_name"]))
-    left_total = df.groupby("from_inst_code")["referrals"].sum()
-    right_total = df.groupby("to_inst_code")["referrals"].sum()
-    right = sorted(right_total.index, key=lambda c: (_is_rest(c), -right_total[c], c))
-    left = _order(list(left_total.index), df, "from_inst_code", "to_inst_code",
-                  {c: i for i, c in enumerate(right)})
-    right = _order(right, df, "to_inst_code", "from_inst_code", {c: i for i, c in enumerate(left)})
-    left = _order(left, df, "from_inst_code", "to_inst_code", {c: i for i, c in enumerate(right)})
-
-    height = max(340, 26 * max(len(left), len(right)) + 40)
-    plot_px = height - SANKEY_TOP - SANKEY_BOTTOM
-    total = float(df["referrals"].sum())
-    busiest = max(len(left), len(right))
-    ky = (plot_px - (busiest - 1) * SANKEY_PAD) / total     # px per referral, as Plotly scales the nodes
-    # 4 decimals are far below a pixel; 18-digit floats in the payload also read like ID numbers to masking scans
-    ys = [round(y, 4) for y in _centres([float(left_total[c]) for c in left], plot_px, ky)
-          + _centres([float(right_total[c]) for c in right], plot_px, ky)]
-    node_names = [str(names[c]) for c in left] + [str(rnames[c]) for c in right]
-    index_l = {c: i for i, c in enumerate(left)}
-    index_r = {c: len(left) + i for i, c in enumerate(right)}
-    fig = go.Figure(go.Sankey(
-        arrangement="fixed",
-        node=dict(label=[""] * len(node_names), customdata=node_names, pad=SANKEY_PAD, thickness=12,
-                  color="#1f4e79", x=[0.001] * len(left) + [0.999] * len(right), y=ys,
-                  hovertemplate="%{customdata}<br>%{value:,} 人次<extra></extra>"),
-        link=dict(source=[index_l[c] for c in df["from_inst_code"]],
-                  target=[index_r[c] for c in df["to_inst_code"]], value=list(df["referrals"].astype(int)),
-                  color=[UP_COLOR if d == "up" else DOWN_COLOR for d in df["direction"]],
-                  customdata=[["上转" if d == "up" else "下转", str(names[a]), str(rnames[b])]
-                              for d, a, b in zip(df["direction"], df["from_inst_code"], df["to_inst_code"])],
-                  hovertemplate="%{customdata[0]}：%{customdata[1]} → %{customdata[2]}<br>%{value:,} 人次"
-                                "<extra></extra>")))
-    left_px = max(_label_px(n) for n in node_names[:len(left)]) + 16
-    right_px = max(_label_px(n) for n in node_names[len(left):]) + 16
-    base_layout(fig, height)
-    fig.update_layout(margin=dict(l=left_px, r=right_px, t=SANKEY_TOP, b=SANKEY_BOTTOM))
-    # all annotations in one assignment: add_annotation re-validates the whole list on every call (quadratic,
-    # 0.3 s for 34 names)
-    notes = [dict(text=name, xref="paper", yref="paper", x=0 if i < len(left) else 1, y=round(1 - ys[i], 4),
-                  xanchor="right" if i < len(left) else "left", yanchor="middle",
-                  xshift=-10 if i < len(left) else 10, showarrow=False, font=dict(size=LABEL_FONT, color="#2c3e50"))
-             for i, name in enumerate(node_names)]
-    notes.append(dict(text="蓝色：上转　绿色：下转（左：转出机构，右：转入机构）", xref="paper", yref="paper",
-                      x=0, y=1, yshift=24, showarrow=False, font=dict(size=11, color="#6b7785"), xanchor="left",
-                      xshift=-left_px + 10))
-    fig.update_layout(annotations=list(fig.layout.annotations) + notes)
-    return fig
+    return referral_flow.flow_figure(df, ctx["scope"])
 
 
 def _residence_org(ctx: dict) -> tuple[str, str | None]:
@@ -372,7 +240,38 @@ def _table_height(n_rows: int, page_size: int = 10) -> int:
 
 
 def _graph(fig: go.Figure) -> dcc.Graph:
-    return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG)
+    # a plain dict: what is cached unpickles without Plotly re-validating the figure
+    return dcc.Graph(figure=safe_figure(fig).to_dict(), config=GRAPH_CONFIG)
+
+
+# ---------------------------------------------------------------------------------------------- output cache
+ENGINE_IDS = {"kpis": list(L.REF_KPI_IDS), "volume": ["up_referrals", "down_referrals", "down_up_ratio"],
+              "outside": ["outside_referred", "outside_unreferred"]}
+FACT_TABLES = {"flow": ("referral",), "diag": ("referral",), "dest": ("outside_settlement",)}
+ORG_TABLES = ("institution", "area")        # names, townships and the org filter of every list
+
+
+def section_version(name: str, ctx: dict) -> str:
+    """The data version of what section ``name`` reads for the view ``ctx``: the engine's inputs of its
+    indicators over the months shown (the 12-month series included); for the lists the fact table's months of
+    the period; for the pending list every month (its 'now' is the latest referral time of the whole table)."""
+    from queries import periods as qperiods
+    url = kit.mart_url()
+    if name in ENGINE_IDS:
+        lo = min(ctx["start"], kit.add_months(ctx["end"], -(MONTHS - 1)))
+        return read_version(url, ENGINE_IDS[name], lo, ctx["end"])
+    if name == "pending":
+        return qperiods.table_versions(url, ("referral", *ORG_TABLES))
+    return qperiods.table_versions(url, (*FACT_TABLES[name], *ORG_TABLES), ctx["start"], ctx["end"])
+
+
+def cached_section(name: str, search: str | None, build: Callable[[], Any]) -> Any:
+    """``build()`` (the whole output of section ``name``) once per view, user scope (``output_cache.cached``)
+    and data version of what the section reads."""
+    ctx = _context(search)
+    state = ctx["state"]
+    return output_cache.cached(f"referrals.{name}", section_version(name, ctx),
+                               (*output_cache.view_parts(state), ctx["start"], ctx["end"]), build)
 
 
 def register(app: dash.Dash) -> None:
@@ -384,26 +283,28 @@ def register(app: dash.Dash) -> None:
         if not _allowed(search):
             return [kit.empty_box(kit.NO_ACCESS)], ""
         try:
-            return render_kpis(search)
+            return cached_section("kpis", search, lambda: render_kpis(search))
         except Exception:  # noqa: BLE001
             kit.log.exception("referral kpis failed")
             return [kit.error_box("转诊核心指标")], ""
 
-    for box, title, build in ((L.REF_VOLUME, "转诊人次", volume_figure), (L.REF_FLOW, "转诊流向", flow_figure),
-                              (L.REF_OUTSIDE, "县外就医", outside_figure),
-                              (L.REF_DEST, "县外去向", destinations_figure), (L.REF_DIAG, "上转病种", diagnoses_figure)):
-        _register_graph(app, box, title, build)
+    for box, name, title, build in ((L.REF_VOLUME, "volume", "转诊人次", volume_figure),
+                                    (L.REF_FLOW, "flow", "转诊流向", flow_figure),
+                                    (L.REF_OUTSIDE, "outside", "县外就医", outside_figure),
+                                    (L.REF_DEST, "dest", "县外去向", destinations_figure),
+                                    (L.REF_DIAG, "diag", "上转病种", diagnoses_figure)):
+        _register_graph(app, box, name, title, build)
 
     @app.callback(Output(L.REF_PENDING, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _pending(_r, search):
         if not _allowed(search):
             return kit.empty_box(kit.NO_ACCESS)
-        return kit.guarded("待响应转诊", lambda: render_pending(search))
+        return kit.guarded("待响应转诊", lambda: cached_section("pending", search, lambda: render_pending(search)))
 
 
-def _register_graph(app: dash.Dash, box: str, title: str, build) -> None:
+def _register_graph(app: dash.Dash, box: str, name: str, title: str, build) -> None:
     @app.callback(Output(box, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _section(_r, search):
         if not _allowed(search):
             return kit.empty_box(kit.NO_ACCESS)
-        return kit.guarded(title, lambda: _graph(build(search)))
+        return kit.guarded(title, lambda: cached_section(name, search, lambda: _graph(build(search))))

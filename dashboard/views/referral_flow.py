@@ -1,0 +1,159 @@
+"""The Sankey of /referrals (转诊流向): referring institutions on the left, receiving ones on the right.
+
+Plotly draws a node's label on its inner side, across the link bands; here the nodes sit at fixed positions
+computed the way Plotly sizes them, and the names are annotations outside the bands (left of the left column,
+right of the right column). A manager sees institutions outside their scope only as "<township>其他机构".
+
+The payload is kept small (it is sent on every view): each name is sent once per node (the link hover reads its
+ends' names from the nodes: ``%{source.customdata}``), and what every name annotation shares (paper reference, no
+arrow, font) is sent once, as the figure template's annotation defaults.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.views.figures import base_layout, no_data_figure
+from layouts._components import plotly_text
+
+FLOW_LIMIT = 30
+UP_COLOR, DOWN_COLOR = "rgba(46,109,164,0.55)", "rgba(46,139,87,0.55)"
+REST_PREFIXES = ("agg-src-", "agg-dst-")     # the smallest flows, summed by township (see _group_small_flows)
+SANKEY_PAD = 14                 # px between nodes of the busier side
+SANKEY_TOP, SANKEY_BOTTOM = 40, 10
+LABEL_FONT = 11                 # px; a CJK character is about as wide
+NAME_COLOR = "#2c3e50"
+LINK_HOVER = "%{customdata}：%{source.customdata} → %{target.customdata}<br>%{value:,} 人次<extra></extra>"
+NODE_HOVER = "%{customdata}<br>%{value:,} 人次<extra></extra>"
+# What every name annotation shares, sent once. The figure's explicit layout already holds every key of the
+# app's base template (``base_layout``), so this small template replaces it without changing the picture.
+NAME_DEFAULTS = dict(xref="paper", yref="paper", showarrow=False, yanchor="middle",
+                     font=dict(size=LABEL_FONT, color=NAME_COLOR))
+LEGEND_TEXT = "蓝色：上转　绿色：下转（左：转出机构，右：转入机构）"
+
+
+def _aggregate_unseen(df: pd.DataFrame, user: Any) -> pd.DataFrame:
+    """Replace institutions outside a manager's scope by their township's aggregate node."""
+    if user.all_institutions or df.empty:
+        return df
+    df = df.copy()
+    for end in ("from", "to"):
+        hidden = ~df[f"{end}_inst_code"].map(user.may_see_institution)
+        df.loc[hidden, f"{end}_name"] = df.loc[hidden, f"{end}_township"].fillna("") + "其他机构"
+        df.loc[hidden, f"{end}_inst_code"] = "agg-" + df.loc[hidden, f"{end}_township"].fillna("")
+    return (df.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
+            ["referrals"].sum().sort_values("referrals", ascending=False))
+
+
+def _group_small_flows(df: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The ``limit`` largest flows as they are; the smaller ones summed by township, so that every band still
+    names where patients come from and go to ("白沙镇其他机构 → 丰安县总医院"), never "其他机构 → 其他机构".
+    An institution that has a node of its own (in a large flow) keeps it; the others merge into their township."""
+    head, tail = df.iloc[:limit], df.iloc[limit:].copy()
+    keep_to = set(head["to_inst_code"])
+    town = {e: tail[f"{e}_township"].fillna("").astype(str) if f"{e}_township" in tail.columns
+            else pd.Series("", index=tail.index) for e in ("from", "to")}
+    merge_from = ~tail["from_inst_code"].isin(set(head["from_inst_code"]))
+    tail.loc[merge_from, "from_name"] = (town["from"][merge_from].where(town["from"][merge_from] != "", "县内")
+                                         + "其他机构")
+    tail.loc[merge_from, "from_inst_code"] = "agg-src-" + town["from"][merge_from]
+    merge_to = ~tail["to_inst_code"].isin(keep_to)
+    tail.loc[merge_to, "to_name"] = town["to"][merge_to].where(town["to"][merge_to] != "", "县内") + "其他机构"
+    tail.loc[merge_to, "to_inst_code"] = "agg-dst-" + town["to"][merge_to]
+    rest = (tail.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
+            ["referrals"].sum())
+    out = pd.concat([head, rest], ignore_index=True)
+    return (out.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False,
+                        sort=False)["referrals"].sum().sort_values("referrals", ascending=False, kind="stable"))
+
+
+def _is_rest(code: str) -> bool:
+    return str(code).startswith(REST_PREFIXES)
+
+
+def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, other_pos: dict[str, float]) -> list[str]:
+    """Nodes of one side sorted by the weighted mean position of the nodes they link to (fewer crossings)."""
+    # one grouped pass (a filter per node cost ~2 ms each)
+    w = links["referrals"].astype(float)
+    weighted = (w * links[other_key].map(other_pos).astype(float)).groupby(links[key]).sum()
+    totals = w.groupby(links[key]).sum()
+    centre = {c: float(weighted[c] / totals[c]) if totals.get(c, 0) else 0.0 for c in totals.index}
+    return sorted(nodes, key=lambda c: (_is_rest(c), centre.get(c, 0.0), c))     # the summed rest goes last
+
+
+def _centres(values: list[float], plot_px: float, ky: float) -> list[float]:
+    """Vertical centre (0 top … 1 bottom) of each node of one side, spread over the plot height."""
+    heights = [v * ky for v in values]
+    n = len(heights)
+    if n == 1:
+        return [0.5]
+    gap = max((plot_px - sum(heights)) / (n - 1), 0.0)
+    out, y = [], 0.0
+    for h in heights:
+        out.append((y + h / 2) / plot_px)
+        y += h + gap
+    return out
+
+
+def _label_px(text: str) -> int:
+    return sum(LABEL_FONT if ord(ch) > 0x2E7F else LABEL_FONT // 2 + 1 for ch in text)
+
+
+def flow_figure(df: pd.DataFrame, user: Any) -> go.Figure:
+    """The Sankey of ``queries.referrals.referral_flows`` rows as ``user`` (a ``metrics.scope.Scope``) may see them:
+    the ``FLOW_LIMIT`` largest flows, the rest summed by township. Hover texts come from customdata."""
+    df = _aggregate_unseen(df, user)
+    if df.empty:
+        return no_data_figure()
+    if len(df) > FLOW_LIMIT:
+        df = _group_small_flows(df, FLOW_LIMIT)
+    df = df[df["referrals"] > 0].reset_index(drop=True)
+    if df.empty:
+        return no_data_figure()
+    names = dict(zip(df["from_inst_code"], df["from_name"]))
+    rnames = dict(zip(df["to_inst_code"], df["to_name"]))
+    left_total = df.groupby("from_inst_code")["referrals"].sum()
+    right_total = df.groupby("to_inst_code")["referrals"].sum()
+    right = sorted(right_total.index, key=lambda c: (_is_rest(c), -right_total[c], c))
+    left = _order(list(left_total.index), df, "from_inst_code", "to_inst_code",
+                  {c: i for i, c in enumerate(right)})
+    right = _order(right, df, "to_inst_code", "from_inst_code", {c: i for i, c in enumerate(left)})
+    left = _order(left, df, "from_inst_code", "to_inst_code", {c: i for i, c in enumerate(right)})
+
+    height = max(340, 26 * max(len(left), len(right)) + 40)
+    plot_px = height - SANKEY_TOP - SANKEY_BOTTOM
+    total = float(df["referrals"].sum())
+    busiest = max(len(left), len(right))
+    ky = (plot_px - (busiest - 1) * SANKEY_PAD) / total     # px per referral, as Plotly scales the nodes
+    # 4 decimals are far below a pixel; 18-digit floats in the payload also read like ID numbers to masking scans
+    ys = [round(y, 4) for y in _centres([float(left_total[c]) for c in left], plot_px, ky)
+          + _centres([float(right_total[c]) for c in right], plot_px, ky)]
+    node_names = [str(names[c]) for c in left] + [str(rnames[c]) for c in right]
+    index_l = {c: i for i, c in enumerate(left)}
+    index_r = {c: len(left) + i for i, c in enumerate(right)}
+    fig = go.Figure(go.Sankey(
+        arrangement="fixed",
+        node=dict(label=[""] * len(node_names), customdata=[plotly_text(n) for n in node_names], pad=SANKEY_PAD,
+                  thickness=12, color="#1f4e79", x=[0.001] * len(left) + [0.999] * len(right), y=ys,
+                  hovertemplate=NODE_HOVER),
+        link=dict(source=[index_l[c] for c in df["from_inst_code"]],
+                  target=[index_r[c] for c in df["to_inst_code"]], value=list(df["referrals"].astype(int)),
+                  color=[UP_COLOR if d == "up" else DOWN_COLOR for d in df["direction"]],
+                  customdata=["上转" if d == "up" else "下转" for d in df["direction"]],
+                  hovertemplate=LINK_HOVER)))
+    left_px = max(_label_px(n) for n in node_names[:len(left)]) + 16
+    right_px = max(_label_px(n) for n in node_names[len(left):]) + 16
+    base_layout(fig, height)
+    fig.update_layout(margin=dict(l=left_px, r=right_px, t=SANKEY_TOP, b=SANKEY_BOTTOM),
+                      template=go.layout.Template(layout=dict(annotationdefaults=NAME_DEFAULTS)))
+    # all annotations in one assignment: add_annotation re-validates the whole list on every call (quadratic,
+    # 0.3 s for 34 names); the shared keys come from NAME_DEFAULTS
+    notes = [dict(text=name, x=0, y=round(1 - ys[i], 4), xanchor="right", xshift=-10) if i < len(left) else
+             dict(text=name, x=1, y=round(1 - ys[i], 4), xanchor="left", xshift=10)
+             for i, name in enumerate(node_names)]
+    notes.append(dict(text=LEGEND_TEXT, x=0, y=1, yshift=24, yanchor="auto", font=dict(size=11, color="#6b7785"),
+                      xanchor="left", xshift=-left_px + 10))
+    fig.update_layout(annotations=notes)
+    return fig
