@@ -2,7 +2,8 @@
 cache and warm-up thread), the account changed and the mart loaded by other processes (the CLI), as in production.
 
 * logout, disabling the account and a password reset by the administrator end the session at once on every
-  worker (each check is a dozen requests on fresh connections, which the two workers share between them);
+  worker (each check is a dozen requests on fresh connections, which the two workers share between them); a
+  manager's narrowed scope within ``SESSION_CACHE_SECONDS`` (docs/security.md), whatever the output cache holds;
 * after ``app.py load`` of one month's visits, the cockpit of that month shows the new figures on every worker at
   once, while the cockpit of last year is unchanged.
 """
@@ -127,6 +128,55 @@ def test_logout_disable_and_reset_end_the_session_on_every_worker(server):
     assert _codes(server, s.cookies) == {200}
     _cli(server, "users", "reset-password", "srv_probe", stdin=f"{PASSWORD}x\n{PASSWORD}x\n")
     assert _codes(server, s.cookies) == {401}, "a session survived the password reset"
+    _cli(server, "users", "reset-password", "srv_probe", stdin=f"{PASSWORD}\n{PASSWORD}\n")
+
+
+def _breakdown_body(search: str) -> dict:
+    return {"output": f"..{L.BREAKDOWN_BOX}.children...{L.BREAKDOWN_TITLE}.children...{L.TABLE_BOX}.children..",
+            "outputs": [{"id": L.BREAKDOWN_BOX, "property": "children"},
+                        {"id": L.BREAKDOWN_TITLE, "property": "children"},
+                        {"id": L.TABLE_BOX, "property": "children"}],
+            "inputs": [{"id": L.ID, "property": "data", "value": "op_antibiotic_rate"},
+                       {"id": L.BREAKDOWN_MODE, "property": "value", "value": "share"}],
+            "state": [{"id": "url", "property": "search", "value": search}],
+            "changedPropIds": [f"{L.ID}.data"]}
+
+
+def _named(server: dict, cookies, search: str, names: list[str]) -> list[bool]:
+    """For FRESH breakdowns on new connections: does the answer name any of ``names``?"""
+    out = []
+    for _ in range(FRESH):
+        with requests.Session() as s:
+            s.cookies.update(cookies)
+            r = s.post(f"{server['base']}/_dash-update-component", json=_breakdown_body(search), timeout=120)
+            assert r.status_code == 200, r.text[:300]
+            text = json.dumps(r.json(), ensure_ascii=False)
+            out.append(any(n in text for n in names))
+    return out
+
+
+def test_a_narrowed_scope_reaches_every_worker_within_the_session_cache_time(server):
+    from dashboard.accounts.session_cache import SCOPE_SECONDS
+    from mart.connection import read_df
+    mine = "T001"
+    names = sorted(set(read_df(server["cfg"].mart_url, "SELECT name FROM department WHERE inst_code = :i",
+                               {"i": mine})["name"]))
+    assert names
+    s = _login(server["base"], "srv_probe", PASSWORD)
+    search = f"?grain=year&period=2025&org={mine}"
+    assert all(_named(server, s.cookies, search, names))      # both workers cached the named view for this scope
+    other = str(read_df(server["cfg"].mart_url, "SELECT inst_code FROM institution WHERE inst_code <> :i AND "
+                        "level <> 'village' ORDER BY inst_code LIMIT 1", {"i": mine})["inst_code"].iloc[0])
+    _cli(server, "users", "set", "srv_probe", "--inst", other)
+    try:
+        changed = time.monotonic()
+        deadline = changed + SCOPE_SECONDS + 3      # the documented delay, plus a request's time on a busy machine
+        while any(_named(server, s.cookies, search, names)):
+            assert time.monotonic() < deadline, f"the old scope still served {SCOPE_SECONDS + 3:.0f} s after the change"
+            time.sleep(0.5)
+        assert not any(_named(server, s.cookies, search, names))
+    finally:
+        _cli(server, "users", "set", "srv_probe", "--inst", mine)
 
 
 def _answers(responses: list[requests.Response]) -> set[str]:
