@@ -78,13 +78,42 @@ def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+_DIGITS = ", ".join(f"'{d}'" for d in range(10))
+
+
+def _icd_letter_ranges() -> dict[str, list[tuple[int, int, str]]]:
+    """Letter → [(first number, last number, chapter)] from :data:`ICD_CHAPTERS` (a chapter spanning letters
+    covers 00–99 of the letters inside its range)."""
+    out: dict[str, list[tuple[int, int, str]]] = {}
+    for code, _zh, lo, hi in ICD_CHAPTERS:
+        for n in range(ord(lo[0]), ord(hi[0]) + 1):
+            letter = chr(n)
+            first = int(lo[1:]) if letter == lo[0] else 0
+            last = int(hi[1:]) if letter == hi[0] else 99
+            out.setdefault(letter, []).append((first, last, code))
+    return out
+
+
 def _icd_sql(a: str) -> str:
-    k = f"upper(substr(trim({a}.diagnosis_code), 1, 3))"
-    valid = (f"substr({k}, 1, 1) BETWEEN 'A' AND 'Z' AND substr({k}, 2, 1) BETWEEN '0' AND '9' "
-             f"AND substr({k}, 3, 1) BETWEEN '0' AND '9'")
-    whens = " ".join(f"WHEN {k} BETWEEN {_lit(lo)} AND {_lit(hi)} THEN {_lit(code)}"
-                     for code, _zh, lo, hi in ICD_CHAPTERS)
-    return f"CASE WHEN {a}.diagnosis_code IS NULL OR NOT ({valid}) THEN 'unknown' {whens} ELSE 'unknown' END"
+    """The chapter of ``{a}.diagnosis_code`` (its first three characters after trimming: a letter, in either case,
+    and two digits; anything else is unknown). Equality and integer comparisons only: the letter is looked up once by a
+    simple CASE, the letters split between chapters (C/D, H) by the integer of the two digits — no string
+    ranges, which PostgreSQL compares through the collation (strcoll) on every row."""
+    # upper() maps one character to one (DuckDB, PostgreSQL) and never to a digit: the two digits are read from the
+    # trimmed code itself, only the letter is upper-cased (upper() is a locale call per character on PostgreSQL)
+    code = f"trim({a}.diagnosis_code)"
+    number = f"CAST(substr({code}, 2, 2) AS INTEGER)"
+    whens = []
+    for letter, ranges in sorted(_icd_letter_ranges().items()):
+        if len(ranges) == 1 and ranges[0][:2] == (0, 99):
+            member = _lit(ranges[0][2])
+        else:
+            inner = " ".join(f"WHEN {number} BETWEEN {first} AND {last} THEN {_lit(code)}"
+                             for first, last, code in ranges)
+            member = f"CASE {inner} ELSE 'unknown' END"
+        whens.append(f"WHEN {_lit(letter)} THEN {member}")
+    return (f"CASE WHEN substr({code}, 2, 1) IN ({_DIGITS}) AND substr({code}, 3, 1) IN ({_DIGITS}) "
+            f"THEN CASE upper(substr({code}, 1, 1)) {' '.join(whens)} ELSE 'unknown' END ELSE 'unknown' END")
 
 
 def _age_sql(a: str, time_col: str) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 import re
 import shutil
 import tempfile
@@ -97,14 +98,16 @@ def ensure_schema_pg(cur) -> None:  # noqa: ANN001
 
 
 def _ensure_rollup_tables(cur) -> None:  # noqa: ANN001
-    from mart.rollups import _FULL_DDL, ROLLUP_KEYS, ROW_SQL
+    from mart.rollups import _FULL_DDL, EXACT_SCALE, ROLLUP_KEYS, ROW_SQL
     for table, row_sql in ROW_SQL.items():
         keys = ", ".join(ROLLUP_KEYS[table])
         cur.execute(f"SELECT * FROM ({to_postgres(row_sql)}) x LIMIT 0")
-        # measures typed BIGINT (counts) or DOUBLE PRECISION (money): sum() of an integer is NUMERIC in
-        # PostgreSQL, several times slower to hash, sum and fetch than BIGINT
-        measures = ", ".join(f"CAST({d[0]} AS {'DOUBLE PRECISION' if d[1] == _FLOAT8 else 'BIGINT'}) AS {d[0]}"
-                             for d in cur.description if d[0] not in ROLLUP_KEYS[table])
+        # measures typed BIGINT (counts) or DOUBLE PRECISION (money, projected as the facts' NUMERIC, and other
+        # decimal measures): sum() of an integer is NUMERIC in PostgreSQL, several times slower to hash, sum and
+        # fetch than BIGINT
+        measures = ", ".join(
+            f"CAST({d[0]} AS {'DOUBLE PRECISION' if d[1] == _FLOAT8 or d[0] in EXACT_SCALE else 'BIGINT'}) AS {d[0]}"
+            for d in cur.description if d[0] not in ROLLUP_KEYS[table])
         cur.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT {keys}, {measures} "
                     f"FROM ({to_postgres(row_sql)}) x WHERE false")
         _numeric_to_bigint(cur, table)
@@ -162,6 +165,44 @@ def _data_months_pg(cur) -> tuple[str, str] | None:  # noqa: ANN001
     return (min(los), max(his)) if los else None
 
 
+# Session settings of a rollup build (SET LOCAL: they end with the build's transaction). Sorts and hashes of the
+# rollup GROUP BYs spill to disk at the server's default work_mem (4MB); JIT compiling the member CASE expressions
+# costs more than it saves at these row counts. ``MART_PG_BUILD_WORK_MEM`` overrides the memory (a PostgreSQL size,
+# e.g. 64MB or 1GB; each sort or hash of a statement, per parallel worker, may use that much).
+BUILD_WORK_MEM_ENV = "MART_PG_BUILD_WORK_MEM"
+BUILD_WORK_MEM_DEFAULT = "256MB"
+_PG_SIZE = re.compile(r"[1-9][0-9]{0,9}\s*(kB|MB|GB|TB)?")
+
+
+def build_session_settings(cur) -> None:  # noqa: ANN001
+    """Set the build's work_mem (:data:`BUILD_WORK_MEM_ENV`, default :data:`BUILD_WORK_MEM_DEFAULT`) and jit=off
+    for the rest of the caller's transaction; an invalid size is refused in Chinese before anything is written."""
+    work_mem = os.environ.get(BUILD_WORK_MEM_ENV, "").strip() or BUILD_WORK_MEM_DEFAULT
+    if not _PG_SIZE.fullmatch(work_mem):
+        raise ValueError(f"环境变量 {BUILD_WORK_MEM_ENV} 的值 {work_mem!r} 不是 PostgreSQL 内存大小 (例如 256MB、1GB)")
+    cur.execute("SELECT set_config('work_mem', %s, true), set_config('jit', 'off', true)", [work_mem])
+
+
+# The fine rollups group millions of fact rows into far fewer groups, but the planner cannot estimate the groups of
+# computed keys (member CASE expressions, truncated months: it assumes one group per row) and sorts every row
+# instead of hashing; hashing measured ~15% faster on r_op_dim_* (docs/performance.md). Hash aggregation spills to
+# disk beyond work_mem × hash_mem_multiplier, so a larger county stays within memory bounds.
+BUILD_HASH_GROUPING = True
+
+
+@contextmanager
+def _hash_grouping(cur) -> Iterator[None]:  # noqa: ANN001
+    """enable_sort off (transaction-local) while the fine rollups are built, restored afterwards."""
+    if not BUILD_HASH_GROUPING:
+        yield
+        return
+    cur.execute("SELECT current_setting('enable_sort')")
+    before = cur.fetchone()[0]
+    cur.execute("SELECT set_config('enable_sort', 'off', true)")
+    yield
+    cur.execute("SELECT set_config('enable_sort', %s, true)", [before])
+
+
 def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str] | None = None):  # noqa: ANN001, ANN201
     """(Re)build the rollups on the server inside the caller's transaction by the same plan as
     :func:`mart.rollups.build_rollups` (:func:`mart.rollups.rebuild_plan`: everything when ``months`` and
@@ -183,6 +224,7 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
         span_months,
         span_sql,
     )
+    build_session_settings(cur)
     changed_set = None if changed is None else set(changed)
     cur.execute("SELECT count(*) FROM calendar_month")
     calendar_before = cur.fetchone()[0]
@@ -205,16 +247,17 @@ def build_rollups_pg(cur, months: list[str] | None = None, changed: Iterable[str
         for table in READMIT_TABLES:
             if plan.get(table) is not None:
                 plan[table] = _checked(set(plan[table]) | extra)
-    for table in _SOURCE:
-        if table not in plan:
-            continue
-        wanted = plan[table]
-        cols = list(SPECS[table].measures)
-        t0 = time.perf_counter()
-        cur.execute(f"DELETE FROM {table}" if wanted is None
-                    else f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
-        cur.execute(to_postgres(fine_insert_sql(table, cols, wanted)))
-        PHASES.append((f"rollup {table}", time.perf_counter() - t0, cur.rowcount))
+    with _hash_grouping(cur):
+        for table in _SOURCE:
+            if table not in plan:
+                continue
+            wanted = plan[table]
+            cols = list(SPECS[table].measures)
+            t0 = time.perf_counter()
+            cur.execute(f"DELETE FROM {table}" if wanted is None
+                        else f"DELETE FROM {table} WHERE month IN ({month_list(wanted)})")
+            cur.execute(to_postgres(fine_insert_sql(table, cols, wanted)))
+            PHASES.append((f"rollup {table}", time.perf_counter() - t0, cur.rowcount))
     # coarse rollups from the fine ones, same months
     def fine_columns(fine: str) -> list[str]:
         cur.execute(f"SELECT * FROM {fine} LIMIT 0")

@@ -72,14 +72,16 @@ from mart.schema import TABLES
 # A discharge counts as readmitted when the same patient is admitted again within this many days.
 READMIT_DAYS = 31
 
-# Per-fact-row projections. Column order = keys then measures (the build sums the measures).
+# Per-fact-row projections. Column order = keys then measures (the build sums the measures). Money is projected
+# as the fact's own DECIMAL column, not as DOUBLE: every sum of it is exact (:func:`exact_sum`), and on PostgreSQL
+# a DOUBLE in between costs two text conversions per value (float8 <-> numeric go through sprintf/strtod).
 _ROW_SQL: dict[str, str] = {
     "r_op_month": """
 SELECT strftime(v.visit_time, '%Y-%m') AS month, v.inst_code, v.dept_code, v.doctor_code, a.area_code AS res_area,
        1 AS visits, CAST(v.has_antibiotic AS BIGINT) AS abx_visits, CAST(v.is_tcm AS BIGINT) AS tcm_visits,
        CAST(v.is_emergency AS BIGINT) AS emergency_visits,
-       CAST(v.total_cost AS DOUBLE) AS total_cost, CAST(v.drug_cost AS DOUBLE) AS drug_cost,
-       CAST(v.material_cost AS DOUBLE) AS material_cost, CAST(v.insurance_paid AS DOUBLE) AS insurance_paid
+       v.total_cost AS total_cost, v.drug_cost AS drug_cost,
+       v.material_cost AS material_cost, v.insurance_paid AS insurance_paid
 FROM outpatient_visit v LEFT JOIN area a ON a.area_code = v.patient_area_code""",
     "r_ip_month": """
 SELECT strftime(d.discharge_time, '%Y-%m') AS month, d.inst_code, d.dept_code, d.doctor_code,
@@ -93,8 +95,8 @@ SELECT strftime(d.discharge_time, '%Y-%m') AS month, d.inst_code, d.dept_code, d
        CASE WHEN d.is_low_risk = 1 AND d.outcome = 'died' THEN 1 ELSE 0 END AS low_risk_died,
        CASE WHEN d.outcome = 'died' THEN 1 ELSE 0 END AS died,
        CASE WHEN r.discharge_id IS NULL THEN 0 ELSE 1 END AS readmit31,
-       CAST(d.total_cost AS DOUBLE) AS total_cost, CAST(d.drug_cost AS DOUBLE) AS drug_cost,
-       CAST(d.material_cost AS DOUBLE) AS material_cost, CAST(d.insurance_paid AS DOUBLE) AS insurance_paid
+       d.total_cost AS total_cost, d.drug_cost AS drug_cost,
+       d.material_cost AS material_cost, d.insurance_paid AS insurance_paid
 FROM inpatient_discharge d LEFT JOIN area a ON a.area_code = d.patient_area_code
 LEFT JOIN (SELECT DISTINCT p.discharge_id FROM inpatient_discharge p JOIN inpatient_discharge n
            ON n.patient_id = p.patient_id AND n.discharge_id <> p.discharge_id
@@ -120,7 +122,7 @@ FROM referral r""",
     "r_os_month": """
 SELECT strftime(o.settle_date, '%Y-%m') AS month, a.area_code AS res_area, o.setting,
        1 AS settlements, CASE WHEN o.referral_id IS NOT NULL AND o.referral_id <> '' THEN 1 ELSE 0 END AS referred,
-       CAST(o.total_cost AS DOUBLE) AS total_cost, CAST(o.insurance_paid AS DOUBLE) AS insurance_paid
+       o.total_cost AS total_cost, o.insurance_paid AS insurance_paid
 FROM outside_settlement o LEFT JOIN area a ON a.area_code = o.patient_area_code""",
     "r_res_month": """
 SELECT r.month, r.inst_code,
@@ -129,10 +131,10 @@ SELECT r.month, r.inst_code,
        CAST(r.doctors AS BIGINT) * c.weekdays AS doctor_workdays, CAST(r.nurses AS BIGINT) AS nurses,
        CAST(r.gps AS BIGINT) AS gps, CAST(r.ecg_devices AS BIGINT) AS ecg_devices,
        CASE WHEN r.ecg_devices >= 1 THEN 1 ELSE 0 END AS has_ecg, 1 AS reporting,
-       CAST(r.medical_revenue AS DOUBLE) AS medical_revenue,
-       CAST(r.medical_service_revenue AS DOUBLE) AS medical_service_revenue,
-       CAST(r.personnel_expense AS DOUBLE) AS personnel_expense,
-       CAST(r.business_expense AS DOUBLE) AS business_expense, CAST(r.paid_staff AS BIGINT) AS paid_staff
+       r.medical_revenue AS medical_revenue,
+       r.medical_service_revenue AS medical_service_revenue,
+       r.personnel_expense AS personnel_expense,
+       r.business_expense AS business_expense, CAST(r.paid_staff AS BIGINT) AS paid_staff
 FROM resource_month r JOIN calendar_month c ON c.month = r.month""",
 }
 

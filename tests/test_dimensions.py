@@ -57,6 +57,70 @@ def test_icd_chapter_sql_classifies_codes() -> None:
     assert got[-2:] == ["H60-H95", "H00-H59"] and got[10:15] == ["unknown"] * 5
 
 
+def _icd_sql_with_string_ranges(a: str) -> str:
+    """The chapter expression before issue 21 (string BETWEEN ranges; slow on PostgreSQL's collations): the
+    reference the equality/integer rewrite must match member for member."""
+    k = f"upper(substr(trim({a}.diagnosis_code), 1, 3))"
+    valid = (f"substr({k}, 1, 1) BETWEEN 'A' AND 'Z' AND substr({k}, 2, 1) BETWEEN '0' AND '9' "
+             f"AND substr({k}, 3, 1) BETWEEN '0' AND '9'")
+    whens = " ".join(f"WHEN {k} BETWEEN '{lo}' AND '{hi}' THEN '{code}'" for code, _zh, lo, hi in ICD_CHAPTERS)
+    return f"CASE WHEN {a}.diagnosis_code IS NULL OR NOT ({valid}) THEN 'unknown' {whens} ELSE 'unknown' END"
+
+
+def _every_icd_code() -> list[str | None]:
+    """Every 3-character code A00..Z99 (upper and lower case, with a suffix and padding) and invalid ones."""
+    letters = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
+    codes: list[str | None] = [f"{x}{n:02d}" for x in letters for n in range(100)]
+    codes += [f" {x.lower()}{n:02d}.9 " for x in letters for n in (0, 48, 49, 50, 59, 60, 90, 91, 93, 94, 96, 97, 98)]
+    codes += [None, "", " ", "A", "A0", "A0X", "AX0", "0A0", "@00", "[00", "a", "AA00", "A 0", "A-1", "A1.", "É01",
+              "Ä10", "Ａ01", "A０1", "９99", "A00\t", "\tB20", "Z9", "Z99X", "1AB", "-01", "+01", "A+1", "A 1",
+              "ı10", "ſ01", "ß01", "ǅ01", "ﬀ01", "Aı0"]
+    return codes
+
+
+def test_icd_chapter_rewrite_matches_the_string_range_expression() -> None:
+    """Issue 21: the member of every code A00..Z99 and of invalid codes is the old string-range expression's."""
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (diagnosis_code VARCHAR)")
+    codes = _every_icd_code()
+    con.executemany("INSERT INTO v VALUES (?)", [(c,) for c in codes])
+    new, old = member_sql("icd_chapter", "outpatient_visit"), _icd_sql_with_string_ranges("v")
+    rows = con.execute(f"SELECT diagnosis_code, {new}, {old} FROM v").fetchall()
+    assert len(rows) == len(codes)
+    diff = [r for r in rows if r[1] != r[2]]
+    assert not diff, diff[:10]
+    got = {r[0]: r[1] for r in rows}
+    assert got["D49"] == got["E91"] == got["K94"] == got["H96"] == got["V00"] == got["Y99"] == "unknown"
+    assert (got["D48"], got["D50"], got["H59"], got["H60"], got["T98"]) == ("C00-D48", "D50-D89", "H00-H59",
+                                                                            "H60-H95", "S00-T98")
+    assert len({r[1] for r in rows}) == len(ICD_CHAPTERS) + 1      # every chapter and unknown reached
+    assert "BETWEEN '" not in new                                    # no string ranges left
+
+
+def test_icd_chapter_rewrite_classifies_alike_on_postgresql(pg_schema_url) -> None:
+    """The same codes classified by the server (collation C.UTF-8 or any other) give DuckDB's members."""
+    import psycopg2
+
+    from mart.pg import libpq_dsn, to_postgres
+    codes = _every_icd_code()
+    con = duckdb.connect()
+    con.execute("CREATE TABLE v (diagnosis_code VARCHAR)")
+    con.executemany("INSERT INTO v VALUES (?)", [(c,) for c in codes])
+    expr = member_sql("icd_chapter", "outpatient_visit")
+    duck = dict(con.execute(f"SELECT diagnosis_code, {expr} FROM v").fetchall())
+    conn = psycopg2.connect(libpq_dsn(pg_schema_url()))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE v (diagnosis_code VARCHAR)")
+            cur.executemany("INSERT INTO v VALUES (%s)", [(c,) for c in codes])
+            cur.execute(f"SELECT diagnosis_code, {to_postgres(expr)} FROM v")
+            server = dict(cur.fetchall())
+        conn.rollback()
+    finally:
+        conn.close()
+    assert server == duck
+
+
 @pytest.mark.parametrize("dim", list(DIMENSIONS))
 def test_members_add_up_to_the_undivided_row(demo_cfg, dim) -> None:
     """Every org × period has one row per member, and the members' numerators and denominators sum to the row
