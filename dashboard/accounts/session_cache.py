@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from core.config import Config
 from core.roles import SCREEN
@@ -37,14 +37,11 @@ _lock = threading.Lock()
 _entries: dict[str, tuple[float, Any, tuple]] = {}
 STATS = {"hit": 0, "full": 0}
 
-def _check_stmt():
-    from sqlalchemy import bindparam
-    return (select(UserSession.ended_at, UserSession.last_seen, UserSession.created_at, User.role, User.is_active,
-                   User.must_change_password, User.password_changed_at)
-            .join(User, User.id == UserSession.user_id).where(UserSession.sid_hash == bindparam("h")))
 
-
-_STMT = _check_stmt()
+# the one row each request reads: what ends or changes a session, and its times
+_STMT = (select(UserSession.ended_at, UserSession.last_seen, UserSession.created_at, User.role, User.is_active,
+                User.must_change_password, User.password_changed_at)
+         .join(User, User.id == UserSession.user_id).where(UserSession.sid_hash == bindparam("h")))
 
 
 def _fingerprint(user: Any) -> tuple:
