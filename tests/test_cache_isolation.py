@@ -248,8 +248,6 @@ def test_logout_ends_the_session_and_a_replayed_cookie_is_refused(iso):
     assert not _alive(replay)
 
 
-@pytest.mark.xfail(strict=True, reason="dashboard/accounts/service.py change_own_password keeps the account's "
-                                       "other sessions alive (reset_password and disabling end them)")
 def test_changing_ones_own_password_ends_the_other_sessions(iso):
     """Someone who suspects a stolen password or session changes it: the other sessions (the thief's) end; the
     session that changed it goes on."""

@@ -268,8 +268,11 @@ def reset_password(cfg: Config, username: str, new_password: str,
         return _view(user)
 
 
-def change_own_password(cfg: Config, user_id: int, old_password: str, new_password: str) -> None:
-    """The user changes their own password (after a forced-change prompt or by choice)."""
+def change_own_password(cfg: Config, user_id: int, old_password: str, new_password: str,
+                        keep_sid: str | None = None) -> None:
+    """The user changes their own password (after a forced-change prompt or by choice). Every other session of the
+    account ends (someone who suspects a stolen password or session changes it); ``keep_sid``, the session that
+    made the change, goes on."""
     with _session(cfg) as session, session.begin():
         user = session.get(User, user_id)
         if user is None or not user.is_active:
@@ -282,6 +285,8 @@ def change_own_password(cfg: Config, user_id: int, old_password: str, new_passwo
         user.password_hash = hash_password(new_password)
         user.password_changed_at = clock.now()
         user.must_change_password = False
+        _end_user_sessions(session, user.id, "password",
+                           keep_hash=_sid_hash(keep_sid) if keep_sid else None)
         add_audit_row(session, "user.change_password", user.username, None, None,
                       actor=(user.username, user.role, _request_ip()))
 
@@ -453,11 +458,12 @@ def end_session(cfg: Config, sid: str, reason: str = "logout") -> bool:
         return True
 
 
-def _end_user_sessions(session: Session, user_id: int, reason: str) -> None:
+def _end_user_sessions(session: Session, user_id: int, reason: str, keep_hash: str | None = None) -> None:
     now = clock.now()
     for row in session.scalars(select(UserSession).where(UserSession.user_id == user_id,
                                                         UserSession.ended_at.is_(None))):
-        row.ended_at, row.end_reason = now, reason
+        if keep_hash is None or row.sid_hash != keep_hash:
+            row.ended_at, row.end_reason = now, reason
 
 
 # ---------------------------------------------------------------- retention

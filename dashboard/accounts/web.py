@@ -299,7 +299,8 @@ def init_accounts(app: dash.Dash, cfg: Config) -> None:
             message = "两次输入的新密码不一致"
         else:
             try:
-                service.change_own_password(_cfg(), current_user.user_id, request.form.get("old_password", ""), new)
+                service.change_own_password(_cfg(), current_user.user_id, request.form.get("old_password", ""), new,
+                                            keep_sid=current_user.sid)
             except service.AccountError as exc:
                 message = str(exc)
             else:
