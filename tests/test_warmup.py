@@ -63,6 +63,17 @@ def test_first_cockpit_call_after_a_load_is_warm(demo_cfg, demo_copy, tmp_path, 
         assert core_cache.STATS["output:hit"] == hits + 1          # served from the warmed cache …
         assert core_cache.STATS["output:miss"] == misses
         assert cards[L.CARDS]["children"]                         # … and it is the cards
+        # the referral page's sections were warmed too: its first calls are hits, no section computed
+        hits, misses = core_cache.STATS["output:hit"], core_cache.STATS["output:miss"]
+        boxes = [(L.REF_KPIS, "children"), (L.REF_VOLUME, "children"), (L.REF_FLOW, "children"),
+                 (L.REF_OUTSIDE, "children"), (L.REF_DEST, "children"), (L.REF_DIAG, "children"),
+                 (L.REF_PENDING, "children")]
+        for box, prop in boxes:
+            outputs = [(box, prop), (L.REF_SUBTITLE, "children")] if box == L.REF_KPIS else [(box, prop)]
+            got = call(client, outputs, (L.REF_READY, "data", True), "")
+            assert got[box][prop], box
+        assert core_cache.STATS["output:hit"] == hits + len(boxes)
+        assert core_cache.STATS["output:miss"] == misses
     finally:
         warmup.stop(app.server)
         time.sleep(0.5)                                           # its last poll is over

@@ -274,6 +274,26 @@ def cached_section(name: str, search: str | None, build: Callable[[], Any]) -> A
                                (*output_cache.view_parts(state), ctx["start"], ctx["end"]), build)
 
 
+def _graph_sections() -> tuple[tuple[str, str, str, Callable[[str | None], Any]], ...]:
+    """(output box, section name, title, figure builder) of the page's chart sections."""
+    return ((L.REF_VOLUME, "volume", "转诊人次", volume_figure),
+            (L.REF_FLOW, "flow", "转诊流向", flow_figure),
+            (L.REF_OUTSIDE, "outside", "县外就医", outside_figure),
+            (L.REF_DEST, "dest", "县外去向", destinations_figure),
+            (L.REF_DIAG, "diag", "上转病种", diagnoses_figure))
+
+
+def warm_default_view() -> None:
+    """Every section of the referral page as the logged-in user first opens it, into the cache
+    (``dashboard.warmup`` calls this for each scope after a load and at start)."""
+    if not _allowed(""):
+        return
+    cached_section("kpis", "", lambda: render_kpis(""))
+    for _box, name, _title, build in _graph_sections():
+        cached_section(name, "", lambda build=build: _graph(build("")))
+    cached_section("pending", "", lambda: render_pending(""))
+
+
 def register(app: dash.Dash) -> None:
     """Wire the referral page's callbacks (each section guards its own errors)."""
 
@@ -288,12 +308,9 @@ def register(app: dash.Dash) -> None:
             kit.log.exception("referral kpis failed")
             return [kit.error_box("转诊核心指标")], ""
 
-    for box, name, title, build in ((L.REF_VOLUME, "volume", "转诊人次", volume_figure),
-                                    (L.REF_FLOW, "flow", "转诊流向", flow_figure),
-                                    (L.REF_OUTSIDE, "outside", "县外就医", outside_figure),
-                                    (L.REF_DEST, "dest", "县外去向", destinations_figure),
-                                    (L.REF_DIAG, "diag", "上转病种", diagnoses_figure)):
+    for box, name, title, build in _graph_sections():
         _register_graph(app, box, name, title, build)
+    output_cache.register_warmer("referrals", warm_default_view)
 
     @app.callback(Output(L.REF_PENDING, "children"), Input(L.REF_READY, "data"), State(ids.URL, "search"))
     def _pending(_r, search):
