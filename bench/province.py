@@ -7,7 +7,9 @@ Steps: the demo facts generated into a DuckDB mart (no rollups), the DuckDB roll
 (``rollups`` on DuckDB), with ``--pg`` the facts copied into PostgreSQL (COPY, ANALYZE) and the rollups built
 there (the database given is emptied), with ``--spark`` ``python app.py rollups --engine spark --master …`` (lake
 export included: the facts written as Parquet, every rollup computed by Spark and written back into the DuckDB
-mart). Prints seconds, rows (fact rows read; rows written for the copy) and rows/s per step, the stores' sizes, the
+mart). Prints every step the moment it ends (the generator's and PostgreSQL builder's phases included, so a run
+stopped half-way keeps what it measured), then seconds, rows (fact rows read; rows written for the copy) and rows/s
+per step, the stores' sizes, the
 machine load (``uptime``) before and after, and a linear extrapolation to ``--target-scale`` (12.5 ≈ 100M visits),
 labelled as such: the rollups are scans and hash aggregates, roughly linear in the fact rows while the working set
 fits in memory, which a shared two-core machine cannot show for the target itself.
@@ -36,11 +38,12 @@ def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
 
-def _say(engine: str, step: str, seconds: float, n: int) -> None:
-    """One measured step, printed the moment it ends (a run stopped half-way keeps what it measured)."""
+def _say(engine: str, step: str, seconds: float, n: int, rate: bool = True) -> None:
+    """One measured step, printed the moment it ends (a run stopped half-way keeps what it measured); ``rate``
+    False for a builder phase whose rows are rows written (a rollup's output), not rows read."""
     from bench.engines import _uptime
-    rate = f"{n / seconds:,.0f} rows/s" if seconds > 0 and n else ""
-    print(f"[{time.strftime('%H:%M:%S')}] {engine:<9} {step:<58} {seconds:>9.1f} s {n:>13,} {rate:>16}   "
+    rate_text = f"{n / seconds:,.0f} rows/s" if rate and seconds > 0 and n else ""
+    print(f"[{time.strftime('%H:%M:%S')}] {engine:<9} {step:<58} {seconds:>9.1f} s {n:>13,} {rate_text:>16}   "
           f"{_uptime().split('load average:')[-1].strip()}", flush=True)
 
 
@@ -52,7 +55,9 @@ def _watch(phases: list, engine: str, stop: threading.Event) -> threading.Thread
             done = stop.wait(2.0)
             while seen < len(phases):
                 name, seconds, n = phases[seen]
-                _say(engine, f"  {name}", seconds, n)
+                _say(engine, f"  {name}", seconds, n, rate=name.startswith(("copy ", "dimensions", "outpatient",
+                                                                          "inpatient", "lab_order", "referral",
+                                                                          "outside", "chronic")))
                 seen += 1
             if done:
                 return
