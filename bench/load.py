@@ -329,7 +329,7 @@ def run(label: str, root: Path, data_dir: Path, cfg, args: argparse.Namespace,
             t.join(timeout=max(1.0, deadline - time.time() + 60))   # bounded: a stuck request cannot hang us
         stuck = sum(t.is_alive() for t in threads)
         wall = time.time() - t0
-        server_cpu = cpu_seconds(pids + child_pids(proc.pid)) - server_cpu0
+        server_cpu = cpu_seconds(sorted(set(pids + child_pids(proc.pid)))) - server_cpu0   # each process once
         client_cpu = time.process_time() - cpu0
         stop.set()
         if profiles:
