@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -53,6 +54,18 @@ def demo_con(demo_cfg: Config) -> Iterator[duckdb.DuckDBPyConnection]:
 
     with duckdb_read_cursor(demo_cfg.mart_url) as con:
         yield con
+
+
+def copy_demo_dir(demo_cfg: Config, data: Path) -> Config:
+    """The tiny demo's mart, app database, demo accounts and geometry copied into ``data``; its config."""
+    import dataclasses
+    import shutil
+    for name in ("mart.duckdb", "app.db", "demo-accounts.txt"):
+        shutil.copy2(demo_cfg.data_dir / name, data / name)
+    if demo_cfg.geo_dir.exists():
+        shutil.copytree(demo_cfg.geo_dir, data / "geo")
+    return dataclasses.replace(demo_cfg, data_dir=data, mart_url=f"duckdb:///{data / 'mart.duckdb'}",
+                               app_db_url=f"sqlite:///{data / 'app.db'}")
 
 
 @pytest.fixture

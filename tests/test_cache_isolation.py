@@ -11,16 +11,15 @@ Its own copy of the tiny demo (mart and app database), so accounts can be create
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from core import cache as core_cache
 from layouts import _pageparts as L
+from tests.fixtures_mart import copy_demo_dir
 from tests.fixtures_web import login_client
 from tests.http_text import body_text
 from tests.test_security_matrix import callback_body, expected_roles, server_callbacks
@@ -46,12 +45,7 @@ def iso(demo_cfg, tmp_path_factory) -> Iterator[dict]:
     from queries.org import org_tree
 
     data = tmp_path_factory.mktemp("cache_iso")
-    for name in ("mart.duckdb", "app.db", "demo-accounts.txt"):
-        shutil.copy2(demo_cfg.data_dir / name, data / name)
-    if demo_cfg.geo_dir.exists():
-        shutil.copytree(demo_cfg.geo_dir, data / "geo")
-    cfg = dataclasses.replace(demo_cfg, data_dir=data, mart_url=f"duckdb:///{data / 'mart.duckdb'}",
-                              app_db_url=f"sqlite:///{data / 'app.db'}")
+    cfg = copy_demo_dir(demo_cfg, data)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DATA_DIR", str(data))
         mp.setenv("MART_URL", cfg.mart_url)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import requests
 from bench._common import csrf_token, free_port
 from bench.load import start_server, stop_server
 from layouts import _pageparts as L
+from tests.fixtures_mart import copy_demo_dir
 from tests.test_cache_versions import _visits_of
 from tests.test_serve import _accounts, _login
 
@@ -39,16 +39,10 @@ MONTH = "2026-10"
 @pytest.fixture(scope="module")
 def server(demo_cfg, tmp_path_factory) -> Iterator[dict]:
     """(base URL, data dir, environment for the CLI) of a two-worker server on a copy of the tiny demo."""
-    import dataclasses
 
     from dashboard.accounts.service import create_user
     data = tmp_path_factory.mktemp("cache_iso_server")
-    for name in ("mart.duckdb", "app.db", "demo-accounts.txt"):
-        shutil.copy2(demo_cfg.data_dir / name, data / name)
-    if demo_cfg.geo_dir.exists():
-        shutil.copytree(demo_cfg.geo_dir, data / "geo")
-    cfg = dataclasses.replace(demo_cfg, data_dir=data, mart_url=f"duckdb:///{data / 'mart.duckdb'}",
-                              app_db_url=f"sqlite:///{data / 'app.db'}")
+    cfg = copy_demo_dir(demo_cfg, data)
     create_user(cfg, "srv_probe", "manager", PASSWORD, ["T001"] if _has(cfg, "T001") else [], is_demo=True,
                 actor=("test:cache-isolation", "admin", ""))
     from dashboard.appdb import dispose_app_engines
