@@ -212,3 +212,26 @@ def page_as(browser, live_server, app_cfg):
         problems.check()
 
 # ==================================================================================================== end browser
+
+
+def answer_dialog(page, selector: str, accept: bool, timeout_s: float = 30.0) -> str:
+    """Click ``selector``, answer the confirm dialog it opens (accept or dismiss) and return its message.
+
+    The answer is given by a handler registered before the click, and the click does not wait for navigations:
+    a click that waited while the dialog blocked the page, with the answer given only after it returned, hung for
+    its whole timeout whenever the dialog opened before the click's own checks were over."""
+    import time as _time
+    messages: list[str] = []
+
+    def _answer(dialog) -> None:
+        messages.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", _answer)
+    page.click(selector, no_wait_after=True)
+    deadline = _time.monotonic() + timeout_s
+    while not messages and _time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    if not messages:
+        raise AssertionError(f"{selector} opened no confirm dialog within {timeout_s:.0f} s")
+    return messages[0]

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from tests.fixtures_web import answer_dialog
 from tests.test_alerts_notify import _Robot, robot  # noqa: F401 — the local robot receiver fixture
 
 IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
@@ -109,10 +110,8 @@ def test_admin_edits_a_threshold_once_audited_and_the_cli_sees_it(page_as, app_c
                                ".includes('没有修改')", timeout=30_000)
         assert len(_audit_rows(app_cfg, "alert_rule.save", f"预警规则 {RULE}")) == audits + 1
         # disabling asks first; dismissing changes nothing
-        with page.expect_event("dialog", timeout=30_000) as info:
-            page.click("#alert-admin-toggle")
-        assert "停用" in info.value.message and RULE in info.value.message
-        info.value.dismiss()
+        message = answer_dialog(page, "#alert-admin-toggle", accept=False)
+        assert "停用" in message and RULE in message
         page.wait_for_timeout(800)
         assert _rule(app_cfg, RULE).enabled
     finally:
@@ -149,10 +148,8 @@ def test_admin_saves_a_channel_and_the_test_message_arrives(page_as, app_cfg, ro
         path, body = _Robot.received[-1]
         assert path == "/wecom?key=secret-1234" and "测试消息" in body["markdown"]["content"]
         # deleting asks first
-        with page.expect_event("dialog", timeout=30_000) as info:
-            page.click("#alert-admin-ch-delete")
-        assert name in info.value.message and "删除" in info.value.message
-        info.value.accept()
+        message = answer_dialog(page, "#alert-admin-ch-delete", accept=True)
+        assert name in message and "删除" in message
         page.wait_for_function("() => document.querySelector('#alert-admin-ch-result').innerText.includes('已删除')",
                                timeout=30_000)
         assert len(_audit_rows(app_cfg, "alert_channel.delete", f"通知渠道 {name}")) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures_web import answer_dialog
 from tests.test_browser_maps import _goto_map, _pixel, _series_item
 
 pytestmark = pytest.mark.browser
@@ -142,12 +143,7 @@ def test_reset_password_and_disable_ask_first(page_as, app_cfg):
                            timeout=20_000)
 
     def answer(button: str, accept: bool) -> str:
-        with page.expect_event("dialog", timeout=30_000) as info:
-            page.click(button)
-        dialog = info.value
-        message = dialog.message
-        dialog.accept() if accept else dialog.dismiss()
-        return message
+        return answer_dialog(page, button, accept)
 
     message = answer("#admin-reset", accept=False)
     assert "issue14user" in message and "重置" in message, message
