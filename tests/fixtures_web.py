@@ -235,3 +235,21 @@ def answer_dialog(page, selector: str, accept: bool, timeout_s: float = 30.0) ->
     if not messages:
         raise AssertionError(f"{selector} opened no confirm dialog within {timeout_s:.0f} s")
     return messages[0]
+
+
+def wait_until_serving(base: str, proc, log: _Path, timeout_s: float = 120, poll_s: float = 0.5) -> None:
+    """Wait until the ``app.py serve`` process ``proc`` answers ``base``/login with 200; fail with the end of its
+    ``log`` when it exits first, or after ``timeout_s``."""
+    import time as _time
+
+    import requests
+    deadline = _time.time() + timeout_s
+    while True:
+        assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
+        try:
+            if requests.get(f"{base}/login", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        assert _time.time() < deadline, f"server not ready in {timeout_s:.0f} s"
+        _time.sleep(poll_s)

@@ -24,6 +24,7 @@ from bench._common import csrf_token, free_port
 from bench.load import start_server, stop_server
 from layouts import _pageparts as L
 from tests.fixtures_mart import copy_demo_dir
+from tests.fixtures_web import wait_until_serving
 from tests.test_cache_versions import _visits_of
 from tests.test_serve import _accounts, _login
 
@@ -54,16 +55,7 @@ def server(demo_cfg, tmp_path_factory) -> Iterator[dict]:
     env = {k: v for k, v in os.environ.items() if k not in ("MART_URL", "APP_DB_URL", "CACHE_URL")}
     env["DATA_DIR"] = str(data)
     try:
-        deadline = time.time() + 120
-        while True:
-            assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
-            try:
-                if requests.get(f"{base}/login", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline, "server not ready in 120 s"
-            time.sleep(0.5)
+        wait_until_serving(base, proc, log)
         yield {"base": base, "data": data, "env": env, "cfg": cfg, "log": log}
     finally:
         stop_server(proc)

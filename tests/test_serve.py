@@ -22,6 +22,7 @@ import requests
 
 from bench._common import child_pids, csrf_token, free_port
 from bench.load import start_server, stop_server
+from tests.fixtures_web import wait_until_serving
 
 REDIS = os.environ.get("TEST_REDIS_URL", "")
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,16 +52,7 @@ def _serve(data_dir: Path, workers: int, env: dict[str, str] | None = None) -> I
     proc = start_server(data_dir, port, workers, 4, data_dir / "server.log", extra_env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            assert proc.poll() is None, (data_dir / "server.log").read_text(errors="replace")[-2000:]
-            try:
-                if requests.get(f"{base}/login", timeout=5).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            assert time.time() < deadline, "server not ready in 60 s"
-            time.sleep(0.3)
+        wait_until_serving(base, proc, data_dir / "server.log", timeout_s=60, poll_s=0.3)
         yield base, proc
     finally:
         stop_server(proc)

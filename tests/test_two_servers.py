@@ -21,6 +21,7 @@ import requests
 
 from bench._common import csrf_token, free_port
 from bench.load import start_server, stop_server
+from tests.fixtures_web import wait_until_serving
 from tests.test_serve import _accounts, _login
 
 PG = os.environ.get("TEST_POSTGRES_URL", "")
@@ -51,19 +52,6 @@ def app_db_url() -> Iterator[str]:
         admin.close()
 
 
-def _wait_ready(base: str, proc, log: Path) -> None:
-    deadline = time.time() + 120
-    while True:
-        assert proc.poll() is None, log.read_text(errors="replace")[-2000:]
-        try:
-            if requests.get(f"{base}/login", timeout=5).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        assert time.time() < deadline, "server not ready in 120 s"
-        time.sleep(0.5)
-
-
 @pytest.fixture(scope="module")
 def two_servers(demo_cfg, app_db_url, tmp_path_factory):
     """(base A, base B, data dir, app DB config) of two servers sharing the app DB and the cache."""
@@ -92,7 +80,7 @@ def two_servers(demo_cfg, app_db_url, tmp_path_factory):
             proc = start_server(data, port, 1, 4, log, extra_env=env)
             procs.append(proc)
             bases.append(f"http://127.0.0.1:{port}")
-            _wait_ready(bases[-1], proc, log)
+            wait_until_serving(bases[-1], proc, log)
         yield bases[0], bases[1], data, cfg
     finally:
         for proc in procs:
