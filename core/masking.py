@@ -25,9 +25,12 @@ _FULL_WIDTH = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)}, "�
                              "\u3000": " ", "－": "-", "＋": "+"})
 _SEP = r"[ \-.]?"      # one optional separator, only between the groups people write
 # 18-digit ID (last may be X) as 6-8-4 or 6-4-4-4 groups, or the old 15-digit ID as 6-6-3; not inside a digit run
-# nor the decimals of a number (63.926940639269404).
-ID_RE = re.compile(rf"(?<!\d)(?<!\d\.)(\d{{6}}{_SEP}(?:\d{{8}}|\d{{4}}{_SEP}\d{{4}}){_SEP}\d{{3}}[\dXx]"
-                   rf"|\d{{6}}{_SEP}\d{{6}}{_SEP}\d{{3}})(?!\d)")
+# nor the decimals of a number (63.926940639269404). The birth date inside must be a date (year 18xx–20xx or two
+# digits, month 01–12, day 01–31), as in every real ID: a timestamp with a suffix (a node's run id
+# ``20261205143312-1234``) is not an ID.
+_MMDD = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+ID_RE = re.compile(rf"(?<!\d)(?<!\d\.)(\d{{6}}{_SEP}(?:(?:18|19|20)\d\d{_MMDD}|(?:18|19|20)\d\d{_SEP}{_MMDD})"
+                   rf"{_SEP}\d{{3}}[\dXx]|\d{{6}}{_SEP}\d\d{_MMDD}{_SEP}\d{{3}})(?!\d)")
 # Mainland mobile as 3-4-4 groups, optionally with a country prefix (+86, 0086, 86); not inside a digit run.
 PHONE_RE = re.compile(rf"(?<![\d+])(?<!\d\.)((?:(?:\+|00)?86[ \-]?)?)(1[3-9]\d{_SEP}\d{{4}}{_SEP}\d{{4}})(?!\d)")
 

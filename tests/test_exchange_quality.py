@@ -116,3 +116,27 @@ def test_last_upload_and_behind_schedule(qcfg):
 def test_online_now(qcfg):
     assert online_now(qcfg, now=NOW + dt.timedelta(seconds=170)) == {"online": 1, "nodes": 2, "rate": 0.5}
     assert online_now(qcfg, now=NOW + dt.timedelta(seconds=181))["online"] == 0
+
+
+@pytest.mark.parametrize("minutes_after_creation", [5, 24 * 60 + 90])
+def test_nodes_without_runs_give_zero_counts(tmp_path, minutes_after_creation):
+    """Nodes just registered, no run yet (a new deployment): the figures are zero counts with empty ratios, not
+    an error (pandas once refused the merge of the two empty sides and the quality page showed an error card).
+    Five minutes after creation no slot has closed either; a day later the slots have and nothing arrived."""
+    cfg = make_cfg(tmp_path)
+    init_app_db(cfg.app_db_url)
+    insts = pd.DataFrame([{"inst_code": "T001", "name": "一号卫生院", "inst_type": "township_center",
+                           "level": "township", "parent_inst_code": "H001", "lon": 119.6, "lat": 29.1}])
+    assert ensure_nodes(cfg, insts) == 1
+    with session_factory(cfg.app_db_url)() as s, s.begin():
+        s.execute(update(ExchangeNode).values(created_at=D))
+        s.execute(update(ExchangeJob).values(created_at=D))
+    now = D + dt.timedelta(minutes=minutes_after_creation)
+    for by in (["inst_code", "day"], ["job_code"], ["inst_code", "job_code", "day"], []):
+        out = quality_daily(cfg, D.date(), now.date(), now=now, by=by)
+        assert out["success_runs"].sum() == 0 and out["finished_runs"].sum() == 0
+        if minutes_after_creation > 24 * 60:
+            assert out["scheduled_slots"].sum() > 0 and out["timely_slots"].sum() == 0
+            assert (out["upload_timeliness"].dropna() == 0).all()
+        else:
+            assert out["scheduled_slots"].sum() == 0 and out["upload_timeliness"].isna().all()

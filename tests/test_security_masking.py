@@ -1,6 +1,7 @@
 """The one masking function: property tests over ID-card and mobile formats (hypothesis), and display names."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from hypothesis import given, settings
@@ -18,14 +19,18 @@ sep = st.sampled_from(["", "", " ", "-", "."])
 
 @st.composite
 def id_numbers(draw) -> tuple[str, str]:
-    """(as written, the plain digits) of an 18- or 15-digit resident ID in the ways people write it."""
+    """(as written, the plain digits) of an 18- or 15-digit resident ID in the ways people write it; its birth
+    date is a real date, as in every ID."""
+    area = draw(st.text("0123456789", min_size=6, max_size=6))
+    born = draw(st.dates(min_value=dt.date(1880, 1, 1), max_value=dt.date(2026, 12, 31)))
     if draw(st.booleans()):
-        digits = draw(st.text("0123456789", min_size=17, max_size=17)) + draw(st.sampled_from(list("0123456789Xx")))
+        digits = (area + f"{born:%Y%m%d}" + draw(st.text("0123456789", min_size=3, max_size=3))
+                  + draw(st.sampled_from(list("0123456789Xx"))))
         s = draw(sep)
         written = (digits[:6] + s + digits[6:14] + s + digits[14:] if draw(st.booleans())
                    else s.join([digits[:6], digits[6:10], digits[10:14], digits[14:]]))
     else:
-        digits = draw(st.text("0123456789", min_size=15, max_size=15))
+        digits = area + f"{born:%y%m%d}" + draw(st.text("0123456789", min_size=3, max_size=3))
         s = draw(sep)
         written = s.join([digits[:6], digits[6:12], digits[12:]])
     if draw(st.booleans()):
@@ -75,6 +80,16 @@ def test_every_mobile_format_is_masked(before: str, number: tuple[str, str], aft
 @given(st.text(alphabet=st.characters(blacklist_categories=("Nd",)), max_size=40))
 def test_text_without_digits_is_unchanged(text: str) -> None:
     assert mask_text(text) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 12, 31)),
+       st.text("0123456789abcdef", min_size=4, max_size=4))
+def test_run_ids_of_nodes_are_not_taken_for_ids(when: dt.datetime, suffix: str) -> None:
+    """A node's run id in the documented format (timestamp, then 4 hex digits) is no ID number, also when the hex
+    digits are all decimal (``…-20261205143312-1234``: 14 digits, a hyphen, 4 digits once failed the page scan)."""
+    run_id = f"EX-H001-HIS_OP-{when:%Y%m%d%H%M%S}-{suffix}"
+    assert mask_text(run_id) == run_id and not has_unmasked(run_id)
 
 
 def test_probe_formats() -> None:

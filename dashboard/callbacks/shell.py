@@ -195,7 +195,7 @@ def nav_state(pathname: str | None, search: str | None, link_ids: list[dict[str,
         carried = urlstate.to_search(urlstate.ViewState(state.grain, state.period, state.org))
     by_href = {item.href: item for item in nav_items()}
     classes, hrefs = [], []
-    for link_id in link_ids:
+    for link_id in link_ids or []:     # a forged request may send none
         item = by_href.get(link_id["path"])
         active = bool(item and item.is_active(pathname))
         sub = " nav-sub" if item and item.group else ""

@@ -146,9 +146,7 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
     slots_df = _slot_counts(jobs, ok, t0, t1, now, max_window)
     if len(run_df):
         run_df["day"] = pd.to_datetime(run_df["day"].astype(str))
-    else:
-        run_df = pd.DataFrame(columns=keys + ["success_runs", "finished_runs", "rows_rejected", "rows_extracted"])
-    per_job = slots_df.merge(run_df, on=keys, how="outer")
+    per_job = _merge_counts(slots_df, run_df, keys)
     per_job["day"] = pd.to_datetime(per_job["day"])
     meta = jobs[["node_id", "inst_code", "name"]].drop_duplicates("node_id")
     per_job = per_job.merge(meta, on="node_id", how="left")
@@ -162,7 +160,7 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
         on_keys = [k for k in by if k != "job_code"]
         onl = online.groupby(on_keys or ["node_id"], as_index=False)[["online_hours", "expected_hours"]].sum() \
             if on_keys else online[["online_hours", "expected_hours"]].sum().to_frame().T
-        out = out.merge(onl, on=on_keys, how="left") if on_keys else out.assign(
+        out = _merge_counts(out, onl, on_keys, how="left") if on_keys else out.assign(
             online_hours=int(onl["online_hours"].iloc[0]), expected_hours=int(onl["expected_hours"].iloc[0]))
     else:
         a = per_job.groupby(by, as_index=False)[count_cols].sum() if by else \
@@ -171,7 +169,7 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
             online[["online_hours", "expected_hours"]].sum().to_frame().T
         if "day" in by:     # an empty side comes back with an object-typed day column
             a["day"], b["day"] = pd.to_datetime(a["day"]), pd.to_datetime(b["day"])
-        out = a.merge(b, on=by, how="outer") if by else pd.concat([a, b], axis=1)
+        out = _merge_counts(a, b, by) if by else pd.concat([a, b], axis=1)
     for col in count_cols + ["online_hours", "expected_hours"]:
         out[col] = out[col].fillna(0).astype("int64")
     for fig, (num, den) in FIGURE_PARTS.items():
@@ -183,6 +181,19 @@ def quality_daily(cfg: Config, start: dt.date, end: dt.date, now: dt.datetime | 
     if "day" in by:
         out["day"] = pd.to_datetime(out["day"]).dt.date
     return out.sort_values(by).reset_index(drop=True) if by else out
+
+
+def _merge_counts(left: pd.DataFrame, right: pd.DataFrame, on: list[str], how: str = "outer") -> pd.DataFrame:
+    """Merge of two count frames on ``on``; an empty side adds its columns as 0. Either side may be empty (nodes
+    without a run or a closed slot in the window: a new deployment, a quiet morning), and pandas refuses to merge
+    an empty side's untyped key columns."""
+    if not len(right):
+        return left.assign(**{c: 0 for c in right.columns if c not in on})
+    if not len(left):
+        if how == "outer":
+            return right.assign(**{c: 0 for c in left.columns if c not in on})
+        return left.assign(**{c: 0 for c in right.columns if c not in on})
+    return left.merge(right, on=on, how=how)
 
 
 def _slot_counts(jobs: pd.DataFrame, ok: pd.DataFrame, t0: dt.datetime, t1: dt.datetime, now: dt.datetime,
