@@ -70,11 +70,14 @@ def open_as(browser, ex_server):
         problems.check()
 
 
-def _open_failed_log(page) -> None:
+def _open_failed_log(page, node: str | None = None) -> None:
+    """Open /exchange and the log of a failed run: of the first node listed with one, or of ``node`` (the list's
+    order moves with the nodes' heartbeats, so a test coming back to the same run names its node)."""
+    row = f'#ex-nodes .ag-row[row-id="{node}"]' if node else "#ex-nodes .ag-row"
     page.goto(page.base_url + "/exchange")
     page.wait_for_selector(".echarts-box[data-rendered] canvas", timeout=20_000)
-    page.wait_for_selector("#ex-nodes .ag-row .ex-cell-failed", timeout=15_000)
-    page.click("#ex-nodes .ag-row .ex-cell-failed >> nth=0")
+    page.wait_for_selector(f"{row} .ex-cell-failed", timeout=15_000)
+    page.click(f"{row} .ex-cell-failed >> nth=0")
     page.wait_for_selector("#ex-detail .ex-jobs", timeout=10_000)
     page.click("#ex-detail .ex-run-failed .ex-link >> nth=0")
     page.wait_for_function("() => (document.querySelector('#ex-log')?.innerText || '').includes('ERROR')",
