@@ -76,6 +76,16 @@
         return chart;
     }
 
+    function unregisteredMap(opt) {
+        // The name of a map the option's geo components or map series use that ECharts does not know yet.
+        var users = [].concat(opt.geo || [], opt.series || []);
+        for (var i = 0; i < users.length; i++) {
+            var name = users[i] && (users[i].type === undefined || users[i].type === "map") ? users[i].map : null;
+            if (typeof name === "string" && !window.echarts.getMap(name)) { return name; }
+        }
+        return null;
+    }
+
     function draw(option, boxId, clickId, attempt) {
         var key = domId(boxId);
         var el = document.getElementById(key);
@@ -96,6 +106,17 @@
                 window.echarts.registerMap(opt._geo.name, opt._geo.geojson);
             }
             delete opt._geo;
+        }
+        var missing = unregisteredMap(opt);
+        if (missing) {
+            // A timed refresh (sent without the GeoJSON) answered before the page's first option, which brings
+            // it, was drawn: ECharts would throw on the unknown map. Wait for the first option to register it.
+            if ((attempt || 0) < 100) {
+                setTimeout(function () { draw(option, boxId, clickId, (attempt || 0) + 1); }, 100);
+            } else {
+                console.warn("echarts bridge: map " + missing + " never registered");
+            }
+            return;
         }
         var keepView = opt._keepView === true;
         delete opt._keepView;

@@ -271,3 +271,29 @@ def test_quality_grids_show_whole_headers_and_fill_their_width(open_as) -> None:
         assert info["width"] > 0.9 * content, (grid, info)  # and the grid the page's width
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "quality-operator.png"), full_page=True)
+
+
+def test_a_refresh_answered_before_the_first_option_waits_for_its_map(open_as) -> None:
+    """A timed refresh is sent without the GeoJSON; under load its answer can be drawn before the page's first
+    option, which brings the map (CI once saw ECharts throw "reading 'regions'" so). The bridge waits for the map
+    instead: no page error, and the chart is drawn once the map is registered."""
+    page = open_as("operator")
+    page.goto(page.base_url + "/exchange")
+    page.wait_for_selector(".echarts-box[data-rendered] canvas", timeout=20_000)
+    drawn = page.evaluate("""() => new Promise((resolve) => {
+        const box = document.createElement('div');
+        box.id = 'race-box'; box.style.width = '300px'; box.style.height = '200px';
+        document.body.appendChild(box);
+        const geo = {map: 'race-map', roam: true};
+        const square = {type: 'FeatureCollection', features: [{type: 'Feature', properties: {name: '甲'},
+            geometry: {type: 'Polygon', coordinates: [[[119, 29], [120, 29], [120, 30], [119, 30], [119, 29]]]}}]};
+        const render = window.dash_clientside.echarts.render;
+        render({geo: geo, series: [], _keepView: true}, 'race-box', null);      // the refresh, first
+        const early = box.getAttribute('data-rendered');
+        setTimeout(() => {
+            render({_geo: {name: 'race-map', geojson: square}, geo: geo, series: []}, 'race-box', null);
+            setTimeout(() => resolve({early: early, late: box.getAttribute('data-rendered'),
+                                      map: !!echarts.getMap('race-map')}), 600);
+        }, 400);
+    })""")
+    assert drawn["early"] is None and drawn["late"] and drawn["map"], drawn
