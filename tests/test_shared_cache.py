@@ -12,6 +12,7 @@ from flask import Flask
 
 from core import cache as core_cache
 
+pytest_plugins = ["tests.fixtures_mart"]
 ROOT = Path(__file__).resolve().parents[1]
 
 # One process of the single-flight test: asks for the key, computing it slowly (and leaving a mark) on a miss.
@@ -75,16 +76,104 @@ def test_serve_shares_one_file_cache_between_workers_and_starts_it_empty(tmp_pat
     from dashboard.serve import share_results
 
     monkeypatch.setenv("DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("CACHE_URL", raising=False)
+    monkeypatch.setenv("CACHE_URL", "")           # recorded, so the value share_results sets is undone too
     stale = tmp_path / "cache" / "entry-of-older-code"
     stale.parent.mkdir()
     stale.write_text("x")
     share_results(load_config(), 1)
     import os
-    assert "CACHE_URL" not in os.environ and stale.exists()          # one worker: its own cache, nothing touched
+    assert os.environ["CACHE_URL"] == "" and stale.exists()          # one worker: its own cache, nothing touched
     share_results(load_config(), 2)
     assert os.environ["CACHE_URL"] == f"file://{tmp_path / 'cache'}"
     assert not stale.exists()
     monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/11")
     share_results(load_config(), 2)
     assert os.environ["CACHE_URL"] == "redis://127.0.0.1:6379/11"   # a named cache is kept
+
+
+def _snapshot(folder: Path) -> dict[str, int]:
+    """Entry files of a file cache and their modification times (a recomputed entry is written anew)."""
+    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir() if p.is_file()}
+
+
+def test_two_workers_warm_once_and_share_what_either_computed(demo_cfg, tmp_path):
+    import requests
+
+    from bench._common import free_port
+    from bench.load import start_server, stop_server
+    from queries.periods import data_version
+    from tests.fixtures_mart import copy_demo_dir
+    from tests.fixtures_web import wait_until_serving
+    from tests.test_cache_isolation_server import _breakdown_body, _cards_body
+    from tests.test_serve import _accounts, _login
+
+    cfg = copy_demo_dir(demo_cfg, tmp_path)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "left-by-older-code").write_text("x")
+    port, log = free_port(), tmp_path / "server.log"
+    proc = start_server(tmp_path, port, 2, 4, log, extra_env={"CACHE_URL": "", "WARMUP_POLL_SECONDS": "0.5"})
+    base = f"http://127.0.0.1:{port}"
+    folder = tmp_path / "cache"
+    try:
+        wait_until_serving(base, proc, log)
+        assert not (folder / "left-by-older-code").exists()            # the file cache starts empty
+        probe = _app(folder)                                           # reads the same folder as the workers
+        version = data_version(cfg.mart_url)
+        end = time.time() + 180
+        with probe.app_context():
+            while (warmer := core_cache.get("warmup", ("done", version))) is None and time.time() < end:
+                time.sleep(0.5)
+        from bench._common import child_pids
+        assert warmer in child_pids(proc.pid), warmer                  # one of the two workers warmed it
+        s = _login(base, *_accounts(tmp_path)["leader"])
+
+        def fresh(body: dict) -> list[int]:
+            codes = []
+            for _ in range(12):                      # new connections: both workers answer some of them
+                with requests.Session() as one:
+                    one.cookies.update(s.cookies)
+                    codes.append(one.post(f"{base}/_dash-update-component", json=body, timeout=120).status_code)
+            return codes
+
+        before = _snapshot(folder)
+        assert fresh(_cards_body("")) == [200] * 12
+        assert _snapshot(folder) == before, "a worker computed the warmed cockpit again"
+        assert s.post(f"{base}/_dash-update-component", json=_breakdown_body(""), timeout=120).status_code == 200
+        computed = _snapshot(folder)
+        assert len(computed) > len(before)                             # the breakdown was computed and stored …
+        assert fresh(_breakdown_body("")) == [200] * 12
+        assert _snapshot(folder) == computed, "the other worker computed the same breakdown again"   # … once
+    finally:
+        stop_server(proc)
+
+
+def _figures(value) -> tuple[int, int]:
+    """(Plotly figure objects, figure dicts of graphs) anywhere in a callback output."""
+    from dash.development.base_component import Component
+    from plotly.basedatatypes import BaseFigure
+    if isinstance(value, BaseFigure):
+        return 1, 0
+    if isinstance(value, Component):
+        objs, dicts = _figures([getattr(value, p, None) for p in value._prop_names])
+        return objs, dicts + int(isinstance(getattr(value, "figure", None), dict))
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    counts = [_figures(v) for v in items]
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+
+def test_a_cached_figure_is_stored_as_plain_data_and_answers_the_same(flask_app, client_as):
+    import pickle
+
+    from layouts import _pageparts as L
+    from tests.test_pages_callbacks import IND, call
+
+    client = client_as("leader")
+    first = call(client, [(L.TREND_BOX, "children")], (L.ID, "data", IND), "")
+    hits = core_cache.STATS["output:hit"]
+    assert call(client, [(L.TREND_BOX, "children")], (L.ID, "data", IND), "") == first    # a hit, the same answer
+    assert core_cache.STATS["output:hit"] == hits + 1
+    backend = flask_app.server.extensions["result_cache"].cache          # the app's per-process SimpleCache
+    stored = [pickle.loads(raw) for key, (_exp, raw) in list(backend._cache.items()) if "output:" in key]
+    objs, dicts = _figures(stored)
+    assert dicts >= 1                       # the trend's graph is among the stored outputs …
+    assert objs == 0                        # … as a plain dict: a hit does not rebuild a go.Figure
