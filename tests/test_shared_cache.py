@@ -177,3 +177,20 @@ def test_a_cached_figure_is_stored_as_plain_data_and_answers_the_same(flask_app,
     objs, dicts = _figures(stored)
     assert dicts >= 1                       # the trend's graph is among the stored outputs …
     assert objs == 0                        # … as a plain dict: a hit does not rebuild a go.Figure
+
+
+def test_a_map_panel_is_cached_per_scope(client_as, app_cfg):
+    from queries.maps import institution_points
+    from tests.test_maps_callbacks import click, manager_codes
+
+    allowed = sorted(manager_codes(app_cfg))
+    other = next(c for c in institution_points(app_cfg.mart_url)["inst_code"] if c not in allowed)
+    payload = {"componentType": "series", "name": "x", "data": {"code": other}}
+    leader, manager = client_as("leader"), client_as("manager")
+    first = click(leader, "inst", payload, "?grain=quarter&period=2026Q2")
+    assert "/indicator/" in first                                   # the leader's panel of that institution …
+    hits = core_cache.STATS["output:hit"]
+    assert click(leader, "inst", payload, "?grain=quarter&period=2026Q2") == first
+    assert core_cache.STATS["output:hit"] == hits + 1               # … served from the cache the second time
+    refused = click(manager, "inst", payload, "?grain=quarter&period=2026Q2")
+    assert "无权查看" in refused and "/indicator/" not in refused   # the manager's own scope, not the leader's entry
