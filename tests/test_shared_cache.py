@@ -194,3 +194,35 @@ def test_a_map_panel_is_cached_per_scope(client_as, app_cfg):
     assert core_cache.STATS["output:hit"] == hits + 1               # … served from the cache the second time
     refused = click(manager, "inst", payload, "?grain=quarter&period=2026Q2")
     assert "无权查看" in refused and "/indicator/" not in refused   # the manager's own scope, not the leader's entry
+
+
+def test_identical_bodies_are_compressed_once_and_answer_the_same_bytes(flask_app, client_as):
+    import gzip
+    import json
+
+    from flask_compress import Compress
+
+    from dashboard.compress_cache import BodyCache
+    from layouts import _pageparts as L
+    from tests.test_pages_callbacks import IND, _payload
+
+    compress = next(f.__self__ for f in flask_app.server.after_request_funcs[None]
+                    if isinstance(getattr(f, "__self__", None), Compress))
+    assert isinstance(compress.cache, BodyCache)
+    client = client_as("leader")
+
+    def post(search: str, encoding: str) -> tuple[bytes, str]:
+        resp = client.post("/_dash-update-component", headers={"Accept-Encoding": encoding},
+                           json=_payload([(L.TREND_BOX, "children")], [(L.ID, "data", IND)], [("url", "search", search)]))
+        assert resp.status_code == 200
+        return resp.get_data(), resp.headers.get("Content-Encoding", "")
+
+    plain_a, enc = post("?grain=quarter&period=2026Q2", "identity")
+    assert enc == ""
+    first, enc = post("?grain=quarter&period=2026Q2", "gzip")
+    assert enc == "gzip" and gzip.decompress(first) == plain_a          # the compressed form of the final body
+    hits = compress.cache.hits
+    again, _ = post("?grain=quarter&period=2026Q2", "gzip")
+    assert again == first and compress.cache.hits == hits + 1           # the same bytes, compressed once
+    other, _ = post("?grain=quarter&period=2026Q1", "gzip")             # another view: its own body
+    assert json.loads(gzip.decompress(other)) != json.loads(plain_a)
