@@ -14,7 +14,7 @@ invalidates exactly the entries it changed, without any flush. A cache outage ne
 are misses and writes that fail are dropped.
 
 Single flight: a key being computed by one thread is waited for by the other threads of the process and — with a
-file cache — by the other processes too (an ``fcntl`` lock per key in the cache folder's ``locks``).
+file cache — by the other processes too (an ``fcntl`` lock per key in the folder :func:`lock_dir` beside it).
 
 :data:`STATS` counts hits and misses per namespace in this process (tests and ``bench/`` read it).
 """
@@ -71,9 +71,15 @@ def file_cache_dir(cache_url: str) -> Path | None:
     return Path(cache_url[len(FILE_PREFIX):])
 
 
+def lock_dir(folder: Path) -> Path:
+    """The folder of the cross-process locks of the file cache in ``folder``: beside it, not in it (cachelib counts
+    and prunes every name in its folder as an entry)."""
+    return folder.with_name(folder.name + "-locks")
+
+
 def clear_file_cache(folder: Path) -> None:
     """Remove the entries of a file cache (``serve`` does at start: entries of older code must not be served; the
-    keys carry data versions, not the code's). Lock files stay: a process may hold one."""
+    keys carry data versions, not the code's). The locks beside it stay: a process may hold one."""
     try:
         names = list(folder.iterdir())
     except OSError:
@@ -94,15 +100,17 @@ def init_app(server: Any, cache_url: str = "") -> Any:
     if cache_url.startswith(("redis://", "rediss://", "unix://")):
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=cache_url)
     elif folder is not None:
-        (folder / "locks").mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        lock_dir(folder).mkdir(exist_ok=True)
         folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
+        lock_dir(folder).chmod(0o700)
         config.update(CACHE_TYPE="FileSystemCache", CACHE_DIR=str(folder), CACHE_THRESHOLD=FILE_THRESHOLD)
     else:
         config.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=5000)
     cache = Cache(server, config=config)
     server.extensions[_EXTENSION] = cache
     if folder is not None and fcntl is not None:
-        server.extensions[_LOCKS_EXTENSION] = folder / "locks"
+        server.extensions[_LOCKS_EXTENSION] = lock_dir(folder)
     else:
         server.extensions.pop(_LOCKS_EXTENSION, None)
     return cache
