@@ -4,9 +4,9 @@ whole callback outputs all live here, each under its own namespace.
 The backend is Flask-Caching: a per-process ``SimpleCache``, ``RedisCache`` shared by every worker and server
 when ``CACHE_URL`` is ``redis://…``, or ``FileSystemCache`` in a folder shared by the workers of one machine when it
 is ``file:///folder`` (``serve --workers N`` with N > 1 and no ``CACHE_URL`` uses ``DATA_DIR/cache``: every view is
-then computed once per deployment, not once per worker). The app factory calls :func:`init_app`; code running inside that app (callbacks,
-routes, the warm-up thread it starts) uses the app's cache, code outside an app (CLI, tests) uses the backend given
-to :func:`install`, or none (then every call computes).
+then computed once per deployment, not once per worker). The app factory calls :func:`init_app`; code running
+inside that app (callbacks, routes, the warm-up thread it starts) uses the app's cache, code outside an app (CLI,
+tests) uses the backend given to :func:`install`, or none (then every call computes).
 
 Keys are ``namespace:sha1(repr(parts))``. Whoever caches a value read from the mart puts the *data version of what
 it read* into its parts (``queries.periods.table_versions``: only the tables and months it depends on), so a load
