@@ -447,7 +447,7 @@ def main(argv: list[str] | None = None) -> int:
                             load_dir, workers))
         rows.append(run("now", ROOT, data_dir, cfg, args, clicks, load_dir, workers))
     print(f"\n{args.sessions} sessions, think {args.think:g} s, {args.duration:g} s per run, mart {cfg.mart_url}, "
-          f"cache {args.cache_url or 'per worker'}")
+          f"cache {args.cache_url or 'each code’s default (now: shared DATA_DIR/cache with 2+ workers)'}")
     print(f"{'code':<8}{'workers':>8}{'req/s':>8}{'warm':>8}{'after load':>11}{'p95 ms':>8}{'warm p95':>9}"
           f"{'errors':>7}{'failed logins':>14}{'server CPU s':>13}{'client CPU s':>13}{'load avg':>12}")
     for r in rows:

@@ -1,30 +1,47 @@
 """The one result cache of the application: engine results, forecasts, map data, per-minute exchange figures and
 whole callback outputs all live here, each under its own namespace.
 
-The backend is Flask-Caching: a per-process ``SimpleCache``, or ``RedisCache`` shared by every worker and server
-when ``CACHE_URL`` is ``redis://…``. The app factory calls :func:`init_app`; code running inside that app (callbacks,
-routes, the warm-up thread it starts) uses the app's cache, code outside an app (CLI, tests) uses the backend given
-to :func:`install`, or none (then every call computes).
+The backend is Flask-Caching: a per-process ``SimpleCache``, ``RedisCache`` shared by every worker and server
+when ``CACHE_URL`` is ``redis://…``, or ``FileSystemCache`` in a folder shared by the workers of one machine when it
+is ``file:///folder`` (``serve --workers N`` with N > 1 and no ``CACHE_URL`` uses ``DATA_DIR/cache``: every view is
+then computed once per deployment, not once per worker). The app factory calls :func:`init_app`; code running
+inside that app (callbacks, routes, the warm-up thread it starts) uses the app's cache, code outside an app (CLI,
+tests) uses the backend given to :func:`install`, or none (then every call computes).
 
 Keys are ``namespace:sha1(repr(parts))``. Whoever caches a value read from the mart puts the *data version of what
 it read* into its parts (``queries.periods.table_versions``: only the tables and months it depends on), so a load
 invalidates exactly the entries it changed, without any flush. A cache outage never breaks a page: reads that fail
 are misses and writes that fail are dropped.
 
+Single flight: a key being computed by one thread is waited for by the other threads of the process and — with a
+file cache — by the other processes too (an ``fcntl`` lock per key in the folder :func:`lock_dir` beside it).
+
 :data:`STATS` counts hits and misses per namespace in this process (tests and ``bench/`` read it).
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import os
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any, Protocol
+
+try:
+    import fcntl
+except ImportError:         # not POSIX: single flight per process only
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_TIMEOUT_S = 3600
 KEY_PREFIX = "ycty:"
 _EXTENSION = "result_cache"
+_LOCKS_EXTENSION = "result_cache_locks"
+FILE_PREFIX = "file://"
+FILE_THRESHOLD = 5000
 
 
 class Backend(Protocol):
@@ -47,17 +64,55 @@ def install(backend: Backend | None) -> None:
     _installed = backend
 
 
+def file_cache_dir(cache_url: str) -> Path | None:
+    """The folder of a ``file:///folder`` cache URL, else None."""
+    if not cache_url.startswith(FILE_PREFIX):
+        return None
+    return Path(cache_url[len(FILE_PREFIX):])
+
+
+def lock_dir(folder: Path) -> Path:
+    """The folder of the cross-process locks of the file cache in ``folder``: beside it, not in it (cachelib counts
+    and prunes every name in its folder as an entry)."""
+    return folder.with_name(folder.name + "-locks")
+
+
+def clear_file_cache(folder: Path) -> None:
+    """Remove the entries of a file cache (``serve`` does at start: entries of older code must not be served; the
+    keys carry data versions, not the code's). The locks beside it stay: a process may hold one."""
+    try:
+        names = list(folder.iterdir())
+    except OSError:
+        return
+    for path in names:
+        if path.is_file():
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
 def init_app(server: Any, cache_url: str = "") -> Any:
-    """Create the Flask-Caching cache of the Flask ``server`` (Redis when ``cache_url`` is redis://…)."""
+    """Create the Flask-Caching cache of the Flask ``server`` (Redis when ``cache_url`` is redis://…, a folder
+    shared by the processes of this machine when it is file:///folder, else per process)."""
     from flask_caching import Cache
 
     config: dict[str, Any] = {"CACHE_DEFAULT_TIMEOUT": DEFAULT_TIMEOUT_S, "CACHE_KEY_PREFIX": KEY_PREFIX}
+    folder = file_cache_dir(cache_url)
     if cache_url.startswith(("redis://", "rediss://", "unix://")):
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=cache_url)
+    elif folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock_dir(folder).mkdir(exist_ok=True)
+        folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
+        lock_dir(folder).chmod(0o700)
+        config.update(CACHE_TYPE="FileSystemCache", CACHE_DIR=str(folder), CACHE_THRESHOLD=FILE_THRESHOLD)
     else:
         config.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=5000)
     cache = Cache(server, config=config)
     server.extensions[_EXTENSION] = cache
+    if folder is not None and fcntl is not None:
+        server.extensions[_LOCKS_EXTENSION] = lock_dir(folder)
+    else:
+        server.extensions.pop(_LOCKS_EXTENSION, None)
     return cache
 
 
@@ -72,6 +127,53 @@ def backend() -> Backend | None:
     except ImportError:     # Flask is a dependency of the web app only
         pass
     return _installed
+
+
+def shared_lock_dir() -> Path | None:
+    """The folder of the cross-process locks of the current app's cache when it is shared by the processes of this
+    machine (a file cache), else None (per process, or Redis: no cross-process locks)."""
+    return _lock_dir()
+
+
+def _lock_dir() -> Path | None:
+    """The folder of the cross-process key locks of the current app's cache (None: per process only)."""
+    try:
+        from flask import current_app, has_app_context
+        if has_app_context():
+            return current_app.extensions.get(_LOCKS_EXTENSION)
+    except ImportError:
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def _other_processes(full: str) -> Iterator[bool]:
+    """Hold the cross-process lock of key ``full`` while the block computes it; yields True when another process
+    held it first (it has probably stored the value meanwhile: look again before computing). Without a lock folder
+    yields False at once; a lock held longer than :data:`WAIT_FOR_OTHER_S` is given up on (compute anyway)."""
+    folder = _lock_dir()
+    if folder is None:
+        yield False
+        return
+    try:
+        fd = os.open(folder / full.rsplit(":", 1)[-1], os.O_CREAT | os.O_RDWR, 0o600)
+    except OSError:
+        yield False
+        return
+    try:
+        waited, deadline = False, time.monotonic() + WAIT_FOR_OTHER_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = True
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        yield waited
+    finally:
+        os.close(fd)            # releases the lock
 
 
 def make_key(ns: str, *parts: Any) -> str:
@@ -117,9 +219,10 @@ WAIT_FOR_OTHER_S = 60.0
 def get_or_compute(ns: str, key: Any, compute: Callable[[], Any], timeout: int | None = None) -> Any:
     """The cached value of ``key`` in ``ns``, else ``compute()`` stored there.
 
-    Single flight per process: while one thread computes a key, the other threads asking for it wait for that
-    result instead of computing it too (after a load or a start, 20 users opening the cockpit cost one
-    computation, not 20 fighting over the interpreter lock). A waiter that waits too long computes itself.
+    Single flight: while one thread computes a key, the other threads asking for it wait for that result instead
+    of computing it too (after a load or a start, 20 users opening the cockpit cost one computation, not 20
+    fighting over the interpreter lock); with a file cache the other processes wait too. A waiter that waits too
+    long computes itself.
     """
     hit = get(ns, key)
     if hit is not None or backend() is None:
@@ -136,9 +239,14 @@ def get_or_compute(ns: str, key: Any, compute: Callable[[], Any], timeout: int |
             return hit
         return compute()
     try:
-        value = compute()
-        set(ns, full, value, timeout)
-        return value
+        with _other_processes(full) as waited:
+            if waited:
+                hit = get(ns, full)
+                if hit is not None:
+                    return hit
+            value = compute()
+            set(ns, full, value, timeout)
+            return value
     finally:
         with _inflight_lock:
             _inflight.pop(full, None)

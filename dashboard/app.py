@@ -69,6 +69,8 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
             abort(404)
         return send_file(path, mimetype="application/javascript", max_age=86400)
 
+    from dashboard import compress_cache
+    compress_cache.configure(server)        # identical response bodies are compressed once (per process)
     app = dash.Dash(
         __name__, server=server, use_pages=True, pages_folder=str(ROOT / "layouts"),
         assets_folder=str(ROOT / "assets"), title="医共体运营监测平台", update_title=None,
@@ -78,6 +80,7 @@ def create_app(cfg: Config | None = None) -> dash.Dash:
         # phones lay the page out at their own width (assets/mobile.css), not at a 980 px desktop width
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
+    compress_cache.install(server)          # right after flask-compress: digests the body it compresses
     from layouts._shell import shell
     app.layout = shell
 

@@ -112,6 +112,18 @@ def _close_then_exit() -> None:
     os._exit(0)
 
 
+def share_results(cfg, workers: int) -> None:  # noqa: ANN001
+    """With more than one worker and no ``CACHE_URL``, the workers share one result cache in ``DATA_DIR/cache``
+    (``core.cache``: each view is computed and warmed once, not once per worker); a file cache starts empty
+    (its entries may come from older code)."""
+    from core.cache import clear_file_cache, file_cache_dir
+    if workers > 1 and not cfg.cache_url:
+        os.environ["CACHE_URL"] = f"file://{cfg.data_dir / 'cache'}"     # read by every worker's create_app
+    folder = file_cache_dir(os.environ.get("CACHE_URL", ""))
+    if folder is not None:
+        clear_file_cache(folder)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: int = 64) -> None:
     """Serve the dashboard with gunicorn (N worker processes, each opening the mart read-only)."""
     click.echo(f"医共体运营监测平台已启动 → http://{host}:{port}/ （{workers} 个工作进程，按 Ctrl+C 停止）")
@@ -123,6 +135,7 @@ def serve(host: str = "127.0.0.1", port: int = 8050, workers: int = 1, threads: 
     init_app_db(cfg.app_db_url)
     dispose_app_engines()
     secret_key(cfg)         # made once here, not raced for by the workers of a new DATA_DIR
+    share_results(cfg, workers)
     _run_gunicorn(host, port, workers, threads)
 
 

@@ -7,13 +7,19 @@ runs every registered warmer (``dashboard.views.output_cache.WARMERS``: the cock
 distinct (scope, card set) among the active accounts that see mart figures (leaders, the wall, managers), inside
 a request context of the app logged in as one such account. The account is not logged in anywhere else: no
 session is made, nothing is written but the cache. At most :data:`MAX_VIEWS` views per round.
+
+When the workers share one cache (a file cache, ``core.cache``), a data version is warmed once per deployment: the
+worker that takes the warm-up lock first warms it and marks it done in the cache; the others skip it (a click they
+get meanwhile waits for the key the warming worker computes, through the cache's cross-process single flight).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from core.roles import LEADER, MANAGER, SCREEN
@@ -77,6 +83,33 @@ def warm_once(server: Any) -> int:
     return done
 
 
+@contextlib.contextmanager
+def _turn(version: str) -> Iterator[bool]:
+    """True when this process is to warm ``version``: always with a per-process cache; with a shared one only the
+    process holding the warm-up lock that finds ``version`` not warmed yet (then it is marked warmed after the
+    block)."""
+    from core import cache as core_cache
+    folder = core_cache.shared_lock_dir()
+    if folder is None:
+        yield True
+        return
+    import fcntl
+    fd = os.open(folder / "warmup", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:         # another worker is warming (this version or a newer one)
+            yield False
+            return
+        if core_cache.get("warmup", ("done", version)):
+            yield False
+            return
+        yield True
+        core_cache.set("warmup", ("done", version), os.getpid())      # who warmed it (tests read it)
+    finally:
+        os.close(fd)
+
+
 def _loop(server: Any) -> None:
     from dashboard.app import get_config
     from queries.periods import data_version
@@ -92,10 +125,15 @@ def _loop(server: Any) -> None:
                 if version and version != last:
                     last = version          # once per version, whatever happens below: never a warm-up loop
                     t0 = time.perf_counter()
-                    views = warm_once(server)
-                    ROUNDS.append({"version": version, "views": views, "seconds": time.perf_counter() - t0})
-                    log.info("缓存预热完成：数据版本 %s，%d 个视图，用时 %.1f 秒", version, views,
-                             time.perf_counter() - t0)
+                    with _turn(version) as mine:
+                        views = warm_once(server) if mine else None
+                    ROUNDS.append({"version": version, "views": views, "seconds": time.perf_counter() - t0,
+                                   "pid": os.getpid()})
+                    if views is None:
+                        log.info("缓存预热：数据版本 %s 由另一个工作进程预热", version)
+                    else:
+                        log.info("缓存预热完成：数据版本 %s，%d 个视图，用时 %.1f 秒", version, views,
+                                 time.perf_counter() - t0)
         except Exception:  # no mart yet, or it is being swapped: try again at the next poll
             log.debug("缓存预热暂不可用", exc_info=True)
         time.sleep(POLL_SECONDS)

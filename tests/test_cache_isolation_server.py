@@ -1,5 +1,6 @@
-"""Sessions and stale pages against a real ``python app.py serve --workers 2`` (each worker with its own result
-cache and warm-up thread), the account changed and the mart loaded by other processes (the CLI), as in production.
+"""Sessions and stale pages against a real ``python app.py serve --workers 2`` (the workers share the file result
+cache in DATA_DIR/cache, ``serve``'s default with more than one worker, and one of them warms it), the account
+changed and the mart loaded by other processes (the CLI), as in production.
 
 * logout, disabling the account and a password reset by the administrator end the session at once on every
   worker (each check is a dozen requests on fresh connections, which the two workers share between them); a

@@ -36,9 +36,34 @@ def view_parts(state: Any) -> tuple:
 
 
 def cached(name: str, version: str, parts: tuple, build: Callable[[], T]) -> T:
-    """``build()`` once per (callback ``name``, data ``version`` of what it reads, the user's scope, ``parts``)."""
+    """``build()`` once per (callback ``name``, data ``version`` of what it reads, the user's scope, ``parts``).
+
+    What is stored (and returned) has its Plotly figures as the plain dicts Dash would send (:func:`plain`)."""
     key = (name, kit.mart_url(), version, scope_key(kit.scope()), *parts)
-    return core_cache.get_or_compute(NS, key, build)
+    return core_cache.get_or_compute(NS, key, lambda: plain(build()))
+
+
+def plain(value: Any) -> Any:
+    """``value`` (a callback output: components, lists, tuples, dicts, figures) with every Plotly figure in it
+    replaced by its JSON-ready dict — exactly what Dash sends for it. A cached ``go.Figure`` is re-validated by
+    Plotly each time it is unpickled (``Figure.__reduce__`` rebuilds it through its constructor: the largest cost
+    of a cache hit); its dict is unpickled as plain data. Components are changed in place (the output is new)."""
+    from dash.development.base_component import Component
+    from plotly.basedatatypes import BaseFigure
+    if isinstance(value, BaseFigure):
+        return value.to_plotly_json()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if type(value) is tuple:
+        return tuple(plain(v) for v in value)
+    if type(value) is dict:
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, Component):
+        for prop in value._prop_names:
+            v = getattr(value, prop, None)
+            if isinstance(v, (list, tuple, dict, Component, BaseFigure)):
+                setattr(value, prop, plain(v))
+    return value
 
 
 def register_warmer(name: str, warm: Callable[[], Any]) -> None:

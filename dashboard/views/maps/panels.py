@@ -157,11 +157,16 @@ def panel_for_click(page: str, click: dict | None, search: str | None) -> Any:
     if kind is None:
         return no_update
     state = map_state(page, search)
-    if kind == "township":
-        return township_panel(code, state, page)
     if kind == "flow":
-        return flow_panel(data, state)
-    return institution_panel(code, state, page)
+        return flow_panel(data, state)      # its volume comes with the click: not cached
+    # a township's or an institution's panel depends on the place, the view, the user's scope (in the key) and the
+    # data: cached like the map itself (a repeated click, or another user of the same scope, costs a cache hit)
+    from dashboard.views import output_cache
+
+    def build() -> Any:
+        return township_panel(code, state, page) if kind == "township" else institution_panel(code, state, page)
+    return output_cache.cached(f"maps.panel.{page}", output_cache.mart_version() + output_cache.geometry_stamp(),
+                               (kind, str(code), search or ""), build)
 
 
 
