@@ -172,13 +172,38 @@ def sparkline(values: Sequence[float | None], x: Sequence[Any] | None = None, co
               height: int = 36) -> dcc.Graph:
     """A tiny static line (no axes, no interaction) for KPI cards."""
     xs = list(x) if x is not None else list(range(len(values)))
-    fig = go.Figure(go.Scatter(x=xs, y=list(values), mode="lines", line=dict(color=color, width=1.8),
-                               connectgaps=False, hoverinfo="skip"))
-    fig.update_layout(margin=dict(l=0, r=0, t=2, b=2), height=height, showlegend=False,
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                      xaxis=dict(visible=False), yaxis=dict(visible=False))
+    # a plain dict, what ``go.Figure(...).to_plotly_json()`` of the same line gives (the default template
+    # included): building and validating Plotly objects cost ~3 ms a card, 12 cards a cockpit
+    fig = {"data": [{"connectgaps": False, "hoverinfo": "skip", "line": {"color": color, "width": 1.8},
+                     "mode": "lines", "x": [_plain(v) for v in xs], "y": [_plain(v) for v in values],
+                     "type": "scatter"}],
+           "layout": {"template": default_template_json(), "margin": {"l": 0, "r": 0, "t": 2, "b": 2},
+                      "height": height, "showlegend": False, "paper_bgcolor": "rgba(0,0,0,0)",
+                      "plot_bgcolor": "rgba(0,0,0,0)", "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+    if fig["layout"]["template"] is None:
+        del fig["layout"]["template"]
     return dcc.Graph(figure=fig, config=STATIC_GRAPH_CONFIG, className="sparkline",
                      style={"height": f"{height}px"})
+
+
+_TEMPLATE_JSON: dict[str, dict] = {}
+
+
+def default_template_json() -> dict | None:
+    """The default Plotly template as a figure embeds it (``layout.template``), for figures built as plain dicts;
+    made once per template name (each figure gets a copy of the cached dict's reference: never mutate it)."""
+    name = pio.templates.default
+    if not name:
+        return None
+    hit = _TEMPLATE_JSON.get(name)
+    if hit is None:
+        hit = _TEMPLATE_JSON[name] = pio.templates[name].to_plotly_json()
+    return hit
+
+
+def _plain(v: Any) -> Any:
+    """A value as Plotly's validators keep it in a data array: numpy scalars become Python ones."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def kpi_card(title: str, value: float | None, unit: str | None = None, *, decimals: int | None = None,

@@ -59,3 +59,39 @@ def test_alerts_of_a_running_period_never_fire_and_are_not_computed(demo_cfg, co
     assert any_whole_period("month", WHOLE_MONTH, WHOLE_MONTH, url)
     assert computed_month_alerts(demo_cfg, WHOLE_MONTH, None, FULL_SCOPE)
     assert counted_cache["engine:miss"] > misses
+
+
+def _as_sent(figure) -> object:
+    """A figure as Dash sends it to the browser (its JSON encoder, parsed back)."""
+    import json
+
+    from plotly.io.json import to_json_plotly
+    return json.loads(to_json_plotly(figure.to_plotly_json() if hasattr(figure, "to_plotly_json") else figure))
+
+
+def test_a_sparkline_built_as_a_plain_dict_is_what_plotly_built():
+    """The cards' sparklines are plain dicts now (no Plotly objects to build and validate): the browser gets the
+    same figure as from the Plotly builder they replaced, template included."""
+    import numpy as np
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from layouts._components import sparkline
+
+    def plotly_sparkline(values, x, color, height):     # the builder before cold12
+        fig = go.Figure(go.Scatter(x=x, y=list(values), mode="lines", line=dict(color=color, width=1.8),
+                                   connectgaps=False, hoverinfo="skip"))
+        fig.update_layout(margin=dict(l=0, r=0, t=2, b=2), height=height, showlegend=False,
+                          paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
+                          xaxis=dict(visible=False), yaxis=dict(visible=False))
+        return fig
+
+    series = pd.Series([1.5, np.nan, 3.25, None, 0.0, 12.0], dtype=float)
+    periods = list(pd.Series([f"2026-{m:02d}" for m in range(1, 7)]))
+    for values, x, color, height in ((list(series), periods, "#c0392b", 36),
+                                     ([np.float64(2.0), None, 3], None, "#2e86c1", 40),
+                                     ([np.int64(4), np.int64(5)], [np.int64(1), np.int64(2)], "#27ae60", 36)):
+        xs = list(x) if x is not None else list(range(len(values)))
+        graph = sparkline(values, x, color=color, height=height)
+        assert isinstance(graph.figure, dict)
+        assert _as_sent(graph.figure) == _as_sent(plotly_sparkline(values, xs, color, height))
