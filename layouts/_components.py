@@ -142,7 +142,10 @@ def _escape_seq(values: Any) -> Any:
 
 def safe_figure(fig: Any) -> Any:
     """Escape every text a figure takes from data (trace x/y/text/labels/names, Sankey node and link labels,
-    annotations, tick labels, titles) so that names from the mart cannot inject links into a chart."""
+    annotations, tick labels, titles) so that names from the mart cannot inject links into a chart. A figure
+    built as plain dicts (``{"data": […], "layout": {…}}``) gets the same treatment, in place."""
+    if isinstance(fig, dict):
+        return _safe_plain_figure(fig)
     for trace in getattr(fig, "data", ()):
         for attr in _TEXT_ATTRS:
             if attr in trace and trace[attr] is not None and not isinstance(trace[attr], dict):
@@ -165,6 +168,33 @@ def safe_figure(fig: Any) -> Any:
                 axis.ticktext = _escape_seq(axis.ticktext)
             if axis.title and axis.title.text:
                 axis.title.text = plotly_text(axis.title.text)
+    return fig
+
+
+def _safe_plain_figure(fig: dict) -> dict:
+    """:func:`safe_figure` of a plain-dict figure."""
+    for trace in fig.get("data") or ():
+        for attr in _TEXT_ATTRS:
+            if trace.get(attr) is not None and not isinstance(trace[attr], dict):
+                trace[attr] = _escape_seq(trace[attr])
+        for part in ("node", "link"):
+            if isinstance(trace.get(part), dict) and trace[part].get("label") is not None:
+                trace[part]["label"] = _escape_seq(trace[part]["label"])
+    layout = fig.get("layout") or {}
+    for ann in layout.get("annotations") or ():
+        if "text" in ann:
+            ann["text"] = plotly_text(ann["text"])
+    title = layout.get("title")
+    if isinstance(title, dict) and title.get("text"):
+        title["text"] = plotly_text(title["text"])
+    for key in [k for k in layout if k.startswith(("xaxis", "yaxis"))]:
+        axis = layout[key]
+        if not isinstance(axis, dict):
+            continue
+        if axis.get("ticktext") is not None:
+            axis["ticktext"] = _escape_seq(axis["ticktext"])
+        if isinstance(axis.get("title"), dict) and axis["title"].get("text"):
+            axis["title"]["text"] = plotly_text(axis["title"]["text"])
     return fig
 
 

@@ -95,3 +95,34 @@ def test_a_sparkline_built_as_a_plain_dict_is_what_plotly_built():
         graph = sparkline(values, x, color=color, height=height)
         assert isinstance(graph.figure, dict)
         assert _as_sent(graph.figure) == _as_sent(plotly_sparkline(values, xs, color, height))
+
+
+def test_the_trend_built_as_plain_dicts_is_what_plotly_built(demo_cfg):
+    """The indicator trend is a plain-dict figure now: for running and whole months, incomplete months, last
+    year's line, the target and the forecast band, what the browser gets equals the Plotly builder's figure."""
+    import numpy as np
+
+    from dashboard.views.figures import trend_figure
+    from layouts._components import safe_figure
+    from metrics.forecast import forecast
+    from tests.plotly_reference import plotly_trend_figure
+    url = demo_cfg.mart_url
+    cases = []
+    for iid, end, fc in (("op_antibiotic_rate", "2026-10", True), ("op_antibiotic_rate", RUNNING_MONTH, False),
+                         ("op_er_visits", "2026-10", True), ("alos", RUNNING_MONTH, False)):
+        rows = compute([iid], "county", "month", "2025-01", end, mart_url=url)
+        f = forecast([iid], "county", None, 3, mart_url=url) if fc else None
+        cases.append((rows, "%" if iid == "op_antibiotic_rate" else "", 1, "≤10%", f))
+    rows = cases[0][0].copy()
+    rows.loc[rows.index[3], "complete"] = False                      # an incomplete month: hollow marker
+    rows.loc[rows.index[4], "value"] = np.nan
+    rows["target"] = 10.0
+    cases.append((rows, "%", 2, "≤10%", None))
+    cases.append((rows.assign(value=np.nan), "%", 1, "", None))        # nothing to draw
+    seen = set()
+    for rows, unit, dec, target, fc in cases:
+        new, old = trend_figure(rows, unit, dec, target, forecast=fc), plotly_trend_figure(rows, unit, dec, target,
+                                                                                            forecast=fc)
+        assert _as_sent(safe_figure(new)) == _as_sent(safe_figure(old))
+        seen |= {t.get("name") for t in _as_sent(new)["data"]}
+    assert {"本期", "未结束", "去年同期", "预测", "预测区间 95%"} <= seen

@@ -1,0 +1,84 @@
+"""The Plotly-object figure builders that cold12 replaced with plain-dict ones, kept verbatim as the reference the
+plain dicts must equal (``tests/test_cold_first_calls.py``)."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.views.figures import LAST_YEAR, LINE, TARGET, _fmt, base_layout, no_data_figure
+from dashboard.views.pagekit import is_missing
+from layouts.formatting import fmt_month_zh
+
+
+def plotly_trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str = "",
+                 forecast: pd.DataFrame | None = None) -> go.Figure:
+    """Monthly trend: this period's line, last year dashed, target line; incomplete months marked hollow; the
+    forecast of the coming months (when given) as a dashed line in a shaded 95 % band."""
+    if rows.empty or rows["value"].isna().all():
+        return no_data_figure()
+    rows = rows.sort_values("period")
+    x = [fmt_month_zh(p) for p in rows["period"]]
+    incomplete = [not bool(c) if not is_missing(c) else False for c in rows.get("complete", [True] * len(rows))]
+    partial = [bool(p) if not is_missing(p) else False for p in rows.get("partial", [False] * len(rows))]
+    hollow = [i or p for i, p in zip(incomplete, partial)]
+    fig = go.Figure()
+    hover = [f"{xi}<br>本期 {_fmt(v, unit, decimals)}" + ("<br>未结束（数据截至目前）" if p else "")
+             + ("<br>数据不完整" if inc else "") for xi, v, inc, p in zip(x, rows["value"], incomplete, partial)]
+    values = list(rows["value"])
+    # a period not over yet is drawn hollow at the end of a dashed segment, never as a solid point on the line
+    solid = [None if p else v for v, p in zip(values, partial)]
+    fig.add_trace(go.Scatter(
+        x=x, y=solid, name="本期", mode="lines+markers", line=dict(color=LINE, width=2.5),
+        marker=dict(size=[9 if i else 6 for i in hollow], color=["white" if i else LINE for i in hollow],
+                    line=dict(color=LINE, width=2), symbol=["circle-open" if i else "circle" for i in hollow]),
+        hovertext=hover, hoverinfo="text"))
+    if any(partial):
+        first = partial.index(True)
+        seg = list(range(max(first - 1, 0), len(values)))
+        fig.add_trace(go.Scatter(
+            x=[x[i] for i in seg], y=[values[i] for i in seg], name="未结束", mode="lines+markers",
+            line=dict(color=LINE, width=2, dash="dash"), showlegend=False,
+            marker=dict(size=[9 if partial[i] else 0.1 for i in seg], color="white", line=dict(color=LINE, width=2),
+                        symbol="circle-open"),
+            hovertext=[hover[i] for i in seg], hoverinfo="text"))
+    if "yoy_value" in rows and rows["yoy_value"].notna().any():
+        fig.add_trace(go.Scatter(
+            x=x, y=rows["yoy_value"], name="去年同期", mode="lines", line=dict(color=LAST_YEAR, dash="dash"),
+            hovertext=[f"{xi}<br>去年同期 {_fmt(v, unit, decimals)}" for xi, v in zip(x, rows["yoy_value"])],
+            hoverinfo="text"))
+    targets = rows["target"].dropna() if "target" in rows else pd.Series(dtype=float)
+    if not targets.empty:
+        fig.add_trace(go.Scatter(x=x, y=rows["target"], name=f"目标 {target_text}".strip(), mode="lines",
+                                 line=dict(color=TARGET, dash="dot", width=1.5), hoverinfo="skip"))
+    if forecast is not None and not forecast.empty:
+        _add_forecast(fig, x[-1], rows["value"].iloc[-1], forecast, unit, decimals)
+    if any(hollow):
+        why = "、".join(t for t, on in (("数据不完整", any(incomplete)), ("未结束", any(partial))) if on)
+        fig.add_annotation(text=f"○ 空心点：{why}", xref="paper", yref="paper", x=1, y=1.12,
+                           showarrow=False, font=dict(size=11, color="#b7791f"), xanchor="right")
+    base_layout(fig)
+    # never a negative axis for values that cannot be negative (a line of zeros would span −1 … 1)
+    lowest = pd.to_numeric(rows["value"], errors="coerce").min()
+    fig.update_yaxes(ticksuffix="%" if unit == "%" else "", separatethousands=True,
+                     rangemode="nonnegative" if lowest >= 0 else "normal")
+    return fig
+
+
+def _add_forecast(fig: go.Figure, last_x: str, last_value: Any, fc: pd.DataFrame, unit: str,
+                  decimals: int) -> None:
+    """Dashed forecast line from the last actual month and its shaded 95 % prediction band."""
+    fx = [fmt_month_zh(p) for p in fc["period"]]
+    upper, lower = list(fc["upper"]), list(fc["lower"])
+    fig.add_trace(go.Scatter(x=fx + fx[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
+                             line=dict(width=0), fillcolor="rgba(46,134,193,0.15)", name="预测区间 95%",
+                             hoverinfo="skip"))
+    fig.add_trace(go.Scatter(
+        x=[last_x] + fx, y=[last_value] + list(fc["value"]), name="预测", mode="lines+markers",
+        line=dict(color=LINE, dash="dash", width=2), marker=dict(size=5),
+        hovertext=[f"{last_x}<br>本期 {_fmt(last_value, unit, decimals)}"] + [
+            f"{xi}<br>预测 {_fmt(v, unit, decimals)}（95%区间 {_fmt(lo, unit, decimals)}–{_fmt(hi, unit, decimals)}）"
+            for xi, v, lo, hi in zip(fx, fc["value"], lower, upper)], hoverinfo="text"))
+
+
