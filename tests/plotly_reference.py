@@ -7,9 +7,18 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.views.figures import LAST_YEAR, LINE, TARGET, _fmt, base_layout, no_data_figure
+from dashboard.views.figures import LAST_YEAR, LINE, TARGET, _fmt, no_data_figure
 from dashboard.views.pagekit import is_missing
+from layouts._components import base_figure_layout
 from layouts.formatting import fmt_month_zh
+
+
+def base_layout(fig: go.Figure, height: int = 320, **kw: Any) -> go.Figure:
+    """Common look: Chinese font, compact margins, white background, no plotly logo clutter."""
+    fig.update_layout(base_figure_layout(height=height, margin=dict(l=10, r=16, t=30, b=10), **kw))
+    fig.update_xaxes(showgrid=False, linecolor="#d0d7de", automargin=True)
+    fig.update_yaxes(gridcolor="#eef1f4", zeroline=False, automargin=True)
+    return fig
 
 
 def plotly_trend_figure(rows: pd.DataFrame, unit: str, decimals: int, target_text: str = "",

@@ -126,3 +126,33 @@ def test_the_trend_built_as_plain_dicts_is_what_plotly_built(demo_cfg):
         assert _as_sent(safe_figure(new)) == _as_sent(safe_figure(old))
         seen |= {t.get("name") for t in _as_sent(new)["data"]}
     assert {"本期", "未结束", "去年同期", "预测", "预测区间 95%"} <= seen
+
+
+def test_one_layout_update_styles_every_axis_as_the_three_updates_did():
+    """``base_layout`` sets the common look in one ``update_layout`` (update_xaxes/update_yaxes cost 5× more):
+    the same figure as before for one axis pair, a second y axis given in the call, and axes the figure had."""
+    import copy
+
+    import plotly.graph_objects as go
+
+    from dashboard.views.figures import base_layout
+    from tests.plotly_reference import base_layout as plotly_base_layout
+
+    def figures() -> list[go.Figure]:
+        bars = go.Figure([go.Bar(x=["甲", "乙"], y=[1, 2], name="上转"), go.Bar(x=["甲", "乙"], y=[3, 1])])
+        volume = go.Figure()
+        volume.add_bar(x=["1月", "2月"], y=[5, 6])
+        volume.add_scatter(x=["1月", "2月"], y=[0.5, 0.7], yaxis="y2")
+        own = go.Figure(go.Scatter(x=[1, 2], y=[2, 3]), layout=dict(xaxis=dict(title="月", showgrid=True),
+                                                                     yaxis3=dict(overlaying="y")))
+        return [bars, volume, own, go.Figure()]
+
+    calls = [dict(), dict(height=340, barmode="stack"),
+             dict(height=340, barmode="group", yaxis2=dict(overlaying="y", side="right", showgrid=False,
+                                                           title="比值", range=[0, 1.04])),
+             dict(height=200, xaxis=dict(showgrid=True, title="x"), showlegend=False)]
+    for kw in calls:
+        for new, old in zip(figures(), figures()):
+            base_layout(new, **copy.deepcopy(kw))
+            plotly_base_layout(old, **copy.deepcopy(kw))
+            assert _as_sent(new) == _as_sent(old), kw
