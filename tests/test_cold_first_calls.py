@@ -156,3 +156,26 @@ def test_one_layout_update_styles_every_axis_as_the_three_updates_did():
             base_layout(new, **copy.deepcopy(kw))
             plotly_base_layout(old, **copy.deepcopy(kw))
             assert _as_sent(new) == _as_sent(old), kw
+
+
+def test_the_sankey_built_as_plain_dicts_is_what_plotly_built(demo_cfg):
+    """The referral Sankey is a plain-dict figure now: for the leader (every institution, the small flows summed
+    by township), a manager (other institutions merged into their township) and a name with a link tag in it,
+    what the browser gets equals the Plotly builder's figure."""
+    from dashboard.views.referral_flow import flow_figure
+    from layouts._components import safe_figure
+    from metrics.scope import FULL_SCOPE, Scope
+    from queries import referrals as q
+    from tests.plotly_reference import plotly_flow_figure
+    url = demo_cfg.mart_url
+    df = q.referral_flows(url, "2025-01-01", "2026-11-01", None)
+    assert len(df) > 30                                     # more flows than FLOW_LIMIT: the rest summed
+    manager = Scope(inst_codes=frozenset(df["from_inst_code"].astype(str).head(2)), aggregates=True)
+    tagged = df.copy()
+    tagged.loc[tagged["from_inst_code"] == tagged["from_inst_code"].iloc[0], "from_name"] = '<a href="http://x">某院</a>'
+    for frame, user in ((df, FULL_SCOPE), (df, manager), (tagged, FULL_SCOPE), (df.head(3), FULL_SCOPE),
+                        (df.iloc[0:0], FULL_SCOPE)):
+        new = safe_figure(flow_figure(frame.copy(), user))
+        old = safe_figure(plotly_flow_figure(frame.copy(), user))
+        assert _as_sent(new) == _as_sent(old)
+    assert "&lt;a href" in str(_as_sent(safe_figure(flow_figure(tagged.copy(), FULL_SCOPE))))

@@ -136,7 +136,7 @@ def ratio_axis(top: float | None) -> dict:
                 ticktext=[f"{v:.{places}f}" for v in vals])
 
 
-def flow_figure(search: str | None) -> go.Figure:
+def flow_figure(search: str | None) -> go.Figure | dict:
     """Sankey of referrals between institutions (``views.referral_flow``), the user's unseen ones merged."""
     from queries import referrals as q
     ctx = _context(search)
@@ -239,9 +239,10 @@ def _table_height(n_rows: int, page_size: int = 10) -> int:
     return 56 + 42 * min(max(n_rows, 1), page_size) + 52
 
 
-def _graph(fig: go.Figure) -> dcc.Graph:
+def _graph(fig: go.Figure | dict) -> dcc.Graph:
     # a plain dict: what is cached unpickles without Plotly re-validating the figure
-    return dcc.Graph(figure=safe_figure(fig).to_dict(), config=GRAPH_CONFIG)
+    fig = safe_figure(fig)
+    return dcc.Graph(figure=fig if isinstance(fig, dict) else fig.to_dict(), config=GRAPH_CONFIG)
 
 
 # ---------------------------------------------------------------------------------------------- output cache

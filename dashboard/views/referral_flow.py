@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.views.figures import base_layout, no_data_figure
+from dashboard.views.figures import no_data_figure, plain_figure, plain_layout
 from layouts._components import plotly_text
 
 FLOW_LIMIT = 30
@@ -101,9 +101,10 @@ def _label_px(text: str) -> int:
     return sum(LABEL_FONT if ord(ch) > 0x2E7F else LABEL_FONT // 2 + 1 for ch in text)
 
 
-def flow_figure(df: pd.DataFrame, user: Any) -> go.Figure:
+def flow_figure(df: pd.DataFrame, user: Any) -> dict | go.Figure:
     """The Sankey of ``queries.referrals.referral_flows`` rows as ``user`` (a ``metrics.scope.Scope``) may see them:
-    the ``FLOW_LIMIT`` largest flows, the rest summed by township. Hover texts come from customdata."""
+    the ``FLOW_LIMIT`` largest flows, the rest summed by township. Hover texts come from customdata. A plain-dict
+    figure (the no-data figure when there is nothing to draw)."""
     df = _aggregate_unseen(df, user)
     if df.empty:
         return no_data_figure()
@@ -133,27 +134,38 @@ def flow_figure(df: pd.DataFrame, user: Any) -> go.Figure:
     node_names = [str(names[c]) for c in left] + [str(rnames[c]) for c in right]
     index_l = {c: i for i, c in enumerate(left)}
     index_r = {c: len(left) + i for i, c in enumerate(right)}
-    fig = go.Figure(go.Sankey(
-        arrangement="fixed",
-        node=dict(label=[""] * len(node_names), customdata=[plotly_text(n) for n in node_names], pad=SANKEY_PAD,
-                  thickness=12, color="#1f4e79", x=[0.001] * len(left) + [0.999] * len(right), y=ys,
-                  hovertemplate=NODE_HOVER),
-        link=dict(source=[index_l[c] for c in df["from_inst_code"]],
-                  target=[index_r[c] for c in df["to_inst_code"]], value=list(df["referrals"].astype(int)),
-                  color=[UP_COLOR if d == "up" else DOWN_COLOR for d in df["direction"]],
-                  customdata=["上转" if d == "up" else "下转" for d in df["direction"]],
-                  hovertemplate=LINK_HOVER)))
+    sankey = {"arrangement": "fixed",
+              "link": {"color": [UP_COLOR if d == "up" else DOWN_COLOR for d in df["direction"]],
+                       "customdata": ["上转" if d == "up" else "下转" for d in df["direction"]],
+                       "hovertemplate": LINK_HOVER, "source": [index_l[c] for c in df["from_inst_code"]],
+                       "target": [index_r[c] for c in df["to_inst_code"]],
+                       "value": [int(v) for v in df["referrals"].astype(int)]},
+              "node": {"color": "#1f4e79", "customdata": [plotly_text(n) for n in node_names],
+                       "hovertemplate": NODE_HOVER, "label": [""] * len(node_names), "pad": SANKEY_PAD,
+                       "thickness": 12, "x": [0.001] * len(left) + [0.999] * len(right), "y": ys},
+              "type": "sankey"}
     left_px = max(_label_px(n) for n in node_names[:len(left)]) + 16
     right_px = max(_label_px(n) for n in node_names[len(left):]) + 16
-    base_layout(fig, height)
-    fig.update_layout(margin=dict(l=left_px, r=right_px, t=SANKEY_TOP, b=SANKEY_BOTTOM),
-                      template=go.layout.Template(layout=dict(annotationdefaults=NAME_DEFAULTS)))
-    # all annotations in one assignment: add_annotation re-validates the whole list on every call (quadratic,
-    # 0.3 s for 34 names); the shared keys come from NAME_DEFAULTS
+    layout = plain_layout(height)
+    layout["margin"] = {"l": left_px, "r": right_px, "t": SANKEY_TOP, "b": SANKEY_BOTTOM}
+    layout["template"] = _names_template()
+    # the shared keys of every name come from the template's NAME_DEFAULTS
     notes = [dict(text=name, x=0, y=round(1 - ys[i], 4), xanchor="right", xshift=-10) if i < len(left) else
              dict(text=name, x=1, y=round(1 - ys[i], 4), xanchor="left", xshift=10)
              for i, name in enumerate(node_names)]
-    notes.append(dict(text=LEGEND_TEXT, x=0, y=1, yshift=24, yanchor="auto", font=dict(size=11, color="#6b7785"),
-                      xanchor="left", xshift=-left_px + 10))
-    fig.update_layout(annotations=notes)
-    return fig
+    notes.append(dict(font=dict(color="#6b7785", size=11), text=LEGEND_TEXT, x=0, xanchor="left",
+                      xshift=-left_px + 10, y=1, yanchor="auto", yshift=24))
+    layout["annotations"] = notes
+    # a plain dict (what the Plotly objects gave): building and validating ~50 annotations cost more than the rest
+    return plain_figure([sankey], layout)
+
+
+_TEMPLATE: dict | None = None
+
+
+def _names_template() -> dict:
+    """The figure template holding :data:`NAME_DEFAULTS` as Plotly serialises it (made once)."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = go.layout.Template(layout=dict(annotationdefaults=NAME_DEFAULTS)).to_plotly_json()
+    return _TEMPLATE
