@@ -22,10 +22,8 @@ from dashboard.views.referral_flow import (
     UP_COLOR,
     _aggregate_unseen,
     _centres,
-    _group_small_flows,
     _is_rest,
     _label_px,
-    _order,
 )
 from layouts._components import base_figure_layout, plotly_text
 from layouts.formatting import fmt_month_zh
@@ -165,3 +163,35 @@ def plotly_flow_figure(df: pd.DataFrame, user: Any) -> go.Figure:
                       xanchor="left", xshift=-left_px + 10))
     fig.update_layout(annotations=notes)
     return fig
+
+
+def _group_small_flows(df: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The ``limit`` largest flows as they are; the smaller ones summed by township, so that every band still
+    names where patients come from and go to ("白沙镇其他机构 → 丰安县总医院"), never "其他机构 → 其他机构".
+    An institution that has a node of its own (in a large flow) keeps it; the others merge into their township."""
+    head, tail = df.iloc[:limit], df.iloc[limit:].copy()
+    keep_to = set(head["to_inst_code"])
+    town = {e: tail[f"{e}_township"].fillna("").astype(str) if f"{e}_township" in tail.columns
+            else pd.Series("", index=tail.index) for e in ("from", "to")}
+    merge_from = ~tail["from_inst_code"].isin(set(head["from_inst_code"]))
+    tail.loc[merge_from, "from_name"] = (town["from"][merge_from].where(town["from"][merge_from] != "", "县内")
+                                         + "其他机构")
+    tail.loc[merge_from, "from_inst_code"] = "agg-src-" + town["from"][merge_from]
+    merge_to = ~tail["to_inst_code"].isin(keep_to)
+    tail.loc[merge_to, "to_name"] = town["to"][merge_to].where(town["to"][merge_to] != "", "县内") + "其他机构"
+    tail.loc[merge_to, "to_inst_code"] = "agg-dst-" + town["to"][merge_to]
+    rest = (tail.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
+            ["referrals"].sum())
+    out = pd.concat([head, rest], ignore_index=True)
+    return (out.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False,
+                        sort=False)["referrals"].sum().sort_values("referrals", ascending=False, kind="stable"))
+
+
+def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, other_pos: dict[str, float]) -> list[str]:
+    """Nodes of one side sorted by the weighted mean position of the nodes they link to (fewer crossings)."""
+    # one grouped pass (a filter per node cost ~2 ms each)
+    w = links["referrals"].astype(float)
+    weighted = (w * links[other_key].map(other_pos).astype(float)).groupby(links[key]).sum()
+    totals = w.groupby(links[key]).sum()
+    centre = {c: float(weighted[c] / totals[c]) if totals.get(c, 0) else 0.0 for c in totals.index}
+    return sorted(nodes, key=lambda c: (_is_rest(c), centre.get(c, 0.0), c))     # the summed rest goes last

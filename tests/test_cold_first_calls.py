@@ -162,10 +162,13 @@ def test_the_sankey_built_as_plain_dicts_is_what_plotly_built(demo_cfg):
     """The referral Sankey is a plain-dict figure now: for the leader (every institution, the small flows summed
     by township), a manager (other institutions merged into their township) and a name with a link tag in it,
     what the browser gets equals the Plotly builder's figure."""
-    from dashboard.views.referral_flow import flow_figure
+    import pandas as pd
+
+    from dashboard.views.referral_flow import _group_small_flows, flow_figure
     from layouts._components import safe_figure
     from metrics.scope import FULL_SCOPE, Scope
     from queries import referrals as q
+    from tests.plotly_reference import _group_small_flows as plotly_group_small_flows
     from tests.plotly_reference import plotly_flow_figure
     url = demo_cfg.mart_url
     df = q.referral_flows(url, "2025-01-01", "2026-11-01", None)
@@ -173,8 +176,14 @@ def test_the_sankey_built_as_plain_dicts_is_what_plotly_built(demo_cfg):
     manager = Scope(inst_codes=frozenset(df["from_inst_code"].astype(str).head(2)), aggregates=True)
     tagged = df.copy()
     tagged.loc[tagged["from_inst_code"] == tagged["from_inst_code"].iloc[0], "from_name"] = '<a href="http://x">某院</a>'
+    no_town = df.copy()
+    no_town.loc[no_town.index[40:], ["from_township", "to_township"]] = None      # institutions without a township
+    for frame in (df, no_town, df.sample(frac=1, random_state=1), df.head(31)):
+        for limit in (5, 30):
+            pd.testing.assert_frame_equal(_group_small_flows(frame.copy(), limit),
+                                          plotly_group_small_flows(frame.copy(), limit))
     for frame, user in ((df, FULL_SCOPE), (df, manager), (tagged, FULL_SCOPE), (df.head(3), FULL_SCOPE),
-                        (df.iloc[0:0], FULL_SCOPE)):
+                        (no_town, FULL_SCOPE), (df.iloc[0:0], FULL_SCOPE)):
         new = safe_figure(flow_figure(frame.copy(), user))
         old = safe_figure(plotly_flow_figure(frame.copy(), user))
         assert _as_sent(new) == _as_sent(old)

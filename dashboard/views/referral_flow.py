@@ -47,26 +47,47 @@ def _aggregate_unseen(df: pd.DataFrame, user: Any) -> pd.DataFrame:
             ["referrals"].sum().sort_values("referrals", ascending=False))
 
 
+FLOW_KEYS = ["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"]
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
 def _group_small_flows(df: pd.DataFrame, limit: int) -> pd.DataFrame:
     """The ``limit`` largest flows as they are; the smaller ones summed by township, so that every band still
     names where patients come from and go to ("白沙镇其他机构 → 丰安县总医院"), never "其他机构 → 其他机构".
-    An institution that has a node of its own (in a large flow) keeps it; the others merge into their township."""
-    head, tail = df.iloc[:limit], df.iloc[limit:].copy()
-    keep_to = set(head["to_inst_code"])
-    town = {e: tail[f"{e}_township"].fillna("").astype(str) if f"{e}_township" in tail.columns
-            else pd.Series("", index=tail.index) for e in ("from", "to")}
-    merge_from = ~tail["from_inst_code"].isin(set(head["from_inst_code"]))
-    tail.loc[merge_from, "from_name"] = (town["from"][merge_from].where(town["from"][merge_from] != "", "县内")
-                                         + "其他机构")
-    tail.loc[merge_from, "from_inst_code"] = "agg-src-" + town["from"][merge_from]
-    merge_to = ~tail["to_inst_code"].isin(keep_to)
-    tail.loc[merge_to, "to_name"] = town["to"][merge_to].where(town["to"][merge_to] != "", "县内") + "其他机构"
-    tail.loc[merge_to, "to_inst_code"] = "agg-dst-" + town["to"][merge_to]
-    rest = (tail.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False)
-            ["referrals"].sum())
-    out = pd.concat([head, rest], ignore_index=True)
-    return (out.groupby(["direction", "from_inst_code", "from_name", "to_inst_code", "to_name"], as_index=False,
-                        sort=False)["referrals"].sum().sort_values("referrals", ascending=False, kind="stable"))
+    An institution that has a node of its own (in a large flow) keeps it; the others merge into their township.
+
+    Plain Python over the rows (a few hundred at most): the pandas group-bys it replaces cost ~15 ms a call. The
+    result is theirs: flows with a missing key left out, the merged tail summed in key order after the head,
+    equal flows summed where first seen, then sorted by size (stable)."""
+    cols = {c: df[c].tolist() for c in FLOW_KEYS + ["referrals"]}
+    towns = {e: df[f"{e}_township"].tolist() if f"{e}_township" in df.columns else [None] * len(df)
+             for e in ("from", "to")}
+    head_from = set(cols["from_inst_code"][:limit])
+    head_to = set(cols["to_inst_code"][:limit])
+    rows = [tuple(cols[c][i] for c in FLOW_KEYS) + (cols["referrals"][i],) for i in range(min(limit, len(df)))]
+    rest: dict[tuple, Any] = {}
+    for i in range(limit, len(df)):
+        key = [cols[c][i] for c in FLOW_KEYS]
+        for end, side, keep in (("from", 1, head_from), ("to", 3, head_to)):
+            if key[side] not in keep:
+                town = "" if _missing(towns[end][i]) else str(towns[end][i])
+                key[side + 1] = (town or "县内") + "其他机构"
+                key[side] = ("agg-src-" if end == "from" else "agg-dst-") + town
+        if any(_missing(k) for k in key):
+            continue
+        rest[tuple(key)] = rest.get(tuple(key), 0) + cols["referrals"][i]
+    rows += [(*key, n) for key, n in sorted(rest.items(), key=lambda kv: kv[0])]
+    summed: dict[tuple, Any] = {}
+    for *key, n in rows:
+        if any(_missing(k) for k in key):
+            continue
+        summed[tuple(key)] = summed.get(tuple(key), 0) + n
+    out = pd.DataFrame([(*k, n) for k, n in summed.items()], columns=[*FLOW_KEYS, "referrals"])
+    out["referrals"] = out["referrals"].astype(df["referrals"].dtype)
+    return out.sort_values("referrals", ascending=False, kind="stable")
 
 
 def _is_rest(code: str) -> bool:
@@ -75,11 +96,13 @@ def _is_rest(code: str) -> bool:
 
 def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, other_pos: dict[str, float]) -> list[str]:
     """Nodes of one side sorted by the weighted mean position of the nodes they link to (fewer crossings)."""
-    # one grouped pass (a filter per node cost ~2 ms each)
-    w = links["referrals"].astype(float)
-    weighted = (w * links[other_key].map(other_pos).astype(float)).groupby(links[key]).sum()
-    totals = w.groupby(links[key]).sum()
-    centre = {c: float(weighted[c] / totals[c]) if totals.get(c, 0) else 0.0 for c in totals.index}
+    # one pass in plain Python (counts and positions are whole numbers: the sums are exact, as pandas' were)
+    weighted: dict[str, float] = {}
+    totals: dict[str, float] = {}
+    for c, o, n in zip(links[key].tolist(), links[other_key].tolist(), links["referrals"].tolist()):
+        weighted[c] = weighted.get(c, 0.0) + float(n) * float(other_pos[o])
+        totals[c] = totals.get(c, 0.0) + float(n)
+    centre = {c: weighted[c] / totals[c] if totals[c] else 0.0 for c in totals}
     return sorted(nodes, key=lambda c: (_is_rest(c), centre.get(c, 0.0), c))     # the summed rest goes last
 
 
