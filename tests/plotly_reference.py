@@ -195,3 +195,22 @@ def _order(nodes: list[str], links: pd.DataFrame, key: str, other_key: str, othe
     totals = w.groupby(links[key]).sum()
     centre = {c: float(weighted[c] / totals[c]) if totals.get(c, 0) else 0.0 for c in totals.index}
     return sorted(nodes, key=lambda c: (_is_rest(c), centre.get(c, 0.0), c))     # the summed rest goes last
+
+
+def plotly_outside_figure(search: str | None) -> go.Figure:
+    """Outside-county settlements per month: with a referral (orderly) vs without, stacked (engine indicators
+    ``outside_referred`` / ``outside_unreferred``, so they add up to ``outside_settlements``)."""
+    from dashboard.callbacks.referrals import MONTHS, _context, _residence_org, kit
+    ctx = _context(search)
+    level, org = _residence_org(ctx)
+    df = kit.compute(["outside_referred", "outside_unreferred"], level, "month",
+                     kit.add_months(ctx["end"], -(MONTHS - 1)), ctx["end"], org, False)
+    if df.empty or (df["value"].fillna(0) == 0).all():
+        return no_data_figure()
+    wide = df.pivot_table(index="period", columns="indicator_id", values="value", aggfunc="first").sort_index()
+    x = [fmt_month_zh(p) for p in wide.index]
+    fig = go.Figure([go.Bar(x=x, y=wide.get("outside_referred"), name="有序转诊", marker_color="#2e8b57"),
+                     go.Bar(x=x, y=wide.get("outside_unreferred"), name="自行外出", marker_color="#c0392b")])
+    base_layout(fig, 340, barmode="stack")
+    fig.update_yaxes(title_text="结算人次", separatethousands=True)
+    return fig

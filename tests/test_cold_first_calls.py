@@ -188,3 +188,15 @@ def test_the_sankey_built_as_plain_dicts_is_what_plotly_built(demo_cfg):
         old = safe_figure(plotly_flow_figure(frame.copy(), user))
         assert _as_sent(new) == _as_sent(old)
     assert "&lt;a href" in str(_as_sent(safe_figure(flow_figure(tagged.copy(), FULL_SCOPE))))
+
+
+def test_the_outside_bars_built_in_one_constructor_call_are_what_three_updates_built(client_as):
+    from dashboard.callbacks import referrals as vref
+    from tests.plotly_reference import plotly_outside_figure
+    client = client_as("leader")
+    with client:
+        client.get("/")
+        for search in ("?grain=month&period=2026-10", "?grain=quarter&period=2026Q4", "?grain=year&period=2025"):
+            new, old = vref.outside_figure(search), plotly_outside_figure(search)
+            assert len(new.data) == 2
+            assert _as_sent(new) == _as_sent(old), search
