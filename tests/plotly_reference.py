@@ -214,3 +214,28 @@ def plotly_outside_figure(search: str | None) -> go.Figure:
     base_layout(fig, 340, barmode="stack")
     fig.update_yaxes(title_text="结算人次", separatethousands=True)
     return fig
+
+
+def plotly_volume_figure(search: str | None) -> go.Figure:
+    """Up and down referrals per month (bars) with the down/up ratio (line, right axis), from the engine."""
+    from dashboard.callbacks.referrals import MONTHS, _context, kit, ratio_axis
+    ctx = _context(search)
+    state = ctx["state"]
+    df = kit.compute(["up_referrals", "down_referrals", "down_up_ratio"], ctx["level"], "month",
+                     kit.add_months(ctx["end"], -(MONTHS - 1)), ctx["end"], state.org, False)
+    if df.empty or df["value"].isna().all() or (df.loc[df.indicator_id != "down_up_ratio", "value"]
+                                                .fillna(0) == 0).all():
+        return no_data_figure()
+    wide = df.pivot_table(index="period", columns="indicator_id", values="value", aggfunc="first").sort_index()
+    x = [fmt_month_zh(p) for p in wide.index]
+    fig = go.Figure()
+    fig.add_bar(x=x, y=wide.get("up_referrals"), name="上转人次", marker_color="#2e6da4")
+    fig.add_bar(x=x, y=wide.get("down_referrals"), name="下转人次", marker_color="#2e8b57")
+    if "down_up_ratio" in wide:
+        fig.add_scatter(x=x, y=wide["down_up_ratio"], name="下转/上转比", yaxis="y2", mode="lines+markers",
+                        line=dict(color="#d68f00", width=2))
+    ratios = pd.to_numeric(wide["down_up_ratio"], errors="coerce") if "down_up_ratio" in wide else pd.Series()
+    base_layout(fig, 340, barmode="group",
+                yaxis2=dict(overlaying="y", side="right", showgrid=False, title="比值", **ratio_axis(ratios.max())))
+    fig.update_yaxes(title_text="人次", selector=dict(anchor="x"), separatethousands=True)
+    return fig

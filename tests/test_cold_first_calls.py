@@ -190,13 +190,23 @@ def test_the_sankey_built_as_plain_dicts_is_what_plotly_built(demo_cfg):
     assert "&lt;a href" in str(_as_sent(safe_figure(flow_figure(tagged.copy(), FULL_SCOPE))))
 
 
-def test_the_outside_bars_built_in_one_constructor_call_are_what_three_updates_built(client_as):
+def test_the_monthly_referral_bars_read_together_are_what_each_section_drew_alone(client_as, demo_cfg):
+    """The up/down and outside-county bars of /referrals come from one engine call at the county and township
+    views (each section keeps its own rows), and the outside bars are built in one go.Figure call: the figures
+    equal the previous builders' (separate engine calls, base_layout + update_yaxes) for the county, a township
+    and an institution (whose outside bars are its township's: two calls still)."""
     from dashboard.callbacks import referrals as vref
-    from tests.plotly_reference import plotly_outside_figure
+    from queries import org as qorg
+    from tests.plotly_reference import plotly_outside_figure, plotly_volume_figure
+    tree = qorg.org_tree(demo_cfg.mart_url)
+    town = str(tree["township_code"].dropna().iloc[0])
+    inst = str(tree.loc[tree["township_code"] == town, "inst_code"].iloc[0])
     client = client_as("leader")
     with client:
         client.get("/")
-        for search in ("?grain=month&period=2026-10", "?grain=quarter&period=2026Q4", "?grain=year&period=2025"):
+        for search in ("?grain=month&period=2026-10", "?grain=quarter&period=2026Q4", "?grain=year&period=2025",
+                       f"?grain=month&period=2026-10&org={town}", f"?grain=quarter&period=2026Q4&org={inst}"):
             new, old = vref.outside_figure(search), plotly_outside_figure(search)
-            assert len(new.data) == 2
             assert _as_sent(new) == _as_sent(old), search
+            assert _as_sent(vref.volume_figure(search)) == _as_sent(plotly_volume_figure(search)), search
+            assert len(new.data) == 2 or search.endswith(inst)

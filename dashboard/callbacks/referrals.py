@@ -89,12 +89,23 @@ def render_kpis(search: str | None) -> tuple[list[Any], str]:
     return [html.Div(cards, className="kpi-grid")], f"{fmt_period_zh(state.grain, state.period)} · {org_name}"
 
 
+def _monthly(ctx: dict, ids: list[str], level: str, org: str | None) -> pd.DataFrame:
+    """The engine's 12 months of ``ids`` at ``level``/``org``. The monthly bars (up/down referrals, outside-county
+    settlements) are asked for in one engine call when they are at the same level and org — the county and
+    township views — so the page reads and assembles them once; each section keeps its own indicators' rows."""
+    first = kit.add_months(ctx["end"], -(MONTHS - 1))
+    shared = ENGINE_IDS["volume"] + ENGINE_IDS["outside"]
+    if set(ids) <= set(shared) and _residence_org(ctx) == (ctx["level"], ctx["state"].org):
+        df = kit.compute(shared, level, "month", first, ctx["end"], org, False)
+        return df[df["indicator_id"].isin(ids)].reset_index(drop=True) if not df.empty else df
+    return kit.compute(ids, level, "month", first, ctx["end"], org, False)
+
+
 def volume_figure(search: str | None) -> go.Figure:
     """Up and down referrals per month (bars) with the down/up ratio (line, right axis), from the engine."""
     ctx = _context(search)
     state = ctx["state"]
-    df = kit.compute(["up_referrals", "down_referrals", "down_up_ratio"], ctx["level"], "month",
-                     kit.add_months(ctx["end"], -(MONTHS - 1)), ctx["end"], state.org, False)
+    df = _monthly(ctx, ENGINE_IDS["volume"], ctx["level"], state.org)
     if df.empty or df["value"].isna().all() or (df.loc[df.indicator_id != "down_up_ratio", "value"]
                                                 .fillna(0) == 0).all():
         return no_data_figure()
@@ -158,8 +169,7 @@ def outside_figure(search: str | None) -> go.Figure:
     ``outside_referred`` / ``outside_unreferred``, so they add up to ``outside_settlements``)."""
     ctx = _context(search)
     level, org = _residence_org(ctx)
-    df = kit.compute(["outside_referred", "outside_unreferred"], level, "month",
-                     kit.add_months(ctx["end"], -(MONTHS - 1)), ctx["end"], org, False)
+    df = _monthly(ctx, ENGINE_IDS["outside"], level, org)
     if df.empty or (df["value"].fillna(0) == 0).all():
         return no_data_figure()
     wide = df.pivot_table(index="period", columns="indicator_id", values="value", aggfunc="first").sort_index()
