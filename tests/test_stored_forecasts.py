@@ -104,3 +104,28 @@ def test_the_trend_draws_the_stored_forecast(client_as, app_cfg):
     fits = _fits()
     assert trend() == first
     assert _fits() == fits
+
+
+def test_a_mart_without_a_data_version_is_never_stored_for(demo_copy, fresh):
+    """Nothing would tell a later load apart: the forecast is computed every time, never kept."""
+    import duckdb
+    from sqlalchemy import func, select
+
+    from dashboard.alerts.models import YearEndProjection
+    from dashboard.appdb import session_factory
+    from mart.connection import dispose_engines
+    from metrics.forecast import forecast
+    from metrics.scope import FULL_SCOPE
+    from queries.periods import data_version
+    cfg = demo_copy
+    dispose_engines()
+    con = duckdb.connect(str(cfg.data_dir / "mart.duckdb"))
+    con.execute("DELETE FROM mart_meta WHERE key = 'data_version'")
+    con.close()
+    dispose_engines()
+    assert data_version(cfg.mart_url) == ""
+    got = fresh.stored_forecast(cfg.app_db_url, cfg.mart_url, IDS, "county", None, 3, FULL_SCOPE)
+    _same(got, forecast(IDS, "county", None, 3, mart_url=cfg.mart_url, scope=FULL_SCOPE))
+    with session_factory(cfg.app_db_url)() as s:
+        assert s.scalar(select(func.count()).select_from(YearEndProjection)
+                        .where(YearEndProjection.key.like("forecast:%"))) == 0

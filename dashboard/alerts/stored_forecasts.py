@@ -53,10 +53,12 @@ def stored_forecast(app_db_url: str, mart_url: str, ids: list[str], level: str, 
                     scope: Any) -> pd.DataFrame:
     """:func:`metrics.forecast.forecast` of this request for the mart's current data, from the app database when
     any process stored it already, else computed here and stored (``ForecastError`` / ``ValueError`` pass
-    through and store nothing)."""
+    through and store nothing; a mart without a data version is never stored for)."""
     from metrics.forecast import forecast
     from queries.periods import data_version, last_complete_month
     version, through = data_version(mart_url), last_complete_month(mart_url)
+    if not version:         # a mart without a data version: nothing tells a load apart, so nothing is stored
+        return forecast(list(ids), level, org, horizon, mart_url=mart_url, scope=scope)
     key = forecast_key(version, through, ids, level, org, horizon, scope)
     with _memo_lock:
         hit = _memo.get(key)
