@@ -546,8 +546,11 @@ def _add_special(wide: pd.DataFrame, special: set[str], specs: dict, level: str,
             out = list(zip(counts["spec"].astype("int64").tolist(), keys, ["chronic_hosp_persons"] * len(counts),
                            counts["n"].astype(float).tolist()))
         add.append(pd.DataFrame(out, columns=["spec", "org_key", "measure", "value"]))
-    extra = pd.concat(add, ignore_index=True).pivot_table(index=["spec", "org_key"], columns="measure",
-                                                          values="value", aggfunc="sum")
+    long = pd.concat(add, ignore_index=True)
+    # a group-by + unstack is pivot_table(aggfunc="sum")'s result for these frames (sums are never NaN, so its
+    # dropping of all-NaN rows and columns drops nothing) at a third of its cost; an empty frame keeps pivot_table
+    extra = long.groupby(["spec", "org_key", "measure"])["value"].sum().unstack("measure") if not long.empty else \
+        long.pivot_table(index=["spec", "org_key"], columns="measure", values="value", aggfunc="sum")
     if wide.empty:
         return extra
     return wide.join(extra, how="outer")
