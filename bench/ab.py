@@ -5,9 +5,11 @@
 ``--old`` is a directory holding the old tree, or a git ref exported with ``git archive`` into
 ``/tmp/bench-ab-<ref>``. Each side serves its own demo of the same scale and seed (built on first use by that
 side's own code, in ``--old-data`` / ``--new-data``). Rounds alternate the order (AB, BA, AB, …); each round runs
-``python -m bench.pages`` once per side in a fresh process (``--runs`` calls per callback after a cold one).
-Prints per callback the median over rounds of the cold time, p50 and p95 of each side and the new/old ratios, and
-``uptime`` before and after: on a shared machine only the ratios of one run mean much. A table, never a pass/fail.
+this tree's ``bench/pages.py`` once per side in a fresh process with that side's code on ``PYTHONPATH`` (so both
+sides are driven and timed by the same bench, CPU time included; ``--runs`` calls per callback after a cold one).
+Prints per callback the median over rounds of the cold time, p50 and p95 of each side and the new/old ratios, then
+the cold call's CPU time (``time.process_time``: robust to the machine's load where wall time is not) of each side
+and its ratio, and ``uptime`` before, between rounds and after. A table, never a pass/fail.
 """
 from __future__ import annotations
 
@@ -20,7 +22,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d,]+)\s+(\d+)\s*$")
+ROW = re.compile(r"^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+([\d,]+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
+PAGES = ROOT / "bench" / "pages.py"
+# this tree's bench/pages.py as ``__main__`` without putting bench/ on sys.path: imports resolve in the side's tree
+RUN_PAGES = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
 
 
 def _uptime() -> str:
@@ -39,19 +44,21 @@ def old_tree(ref: str) -> Path:
     return dest
 
 
-def run_pages(tree: Path, data_dir: Path, scale: float, runs: int) -> dict[str, tuple[float, float, float, int]]:
-    """{callback: (cold ms, p50 ms, p95 ms, bytes)} of one ``bench.pages`` run of ``tree``."""
+def run_pages(tree: Path, data_dir: Path, scale: float, runs: int) -> dict[str, tuple[float, ...]]:
+    """{callback: (cold ms, p50 ms, p95 ms, bytes, cold CPU ms, p50 CPU ms)} of one run of this tree's
+    ``bench/pages.py`` against the code of ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree), "DATA_DIR": str(data_dir)}
     env.pop("MART_URL", None)
     env.pop("APP_DB_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "bench.pages", "--data-dir", str(data_dir), "--scale", str(scale),
-                           "--runs", str(runs)], cwd=tree, env=env, capture_output=True, text=True, check=False)
+    proc = subprocess.run([sys.executable, "-c", RUN_PAGES, str(PAGES), "--data-dir", str(data_dir),
+                           "--scale", str(scale), "--runs", str(runs)],
+                          cwd=tree, env=env, capture_output=True, text=True, check=False)
     out = {}
     for line in proc.stdout.splitlines():
         m = ROW.match(line.strip())
         if m and m.group(6) == "200":
             out[m.group(1)] = (float(m.group(2)), float(m.group(3)), float(m.group(4)),
-                               int(m.group(5).replace(",", "")))
+                               int(m.group(5).replace(",", "")), float(m.group(7)), float(m.group(8)))
     if not out:
         raise SystemExit(f"bench.pages in {tree} printed no rows:\n{proc.stdout}\n{proc.stderr[-2000:]}")
     return out
@@ -80,15 +87,18 @@ def main() -> None:
         print(f"round {rnd + 1}/{args.rounds} ({'/'.join(order)}) done   {_uptime()}", flush=True)
     names = [n for n in results["new"][0] if n in results["old"][0]]
     print(f"{'callback':<22}{'old cold':>9}{'new cold':>9}{'old p50':>9}{'new p50':>9}{'old p95':>9}{'new p95':>9}"
-          f"{'p50 new/old':>12}{'p95 new/old':>12}{'bytes old':>11}{'bytes new':>11}")
+          f"{'p50 new/old':>12}{'p95 new/old':>12}{'bytes old':>11}{'bytes new':>11}"
+          f"{'cold/old':>9}{'cpu old':>9}{'cpu new':>9}{'cpu n/o':>9}{'p50cpu o':>9}{'p50cpu n':>9}")
 
     def med(side: str, name: str, i: int) -> float:
         return statistics.median(r[name][i] for r in results[side] if name in r)
     for name in names:
-        o = [med("old", name, i) for i in range(4)]
-        n = [med("new", name, i) for i in range(4)]
+        o = [med("old", name, i) for i in range(6)]
+        n = [med("new", name, i) for i in range(6)]
         print(f"{name:<22}{o[0]:>9.0f}{n[0]:>9.0f}{o[1]:>9.0f}{n[1]:>9.0f}{o[2]:>9.0f}{n[2]:>9.0f}"
-              f"{n[1] / max(o[1], 1):>12.2f}{n[2] / max(o[2], 1):>12.2f}{o[3]:>11,.0f}{n[3]:>11,.0f}")
+              f"{n[1] / max(o[1], 1):>12.2f}{n[2] / max(o[2], 1):>12.2f}{o[3]:>11,.0f}{n[3]:>11,.0f}"
+              f"{n[0] / max(o[0], 1):>9.2f}{o[4]:>9.0f}{n[4]:>9.0f}{n[4] / max(o[4], 1):>9.2f}"
+              f"{o[5]:>9.0f}{n[5]:>9.0f}")
     print(f"load after: {_uptime()}")
 
 

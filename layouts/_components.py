@@ -142,7 +142,10 @@ def _escape_seq(values: Any) -> Any:
 
 def safe_figure(fig: Any) -> Any:
     """Escape every text a figure takes from data (trace x/y/text/labels/names, Sankey node and link labels,
-    annotations, tick labels, titles) so that names from the mart cannot inject links into a chart."""
+    annotations, tick labels, titles) so that names from the mart cannot inject links into a chart. A figure
+    built as plain dicts (``{"data": […], "layout": {…}}``) gets the same treatment, in place."""
+    if isinstance(fig, dict):
+        return _safe_plain_figure(fig)
     for trace in getattr(fig, "data", ()):
         for attr in _TEXT_ATTRS:
             if attr in trace and trace[attr] is not None and not isinstance(trace[attr], dict):
@@ -168,17 +171,69 @@ def safe_figure(fig: Any) -> Any:
     return fig
 
 
+def _safe_plain_figure(fig: dict) -> dict:
+    """:func:`safe_figure` of a plain-dict figure."""
+    for trace in fig.get("data") or ():
+        for attr in _TEXT_ATTRS:
+            if trace.get(attr) is not None and not isinstance(trace[attr], dict):
+                trace[attr] = _escape_seq(trace[attr])
+        for part in ("node", "link"):
+            if isinstance(trace.get(part), dict) and trace[part].get("label") is not None:
+                trace[part]["label"] = _escape_seq(trace[part]["label"])
+    layout = fig.get("layout") or {}
+    for ann in layout.get("annotations") or ():
+        if "text" in ann:
+            ann["text"] = plotly_text(ann["text"])
+    title = layout.get("title")
+    if isinstance(title, dict) and title.get("text"):
+        title["text"] = plotly_text(title["text"])
+    for key in [k for k in layout if k.startswith(("xaxis", "yaxis"))]:
+        axis = layout[key]
+        if not isinstance(axis, dict):
+            continue
+        if axis.get("ticktext") is not None:
+            axis["ticktext"] = _escape_seq(axis["ticktext"])
+        if isinstance(axis.get("title"), dict) and axis["title"].get("text"):
+            axis["title"]["text"] = plotly_text(axis["title"]["text"])
+    return fig
+
+
 def sparkline(values: Sequence[float | None], x: Sequence[Any] | None = None, color: str = "#2e86c1",
               height: int = 36) -> dcc.Graph:
     """A tiny static line (no axes, no interaction) for KPI cards."""
     xs = list(x) if x is not None else list(range(len(values)))
-    fig = go.Figure(go.Scatter(x=xs, y=list(values), mode="lines", line=dict(color=color, width=1.8),
-                               connectgaps=False, hoverinfo="skip"))
-    fig.update_layout(margin=dict(l=0, r=0, t=2, b=2), height=height, showlegend=False,
-                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)",
-                      xaxis=dict(visible=False), yaxis=dict(visible=False))
+    # a plain dict, what ``go.Figure(...).to_plotly_json()`` of the same line gives (the default template
+    # included): building and validating Plotly objects cost ~3 ms a card, 12 cards a cockpit
+    fig = {"data": [{"connectgaps": False, "hoverinfo": "skip", "line": {"color": color, "width": 1.8},
+                     "mode": "lines", "x": [_plain(v) for v in xs], "y": [_plain(v) for v in values],
+                     "type": "scatter"}],
+           "layout": {"template": default_template_json(), "margin": {"l": 0, "r": 0, "t": 2, "b": 2},
+                      "height": height, "showlegend": False, "paper_bgcolor": "rgba(0,0,0,0)",
+                      "plot_bgcolor": "rgba(0,0,0,0)", "xaxis": {"visible": False}, "yaxis": {"visible": False}}}
+    if fig["layout"]["template"] is None:
+        del fig["layout"]["template"]
     return dcc.Graph(figure=fig, config=STATIC_GRAPH_CONFIG, className="sparkline",
                      style={"height": f"{height}px"})
+
+
+_TEMPLATE_JSON: dict[str, dict] = {}
+
+
+def default_template_json() -> dict | None:
+    """The default Plotly template as a figure embeds it (``layout.template``), for figures built as plain dicts;
+    made once per template name (each figure gets a copy of the cached dict's reference: never mutate it)."""
+    name = pio.templates.default
+    if not name:
+        return None
+    hit = _TEMPLATE_JSON.get(name)
+    if hit is None:
+        hit = _TEMPLATE_JSON[name] = pio.templates[name].to_plotly_json()
+    return hit
+
+
+def _plain(v: Any) -> Any:
+    """A value as Plotly's validators keep it in a data array: numpy scalars become Python ones."""
+    return v.item() if hasattr(v, "item") else v
 
 
 def kpi_card(title: str, value: float | None, unit: str | None = None, *, decimals: int | None = None,

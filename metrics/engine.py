@@ -136,6 +136,39 @@ def periods(grain: str, start: str, end: str) -> list[Period]:
 # --------------------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------------------
+def _main_periods(url: str, grain: str, start: str, end: str) -> tuple[list[Period], str]:
+    """The periods :func:`compute` returns rows for over [start, end] (flagged running/open as it flags them) and
+    the end month it reads through.
+
+    Months after the data's last month hold nothing yet: a period reaching past it is computed over the months
+    that have data and flagged partial. Otherwise a stock measure ("期末", the period's last month) would read an
+    empty future month, a monthly average would divide by months not yet lived, and YoY would compare a part of
+    this period with the whole of last year's."""
+    last_day = qperiods.last_data_date(url)
+    running_month = None        # the month of the last data day when that day is not the month's last
+    if last_day is not None:
+        last_month = f"{last_day.year:04d}-{last_day.month:02d}"
+        if start <= last_month < end:
+            end = last_month
+        if (last_day + dt.timedelta(days=1)).month == last_day.month:
+            running_month = _mi(last_month)
+    this_month = _mi(dt.date.today().strftime("%Y-%m"))
+    main = [replace(p, running=True, last_day=last_day.day, open=running_month >= this_month)
+            if running_month is not None and running_month in p.months else p for p in periods(grain, start, end)]
+    return main, end
+
+
+def result_periods(grain: str, start: str, end: str, mart_url: str | None = None) -> list[Period]:
+    """The periods of a :func:`compute` call over [start, end] at ``grain``, with the ``partial`` flag its rows get
+    (a period clipped to the data or holding the running month): callers that keep only whole periods (the
+    alert lists) skip a call whose every period is partial instead of computing rows they would drop."""
+    parse_month(start, "from")
+    parse_month(end, "to")
+    if grain not in GRAINS:
+        raise IndicatorError(f"未知粒度 {grain!r} (unknown grain; one of {', '.join(GRAINS)})")
+    return _main_periods(_config_url(mart_url), grain, start, end)[0]
+
+
 def _config_url(mart_url: str | None) -> str:
     if mart_url:
         return mart_url
@@ -213,19 +246,8 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
     if _mi(start) > _mi(end):
         raise IndicatorError(f"起始月份晚于结束月份 (start {start} is after end {end})")
 
-    # Months after the data's last month hold nothing yet: a period reaching past it is computed over the months
-    # that have data and flagged partial. Otherwise a stock measure ("期末", the period's last month) would read an
-    # empty future month, a monthly average would divide by months not yet lived, and YoY would compare a part of
-    # this period with the whole of last year's.
-    last_day = qperiods.last_data_date(url)
+    main, end = _main_periods(url, grain, start, end)
     first_month = qperiods.first_data_month(url)
-    running_month = None        # the month of the last data day when that day is not the month's last
-    if last_day is not None:
-        last_month = f"{last_day.year:04d}-{last_day.month:02d}"
-        if start <= last_month < end:
-            end = last_month
-        if (last_day + dt.timedelta(days=1)).month == last_day.month:
-            running_month = _mi(last_month)
 
     org_level = None
     if org:
@@ -263,9 +285,6 @@ def _compute(indicator_ids: list[str], level: str, grain: str, start: str, end: 
         return empty
     scope_insts = None if scope.all_institutions else frozenset(scope.inst_codes)
 
-    this_month = _mi(dt.date.today().strftime("%Y-%m"))
-    main = [replace(p, running=True, last_day=last_day.day, open=running_month >= this_month)
-            if running_month in p.months else p for p in periods(grain, start, end)]
     # month sets needed: each main period, its YoY twin, its MoM predecessor (+ their YoY twins for growth)
     specs: dict[tuple[int, ...], int] = {}
     has_growth = any(i.kind == "growth" for i in wanted)
@@ -527,8 +546,11 @@ def _add_special(wide: pd.DataFrame, special: set[str], specs: dict, level: str,
             out = list(zip(counts["spec"].astype("int64").tolist(), keys, ["chronic_hosp_persons"] * len(counts),
                            counts["n"].astype(float).tolist()))
         add.append(pd.DataFrame(out, columns=["spec", "org_key", "measure", "value"]))
-    extra = pd.concat(add, ignore_index=True).pivot_table(index=["spec", "org_key"], columns="measure",
-                                                          values="value", aggfunc="sum")
+    long = pd.concat(add, ignore_index=True)
+    # a group-by + unstack is pivot_table(aggfunc="sum")'s result for these frames (sums are never NaN, so its
+    # dropping of all-NaN rows and columns drops nothing) at a third of its cost; an empty frame keeps pivot_table
+    extra = long.groupby(["spec", "org_key", "measure"])["value"].sum().unstack("measure") if not long.empty else \
+        long.pivot_table(index=["spec", "org_key"], columns="measure", values="value", aggfunc="sum")
     if wide.empty:
         return extra
     return wide.join(extra, how="outer")

@@ -112,7 +112,8 @@ class AlertNotification(Base):
 class YearEndProjection(Base):
     """The year-end projection (预计全年) of a set of indicators at one level/org/scope for one mart data version,
     computed once by whichever process claimed it and read by every worker (``dashboard.alerts.projections``).
-    ``state`` is computing | done | failed; ``payload`` the projection rows as JSON."""
+    ``state`` is computing | done | failed; ``payload`` the projection rows as JSON. Rows whose key starts with
+    ``forecast:`` hold a trend forecast of one data version (``dashboard.alerts.stored_forecasts``)."""
     __tablename__ = "year_end_projection"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)

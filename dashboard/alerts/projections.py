@@ -6,7 +6,8 @@ needs it (``alerts run`` after every load and demo build, or a cockpit render fi
 inserting it as ``computing``, computes, and stores the result as ``done``; every other process sees the row and
 waits for it (the cards show no 预计全年 line meanwhile), then all read the same numbers. A claim left
 ``computing`` by a process that died is taken over after :data:`STALE_AFTER`; a failed one is retried after
-:data:`RETRY_AFTER`. Rows of older data versions are deleted when a new version is claimed.
+:data:`RETRY_AFTER`. Rows of older data versions are deleted when a new version is claimed. The trend's stored
+forecasts share the table (keys ``forecast:…``, :mod:`dashboard.alerts.stored_forecasts`).
 """
 from __future__ import annotations
 

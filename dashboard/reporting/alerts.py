@@ -62,12 +62,14 @@ def stored_month_alerts(cfg: Config, month: str, org: str | None, scope: Scope) 
 
 def computed_month_alerts(cfg: Config, month: str, org: str | None, scope: Scope) -> list[dict]:
     """The cockpit's threshold list for the month (institutions out of target), every one 未登记."""
-    from dashboard.views.alert_list import alert_ids, rank_alerts
+    from dashboard.views.alert_list import alert_ids, any_whole_period, rank_alerts
     from metrics.catalogue import INDICATORS
     from metrics.engine import compute
     from queries import org as qorg
     from reports.text import value_text
 
+    if not any_whole_period("month", month, month, cfg.mart_url):
+        return []       # a running month: every row would be dropped as partial
     level = "institution"
     df = compute(alert_ids(), level, "month", month, month, org=org, scope=scope, mart_url=cfg.mart_url,
                  comparisons=False)

@@ -68,12 +68,27 @@ def rank_alerts(df: pd.DataFrame, inst_level: dict[str, str], limit: int = ALERT
     return df.head(limit)
 
 
+def any_whole_period(grain: str, start: str, end: str, mart_url: str | None = None) -> bool:
+    """Whether a ``grain`` call over [start, end] has a period that is not partial: only those rows can make the
+    list (:func:`rank_alerts` drops partial ones), so when there is none the engine is not asked at all (its
+    institution-level rows of every alert indicator for a running quarter were computed and then all dropped)."""
+    from metrics.engine import result_periods
+    return any(not p.partial for p in result_periods(grain, start, end, mart_url or kit.mart_url()))
+
+
+def _empty() -> pd.DataFrame:
+    from metrics.engine import COLUMNS
+    return pd.DataFrame(columns=COLUMNS)
+
+
 def alerts_frame(search: str | None) -> pd.DataFrame:
     """The cockpit's alert list for the logged-in user's scope (see ``rank_alerts``)."""
     from queries import org as qorg
     state = kit.view_state(search)
     start, end = kit.bounds(state)
     user = kit.scope()
+    if not any_whole_period(state.grain, start, end):
+        return _empty()
     df = kit.compute(alert_ids(), "institution", state.grain, start, end, state.org, False)
     if df.empty:
         return df

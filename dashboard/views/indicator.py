@@ -172,8 +172,11 @@ FORECAST_MONTHS = 3
 
 def forecast_frame(indicator_id: str, state: ViewState, trend: pd.DataFrame) -> pd.DataFrame | None:
     """The next months' forecast (95 % band) when the trend reaches the last complete month; None otherwise.
-    Cached per data version by ``metrics.forecast``: a click never refits."""
-    from metrics.forecast import ForecastError, forecast, forecastable
+    Stored per data version in the app database (``dashboard.alerts.stored_forecasts``): neither a click nor the
+    first trend of a fresh process refits."""
+    from dashboard.alerts.stored_forecasts import stored_forecast
+    from dashboard.app import get_config
+    from metrics.forecast import ForecastError, forecastable
     from queries.periods import last_complete_month
     entry = kit.indicator(indicator_id)
     _, level, visible = org_context(state)
@@ -184,8 +187,8 @@ def forecast_frame(indicator_id: str, state: ViewState, trend: pd.DataFrame) -> 
     if last is None or str(trend["period"].max()) < last:
         return None
     try:
-        fc = forecast([indicator_id], level, state.org if level != "county" else None, FORECAST_MONTHS,
-                      mart_url=kit.mart_url(), scope=kit.scope())
+        fc = stored_forecast(get_config().app_db_url, kit.mart_url(), [indicator_id], level,
+                             state.org if level != "county" else None, FORECAST_MONTHS, kit.scope())
     except (ForecastError, ValueError) as exc:
         kit.log.info("no forecast for %s: %s", indicator_id, exc)
         return None
