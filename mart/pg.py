@@ -13,6 +13,8 @@ queries. Writing works like this:
 * **demo** — the demo county is generated in a temporary DuckDB, then its contract tables are copied to the
   server and the rollups are built there, again in one transaction.
 * **rollups** — ``mart.rollups`` statements run on the server (translated), month-partitioned as in DuckDB.
+* **partitions** — the large fact tables are partitioned by month (:mod:`mart.pg_partitions`); the demo copy and
+  the load create the partitions of their months before the rows go in, in the same transaction.
 
 DuckDB's postgres extension is not used (it needs a download); data moves as CSV over ``COPY``.
 """

@@ -24,6 +24,14 @@ PARTITIONED: dict[str, str] = {t.name: t.period_column for t in TABLES.values()
                                if not t.db_key and t.period_column is not None}
 
 
+# Statistics target of each partition's columns (the parent keeps the server's default, 100). ANALYZE of a
+# partitioned table samples the parent's rows and then analyses every partition at its own target: at the default
+# that computed the statistics of 48 monthly samples of 30,000 rows per fact, 10× the time of the plain table's
+# ANALYZE (scale 0.3: 26 s against 2.7 s). The rollups read whole months, and the planner's grouping and join
+# estimates over several months come from the parent's statistics; a month's own need only be rough.
+PARTITION_STATISTICS_TARGET = 10
+
+
 def partition_name(table: str, month: str) -> str:
     """``outpatient_visit`` + ``2026-11`` → ``outpatient_visit_2026_11``."""
     return f"{table}_{month[:4]}_{month[5:7]}"
@@ -56,11 +64,18 @@ def _exists(cur, table: str) -> bool:  # noqa: ANN001
     return bool(cur.fetchone()[0])
 
 
+def _small_statistics(cur, table: str, partition: str) -> None:  # noqa: ANN001
+    """Every column of ``partition`` at :data:`PARTITION_STATISTICS_TARGET`."""
+    cur.execute(f"ALTER TABLE {partition} " + ", ".join(
+        f"ALTER COLUMN {c} SET STATISTICS {PARTITION_STATISTICS_TARGET}" for c in TABLES[table].column_names))
+
+
 def create_partitioned(cur, table: str, translate) -> None:  # noqa: ANN001
     """CREATE the partitioned fact ``table`` (the contract DDL, translated by ``translate``) and its DEFAULT
     partition."""
     cur.execute(translate(table_ddl(TABLES[table])) + f" PARTITION BY RANGE ({PARTITIONED[table]})")
     cur.execute(f"CREATE TABLE {default_partition(table)} PARTITION OF {table} DEFAULT")
+    _small_statistics(cur, table, default_partition(table))
 
 
 def ensure_partitioned_tables(cur, translate) -> None:  # noqa: ANN001
@@ -104,6 +119,7 @@ def ensure_month_partitions(cur, table: str, months: Iterable[str]) -> list[str]
         name = partition_name(table, month)
         lo, hi = month_range_sql(table, month)
         cur.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+        _small_statistics(cur, table, name)
         cur.execute(f"WITH moved AS (DELETE FROM {default_partition(table)} WHERE {col} >= {lo} AND {col} < {hi} "
                     f"RETURNING *) INSERT INTO {name} SELECT * FROM moved")
         cur.execute(f"ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({lo}) TO ({hi})")

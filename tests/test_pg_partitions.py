@@ -13,7 +13,14 @@ from pathlib import Path
 import pytest
 
 from core.config import Config
-from mart.pg_partitions import PARTITIONED, default_partition, month_partitions, partition_name
+from mart.pg_partitions import (
+    PARTITION_STATISTICS_TARGET,
+    PARTITIONED,
+    default_partition,
+    month_partitions,
+    partition_name,
+)
+from mart.schema import TABLES
 from metrics.catalogue import computable_ids
 from metrics.engine import compute
 from tests.test_postgres import PG, _pg_cfg, _rows, _same, _version, pg_schema_url  # noqa: F401 (a fixture)
@@ -67,6 +74,13 @@ def test_the_demo_copy_makes_one_partition_per_month_and_no_default_rows(demo_cf
         assert sum(n for n, _lo, _hi in stored.values()) == total
         for name, (_n, lo, hi) in stored.items():              # each partition holds its own month only
             assert lo == hi and name == partition_name(table, lo), (name, lo, hi)
+        # the copy analysed the facts: the parent's statistics at the server's default target, the months' small
+        assert _rows(demo_pg, f"SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() "
+                              f"AND tablename = '{table}' AND inherited") == [(len(TABLES[table].columns),)]
+        targets = _rows(demo_pg, f"SELECT DISTINCT coalesce(attstattarget, -1) FROM pg_attribute WHERE attnum > 0 AND attrelid IN "
+                                 f"('{table}'::regclass, '{partition_name(table, months[0])}'::regclass, "
+                                 f"'{default_partition(table)}'::regclass) ORDER BY 1")
+        assert targets == [(-1,), (PARTITION_STATISTICS_TARGET,)]
 
 
 def test_indicators_on_the_partitioned_demo_equal_duckdb(demo_cfg: Config, demo_pg: str) -> None:
