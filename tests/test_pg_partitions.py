@@ -77,8 +77,9 @@ def test_the_demo_copy_makes_one_partition_per_month_and_no_default_rows(demo_cf
         # the copy analysed the facts: the parent's statistics at the server's default target, the months' small
         assert _rows(demo_pg, f"SELECT count(*) FROM pg_stats WHERE schemaname = current_schema() "
                               f"AND tablename = '{table}' AND inherited") == [(len(TABLES[table].columns),)]
-        targets = _rows(demo_pg, f"SELECT DISTINCT coalesce(attstattarget, -1) FROM pg_attribute WHERE attnum > 0 AND attrelid IN "
-                                 f"('{table}'::regclass, '{partition_name(table, months[0])}'::regclass, "
+        targets = _rows(demo_pg, f"SELECT DISTINCT coalesce(attstattarget, -1) FROM pg_attribute "
+                                 f"WHERE attnum > 0 AND attrelid IN ('{table}'::regclass, "
+                                 f"'{partition_name(table, months[0])}'::regclass, "
                                  f"'{default_partition(table)}'::regclass) ORDER BY 1")
         assert targets == [(-1,), (PARTITION_STATISTICS_TARGET,)]
 
@@ -158,8 +159,8 @@ def test_a_load_failing_on_the_server_leaves_no_partition_and_no_rows(tmp_path: 
                ordering_inst_code="H001", performing_inst_code="H001", category="blood", is_emergency="0",
                is_critical="0", critical_notified_time="")
     with pytest.raises(psycopg2.errors.CheckViolation):
-        load_directory(cfg, write_set(tmp_path / "july", dict(outpatient_visit=[visit(200, visit_time="2025-07-03 09:00:00")],
-                                                              lab_order=[lab])))
+        load_directory(cfg, write_set(tmp_path / "july", dict(
+            outpatient_visit=[visit(200, visit_time="2025-07-03 09:00:00")], lab_order=[lab])))
     assert {t: _partitions(cfg.mart_url, t) for t in PARTITIONED} == parts
     assert {t: _rows(cfg.mart_url, f"SELECT count(*) FROM {t}")[0][0] for t in before} == before
     assert _version(cfg.mart_url) == version
@@ -182,7 +183,8 @@ def test_rows_of_a_month_in_the_default_partition_move_into_its_new_partition(tm
         cur.execute(f"INSERT INTO outpatient_visit ({cols}) VALUES ({', '.join(['%s'] * len(row))})",
                     list(row.values()))
     assert _rows_by_partition(cfg.mart_url, "outpatient_visit")["outpatient_visit_default"][0] == 1
-    load_directory(cfg, write_set(tmp_path / "aug", dict(outpatient_visit=[visit(301, visit_time="2025-08-10 10:00:00")])))
+    load_directory(cfg, write_set(tmp_path / "aug", dict(
+        outpatient_visit=[visit(301, visit_time="2025-08-10 10:00:00")])))
     stored = _rows_by_partition(cfg.mart_url, "outpatient_visit")
     assert "outpatient_visit_default" not in stored
     assert stored["outpatient_visit_2025_08"] == (2, "2025-08", "2025-08")
