@@ -6,6 +6,7 @@
     python app.py load DIR        validate and load <table>.csv|parquet files atomically
     python app.py export DIR      write the mart's tables as files the loader accepts [--format --table --partition]
     python app.py rollups         rebuild every rollup [--engine mart|spark --master --lake]
+    python app.py partition-facts move a PostgreSQL mart's fact tables to monthly partitions (made before them)
     python app.py indicators ...  compute indicators (CSV/JSON)
     python app.py forecast ...    forecast indicators / backtest the forecasts (CSV/JSON)
     python app.py users ...       manage accounts
@@ -31,7 +32,7 @@ from dashboard.exchange.cli import nodes_group
 from dashboard.reporting.cli import report_group
 from dashboard.serve import run_default, serve_command
 from geo.cli import geo_group
-from mart.cli import export_command, rollups_command
+from mart.cli import export_command, partition_facts_command, rollups_command
 from mart.loader_cli import AFTER_DATA_CHANGE, load_command
 from metrics.cli import indicators_command
 from metrics.forecast_cli import forecast_command
@@ -56,6 +57,7 @@ cli.add_command(demo_command)
 cli.add_command(load_command)
 cli.add_command(export_command)
 cli.add_command(rollups_command)
+cli.add_command(partition_facts_command)
 cli.add_command(indicators_command)
 cli.add_command(forecast_command)
 cli.add_command(users_group)

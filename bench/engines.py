@@ -9,7 +9,8 @@ rollups recomputed by Spark when asked), then the same engine calls against both
 
 The PostgreSQL database given is emptied (its mart tables replaced). Prints per phase seconds and rows for each
 engine, the build ratio PostgreSQL / DuckDB, the engine-call medians and their ratio, ``EXPLAIN ANALYZE`` of the
-widest rollup read with ``--explain``, and the machine load (``uptime``) before and after: the machine may be
+widest rollup reads, of a one-month rollup rebuild and of a month-range fact read (with the fact partitions each
+touches) with ``--explain``, and the machine load (``uptime``) before and after: the machine may be
 shared, so the ratios of one run matter more than absolute seconds.
 """
 from __future__ import annotations
@@ -51,7 +52,8 @@ def _reset_pg(url: str) -> None:
 @click.option("--scale", default=0.3, show_default=True, type=float)
 @click.option("--repeat", default=3, show_default=True, type=int)
 @click.option("--spark", "spark_master", default=None, help="also time `rollups --engine spark` on this master")
-@click.option("--explain", is_flag=True, help="print EXPLAIN ANALYZE of the widest rollup read on PostgreSQL")
+@click.option("--explain", is_flag=True, help="print EXPLAIN ANALYZE of the widest rollup reads, a one-month rollup rebuild and a month-range "
+              "fact read on PostgreSQL, with the partitions each touches")
 @click.option("--calls-only", "calls_only", default=None,
               help="DuckDB mart URL of a build made before: skip the builds, time only the engine calls")
 def main(pg_url: str, scale: float, repeat: int, spark_master: str | None, explain: bool,
@@ -156,7 +158,41 @@ def _explain(url: str, start: str, end: str) -> None:
                      "FROM r_ip_month_doc WHERE month BETWEEN %s AND %s GROUP BY 1, 2, 3, 4")):
             cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, [start, end])
             print("\n" + "\n".join(r[0] for r in cur.fetchall()))
+        _explain_partitions(cur, start, end)
+    conn.rollback()            # the rollup rebuild explained above ran inside this transaction: undone
     conn.close()
+
+
+def _explain_partitions(cur, start: str, end: str) -> None:
+    """EXPLAIN ANALYZE of a one-month rollup rebuild (r_op_month and r_ip_month of ``end``, executed and rolled back
+    by the caller) and of a month-range fact read (``start``..``end``), each followed by the fact partitions its
+    plan touches: partition pruning by the month filters (mart/pg_partitions.py)."""
+    from core.periods import add_months
+    from mart.pg import build_session_settings, to_postgres
+    from mart.pg_partitions import is_partitioned, month_partitions
+    from mart.rollups import SPECS, fine_insert_sql
+    cases = []
+    for rollup in ("r_op_month", "r_ip_month"):
+        cases.append((f"one-month rebuild of {rollup} ({end})", SPECS[rollup].source[0],
+                      f"DELETE FROM {rollup} WHERE month = '{end}'",
+                      to_postgres(fine_insert_sql(rollup, list(SPECS[rollup].measures), [end]))))
+    cases.append((f"fact read {start}..{end}", "outpatient_visit", None,
+                  f"SELECT inst_code, count(*), sum(total_cost) FROM outpatient_visit WHERE visit_time >= "
+                  f"TIMESTAMP '{start}-01' AND visit_time < TIMESTAMP '{add_months(end, 1)}-01' GROUP BY 1"))
+    build_session_settings(cur)         # as a build runs (work_mem, jit off)
+    for title, fact, before, sql in cases:
+        if before:
+            cur.execute(before)
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        plan = "\n".join(r[0] for r in cur.fetchall())
+        print(f"\n-- {title}\n{plan}")
+        if not is_partitioned(cur, fact):
+            print(f"partitions of {fact}: none (a plain table)")
+            continue
+        parts = month_partitions(cur, fact)
+        read = sorted(m for m, name in parts.items() if f" {name} " in plan)
+        print(f"partitions of {fact} in the plan: {len(read)} of {len(parts)} months "
+              f"({', '.join(read)}){'; DEFAULT partition also scanned (empty)' if f' {fact}_default ' in plan else ''}")
 
 
 if __name__ == "__main__":

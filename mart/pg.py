@@ -13,6 +13,8 @@ queries. Writing works like this:
 * **demo** — the demo county is generated in a temporary DuckDB, then its contract tables are copied to the
   server and the rollups are built there, again in one transaction.
 * **rollups** — ``mart.rollups`` statements run on the server (translated), month-partitioned as in DuckDB.
+* **partitions** — the large fact tables are partitioned by month (:mod:`mart.pg_partitions`); the demo copy and
+  the load create the partitions of their months before the rows go in, in the same transaction.
 
 DuckDB's postgres extension is not used (it needs a download); data moves as CSV over ``COPY``.
 """
@@ -33,6 +35,7 @@ import duckdb
 
 from core.config import Config
 from core.periods import month_first_day, month_index, month_last_day, month_range
+from mart.pg_partitions import PARTITIONED, ensure_month_partitions, ensure_partitioned_tables, months_sql
 from mart.schema import LOAD_ORDER, TABLES, all_ddl
 
 # (phase, seconds, rows) of the last server demo copy / rollup build, read by bench/engines.py
@@ -91,7 +94,9 @@ def pg_transaction(url: str) -> Iterator:
 
 
 def ensure_schema_pg(cur) -> None:  # noqa: ANN001
-    """Create every contract, meta, calendar and rollup table and the views on the server if missing."""
+    """Create every contract, meta, calendar and rollup table and the views on the server if missing (the large
+    fact tables partitioned by month, :mod:`mart.pg_partitions`)."""
+    ensure_partitioned_tables(cur, to_postgres)
     for stmt in all_ddl():
         cur.execute(to_postgres(stmt))
     _ensure_rollup_tables(cur)
@@ -396,6 +401,9 @@ def _apply_pg(cur, duck: duckdb.DuckDBPyConnection, tables: list[str], workdir: 
         if name in REFERENCE_TABLES:        # the staging table also holds the server's own rows (the mirror)
             select += f" EXCEPT SELECT {', '.join(cols)} FROM _mirror_{name}"
         copy_to_pg(duck, cur, name, cols, select, target=tmp, workdir=workdir)
+        if name in PARTITIONED:             # the partitions of the months the rows bring, before they go in
+            cur.execute(months_sql(name, tmp))
+            ensure_month_partitions(cur, name, [r[0] for r in cur.fetchall()])
         on = " AND ".join(f"t.{k} = s.{k}" for k in table.key)
         if table.period_column is not None:
             col = table.column(table.period_column)
@@ -435,6 +443,11 @@ def copy_mart_to_pg(source: Path | duckdb.DuckDBPyConnection, url: str, meta: di
                 cols = TABLES[name].column_names
                 say(f"复制 {name} …")
                 t0 = time.perf_counter()
+                if name in PARTITIONED:     # the partitions of the source's months, before the rows go in
+                    made = ensure_month_partitions(cur, name, [r[0] for r in duck.execute(
+                        months_sql(name, name, dialect="duckdb")).fetchall()])
+                    PHASES.append((f"partitions {name}", time.perf_counter() - t0, len(made)))
+                    t0 = time.perf_counter()
                 counts[name] = copy_to_pg(duck, cur, name, cols, f"SELECT {', '.join(cols)} FROM {name}",
                                           workdir=Path(tmp))
                 PHASES.append((f"copy {name}", time.perf_counter() - t0, counts[name]))

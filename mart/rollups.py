@@ -582,6 +582,25 @@ def _fine_insert(con: duckdb.DuckDBPyConnection, table: str, months: list[str] |
     return fine_insert_sql(table, _measure_columns(con, table), months)
 
 
+# The end of the readmission subquery of the inpatient projections (``_ROW_SQL['r_ip_month']`` and those made from
+# it), where a rebuild of some months narrows it (:func:`_readmit_in_months`).
+_READMIT_END = "\n          ) r ON r.discharge_id = d.discharge_id"
+
+
+def _readmit_in_months(row_sql: str, months: list[str]) -> str:
+    """``row_sql`` with its readmission subquery restricted to what a rebuild of ``months`` needs: the flagged
+    discharges ``p`` of those months only (the outer rows are theirs), and the readmissions ``n`` discharged from
+    the first month on (a readmission is admitted after ``p``'s discharge and discharged after its admission, a
+    check of the contract). Same result; without it a one-month rebuild joins every discharge of the mart with
+    itself (on PostgreSQL: every monthly partition, twice)."""
+    if _READMIT_END not in row_sql:
+        return row_sql
+    wanted = _checked(months)
+    cond = (f" WHERE {month_filter('p.discharge_time', 'datetime', wanted)}"
+            f" AND n.discharge_time >= TIMESTAMP '{wanted[0]}-01'" if wanted else " WHERE FALSE")
+    return row_sql.replace(_READMIT_END, cond + _READMIT_END)
+
+
 def fine_insert_sql(table: str, measures: list[str], months: list[str] | None) -> str:
     """The INSERT … SELECT of :func:`_fine_insert` for the given measure columns, in DuckDB SQL that
     ``mart.pg.to_postgres`` (PostgreSQL) and ``mart.spark`` (sqlglot) translate: the one build statement of a fine
@@ -590,12 +609,13 @@ def fine_insert_sql(table: str, measures: list[str], months: list[str] | None) -
     keys = ROLLUP_KEYS[table]
     sums = ", ".join(f"{exact_sum(c)} AS {c}" for c in measures)
     where = "" if months is None else f" WHERE {fact_filter(table, months)}"
+    row_sql = ROW_SQL[table] if months is None else _readmit_in_months(ROW_SQL[table], months)
     if col == "month":       # already a 'YYYY-MM' column
-        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {sums} FROM ({ROW_SQL[table]}{where}) x "
+        return (f"INSERT INTO {table} SELECT {', '.join(keys)}, {sums} FROM ({row_sql}{where}) x "
                 f"GROUP BY {', '.join(keys)}")
     formatted = f"strftime({alias}.{col}, '%Y-%m') AS month"
-    assert formatted in ROW_SQL[table], f"{table}: ROW_SQL must define month as {formatted}"
-    row_sql = ROW_SQL[table].replace(formatted, f"date_trunc('month', {alias}.{col}) AS month")
+    assert formatted in row_sql, f"{table}: ROW_SQL must define month as {formatted}"
+    row_sql = row_sql.replace(formatted, f"date_trunc('month', {alias}.{col}) AS month")
     outer = ", ".join("strftime(g.month, '%Y-%m')" if k == "month" else f"g.{k}" for k in keys)
     return (f"INSERT INTO {table} SELECT {outer}, {', '.join(f'g.{c}' for c in measures)} FROM ("
             f"SELECT {', '.join(keys)}, {sums} FROM ({row_sql}{where}) x GROUP BY {', '.join(keys)}) g")
