@@ -8,6 +8,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from dashboard.alerts import projections
 from tests.test_referral_cache import _referrals_again
 
 IDS = ["up_referrals"]
@@ -28,10 +29,10 @@ def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
 def fresh():
     from dashboard.alerts import stored_forecasts
     from metrics import forecast
-    stored_forecasts._memo.clear()
+    projections._memo.clear()               # the memo of the stored rows (projections and forecasts)
     forecast._FITS.clear()
     yield stored_forecasts
-    stored_forecasts._memo.clear()
+    projections._memo.clear()
 
 
 def test_a_stored_forecast_is_reused_by_a_fresh_process_and_refitted_after_a_load(demo_copy, fresh, tmp_path):
@@ -56,7 +57,7 @@ def test_a_stored_forecast_is_reused_by_a_fresh_process_and_refitted_after_a_loa
     _same(made, forecast(IDS, "county", None, 3, mart_url=cfg.mart_url, scope=FULL_SCOPE))
     assert len(made) == 3 and made["value"].notna().all()
 
-    fresh._memo.clear()                                         # another process: nothing in memory
+    projections._memo.clear()                                         # another process: nothing in memory
     fm._FITS.clear()
     fits = _fits()
     again = stored()
@@ -84,7 +85,6 @@ def test_the_trend_draws_the_stored_forecast(client_as, app_cfg):
     import json
 
     from core import cache as core_cache
-    from dashboard.alerts import stored_forecasts
     from metrics import forecast as fm
     from tests.test_maps_callbacks import _post
     client = client_as("leader")
@@ -96,7 +96,7 @@ def test_the_trend_draws_the_stored_forecast(client_as, app_cfg):
 
     first = trend()
     assert "预测" in first
-    stored_forecasts._memo.clear()
+    projections._memo.clear()
     fm._FITS.clear()
     with client.application.app_context():
         cache = core_cache.backend()

@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -35,7 +36,8 @@ _memo: dict[str, pd.DataFrame] = {}        # done rows never change (the key hol
 _memo_lock = threading.Lock()
 
 
-def _scope_part(scope: Any) -> tuple | None:
+def scope_part(scope: Any) -> tuple | None:
+    """The part of a stored row's key that names the scope (None: the full scope)."""
     if scope is None:
         return None
     return (scope.all_institutions, tuple(sorted(scope.inst_codes)), scope.aggregates)
@@ -43,11 +45,12 @@ def _scope_part(scope: Any) -> tuple | None:
 
 def projection_key(data_version: str, ids: list[str], level: str, org: str | None, scope: Any) -> str:
     """The row key: the same in every process for the same request and data version."""
-    raw = repr((data_version, tuple(ids), level, org, _scope_part(scope)))
+    raw = repr((data_version, tuple(ids), level, org, scope_part(scope)))
     return hashlib.sha1(raw.encode("utf-8")).hexdigest()
 
 
-def _to_json(df: pd.DataFrame) -> str:
+def to_json(df: pd.DataFrame) -> str:
+    """The rows of ``df`` as the JSON payload of a stored row (NaN and inf as null)."""
     def clean(v: Any) -> Any:
         if isinstance(v, float) and not math.isfinite(v):
             return None
@@ -63,11 +66,10 @@ def _from_row(row: YearEndProjection) -> pd.DataFrame:
     return df
 
 
-def stored_year_end(app_db_url: str, mart_url: str, ids: list[str], level: str, org: str | None,
-                    scope: Any) -> pd.DataFrame | None:
-    """The stored projection of this data version, or None while nobody has finished it."""
-    from queries.periods import data_version
-    key = projection_key(data_version(mart_url), ids, level, org, scope)
+def read_done(app_db_url: str, key: str, parse: Callable[[YearEndProjection], pd.DataFrame]
+              ) -> pd.DataFrame | None:
+    """The rows of the finished row ``key`` (``parse`` makes them a frame), remembered in this process: a done row
+    never changes, its key holds the data version. None while there is no finished row."""
     with _memo_lock:
         hit = _memo.get(key)
     if hit is not None:
@@ -76,12 +78,32 @@ def stored_year_end(app_db_url: str, mart_url: str, ids: list[str], level: str, 
         row = s.get(YearEndProjection, key)
         if row is None or row.state != "done":
             return None
-        df = _from_row(row)
+        df = parse(row)
     with _memo_lock:
         if len(_memo) >= _MEMO_MAX:
             _memo.clear()
         _memo[key] = df
     return df.copy()
+
+
+def store_done(app_db_url: str, key: str, version: str, df: pd.DataFrame) -> None:
+    """Store ``df`` as the finished row ``key`` of data ``version`` (rows of other versions are deleted); a row
+    another process stored first under the same key is kept (it holds the same numbers)."""
+    now = clock.now()
+    try:
+        with session_factory(app_db_url)() as s, s.begin():
+            s.execute(delete(YearEndProjection).where(YearEndProjection.data_version != version))
+            s.add(YearEndProjection(key=key, data_version=version, state="done", payload=to_json(df),
+                                    through=str(df.attrs.get("through") or ""), started_at=now, finished_at=now))
+    except IntegrityError:
+        pass
+
+
+def stored_year_end(app_db_url: str, mart_url: str, ids: list[str], level: str, org: str | None,
+                    scope: Any) -> pd.DataFrame | None:
+    """The stored projection of this data version, or None while nobody has finished it."""
+    from queries.periods import data_version
+    return read_done(app_db_url, projection_key(data_version(mart_url), ids, level, org, scope), _from_row)
 
 
 def _claim(app_db_url: str, key: str, version: str) -> bool:
@@ -122,7 +144,7 @@ def _compute(app_db_url: str, mart_url: str, key: str, ids: list[str], level: st
         return None
     with session_factory(app_db_url)() as s, s.begin():
         s.execute(update(YearEndProjection).where(YearEndProjection.key == key)
-                  .values(state="done", payload=_to_json(df), through=str(df.attrs.get("through") or ""),
+                  .values(state="done", payload=to_json(df), through=str(df.attrs.get("through") or ""),
                           finished_at=clock.now()))
     return df
 
