@@ -78,16 +78,18 @@ def lock_dir(folder: Path) -> Path:
 
 
 def clear_file_cache(folder: Path) -> None:
-    """Remove the entries of a file cache (``serve`` does at start: entries of older code must not be served; the
-    keys carry data versions, not the code's). The locks beside it stay: a process may hold one."""
-    try:
-        names = list(folder.iterdir())
-    except OSError:
-        return
-    for path in names:
-        if path.is_file():
-            with contextlib.suppress(OSError):
-                path.unlink()
+    """Remove the entries of a file cache and its key locks (``serve`` does at start, before any worker runs:
+    entries of older code must not be served, since the keys carry data versions, not the code's; and a lock file
+    is left per key ever computed, so they would pile up over the versions)."""
+    for where in (folder, lock_dir(folder)):
+        try:
+            names = list(where.iterdir())
+        except OSError:
+            continue
+        for path in names:
+            if path.is_file():
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def init_app(server: Any, cache_url: str = "") -> Any:

@@ -80,12 +80,15 @@ def test_serve_shares_one_file_cache_between_workers_and_starts_it_empty(tmp_pat
     stale = tmp_path / "cache" / "entry-of-older-code"
     stale.parent.mkdir()
     stale.write_text("x")
+    old_lock = tmp_path / "cache-locks" / "key-of-older-code"
+    old_lock.parent.mkdir()
+    old_lock.write_text("")
     share_results(load_config(), 1)
     import os
     assert os.environ["CACHE_URL"] == "" and stale.exists()          # one worker: its own cache, nothing touched
     share_results(load_config(), 2)
     assert os.environ["CACHE_URL"] == f"file://{tmp_path / 'cache'}"
-    assert not stale.exists()
+    assert not stale.exists() and not old_lock.exists()        # the key locks of older runs go too
     monkeypatch.setenv("CACHE_URL", "redis://127.0.0.1:6379/11")
     share_results(load_config(), 2)
     assert os.environ["CACHE_URL"] == "redis://127.0.0.1:6379/11"   # a named cache is kept
