@@ -23,14 +23,12 @@ Y_AXIS = {"gridcolor": "#eef1f4", "zeroline": False, "automargin": True}
 
 def base_layout(fig: go.Figure, height: int = 320, **kw: Any) -> go.Figure:
     """Common look: Chinese font, compact margins, white background, no plotly logo clutter; every x axis gets
-    :data:`X_AXIS`, every y axis :data:`Y_AXIS` (the figure's own and those in ``kw``). One layout update: what
-    ``update_layout`` then ``update_xaxes``/``update_yaxes`` gave, at a sixth of the cost."""
-    layout = base_figure_layout(height=height, margin=dict(l=10, r=16, t=30, b=10), **kw)
-    axes = {k for k in fig.layout if k.startswith(("xaxis", "yaxis")) and fig.layout[k] is not None}
-    for key in sorted(axes | {k for k in layout if k.startswith(("xaxis", "yaxis"))}):
-        extra = X_AXIS if key.startswith("x") else Y_AXIS
-        given = layout.get(key)
-        layout[key] = {**(given if isinstance(given, dict) else {}), **extra}
+    :data:`X_AXIS`, every y axis :data:`Y_AXIS` (those in ``kw`` — :func:`plain_layout` — and the figure's own).
+    One layout update: what ``update_layout`` then ``update_xaxes``/``update_yaxes`` gave, at a sixth of the cost."""
+    layout = plain_layout(height, **kw)
+    for key in fig.layout:
+        if key.startswith(("xaxis", "yaxis")) and fig.layout[key] is not None and key not in layout:
+            layout[key] = X_AXIS if key.startswith("x") else Y_AXIS
     fig.update_layout(layout)
     return fig
 
@@ -51,10 +49,12 @@ def _fmt(v: Any, unit: str, decimals: int) -> str:
 
 
 def plain_layout(height: int = 320, **kw: Any) -> dict[str, Any]:
-    """The layout :func:`base_layout` gives a figure, as a plain dict (for figures built without Plotly objects)."""
+    """The layout :func:`base_layout` gives a figure, as a plain dict (also for figures built without Plotly
+    objects): every axis named in ``kw`` gets :data:`X_AXIS` / :data:`Y_AXIS` over what ``kw`` says of it."""
     layout = base_figure_layout(height=height, margin=dict(l=10, r=16, t=30, b=10), **kw)
     for key in [k for k in layout if k.startswith(("xaxis", "yaxis"))]:
-        layout[key] = {**layout[key], **(X_AXIS if key.startswith("x") else Y_AXIS)}
+        given = layout[key]
+        layout[key] = {**(given if isinstance(given, dict) else {}), **(X_AXIS if key.startswith("x") else Y_AXIS)}
     return layout
 
 
