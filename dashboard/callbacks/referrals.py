@@ -251,9 +251,8 @@ def _table_height(n_rows: int, page_size: int = 10) -> int:
 
 
 def _graph(fig: go.Figure | dict) -> dcc.Graph:
-    # a plain dict: what is cached unpickles without Plotly re-validating the figure
-    fig = safe_figure(fig)
-    return dcc.Graph(figure=fig if isinstance(fig, dict) else fig.to_dict(), config=GRAPH_CONFIG)
+    # the sections are output-cached, which stores figures as plain dicts (output_cache.plain)
+    return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
 # ---------------------------------------------------------------------------------------------- output cache
