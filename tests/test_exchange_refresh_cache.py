@@ -11,9 +11,12 @@ def test_log_view_is_shared_but_a_rerun_shows_at_once(env) -> None:
     run_id = _failed_run(cfg)
     status, before = _log_view(env, "operator", run_id)
     assert status == 200 and "重跑命令 #" not in before
-    hits = core_cache.STATS["exchange:hit"]
-    assert _log_view(env, "operator", run_id) == (status, before)
-    assert core_cache.STATS["exchange:hit"] > hits              # the second refresh was the shared answer
+    for _ in range(2):      # answers are shared per 5-s window: a refresh landing in the next window misses once
+        hits = core_cache.STATS["exchange:hit"]
+        assert _log_view(env, "operator", run_id) == (status, before)
+        if core_cache.STATS["exchange:hit"] > hits:
+            break
+    assert core_cache.STATS["exchange:hit"] > hits              # a refresh in the same window was the shared answer
     assert _rerun(env, "operator", run_id).status_code == 200
     status, after = _log_view(env, "operator", run_id)
     assert status == 200 and "重跑命令 #" in after and "已请求重跑" in after
