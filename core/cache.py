@@ -106,7 +106,8 @@ def init_app(server: Any, cache_url: str = "") -> Any:
         lock_dir(folder).mkdir(exist_ok=True)
         folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
         lock_dir(folder).chmod(0o700)
-        config.update(CACHE_TYPE="FileSystemCache", CACHE_DIR=str(folder), CACHE_THRESHOLD=FILE_THRESHOLD)
+        config.update(CACHE_TYPE="core.file_cache.PrunedFileSystemCache", CACHE_DIR=str(folder),
+                      CACHE_THRESHOLD=FILE_THRESHOLD)
     else:
         config.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=5000)
     cache = Cache(server, config=config)

@@ -229,3 +229,72 @@ def test_identical_bodies_are_compressed_once_and_answer_the_same_bytes(flask_ap
     assert again == first and compress.cache.hits == hits + 1           # the same bytes, compressed once
     other, _ = post("?grain=quarter&period=2026Q1", "gzip")             # another view: its own body
     assert json.loads(gzip.decompress(other)) != json.loads(plain_a)
+
+
+def _pruned(tmp_path: Path, threshold: int):
+    from core.file_cache import PrunedFileSystemCache
+    folder = tmp_path / "cache"
+    core_cache.lock_dir(folder).mkdir(parents=True)
+    return folder, PrunedFileSystemCache(str(folder), threshold=threshold, default_timeout=3600)
+
+
+def _entries(folder: Path) -> int:
+    """Entry files (not cachelib's count file)."""
+    from core.file_cache import PrunedFileSystemCache
+    return sum(1 for _ in PrunedFileSystemCache(str(folder), threshold=0)._list_dir())
+
+
+def test_the_served_file_cache_is_the_pruned_one(tmp_path):
+    from core.file_cache import PrunedFileSystemCache
+    assert isinstance(_app(tmp_path / "cache").extensions["result_cache"].cache, PrunedFileSystemCache)
+
+
+def test_a_full_file_cache_is_pruned_in_one_pass_down_to_its_low_water_mark(tmp_path):
+    """cachelib alone scans every entry on every write past the threshold and removes one; here a pass removes the
+    oldest down to 80 % of it, so 200 writes into a cache of 50 make ~15 passes, and the newest entries stay."""
+    folder, cache = _pruned(tmp_path, 50)
+    before = type(cache).prunes
+    for n in range(200):
+        cache.set(f"k{n}", {"n": n})
+        time.sleep(0.001)
+        assert _entries(folder) <= 51
+    passes = type(cache).prunes - before
+    assert 10 <= passes <= 20, passes
+    assert cache.get("k199") == {"n": 199} and cache.get("k0") is None
+    assert cache._file_count == _entries(folder)          # the count is the files' after a pass
+
+
+def test_expired_entries_go_first_and_a_count_that_drifted_low_is_corrected(tmp_path, monkeypatch):
+    from core import file_cache
+    monkeypatch.setattr(file_cache, "RECOUNT_EVERY", 10**9)
+    folder, cache = _pruned(tmp_path, 50)
+    for n in range(45):
+        cache.set(f"old{n}", n, timeout=1)
+    for n in range(45):
+        cache.set(f"k{n}", n)
+        cache._update_count(value=5)          # lost updates of several workers: the count says 5 of 90
+    time.sleep(2.1)                           # the first 45 expire
+    monkeypatch.setattr(file_cache, "RECOUNT_EVERY", 10)
+    cache._writes = 0
+    for n in range(9):
+        cache.set(f"new{n}", n)
+    assert _entries(folder) == 99             # the low count hides them from cachelib's own check
+    cache.set("new9", 9)                      # the 10th write counts the files: 99 > 50, one pass
+    assert _entries(folder) <= 50
+    assert all(cache.get(f"old{n}") is None for n in range(45))
+    assert cache.get("k44") == 44 and cache.get("new9") == 9
+
+
+def test_a_pass_removes_key_lock_files_of_long_ago_only(tmp_path):
+    import os
+    folder, cache = _pruned(tmp_path, 5)
+    locks = core_cache.lock_dir(folder)
+    old, fresh, warmup = locks / "a", locks / "b", locks / "warmup"
+    for path in (old, fresh, warmup):
+        path.write_text("")
+    long_ago = time.time() - 3600
+    os.utime(old, (long_ago, long_ago))
+    os.utime(warmup, (long_ago, long_ago))
+    for n in range(8):
+        cache.set(f"k{n}", n)
+    assert not old.exists() and fresh.exists() and warmup.exists()
