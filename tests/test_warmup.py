@@ -35,6 +35,7 @@ def test_first_cockpit_call_after_a_load_is_warm(demo_cfg, demo_copy, tmp_path, 
     from mart.connection import dispose_engines
 
     shutil.copy(demo_cfg.demo_accounts_path, demo_copy.demo_accounts_path)
+    shutil.copytree(demo_cfg.geo_dir, demo_copy.geo_dir, dirs_exist_ok=True)     # the maps are warmed too
     user, password = read_demo_accounts(demo_copy)["leader"]
     app = create_app(demo_copy)
     app.server.config["LOGIN_RATE_LIMIT"] = "10000 per minute"
@@ -73,6 +74,16 @@ def test_first_cockpit_call_after_a_load_is_warm(demo_cfg, demo_copy, tmp_path, 
             got = call(client, outputs, (L.REF_READY, "data", True), "")
             assert got[box][prop], box
         assert core_cache.STATS["output:hit"] == hits + len(boxes)
+        assert core_cache.STATS["output:miss"] == misses
+        # and the one map: the three maps and the reform cards as first opened are hits too
+        from bench.maps import calls as map_calls
+        hits, misses = core_cache.STATS["output:hit"], core_cache.STATS["output:miss"]
+        firsts = [(name, payload) for name, payload in map_calls("", "-", "-") if "click" not in name]
+        for name, payload in firsts:
+            resp = client.post("/_dash-update-component", json=payload)
+            assert resp.status_code == 200 and b"error-card" not in resp.data, name
+        assert len(firsts) == 4
+        assert core_cache.STATS["output:hit"] == hits + len(firsts)
         assert core_cache.STATS["output:miss"] == misses
     finally:
         warmup.stop(app.server)

@@ -45,6 +45,28 @@ def _timed(page: str, build, *args):
         LAST_TIMINGS[page] = time.perf_counter() - t0
 
 
+def _reform_cards_of(search: str | None) -> object:
+    return _timed("reform.cards", lambda s: reform_cards(map_state("reform", s)), search)
+
+
+MAP_VIEWS = (("inst", institutions_view), ("health", health_view), ("reform", reform_view))
+
+
+def warm_default_views() -> None:
+    """The three maps and the reform cards as first opened (no query), into the cache (``dashboard.warmup`` calls
+    this for each scope after a load and at start). County-wide scopes only: the one map is the leaders' and the
+    wall's view; a manager's maps are computed on their first click (one scope per institution would multiply the
+    background work of every load). Without county geometry there is nothing to warm."""
+    if not kit.scope().all_institutions:
+        return
+    try:
+        for page, view in MAP_VIEWS:
+            _timed(page, view, "")
+    except GeometryMissing:
+        return
+    _reform_cards_of("")
+
+
 def _failure(exc: Exception, n_extra: int) -> tuple:
     if isinstance(exc, GeometryMissing):
         box = error_card("地图无法显示", NO_GEOMETRY)
@@ -57,6 +79,7 @@ def _failure(exc: Exception, n_extra: int) -> tuple:
 def register(app: dash.Dash) -> None:
     """Register the callbacks of the three map pages."""
     init_cache(app)
+    output_cache.register_warmer("maps", warm_default_views)
     for page, controls in (("inst", [("indicator", P.URL_INDICATOR)]),
                            ("health", [("indicator", P.URL_INDICATOR), ("method", P.URL_METHOD),
                                        ("classes", P.URL_CLASSES)]),
@@ -64,7 +87,7 @@ def register(app: dash.Dash) -> None:
         _register_controls(app, page, controls)
         _register_panel(app, page)
 
-    for page, view in (("inst", institutions_view), ("health", health_view), ("reform", reform_view)):
+    for page, view in MAP_VIEWS:
         _register_render(app, page, view)
 
     # a click on an institution or township narrows the flows to its own (the URL keeps the selection)
@@ -86,7 +109,7 @@ def register(app: dash.Dash) -> None:
                   Input(ids.URL, "search"), Input(P.mid("reform", "ready"), "data"))
     def _reform_cards(search, _ready):
         try:
-            return _timed("reform.cards", lambda s: reform_cards(map_state("reform", s)), search)
+            return _reform_cards_of(search)
         except Exception:
             log.exception("reform cards failed")
             return kit.error_box("医改核心指标")
