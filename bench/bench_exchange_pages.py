@@ -35,11 +35,11 @@ def main() -> None:
     parser.add_argument("--data", help="reuse an existing data dir (app.db with exchange history)")
     args = parser.parse_args()
     from dashboard.app import create_app
-    from dashboard.callbacks import exchange as ex
     from dashboard.callbacks import quality as q
     from dashboard.exchange.quality import quality_daily
     from dashboard.exchange.seed import seed_demo_history
     from dashboard.exchange.service import job_runs, now_local
+    from dashboard.views import exchange_page as ex
     from mart import tiny
     if args.data:
         cfg = tiny.make_cfg(Path(args.data))

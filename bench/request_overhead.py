@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, old, new in rows:
         a, b = _cpu_ms(old, n), _cpu_ms(new, n)
         print(f"{name:<26}{a:>10.2f}{b:>10.3f}{a / max(b, 1e-6):>7.0f}×")
-    from dashboard.callbacks import exchange as ex
+    from dashboard.views import exchange_page as ex
     with app.server.test_request_context("/"):
         for name, build in [("exchange overview", lambda: ex.refresh_overview(False, None, None, None)),
                             ("exchange node states", lambda: xsvc.node_states(cfg))]:

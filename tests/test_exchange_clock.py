@@ -39,7 +39,7 @@ states = node_states(cfg)
 row = states[states["code"] == code].iloc[0]
 out["last_heartbeat_at"] = str(row["last_heartbeat_at"])
 out["state"] = str(row["state"])
-from dashboard.callbacks.exchange import refresh_overview
+from dashboard.views.exchange_page import refresh_overview
 with app.server.app_context():
     _, _, subtitle, rows, _ = refresh_overview(True, None, None, None)
 out["subtitle"] = subtitle

@@ -457,8 +457,8 @@ def test_running_run_of_an_offline_node_does_not_read_running(env) -> None:
     'running' on a node whose heartbeats stopped reads 节点离线; after a heartbeat, 运行中 again."""
     import datetime as dt
 
-    from dashboard.callbacks.exchange import runs_view
     from dashboard.exchange.service import node_states
+    from dashboard.views.exchange_page import runs_view
     cfg, app, clients = env
     node = node_states(cfg).iloc[-1]["code"]
     now = dt.datetime.now().replace(microsecond=0)
