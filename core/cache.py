@@ -24,6 +24,7 @@ import contextlib
 import functools
 import hashlib
 import os
+import stat
 import threading
 import time
 from collections import Counter
@@ -92,6 +93,26 @@ def clear_file_cache(folder: Path) -> None:
                     path.unlink()
 
 
+class UnsafeCacheFolder(RuntimeError):
+    """A file-cache folder another account could write into (its entries are pickles: reading one runs code)."""
+
+
+def check_private(folder: Path) -> None:
+    """Refuse ``folder`` (a resolved path) when another account could put files into it: it must be this account's,
+    and no folder above it may be writable by every account without the sticky bit (in such a folder anyone may
+    move ours away and put theirs in its place; ``/tmp`` has the bit). The entries of a file cache are pickles, and
+    loading one runs whatever its writer put in it."""
+    owner = folder.stat().st_uid
+    if owner != os.geteuid():
+        raise UnsafeCacheFolder(f"结果缓存目录 {folder} 属于另一个账户（uid {owner}），不能使用：缓存条目读取时会被执行。"
+                                f"请在 CACHE_URL 中指定本账户自己的目录。")
+    for above in folder.parents:
+        mode = above.stat().st_mode
+        if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+            raise UnsafeCacheFolder(f"结果缓存目录 {folder} 的上级目录 {above} 所有账户都可写入，不能使用：别人可以把缓存目录"
+                                    f"换成自己的。请在 CACHE_URL 中指定不在这类目录下的目录。")
+
+
 def init_app(server: Any, cache_url: str = "") -> Any:
     """Create the Flask-Caching cache of the Flask ``server`` (Redis when ``cache_url`` is redis://…, a folder
     shared by the processes of this machine when it is file:///folder, else per process)."""
@@ -103,7 +124,10 @@ def init_app(server: Any, cache_url: str = "") -> Any:
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=cache_url)
     elif folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+        folder = folder.resolve()       # a link swapped later cannot move the cache elsewhere
+        check_private(folder)
         lock_dir(folder).mkdir(exist_ok=True)
+        check_private(lock_dir(folder))
         folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
         lock_dir(folder).chmod(0o700)
         config.update(CACHE_TYPE="core.file_cache.PrunedFileSystemCache", CACHE_DIR=str(folder),
