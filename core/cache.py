@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import os
 import stat
 import threading
@@ -43,6 +44,7 @@ _EXTENSION = "result_cache"
 _LOCKS_EXTENSION = "result_cache_locks"
 FILE_PREFIX = "file://"
 FILE_THRESHOLD = 5000
+log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
@@ -113,6 +115,24 @@ def check_private(folder: Path) -> None:
                                     f"换成自己的。请在 CACHE_URL 中指定不在这类目录下的目录。")
 
 
+def _private_folder(folder: Path) -> Path | None:
+    """``folder`` and its lock folder made (this account's only) and resolved (a link swapped later cannot move the
+    cache elsewhere); None, with the reason logged, when they cannot be made or are not safe (the caller then
+    keeps a cache per process: slower after a start, never wrong)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder = folder.resolve()
+        check_private(folder)
+        lock_dir(folder).mkdir(exist_ok=True)
+        check_private(lock_dir(folder))
+        folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
+        lock_dir(folder).chmod(0o700)
+    except (OSError, UnsafeCacheFolder) as exc:
+        log.error("结果缓存目录不可用，各工作进程改用自己的缓存：%s", exc)
+        return None
+    return folder
+
+
 def init_app(server: Any, cache_url: str = "") -> Any:
     """Create the Flask-Caching cache of the Flask ``server`` (Redis when ``cache_url`` is redis://…, a folder
     shared by the processes of this machine when it is file:///folder, else per process)."""
@@ -122,14 +142,7 @@ def init_app(server: Any, cache_url: str = "") -> Any:
     folder = file_cache_dir(cache_url)
     if cache_url.startswith(("redis://", "rediss://", "unix://")):
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=cache_url)
-    elif folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        folder = folder.resolve()       # a link swapped later cannot move the cache elsewhere
-        check_private(folder)
-        lock_dir(folder).mkdir(exist_ok=True)
-        check_private(lock_dir(folder))
-        folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
-        lock_dir(folder).chmod(0o700)
+    elif folder is not None and (folder := _private_folder(folder)) is not None:
         config.update(CACHE_TYPE="core.file_cache.PrunedFileSystemCache", CACHE_DIR=str(folder),
                       CACHE_THRESHOLD=FILE_THRESHOLD)
     else:

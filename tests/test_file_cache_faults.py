@@ -174,35 +174,50 @@ def _cache_app(folder: Path):
     return server
 
 
-def test_a_cache_folder_of_another_account_is_refused(tmp_path):
-    """Its entries are pickles: whoever can put a file there runs code in the server when it is read. As root
-    the folder was chmod-ed to 0700 and used, the other account still its owner."""
-    import pytest
+def _kept_per_process(server, caplog, reason: str) -> bool:
+    """The app fell back to a cache of its own (no shared folder, no cross-process locks) and logged ``reason``."""
+    from flask_caching.backends.simplecache import SimpleCache
+    return (isinstance(server.extensions["result_cache"].cache, SimpleCache)
+            and "result_cache_locks" not in server.extensions
+            and any(reason in r.getMessage() for r in caplog.records))
 
-    from core.cache import UnsafeCacheFolder
+
+def test_a_cache_folder_of_another_account_is_not_used(tmp_path, caplog):
+    """Its entries are pickles: whoever can put a file there runs code in the server when it is read. As root
+    the folder was chmod-ed to 0700 and used, the other account still its owner (as another account the chmod
+    failed and the workers did not start)."""
     if os.geteuid() == 0:
         theirs = tmp_path / "theirs"
         theirs.mkdir()
         os.chown(theirs, 65534, 65534)
     else:
         theirs = Path("/etc")               # root's, and there to name
-    with pytest.raises(UnsafeCacheFolder, match="属于另一个账户"):
-        _cache_app(theirs)
+    server = _cache_app(theirs)
+    assert _kept_per_process(server, caplog, "属于另一个账户")
+    with server.app_context():
+        from core import cache as core_cache
+        assert core_cache.get_or_compute("probe", ("k",), lambda: 7) == 7 and core_cache.get("probe", ("k",)) == 7
+    if os.geteuid() == 0:
+        assert list(theirs.iterdir()) == [] and theirs.stat().st_mode & 0o777 != 0o700
 
 
-def test_a_cache_folder_under_a_folder_anyone_may_write_is_refused(tmp_path):
+def test_a_cache_folder_under_a_folder_anyone_may_write_is_not_used(tmp_path, caplog):
     """Anyone may move the folder away there and put their own in its place; under /tmp's sticky bit not."""
-    import pytest
-
-    from core.cache import UnsafeCacheFolder
     open_to_all, sticky = tmp_path / "open", tmp_path / "sticky"
     open_to_all.mkdir()
     sticky.mkdir()
     open_to_all.chmod(0o777)
     sticky.chmod(0o1777)
-    with pytest.raises(UnsafeCacheFolder, match="所有账户都可写入"):
-        _cache_app(open_to_all / "cache")
-    _cache_app(sticky / "cache")
+    assert _kept_per_process(_cache_app(open_to_all / "cache"), caplog, "所有账户都可写入")
+    from core.file_cache import PrunedFileSystemCache
+    assert isinstance(_cache_app(sticky / "cache").extensions["result_cache"].cache, PrunedFileSystemCache)
+
+
+def test_a_cache_folder_that_cannot_be_made_is_a_cache_per_process(tmp_path, caplog):
+    """A start must not fail for the cache: before, the worker died on the error and gunicorn gave up."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert _kept_per_process(_cache_app(blocker / "cache"), caplog, "结果缓存目录不可用")
 
 
 def test_a_linked_cache_folder_is_used_where_the_link_pointed_at_start(tmp_path):
