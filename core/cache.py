@@ -23,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import os
+import stat
 import threading
 import time
 from collections import Counter
@@ -42,6 +44,7 @@ _EXTENSION = "result_cache"
 _LOCKS_EXTENSION = "result_cache_locks"
 FILE_PREFIX = "file://"
 FILE_THRESHOLD = 5000
+log = logging.getLogger(__name__)
 
 
 class Backend(Protocol):
@@ -92,6 +95,44 @@ def clear_file_cache(folder: Path) -> None:
                     path.unlink()
 
 
+class UnsafeCacheFolder(RuntimeError):
+    """A file-cache folder another account could write into (its entries are pickles: reading one runs code)."""
+
+
+def check_private(folder: Path) -> None:
+    """Refuse ``folder`` (a resolved path) when another account could put files into it: it must be this account's,
+    and no folder above it may be writable by every account without the sticky bit (in such a folder anyone may
+    move ours away and put theirs in its place; ``/tmp`` has the bit). The entries of a file cache are pickles, and
+    loading one runs whatever its writer put in it."""
+    owner = folder.stat().st_uid
+    if owner != os.geteuid():
+        raise UnsafeCacheFolder(f"结果缓存目录 {folder} 属于另一个账户（uid {owner}），不能使用：缓存条目读取时会被执行。"
+                                f"请在 CACHE_URL 中指定本账户自己的目录。")
+    for above in folder.parents:
+        mode = above.stat().st_mode
+        if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+            raise UnsafeCacheFolder(f"结果缓存目录 {folder} 的上级目录 {above} 所有账户都可写入，不能使用：别人可以把缓存目录"
+                                    f"换成自己的。请在 CACHE_URL 中指定不在这类目录下的目录。")
+
+
+def _private_folder(folder: Path) -> Path | None:
+    """``folder`` and its lock folder made (this account's only) and resolved (a link swapped later cannot move the
+    cache elsewhere); None, with the reason logged, when they cannot be made or are not safe (the caller then
+    keeps a cache per process: slower after a start, never wrong)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        folder = folder.resolve()
+        check_private(folder)
+        lock_dir(folder).mkdir(exist_ok=True)
+        check_private(lock_dir(folder))
+        folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
+        lock_dir(folder).chmod(0o700)
+    except (OSError, UnsafeCacheFolder) as exc:
+        log.error("结果缓存目录不可用，各工作进程改用自己的缓存：%s", exc)
+        return None
+    return folder
+
+
 def init_app(server: Any, cache_url: str = "") -> Any:
     """Create the Flask-Caching cache of the Flask ``server`` (Redis when ``cache_url`` is redis://…, a folder
     shared by the processes of this machine when it is file:///folder, else per process)."""
@@ -101,11 +142,7 @@ def init_app(server: Any, cache_url: str = "") -> Any:
     folder = file_cache_dir(cache_url)
     if cache_url.startswith(("redis://", "rediss://", "unix://")):
         config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=cache_url)
-    elif folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        lock_dir(folder).mkdir(exist_ok=True)
-        folder.chmod(0o700)             # entries are page outputs: this account's only, like the mart
-        lock_dir(folder).chmod(0o700)
+    elif folder is not None and (folder := _private_folder(folder)) is not None:
         config.update(CACHE_TYPE="core.file_cache.PrunedFileSystemCache", CACHE_DIR=str(folder),
                       CACHE_THRESHOLD=FILE_THRESHOLD)
     else:
