@@ -269,6 +269,14 @@ def test_quality_grids_show_whole_headers_and_fill_their_width(open_as) -> None:
         assert info["cut"] == [] and info["outside"] == [], (grid, info)
         assert info["filled"] > 0.97, (grid, info)          # the columns fill the grid, no empty half
         assert info["width"] > 0.9 * content, (grid, info)  # and the grid the page's width
+    # the institution × day heat map shows whole names (a fixed 150 px margin cut 城西街道社区卫生服务中心's 城)
+    page.wait_for_selector("#q-heat .ytick text", timeout=30_000)
+    cut = page.evaluate("""() => {
+        const left = document.querySelector('#q-heat .main-svg').getBoundingClientRect().left;
+        return [...document.querySelectorAll('#q-heat .ytick text')]
+            .filter(t => t.getBoundingClientRect().left < left - 0.5).map(t => t.textContent);
+    }""")
+    assert cut == [], cut
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "quality-operator.png"), full_page=True)
 

@@ -230,8 +230,9 @@ def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable
     fig = go.Figure(go.Heatmap(z=np.round(z, 2), x=[f"{c:%m-%d}" for c in wide.columns], y=list(wide.index),
                                colorscale=scale, hoverongaps=False, colorbar=dict(ticksuffix="%"),
                                hovertemplate="%{y}<br>%{x}<br>" + qsvc.FIGURE_ZH[figure] + "：%{z}%<extra></extra>"))
-    fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=150, r=16, t=16, b=56)))
+    fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=10, r=16, t=16, b=56)))
     fig.update_xaxes(type="category", tickangle=-45, automargin=True)
+    fig.update_yaxes(automargin=True)     # room for the longest name (城西街道社区卫生服务中心), not a fixed 150 px
     return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
