@@ -33,6 +33,24 @@ def test_rule_channels_in_chinese_and_forms_spaced(page_as):
     assert actions and all(g not in ("normal", "0px") for g in actions), actions
     fields = page.eval_on_selector_all(".form-grid", "els => els.map(e => getComputedStyle(e).rowGap)")
     assert fields and all(g not in ("normal", "0px") for g in fields), fields
+    # review 7 (1366 px): every rule read whole — no column past the grid's right edge (通知渠道 was), no cell
+    # cut to "全年预…"; the upload and node rules judge no indicator (they read 全部可判断的指标); the empty channel
+    # list's 每页条数 box shows its page size (5 was not among the choices: an empty box)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.wait_for_timeout(500)
+    grid = page.evaluate("""() => {
+        const v = document.querySelector('#alert-admin-rules .ag-body-horizontal-scroll-viewport');
+        const cells = [...document.querySelectorAll('#alert-admin-rules .ag-cell, #alert-admin-rules .ag-cell-value')];
+        return {over: v.scrollWidth - v.clientWidth,
+                cut: cells.filter(c => c.scrollWidth > c.clientWidth + 1 || c.scrollHeight > c.clientHeight + 1)
+                          .map(c => c.innerText)};
+    }""")
+    assert grid == {"over": 0, "cut": []}, grid
+    judged = dict(page.eval_on_selector_all("#alert-admin-rules .ag-row", """rows => rows.map(r => [
+        r.querySelector('[col-id=code]').innerText, r.querySelector('[col-id=indicators]').innerText])"""))
+    assert judged["R06"] == judged["R07"] == "—（不按指标）", judged
+    size = page.inner_text("#alert-admin-channels .ag-paging-page-size .ag-picker-field-display")
+    assert size.strip() == "5", size
 
 
 def test_phone_breakdown_labels_stay_inside_the_chart(browser, live_server, app_cfg):
