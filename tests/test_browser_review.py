@@ -51,6 +51,16 @@ def test_rule_channels_in_chinese_and_forms_spaced(page_as):
     assert judged["R06"] == judged["R07"] == "—（不按指标）", judged
     size = page.inner_text("#alert-admin-channels .ag-paging-page-size .ag-picker-field-display")
     assert size.strip() == "5", size
+    # the pager reads "第 1 页，共 1 页" and "1 至 7，共 7 条", not "第 1 共 1"
+    pager = page.evaluate("""() => {
+        const p = document.querySelector('#alert-admin-rules .ag-paging-panel');
+        const walk = (el) => [...el.childNodes].map(n => n.nodeType === 3 ? n.textContent : [
+            getComputedStyle(n, '::before').content, walk(n), getComputedStyle(n, '::after').content]
+            .map(c => c === 'none' || c === 'normal' ? '' : c.replace(/^"|"$/g, '')).join('')).join('');
+        return [walk(p.querySelector('.ag-paging-row-summary-panel')), walk(p.querySelector('.ag-paging-description'))]
+            .map(t => t.replace(/\s+/g, ''));
+    }""")
+    assert pager == ["1至7，共7条", "第1页，共1页"], pager
 
 
 def test_phone_breakdown_labels_stay_inside_the_chart(browser, live_server, app_cfg):
