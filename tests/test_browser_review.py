@@ -95,3 +95,18 @@ def test_wall_zero_counts_are_not_coloured(page_as):
     if not zeros:
         pytest.skip(f"no 0 among the wall's node counts in this demo: {figs}")
     assert all(cls.split()[-1] == "off" for _, cls in zeros), figs
+
+
+def test_cockpit_cards_reach_the_edge_on_a_4k_screen(page_as):
+    """Review (3840×2160): the 12 headline cards fit in one row and left an empty card-wide column at its end."""
+    page = page_as("leader")
+    page.set_viewport_size({"width": 3840, "height": 2160})
+    _open(page, "/")
+    page.wait_for_selector("#home-cards .kpi-card", timeout=60_000)
+    gap = page.evaluate("""() => {
+        const grid = document.querySelector('#home-cards').getBoundingClientRect();
+        const cards = [...document.querySelectorAll('#home-cards .kpi-card')].map(c => c.getBoundingClientRect());
+        return {rows: new Set(cards.map(c => Math.round(c.top))).size,
+                gap: Math.round(grid.right - Math.max(...cards.map(c => c.right)))};
+    }""")
+    assert gap == {"rows": 1, "gap": 0}, gap
