@@ -52,7 +52,7 @@ def test_rule_channels_in_chinese_and_forms_spaced(page_as):
     size = page.inner_text("#alert-admin-channels .ag-paging-page-size .ag-picker-field-display")
     assert size.strip() == "5", size
     # the pager reads "第 1 页，共 1 页" and "1 至 7，共 7 条", not "第 1 共 1"
-    pager = page.evaluate("""() => {
+    pager = page.evaluate(r"""() => {
         const p = document.querySelector('#alert-admin-rules .ag-paging-panel');
         const walk = (el) => [...el.childNodes].map(n => n.nodeType === 3 ? n.textContent : [
             getComputedStyle(n, '::before').content, walk(n), getComputedStyle(n, '::after').content]
@@ -110,3 +110,27 @@ def test_cockpit_cards_reach_the_edge_on_a_4k_screen(page_as):
                 gap: Math.round(grid.right - Math.max(...cards.map(c => c.right)))};
     }""")
     assert gap == {"rows": 1, "gap": 0}, gap
+
+
+def test_referral_page_has_no_half_empty_cards(page_as):
+    """Review (1366×768): on 双向转诊 the 12-month trend sat beside the tall flow diagram in a card twice its
+    height, and the six cards ran 4 + 2. Now no chart card is much taller than its chart, and the cards fill their
+    rows."""
+    page = page_as("leader")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    _open(page, "/referrals")
+    page.wait_for_selector("#ref-flow .js-plotly-plot", timeout=60_000)
+    page.wait_for_timeout(500)
+    got = page.evaluate("""() => {
+        const slack = [...document.querySelectorAll('.page-referrals .grid-12 > section')].map(s => {
+            const plot = s.querySelector('.js-plotly-plot');
+            return plot ? [s.querySelector('.section-title').innerText,
+                           Math.round(s.getBoundingClientRect().bottom - plot.getBoundingClientRect().bottom)] : null;
+        }).filter(Boolean);
+        const cards = [...document.querySelectorAll('.ref-kpis .kpi-card')].map(c => Math.round(c.getBoundingClientRect().top));
+        const rows = {};
+        cards.forEach(t => { rows[t] = (rows[t] || 0) + 1; });
+        return {slack: slack.filter(([, px]) => px > 60), rows: Object.values(rows)};
+    }""")
+    assert got["slack"] == [], got
+    assert len(set(got["rows"])) == 1, got            # every row of cards as full as the first
