@@ -112,6 +112,14 @@ def test_admin_sees_logs_without_rerun_and_can_edit_settings(open_as) -> None:
     assert "仅运维人员可重跑" in page.inner_text("#ex-rerun-box")
     assert page.locator("#ex-set-save").is_enabled()
     page.screenshot(path=str(SHOTS / "exchange-admin.png"))
+    # review 7: at 1366 px the run grid's columns fit it (错误信息 started 94 px past its right edge)
+    page.set_viewport_size({"width": 1366, "height": 768})
+    page.wait_for_timeout(800)
+    over = page.evaluate("""() => {
+        const v = document.querySelector('#ex-runs .ag-body-horizontal-scroll-viewport');
+        return v.scrollWidth - v.clientWidth;
+    }""")
+    assert over <= 0, over
 
 
 def test_leader_is_refused_exchange(open_as) -> None:

@@ -134,3 +134,21 @@ def test_referral_page_has_no_half_empty_cards(page_as):
     }""")
     assert got["slack"] == [], got
     assert len(set(got["rows"])) == 1, got            # every row of cards as full as the first
+
+
+GRID_OVER = """(id) => {
+    const v = document.querySelector('#' + id + ' .ag-body-horizontal-scroll-viewport');
+    return v ? v.scrollWidth - v.clientWidth : null;
+}"""
+
+
+@pytest.mark.parametrize("path,grid", [("/indicator/op_antibiotic_rate", "ind-table"), ("/assessment", "assess-table")])
+def test_tables_fit_their_grid_at_1366(page_as, path, grid):
+    """Review (1366×768): the last column of the indicator's 明细表 (说明) and of 综合评价's ranking (明细) started
+    past the grid's right edge (16 and 13 px: a sideways scroll for one column)."""
+    page = page_as("leader")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    _open(page, path)
+    page.wait_for_selector(f"#{grid} .ag-row", timeout=60_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate(GRID_OVER, grid) == 0
