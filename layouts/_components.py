@@ -411,7 +411,8 @@ def data_table(table_id: Any, rows: Sequence[dict[str, Any]] | Any, columns: Seq
         rows = rows.to_dict("records")
     options: dict[str, Any] = {
         "localeText": AG_GRID_LOCALE_ZH, "pagination": True, "paginationPageSize": page_size,
-        "paginationPageSizeSelector": [10, 20, 50, 100], "animateRows": False,
+        # the page size is one of the choices (else AG Grid shows an empty 每页条数 box: the channel list's 5)
+        "paginationPageSizeSelector": sorted({page_size, 10, 20, 50, 100}), "animateRows": False,
         "enableCellTextSelection": True, "ensureDomOrder": True,
     }
     options.update(grid_kwargs.pop("dashGridOptions", {}))

@@ -137,7 +137,8 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
             cols.append(column_def(field, header, "number", decimals=2 if unit == "元" else 0))
         elif field == "flags":
             # "数据不完整" / "样本量小" whole (it was cut to "数据不…" once 同比 read in 个百分点)
-            cols.append(column_def(field, header, kind, minWidth=130, tooltipField="flags"))
+            # (112 px holds the five characters and keeps the table within its grid at 1366 px)
+            cols.append(column_def(field, header, kind, minWidth=112, tooltipField="flags"))
         else:
             cols.append(column_def(field, header, kind))
     cols[0]["pinned"] = "left"

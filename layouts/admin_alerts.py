@@ -19,13 +19,18 @@ from layouts._forms import form_field
 dash.register_page(__name__, path="/admin/alerts", title="预警规则 · 医共体运营监测平台", name="预警规则",
                    toolbar=False, order=90.5, nav_icon="⚑")
 
+# seven rules, each read in full: cells wrap (rows grow) instead of "全年预…" / "乡镇、…", and the columns' minimum
+# widths add up to less than the grid at 1366 px (the 通知渠道 column used to start past its right edge)
 RULE_COLUMNS = [
-    column_def("code", "编号", maxWidth=80), column_def("name", "名称", minWidth=160), column_def("kind", "类型"),
-    column_def("severity", "严重程度"), column_def("levels", "层级"),
-    column_def("indicators", "指标", tooltipField="indicators", minWidth=180),
-    column_def("params", "参数", tooltipField="params", minWidth=220), column_def("notify", "通知渠道", tooltipField="notify", minWidth=200),
+    column_def("code", "编号", maxWidth=90), column_def("name", "名称", minWidth=130), column_def("kind", "类型", minWidth=100),
+    column_def("severity", "级别"), column_def("levels", "层级", minWidth=100),
+    column_def("indicators", "指标", tooltipField="indicators_all", minWidth=150),
+    column_def("params", "参数", tooltipField="params", minWidth=150),
+    column_def("notify", "通知渠道", tooltipField="notify", minWidth=150),
     column_def("enabled", "状态", maxWidth=90),
 ]
+WRAPPED_CELLS = {"sortable": True, "filter": True, "resizable": True, "minWidth": 90, "floatingFilter": False,
+                 "wrapText": True, "autoHeight": True, "cellStyle": {"lineHeight": "1.5", "padding": "8px 12px"}}
 CHANNEL_COLUMNS = [column_def("name", "名称"), column_def("kind", "类型"),
                    column_def("target", "地址", minWidth=280, tooltipField="target"), column_def("enabled", "状态")]
 
@@ -38,7 +43,8 @@ def layout(**_query: Any) -> html.Div:
         page_header("预警规则", "预警规则与通知渠道（仅系统管理员可修改；每次修改记入审计日志）"),
         dcc.Store(id="alert-admin-refresh", data=0),
         section("预警规则", data_table("alert-admin-rules", [], RULE_COLUMNS, page_size=10,
-                                       dashGridOptions={"tooltipShowDelay": 300})),
+                                       defaultColDef=WRAPPED_CELLS, style={"width": "100%"},
+                                       dashGridOptions={"tooltipShowDelay": 300, "domLayout": "autoHeight"})),
         html.Div([
             section("修改规则", html.Div([
                 form_field("规则", dcc.Dropdown(labels=DROPDOWN_LABELS_ZH, id="alert-admin-rule", placeholder="请选择规则", clearable=False)),

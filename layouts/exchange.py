@@ -29,7 +29,8 @@ NODE_COLUMNS = [
     column_def("last_heartbeat", "最近心跳"), column_def("jobs_note", "任务情况", minWidth=160),
 ]
 RUN_COLUMNS = [
-    column_def("started", "开始时间", minWidth=150), column_def("node_name", "前置机", minWidth=180),
+    # minimum widths within the grid at 1366 px (错误信息 started 94 px past its edge)
+    column_def("started", "开始时间", minWidth=140), column_def("node_name", "前置机", minWidth=150),
     column_def("job_name", "任务"),
     column_def("status_zh", "状态", maxWidth=100,
                cellClassRules={"ex-cell-running": "params.data.status == 'running'",
@@ -37,7 +38,7 @@ RUN_COLUMNS = [
                                "ex-cell-normal": "params.data.status == 'success'"}),
     column_def("duration_s", "耗时(秒)", "int"), column_def("rows_extracted", "抽取行数", "int"),
     column_def("rows_loaded", "入库行数", "int"), column_def("rows_rejected", "拒收行数", "int"),
-    column_def("error", "错误信息", minWidth=220, tooltipField="error"),
+    column_def("error", "错误信息", minWidth=150, tooltipField="error"),
 ]
 
 

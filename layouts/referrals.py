@@ -37,14 +37,16 @@ def layout(**_query: Any) -> html.Div:
         page_header("双向转诊", html.Span(" ", id=REF_SUBTITLE)),
         html.Div(id=REF_NOTICE),
         html.Div(_box(REF_KPIS, 140), className="ref-kpis"),
+        # charts of one height side by side; the flow diagram, as tall as its institutions need, on a row of its
+        # own (beside it the 12-month trend left a half-empty card)
         html.Div([
             section("上转、下转人次与下转/上转比（近12个月）", _box(REF_VOLUME), className="span-6"),
-            section("机构间转诊流向", _box(REF_FLOW), className="span-6"),
+            section("县外就医：有序转诊与自行外出（近12个月）", _box(REF_OUTSIDE), className="span-6"),
         ], className="grid-12"),
+        html.Div([section("机构间转诊流向", _box(REF_FLOW), className="span-12")], className="grid-12"),
         html.Div([
-            section("县外就医：有序转诊与自行外出（近12个月）", _box(REF_OUTSIDE), className="span-4"),
-            section("县外就医主要去向", _box(REF_DEST), className="span-4"),
-            section("上转主要病种", _box(REF_DIAG), className="span-4"),
+            section("县外就医主要去向", _box(REF_DEST), className="span-6"),
+            section("上转主要病种", _box(REF_DIAG), className="span-6"),
         ], className="grid-12"),
         section("超过24小时未响应的转诊", _box(REF_PENDING, 200)),
     ], className="page page-referrals")

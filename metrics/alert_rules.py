@@ -31,6 +31,7 @@ from metrics.forecast import (
     month_label,
     year_end_from_rows,
 )
+from metrics.status import row_bounds
 
 KINDS = ("target_breach", "year_end_miss", "worsening", "anomaly", "upload_gap", "node_failure")
 KIND_ZH = {"target_breach": "目标未达", "year_end_miss": "全年预计未达标", "worsening": "连续恶化",
@@ -117,7 +118,7 @@ def _target_breach(rule: RuleSpec, rows: pd.DataFrame, month: str) -> list[Findi
         if r.status != "未达标":
             continue
         ind = INDICATORS[r.indicator_id]
-        low, high = ind.target_for(None)
+        low, high = row_bounds(ind, r.target)          # the bound the engine judged this row against
         above = high is not None and r.value > high
         bound = high if above else low
         word = "高于目标上限" if above else "低于目标下限"

@@ -316,7 +316,7 @@ def year_end_from_rows(history: pd.DataFrame, through: str) -> pd.DataFrame:
     """Projected value of the calendar year of ``through``: year-to-date sums of numerator and denominator plus
     the forecasts of the remaining months (stocks: the December forecast). Columns indicator_id, level, org_code,
     org_name, year, months_actual, projected, target_low, target_high, status."""
-    from metrics.status import status_for_target
+    from metrics.status import row_bounds, status_for_target
     last = month_index(through)
     year = last // 12
     remaining = 11 - last % 12
@@ -338,7 +338,7 @@ def year_end_from_rows(history: pd.DataFrame, through: str) -> pd.DataFrame:
             else:
                 den = float(ytd["denominator"].sum()) + (float(f["den"].sum()) if f is not None else 0.0)
                 projected = ind.factor * num / den if den > 0 else float("nan")
-        low, high = ind.target_for(None)
+        low, high = row_bounds(ind, rows["target"].iloc[-1]) if "target" in rows else ind.target_for(None)
         out.append({"indicator_id": iid, "level": rows["level"].iloc[0], "org_code": org,
                     "org_name": rows["org_name"].iloc[0], "year": year, "months_actual": len(ytd),
                     "projected": projected, "target_low": low, "target_high": high,

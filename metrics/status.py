@@ -45,3 +45,17 @@ def target_value(indicator: Indicator, inst_level: str | None = None) -> float |
     if indicator.direction == "down":
         return high if high is not None else low
     return low if low is not None else high
+
+
+def row_bounds(indicator: Indicator, row_target: float | None) -> tuple[float | None, float | None]:
+    """(low, high) an engine row was judged against: the catalogue's bounds with the row's own ``target`` (the
+    engine's, specialised for the institution's level, e.g. alos ≤ 7 days in a township centre) on the side that
+    matters for the direction (:func:`target_value`)."""
+    low, high = indicator.target_for(None)
+    if not indicator.target_by_inst_level or _missing(row_target):
+        return low, high
+    if indicator.direction == "down" and high is not None:
+        return low, float(row_target)
+    if low is not None:
+        return float(row_target), high
+    return low, float(row_target)

@@ -226,7 +226,9 @@ def test_sankey_names_and_hover_read_as_before_the_payload_was_trimmed(page_as, 
         const anns = gd._fullLayout.annotations.map((a) => ({text: a.text, xref: a.xref, yref: a.yref,
             showarrow: a.showarrow, yanchor: a.yanchor, size: a.font.size, color: a.font.color}));
         const trace = gd.data[0];
-        const b = document.querySelector(sel + ' .sankey-link').getBoundingClientRect();
+        const band = document.querySelector(sel + ' .sankey-link');
+        band.scrollIntoView({block: 'center'});          // the diagram has a row of its own, below the fold
+        const b = band.getBoundingClientRect();
         return {anns, names: trace.node.customdata, link: trace.link, at: [b.left + b.width / 2, b.top + b.height / 2]};
     }""", f"#{L.REF_FLOW}")
     names = [a for a in got["anns"] if a["text"] in got["names"]]

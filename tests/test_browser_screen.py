@@ -79,6 +79,10 @@ def test_wall_fills_the_screen(browser, live_server, app_cfg, shots_dir, width, 
         assert facts["smallest"] >= min_font, facts
         assert page.evaluate(CHARTS_DRAWN) >= 4
         assert page.locator(".error-card").count() == 0
+        # a line clamped away or an ellipsis (half a line of slack: glyphs overhang the line box by a pixel or two)
+        cut = page.eval_on_selector_all(".sc-kpi-name, .sc-caption", """els => els.filter(e => e.scrollWidth > e.clientWidth + 1
+            || e.scrollHeight > e.clientHeight + parseFloat(getComputedStyle(e).fontSize) / 2).map(e => e.innerText)""")
+        assert cut == [], cut                                 # every tile's name and caption whole
         assert page.locator(".sc-clock").inner_text().strip()
         assert "数据截至" in page.locator(".sc-asof").inner_text()
         assert page.locator(".sc-alert").count() >= 1

@@ -79,6 +79,32 @@ def test_forecast_from_engine_rows_and_year_end() -> None:
     assert ye.iloc[0]["status"] == "未达标"            # op_antibiotic_rate ≤ 20 %
 
 
+def _township_alos(value: float) -> pd.DataFrame:
+    """Engine-like monthly rows of a township centre's average stay: the engine judges it against the township
+    target (≤ 7 days, ``target`` 7.0), not the county hospitals' 9 days."""
+    n = 23
+    den = np.full(n, 200.0)
+    return pd.DataFrame({"indicator_id": "alos", "level": "institution", "org_code": "T001",
+                         "org_name": "城关镇卫生院", "parent_code": "A01",
+                         "period": [month_label(2025 * 12 + i) for i in range(n)], "numerator": value * den,
+                         "denominator": den, "value": value, "target": 7.0, "status": "未达标",
+                         "complete": True, "small_sample": False})
+
+
+def test_township_stay_judged_and_worded_against_its_own_target() -> None:
+    """Review: a township centre's 7.5-day stay read "低于目标下限 —" on the alert list (the message took the
+    county's bounds, ≤ 9, so the missed bound was the absent lower one), and its year-end projection was 达标
+    against 9 days while the month itself was 未达标 against 7."""
+    from metrics.alert_rules import RuleSpec, evaluate_rows
+    rows = _township_alos(7.5)
+    found = evaluate_rows([RuleSpec("R02", "target_breach", "medium", ("institution",), ("alos",))],
+                          {"institution": rows}, "2026-11")
+    assert [f.message for f in found] == ["城关镇卫生院 平均住院日 7.5天，高于目标上限 7.0天（2026年11月）"]
+    assert found[0].expected == 7.0
+    ye = year_end_from_rows(rows, "2026-11").iloc[0]
+    assert (ye["target_high"], ye["status"]) == (7.0, "未达标")
+
+
 def test_count_forecast_has_no_denominator() -> None:
     rows = _rows(np.full(30, 10.0) + np.arange(30) % 3, None)
     fc = forecast_from_rows(rows, 3, "2025-06")

@@ -6,6 +6,7 @@ stay under 1 MB, and survive hostile URL values.
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -147,6 +148,9 @@ def test_manager_sees_indicator_values_only_in_scope(client_as, app_cfg):
     assert outside and all(d["itemStyle"]["color"] == STATUS_COLORS[None] for d in outside)
     assert all("无权查看" in d["tooltip"]["formatter"] for d in outside)
     assert "仅显示授权机构" in json.dumps(out["notice"], ensure_ascii=False)
+    # review 7: the status counts say they are of the authorised institutions ("机构 218 家 · 达标 2 家…")
+    judged = sum(int(n) for n in re.findall(r"(?:达标|预警|未达标) (\d+) 家", out["subtitle"]))
+    assert f"其中授权 {len(allowed)} 家：" in out["subtitle"] and judged <= len(allowed), out["subtitle"]
 
 
 def test_health_map_classes_follow_the_engine_values(client_as, app_cfg):

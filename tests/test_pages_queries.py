@@ -111,3 +111,13 @@ def test_export_csv_bom_and_xlsx_numbers():
     assert export_filename("门诊 抗菌/药物", "csv") == "门诊_抗菌_药物.csv"
     with pytest.raises(KeyError):
         to_csv_bytes(df, {"nope": "x"})
+
+
+def test_pending_table_shows_whole_referral_numbers():
+    """Review (1366×768): the 超过24小时未响应的转诊 grid cut every number to "RF2026120…" (the column had only its
+    header's width). A number is RF + date + institution code + serial, up to 22 characters of the 13 px grid
+    font (about 7.5 px each) plus the cell's 2 × 17 px padding; the time needs 16."""
+    from dashboard.callbacks.referrals import PENDING_COLUMNS
+    cols = {c["field"]: c for c in PENDING_COLUMNS}
+    assert cols["referral_id"]["minWidth"] >= 22 * 7.5 + 34
+    assert cols["request_text"]["minWidth"] >= 16 * 7.5 + 34

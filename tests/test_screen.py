@@ -215,3 +215,16 @@ def test_cli_lists_and_revokes_devices(flask_app, app_cfg, monkeypatch):
     assert out.exit_code == 0 and "已吊销" in out.output
     again = runner.invoke(users_group, ["revoke-device", str(device.id)])
     assert again.exit_code != 0 and "已被吊销" in again.output
+
+
+def test_wall_node_counts_add_up():
+    """Review: the wall read "21/25 在线 · 4 任务失败 · 0 离线" — the nodes whose last job failed were left out of
+    在线 though they heartbeat (数据质量's 前置机在线率 counts them), so 在线 and 离线 did not add up to 25."""
+    import pandas as pd
+
+    from dashboard.screen_views import node_counts
+    nodes = pd.DataFrame({"state": ["normal", "normal", "running", "failed", "failed", "offline"]})
+    c = node_counts(nodes)
+    assert c == {"total": 6, "online": 5, "running": 1, "failed": 2, "offline": 1}
+    assert c["online"] + c["offline"] == c["total"]
+    assert node_counts(pd.DataFrame({"state": []}))["total"] == 0

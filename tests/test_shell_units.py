@@ -194,3 +194,5 @@ def test_banner_counts_institutions_not_names() -> None:
     assert _shown(["甲", "乙", "丙"], limit=5) == "甲、乙、丙"
     assert _shown(["甲", "乙", "乙"], limit=5) == "甲、乙等3家"
     assert _shown(["甲", "乙", "丙", "丁"], limit=2) == "甲、乙等4家"
+    # review 7: the banner's exchange nodes are counted in 台 (前置机离线或异常 5 台：…等5台, it said 等5家)
+    assert _shown(["甲前置机", "乙前置机", "丙前置机"], limit=2, unit="台") == "甲前置机、乙前置机等3台"

@@ -111,11 +111,12 @@ def _computed_alerts(search: str | None, state: Any) -> Any:
 FRESH_NAMES = 5          # institution names shown in the banner before "等N家"
 
 
-def _shown(names: list[str], limit: int = FRESH_NAMES) -> str:
+def _shown(names: list[str], limit: int = FRESH_NAMES, unit: str = "家") -> str:
     """'甲、乙、丙' or '甲、乙、丙…等12家': every name once, the count of institutions (two village clinics of one
-    name are two; the leader's banner said 等58家 where the manager's, counting codes, said 67家)."""
+    name are two; the leader's banner said 等58家 where the manager's, counting codes, said 67家); ``unit`` 台 for
+    exchange nodes (前置机离线或异常 5 台：…等5台, not 等5家)."""
     unique = list(dict.fromkeys(names))[:limit]
-    return "、".join(unique) + (f"等{len(names)}家" if len(names) > len(unique) else "")
+    return "、".join(unique) + (f"等{len(names)}{unit}" if len(names) > len(unique) else "")
 
 
 def view_gaps(url: str, start: str, end: str, path: list, user: Any) -> tuple[list[str], int]:
@@ -217,7 +218,7 @@ def render_freshness(search: str | None) -> Any:
         warn = True
         texts = []
         if down:
-            texts.append(f"前置机离线或异常 {len(down)} 台：{_shown(down, 3)}")
+            texts.append(f"前置机离线或异常 {len(down)} 台：{_shown(down, 3, '台')}")
         if behind:
             texts.append(f"上传滞后 {len(behind)} 家：{_shown(behind, 3)}")
         parts.append(html.Span("；".join(texts), className="fresh-warn fresh-exchange"))

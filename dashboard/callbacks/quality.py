@@ -230,8 +230,9 @@ def heat(days: Any, figure: Any, now: dt.datetime | None = None, codes: Iterable
     fig = go.Figure(go.Heatmap(z=np.round(z, 2), x=[f"{c:%m-%d}" for c in wide.columns], y=list(wide.index),
                                colorscale=scale, hoverongaps=False, colorbar=dict(ticksuffix="%"),
                                hovertemplate="%{y}<br>%{x}<br>" + qsvc.FIGURE_ZH[figure] + "：%{z}%<extra></extra>"))
-    fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=150, r=16, t=16, b=56)))
+    fig.update_layout(base_figure_layout(height=max(320, 18 * len(wide) + 80), margin=dict(l=10, r=16, t=16, b=56)))
     fig.update_xaxes(type="category", tickangle=-45, automargin=True)
+    fig.update_yaxes(automargin=True)     # room for the longest name (城西街道社区卫生服务中心), not a fixed 150 px
     return dcc.Graph(figure=safe_figure(fig), config=GRAPH_CONFIG)
 
 
@@ -248,10 +249,12 @@ def _tip(col: dict[str, Any], tip: str | None = None) -> dict[str, Any]:
 INST_COLUMNS: list[dict[str, Any]] = [_tip(column_def("name", "机构", minWidth=180, pinned="left"))]
 for _f in qsvc.FIGURES:
     _n, _d = qsvc.FIGURE_PARTS[_f]
+    # no filter menu on the figures' columns (sorting is what one does with them): without its icon each pair is
+    # narrow enough that the whole table, 未按计划 included, fits a 1366 px screen (its last column was cut)
     INST_COLUMNS.append({"headerName": qsvc.FIGURE_ZH[_f], "headerTooltip": qsvc.FIGURE_ZH[_f], "children": [
-        _tip(column_def(_f, "%", "number", decimals=2 if _f == "reject_rate" else 1),
+        _tip(column_def(_f, "%", "number", decimals=2 if _f == "reject_rate" else 1, filter=False, minWidth=72),
              f"{qsvc.FIGURE_ZH[_f]}（%）"),
-        _tip(column_def(f"{_f}_parts", "分子/分母"), f"{qsvc.FIGURE_ZH[_f]}的分子/分母")]})
+        _tip(column_def(f"{_f}_parts", "分子/分母", filter=False, minWidth=104), f"{qsvc.FIGURE_ZH[_f]}的分子/分母")]})
 INST_COLUMNS.append(_tip(column_def("behind", "未按计划", "int"), "未按计划上传的源系统数"))
 
 

@@ -213,10 +213,13 @@ def diagnoses_figure(search: str | None) -> go.Figure:
     return fig
 
 
+# the referral number (RF + date + institution + serial, up to 22 characters) and the diagnosis are read whole, not
+# "RF2026120…": they get their width from the two-character 方向 and 类型 columns
 PENDING_COLUMNS = [
-    column_def("referral_id", "转诊单号"), column_def("direction_zh", "方向"), column_def("from_name", "转出机构"),
-    column_def("to_name", "转入机构"), column_def("setting_zh", "类型"), column_def("request_text", "申请时间"),
-    column_def("hours_waiting", "已等待（小时）", "number", decimals=1), column_def("diagnosis", "诊断"),
+    column_def("referral_id", "转诊单号", minWidth=200), column_def("direction_zh", "方向", maxWidth=90),
+    column_def("from_name", "转出机构"), column_def("to_name", "转入机构"),
+    column_def("setting_zh", "类型", maxWidth=90), column_def("request_text", "申请时间", minWidth=160),
+    column_def("hours_waiting", "已等待（小时）", "number", decimals=1), column_def("diagnosis", "诊断", minWidth=170),
 ]
 
 

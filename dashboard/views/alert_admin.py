@@ -43,11 +43,16 @@ def params_zh(kind: str, params: dict[str, Any]) -> str:
     return "；".join(parts) or "—"
 
 
-def _indicators_zh(ids: str) -> str:
+def _indicators_zh(kind: str, ids: str, short: bool = False) -> str:
+    if kind in ("upload_gap", "node_failure"):
+        return "—（不按指标）"             # judges uploads and exchange nodes, no indicator
     chosen = [x for x in ids.split(",") if x]
     if not chosen:
         return "全部可判断的指标"
-    return "、".join(INDICATORS[i].zh if i in INDICATORS else i for i in chosen)
+    names = [INDICATORS[i].zh if i in INDICATORS else i for i in chosen]
+    if short and len(names) > 3:        # the table's cell; the whole list in its tooltip
+        return "、".join(names[:2]) + f" 等 {len(names)} 项"
+    return "、".join(names)
 
 
 def notify_zh(notify: str, configured: set[str]) -> str:
@@ -66,7 +71,8 @@ def rule_rows(cfg: Config) -> list[dict[str, Any]]:
         rows.append({"code": r.code, "name": r.name, "kind": KIND_ZH.get(r.kind, r.kind),
                      "severity": SEVERITY_ZH.get(r.severity, r.severity),
                      "levels": "、".join(LEVEL_ZH.get(x, x) for x in r.levels.split(",") if x),
-                     "indicators": _indicators_zh(r.indicator_ids), "params": params_zh(r.kind, params),
+                     "indicators": _indicators_zh(r.kind, r.indicator_ids, short=True),
+                     "indicators_all": _indicators_zh(r.kind, r.indicator_ids), "params": params_zh(r.kind, params),
                      "notify": notify_zh(r.notify, configured),
                      "enabled": "启用" if r.enabled else "停用"})
     return rows

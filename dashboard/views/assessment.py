@@ -125,7 +125,7 @@ def ranking_figure(frame: pd.DataFrame, selected: str | None) -> go.Figure:
     return fig
 
 
-RANK_COLUMNS = [column_def("rank", "排名", "int", maxWidth=90), column_def("org_name", "机构", minWidth=150, flex=2),
+RANK_COLUMNS = [column_def("rank", "排名", "int", maxWidth=90), column_def("org_name", "机构", minWidth=120, flex=2),
                 column_def("score", "综合得分", "number", 1), column_def("indicators_scored", "参评", "int"),
                 column_def("detail", "明细", sortable=False, filter=False)]
 

@@ -57,9 +57,11 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
     df = df.merge(vals[["org_code", "value", "status"]].rename(columns={"org_code": "inst_code"}),
                   on="inst_code", how="left")
     df["target"] = display_target(kit.attr(entry, "target_text", "")) or NO_TARGET
+    shown = None
     if not scope.all_institutions:
         # rows of institutions outside a manager's scope are not shown (the engine leaves them out too)
         hidden = ~df["inst_code"].map(scope.may_see_institution)
+        shown = int((~hidden).sum())
         df.loc[hidden, ["value", "status"]] = None
         df.loc[hidden, "target"] = "无权查看"
         note = note or "仅显示授权机构的指标值；其他机构只显示位置与业务量。"
@@ -67,8 +69,10 @@ def institutions_view(search: str | None) -> tuple[dict | None, str, Any, Any]:
         option = institutions_option(disp, df, zh, unit, dec)
         counts = df["status"].value_counts()
         parts = [f"{k} {counts.get(k, 0)} 家" for k in ("达标", "预警", "未达标")]
+        # a manager's counts are of the institutions they may see ("机构 218 家 · 达标 2 家" read as 216 missing)
+        judged = ("" if shown is None else f"其中授权 {shown} 家：") + "，".join(parts)
         subtitle = view_subtitle(state, f"着色：{zh}（{target_phrase(kit.attr(entry, 'target_text', ''))}）",
-                             f"机构 {len(df)} 家", "，".join(parts))
+                             f"机构 {len(df)} 家", judged)
         legend = P.status_legend()
     else:
         # No target, so no status to colour by: classes of the value itself. Natural breaks, not quantiles:
