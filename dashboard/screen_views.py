@@ -260,7 +260,7 @@ def centre_map(view: str, scale: float) -> tuple[dict | None, str]:
 
 def node_counts(nodes: pd.DataFrame) -> dict[str, int]:
     """{total, online, failed, offline, running} of the nodes' states. Online is every node heard from within three
-    heartbeat intervals, a node whose last job failed included (it is online, its job failed: the 前置机在线率 of
+    heartbeat intervals, a node whose last job failed included (it is online, its job failed: the 交换节点在线率 of
     数据质量 counts it so), so that 在线 and 离线 add up to the total beside the failed jobs."""
     states = nodes["state"].value_counts() if not nodes.empty else pd.Series(dtype=int)
     offline = int(states.get("offline", 0))

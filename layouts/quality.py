@@ -13,14 +13,13 @@ from dash import dcc, html
 
 from layouts import _exchange_parts as P
 from layouts._components import DROPDOWN_LABELS_ZH, page_header, section
+from metrics.catalogue import INDICATORS
 
 dash.register_page(__name__, path="/quality", title="数据质量 · 医共体运营监测平台", name="数据质量",
                    toolbar=False, order=61, nav_icon="✓")
 
-FIGURE_OPTIONS = [{"label": "数据上传及时率", "value": "upload_timeliness"},
-                  {"label": "任务成功率", "value": "job_success_rate"},
-                  {"label": "前置机在线率", "value": "node_online_rate"},
-                  {"label": "数据拒收率", "value": "reject_rate"}]
+FIGURE_OPTIONS = [{"label": INDICATORS[f].zh, "value": f}          # named as the catalogue names them
+                  for f in ("upload_timeliness", "job_success_rate", "node_online_rate", "reject_rate")]
 
 
 def _box(box_id: str, height: int = 320) -> dcc.Loading:

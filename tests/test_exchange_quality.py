@@ -140,3 +140,4 @@ def test_nodes_without_runs_give_zero_counts(tmp_path, minutes_after_creation):
             assert (out["upload_timeliness"].dropna() == 0).all()
         else:
             assert out["scheduled_slots"].sum() == 0 and out["upload_timeliness"].isna().all()
+

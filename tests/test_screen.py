@@ -219,7 +219,7 @@ def test_cli_lists_and_revokes_devices(flask_app, app_cfg, monkeypatch):
 
 def test_wall_node_counts_add_up():
     """Review: the wall read "21/25 在线 · 4 任务失败 · 0 离线" — the nodes whose last job failed were left out of
-    在线 though they heartbeat (数据质量's 前置机在线率 counts them), so 在线 and 离线 did not add up to 25."""
+    在线 though they heartbeat (数据质量's 交换节点在线率 counts them), so 在线 and 离线 did not add up to 25."""
     import pandas as pd
 
     from dashboard.screen_views import node_counts

@@ -26,14 +26,15 @@ from core.config import Config
 from dashboard.appdb import session_factory
 from dashboard.exchange.models import JOB_NAMES_ZH, ExchangeJob, ExchangeNode, JobRun, NodePresenceHour
 from dashboard.exchange.service import OFFLINE_AFTER_INTERVALS, _frame, now_local
+from metrics.catalogue import INDICATORS
 
 FIGURES = ("upload_timeliness", "job_success_rate", "node_online_rate", "reject_rate")
 FIGURE_PARTS = {"upload_timeliness": ("timely_slots", "scheduled_slots"),
                 "job_success_rate": ("success_runs", "finished_runs"),
                 "node_online_rate": ("online_hours", "expected_hours"),
                 "reject_rate": ("rows_rejected", "rows_extracted")}
-FIGURE_ZH = {"upload_timeliness": "数据上传及时率", "job_success_rate": "任务成功率",
-             "node_online_rate": "前置机在线率", "reject_rate": "数据拒收率"}
+# the catalogue's names (交换作业成功率, …): the same figure is named alike on /quality, the cockpit and its pages
+FIGURE_ZH = {f: INDICATORS[f].zh for f in FIGURES}
 
 
 def _fetch(s, stmt) -> pd.DataFrame:  # noqa: ANN001
