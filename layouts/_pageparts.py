@@ -143,6 +143,7 @@ def table_column_defs(unit: str, decimals: int) -> list[dict]:
             cols.append(column_def(field, header, kind))
     cols[0]["pinned"] = "left"
     cols[0]["minWidth"] = 160
+    cols[0]["tooltipField"] = "org_name"     # a long name (石门镇卫生院（合计）) is cut at 1366 px: whole on hover
     return cols
 
 

@@ -134,6 +134,10 @@ def test_leader_table_equals_engine_and_bars_carry_drill_links(client_as, ctx):
     assert set(links) == set(eng.dropna(subset=["value"]).index)
     code = next(iter(links))
     assert links[code] == f"?grain=quarter&period={ctx['period']}&org={code}"
+    # the pinned name column shows a name it cuts ("石门镇卫生院（合…" at 1366 px) whole on hover (review 7)
+    grid = _find(out[L.TABLE_BOX]["children"], lambda n: n.get("type") == "AgGrid")[0]
+    first = grid["props"]["columnDefs"][0]
+    assert first["field"] == "org_name" and first.get("tooltipField") == "org_name"
 
 
 def test_manager_gets_no_detail_of_another_institution(client_as, ctx):
