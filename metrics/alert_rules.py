@@ -259,9 +259,10 @@ def judge_anomalies(rule: RuleSpec, cur: pd.DataFrame, fc: pd.DataFrame, month: 
             word, bound = "低于预期区间下限", lower
         else:
             continue
+        side = _versus_expected(ind, float(r.value), r.value > upper, getattr(r, "target", None))
         out.append(Finding(rule.code, rule.kind, r.indicator_id, r.level, r.org_code, _name(r), month,
                            rule.severity, float(r.value), float(f["value"]),
-                           f"{_name(r)} {ind.zh} {fmt_value(ind, r.value)}，{word} {fmt_value(ind, bound)}"
+                           f"{_name(r)} {ind.zh} {fmt_value(ind, r.value)}，{word} {fmt_value(ind, bound)}{side}"
                            f"（{month_zh(month)}）", r.parent_code or ""))
     return out
 
@@ -324,3 +325,22 @@ def evaluate(rules: list[RuleSpec], mart_url: str, month: str | None = None) -> 
         if rule.kind == "upload_gap":
             findings.extend(upload_gap_findings(rule, qperiods.incomplete_institutions(mart_url, month), month))
     return findings, month
+
+
+def _versus_expected(ind: Any, value: float, above: bool, row_target: Any) -> str:
+    """'，较预期向好' / '，较预期变差' for an anomaly by the indicator's good direction (a band's: towards the band),
+    '' within a band. Beside a target alert of the same row it says which way the surprise went: a bed occupancy
+    below its target that is *higher* than expected read as a contradiction without it (review 7)."""
+    if ind.direction == "up":
+        good = above
+    elif ind.direction == "down":
+        good = not above
+    else:
+        low, high = row_bounds(ind, row_target)
+        if low is not None and value < low:
+            good = above
+        elif high is not None and value > high:
+            good = not above
+        else:
+            return ""
+    return "，较预期向好" if good else "，较预期变差"

@@ -89,6 +89,21 @@ def test_injected_jump_raises_an_anomaly_alert(demo_copy, tmp_path: Path) -> Non
     hit = after[(after["rule"] == "R05") & (after["org_code"] == "T003")]
     assert len(hit) == 1 and hit.iloc[0]["alert_id"] in res.counts["opened"]
     assert "高于预期区间上限" in hit.iloc[0]["message"] and "门诊次均费用" in hit.iloc[0]["message"]
+    assert "较预期变差" in hit.iloc[0]["message"]          # a dearer visit than expected: worse, not better
+
+
+def test_an_anomaly_says_which_way_it_went() -> None:
+    """Review 7: "病床使用率 63.4%，低于目标下限 75.0%" beside "…高于预期区间上限 61.9%" read as a contradiction;
+    the anomaly now says the surprise was for the better (towards the band) or the worse."""
+    from metrics.alert_rules import _versus_expected
+    from metrics.catalogue import INDICATORS
+    occupancy, cost = INDICATORS["bed_occupancy"], INDICATORS["op_cost_per_visit"]      # band 75–93 %, down
+    assert _versus_expected(occupancy, 63.4, True, None) == "，较预期向好"      # below the band, rising
+    assert _versus_expected(occupancy, 63.4, False, None) == "，较预期变差"
+    assert _versus_expected(occupancy, 96.0, True, None) == "，较预期变差"      # above the band, rising
+    assert _versus_expected(occupancy, 80.0, True, None) == ""                  # within the band: neither
+    assert _versus_expected(cost, 300.0, True, None) == "，较预期变差"
+    assert _versus_expected(cost, 100.0, False, None) == "，较预期向好"
 
 
 def test_lifecycle_scope_audit_and_auto_close(demo_copy) -> None:
