@@ -94,6 +94,10 @@ def test_rerun_on_an_offline_node_is_refused(open_as, ex_server, monkeypatch):
     # no timed refresh while the test runs: the 10-s refresh could disable the button between the test's look at
     # it and its click (CI once failed so); the log is drawn again by hand below
     monkeypatch.setattr(P, "REFRESH_MS", 600_000)
+    # and no shared answer of the log view: a heartbeat is not an action, so within one window of
+    # ui_cache.WINDOW_S (5 s) the redraw below was the answer from before the node fell silent (CI once failed so)
+    from dashboard.exchange import ui_cache
+    monkeypatch.setattr(ui_cache, "WINDOW_S", 0)
     cfg, _base = ex_server
     page = open_as("operator")
     _open_failed_log(page)

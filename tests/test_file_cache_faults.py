@@ -189,6 +189,7 @@ def test_a_cache_folder_of_another_account_is_not_used(tmp_path, caplog):
     if os.geteuid() == 0:
         theirs = tmp_path / "theirs"
         theirs.mkdir()
+        theirs.chmod(0o755)                 # whatever the umask: a chmod to 0700 must show
         os.chown(theirs, 65534, 65534)
     else:
         theirs = Path("/etc")               # root's, and there to name
