@@ -81,7 +81,8 @@ def test_manager_acknowledges_handles_and_closes(page_as, app_cfg, alerts_ready)
         page.click(button)
         page.locator(".alert-msg .form-ok", has_text=f"预警 #{alert_id} {done}").wait_for(timeout=30000)
         _settle(page)
-        if status:
+        if status:      # the list is drawn anew after the act: wait for the item to say it (CI once read it empty)
+            page.locator(f"#alert-{alert_id}", has_text=status).wait_for(timeout=15000)
             assert status in page.locator(f"#alert-{alert_id}").inner_text()
         page.wait_for_timeout(200)
     assert page.locator(f"#alert-{alert_id}").count() == 0          # closed: off the open list

@@ -55,9 +55,26 @@ def _stop_time(handler: str, tmp_path: Path, limit: float) -> float | None:
     return time.monotonic() - started
 
 
+def _hangs(handler: str, tmp_path: Path, limit: float) -> bool:
+    """True when the process still runs after ``limit`` seconds (however it ended otherwise)."""
+    env = dict(os.environ, DATA_DIR=str(tmp_path), APP_DB_URL=f"sqlite:///{tmp_path}/app.db")
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT.format(root=str(ROOT)), handler], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        proc.wait(timeout=limit)
+        return False
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return True
+
+
 def test_gunicorn_handle_quit_deadlocks_inside_submit(tmp_path):
-    """The cause, reproduced: gunicorn's handler, SIGINT while the main thread submits → never ends."""
-    assert _stop_time("gunicorn", tmp_path, limit=8) is None
+    """The cause, reproduced: gunicorn's handler, SIGINT while the main thread submits → never ends. The signal
+    nearly always lands inside submit's locked block (a hot loop), but not every time (CI once saw it land before
+    the lock was taken: the handler then ran on, into gunicorn's ``super()`` of the stand-in worker): one hang in
+    at most three tries shows the cause."""
+    assert any(_hangs("gunicorn", tmp_path, limit=8) for _ in range(3))
 
 
 @pytest.mark.parametrize("attempt", range(3))
