@@ -214,6 +214,14 @@ def page_as(browser, live_server, app_cfg):
 # ==================================================================================================== end browser
 
 
+def grid_overflow(page, grid_id: str) -> int | None:
+    """Pixels an AG Grid's columns reach past its right edge (0 or less: they fit; None: no such grid)."""
+    return page.evaluate("""(id) => {
+        const v = document.querySelector('#' + id + ' .ag-body-horizontal-scroll-viewport');
+        return v ? v.scrollWidth - v.clientWidth : null;
+    }""", grid_id)
+
+
 def answer_dialog(page, selector: str, accept: bool, timeout_s: float = 30.0) -> str:
     """Click ``selector``, answer the confirm dialog it opens (accept or dismiss) and return its message.
 

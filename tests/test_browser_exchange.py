@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_web import login_page, read_accounts_file
+from tests.fixtures_web import grid_overflow, login_page, read_accounts_file
 
 pytestmark = pytest.mark.browser
 
@@ -115,11 +115,8 @@ def test_admin_sees_logs_without_rerun_and_can_edit_settings(open_as) -> None:
     # review 7: at 1366 px the run grid's columns fit it (错误信息 started 94 px past its right edge)
     page.set_viewport_size({"width": 1366, "height": 768})
     page.wait_for_timeout(800)
-    over = page.evaluate("""() => {
-        const v = document.querySelector('#ex-runs .ag-body-horizontal-scroll-viewport');
-        return v.scrollWidth - v.clientWidth;
-    }""")
-    assert over <= 0, over
+    over = grid_overflow(page, "ex-runs")
+    assert over is not None and over <= 0, over
 
 
 def test_leader_is_refused_exchange(open_as) -> None:
@@ -280,12 +277,9 @@ def test_quality_grids_show_whole_headers_and_fill_their_width(open_as) -> None:
     # review 7: at 1366 px the institution table fits its grid (未按计划, its last column, was cut at the edge)
     page.set_viewport_size({"width": 1366, "height": 768})
     page.wait_for_timeout(800)
-    over = page.evaluate("""() => {
-        const v = document.querySelector('#q-inst-table .ag-body-horizontal-scroll-viewport');
-        return v.scrollWidth - v.clientWidth;
-    }""")
+    over = grid_overflow(page, "q-inst-table")
     info = page.evaluate(GRID_CHECK_JS, "q-inst-table")
-    assert over <= 0 and info["cut"] == [] and info["outside"] == [], (over, info)
+    assert over is not None and over <= 0 and info["cut"] == [] and info["outside"] == [], (over, info)
     # the institution × day heat map shows whole names (a fixed 150 px margin cut 城西街道社区卫生服务中心's 城)
     page.wait_for_selector("#q-heat .ytick text", timeout=30_000)
     cut = page.evaluate("""() => {

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures_web import grid_overflow
+
 pytestmark = pytest.mark.browser
 
 IDLE = "() => !document.querySelector('[data-dash-is-loading=\"true\"]')"
@@ -136,12 +138,6 @@ def test_referral_page_has_no_half_empty_cards(page_as):
     assert len(set(got["rows"])) == 1, got            # every row of cards as full as the first
 
 
-GRID_OVER = """(id) => {
-    const v = document.querySelector('#' + id + ' .ag-body-horizontal-scroll-viewport');
-    return v ? v.scrollWidth - v.clientWidth : null;
-}"""
-
-
 @pytest.mark.parametrize("path,grid", [("/indicator/op_antibiotic_rate", "ind-table"), ("/assessment", "assess-table")])
 def test_tables_fit_their_grid_at_1366(page_as, path, grid):
     """Review (1366×768): the last column of the indicator's 明细表 (说明) and of 综合评价's ranking (明细) started
@@ -151,4 +147,4 @@ def test_tables_fit_their_grid_at_1366(page_as, path, grid):
     _open(page, path)
     page.wait_for_selector(f"#{grid} .ag-row", timeout=60_000)
     page.wait_for_timeout(500)
-    assert page.evaluate(GRID_OVER, grid) == 0
+    assert grid_overflow(page, grid) == 0
