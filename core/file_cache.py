@@ -35,6 +35,8 @@ from typing import Any
 
 from flask_caching.backends.filesystemcache import FileSystemCache
 
+from core.cache import lock_dir
+
 log = logging.getLogger(__name__)
 
 LOW_WATER = 0.8
@@ -56,7 +58,7 @@ class PrunedFileSystemCache(FileSystemCache):
         if not self._over_threshold():
             return
         folder = Path(self._path)
-        locks = folder.with_name(folder.name + "-locks")
+        locks = lock_dir(folder)
         try:
             import fcntl
             fd = os.open(locks / "prune", os.O_CREAT | os.O_RDWR, 0o600)

@@ -22,10 +22,10 @@ import dash
 from dash import ALL, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard.accounts.access import current_role
 from dashboard.views.exchange_page import (
     RUN_LINK,
     command_waiting,
-    current_role,
     detail_panel,
     log_view,
     node_focus,

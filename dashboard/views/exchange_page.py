@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from dash import html
 
+from dashboard.accounts.access import current_role
 from dashboard.exchange import service as svc
 from dashboard.exchange.models import COMMAND_STATE_ZH, JOB_NAMES_ZH, RUN_STATUS_ZH
 from layouts import _exchange_parts as P
@@ -20,11 +21,6 @@ RUN_LINK = "ex-run-link"
 def _cfg():
     from dashboard.app import get_config
     return get_config()
-
-
-def _role() -> str | None:
-    from dashboard.accounts.access import current_role
-    return current_role()
 
 
 def fmt_ts(value: Any, with_date: bool = True) -> str:
@@ -307,9 +303,4 @@ def log_view(key: str | None, role: str | None) -> tuple[Any, Any, str]:
 def shared_view(name: str, parts: tuple, build):  # noqa: ANN001, ANN201
     """One answer of the view ``name`` per refresh window for everyone of the same role (see ui_cache)."""
     from dashboard.exchange.ui_cache import shared
-    return shared(_cfg(), name, _role(), parts, build)
-
-
-def current_role() -> str | None:
-    """The logged-in user's role (the log view shows the re-run box to operators only)."""
-    return _role()
+    return shared(_cfg(), name, current_role(), parts, build)
